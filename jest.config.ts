@@ -1,0 +1,33 @@
+/** @jest-config-loader esbuild-register */
+import type { Config } from "jest";
+
+/**
+ * One jest config for every package. Tests run from the TypeScript sources
+ * (SWC strips types; `npm run typecheck` does the checking), and
+ * `@ngpipe/<name>` resolves to `packages/<name>/src`, so no build is needed.
+ */
+const config: Config = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/packages", "<rootDir>/examples", "<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  transform: {
+    "^.+\\.(t|j|mj)sx?$": [
+      "@swc/jest",
+      {
+        jsc: { target: "es2022", parser: { syntax: "typescript" } },
+        module: { type: "commonjs" },
+      },
+    ],
+  },
+  // ESM-only dependencies are compiled to CommonJS like our own sources.
+  transformIgnorePatterns: [
+    "/node_modules/(?!(zarrita|@zarrita|h5wasm|numcodecs|reference-spec-reader|unzipit|uint8array-extras)/)",
+  ],
+  moduleNameMapper: {
+    "^@ngpipe/([a-z]+)$": "<rootDir>/packages/$1/src/index.ts",
+  },
+  testTimeout: 60_000,
+  maxWorkers: 2,
+};
+
+export default config;

@@ -1,0 +1,145 @@
+/**
+ * The storage contract: bytes at keys. Every backend (file, mem, gs, s3, http)
+ * implements {@link Backend}; {@link Storage} adds compression, retries and the
+ * batch forms on top of any backend, so a backend stays one small file.
+ *
+ * Keys are relative to the storage's root URL, use `/` as the separator and
+ * never start with `/`.
+ */
+
+/** Transport compression of a stored object. */
+export type Compression = "gzip" | "br" | "zstd";
+
+/** A byte range, inclusive start, exclusive end (like `Bbox`). */
+export interface ByteRange {
+  start: number;
+  /** Exclusive end. Omit for "to the end of the object". */
+  end?: number;
+}
+
+/** What `head` (and `get`) tell about a stored object. */
+export interface ObjectInfo {
+  /** Stored size in bytes (compressed size if the object is compressed). */
+  size: number;
+  /**
+   * Opaque version token usable with `put(..., {ifVersion})`: a GCS generation,
+   * an S3 ETag, a file:// mtime+inode+size fingerprint, a mem:// counter.
+   */
+  version?: string;
+  contentType?: string;
+  /** Transport compression the object is stored with, if any. */
+  contentEncoding?: Compression;
+  cacheControl?: string;
+  /** Hex MD5 of the stored bytes where the backend reports one. */
+  md5?: string;
+  lastModified?: Date;
+}
+
+/** Options common to every IO call. */
+export interface IoOptions {
+  signal?: AbortSignal;
+}
+
+export interface GetOptions extends IoOptions {
+  /** Fetch only these bytes. Ranges apply to the stored (uncompressed) object. */
+  range?: ByteRange;
+}
+
+export interface PutOptions extends IoOptions {
+  contentType?: string;
+  /**
+   * Compress before storing. `true` means gzip. Never use on objects that are
+   * read with byte ranges (sharded volumes): compressed objects can't be ranged.
+   */
+  compress?: Compression | boolean;
+  cacheControl?: string;
+  /** Write only if no object exists at the key; otherwise `PreconditionFailedError`. */
+  ifAbsent?: boolean;
+  /** Write only if the current object has this version; otherwise `PreconditionFailedError`. */
+  ifVersion?: string;
+}
+
+/** Result of a `get`: the (decompressed) bytes and what is known of the object. */
+export interface GetResult {
+  data: Uint8Array;
+  info: ObjectInfo;
+}
+
+/** Result of a `put`. */
+export interface PutResult {
+  /** Version of the object just written, where the backend reports it. */
+  version?: string;
+}
+
+export interface ListOptions extends IoOptions {
+  /** Descend into sub-"directories". Default false: only direct children (with a trailing `/` for prefixes). */
+  recursive?: boolean;
+}
+
+/** Progress of a batch call: how many of `total` items are done (success or failure). */
+export type ProgressCallback = (done: number, total: number | undefined) => void;
+
+export interface BatchOptions extends IoOptions {
+  /** How many requests at once. Default: the storage's `concurrency` option. */
+  concurrency?: number;
+  onProgress?: ProgressCallback;
+}
+
+/** One item of a batch result: a value or the error that key met. Batches never stop on one error. */
+export type BatchResult<T> =
+  | { key: string; ok: true; value: T }
+  | { key: string; ok: false; error: Error };
+
+/**
+ * What a backend must do. It moves raw stored bytes: it never compresses,
+ * decompresses or retries on its own — {@link Storage} does that — except
+ * that cloud backends store `contentEncoding` as the object's Content-Encoding
+ * and report it back, and file/mem backends ignore it (the `.gz`/`.br` key
+ * suffix convention is applied above them).
+ */
+export interface Backend {
+  /** The URL of the root, e.g. `gs://bucket/prefix`. Never holds credentials. */
+  readonly url: string;
+  /** Whether the backend keeps Content-Encoding as metadata (gs, s3) or needs key suffixes (file, mem, http). */
+  readonly encodingInMetadata: boolean;
+  readonly readOnly: boolean;
+  /** Raw stored bytes or null when the key is missing. Must not decompress. */
+  get(key: string, opts?: GetOptions): Promise<GetResult | null>;
+  put(
+    key: string,
+    data: Uint8Array,
+    opts: PutOptions & { contentEncoding?: Compression },
+  ): Promise<PutResult>;
+  /** Deleting a missing key is not an error. */
+  delete(key: string, opts?: IoOptions): Promise<void>;
+  head(key: string, opts?: IoOptions): Promise<ObjectInfo | null>;
+  /** Keys under `prefix` (relative to the root), in lexicographic order where the backend can. */
+  list(prefix: string, opts?: ListOptions): AsyncIterable<string>;
+  /** Server-side copy within the same backend kind, if supported. */
+  copyWithin?(srcKey: string, dst: Backend, dstKey: string, opts?: IoOptions): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Options of `openStorage`. */
+export interface StorageOptions {
+  /** Requests in flight for batch calls. Default 32 (cloud), 16 (file). */
+  concurrency?: number;
+  /** Retries for transient failures (429, 5xx, resets, timeouts). Default 6. */
+  retries?: number;
+  /** Base delay of the jittered exponential backoff, ms. Default 100. */
+  retryBaseMs?: number;
+  /** Cap of one backoff delay, ms. Default 10_000. */
+  retryMaxMs?: number;
+  /** Per-request timeout, ms. Default 60_000. */
+  timeoutMs?: number;
+  /** S3-compatible endpoint (e.g. `http://127.0.0.1:5000`), GCS API endpoint for tests. */
+  endpoint?: string;
+  /** Cloud region (S3). */
+  region?: string;
+  /** Explicit credentials object, in the form of the matching CloudVolume secret file. */
+  credentials?: Record<string, unknown>;
+  /** Uploads at or above this size use multipart (S3) / resumable (GCS). Default 16 MiB. */
+  multipartThreshold?: number;
+  /** Verify MD5 of whole-object downloads where the service provides one. Default true. */
+  verifyMd5?: boolean;
+}
