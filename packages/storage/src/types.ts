@@ -143,3 +143,12 @@ export interface StorageOptions {
   /** Verify MD5 of whole-object downloads where the service provides one. Default true. */
   verifyMd5?: boolean;
 }
+
+/** Where a cloud URL points: `gs://bucket/prefix` or `s3://[endpoint/]bucket/prefix`. */
+export interface CloudLocation {
+  bucket: string;
+  /** Key prefix inside the bucket, without leading or trailing `/` ("" for the bucket root). */
+  prefix: string;
+  /** Explicit endpoint (S3-compatible host, or a GCS API endpoint for tests). */
+  endpoint?: string;
+}

@@ -1,0 +1,95 @@
+/**
+ * Data types of precomputed volumes and the typed arrays that hold them.
+ * uint64/int64 use BigUint64Array/BigInt64Array at the API edge; kernels view
+ * the same buffer as Uint32Array pairs (low word first, little-endian).
+ */
+
+/** A voxel data type, named as in the precomputed `info` file. */
+export type DataType =
+  | "uint8"
+  | "uint16"
+  | "uint32"
+  | "uint64"
+  | "int8"
+  | "int16"
+  | "int32"
+  | "int64"
+  | "float32"
+  | "float64";
+
+/** Any typed array a volume can hold. */
+export type TypedArray =
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Float32Array
+  | Float64Array;
+
+type Ctor = {
+  new (length: number): TypedArray;
+  new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): TypedArray;
+  BYTES_PER_ELEMENT: number;
+};
+
+const CTORS: Record<DataType, Ctor> = {
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
+/** Every supported data type. */
+export const DATA_TYPES = Object.keys(CTORS) as DataType[];
+
+/** Whether `s` names a supported data type. */
+export function isDataType(s: unknown): s is DataType {
+  return typeof s === "string" && Object.hasOwn(CTORS, s);
+}
+
+/** Bytes per voxel of one channel. */
+export function bytesPerVoxel(dtype: DataType): number {
+  return CTORS[dtype].BYTES_PER_ELEMENT;
+}
+
+/** A zero-filled typed array of `length` voxels. */
+export function allocTyped(dtype: DataType, length: number): TypedArray {
+  return new CTORS[dtype](length);
+}
+
+/** A typed-array view of `dtype` over bytes (no copy; the byte offset must be aligned). */
+export function viewTyped(
+  dtype: DataType,
+  buffer: ArrayBufferLike,
+  byteOffset = 0,
+  length?: number,
+): TypedArray {
+  const C = CTORS[dtype];
+  return new C(
+    buffer,
+    byteOffset,
+    length ?? (buffer.byteLength - byteOffset) / C.BYTES_PER_ELEMENT,
+  );
+}
+
+/** The data type a typed array holds. */
+export function dataTypeOf(array: TypedArray): DataType {
+  for (const [k, C] of Object.entries(CTORS))
+    if (array instanceof (C as unknown as typeof Uint8Array)) return k as DataType;
+  throw new TypeError("not a supported typed array");
+}
+
+/** Whether a data type is 64-bit integer (kernels handle it as uint32 pairs). */
+export function is64Bit(dtype: DataType): boolean {
+  return dtype === "uint64" || dtype === "int64";
+}

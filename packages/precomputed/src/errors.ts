@@ -1,0 +1,31 @@
+/**
+ * Typed errors of @ngpipe/precomputed. Messages say what went wrong, where
+ * (key, URL, field or bbox) and, where it helps, what to do.
+ */
+
+/** Base class of every precomputed-format error. */
+export class PrecomputedError extends Error {
+  override name = "PrecomputedError";
+}
+
+/** Stored chunk bytes that do not decode (corrupt, truncated, wrong size). Names the chunk key. */
+export class ChunkDecodeError extends PrecomputedError {
+  override name = "ChunkDecodeError";
+  constructor(
+    message: string,
+    readonly key?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(key ? `${key}: ${message}` : message, options);
+  }
+}
+
+/** Voxels that a codec cannot encode (wrong dtype, wrong length for the shape). */
+export class ChunkEncodeError extends PrecomputedError {
+  override name = "ChunkEncodeError";
+}
+
+/** An `encoding` with no codec in the registry. */
+export class UnknownEncodingError extends PrecomputedError {
+  override name = "UnknownEncodingError";
+}
