@@ -1,1 +1,13 @@
-export {};
+export type * from "./codecs/types";
+export * from "./dtypes";
+export * from "./errors";
+export {
+  closePool,
+  configurePool,
+  getPool,
+  type KernelCallOptions,
+  kernelModulePath,
+  type PoolOptions,
+  poolSize,
+  runKernel,
+} from "./pool";

@@ -1,0 +1,105 @@
+/**
+ * The process-wide worker pool for CPU kernels (chunk codecs, pooling,
+ * meshing, ...). One piscina pool per process, created on first use and sized
+ * to the cores. Any package submits its own kernels: a kernel is an exported
+ * synchronous function of a module file, called by name with structured-
+ * cloneable arguments; ArrayBuffers passed in `transfer` are moved, not
+ * copied, and every ArrayBuffer in the result is moved back.
+ *
+ * ```ts
+ * const KERNELS = kernelModulePath(__dirname, "kernels");
+ * const out = await runKernel<Uint8Array>(KERNELS, "encodeChunk", [data, "raw", ctx], {
+ *   transfer: [data.buffer],
+ * });
+ * ```
+ */
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { Piscina } from "piscina";
+
+/** Options of the shared pool. */
+export interface PoolOptions {
+  /** Worker threads. Default: the number of cores. */
+  threads?: number;
+  /** Milliseconds an idle thread lives before it is stopped. Default 2000. */
+  idleTimeoutMs?: number;
+}
+
+/** Options of one kernel call. */
+export interface KernelCallOptions {
+  /** Buffers to move into the worker (they become unusable in the caller). */
+  transfer?: ArrayBuffer[];
+  signal?: AbortSignal;
+}
+
+let pool: Piscina | undefined;
+let poolOptions: PoolOptions = {};
+
+function workerFile(): string {
+  // dist/ holds worker.cjs beside the bundle; the sources hold it beside this file.
+  const file = join(__dirname, "worker.cjs");
+  if (!existsSync(file)) throw new Error(`ngpipe worker pool: ${file} is missing`);
+  return file;
+}
+
+/**
+ * The path of a kernel module next to the calling module: `<dir>/<base>.js`
+ * (built packages), `.cjs`, or `.ts` (running from the sources under jest or
+ * tsx). Call it from a file at the root of a package's `src/` so that `dir`
+ * is `src/` in the sources and `dist/` once bundled.
+ */
+export function kernelModulePath(dir: string, base: string): string {
+  for (const ext of [".js", ".cjs", ".ts"]) {
+    const file = join(dir, base + ext);
+    if (existsSync(file)) return file;
+  }
+  throw new Error(`kernel module ${base} not found in ${dir}`);
+}
+
+/** Configure the shared pool; takes effect at the next (re)creation. */
+export function configurePool(options: PoolOptions): void {
+  poolOptions = { ...options };
+}
+
+/** Number of threads the shared pool uses (or will use). */
+export function poolSize(): number {
+  return poolOptions.threads ?? Math.max(1, availableParallelism());
+}
+
+/** The shared pool, created on first use. */
+export function getPool(): Piscina {
+  if (!pool) {
+    const threads = poolSize();
+    pool = new Piscina({
+      filename: workerFile(),
+      minThreads: 0,
+      maxThreads: threads,
+      idleTimeout: poolOptions.idleTimeoutMs ?? 2000,
+    });
+  }
+  return pool;
+}
+
+/** Run one kernel on the shared pool. */
+export function runKernel<T>(
+  module: string,
+  name: string,
+  args: unknown[],
+  options: KernelCallOptions = {},
+): Promise<T> {
+  return getPool().run(
+    { module, name, args },
+    {
+      transferList: options.transfer,
+      signal: options.signal,
+    },
+  ) as Promise<T>;
+}
+
+/** Stop the shared pool's threads (a later call creates a new pool). */
+export async function closePool(): Promise<void> {
+  const p = pool;
+  pool = undefined;
+  await p?.destroy();
+}
