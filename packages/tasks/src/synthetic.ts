@@ -1,0 +1,174 @@
+/**
+ * Synthetic datasets that look enough like connectomics data to exercise the
+ * pipeline: a Voronoi "neuron" segmentation with thin zero boundaries, and an
+ * EM-like uint8 image derived from it (dark membranes on the boundaries, grey
+ * noisy cytoplasm, darker organelle blobs). Deterministic for a given seed.
+ * Used by the quickstart, examples and benchmarks.
+ */
+
+/** Options of {@link voronoiSegmentation}. */
+export interface VoronoiOptions {
+  /** Number of cells (segment ids 1..seeds, or offset by `idOffset`). */
+  seeds: number;
+  /** PRNG seed. Default 1. */
+  seed?: number;
+  /**
+   * Voxels whose two nearest seeds are within this distance difference (in
+   * voxels) become boundary (label 0). Default 1.0; 0 disables boundaries.
+   */
+  boundary?: number;
+  /** Anisotropy of distances, e.g. [1, 1, 10] for 4x4x40 nm voxels. Default [1, 1, 1]. */
+  scale?: readonly [number, number, number];
+}
+
+/** A small fast deterministic PRNG (mulberry32) returning floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A 3-D Voronoi partition of `shape` ([x, y, z], x fastest) into `seeds`
+ * cells labelled 1..seeds, with zero boundaries between cells.
+ */
+export function voronoiSegmentation(
+  shape: readonly [number, number, number],
+  options: VoronoiOptions,
+): Uint32Array {
+  const [sx, sy, sz] = shape;
+  const [ax, ay, az] = options.scale ?? [1, 1, 1];
+  const rand = mulberry32(options.seed ?? 1);
+  const n = options.seeds;
+  const px = new Float64Array(n);
+  const py = new Float64Array(n);
+  const pz = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    px[i] = rand() * sx * ax;
+    py[i] = rand() * sy * ay;
+    pz[i] = rand() * sz * az;
+  }
+  // Bucket seeds in a grid of cells about one mean spacing wide; a voxel's two
+  // nearest seeds are then (almost always) within the surrounding cells.
+  const extent = [sx * ax, sy * ay, sz * az];
+  const spacing = Math.cbrt((extent[0] * extent[1] * extent[2]) / n);
+  const gx = Math.max(1, Math.ceil(extent[0] / spacing));
+  const gy = Math.max(1, Math.ceil(extent[1] / spacing));
+  const gz = Math.max(1, Math.ceil(extent[2] / spacing));
+  const cw = [extent[0] / gx, extent[1] / gy, extent[2] / gz];
+  const counts = new Int32Array(gx * gy * gz + 1);
+  const cellOf = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const cx = Math.min(gx - 1, Math.floor(px[i] / cw[0]));
+    const cy = Math.min(gy - 1, Math.floor(py[i] / cw[1]));
+    const cz = Math.min(gz - 1, Math.floor(pz[i] / cw[2]));
+    cellOf[i] = cx + gx * (cy + gy * cz);
+    counts[cellOf[i] + 1]++;
+  }
+  for (let c = 0; c < gx * gy * gz; c++) counts[c + 1] += counts[c];
+  const order = new Int32Array(n);
+  const fill = counts.slice(0, gx * gy * gz);
+  for (let i = 0; i < n; i++) order[fill[cellOf[i]]++] = i;
+
+  const boundary = options.boundary ?? 1.0;
+  const out = new Uint32Array(sx * sy * sz);
+  const reach = 2;
+  let idx = 0;
+  for (let z = 0; z < sz; z++) {
+    const wz = (z + 0.5) * az;
+    const cz = Math.min(gz - 1, Math.floor(wz / cw[2]));
+    for (let y = 0; y < sy; y++) {
+      const wy = (y + 0.5) * ay;
+      const cy = Math.min(gy - 1, Math.floor(wy / cw[1]));
+      for (let x = 0; x < sx; x++, idx++) {
+        const wx = (x + 0.5) * ax;
+        const cx = Math.min(gx - 1, Math.floor(wx / cw[0]));
+        let best = Number.POSITIVE_INFINITY;
+        let second = Number.POSITIVE_INFINITY;
+        let bestId = 0;
+        for (let dz = -reach; dz <= reach; dz++) {
+          const zz = cz + dz;
+          if (zz < 0 || zz >= gz) continue;
+          for (let dy = -reach; dy <= reach; dy++) {
+            const yy = cy + dy;
+            if (yy < 0 || yy >= gy) continue;
+            for (let dx = -reach; dx <= reach; dx++) {
+              const xx = cx + dx;
+              if (xx < 0 || xx >= gx) continue;
+              const c = xx + gx * (yy + gy * zz);
+              for (let k = counts[c]; k < counts[c + 1]; k++) {
+                const s = order[k];
+                const ddx = px[s] - wx;
+                const ddy = py[s] - wy;
+                const ddz = pz[s] - wz;
+                const d = ddx * ddx + ddy * ddy + ddz * ddz;
+                if (d < best) {
+                  second = best;
+                  best = d;
+                  bestId = s + 1;
+                } else if (d < second) {
+                  second = d;
+                }
+              }
+            }
+          }
+        }
+        out[idx] = boundary > 0 && Math.sqrt(second) - Math.sqrt(best) < boundary ? 0 : bestId;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * An EM-like uint8 image for a segmentation (x fastest): membranes (label 0)
+ * dark, cell interiors mid-grey with per-cell brightness, sparse dark blobs,
+ * and noise. Deterministic for a given seed.
+ */
+export function emLikeImage(
+  segmentation: Uint32Array,
+  shape: readonly [number, number, number],
+  seed = 7,
+): Uint8Array {
+  const [sx, sy, sz] = shape;
+  const rand = mulberry32(seed);
+  const out = new Uint8Array(sx * sy * sz);
+  // Per-label brightness from a hash of the label, so it needs no table.
+  const shade = (label: number): number => {
+    let h = Math.imul(label ^ 0x9e3779b9, 0x85ebca6b);
+    h ^= h >>> 13;
+    return 150 + ((h >>> 0) % 60);
+  };
+  for (let i = 0; i < out.length; i++) {
+    const label = segmentation[i];
+    const noise = (rand() + rand() + rand() - 1.5) * 24;
+    const base = label === 0 ? 40 : shade(label);
+    const v = base + noise;
+    out[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+  }
+  // Organelle-like dark blobs: small balls darkened inside cells.
+  const blobs = Math.max(1, Math.floor((sx * sy * sz) / 40000));
+  for (let b = 0; b < blobs; b++) {
+    const cx = rand() * sx;
+    const cy = rand() * sy;
+    const cz = rand() * sz;
+    const r = 1.5 + rand() * 3;
+    for (let z = Math.max(0, Math.floor(cz - r)); z < Math.min(sz, Math.ceil(cz + r)); z++) {
+      for (let y = Math.max(0, Math.floor(cy - r)); y < Math.min(sy, Math.ceil(cy + r)); y++) {
+        for (let x = Math.max(0, Math.floor(cx - r)); x < Math.min(sx, Math.ceil(cx + r)); x++) {
+          const d2 = (x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2;
+          if (d2 <= r * r) {
+            const i = x + sx * (y + sy * z);
+            out[i] = out[i] >> 1;
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
