@@ -1,3 +1,4 @@
+export { copyBox, fillBox, NdArray, type Shape4, type Voxel } from "./array";
 export type * from "./codecs/types";
 export * from "./dtypes";
 export * from "./errors";
