@@ -1,1 +1,16 @@
-export {};
+export * from "./errors";
+export { FileQueue, type FileQueueOptions } from "./file";
+export { MemoryQueue } from "./mem";
+export { type OpenQueueOptions, openQueue, type QueueOpener, registerQueueBackend } from "./open";
+export { MAX_PAYLOAD_BYTES } from "./payload";
+export {
+  backoffDelay,
+  type PollEvent,
+  type PollOptions,
+  type PollSummary,
+  poll,
+  type TaskContext,
+  type TaskHandler,
+} from "./poll";
+export { SqsQueue, type SqsQueueOptions } from "./sqs";
+export type * from "./types";

@@ -1,0 +1,194 @@
+/**
+ * One behavioural suite every queue backend must pass. A backend test file
+ * calls `queueConformance(label, open)` with a factory for fresh, empty queues.
+ */
+import { InvalidTaskError, LeaseLostError, PayloadTooLargeError } from "../errors";
+import type { Queue, TaskInput } from "../types";
+
+export interface ConformanceOptions {
+  /** The backend counts completions and insertions. */
+  countsCompletions: boolean;
+  /** `releaseAll` is supported. */
+  releaseAll: boolean;
+  /** Renewing a lease another worker has since taken throws LeaseLostError. */
+  detectsStaleRenew: boolean;
+}
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function* generate(n: number): AsyncGenerator<TaskInput> {
+  for (let i = 0; i < n; i++) {
+    await Promise.resolve();
+    yield { name: "gen", params: { i }, id: `gen-${i}` };
+  }
+}
+
+async function drain(q: Queue): Promise<string[]> {
+  const ids: string[] = [];
+  for (;;) {
+    const got = await q.lease({ seconds: 30, count: 10 });
+    if (got.length === 0) return ids;
+    for (const l of got) ids.push(l.task.id);
+  }
+}
+
+export function queueConformance(
+  label: string,
+  open: () => Promise<Queue>,
+  opts: ConformanceOptions,
+  enabled = true,
+): void {
+  const maybe = enabled ? describe : describe.skip;
+  maybe(`${label} queue conformance`, () => {
+    let q: Queue;
+    beforeEach(async () => {
+      q = await open();
+    });
+    afterEach(async () => {
+      await q.close();
+    });
+
+    test("a leased task carries the inserted name, params and id", async () => {
+      const n = await q.insert([{ name: "mesh", params: { bbox: [0, 1, 2], mip: 3 }, id: "t-1" }]);
+      expect(n).toBe(1);
+      const [lease, ...rest] = await q.lease({ seconds: 30 });
+      expect(rest).toEqual([]);
+      expect(lease.task).toEqual({ name: "mesh", params: { bbox: [0, 1, 2], mip: 3 }, id: "t-1" });
+      expect(lease.attempt).toBe(1);
+      expect(lease.expiresAt).toBeGreaterThan(Date.now());
+    });
+
+    test("missing params default to {} and a missing id to a fresh UUID", async () => {
+      await q.insert([{ name: "a" }, { name: "a" }]);
+      const leases = await q.lease({ seconds: 30, count: 2 });
+      expect(leases.map((l) => l.task.params)).toEqual([{}, {}]);
+      const ids = leases.map((l) => l.task.id);
+      expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(ids[0]).not.toBe(ids[1]);
+    });
+
+    test("a held task is never leased twice", async () => {
+      await q.insert(Array.from({ length: 5 }, (_, i) => ({ name: "x", id: `x${i}` })));
+      const first = await q.lease({ seconds: 30, count: 10 });
+      const second = await q.lease({ seconds: 30, count: 10 });
+      expect(first.map((l) => l.task.id).sort()).toEqual(["x0", "x1", "x2", "x3", "x4"]);
+      expect(second).toEqual([]);
+    });
+
+    test("insert streams an async iterable across batch boundaries", async () => {
+      const n = await q.insert(generate(27), { concurrency: 3 });
+      expect(n).toBe(27);
+      const ids = await drain(q);
+      expect(ids.sort()).toEqual(Array.from({ length: 27 }, (_, i) => `gen-${i}`).sort());
+    });
+
+    test("a released task comes back with the same id and the next attempt number", async () => {
+      await q.insert([{ name: "r", id: "r1" }]);
+      const [a] = await q.lease({ seconds: 30 });
+      await q.release(a);
+      const [b] = await q.lease({ seconds: 30 });
+      expect(b.task.id).toBe("r1");
+      expect(b.attempt).toBe(2);
+    });
+
+    test("a lapsed lease is handed out again", async () => {
+      await q.insert([{ name: "e", id: "e1" }]);
+      const [a] = await q.lease({ seconds: 1 });
+      expect(await q.lease({ seconds: 1 })).toEqual([]);
+      await wait(1300);
+      const [b] = await q.lease({ seconds: 30 });
+      expect(b?.task.id).toBe("e1");
+      expect(b.attempt).toBe(2);
+      if (opts.detectsStaleRenew) {
+        await expect(q.renew(a, 30)).rejects.toBeInstanceOf(LeaseLostError);
+      }
+    });
+
+    test("renewing a lease keeps the task from other workers", async () => {
+      await q.insert([{ name: "n", id: "n1" }]);
+      const [a] = await q.lease({ seconds: 1 });
+      const before = a.expiresAt;
+      await q.renew(a, 4);
+      expect(a.expiresAt).toBeGreaterThan(before);
+      await wait(1500);
+      expect(await q.lease({ seconds: 30 })).toEqual([]);
+      await q.delete(a);
+    });
+
+    test("deleted tasks are gone and counted where the backend counts", async () => {
+      await q.insert([
+        { name: "d", id: "d1" },
+        { name: "d", id: "d2" },
+      ]);
+      const leases = await q.lease({ seconds: 30, count: 2 });
+      expect(await q.status()).toMatchObject({ enqueued: 0, leased: 2 });
+      for (const l of leases) await q.delete(l);
+      const s = await q.status();
+      expect(s).toMatchObject({ enqueued: 0, leased: 0 });
+      if (opts.countsCompletions) expect(s).toMatchObject({ completed: 2, inserted: 2 });
+      expect(await q.lease({ seconds: 30 })).toEqual([]);
+    });
+
+    test("delaySeconds hides tasks until due", async () => {
+      await q.insert([{ name: "late", id: "late1" }], { delaySeconds: 1 });
+      expect(await q.lease({ seconds: 30 })).toEqual([]);
+      expect((await q.status()).enqueued).toBe(1);
+      await wait(1500);
+      const [l] = await q.lease({ seconds: 30, waitSeconds: 1 });
+      expect(l?.task.id).toBe("late1");
+    });
+
+    test("a dead-lettered task leaves the queue and is counted as dead", async () => {
+      await q.insert([{ name: "p", id: "p1" }]);
+      const [l] = await q.lease({ seconds: 30 });
+      await q.deadLetter(l, new Error("kaput"));
+      const s = await q.status();
+      expect(s).toMatchObject({ enqueued: 0, leased: 0, dead: 1 });
+    });
+
+    test("purge removes tasks and leases", async () => {
+      await q.insert([{ name: "g" }, { name: "g" }, { name: "g" }]);
+      await q.lease({ seconds: 30 });
+      await q.purge();
+      expect(await q.status()).toMatchObject({ enqueued: 0, leased: 0 });
+      expect(await q.lease({ seconds: 30 })).toEqual([]);
+    });
+
+    (opts.releaseAll ? test : test.skip)("releaseAll returns every lease", async () => {
+      await q.insert([{ name: "h" }, { name: "h" }]);
+      await q.lease({ seconds: 30, count: 2 });
+      expect(await q.releaseAll()).toBe(2);
+      expect(await q.lease({ seconds: 30, count: 5 })).toHaveLength(2);
+    });
+
+    test("bad payloads are refused at insert time with the field named", async () => {
+      const bad: [unknown, string][] = [
+        ["not a task", ""],
+        [{ name: "x", param: {} }, "param"],
+        [{ params: {} }, "name"],
+        [{ name: "x", params: [1, 2] }, "params"],
+        [{ name: "x", params: { f: () => 1 } }, "params.f"],
+        [{ name: "x", params: { a: { b: Number.NaN } } }, "params.a.b"],
+        [{ name: "x", params: { when: new Date() } }, "params.when"],
+        [{ name: "x", id: "has space" }, "id"],
+        [{ name: "x", id: "a--b" }, "id"],
+      ];
+      for (const [task, field] of bad) {
+        const err = await q.insert([task as TaskInput]).catch((e) => e);
+        expect(err).toBeInstanceOf(InvalidTaskError);
+        expect(err.field).toBe(field);
+        expect(err.message).toContain(q.url);
+      }
+      const big = { name: "x", params: { blob: "z".repeat(256 * 1024) } };
+      await expect(q.insert([big])).rejects.toBeInstanceOf(PayloadTooLargeError);
+      expect(await q.status()).toMatchObject({ enqueued: 0, leased: 0 });
+    });
+
+    test("an insert stops at the first bad task and reports its index", async () => {
+      const tasks = [{ name: "ok", id: "ok1" }, { name: "ok", id: "ok2" }, { name: 7 }];
+      const err = await q.insert(tasks as TaskInput[], { concurrency: 1 }).catch((e) => e);
+      expect(err).toBeInstanceOf(InvalidTaskError);
+      expect(err.index).toBe(2);
+    });
+  });
+}

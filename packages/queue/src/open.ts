@@ -1,0 +1,59 @@
+/** `openQueue(url)`: one entry point over a registry of backends keyed by URL scheme. */
+import { InvalidQueueUrlError } from "./errors";
+import { FileQueue, type FileQueueOptions } from "./file";
+import { MemoryQueue } from "./mem";
+import { SqsQueue, type SqsQueueOptions } from "./sqs";
+import type { Queue } from "./types";
+
+/** Options understood by `openQueue`; each backend reads the ones that concern it. */
+export interface OpenQueueOptions extends SqsQueueOptions, FileQueueOptions {}
+
+/** Opens a queue for a URL of one scheme. */
+export type QueueOpener = (url: string, options: OpenQueueOptions) => Queue | Promise<Queue>;
+
+const backends = new Map<string, QueueOpener>([
+  [
+    "mem",
+    (url, o) => {
+      const name = url.slice("mem://".length);
+      if (!name) throw new InvalidQueueUrlError(`mem:// needs a name: ${url}`, url);
+      return new MemoryQueue(name, o.now);
+    },
+  ],
+  ["fq", (url, o) => FileQueue.fromUrl(url, o)],
+  ["sqs", (url, o) => SqsQueue.open(url, o)],
+  ["https", (url, o) => SqsQueue.open(url, o)],
+  ["http", (url, o) => SqsQueue.open(url, o)],
+]);
+
+/**
+ * Register a backend for a URL scheme (without `://`), replacing any existing one.
+ *
+ * @example registerQueueBackend("redis", (url) => new RedisQueue(url));
+ */
+export function registerQueueBackend(scheme: string, open: QueueOpener): void {
+  backends.set(scheme, open);
+}
+
+/**
+ * Open a task queue:
+ * - `mem://name`: in-process, shared by name within the process;
+ * - `fq:///path/to/dir`: a directory, shared by processes and hosts;
+ * - `sqs://name` or `https://sqs.<region>.amazonaws.com/<account>/<name>`: Amazon SQS
+ *   (`{region, endpoint}` options; `{create: true}` creates a missing queue).
+ *
+ * @example
+ * const q = await openQueue("fq:///scratch/jobs");
+ * await q.insert([{ name: "downsample", params: { bbox: [0, 0, 0, 512, 512, 64] } }]);
+ */
+export async function openQueue(url: string, options: OpenQueueOptions = {}): Promise<Queue> {
+  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
+  const open = m ? backends.get(m[1].toLowerCase()) : undefined;
+  if (!open) {
+    throw new InvalidQueueUrlError(
+      `no queue backend for ${url} (known schemes: ${[...backends.keys()].join(", ")})`,
+      url,
+    );
+  }
+  return open(url, options);
+}

@@ -1,0 +1,59 @@
+import { randomUUID } from "node:crypto";
+import { useMoto } from "../../../test/support/moto";
+import { queueConformance } from "./__tests__/conformance";
+import { QueueNotFoundError, UnsupportedOperationError } from "./errors";
+import { openQueue } from "./open";
+import type { SqsQueue } from "./sqs";
+
+const moto = useMoto();
+const maybe = moto.available ? test : test.skip;
+
+const fresh = () =>
+  openQueue(`sqs://q-${randomUUID().slice(0, 8)}`, { endpoint: moto.endpoint, create: true });
+
+queueConformance(
+  "sqs:// (moto)",
+  fresh,
+  { countsCompletions: false, releaseAll: false, detectsStaleRenew: false },
+  moto.available,
+);
+
+maybe("a missing queue is a clear error unless create is asked for", async () => {
+  const err = await openQueue("sqs://no-such-queue", { endpoint: moto.endpoint }).catch((e) => e);
+  expect(err).toBeInstanceOf(QueueNotFoundError);
+  expect(err.message).toContain("no-such-queue");
+});
+
+maybe("a full queue URL opens the same queue as its name", async () => {
+  const a = (await fresh()) as SqsQueue;
+  const b = await openQueue(a.queueUrl);
+  await a.insert([{ name: "u", id: "u1" }]);
+  const [l] = await b.lease({ seconds: 30 });
+  expect(l.task.id).toBe("u1");
+  await a.close();
+  await b.close();
+});
+
+maybe("releaseAll says SQS cannot do it", async () => {
+  const q = await fresh();
+  await expect(q.releaseAll()).rejects.toBeInstanceOf(UnsupportedOperationError);
+  await q.close();
+});
+
+maybe("dead letters go to <name>-dead with the error kept as message attributes", async () => {
+  const q = (await fresh()) as SqsQueue;
+  await q.insert([{ name: "p", id: "p1" }]);
+  const [l] = await q.lease({ seconds: 30 });
+  await q.deadLetter(l, new Error("broken input"));
+  const dead = (await openQueue(`sqs://${q.name}-dead`, { endpoint: moto.endpoint })) as SqsQueue;
+  const { ReceiveMessageCommand } = await import("@aws-sdk/client-sqs");
+  const res = await dead.client.send(
+    new ReceiveMessageCommand({ QueueUrl: dead.queueUrl, MessageAttributeNames: ["All"] }),
+  );
+  const m = res.Messages![0];
+  expect(JSON.parse(m.Body!)).toEqual({ name: "p", params: {}, id: "p1" });
+  expect(m.MessageAttributes?.["ngpipe.error"]?.StringValue).toBe("broken input");
+  expect(m.MessageAttributes?.["ngpipe.stack"]?.StringValue).toContain("broken input");
+  await q.close();
+  await dead.close();
+});

@@ -1,0 +1,427 @@
+/**
+ * sqs://queue-name (or a full queue URL): Amazon SQS through
+ * `@aws-sdk/client-sqs`. Leases are receives with a visibility timeout;
+ * renewals are ChangeMessageVisibility; attempts are SQS's
+ * ApproximateReceiveCount. Dead letters go to the queue's redrive target if it
+ * has one, else to `<name>-dead` (created on first use).
+ */
+import {
+  ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  type Message,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  SendMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
+import { batch, forEachConcurrent, sleep } from "./concurrency";
+import {
+  InvalidQueueUrlError,
+  LeaseLostError,
+  QueueError,
+  QueueNotFoundError,
+  UnsupportedOperationError,
+} from "./errors";
+import { decodeTask, describeError, encodeTask, MAX_PAYLOAD_BYTES } from "./payload";
+import type { InsertOptions, Lease, LeaseOptions, Queue, QueueStatus, TaskInput } from "./types";
+
+/** Options of the sqs:// backend. */
+export interface SqsQueueOptions {
+  /** AWS region; default: parsed from a queue URL, else AWS_REGION, else us-east-1. */
+  region?: string;
+  /** Service endpoint, e.g. `http://127.0.0.1:5000` for moto or LocalStack. */
+  endpoint?: string;
+  /** Create the queue if it does not exist (`sqs://name` only). */
+  create?: boolean;
+  /** Use this client instead of building one. */
+  client?: SQSClient;
+}
+
+const LOST_CODES = new Set([
+  "ReceiptHandleIsInvalid",
+  "MessageNotInflight",
+  "AWS.SimpleQueueService.MessageNotInflight",
+]);
+const MISSING_CODES = new Set(["QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"]);
+
+function errName(err: unknown): string {
+  const e = err as { name?: string; Code?: string; code?: string };
+  return e?.Code ?? e?.name ?? e?.code ?? "";
+}
+
+function truncate(s: string | undefined, n: number): string | undefined {
+  return s && s.length > n ? `${s.slice(0, n)}...` : s;
+}
+
+/** The SQS backend. Use `openQueue("sqs://name", {region, endpoint})`. */
+export class SqsQueue implements Queue {
+  /** SQS long polling: `poll` waits up to this long in one receive. */
+  readonly longPollSeconds = 20;
+  private deadUrl?: Promise<string>;
+
+  private constructor(
+    readonly url: string,
+    /** The resolved https queue URL. */
+    readonly queueUrl: string,
+    readonly client: SQSClient,
+    private readonly ownsClient: boolean,
+  ) {}
+
+  /** Queue name: the last path segment of the queue URL. */
+  get name(): string {
+    return this.queueUrl.slice(this.queueUrl.lastIndexOf("/") + 1);
+  }
+
+  /** Resolve `sqs://name` or `http(s)://host/account/name` to an open queue. */
+  static async open(url: string, options: SqsQueueOptions = {}): Promise<SqsQueue> {
+    let region = options.region;
+    let endpoint = options.endpoint;
+    let name: string | undefined;
+    let queueUrl: string | undefined;
+    if (url.startsWith("sqs://")) {
+      name = url.slice("sqs://".length).replace(/\/+$/, "");
+      if (!/^[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(name)) {
+        throw new InvalidQueueUrlError(
+          `bad SQS queue name in ${url}: 1-80 characters of [A-Za-z0-9_-]`,
+          url,
+        );
+      }
+      if (name.endsWith(".fifo")) {
+        throw new InvalidQueueUrlError(`FIFO queues are not supported: ${url}`, url);
+      }
+    } else if (/^https?:\/\//.test(url)) {
+      const u = new URL(url);
+      if (u.pathname.split("/").filter(Boolean).length !== 2) {
+        throw new InvalidQueueUrlError(
+          `not an SQS queue URL: ${url} (expected https://sqs.<region>.amazonaws.com/<account>/<name>)`,
+          url,
+        );
+      }
+      queueUrl = url.replace(/\/+$/, "");
+      region ??= /^sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(u.host)?.[1];
+      if (!u.host.endsWith("amazonaws.com")) endpoint ??= u.origin;
+    } else {
+      throw new InvalidQueueUrlError(`not an SQS URL: ${url}`, url);
+    }
+    const ownsClient = !options.client;
+    const client =
+      options.client ??
+      new SQSClient({ region: region ?? process.env.AWS_REGION ?? "us-east-1", endpoint });
+    if (!queueUrl) {
+      try {
+        if (options.create) {
+          queueUrl = (await client.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl;
+        } else {
+          queueUrl = (await client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+        }
+      } catch (err) {
+        if (ownsClient) client.destroy();
+        if (MISSING_CODES.has(errName(err))) {
+          throw new QueueNotFoundError(
+            `SQS queue ${name} does not exist (${url}); create it, or open with {create: true}`,
+            url,
+            { cause: err },
+          );
+        }
+        throw new QueueError(`cannot open ${url}: ${String(err)}`, url, { cause: err });
+      }
+    }
+    return new SqsQueue(url, queueUrl!, client, ownsClient);
+  }
+
+  private fail(op: string, err: unknown): QueueError {
+    return new QueueError(`${op} ${this.url}: ${errName(err)}: ${String(err)}`, this.url, {
+      cause: err,
+    });
+  }
+
+  async insert(
+    tasks: Iterable<TaskInput> | AsyncIterable<TaskInput>,
+    options: InsertOptions = {},
+  ): Promise<number> {
+    const delay = options.delaySeconds ?? 0;
+    if (!Number.isInteger(delay) || delay < 0 || delay > 900) {
+      throw new QueueError(`insert ${this.url}: delaySeconds must be an integer 0-900`, this.url);
+    }
+    const url = this.url;
+    async function* encoded() {
+      let index = 0;
+      for await (const t of tasks as AsyncIterable<TaskInput>) {
+        yield encodeTask(t, url, index++).body;
+      }
+    }
+    // SendMessageBatch takes 10 messages and 256 KiB in total.
+    const groups = batch(
+      encoded(),
+      10,
+      (group, next) =>
+        group.reduce((s, b) => s + Buffer.byteLength(b), 0) + Buffer.byteLength(next) >
+        MAX_PAYLOAD_BYTES,
+    );
+    let n = 0;
+    await forEachConcurrent(
+      groups,
+      options.concurrency ?? 16,
+      async (bodies) => {
+        await this.sendBatch(bodies, delay, options.signal);
+        n += bodies.length;
+        if (options.onProgress && n % 1000 < bodies.length) options.onProgress(n);
+      },
+      options.signal,
+    );
+    options.onProgress?.(n);
+    return n;
+  }
+
+  private async sendBatch(bodies: string[], delay: number, signal?: AbortSignal): Promise<void> {
+    let entries: SendMessageBatchRequestEntry[] = bodies.map((MessageBody, i) => ({
+      Id: String(i),
+      MessageBody,
+      DelaySeconds: delay || undefined,
+    }));
+    for (let attempt = 0; ; attempt++) {
+      let failed: { Id?: string; SenderFault?: boolean; Code?: string; Message?: string }[];
+      try {
+        const res = await this.client.send(
+          new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }),
+          { abortSignal: signal },
+        );
+        failed = res.Failed ?? [];
+      } catch (err) {
+        throw this.fail("insert", err);
+      }
+      if (failed.length === 0) return;
+      const fatal = failed.find((f) => f.SenderFault);
+      if (fatal || attempt >= 5) {
+        const f = fatal ?? failed[0];
+        throw new QueueError(
+          `insert ${this.url}: SQS refused a message (${f.Code}): ${f.Message}`,
+          this.url,
+        );
+      }
+      const ids = new Set(failed.map((f) => f.Id));
+      entries = entries.filter((e) => ids.has(e.Id));
+      await sleep(100 * 2 ** attempt * (0.5 + Math.random()), signal);
+    }
+  }
+
+  async lease(options: LeaseOptions = {}): Promise<Lease[]> {
+    const seconds = Math.max(0, Math.ceil(options.seconds ?? 60));
+    const count = options.count ?? 1;
+    const wait = Math.min(20, Math.max(0, Math.ceil(options.waitSeconds ?? 0)));
+    const out: Lease[] = [];
+    while (out.length < count) {
+      let messages: Message[];
+      try {
+        const res = await this.client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.queueUrl,
+            MaxNumberOfMessages: Math.min(10, count - out.length),
+            VisibilityTimeout: seconds,
+            WaitTimeSeconds: out.length === 0 ? wait : 0,
+            MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+          }),
+          { abortSignal: options.signal },
+        );
+        messages = res.Messages ?? [];
+      } catch (err) {
+        if (options.signal?.aborted) return out;
+        throw this.fail("lease", err);
+      }
+      const expiresAt = Date.now() + seconds * 1000;
+      for (const m of messages) {
+        const attempt = Number(m.Attributes?.ApproximateReceiveCount ?? 1);
+        try {
+          const task = decodeTask(m.Body ?? "", `${this.url} message ${m.MessageId}`);
+          out.push({ handle: m.ReceiptHandle!, task, attempt, expiresAt });
+        } catch (err) {
+          await this.sendDead(m.Body ?? "", attempt, err);
+          await this.client.send(
+            new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: m.ReceiptHandle }),
+          );
+        }
+      }
+      if (messages.length < 10 || out.length === 0) break;
+    }
+    return out;
+  }
+
+  private async changeVisibility(lease: Lease, op: string, seconds: number): Promise<void> {
+    try {
+      await this.client.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.queueUrl,
+          ReceiptHandle: lease.handle,
+          VisibilityTimeout: Math.max(0, Math.min(43_200, Math.ceil(seconds))),
+        }),
+      );
+    } catch (err) {
+      if (LOST_CODES.has(errName(err))) {
+        throw new LeaseLostError(
+          `${op} ${this.url}: lease on task ${lease.task.id} is no longer held (${errName(err)})`,
+          this.url,
+          lease.task.id,
+          { cause: err },
+        );
+      }
+      throw this.fail(op, err);
+    }
+  }
+
+  async renew(lease: Lease, seconds: number): Promise<Lease> {
+    await this.changeVisibility(lease, "renew", seconds);
+    lease.expiresAt = Date.now() + Math.ceil(seconds) * 1000;
+    return lease;
+  }
+
+  async delete(lease: Lease): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: lease.handle }),
+      );
+    } catch (err) {
+      if (LOST_CODES.has(errName(err))) {
+        throw new LeaseLostError(
+          `delete ${this.url}: lease on task ${lease.task.id} is no longer held`,
+          this.url,
+          lease.task.id,
+          { cause: err },
+        );
+      }
+      throw this.fail("delete", err);
+    }
+  }
+
+  async release(lease: Lease, delaySeconds = 0): Promise<void> {
+    await this.changeVisibility(lease, "release", delaySeconds);
+  }
+
+  /** URL of the dead-letter queue: the redrive target, else `<name>-dead`. */
+  private async deadLetterUrl(create: boolean): Promise<string | undefined> {
+    if (this.deadUrl) return this.deadUrl;
+    const resolveUrl = async () => {
+      const attrs = await this.client.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: this.queueUrl,
+          AttributeNames: ["RedrivePolicy"],
+        }),
+      );
+      const policy = attrs.Attributes?.RedrivePolicy;
+      if (policy) {
+        const arn = String(JSON.parse(policy).deadLetterTargetArn ?? "");
+        const name = arn.slice(arn.lastIndexOf(":") + 1);
+        return (await this.client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
+      }
+      const QueueName = `${this.name}-dead`;
+      const cmd = create
+        ? new CreateQueueCommand({ QueueName })
+        : new GetQueueUrlCommand({ QueueName });
+      return (await this.client.send(cmd)).QueueUrl!;
+    };
+    try {
+      const p = resolveUrl();
+      if (create) this.deadUrl = p;
+      return await p;
+    } catch (err) {
+      this.deadUrl = undefined;
+      if (!create && MISSING_CODES.has(errName(err))) return undefined;
+      throw this.fail("dead-letter", err);
+    }
+  }
+
+  private async sendDead(body: string, attempt: number, error: unknown): Promise<void> {
+    const url = (await this.deadLetterUrl(true))!;
+    const e = describeError(error);
+    const room = MAX_PAYLOAD_BYTES - Buffer.byteLength(body) - 256;
+    const message = truncate(e.message, Math.min(4096, Math.max(64, room / 4)))!;
+    const stack = room > 20_000 ? truncate(e.stack, 16_384) : undefined;
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: body,
+        MessageAttributes: {
+          "ngpipe.error": { DataType: "String", StringValue: message || "(no message)" },
+          "ngpipe.attempt": { DataType: "Number", StringValue: String(attempt) },
+          ...(stack ? { "ngpipe.stack": { DataType: "String", StringValue: stack } } : {}),
+        },
+      }),
+    );
+  }
+
+  async deadLetter(lease: Lease, error: unknown): Promise<void> {
+    try {
+      await this.sendDead(JSON.stringify(lease.task), lease.attempt, error);
+    } catch (err) {
+      throw err instanceof QueueError ? err : this.fail("dead-letter", err);
+    }
+    await this.delete(lease);
+  }
+
+  async releaseAll(): Promise<number> {
+    throw new UnsupportedOperationError(
+      `releaseAll ${this.url}: SQS cannot list in-flight messages; they become visible again when their visibility timeout lapses`,
+      this.url,
+    );
+  }
+
+  async purge(): Promise<void> {
+    const dead = await this.deadLetterUrl(false);
+    for (const QueueUrl of dead ? [this.queueUrl, dead] : [this.queueUrl]) {
+      try {
+        await this.client.send(new PurgeQueueCommand({ QueueUrl }));
+      } catch (err) {
+        if (errName(err).includes("PurgeQueueInProgress")) {
+          throw new QueueError(
+            `purge ${QueueUrl}: SQS allows one purge per queue every 60 s; try again later`,
+            this.url,
+            { cause: err },
+          );
+        }
+        throw this.fail("purge", err);
+      }
+    }
+  }
+
+  private async counts(QueueUrl: string) {
+    const res = await this.client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: [
+          "ApproximateNumberOfMessages",
+          "ApproximateNumberOfMessagesNotVisible",
+          "ApproximateNumberOfMessagesDelayed",
+        ],
+      }),
+    );
+    const a = res.Attributes ?? {};
+    return {
+      visible: Number(a.ApproximateNumberOfMessages ?? 0),
+      inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+      delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+    };
+  }
+
+  async status(): Promise<QueueStatus> {
+    try {
+      const main = await this.counts(this.queueUrl);
+      const deadUrl = await this.deadLetterUrl(false);
+      const dead = deadUrl ? await this.counts(deadUrl) : undefined;
+      return {
+        enqueued: main.visible + main.delayed,
+        leased: main.inFlight,
+        dead: dead ? dead.visible + dead.inFlight + dead.delayed : 0,
+      };
+    } catch (err) {
+      throw err instanceof QueueError ? err : this.fail("status", err);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) this.client.destroy();
+  }
+}
