@@ -129,24 +129,40 @@ export function copyToXyzc(
       `copyToXyzc: destination holds ${dst.length} elements, needs ${nx * ny * nz * nc}`,
     );
   }
+  copyStrided(src, offset, stride, size, dst, 0, [1, nx, nx * ny, nx * ny * nz]);
+}
+
+/**
+ * Copy a 4-D strided region of `size` from `src` to `dst`, each with its own
+ * element offset and per-axis element strides (same element type, bit for bit).
+ */
+export function copyStrided(
+  src: TypedArray,
+  srcOffset: number,
+  srcStride: Shape4,
+  size: Shape4,
+  dst: TypedArray,
+  dstOffset: number,
+  dstStride: Shape4,
+): void {
+  const [nx, ny, nz, nc] = size;
   const { words: s, k } = wordView(src);
   const { words: d } = wordView(dst);
-  const [sx, sy, sz, sc] = stride.map((v) => v * k);
-  const o = offset * k;
-  let di = 0;
+  const [sx, sy, sz, sc] = srcStride.map((v) => v * k);
+  const [dx, dy, dz, dc] = dstStride.map((v) => v * k);
   for (let c = 0; c < nc; c++) {
     for (let z = 0; z < nz; z++) {
       for (let y = 0; y < ny; y++) {
-        let si = o + c * sc + z * sz + y * sy;
-        if (sx === k) {
+        let si = srcOffset * k + c * sc + z * sz + y * sy;
+        let di = dstOffset * k + c * dc + z * dz + y * dy;
+        if (sx === k && dx === k) {
           d.set(s.subarray(si, si + nx * k), di);
-          di += nx * k;
         } else if (k === 1) {
-          for (let x = 0; x < nx; x++, si += sx) d[di++] = s[si];
+          for (let x = 0; x < nx; x++, si += sx, di += dx) d[di] = s[si];
         } else {
-          for (let x = 0; x < nx; x++, si += sx) {
-            d[di++] = s[si];
-            d[di++] = s[si + 1];
+          for (let x = 0; x < nx; x++, si += sx, di += dx) {
+            d[di] = s[si];
+            d[di + 1] = s[si + 1];
           }
         }
       }
