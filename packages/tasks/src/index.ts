@@ -1,1 +1,19 @@
-export {};
+export {
+  DownsampleError,
+  downsampleShape,
+  type Factor3,
+  type Shape4,
+  type ShapeLike,
+  type VoxelArray,
+} from "./kernels/downsample/common";
+export {
+  type DownsampledMip,
+  type DownsampleMethod,
+  type DownsampleOptions,
+  downsample,
+  downsampleAverage,
+  downsampleMax,
+  downsampleMin,
+  downsampleMode,
+  downsampleStriding,
+} from "./kernels/downsample/downsample";

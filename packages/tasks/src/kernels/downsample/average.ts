@@ -1,0 +1,496 @@
+/**
+ * Average pooling with tinybrain's arithmetic, so that pyramids match the
+ * ones Igneous writes bit for bit.
+ *
+ * Fast path (factor 2x2x1 or 2x2x2; uint8, uint16, float32, float64 — and
+ * uint32 for a single mip), as tinybrain's C++:
+ * - Odd edges repeat the last row/column/slice, so an edge block counts its
+ *   real voxels twice (the image does not darken at the border).
+ * - Integers: every mip is rendered from the block sums of the full-resolution
+ *   image, `floor(sum / 4^k)` (2x2x1) or `floor(sum / 8^k)` (2x2x2); the sums
+ *   themselves are truncated (shifted right) once every 4 mips for 2x2x1, every
+ *   8 (uint8) or 5 (uint16, uint32) mips for 2x2x2, as tinybrain's fixed-width
+ *   accumulators do.
+ * - Floats, one mip: the mean of the block's real voxels, summed in double
+ *   precision in x-fastest order and rounded once to the output type.
+ * - Floats, several mips: sums kept in the input's precision, added in the
+ *   order tinybrain's x86 build adds them, divided by `4^k` or `8^k`.
+ * - sparse: `floor(sum / count)` over the nonzero voxels only (0 when all are
+ *   zero), sums and counts cascaded the same way (never truncated).
+ *
+ * Any other factor, and uint32 over several mips, take tinybrain's numpy
+ * fallback: each mip is the mean of the previous one's blocks (partial blocks at
+ * the edge average the voxels they have), accumulated in float32 and cast back;
+ * uint8/uint16 keep the float32 image between mips and truncate each output.
+ */
+
+import { DownsampleError, type Factor3, type Shape4 } from "./common";
+
+/** Element types average pooling accepts. */
+export type AverageArray = Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array;
+
+type Num = ArrayLike<number>;
+const fround = Math.fround;
+
+/**
+ * Average-pools `mips` levels; returns one array per level, of the input's
+ * type. `shape` is `[x,y,z,c]`, already validated against `data.length`.
+ */
+export function averageMips(
+  data: AverageArray,
+  shape: Shape4,
+  factor: Factor3,
+  mips: number,
+  sparse: boolean,
+): AverageArray[] {
+  if (mips === 0) return [];
+  const [fx, fy, fz] = factor;
+  const flat = fx === 2 && fy === 2 && fz === 1;
+  const cube = fx === 2 && fy === 2 && fz === 2;
+  const isFloat = data instanceof Float32Array || data instanceof Float64Array;
+  const fast = (flat || cube) && (!(data instanceof Uint32Array) || mips === 1);
+  if (!fast) return numpyAverage(data, shape, factor, mips, sparse);
+  if (isFloat && !sparse) {
+    if (mips === 1) return [floatSingleMip(data, shape, cube)];
+    return floatCascade(data, shape, cube, mips);
+  }
+  if (sparse) return sparseCascade(data, shape, cube, mips);
+  if (flat && data instanceof Uint8Array && shape[0] % 4 === 0 && data.byteOffset % 4 === 0)
+    return uint8Flat(data, shape, mips);
+  return integerCascade(data as Uint8Array | Uint16Array | Uint32Array, shape, cube, mips);
+}
+
+// ---------------------------------------------------------------------------
+// Integer sums with repeated edges
+
+/**
+ * Block sums of one 2x2x1 step; an odd edge repeats its last column/row (the
+ * sum adds the repeated voxel again, in x-fastest order).
+ */
+function sum2x2(src: Num, sx: number, sy: number, planes: number): Float64Array {
+  const osx = (sx + 1) >>> 1;
+  const osy = (sy + 1) >>> 1;
+  const acc = new Float64Array(osx * osy * planes);
+  const ex = sx - (sx & 1);
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const base = p * sx * sy;
+    for (let y = 0; y < sy; y += 2) {
+      const dy = y + 1 < sy ? sx : 0;
+      let i = base + y * sx;
+      const end = i + ex;
+      for (; i < end; i += 2) acc[o++] = src[i] + src[i + 1] + src[i + dy] + src[i + dy + 1];
+      if (sx & 1) {
+        const a = src[end];
+        const c = src[end + dy];
+        acc[o++] = a + a + c + c;
+      }
+    }
+  }
+  return acc;
+}
+
+/** Block sums of one 2x2x2 step, odd edges repeated; exact for integer input. */
+function sum2x2x2(src: Num, sx: number, sy: number, sz: number, channels: number): Float64Array {
+  const osx = (sx + 1) >>> 1;
+  const osy = (sy + 1) >>> 1;
+  const osz = (sz + 1) >>> 1;
+  const acc = new Float64Array(osx * osy * osz * channels);
+  const sxy = sx * sy;
+  let o = 0;
+  for (let c = 0; c < channels; c++)
+    for (let z = 0; z < sz; z += 2) {
+      const dz = z + 1 < sz ? sxy : 0;
+      for (let y = 0; y < sy; y += 2) {
+        const dy = y + 1 < sy ? sx : 0;
+        const row = (c * sz + z) * sxy + y * sx;
+        for (let x = 0; x < sx; x += 2) {
+          const i = row + x;
+          const dx = x + 1 < sx ? 1 : 0;
+          acc[o++] =
+            src[i] +
+            src[i + dx] +
+            src[i + dy] +
+            src[i + dx + dy] +
+            src[i + dz] +
+            src[i + dz + dx] +
+            src[i + dz + dy] +
+            src[i + dz + dx + dy];
+        }
+      }
+    }
+  return acc;
+}
+
+function nextShape(s: Shape4, cube: boolean): Shape4 {
+  return [(s[0] + 1) >>> 1, (s[1] + 1) >>> 1, cube ? (s[2] + 1) >>> 1 : s[2], s[3]];
+}
+
+function sumStep(src: Num, s: Shape4, cube: boolean): Float64Array {
+  return cube ? sum2x2x2(src, s[0], s[1], s[2], s[3]) : sum2x2(src, s[0], s[1], s[2] * s[3]);
+}
+
+/** How many bits tinybrain's accumulator sheds per mip, and after how many mips it truncates. */
+function schedule(data: AverageArray, cube: boolean): { bits: number; period: number } {
+  if (!cube) return { bits: 2, period: 4 };
+  return { bits: 3, period: data instanceof Uint8Array ? 8 : 5 };
+}
+
+function integerCascade(
+  data: Uint8Array | Uint16Array | Uint32Array,
+  shape: Shape4,
+  cube: boolean,
+  mips: number,
+): AverageArray[] {
+  const { bits, period } = schedule(data, cube);
+  const C = data.constructor as new (n: number) => Uint8Array | Uint16Array | Uint32Array;
+  const out: AverageArray[] = [];
+  let s = shape;
+  let acc = sumStep(data, s, cube);
+  s = nextShape(s, cube);
+  for (let mip = 0; ; mip++) {
+    const shift = bits * ((mip % period) + 1);
+    const scale = 2 ** -shift;
+    const img = new C(acc.length);
+    for (let i = 0; i < acc.length; i++) img[i] = Math.floor(acc[i] * scale);
+    out.push(img);
+    if (mip === mips - 1) return out;
+    if (mip % period === period - 1)
+      for (let i = 0; i < acc.length; i++) acc[i] = Math.floor(acc[i] * scale);
+    acc = sumStep(acc, s, cube);
+    s = nextShape(s, cube);
+  }
+}
+
+/**
+ * uint8 2x2x1 with rows a multiple of 4 voxels: the first step adds four
+ * bytes of two rows at once in 16-bit lanes of a uint32 (SWAR), which is
+ * what makes the common EM-image case fast.
+ */
+function uint8Flat(data: Uint8Array, shape: Shape4, mips: number): AverageArray[] {
+  const [sx, sy, sz, sc] = shape;
+  const planes = sz * sc;
+  const osx = sx >>> 1;
+  const osy = (sy + 1) >>> 1;
+  const words = sx >>> 2;
+  const src = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
+  const acc16 = new Uint16Array(osx * osy * planes);
+  const acc = new Uint32Array(acc16.buffer);
+  const img = new Uint8Array(acc16.length);
+  const img16 = new Uint16Array(img.buffer);
+  const M = 0x00ff00ff;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    let r = p * sy * words;
+    for (let y = 0; y + 1 < sy; y += 2) {
+      const end = r + words;
+      for (; r < end; r++) {
+        const a = src[r];
+        const b = src[r + words];
+        const t = (a & M) + (b & M) + ((a >>> 8) & M) + ((b >>> 8) & M);
+        acc[o] = t;
+        img16[o++] = ((t >>> 2) & 0xff) | ((t >>> 10) & 0xff00);
+      }
+      r += words;
+    }
+    if (sy & 1) {
+      const end = r + words;
+      for (; r < end; r++) {
+        const a = src[r];
+        const t = ((a & M) + ((a >>> 8) & M)) << 1;
+        acc[o] = t;
+        img16[o++] = ((t >>> 2) & 0xff) | ((t >>> 10) & 0xff00);
+      }
+    }
+  }
+  const out: AverageArray[] = [img];
+  if (mips === 1) return out;
+  // Later mips touch a quarter of the data or less; the general code does them.
+  let s: Shape4 = [osx, osy, sz, sc];
+  let sums: Num = acc16;
+  for (let mip = 1; mip < mips; mip++) {
+    const next = sum2x2(sums, s[0], s[1], planes);
+    s = nextShape(s, false);
+    const shift = 2 * ((mip % 4) + 1);
+    const scale = 2 ** -shift;
+    const im = new Uint8Array(next.length);
+    for (let i = 0; i < next.length; i++) im[i] = next[i] * scale;
+    out.push(im);
+    if (mip % 4 === 3) for (let i = 0; i < next.length; i++) next[i] = Math.floor(next[i] * scale);
+    sums = next;
+  }
+  return out;
+}
+
+function sparseCascade(
+  data: AverageArray,
+  shape: Shape4,
+  cube: boolean,
+  mips: number,
+): AverageArray[] {
+  const C = data.constructor as new (n: number) => AverageArray;
+  const isInt = !(data instanceof Float32Array || data instanceof Float64Array);
+  const nz = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) nz[i] = data[i] !== 0 ? 1 : 0;
+  const out: AverageArray[] = [];
+  let s = shape;
+  let num = sumStep(data, s, cube);
+  let den = sumStep(nz, s, cube);
+  s = nextShape(s, cube);
+  for (let mip = 0; ; mip++) {
+    const img = new C(num.length);
+    for (let i = 0; i < num.length; i++) {
+      const d = den[i];
+      if (d === 0) continue;
+      if (isInt) {
+        let q = Math.floor(num[i] / d);
+        if (q * d > num[i]) q--;
+        img[i] = q;
+      } else img[i] = num[i] / d;
+    }
+    out.push(img);
+    if (mip === mips - 1) return out;
+    num = sumStep(num, s, cube);
+    den = sumStep(den, s, cube);
+    s = nextShape(s, cube);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Floating point
+
+/** One float mip: mean of the block's real voxels, summed in double in x-fastest order. */
+function floatSingleMip(
+  data: Float32Array | Float64Array,
+  shape: Shape4,
+  cube: boolean,
+): AverageArray {
+  const [sx, sy, sz, sc] = shape;
+  const fz = cube ? 2 : 1;
+  const [ox, oy, oz] = nextShape(shape, cube);
+  const out = new (data.constructor as new (n: number) => Float32Array | Float64Array)(
+    ox * oy * oz * sc,
+  );
+  const sxy = sx * sy;
+  let o = 0;
+  for (let c = 0; c < sc; c++)
+    for (let z = 0; z < sz; z += fz) {
+      const z1 = Math.min(z + fz, sz);
+      for (let y = 0; y < sy; y += 2) {
+        const y1 = Math.min(y + 2, sy);
+        for (let x = 0; x < sx; x += 2) {
+          const x1 = Math.min(x + 2, sx);
+          let sum = 0;
+          for (let zz = z; zz < z1; zz++)
+            for (let yy = y; yy < y1; yy++) {
+              const row = (c * sz + zz) * sxy + yy * sx;
+              for (let xx = x; xx < x1; xx++) sum += data[row + xx];
+            }
+          out[o++] = sum / ((z1 - z) * (y1 - y) * (x1 - x));
+        }
+      }
+    }
+  return out;
+}
+
+/**
+ * 2x2x1 float sums as tinybrain's x86 build forms them: in blocks of 8
+ * (float32) or 4 (float64) input columns SSE adds the rows first, then the
+ * pairs, `(a+c)+(b+d)`; remaining columns add `((a+b)+c)+d`. `f32` rounds
+ * every addition to float32.
+ */
+function floatSum2x2(src: Num, sx: number, sy: number, planes: number, f32: boolean): Float64Array {
+  const osx = (sx + 1) >>> 1;
+  const osy = (sy + 1) >>> 1;
+  const acc = new Float64Array(osx * osy * planes);
+  const ex = sx - (sx & 1);
+  const sxv = f32 ? sx & ~7 : sx & ~3;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const base = p * sx * sy;
+    for (let y = 0; y + 1 < sy; y += 2) {
+      const row = base + y * sx;
+      let x = 0;
+      if (f32) {
+        for (; x < sxv; x += 2) {
+          const i = row + x;
+          acc[o++] = fround(fround(src[i] + src[i + sx]) + fround(src[i + 1] + src[i + sx + 1]));
+        }
+        for (; x < ex; x += 2) {
+          const i = row + x;
+          acc[o++] = fround(fround(fround(src[i] + src[i + 1]) + src[i + sx]) + src[i + sx + 1]);
+        }
+        if (sx & 1) acc[o++] = fround(2 * src[row + ex] + 2 * src[row + ex + sx]);
+      } else {
+        for (; x < sxv; x += 2) {
+          const i = row + x;
+          acc[o++] = src[i] + src[i + sx] + (src[i + 1] + src[i + sx + 1]);
+        }
+        for (; x < ex; x += 2) {
+          const i = row + x;
+          acc[o++] = src[i] + src[i + 1] + src[i + sx] + src[i + sx + 1];
+        }
+        if (sx & 1) acc[o++] = 2 * src[row + ex] + 2 * src[row + ex + sx];
+      }
+    }
+    if (sy & 1) {
+      const row = base + (sy - 1) * sx;
+      for (let x = 0; x < ex; x += 2) {
+        const v = src[row + x] + src[row + x + 1];
+        acc[o++] = 2 * (f32 ? fround(v) : v);
+      }
+      if (sx & 1) acc[o++] = 4 * src[row + ex];
+    }
+  }
+  return acc;
+}
+
+/**
+ * 2x2x2 float sums in tinybrain's order: one running sum per block, adding the
+ * voxels in x-fastest order (an odd x edge adds twice its voxel), then doubled
+ * for an odd y edge and again for an odd z edge.
+ */
+function floatSum2x2x2(
+  src: Num,
+  sx: number,
+  sy: number,
+  sz: number,
+  channels: number,
+  f32: boolean,
+): Float64Array {
+  const osx = (sx + 1) >>> 1;
+  const osy = (sy + 1) >>> 1;
+  const osz = (sz + 1) >>> 1;
+  const acc = new Float64Array(osx * osy * osz * channels);
+  const sxy = sx * sy;
+  let o = 0;
+  for (let c = 0; c < channels; c++)
+    for (let z = 0; z < sz; z += 2) {
+      const z1 = Math.min(z + 2, sz);
+      for (let y = 0; y < sy; y += 2) {
+        const y1 = Math.min(y + 2, sy);
+        for (let x = 0; x < sx; x += 2) {
+          let s = 0;
+          for (let zz = z; zz < z1; zz++)
+            for (let yy = y; yy < y1; yy++) {
+              const i = (c * sz + zz) * sxy + yy * sx + x;
+              if (x + 1 < sx) {
+                s = s + src[i];
+                if (f32) s = fround(s);
+                s = s + src[i + 1];
+              } else s = s + 2 * src[i];
+              if (f32) s = fround(s);
+            }
+          if (y1 - y === 1) s *= 2;
+          if (z1 - z === 1) s *= 2;
+          acc[o++] = s;
+        }
+      }
+    }
+  return acc;
+}
+
+function floatCascade(
+  data: Float32Array | Float64Array,
+  shape: Shape4,
+  cube: boolean,
+  mips: number,
+): AverageArray[] {
+  const f32 = data instanceof Float32Array;
+  const C = data.constructor as new (n: number) => Float32Array | Float64Array;
+  const step = (src: Num, s: Shape4) =>
+    cube
+      ? floatSum2x2x2(src, s[0], s[1], s[2], s[3], f32)
+      : floatSum2x2(src, s[0], s[1], s[2] * s[3], f32);
+  const out: AverageArray[] = [];
+  let s = shape;
+  let acc = step(data, s);
+  s = nextShape(s, cube);
+  for (let mip = 0; ; mip++) {
+    const divisor = (cube ? 8 : 4) ** (mip + 1);
+    const img = new C(acc.length);
+    for (let i = 0; i < acc.length; i++) img[i] = acc[i] / divisor;
+    out.push(img);
+    if (mip === mips - 1) return out;
+    acc = step(acc, s);
+    s = nextShape(s, cube);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// tinybrain's numpy fallback for other factors
+
+function numpyAverage(
+  data: AverageArray,
+  shape: Shape4,
+  factor: Factor3,
+  mips: number,
+  sparse: boolean,
+): AverageArray[] {
+  const small = data instanceof Uint8Array || data instanceof Uint16Array;
+  const C = data.constructor as new (n: number) => AverageArray;
+  const out: AverageArray[] = [];
+  let img: AverageArray = small ? Float32Array.from(data) : data;
+  let s = shape;
+  const [fx, fy, fz] = factor;
+  for (let mip = 0; mip < mips; mip++) {
+    const [sx, sy, sz, sc] = s;
+    const ox = Math.ceil(sx / fx);
+    const oy = Math.ceil(sy / fy);
+    const oz = Math.ceil(sz / fz);
+    const n = ox * oy * oz * sc;
+    const temp = new Float64Array(n);
+    const counts = new Float64Array(n);
+    // numpy adds whole strided sections in np.ndindex order (z offset fastest).
+    for (let dx = 0; dx < fx; dx++)
+      for (let dy = 0; dy < fy; dy++)
+        for (let dz = 0; dz < fz; dz++) {
+          const nx = Math.ceil((sx - dx) / fx);
+          const ny = Math.ceil((sy - dy) / fy);
+          const nzz = Math.ceil((sz - dz) / fz);
+          for (let c = 0; c < sc; c++)
+            for (let z = 0; z < nzz; z++)
+              for (let y = 0; y < ny; y++) {
+                const irow = ((c * sz + z * fz + dz) * sy + y * fy + dy) * sx + dx;
+                const orow = ((c * oz + z) * oy + y) * ox;
+                for (let x = 0; x < nx; x++) {
+                  const v = img[irow + x * fx];
+                  temp[orow + x] = fround(temp[orow + x] + v);
+                  counts[orow + x] += sparse ? (v > 0 ? 1 : 0) : 1;
+                }
+              }
+        }
+    const next = small ? new Float32Array(n) : new C(n);
+    for (let i = 0; i < n; i++) {
+      const d = sparse ? Math.max(counts[i], 1) : counts[i];
+      next[i] = temp[i] / d;
+    }
+    if (small) {
+      const cast = new C(n);
+      for (let i = 0; i < n; i++) cast[i] = next[i];
+      out.push(cast);
+    } else out.push(next);
+    img = next;
+    s = [ox, oy, oz, sc];
+  }
+  return out;
+}
+
+/** Rejects element types average pooling does not support. */
+export function checkAverageType(data: unknown): asserts data is AverageArray {
+  if (
+    !(
+      data instanceof Uint8Array ||
+      data instanceof Uint16Array ||
+      data instanceof Uint32Array ||
+      data instanceof Float32Array ||
+      data instanceof Float64Array
+    )
+  )
+    throw new DownsampleError(
+      "dtype",
+      `average pooling supports uint8, uint16, uint32, float32 and float64 arrays, got ${
+        (data as { constructor?: { name?: string } })?.constructor?.name ?? typeof data
+      }`,
+    );
+}

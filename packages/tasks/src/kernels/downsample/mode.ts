@@ -1,0 +1,401 @@
+/**
+ * Mode pooling for segmentation labels, with tinybrain's rules.
+ *
+ * - 2x2x1 uses COUNTLESS ("countless if"): of the block `a b / c d` (a at the
+ *   low x, low y corner, b = +x, c = +y, d = +x+y) it takes a if a == b or
+ *   a == c, else b if b == c, else d. Odd x or y edges repeat the last
+ *   column/row, so an edge block of two voxels yields its first voxel.
+ * - 2x2x2 counts: the value occurring most often among the eight voxels wins;
+ *   ties go to the value seen first in x-fastest order. Odd edges repeat the
+ *   last voxel (which then counts twice).
+ * - sparse: zero is background and never wins unless the whole block is zero
+ *   (2x2x1: tinybrain's "stippled COUNTLESS"; 2x2x2: counting skips zeros).
+ *
+ * Values are compared as bit patterns (floats too, as tinybrain does); 64-bit
+ * labels as pairs of uint32 words.
+ */
+
+import { striding } from "./pooling";
+
+type Words = Uint8Array | Uint16Array | Uint32Array;
+
+/** One 2x2x1 COUNTLESS step over `planes` xy-planes of `sx*sy` single-word labels. */
+export function countless2x2(
+  src: Words,
+  dst: Words,
+  sx: number,
+  sy: number,
+  planes: number,
+  sparse: boolean,
+): void {
+  if (sparse) {
+    stippled2x2(src, dst, sx, sy, planes);
+    return;
+  }
+  const ex = sx - (sx & 1);
+  const ey = sy - (sy & 1);
+  const sxy = sx * sy;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const base = p * sxy;
+    for (let y = 0; y < ey; y += 2) {
+      let i = base + y * sx;
+      const end = i + ex;
+      for (; i < end; i += 2) {
+        const a = src[i];
+        const b = src[i + 1];
+        const c = src[i + sx];
+        a === b || a === c
+          ? (dst[o++] = a)
+          : b === c
+            ? (dst[o++] = b)
+            : (dst[o++] = src[i + sx + 1]);
+      }
+      if (sx & 1) dst[o++] = src[end];
+    }
+    if (sy & 1) {
+      const row = base + (sy - 1) * sx;
+      for (let x = 0; x < sx; x += 2) dst[o++] = src[row + x];
+    }
+  }
+}
+
+/** Stippled COUNTLESS: like COUNTLESS but zero never wins over a nonzero label. */
+function stippled2x2(src: Words, dst: Words, sx: number, sy: number, planes: number): void {
+  const sxy = sx * sy;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const base = p * sxy;
+    for (let y = 0; y < sy; y += 2) {
+      const dy = y + 1 < sy ? sx : 0;
+      for (let x = 0; x < sx; x += 2) {
+        const i = base + y * sx + x;
+        const dx = x + 1 < sx ? 1 : 0;
+        const a = src[i];
+        const b = src[i + dx];
+        const c = src[i + dy];
+        const d = src[i + dx + dy];
+        let v: number;
+        if (a !== 0 && (a === b || a === c)) v = a;
+        else if (b !== 0 && b === c) v = b;
+        else if (d !== 0) v = d;
+        else v = a !== 0 ? a : b !== 0 ? b : c;
+        dst[o++] = v;
+      }
+    }
+  }
+}
+
+/** One 2x2x1 COUNTLESS step over 64-bit labels stored as uint32 word pairs. */
+export function countless2x2Pairs(
+  src: Uint32Array,
+  dst: Uint32Array,
+  sx: number,
+  sy: number,
+  planes: number,
+  sparse: boolean,
+): void {
+  if (sparse) {
+    stippled2x2Pairs(src, dst, sx, sy, planes);
+    return;
+  }
+  const ex = 2 * (sx - (sx & 1));
+  const rw = 2 * sx;
+  const sxy = 2 * sx * sy;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const base = p * sxy;
+    for (let y = 0; y + 1 < sy; y += 2) {
+      let i = base + y * rw;
+      const end = i + ex;
+      for (; i < end; i += 4) {
+        const a0 = src[i];
+        const a1 = src[i + 1];
+        const b0 = src[i + 2];
+        const b1 = src[i + 3];
+        const c0 = src[i + rw];
+        const c1 = src[i + rw + 1];
+        if ((a0 === b0 && a1 === b1) || (a0 === c0 && a1 === c1)) {
+          dst[o] = a0;
+          dst[o + 1] = a1;
+        } else if (b0 === c0 && b1 === c1) {
+          dst[o] = b0;
+          dst[o + 1] = b1;
+        } else {
+          dst[o] = src[i + rw + 2];
+          dst[o + 1] = src[i + rw + 3];
+        }
+        o += 2;
+      }
+      if (sx & 1) {
+        dst[o] = src[end];
+        dst[o + 1] = src[end + 1];
+        o += 2;
+      }
+    }
+    if (sy & 1) {
+      const row = base + (sy - 1) * rw;
+      for (let x = 0; x < rw; x += 4) {
+        dst[o] = src[row + x];
+        dst[o + 1] = src[row + x + 1];
+        o += 2;
+      }
+    }
+  }
+}
+
+function stippled2x2Pairs(
+  src: Uint32Array,
+  dst: Uint32Array,
+  sx: number,
+  sy: number,
+  planes: number,
+): void {
+  const rw = 2 * sx;
+  const sxy = rw * sy;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const base = p * sxy;
+    for (let y = 0; y < sy; y += 2) {
+      const dy = y + 1 < sy ? rw : 0;
+      for (let x = 0; x < sx; x += 2) {
+        const ia = base + y * rw + 2 * x;
+        const ib = ia + (x + 1 < sx ? 2 : 0);
+        const ic = ia + dy;
+        const id = ib + dy;
+        const a0 = src[ia];
+        const a1 = src[ia + 1];
+        const b0 = src[ib];
+        const b1 = src[ib + 1];
+        const c0 = src[ic];
+        const c1 = src[ic + 1];
+        const aNz = (a0 | a1) !== 0;
+        const bNz = (b0 | b1) !== 0;
+        let w: number;
+        if (aNz && ((a0 === b0 && a1 === b1) || (a0 === c0 && a1 === c1))) w = ia;
+        else if (bNz && b0 === c0 && b1 === c1) w = ib;
+        else if ((src[id] | src[id + 1]) !== 0) w = id;
+        else w = aNz ? ia : bNz ? ib : ic;
+        dst[o] = src[w];
+        dst[o + 1] = src[w + 1];
+        o += 2;
+      }
+    }
+  }
+}
+
+/**
+ * One 2x2x2 mode step over `channels` volumes of `sx*sy*sz` single-word labels.
+ * The most frequent of the eight values wins, ties to the first in x-fastest
+ * order; with `sparse`, zeros are not counted.
+ */
+export function mode2x2x2(
+  src: Words,
+  dst: Words,
+  sx: number,
+  sy: number,
+  sz: number,
+  channels: number,
+  sparse: boolean,
+): void {
+  const sxy = sx * sy;
+  const vals = new Float64Array(8);
+  let o = 0;
+  for (let ch = 0; ch < channels; ch++) {
+    const cbase = ch * sxy * sz;
+    for (let z = 0; z < sz; z += 2) {
+      const dz = z + 1 < sz ? sxy : 0;
+      for (let y = 0; y < sy; y += 2) {
+        const dy = y + 1 < sy ? sx : 0;
+        const row = cbase + z * sxy + y * sx;
+        for (let x = 0; x < sx; x += 2) {
+          const i = row + x;
+          const dx = x + 1 < sx ? 1 : 0;
+          const v0 = src[i];
+          const v1 = src[i + dx];
+          const v2 = src[i + dy];
+          const v3 = src[i + dx + dy];
+          if (v0 === v1 && v0 === v2 && v0 === v3 && (!sparse || v0 !== 0)) {
+            dst[o++] = v0;
+            continue;
+          }
+          const v4 = src[i + dz];
+          const v5 = src[i + dz + dx];
+          const v6 = src[i + dz + dy];
+          const v7 = src[i + dz + dx + dy];
+          if (v4 === v5 && v4 === v6 && v4 === v7 && (!sparse || v4 !== 0)) {
+            dst[o++] = v4;
+            continue;
+          }
+          vals[0] = v0;
+          vals[1] = v1;
+          vals[2] = v2;
+          vals[3] = v3;
+          vals[4] = v4;
+          vals[5] = v5;
+          vals[6] = v6;
+          vals[7] = v7;
+          let best = 0;
+          let bestCount = 0;
+          for (let t = 0; t < 8; t++) {
+            const v = vals[t];
+            if (sparse && v === 0) continue;
+            let n = 0;
+            for (let q = 0; q < 8; q++) if (vals[q] === v) n++;
+            if (n >= 4) {
+              best = v;
+              break;
+            }
+            if (n > bestCount) {
+              bestCount = n;
+              best = v;
+            }
+          }
+          dst[o++] = best;
+        }
+      }
+    }
+  }
+}
+
+/** {@link mode2x2x2} for 64-bit labels stored as uint32 word pairs. */
+export function mode2x2x2Pairs(
+  src: Uint32Array,
+  dst: Uint32Array,
+  sx: number,
+  sy: number,
+  sz: number,
+  channels: number,
+  sparse: boolean,
+): void {
+  const sxy = sx * sy;
+  const lo = new Uint32Array(8);
+  const hi = new Uint32Array(8);
+  let o = 0;
+  for (let ch = 0; ch < channels; ch++) {
+    const cbase = ch * sxy * sz;
+    for (let z = 0; z < sz; z += 2) {
+      const dz = z + 1 < sz ? sxy : 0;
+      for (let y = 0; y < sy; y += 2) {
+        const dy = y + 1 < sy ? sx : 0;
+        const row = cbase + z * sxy + y * sx;
+        for (let x = 0; x < sx; x += 2) {
+          const i = row + x;
+          const dx = x + 1 < sx ? 1 : 0;
+          const offs0 = i;
+          for (let t = 0; t < 8; t++) {
+            const j = 2 * (offs0 + (t & 1 ? dx : 0) + (t & 2 ? dy : 0) + (t & 4 ? dz : 0));
+            lo[t] = src[j];
+            hi[t] = src[j + 1];
+          }
+          let best = -1;
+          if (
+            lo[0] === lo[1] &&
+            lo[0] === lo[2] &&
+            lo[0] === lo[3] &&
+            hi[0] === hi[1] &&
+            hi[0] === hi[2] &&
+            hi[0] === hi[3] &&
+            (!sparse || (lo[0] | hi[0]) !== 0)
+          )
+            best = 0;
+          else if (
+            lo[4] === lo[5] &&
+            lo[4] === lo[6] &&
+            lo[4] === lo[7] &&
+            hi[4] === hi[5] &&
+            hi[4] === hi[6] &&
+            hi[4] === hi[7] &&
+            (!sparse || (lo[4] | hi[4]) !== 0)
+          )
+            best = 4;
+          else {
+            let bestCount = 0;
+            for (let t = 0; t < 8; t++) {
+              const l = lo[t];
+              const h = hi[t];
+              if (sparse && (l | h) === 0) continue;
+              let n = 0;
+              for (let q = 0; q < 8; q++) if (lo[q] === l && hi[q] === h) n++;
+              if (n >= 4) {
+                best = t;
+                break;
+              }
+              if (n > bestCount) {
+                bestCount = n;
+                best = t;
+              }
+            }
+          }
+          if (best < 0) {
+            dst[o] = 0;
+            dst[o + 1] = 0;
+          } else {
+            dst[o] = lo[best];
+            dst[o + 1] = hi[best];
+          }
+          o += 2;
+        }
+      }
+    }
+  }
+}
+
+/** log2 of a power of two >= 2, or 0 when `n` is not one. */
+function log2Exact(n: number): number {
+  if (n < 2 || (n & (n - 1)) !== 0) return 0;
+  return 31 - Math.clz32(n);
+}
+
+/**
+ * How one mode step with `factor` is computed: as `steps` COUNTLESS 2x2x1 or
+ * counting 2x2x2 sub-steps, or by striding when the factor is neither
+ * `(2^k, 2^k, 1)` nor `(2^k, 2^k, 2^k)` (tinybrain's fallback).
+ */
+export function modePlan(factor: readonly [number, number, number]): {
+  kind: "2x2x1" | "2x2x2" | "striding" | "identity";
+  steps: number;
+} {
+  const [fx, fy, fz] = factor;
+  if (fx === 1 && fy === 1 && fz === 1) return { kind: "identity", steps: 0 };
+  const k = log2Exact(fx);
+  if (k > 0 && fx === fy && fz === 1) return { kind: "2x2x1", steps: k };
+  if (k > 0 && fx === fy && fy === fz) return { kind: "2x2x2", steps: k };
+  return { kind: "striding", steps: 1 };
+}
+
+/**
+ * One mode-pooling mip over label words (`pairs`: two words per voxel).
+ * Returns the new words and shape.
+ */
+export function modeStep(
+  src: Words,
+  shape: [number, number, number, number],
+  factor: readonly [number, number, number],
+  pairs: boolean,
+  sparse: boolean,
+): { words: Words; shape: [number, number, number, number] } {
+  const plan = modePlan(factor);
+  if (plan.kind === "identity") return { words: src.slice(), shape: [...shape] };
+  if (plan.kind === "striding") return striding(src, shape, factor, pairs);
+  let cur = src;
+  let s: [number, number, number, number] = [...shape];
+  for (let k = 0; k < plan.steps; k++) {
+    const [sx, sy, sz, sc] = s;
+    const ox = (sx + 1) >>> 1;
+    const oy = (sy + 1) >>> 1;
+    const oz = plan.kind === "2x2x2" ? (sz + 1) >>> 1 : sz;
+    const n = ox * oy * oz * sc * (pairs ? 2 : 1);
+    const C = cur.constructor as new (n: number) => Words;
+    const dst = new C(n);
+    if (plan.kind === "2x2x1") {
+      if (pairs) countless2x2Pairs(cur as Uint32Array, dst as Uint32Array, sx, sy, sz * sc, sparse);
+      else countless2x2(cur, dst, sx, sy, sz * sc, sparse);
+    } else if (pairs)
+      mode2x2x2Pairs(cur as Uint32Array, dst as Uint32Array, sx, sy, sz, sc, sparse);
+    else mode2x2x2(cur, dst, sx, sy, sz, sc, sparse);
+    cur = dst;
+    s = [ox, oy, oz, sc];
+  }
+  return { words: cur, shape: s };
+}
