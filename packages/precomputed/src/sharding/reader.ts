@@ -1,0 +1,257 @@
+/**
+ * Reading chunks out of shard files with byte-range requests: the shard
+ * index (first 16 * 2^minishard_bits bytes), then one minishard index, then
+ * the chunk. Both index levels are cached (bounded LRU) and concurrent
+ * requests for the same index share one fetch.
+ */
+import type { IoOptions } from "@ngpipe/storage";
+import { bytesOf, joinUrl, type StorageReader } from "../info/store";
+import { ShardError } from "./errors";
+import { Lru } from "./lru";
+import {
+  decodeMinishardIndex,
+  decodeShardBytes,
+  decodeShardIndex,
+  type MinishardIndex,
+} from "./shard";
+import {
+  type ShardingSpec,
+  shardFileName,
+  shardIndexBytes,
+  shardLocationOf,
+  splitU64,
+  validateShardingSpec,
+} from "./spec";
+
+/** Options of {@link ShardReader}. */
+export interface ShardReaderOptions {
+  /** Key prefix of the shard files inside the storage, e.g. the scale key `8_8_40`. */
+  prefix?: string;
+  /** Shard indexes kept (default 256). */
+  shardIndexCacheSize?: number;
+  /** Decoded minishard indexes kept (default 1024). */
+  minishardCacheSize?: number;
+  /** Requests in flight for {@link ShardReader.getMany} (default 16). */
+  concurrency?: number;
+}
+
+/** Options of one read. */
+export interface ShardReadOptions extends IoOptions {
+  /** Overrides the reader's concurrency for this batch. */
+  concurrency?: number;
+}
+
+/** null = the shard file or minishard holds nothing. */
+type ShardIndex = Float64Array | null;
+
+interface Located {
+  id: bigint;
+  lo: number;
+  hi: number;
+  file: string;
+  minishard: number;
+}
+
+async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(workers);
+}
+
+/**
+ * Reads chunks (or meshes, skeletons: anything keyed by uint64) from the
+ * shard files of one sharding spec.
+ *
+ * @example
+ * const reader = new ShardReader(storage, scale.sharding!, { prefix: scale.key });
+ * const bytes = await reader.get(mortonChunkId(plan, [3, 1, 0])); // null if absent
+ */
+export class ShardReader {
+  readonly spec: ShardingSpec;
+  private readonly prefix: string;
+  private readonly shardIndexes: Lru<string, ShardIndex>;
+  private readonly minishards: Lru<string, MinishardIndex | null>;
+  private readonly pending = new Map<string, Promise<unknown>>();
+  private readonly concurrency: number;
+
+  constructor(
+    readonly storage: StorageReader,
+    spec: ShardingSpec,
+    opts: ShardReaderOptions = {},
+  ) {
+    this.spec = validateShardingSpec(spec);
+    const p = opts.prefix ?? "";
+    this.prefix = p === "" || p.endsWith("/") ? p : `${p}/`;
+    this.shardIndexes = new Lru(opts.shardIndexCacheSize ?? 256);
+    this.minishards = new Lru(opts.minishardCacheSize ?? 1024);
+    this.concurrency = opts.concurrency ?? 16;
+  }
+
+  /** Storage key of the shard file with number `shard`. */
+  shardKey(shard: number): string {
+    return this.prefix + shardFileName(shard, this.spec);
+  }
+
+  /** Drops the cached indexes (e.g. after shards were rewritten). */
+  clearCache(): void {
+    this.shardIndexes.clear();
+    this.minishards.clear();
+  }
+
+  private url(key: string): string {
+    return joinUrl(this.storage.url, key);
+  }
+
+  private once<T>(key: string, make: () => Promise<T>): Promise<T> {
+    const p = this.pending.get(key);
+    if (p) return p as Promise<T>;
+    const q = make().finally(() => this.pending.delete(key));
+    this.pending.set(key, q);
+    return q;
+  }
+
+  private async range(
+    key: string,
+    start: number,
+    end: number,
+    opts: IoOptions,
+    chunkId?: bigint,
+  ): Promise<Uint8Array | null> {
+    const r = bytesOf(await this.storage.get(key, { range: { start, end }, signal: opts.signal }));
+    if (r !== null && r.length !== end - start)
+      throw new ShardError(
+        `asked for bytes [${start}, ${end}) but got ${r.length} bytes: truncated shard file`,
+        this.url(key),
+        chunkId,
+      );
+    return r;
+  }
+
+  private async shardIndex(key: string, opts: IoOptions): Promise<ShardIndex> {
+    const hit = this.shardIndexes.get(key);
+    if (hit !== undefined) return hit;
+    return this.once(`s:${key}`, async () => {
+      const n = shardIndexBytes(this.spec);
+      const bytes = bytesOf(
+        await this.storage.get(key, { range: { start: 0, end: n }, signal: opts.signal }),
+      );
+      const idx = bytes === null ? null : decodeShardIndex(bytes, this.spec, this.url(key));
+      this.shardIndexes.set(key, idx);
+      return idx;
+    });
+  }
+
+  private async minishardIndex(
+    key: string,
+    minishard: number,
+    opts: IoOptions,
+  ): Promise<MinishardIndex | null> {
+    const ck = `${key}#${minishard}`;
+    const hit = this.minishards.get(ck);
+    if (hit !== undefined) return hit;
+    const idx = await this.shardIndex(key, opts);
+    if (idx === null) return null;
+    const start = idx[2 * minishard];
+    const end = idx[2 * minishard + 1];
+    if (start === end) {
+      this.minishards.set(ck, null);
+      return null;
+    }
+    return this.once(`m:${ck}`, async () => {
+      const raw = await this.range(key, start, end, opts);
+      if (raw === null) throw new ShardError("shard file vanished while reading", this.url(key));
+      const bytes = decodeShardBytes(raw, this.spec.minishard_index_encoding, this.url(key));
+      const mi = decodeMinishardIndex(bytes, shardIndexBytes(this.spec), this.url(key));
+      this.minishards.set(ck, mi);
+      return mi;
+    });
+  }
+
+  private locate(id: bigint): Located {
+    const [lo, hi] = splitU64(id);
+    const loc = shardLocationOf(this.spec, lo, hi);
+    return { id, lo, hi, file: this.shardKey(loc.shard), minishard: loc.minishard };
+  }
+
+  /** Position of chunk (lo, hi) in a minishard index, or -1. */
+  private static find(mi: MinishardIndex, lo: number, hi: number): number {
+    const w = mi.idWords;
+    for (let i = 0; i < mi.length; i++) if (w[2 * i] === lo && w[2 * i + 1] === hi) return i;
+    return -1;
+  }
+
+  /** The bytes of chunk `id` (after `data_encoding`), or null when it is not stored. */
+  async get(id: bigint, opts: IoOptions = {}): Promise<Uint8Array | null> {
+    const loc = this.locate(id);
+    const mi = await this.minishardIndex(loc.file, loc.minishard, opts);
+    if (mi === null) return null;
+    const i = ShardReader.find(mi, loc.lo, loc.hi);
+    if (i < 0) return null;
+    const raw = await this.range(loc.file, mi.starts[i], mi.starts[i] + mi.sizes[i], opts, id);
+    if (raw === null)
+      throw new ShardError("shard file vanished while reading", this.url(loc.file), id);
+    return decodeShardBytes(raw, this.spec.data_encoding, this.url(loc.file), id);
+  }
+
+  /**
+   * Reads many chunks at once: ids are grouped by shard file and minishard so
+   * each index is fetched once, and chunks lying back to back in a file are
+   * fetched with one range request. Returns a map from id to bytes or null.
+   */
+  async getMany(
+    ids: Iterable<bigint>,
+    opts: ShardReadOptions = {},
+  ): Promise<Map<bigint, Uint8Array | null>> {
+    const out = new Map<bigint, Uint8Array | null>();
+    const groups = new Map<string, Located[]>();
+    for (const id of ids) {
+      if (out.has(id)) continue;
+      out.set(id, null);
+      const loc = this.locate(id);
+      const k = `${loc.file}#${loc.minishard}`;
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = []));
+      g.push(loc);
+    }
+    const limit = opts.concurrency ?? this.concurrency;
+
+    // Resolve the minishard indexes, then list the byte ranges to fetch.
+    type Want = { loc: Located; start: number; size: number };
+    const wants: Want[] = [];
+    await pool([...groups.values()], limit, async (locs) => {
+      const mi = await this.minishardIndex(locs[0].file, locs[0].minishard, opts);
+      if (mi === null) return;
+      for (const loc of locs) {
+        const i = ShardReader.find(mi, loc.lo, loc.hi);
+        if (i >= 0) wants.push({ loc, start: mi.starts[i], size: mi.sizes[i] });
+      }
+    });
+
+    // Coalesce chunks that are contiguous in the same file.
+    wants.sort((a, b) =>
+      a.loc.file < b.loc.file ? -1 : a.loc.file > b.loc.file ? 1 : a.start - b.start,
+    );
+    const runs: Want[][] = [];
+    for (const w of wants) {
+      const last = runs[runs.length - 1];
+      const prev = last?.[last.length - 1];
+      if (prev && prev.loc.file === w.loc.file && prev.start + prev.size === w.start) last.push(w);
+      else runs.push([w]);
+    }
+    await pool(runs, limit, async (run) => {
+      const file = run[0].loc.file;
+      const start = run[0].start;
+      const end = run[run.length - 1].start + run[run.length - 1].size;
+      const bytes = await this.range(file, start, end, opts, run[0].loc.id);
+      if (bytes === null)
+        throw new ShardError("shard file vanished while reading", this.url(file), run[0].loc.id);
+      for (const w of run) {
+        const raw = bytes.subarray(w.start - start, w.start - start + w.size);
+        out.set(w.loc.id, decodeShardBytes(raw, this.spec.data_encoding, this.url(file), w.loc.id));
+      }
+    });
+    return out;
+  }
+}
