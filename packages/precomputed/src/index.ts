@@ -1,4 +1,23 @@
 export { copyBox, fillBox, NdArray, type Shape4, type Voxel } from "./array";
+export {
+  compressedSegmentationCodec,
+  DEFAULT_CSEG_BLOCK_SIZE,
+} from "./codecs/compressed_segmentation";
+export { decodeCompressedSegmentation } from "./codecs/compressed_segmentation_decode";
+export {
+  type BlockSize,
+  encodeCompressedSegmentation,
+} from "./codecs/compressed_segmentation_encode";
+export { DEFAULT_JPEG_QUALITY, decodeJpeg, encodeJpeg, jpegCodec } from "./codecs/jpeg";
+export { decodePng, encodePng, pngCodec } from "./codecs/png";
+export { decodeRaw, encodeRaw, rawCodec } from "./codecs/raw";
+export {
+  decodeChunk,
+  encodeChunk,
+  getCodec,
+  knownEncodings,
+  registerCodec,
+} from "./codecs/registry";
 export type * from "./codecs/types";
 export * from "./dtypes";
 export * from "./errors";

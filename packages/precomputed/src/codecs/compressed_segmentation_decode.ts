@@ -1,0 +1,270 @@
+/**
+ * compressed_segmentation decoder. Every channel offset, block header, table
+ * index and encoded-value word is checked against the buffer before it is
+ * read: corrupt or truncated input throws `ChunkDecodeError`, never yields a
+ * wrong array. The common case (a block whose whole table range lies inside
+ * the buffer) runs an unchecked loop specialised per bit width; a block whose
+ * table could run past the end of the buffer first has its indices validated.
+ */
+import { ChunkDecodeError } from "../errors";
+import type { BlockSize } from "./compressed_segmentation_encode";
+import type { ChunkShape } from "./types";
+
+/** The 32-bit words of `bytes`, viewed in place when aligned, copied otherwise. */
+function wordsOf(bytes: Uint8Array, key: string | undefined): Uint32Array {
+  if (bytes.byteLength % 4 !== 0)
+    throw new ChunkDecodeError(
+      `compressed_segmentation data is ${bytes.byteLength} bytes, not a whole number of 32-bit words`,
+      key,
+    );
+  if (bytes.byteOffset % 4 === 0)
+    return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const copy = new Uint32Array(bytes.byteLength / 4);
+  new Uint8Array(copy.buffer).set(bytes);
+  return copy;
+}
+
+/**
+ * Decodes compressed_segmentation bytes (multi-channel format) into voxels.
+ *
+ * @param bytes the stored chunk.
+ * @param shape `[sx, sy, sz, channels]` of the chunk (edge chunks are smaller).
+ * @param blockSize the scale's `compressed_segmentation_block_size`.
+ * @param dtype `"uint32"` or `"uint64"`.
+ * @param key names the chunk in errors.
+ * @returns the voxels as 32-bit words, x fastest, planar channels (uint64 as
+ *   low/high pairs; view its buffer as `BigUint64Array` for the API edge).
+ * @throws ChunkDecodeError on corrupt or truncated input.
+ */
+export function decodeCompressedSegmentation(
+  bytes: Uint8Array,
+  shape: ChunkShape,
+  blockSize: BlockSize,
+  dtype: "uint32" | "uint64",
+  key?: string,
+): Uint32Array {
+  const [sx, sy, sz, nc] = shape;
+  const wpe = dtype === "uint64" ? 2 : 1;
+  const nvox = sx * sy * sz;
+  const out = new Uint32Array(nvox * nc * wpe);
+  if (nvox === 0) return out;
+  const words = wordsOf(bytes, key);
+  const nw = words.length;
+  if (nw < nc)
+    throw new ChunkDecodeError(
+      `compressed_segmentation data is ${nw} words, too short for the ${nc} channel offsets`,
+      key,
+    );
+  const [bx, by, bz] = blockSize;
+  const nblocks = Math.ceil(sx / bx) * Math.ceil(sy / by) * Math.ceil(sz / bz);
+  for (let c = 0; c < nc; c++) {
+    const base = words[c];
+    if (base < nc || base + 2 * nblocks > nw)
+      throw new ChunkDecodeError(
+        `compressed_segmentation channel ${c} offset ${base} leaves no room for its ${nblocks} block headers in ${nw} words`,
+        key,
+      );
+    decodeChannel(words, base, out, c * nvox * wpe, shape, blockSize, wpe, key);
+  }
+  return out;
+}
+
+function fail(key: string | undefined, block: number, message: string): ChunkDecodeError {
+  return new ChunkDecodeError(`compressed_segmentation block ${block}: ${message}`, key);
+}
+
+function decodeChannel(
+  words: Uint32Array,
+  base: number,
+  out: Uint32Array,
+  outBase: number,
+  shape: ChunkShape,
+  blockSize: BlockSize,
+  wpe: number,
+  key: string | undefined,
+): void {
+  const [sx, sy, sz] = shape;
+  const [bx, by, bz] = blockSize;
+  const gx = Math.ceil(sx / bx);
+  const gy = Math.ceil(sy / by);
+  const gz = Math.ceil(sz / bz);
+  const nw = words.length;
+  let block = 0;
+  for (let kz = 0; kz < gz; kz++) {
+    const z0 = kz * bz;
+    const az = Math.min(bz, sz - z0);
+    for (let ky = 0; ky < gy; ky++) {
+      const y0 = ky * by;
+      const ay = Math.min(by, sy - y0);
+      for (let kx = 0; kx < gx; kx++, block++) {
+        const x0 = kx * bx;
+        const ax = Math.min(bx, sx - x0);
+        const h0 = words[base + 2 * block];
+        const bits = h0 >>> 24;
+        const table = base + (h0 & 0xffffff);
+        const values = base + words[base + 2 * block + 1];
+        const o = outBase + wpe * (x0 + sx * (y0 + sy * z0));
+        if (bits === 0) {
+          if (table + wpe > nw) throw fail(key, block, `table offset ${table} is past the end`);
+          if (wpe === 1) fill32(out, o, words[table], ax, ay, az, sx, sy);
+          else fill64(out, o, words[table], words[table + 1], ax, ay, az, sx, sy);
+          continue;
+        }
+        if (bits > 32 || (bits & (bits - 1)) !== 0)
+          throw fail(key, block, `invalid encoded bits ${bits} (must be 0, 1, 2, 4, 8, 16 or 32)`);
+        // Words holding the indices of the last voxel that lies inside the chunk.
+        const lastPos = ax - 1 + bx * (ay - 1 + by * (az - 1));
+        const needWords = Math.ceil(((lastPos + 1) * bits) / 32);
+        if (values + needWords > nw)
+          throw fail(key, block, `encoded values at ${values} run past the end (${nw} words)`);
+        const entries = table < nw ? Math.floor((nw - table) / wpe) : 0;
+        if (bits === 32 || entries < 2 ** bits) {
+          const max = maxIndex(words, values, bits, ax, ay, az, bx, by);
+          if (max >= entries)
+            throw fail(key, block, `table index ${max} is past the end of the data`);
+        }
+        if (wpe === 1)
+          decodeBlock32(words, values, table, bits, out, o, ax, ay, az, bx, by, sx, sy);
+        else decodeBlock64(words, values, table, bits, out, o, ax, ay, az, bx, by, sx, sy);
+      }
+    }
+  }
+}
+
+/** The largest table index used by the voxels of a block that lie inside the chunk. */
+function maxIndex(
+  words: Uint32Array,
+  values: number,
+  bits: number,
+  ax: number,
+  ay: number,
+  az: number,
+  bx: number,
+  by: number,
+): number {
+  let max = 0;
+  const mask = bits === 32 ? 0xffffffff : (1 << bits) - 1;
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      let bit = bits * bx * (y + by * z);
+      for (let x = 0; x < ax; x++, bit += bits) {
+        const i = ((words[values + Math.floor(bit / 32)] >>> (bit % 32)) & mask) >>> 0;
+        if (i > max) max = i;
+      }
+    }
+  return max;
+}
+
+function fill32(
+  out: Uint32Array,
+  o: number,
+  v: number,
+  ax: number,
+  ay: number,
+  az: number,
+  sx: number,
+  sy: number,
+): void {
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      const row = o + sx * (y + sy * z);
+      for (let x = 0; x < ax; x++) out[row + x] = v;
+    }
+}
+
+function fill64(
+  out: Uint32Array,
+  o: number,
+  lo: number,
+  hi: number,
+  ax: number,
+  ay: number,
+  az: number,
+  sx: number,
+  sy: number,
+): void {
+  const ax2 = 2 * ax;
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      const row = o + 2 * sx * (y + sy * z);
+      for (let x = 0; x < ax2; x += 2) {
+        out[row + x] = lo;
+        out[row + x + 1] = hi;
+      }
+    }
+}
+
+function decodeBlock32(
+  words: Uint32Array,
+  values: number,
+  table: number,
+  bits: number,
+  out: Uint32Array,
+  o: number,
+  ax: number,
+  ay: number,
+  az: number,
+  bx: number,
+  by: number,
+  sx: number,
+  sy: number,
+): void {
+  if (bits === 32) {
+    for (let z = 0; z < az; z++)
+      for (let y = 0; y < ay; y++) {
+        const src = values + bx * (y + by * z);
+        const row = o + sx * (y + sy * z);
+        for (let x = 0; x < ax; x++) out[row + x] = words[table + words[src + x]];
+      }
+    return;
+  }
+  const mask = (1 << bits) - 1;
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      let bit = bits * bx * (y + by * z);
+      const row = o + sx * (y + sy * z);
+      for (let x = 0; x < ax; x++, bit += bits)
+        out[row + x] = words[table + ((words[values + (bit >>> 5)] >>> (bit & 31)) & mask)];
+    }
+}
+
+function decodeBlock64(
+  words: Uint32Array,
+  values: number,
+  table: number,
+  bits: number,
+  out: Uint32Array,
+  o: number,
+  ax: number,
+  ay: number,
+  az: number,
+  bx: number,
+  by: number,
+  sx: number,
+  sy: number,
+): void {
+  if (bits === 32) {
+    for (let z = 0; z < az; z++)
+      for (let y = 0; y < ay; y++) {
+        const src = values + bx * (y + by * z);
+        const row = o + 2 * sx * (y + sy * z);
+        for (let x = 0; x < ax; x++) {
+          const t = table + 2 * words[src + x];
+          out[row + 2 * x] = words[t];
+          out[row + 2 * x + 1] = words[t + 1];
+        }
+      }
+    return;
+  }
+  const mask = (1 << bits) - 1;
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      let bit = bits * bx * (y + by * z);
+      const row = o + 2 * sx * (y + sy * z);
+      for (let x = 0; x < ax; x++, bit += bits) {
+        const t = table + 2 * ((words[values + (bit >>> 5)] >>> (bit & 31)) & mask);
+        out[row + 2 * x] = words[t];
+        out[row + 2 * x + 1] = words[t + 1];
+      }
+    }
+}
