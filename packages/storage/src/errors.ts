@@ -81,3 +81,17 @@ export class IntegrityError extends StorageError {
 export class DecompressionError extends StorageError {
   override name = "DecompressionError";
 }
+
+/**
+ * The caller's `AbortSignal` fired. `cause` holds the signal's reason. Like the
+ * platform's own abort errors its `name` is `"AbortError"`, so
+ * `err.name === "AbortError"` catches both.
+ */
+export class AbortError extends StorageError {
+  override name = "AbortError";
+}
+
+/** The backend cannot do this operation at all (e.g. listing over plain http). */
+export class NotSupportedError extends StorageError {
+  override name = "NotSupportedError";
+}

@@ -1,2 +1,12 @@
+export * from "./compression";
 export * from "./errors";
+export * from "./file";
+export * from "./http";
+export * from "./keys";
+export * from "./memory";
+export * from "./open";
+export * from "./pool";
+export * from "./retry";
+export * from "./storage";
+export * from "./transfer";
 export type * from "./types";

@@ -115,6 +115,12 @@ export interface Backend {
   head(key: string, opts?: IoOptions): Promise<ObjectInfo | null>;
   /** Keys under `prefix` (relative to the root), in lexicographic order where the backend can. */
   list(prefix: string, opts?: ListOptions): AsyncIterable<string>;
+  /**
+   * Optional cheap existence probe (may be synchronous), used by {@link Storage}
+   * to look for the `.gz`/`.br`/`.zst` forms of a key without a full request.
+   * Backends without it are probed with `head`.
+   */
+  exists?(key: string, opts?: IoOptions): boolean | Promise<boolean>;
   /** Server-side copy within the same backend kind, if supported. */
   copyWithin?(srcKey: string, dst: Backend, dstKey: string, opts?: IoOptions): Promise<void>;
   close?(): Promise<void>;

@@ -1,0 +1,168 @@
+/**
+ * Transport compression of stored objects: gzip and brotli both ways
+ * (node:zlib), zstd for reading only (fzstd). Also the key-suffix convention
+ * of CloudFiles for backends without Content-Encoding metadata.
+ */
+
+import { promisify } from "node:util";
+import * as zlib from "node:zlib";
+import { decompress as zstdDecompress } from "fzstd";
+import { DecompressionError, RequestError } from "./errors";
+import type { Compression } from "./types";
+
+const gzipAsync = promisify(zlib.gzip);
+const gunzipAsync = promisify(zlib.gunzip);
+const brotliCompressAsync = promisify(zlib.brotliCompress);
+const brotliDecompressAsync = promisify(zlib.brotliDecompress);
+
+/**
+ * Key suffixes of compressed objects on file://, mem:// and http(s)://, in the
+ * order `get` tries them after the bare key (CloudFiles' order). zstd objects
+ * are found as `.zstd` (what CloudFiles writes) or `.zst`.
+ */
+export const COMPRESSION_SUFFIXES: ReadonlyArray<readonly [suffix: string, codec: Compression]> = [
+  [".gz", "gzip"],
+  [".br", "br"],
+  [".zstd", "zstd"],
+  [".zst", "zstd"],
+];
+
+/** The suffix `put` writes for each codec. */
+export const SUFFIX_OF: Readonly<Record<Compression, string>> = {
+  gzip: ".gz",
+  br: ".br",
+  zstd: ".zst",
+};
+
+/** Returns the codec asked for by a `compress` option, or undefined for none. */
+export function compressionOf(
+  compress: Compression | boolean | undefined,
+  url: string,
+  key: string,
+): Compression | undefined {
+  if (compress === undefined || compress === false) return undefined;
+  if (compress === true || compress === "gzip") return "gzip";
+  if (compress === "br") return "br";
+  if (compress === "zstd") {
+    throw new RequestError(
+      `cannot write ${key} under ${url} with zstd: zstd is supported for reading only; use "gzip" or "br"`,
+      url,
+      key,
+      undefined,
+    );
+  }
+  throw new RequestError(
+    `unknown compression ${JSON.stringify(compress)} for ${key} under ${url}`,
+    url,
+    key,
+    undefined,
+  );
+}
+
+/** Compresses `data` with `codec` (gzip level 6, brotli quality 5). */
+export async function compressBytes(data: Uint8Array, codec: Compression): Promise<Uint8Array> {
+  let out: Buffer;
+  if (codec === "gzip") out = await gzipAsync(data);
+  else if (codec === "br") {
+    out = await brotliCompressAsync(data, {
+      params: {
+        [zlib.constants.BROTLI_PARAM_QUALITY]: 5,
+        [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.byteLength,
+      },
+    });
+  } else throw new Error(`cannot compress with ${codec}`);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/**
+ * Decompresses stored bytes. Throws {@link DecompressionError} naming the key
+ * when the bytes are not valid for the codec.
+ */
+export async function decompressBytes(
+  data: Uint8Array,
+  codec: Compression,
+  url: string,
+  key: string,
+): Promise<Uint8Array> {
+  try {
+    let out: Uint8Array;
+    if (codec === "gzip") out = await gunzipAsync(data);
+    else if (codec === "br") out = await brotliDecompressAsync(data);
+    else if (codec === "zstd") return zstdDecompress(data);
+    else throw new Error(`unknown codec ${String(codec)}`);
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  } catch (err) {
+    throw new DecompressionError(
+      `${key} under ${url} is stored with ${codec} but does not decompress: ${(err as Error).message}`,
+      url,
+      key,
+      { cause: err },
+    );
+  }
+}
+
+/** Maps a Content-Encoding header value to a codec, or undefined (identity/unknown). */
+export function parseContentEncoding(value: string | null | undefined): Compression | undefined {
+  if (!value) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === "gzip" || v === "x-gzip") return "gzip";
+  if (v === "br") return "br";
+  if (v === "zstd") return "zstd";
+  return undefined;
+}
+
+/** Strips a compression suffix from a listed key (file/mem/http convention). */
+export function stripCompressionSuffix(key: string): string {
+  for (const [suffix] of COMPRESSION_SUFFIXES) {
+    if (key.endsWith(suffix) && key.length > suffix.length && !key.endsWith(`/${suffix}`)) {
+      return key.slice(0, -suffix.length);
+    }
+  }
+  return key;
+}
+
+/** The greatest suffix in byte order: a raw key `q + rest` may strip to `q` only if `rest <= MAX_SUFFIX`. */
+const MAX_SUFFIX = COMPRESSION_SUFFIXES.map(([s]) => s).sort()[COMPRESSION_SUFFIXES.length - 1];
+
+function lowerBoundOfStripped(raw: string): string {
+  // Any key listed after `raw` strips to something >= the shortest prefix q of
+  // raw whose remainder could be outranked by a suffix (every suffix starts
+  // with ".", so only remainders starting with a char <= "." qualify).
+  for (let i = 1; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c < 46 || (c === 46 && raw.slice(i) <= MAX_SUFFIX)) return raw.slice(0, i);
+  }
+  return raw;
+}
+
+function insertSorted(buf: string[], s: string): void {
+  let lo = 0;
+  let hi = buf.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (buf[mid] < s) lo = mid + 1;
+    else hi = mid;
+  }
+  if (buf[lo] !== s) buf.splice(lo, 0, s);
+}
+
+/**
+ * Turns a sorted listing of stored keys into a sorted, duplicate-free listing
+ * of logical keys (compression suffixes stripped), streaming: a key is held
+ * back only while a later stored key could still strip to something smaller.
+ */
+export async function* logicalKeys(sortedStored: AsyncIterable<string>): AsyncGenerator<string> {
+  const pending: string[] = [];
+  let last: string | undefined;
+  for await (const raw of sortedStored) {
+    const bound = lowerBoundOfStripped(raw);
+    let n = 0;
+    while (n < pending.length && pending[n] < bound) n++;
+    for (let i = 0; i < n; i++) {
+      if (pending[i] !== last) yield (last = pending[i]);
+    }
+    if (n > 0) pending.splice(0, n);
+    insertSorted(pending, stripCompressionSuffix(raw));
+  }
+  for (const s of pending) if (s !== last) yield (last = s);
+}

@@ -1,0 +1,392 @@
+/**
+ * file://: a directory tree on a local or shared file system. Writes are
+ * atomic (temporary file in the same directory, then rename); conditional
+ * writes use hard links and lock files so that they also hold between
+ * processes on one machine.
+ */
+
+import { type BigIntStats, type Dirent, promises as fsp, statSync } from "node:fs";
+import * as path from "node:path";
+import {
+  AbortError,
+  InvalidKeyError,
+  PermissionDeniedError,
+  PreconditionFailedError,
+  StorageError,
+  TransientError,
+} from "./errors";
+import type {
+  Backend,
+  Compression,
+  GetOptions,
+  GetResult,
+  IoOptions,
+  ListOptions,
+  ObjectInfo,
+  PutOptions,
+  PutResult,
+} from "./types";
+
+/** Temporary and lock files of in-flight writes; never listed. */
+const INTERNAL_NAME = /^\.(ngpipe-\d+-\d+\.tmp|.*\.ngpipe-lock)$/;
+/** A lock older than this is left over from a crashed writer and is broken. */
+const STALE_LOCK_MS = 30_000;
+
+let tmpCounter = 0;
+
+function errCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+function isMissing(err: unknown): boolean {
+  const c = errCode(err);
+  return c === "ENOENT" || c === "ENOTDIR" || c === "EISDIR";
+}
+
+/** The opaque version of a file: mtime (ns), size and inode. Survives rename and link. */
+function fingerprint(st: BigIntStats): string {
+  return `${st.mtimeNs.toString(36)}.${st.size.toString(36)}.${st.ino.toString(36)}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * A backend over a directory. Keys map to paths below the root and can never
+ * leave it. Objects carry no metadata (content type, cache control): only
+ * bytes, size, mtime and a version fingerprint.
+ *
+ * @example
+ * const s = new Storage(new FileBackend("/data/volume"));
+ */
+export class FileBackend implements Backend {
+  readonly url: string;
+  readonly encodingInMetadata = false;
+  readonly readOnly = false;
+  /** Absolute root directory, without a trailing separator. */
+  readonly root: string;
+
+  /** @param root directory of the store; relative paths resolve against the working directory. */
+  constructor(root: string) {
+    const abs = path.resolve(root);
+    this.root = abs.length > 1 && abs.endsWith(path.sep) ? abs.slice(0, -1) : abs;
+    this.url = `file://${this.root}`;
+  }
+
+  /** The path of `key`; refuses keys that could leave the root. */
+  pathOf(key: string): string {
+    if (
+      key.length === 0 ||
+      key.charCodeAt(0) === 47 ||
+      key.includes("\\") ||
+      key.includes("\0") ||
+      (key.includes("..") && key.split("/").includes(".."))
+    ) {
+      throw new InvalidKeyError(
+        `key "${key}" is not a safe relative key under ${this.url}`,
+        this.url,
+        key,
+      );
+    }
+    return this.root === "/" ? `/${key}` : `${this.root}/${key}`;
+  }
+
+  private fail(err: unknown, op: string, key: string | undefined): never {
+    if ((err as { name?: string } | null)?.name === "AbortError") throw err;
+    if (err instanceof StorageError) throw err;
+    const code = errCode(err);
+    const where = key === undefined ? this.url : `${this.url}/${key}`;
+    const msg = `${op} ${where} failed: ${(err as Error).message}`;
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+      throw new PermissionDeniedError(msg, this.url, key, { cause: err });
+    }
+    if (code === "EMFILE" || code === "ENFILE" || code === "EAGAIN" || code === "EBUSY") {
+      throw new TransientError(msg, this.url, key, undefined, { cause: err });
+    }
+    throw new StorageError(msg, this.url, key, { cause: err });
+  }
+
+  private checkSignal(signal: AbortSignal | undefined, key?: string): void {
+    if (signal?.aborted) {
+      throw new AbortError(`aborted: ${this.url}${key ? `/${key}` : ""}`, this.url, key, {
+        cause: signal.reason,
+      });
+    }
+  }
+
+  async get(key: string, opts?: GetOptions): Promise<GetResult | null> {
+    const p = this.pathOf(key);
+    try {
+      if (opts?.range) return await this.getRange(p, key, opts.range.start, opts.range.end, opts);
+      const buf = await fsp.readFile(p, opts?.signal ? { signal: opts.signal } : undefined);
+      return {
+        data: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
+        info: { size: buf.byteLength },
+      };
+    } catch (err) {
+      if (isMissing(err)) return null;
+      this.fail(err, "get", key);
+    }
+  }
+
+  private async getRange(
+    p: string,
+    key: string,
+    start: number,
+    end: number | undefined,
+    opts: IoOptions,
+  ): Promise<GetResult> {
+    this.checkSignal(opts.signal, key);
+    const fh = await fsp.open(p, "r");
+    try {
+      const st = await fh.stat({ bigint: true });
+      if (st.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+      const size = Number(st.size);
+      const from = Math.min(start, size);
+      const to = Math.max(from, Math.min(end ?? size, size));
+      const data = new Uint8Array(to - from);
+      let off = 0;
+      while (off < data.length) {
+        const { bytesRead } = await fh.read(data, off, data.length - off, from + off);
+        if (bytesRead === 0) break;
+        off += bytesRead;
+      }
+      return {
+        data: off === data.length ? data : data.subarray(0, off),
+        info: { size, version: fingerprint(st), lastModified: st.mtime },
+      };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Writes `data` to a fresh temporary file next to `p` (creating directories) and returns its name. */
+  private async writeTemp(p: string, data: Uint8Array, signal?: AbortSignal): Promise<string> {
+    const dir = path.dirname(p);
+    const tmp = `${dir}/.ngpipe-${process.pid}-${tmpCounter++}.tmp`;
+    const opts = signal ? { signal, flag: "wx" } : { flag: "wx" };
+    try {
+      await fsp.writeFile(tmp, data, opts);
+    } catch (err) {
+      if (errCode(err) !== "ENOENT") {
+        await fsp.unlink(tmp).catch(() => {});
+        throw err;
+      }
+      await fsp.mkdir(dir, { recursive: true });
+      await fsp.writeFile(tmp, data, opts);
+    }
+    return tmp;
+  }
+
+  async put(
+    key: string,
+    data: Uint8Array,
+    opts: PutOptions & { contentEncoding?: Compression },
+  ): Promise<PutResult> {
+    const p = this.pathOf(key);
+    this.checkSignal(opts.signal, key);
+    if (opts.ifVersion !== undefined) return this.putIfVersion(p, key, data, opts.ifVersion, opts);
+    let tmp: string | undefined;
+    try {
+      tmp = await this.writeTemp(p, data, opts.signal);
+      if (!opts.ifAbsent) {
+        await fsp.rename(tmp, p);
+        return {};
+      }
+      const version = fingerprint(await fsp.lstat(tmp, { bigint: true }));
+      try {
+        // link() fails with EEXIST when the key exists: exactly one writer wins.
+        await fsp.link(tmp, p);
+      } catch (err) {
+        if (errCode(err) === "EEXIST") {
+          throw new PreconditionFailedError(
+            `${key} already exists under ${this.url} (ifAbsent)`,
+            this.url,
+            key,
+          );
+        }
+        throw err;
+      }
+      await fsp.unlink(tmp);
+      return { version };
+    } catch (err) {
+      if (tmp !== undefined) await fsp.unlink(tmp).catch(() => {});
+      this.fail(err, "put", key);
+    }
+  }
+
+  private async putIfVersion(
+    p: string,
+    key: string,
+    data: Uint8Array,
+    ifVersion: string,
+    opts: IoOptions,
+  ): Promise<PutResult> {
+    const lock = `${path.dirname(p)}/.${path.basename(p)}.ngpipe-lock`;
+    const stale = () =>
+      new PreconditionFailedError(
+        `${key} under ${this.url} is not at version ${ifVersion} (ifVersion)`,
+        this.url,
+        key,
+      );
+    try {
+      await this.acquireLock(lock, key, opts.signal);
+    } catch (err) {
+      if (isMissing(err)) throw stale();
+      this.fail(err, "put", key);
+    }
+    let tmp: string | undefined;
+    try {
+      let current: string | undefined;
+      try {
+        current = fingerprint(await fsp.stat(p, { bigint: true }));
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+      if (current !== ifVersion) throw stale();
+      tmp = await this.writeTemp(p, data, opts.signal);
+      const version = fingerprint(await fsp.lstat(tmp, { bigint: true }));
+      await fsp.rename(tmp, p);
+      tmp = undefined;
+      return { version };
+    } catch (err) {
+      if (tmp !== undefined) await fsp.unlink(tmp).catch(() => {});
+      this.fail(err, "put", key);
+    } finally {
+      await fsp.unlink(lock).catch(() => {});
+    }
+  }
+
+  /** Creates the lock file exclusively, waiting for a holder to finish and breaking stale locks. */
+  private async acquireLock(lock: string, key: string, signal?: AbortSignal): Promise<void> {
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      this.checkSignal(signal, key);
+      try {
+        const fh = await fsp.open(lock, "wx");
+        await fh.close();
+        return;
+      } catch (err) {
+        if (errCode(err) !== "EEXIST") throw err;
+      }
+      try {
+        const st = await fsp.stat(lock);
+        if (Date.now() - st.mtimeMs > STALE_LOCK_MS) await fsp.unlink(lock);
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+      await sleep(wait * (0.5 + Math.random()));
+    }
+  }
+
+  async delete(key: string, opts?: IoOptions): Promise<void> {
+    const p = this.pathOf(key);
+    this.checkSignal(opts?.signal, key);
+    try {
+      await fsp.unlink(p);
+    } catch (err) {
+      if (isMissing(err)) return;
+      this.fail(err, "delete", key);
+    }
+  }
+
+  /**
+   * Synchronous probe: a local `stat` costs about a microsecond, far less than
+   * a trip through libuv's thread pool, and most probes find nothing.
+   */
+  exists(key: string): boolean {
+    try {
+      const st = statSync(this.pathOf(key), { throwIfNoEntry: false });
+      return st !== undefined && !st.isDirectory();
+    } catch (err) {
+      // Let the real request report anything but a missing path.
+      return !isMissing(err);
+    }
+  }
+
+  async head(key: string, opts?: IoOptions): Promise<ObjectInfo | null> {
+    const p = this.pathOf(key);
+    this.checkSignal(opts?.signal, key);
+    try {
+      const st = await fsp.stat(p, { bigint: true });
+      if (!st.isFile()) return null;
+      return { size: Number(st.size), version: fingerprint(st), lastModified: st.mtime };
+    } catch (err) {
+      if (isMissing(err)) return null;
+      this.fail(err, "head", key);
+    }
+  }
+
+  async *list(prefix: string, opts?: ListOptions): AsyncIterable<string> {
+    if (prefix !== "") this.pathOf(prefix.endsWith("/") ? `${prefix}x` : prefix);
+    const slash = prefix.lastIndexOf("/");
+    yield* this.walk(
+      prefix.slice(0, slash + 1),
+      prefix.slice(slash + 1),
+      !!opts?.recursive,
+      opts?.signal,
+    );
+  }
+
+  /** Lists directory `dirKey` (relative, "" or ending in "/"), entries starting with `partial`, in key order. */
+  private async *walk(
+    dirKey: string,
+    partial: string,
+    recursive: boolean,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<string> {
+    this.checkSignal(signal);
+    const dir = dirKey === "" ? this.root : `${this.root}/${dirKey.slice(0, -1)}`;
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      this.fail(err, "list", dirKey);
+    }
+    const names: string[] = [];
+    for (const e of entries) {
+      const name = e.name;
+      if (!name.startsWith(partial) || INTERNAL_NAME.test(name)) continue;
+      let isDir = e.isDirectory();
+      if (e.isSymbolicLink()) {
+        try {
+          isDir = (await fsp.stat(`${dir}/${name}`)).isDirectory();
+        } catch {
+          continue;
+        }
+      }
+      names.push(isDir ? `${name}/` : name);
+    }
+    names.sort();
+    for (const name of names) {
+      if (!name.endsWith("/")) yield dirKey + name;
+      else if (recursive) yield* this.walk(dirKey + name, "", true, signal);
+      else yield dirKey + name;
+    }
+  }
+
+  async copyWithin(srcKey: string, dst: Backend, dstKey: string, opts?: IoOptions): Promise<void> {
+    if (!(dst instanceof FileBackend)) {
+      throw new TypeError(`copyWithin from ${this.url} needs a file:// destination`);
+    }
+    const src = this.pathOf(srcKey);
+    const target = dst.pathOf(dstKey);
+    this.checkSignal(opts?.signal, srcKey);
+    const tmp = `${path.dirname(target)}/.ngpipe-${process.pid}-${tmpCounter++}.tmp`;
+    try {
+      try {
+        await fsp.copyFile(src, tmp);
+      } catch (err) {
+        if (errCode(err) !== "ENOENT") throw err;
+        await fsp.mkdir(path.dirname(target), { recursive: true });
+        await fsp.copyFile(src, tmp);
+      }
+      await fsp.rename(tmp, target);
+    } catch (err) {
+      await fsp.unlink(tmp).catch(() => {});
+      this.fail(err, "copy", srcKey);
+    }
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The retry policy of every storage request: transient failures (429, 5xx,
+ * resets, timeouts, MD5 mismatches) are retried with full-jitter exponential
+ * backoff; everything else fails at once. Backends never retry on their own.
+ */
+
+import { AbortError, IntegrityError, StorageError, TransientError } from "./errors";
+
+/** How {@link withRetries} retries. Every field has a default. */
+export interface RetryPolicy {
+  /** Retries after the first attempt. Default 6. */
+  retries?: number;
+  /** Base of the exponential backoff, ms. Default 100. */
+  retryBaseMs?: number;
+  /** Cap of one backoff delay, ms. Default 10_000. */
+  retryMaxMs?: number;
+  /** Timeout of one attempt, ms; a timed-out attempt counts as transient. Default 60_000. 0 disables. */
+  timeoutMs?: number;
+  /** Which errors to retry. Default {@link isRetryableError}. */
+  isRetryable?: (err: unknown) => boolean;
+}
+
+/** What a failure is about, for the messages of timeout and abort errors. */
+export interface RetryContext {
+  url: string;
+  key?: string;
+  /** Short name of the operation, e.g. `"get"`. */
+  op?: string;
+}
+
+const RETRYABLE_CODES = new Set([
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+  "EMFILE",
+  "ENFILE",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+/**
+ * The default retry predicate: {@link TransientError}, {@link IntegrityError}
+ * (a corrupted download is worth fetching again) and raw network errors with a
+ * code such as `ECONNRESET`. Storage errors of any other class are permanent.
+ */
+export function isRetryableError(err: unknown): boolean {
+  if (err instanceof TransientError || err instanceof IntegrityError) return true;
+  if (err instanceof StorageError) return false;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && RETRYABLE_CODES.has(code);
+}
+
+/** Full-jitter backoff: a uniform delay in `[0, min(max, base * 2^attempt))`. */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number): number {
+  return Math.random() * Math.min(maxMs, baseMs * 2 ** attempt);
+}
+
+function abortError(signal: AbortSignal, ctx: RetryContext): AbortError {
+  const where = ctx.key === undefined ? ctx.url : `${ctx.url} key ${ctx.key}`;
+  return new AbortError(`${ctx.op ?? "request"} aborted: ${where}`, ctx.url, ctx.key, {
+    cause: signal.reason,
+  });
+}
+
+/** Whether `err` is any flavour of abort error (ours, DOMException, Node's). */
+export function isAbortError(err: unknown): boolean {
+  return (err as { name?: unknown } | null)?.name === "AbortError";
+}
+
+class AttemptTimeout extends Error {}
+
+/**
+ * Runs one attempt with a per-attempt timeout and the caller's signal combined
+ * into the signal handed to `fn`. Settles as soon as either fires, even if
+ * `fn` ignores its signal.
+ */
+function attempt<T>(
+  fn: (signal: AbortSignal | undefined) => Promise<T>,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+): Promise<T> {
+  if (timeoutMs <= 0 && signal === undefined) return fn(undefined);
+  return new Promise<T>((resolve, reject) => {
+    const ac = new AbortController();
+    let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = () => {
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const onAbort = () => {
+      if (settled) return;
+      finish();
+      ac.abort(signal!.reason);
+      reject(signal!.reason ?? new DOMException("aborted", "AbortError"));
+    };
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => {
+        if (settled) return;
+        finish();
+        const err = new AttemptTimeout(`timed out after ${timeoutMs} ms`);
+        ac.abort(err);
+        reject(err);
+      }, timeoutMs);
+    }
+    signal?.addEventListener("abort", onAbort);
+    fn(ac.signal).then(
+      (v) => {
+        if (settled) return;
+        finish();
+        resolve(v);
+      },
+      (e) => {
+        if (settled) return;
+        finish();
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Calls `fn` until it succeeds, it throws a permanent error, or the retries
+ * run out (then the last error is thrown). `fn` receives a signal that fires
+ * on the caller's abort or on the per-attempt timeout; pass it on to the IO.
+ *
+ * Aborting `signal` rejects at once with {@link AbortError}, also while
+ * waiting between attempts. A timed-out attempt becomes a
+ * {@link TransientError} and is retried.
+ *
+ * @example
+ * const bytes = await withRetries((signal) => backend.get("info", { signal }),
+ *   { retries: 3 }, signal, { url: backend.url, key: "info", op: "get" });
+ */
+export async function withRetries<T>(
+  fn: (signal: AbortSignal | undefined) => Promise<T>,
+  policy: RetryPolicy,
+  signal: AbortSignal | undefined,
+  ctx: RetryContext,
+): Promise<T> {
+  const retries = policy.retries ?? 6;
+  const base = policy.retryBaseMs ?? 100;
+  const max = policy.retryMaxMs ?? 10_000;
+  const timeoutMs = policy.timeoutMs ?? 60_000;
+  const retryable = policy.isRetryable ?? isRetryableError;
+  for (let i = 0; ; i++) {
+    if (signal?.aborted) throw abortError(signal, ctx);
+    try {
+      return await attempt(fn, signal, timeoutMs);
+    } catch (err) {
+      if (signal?.aborted) throw abortError(signal, ctx);
+      let e = err;
+      if (err instanceof AttemptTimeout) {
+        const where = ctx.key === undefined ? ctx.url : `${ctx.url} key ${ctx.key}`;
+        e = new TransientError(
+          `${ctx.op ?? "request"} ${err.message}: ${where}`,
+          ctx.url,
+          ctx.key,
+          undefined,
+        );
+      }
+      if (i >= retries || !retryable(e)) throw e;
+      try {
+        await sleep(backoffDelay(i, base, max), signal);
+      } catch {
+        throw abortError(signal!, ctx);
+      }
+    }
+  }
+}

@@ -1,0 +1,641 @@
+/**
+ * {@link Storage}: compression, retries, key checks and batch calls over any
+ * {@link Backend}.
+ */
+
+import {
+  COMPRESSION_SUFFIXES,
+  compressBytes,
+  compressionOf,
+  decompressBytes,
+  logicalKeys,
+  SUFFIX_OF,
+} from "./compression";
+import {
+  AbortError,
+  NotSupportedError,
+  PreconditionFailedError,
+  ReadOnlyStorageError,
+  RequestError,
+  StorageError,
+} from "./errors";
+import { joinPrefix, normalizeKey, normalizePrefix } from "./keys";
+import { type BatchInput, runPool } from "./pool";
+import {
+  backoffDelay,
+  isAbortError,
+  isRetryableError,
+  type RetryPolicy,
+  sleep,
+  withRetries,
+} from "./retry";
+import type {
+  Backend,
+  BatchOptions,
+  BatchResult,
+  ByteRange,
+  Compression,
+  GetOptions,
+  GetResult,
+  IoOptions,
+  ListOptions,
+  ObjectInfo,
+  PutOptions,
+  PutResult,
+  StorageOptions,
+} from "./types";
+
+/** One object of a {@link Storage.putMany} call: its key, bytes, and per-object put options. */
+export interface PutItem extends Omit<PutOptions, "signal"> {
+  key: string;
+  data: Uint8Array | string;
+}
+
+/** Options of {@link Storage.putRaw}: put options plus the encoding the bytes already have. */
+export interface PutRawOptions extends Omit<PutOptions, "compress"> {
+  /** Transport compression `data` is already in; stored as is. */
+  contentEncoding?: Compression;
+}
+
+/** Options of {@link Storage.putMany}: batch options plus put options applied to every item. */
+export type PutManyOptions = BatchOptions & Omit<PutOptions, "signal">;
+
+const textEncoder = new TextEncoder();
+
+/** Stored forms of a key on suffix backends, in the order `get` tries them. */
+const FORMS: ReadonlyArray<readonly [suffix: string, codec: Compression | undefined]> = [
+  ["", undefined],
+  ...COMPRESSION_SUFFIXES,
+];
+
+/** A found stored form of a key. */
+interface Form {
+  suffix: string;
+  codec: Compression | undefined;
+}
+
+/** Version tokens on suffix backends name the stored form: `.gz:<backend version>`. */
+function tagVersion(version: string | undefined, suffix: string): string | undefined {
+  return version === undefined || suffix === "" ? version : `${suffix}:${version}`;
+}
+
+function untagVersion(token: string): [suffix: string, version: string] {
+  for (const [suffix] of COMPRESSION_SUFFIXES) {
+    if (token.startsWith(`${suffix}:`)) return [suffix, token.slice(suffix.length + 1)];
+  }
+  return ["", token];
+}
+
+function checkRange(range: ByteRange, url: string, key: string): void {
+  const { start, end } = range;
+  if (
+    !Number.isSafeInteger(start) ||
+    start < 0 ||
+    (end !== undefined && (!Number.isSafeInteger(end) || end < start))
+  ) {
+    throw new RequestError(
+      `invalid byte range ${JSON.stringify(range)} for ${key} under ${url}: need 0 <= start <= end`,
+      url,
+      key,
+      undefined,
+    );
+  }
+}
+
+function compressedRangeError(url: string, key: string, codec: Compression): RequestError {
+  return new RequestError(
+    `cannot read a byte range of ${key} under ${url}: it is stored ${codec}-compressed, and ranges ` +
+      "of compressed objects are meaningless; store objects read by range (e.g. shards) uncompressed",
+    url,
+    key,
+    undefined,
+  );
+}
+
+/**
+ * Bytes at keys under one root URL, over any {@link Backend}: transparent
+ * compression, retries with backoff, per-request timeouts, key checks and
+ * bounded-concurrency batch calls. Get one with `openStorage(url)`.
+ *
+ * Keys are relative to the root, `/`-separated; `..` may not climb out.
+ *
+ * @example
+ * const s = openStorage("file:///data/vol");
+ * await s.put("info", JSON.stringify(info), { contentType: "application/json" });
+ * const chunks = await s.getMany(["1/0-64_0-64_0-64", "1/64-128_0-64_0-64"]);
+ */
+export class Storage {
+  /** The root URL, e.g. `gs://bucket/dataset/layer`. */
+  readonly url: string;
+  /** Requests in flight for batch calls unless a call says otherwise. */
+  readonly concurrency: number;
+  private readonly policy: RetryPolicy;
+
+  /**
+   * @param backend where the bytes live.
+   * @param options retry, timeout and concurrency settings (see {@link StorageOptions}).
+   * @param prefix key prefix inside the backend ("" or ending with `/`); use {@link child} instead.
+   */
+  constructor(
+    readonly backend: Backend,
+    readonly options: StorageOptions = {},
+    readonly prefix = "",
+  ) {
+    this.url = prefix === "" ? backend.url : `${backend.url}/${prefix.replace(/\/$/, "")}`;
+    this.concurrency = options.concurrency ?? (backend.encodingInMetadata ? 32 : 16);
+    this.policy = {
+      retries: options.retries,
+      retryBaseMs: options.retryBaseMs,
+      retryMaxMs: options.retryMaxMs,
+      timeoutMs: options.timeoutMs,
+    };
+  }
+
+  /** A storage rooted at `subpath` below this one, sharing its backend and options. */
+  child(subpath: string): Storage {
+    const sub = normalizePrefix(subpath, this.url).replace(/\/$/, "");
+    if (sub === "") return this;
+    return new Storage(this.backend, this.options, `${joinPrefix(this.prefix, sub)}/`);
+  }
+
+  /** Same as {@link child}. */
+  join(subpath: string): Storage {
+    return this.child(subpath);
+  }
+
+  /** Backend key of a caller's key, after validation. */
+  private full(key: string): string {
+    return this.prefix + normalizeKey(key, this.url);
+  }
+
+  /** One backend request under the retry policy, with errors named after the caller's key. */
+  private async call<T>(
+    op: string,
+    key: string | undefined,
+    fn: (signal: AbortSignal | undefined) => Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    try {
+      return await withRetries(fn, this.policy, signal, { url: this.url, key, op });
+    } catch (err) {
+      throw this.named(err, op, key, signal);
+    }
+  }
+
+  private named(err: unknown, op: string, key: string | undefined, signal?: AbortSignal): Error {
+    if (err instanceof StorageError) return err;
+    const where = key === undefined ? this.url : `${this.url} key ${key}`;
+    if (isAbortError(err) || signal?.aborted) {
+      return new AbortError(`${op} aborted: ${where}`, this.url, key, { cause: err });
+    }
+    return new StorageError(
+      `${op} failed: ${where}: ${(err as Error)?.message ?? err}`,
+      this.url,
+      key,
+      {
+        cause: err,
+      },
+    );
+  }
+
+  private checkAborted(op: string, key: string, signal: AbortSignal | undefined): void {
+    if (signal?.aborted) {
+      throw new AbortError(`${op} aborted: ${this.url} key ${key}`, this.url, key, {
+        cause: signal.reason,
+      });
+    }
+  }
+
+  private checkWritable(key: string): void {
+    if (this.backend.readOnly) {
+      throw new ReadOnlyStorageError(
+        `${this.url} is read-only; cannot write ${key}`,
+        this.url,
+        key,
+      );
+    }
+  }
+
+  private probe(full: string, signal: AbortSignal | undefined): boolean | Promise<boolean> {
+    const b = this.backend;
+    if (b.exists !== undefined) {
+      const r = b.exists(full, { signal });
+      if (typeof r === "boolean") return r;
+      return this.call("exists", full.slice(this.prefix.length), () => r, signal);
+    }
+    return this.call(
+      "head",
+      full.slice(this.prefix.length),
+      (s) => b.head(full, { signal: s }),
+      signal,
+    ).then((info) => info !== null);
+  }
+
+  /** The stored form of a key on a suffix backend, or null when none exists. */
+  private async findForm(full: string, signal: AbortSignal | undefined): Promise<Form | null> {
+    for (const [suffix, codec] of FORMS) {
+      const p = this.probe(full + suffix, signal);
+      if (p === true || (p !== false && (await p))) return { suffix, codec };
+    }
+    return null;
+  }
+
+  /**
+   * The stored bytes of `key` as the backend holds them (still compressed),
+   * with `info.contentEncoding` saying how; null when missing. On file, mem
+   * and http backends this finds `key`, `key.gz`, `key.br` or `key.zst`.
+   */
+  async getRaw(key: string, opts: GetOptions = {}): Promise<GetResult | null> {
+    return this.fetchStored(this.full(key), key, opts);
+  }
+
+  private async fetchStored(
+    full: string,
+    key: string,
+    opts: GetOptions,
+  ): Promise<GetResult | null> {
+    const { range, signal } = opts;
+    if (range !== undefined) checkRange(range, this.url, key);
+    const b = this.backend;
+    const res = await this.call("get", key, (s) => b.get(full, { range, signal: s }), signal);
+    if (b.encodingInMetadata) {
+      if (res !== null && range !== undefined && res.info.contentEncoding !== undefined) {
+        throw compressedRangeError(this.url, key, res.info.contentEncoding);
+      }
+      return res;
+    }
+    if (res !== null) {
+      // http may report a Content-Encoding its server applied on the fly; the
+      // suffix convention is what decides here.
+      if (res.info.contentEncoding !== undefined && range !== undefined) {
+        throw compressedRangeError(this.url, key, res.info.contentEncoding);
+      }
+      return res;
+    }
+    // Only a missing bare key costs the probes of the compressed forms.
+    for (const [suffix, codec] of COMPRESSION_SUFFIXES) {
+      const stored = full + suffix;
+      if (b.exists !== undefined) {
+        const p = b.exists(stored, { signal });
+        if (p === false || (p !== true && !(await p))) continue;
+      }
+      if (range !== undefined) {
+        if (b.exists !== undefined || (await b.head(stored, { signal })) !== null) {
+          throw compressedRangeError(this.url, key, codec);
+        }
+        continue;
+      }
+      const r = await this.call("get", key, (s) => b.get(stored, { signal: s }), signal);
+      if (r !== null) {
+        r.info.contentEncoding = codec;
+        r.info.version = tagVersion(r.info.version, suffix);
+        return r;
+      }
+    }
+    return null;
+  }
+
+  /** Like {@link get}, with what is known of the stored object (`info.size` is the stored size). */
+  async getWithInfo(key: string, opts: GetOptions = {}): Promise<GetResult | null> {
+    const res = await this.fetchStored(this.full(key), key, opts);
+    if (res === null) return null;
+    const codec = res.info.contentEncoding;
+    if (codec !== undefined) res.data = await decompressBytes(res.data, codec, this.url, key);
+    return res;
+  }
+
+  /**
+   * The bytes at `key`, decompressed, or null when there is no object. With
+   * `range`, only those bytes (of an uncompressed object).
+   */
+  async get(key: string, opts: GetOptions = {}): Promise<Uint8Array | null> {
+    const res = await this.getWithInfo(key, opts);
+    return res === null ? null : res.data;
+  }
+
+  /**
+   * Stores `data` (strings as UTF-8) at `key`, compressed if asked. Replaces
+   * any earlier object, in any compression form, unless `ifAbsent`/`ifVersion`
+   * say otherwise ({@link PreconditionFailedError}).
+   */
+  async put(key: string, data: Uint8Array | string, opts: PutOptions = {}): Promise<PutResult> {
+    const full = this.full(key);
+    this.checkWritable(key);
+    this.checkAborted("put", key, opts.signal);
+    const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
+    const codec = compressionOf(opts.compress, this.url, key);
+    const stored = codec === undefined ? bytes : await compressBytes(bytes, codec);
+    return this.putStored(full, key, stored, codec, opts);
+  }
+
+  /** Stores bytes already in `opts.contentEncoding` as they are (used by transfers). */
+  async putRaw(key: string, data: Uint8Array, opts: PutRawOptions = {}): Promise<PutResult> {
+    const full = this.full(key);
+    this.checkWritable(key);
+    return this.putStored(full, key, data, opts.contentEncoding, opts);
+  }
+
+  private async putStored(
+    full: string,
+    key: string,
+    data: Uint8Array,
+    codec: Compression | undefined,
+    opts: PutOptions,
+  ): Promise<PutResult> {
+    const b = this.backend;
+    const { signal, ifAbsent, ifVersion } = opts;
+    if (ifAbsent && ifVersion !== undefined) {
+      throw new RequestError(
+        `put ${key} under ${this.url}: use ifAbsent or ifVersion, not both`,
+        this.url,
+        key,
+        undefined,
+      );
+    }
+    const base = {
+      contentType: opts.contentType,
+      cacheControl: opts.cacheControl,
+      ifAbsent,
+      ifVersion,
+      contentEncoding: codec,
+    };
+    if (b.encodingInMetadata) {
+      return this.call("put", key, (s) => b.put(full, data, { ...base, signal: s }), signal);
+    }
+    const suffix = codec === undefined ? "" : SUFFIX_OF[codec];
+    const target = full + suffix;
+    if (ifAbsent) {
+      const existing = await this.findForm(full, signal);
+      if (existing !== null) {
+        throw new PreconditionFailedError(
+          `${key} already exists under ${this.url} (ifAbsent)`,
+          this.url,
+          key,
+        );
+      }
+    }
+    let backendIfVersion = ifVersion;
+    if (ifVersion !== undefined) {
+      const [formSuffix, version] = untagVersion(ifVersion);
+      backendIfVersion = version;
+      if (formSuffix !== suffix) {
+        // The compression changes: check the old form's version, then replace
+        // it. Not atomic, unlike a same-form conditional write.
+        const info = await this.call(
+          "head",
+          key,
+          (s) => b.head(full + formSuffix, { signal: s }),
+          signal,
+        );
+        if (info === null || info.version !== version) {
+          throw new PreconditionFailedError(
+            `${key} under ${this.url} is not at version ${ifVersion} (ifVersion)`,
+            this.url,
+            key,
+          );
+        }
+        backendIfVersion = undefined;
+      }
+    }
+    const res = await this.call(
+      "put",
+      key,
+      (s) => b.put(target, data, { ...base, ifVersion: backendIfVersion, signal: s }),
+      signal,
+    );
+    if (!ifAbsent) await this.removeOtherForms(full, key, suffix, signal);
+    return { version: tagVersion(res.version, suffix) };
+  }
+
+  /** Deletes the stored forms of `full` other than `keep`, so exactly one form remains. */
+  private async removeOtherForms(
+    full: string,
+    key: string,
+    keep: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const b = this.backend;
+    for (const [suffix] of FORMS) {
+      if (suffix === keep) continue;
+      const stored = full + suffix;
+      if (b.exists !== undefined) {
+        const p = b.exists(stored, { signal });
+        if (p === false || (p !== true && !(await p))) continue;
+      }
+      await this.call("delete", key, (s) => b.delete(stored, { signal: s }), signal);
+    }
+  }
+
+  /**
+   * Server-side copy of one object to `dstKey` in `dst`, which must be on the
+   * same kind of backend (see `Backend.copyWithin`). The stored form
+   * (compression) is kept. Returns false when the source object is missing.
+   */
+  async copyWithinTo(
+    key: string,
+    dst: Storage,
+    dstKey: string,
+    opts: IoOptions = {},
+  ): Promise<boolean> {
+    const full = this.full(key);
+    const dstFull = dst.full(dstKey);
+    dst.checkWritable(dstKey);
+    const b = this.backend;
+    const { signal } = opts;
+    if (b.copyWithin === undefined) {
+      throw new NotSupportedError(`${this.url} has no server-side copy`, this.url, key);
+    }
+    let suffix = "";
+    if (!b.encodingInMetadata) {
+      const form = await this.findForm(full, signal);
+      if (form === null) return false;
+      suffix = form.suffix;
+    } else if ((await this.head(key, opts)) === null) {
+      return false;
+    }
+    await this.call(
+      "copy",
+      key,
+      (s) => b.copyWithin!(full + suffix, dst.backend, dstFull + suffix, { signal: s }),
+      signal,
+    );
+    if (!dst.backend.encodingInMetadata)
+      await dst.removeOtherForms(dstFull, dstKey, suffix, signal);
+    return true;
+  }
+
+  /** Removes the object at `key` in every compression form. Missing keys are not an error. */
+  async delete(key: string, opts: IoOptions = {}): Promise<void> {
+    const full = this.full(key);
+    this.checkWritable(key);
+    this.checkAborted("delete", key, opts.signal);
+    const b = this.backend;
+    if (b.encodingInMetadata) {
+      await this.call("delete", key, (s) => b.delete(full, { signal: s }), opts.signal);
+      return;
+    }
+    await this.removeOtherForms(full, key, undefined, opts.signal);
+  }
+
+  /** What is known of the stored object, or null when missing. */
+  async head(key: string, opts: IoOptions = {}): Promise<ObjectInfo | null> {
+    const full = this.full(key);
+    const b = this.backend;
+    const { signal } = opts;
+    if (b.encodingInMetadata) {
+      return this.call("head", key, (s) => b.head(full, { signal: s }), signal);
+    }
+    for (const [suffix, codec] of FORMS) {
+      const stored = full + suffix;
+      if (suffix !== "" && b.exists !== undefined) {
+        const p = b.exists(stored, { signal });
+        if (p === false || (p !== true && !(await p))) continue;
+      }
+      const info = await this.call("head", key, (s) => b.head(stored, { signal: s }), signal);
+      if (info !== null) {
+        if (codec !== undefined) info.contentEncoding = codec;
+        info.version = tagVersion(info.version, suffix);
+        return info;
+      }
+    }
+    return null;
+  }
+
+  /** Whether an object exists at `key` (in any compression form). */
+  async exists(key: string, opts: IoOptions = {}): Promise<boolean> {
+    const full = this.full(key);
+    this.checkAborted("exists", key, opts.signal);
+    if (this.backend.encodingInMetadata) return (await this.head(key, opts)) !== null;
+    return (await this.findForm(full, opts.signal)) !== null;
+  }
+
+  /** Stored size in bytes (compressed size for compressed objects), or null when missing. */
+  async size(key: string, opts: IoOptions = {}): Promise<number | null> {
+    return (await this.head(key, opts))?.size ?? null;
+  }
+
+  /**
+   * Keys under `prefix`, relative to this storage's root, in lexicographic
+   * order. Non-recursive listings give direct children, sub-"directories" once
+   * each with a trailing `/`. On file/mem/http compressed objects are listed
+   * under their logical key (no `.gz`). A transient failure mid-listing
+   * restarts the listing after the last key already yielded.
+   */
+  async *list(prefix = "", opts: ListOptions = {}): AsyncGenerator<string> {
+    const p = this.prefix + normalizePrefix(prefix, this.url);
+    const strip = this.prefix.length;
+    const { signal } = opts;
+    let last: string | undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        let source: AsyncIterable<string> = this.backend.list(p, opts);
+        if (!this.backend.encodingInMetadata) source = logicalKeys(source);
+        for await (const full of source) {
+          if (last !== undefined && full <= last) continue;
+          last = full;
+          yield full.slice(strip);
+        }
+        return;
+      } catch (err) {
+        const retries = this.options.retries ?? 6;
+        if (signal?.aborted || attempt >= retries || !isRetryableError(err)) {
+          throw this.named(err, "list", prefix === "" ? undefined : prefix, signal);
+        }
+        const ms = backoffDelay(
+          attempt,
+          this.options.retryBaseMs ?? 100,
+          this.options.retryMaxMs ?? 10_000,
+        );
+        try {
+          await sleep(ms, signal);
+        } catch (abort) {
+          throw this.named(abort, "list", prefix === "" ? undefined : prefix, signal);
+        }
+      }
+    }
+  }
+
+  /** {@link get} of many keys; `value` is null for missing keys. */
+  getMany(
+    keys: BatchInput<string>,
+    opts: BatchOptions & Pick<GetOptions, "range"> = {},
+  ): Promise<BatchResult<Uint8Array | null>[]> {
+    const getOpts: GetOptions = { signal: opts.signal, range: opts.range };
+    return runPool(
+      keys,
+      keyOfString,
+      (key) => this.get(key, getOpts),
+      this.poolOptions(opts),
+      () => this.abortError("getMany", opts.signal),
+    );
+  }
+
+  /** {@link put} of many objects; per-item options override the batch's. */
+  putMany(
+    items: BatchInput<PutItem>,
+    opts: PutManyOptions = {},
+  ): Promise<BatchResult<PutResult>[]> {
+    const { concurrency: _c, onProgress: _p, ...defaults } = opts;
+    return runPool(
+      items,
+      keyOfItem,
+      (item) => {
+        const { key, data, ...own } = item;
+        return this.put(key, data, { ...defaults, ...own });
+      },
+      this.poolOptions(opts),
+      () => this.abortError("putMany", opts.signal),
+    );
+  }
+
+  /** {@link delete} of many keys. */
+  deleteMany(keys: BatchInput<string>, opts: BatchOptions = {}): Promise<BatchResult<void>[]> {
+    const io: IoOptions = { signal: opts.signal };
+    return runPool(
+      keys,
+      keyOfString,
+      (key) => this.delete(key, io),
+      this.poolOptions(opts),
+      () => this.abortError("deleteMany", opts.signal),
+    );
+  }
+
+  /** {@link exists} of many keys. */
+  existsMany(keys: BatchInput<string>, opts: BatchOptions = {}): Promise<BatchResult<boolean>[]> {
+    const io: IoOptions = { signal: opts.signal };
+    return runPool(
+      keys,
+      keyOfString,
+      (key) => this.exists(key, io),
+      this.poolOptions(opts),
+      () => this.abortError("existsMany", opts.signal),
+    );
+  }
+
+  private poolOptions(opts: BatchOptions) {
+    return {
+      concurrency: opts.concurrency ?? this.concurrency,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+    };
+  }
+
+  private abortError(op: string, signal: AbortSignal | undefined): AbortError {
+    return new AbortError(`${op} aborted: ${this.url}`, this.url, undefined, {
+      cause: signal?.reason,
+    });
+  }
+
+  /** Releases the backend's connections, if it holds any. */
+  async close(): Promise<void> {
+    await this.backend.close?.();
+  }
+}
+
+function keyOfString(key: string): string {
+  return key;
+}
+
+function keyOfItem(item: PutItem): string {
+  return item.key;
+}
