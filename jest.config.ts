@@ -21,7 +21,7 @@ const config: Config = {
   },
   // ESM-only dependencies are compiled to CommonJS like our own sources.
   transformIgnorePatterns: [
-    "/node_modules/(?!(zarrita|@zarrita|h5wasm|numcodecs|reference-spec-reader|unzipit|uint8array-extras)/)",
+    "/node_modules/(?!(zarrita|@zarrita|h5wasm|numcodecs|reference-spec-reader|unzipit|uint8array-extras|fast-png|iobuffer)/)",
   ],
   moduleNameMapper: {
     "^@ngpipe/([a-z]+)$": "<rootDir>/packages/$1/src/index.ts",
