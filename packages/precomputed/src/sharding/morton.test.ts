@@ -54,3 +54,11 @@ describe("compressed Morton codes", () => {
     expect(() => mortonPlan([2 ** 22, 2 ** 22, 2 ** 22])).toThrow(/more than a uint64/);
   });
 });
+
+test("long single axes (more than 24 bits) use the general path", () => {
+  const plan = mortonPlan([2 ** 40, 3, 1]);
+  const g: [number, number, number] = [2 ** 39 + 5, 2, 0];
+  // bits: x0 y0 x1 y1 x2 x3 ... x39 -> y=2 sets output bit 3, x bits 0 and 2 set bits 0 and 4.
+  expect(mortonChunkId(plan, g)).toBe((1n << 41n) | (1n << 3n) | (1n << 4n) | 1n);
+  expect(decodeMortonChunkId(plan, mortonChunkId(plan, g))).toEqual(g);
+});

@@ -21,6 +21,11 @@ export interface MortonPlan {
   readonly bits: number;
   /** Bits used by each axis: ceil(log2(gridSize)). */
   readonly axisBits: readonly [number, number, number];
+  /**
+   * Lookup tables: for axis a, coordinate byte k and byte value v, the code
+   * words contributed are `table[2 * ((a * 3 + k) * 256 + v)]` (lo) and `+ 1` (hi).
+   */
+  readonly table: Uint32Array;
 }
 
 function bitsFor(n: number): number {
@@ -55,7 +60,22 @@ export function mortonPlan(gridSize: readonly [number, number, number]): MortonP
         bit[j] = i;
         j++;
       }
-  return { gridSize: [...gridSize], axis, bit, bits: total, axisBits };
+  // Spread each coordinate byte once, so encoding is nine table lookups
+  // (for axes of up to 24 bits; longer axes use the bit loop).
+  const useTable = Math.max(...axisBits) <= 24;
+  const table = new Uint32Array(useTable ? 2 * 9 * 256 : 0);
+  for (let k = 0; useTable && k < total; k++) {
+    const a = axis[k];
+    const byte = bit[k] >>> 3;
+    const mask = 1 << (bit[k] & 7);
+    for (let v = 0; v < 256; v++)
+      if (v & mask) {
+        const t = 2 * ((a * 3 + byte) * 256 + v);
+        if (k < 32) table[t] |= 1 << k;
+        else table[t + 1] |= 1 << (k - 32);
+      }
+  }
+  return { gridSize: [...gridSize], axis, bit, bits: total, axisBits, table };
 }
 
 /**
@@ -74,12 +94,45 @@ export function compressedMortonCode(
     throw new ShardSpecError(
       `grid cell [${x}, ${y}, ${z}] is outside the grid [${g[0]}, ${g[1]}, ${g[2]}]`,
     );
+  const t = plan.table;
+  if (t.length === 0) return slowCode(plan, x, y, z, out);
+  const ix = 2 * (x & 255);
+  const iy = 2 * (768 + (y & 255));
+  const iz = 2 * (1536 + (z & 255));
+  const jx = 2 * (256 + ((x >>> 8) & 255));
+  const jy = 2 * (1024 + ((y >>> 8) & 255));
+  const jz = 2 * (1792 + ((z >>> 8) & 255));
+  const kx = 2 * (512 + ((x >>> 16) & 255));
+  const ky = 2 * (1280 + ((y >>> 16) & 255));
+  const kz = 2 * (2048 + ((z >>> 16) & 255));
+  const lo = t[ix] | t[iy] | t[iz] | t[jx] | t[jy] | t[jz] | t[kx] | t[ky] | t[kz];
+  const hi =
+    t[ix + 1] |
+    t[iy + 1] |
+    t[iz + 1] |
+    t[jx + 1] |
+    t[jy + 1] |
+    t[jz + 1] |
+    t[kx + 1] |
+    t[ky + 1] |
+    t[kz + 1];
+  out[0] = lo;
+  out[1] = hi;
+  return out;
+}
+
+function slowCode(
+  plan: MortonPlan,
+  x: number,
+  y: number,
+  z: number,
+  out: Uint32Array,
+): Uint32Array {
   let lo = 0;
   let hi = 0;
-  const { axis, bit, bits } = plan;
-  for (let j = 0; j < bits; j++) {
-    const c = axis[j] === 0 ? x : axis[j] === 1 ? y : z;
-    if ((c >>> bit[j]) & 1) {
+  for (let j = 0; j < plan.bits; j++) {
+    const c = plan.axis[j] === 0 ? x : plan.axis[j] === 1 ? y : z;
+    if (Math.floor(c / 2 ** plan.bit[j]) % 2) {
       if (j < 32) lo |= 1 << j;
       else hi |= 1 << (j - 32);
     }

@@ -130,10 +130,13 @@ function shiftRight(lo: number, hi: number, n: number, out: Uint32Array): void {
 
 /** Bits [start, start + count) of (lo, hi) as a number; count <= 32. */
 function bitField(lo: number, hi: number, start: number, count: number): number {
-  if (count === 0) return 0;
-  const t = new Uint32Array(2);
-  shiftRight(lo, hi, start, t);
-  return count >= 32 ? t[0] : t[0] & ((2 ** count - 1) >>> 0);
+  if (count === 0 || start >= 64) return 0;
+  let v: number;
+  if (start === 0) v = lo;
+  else if (start < 32) v = (lo >>> start) | (hi << (32 - start));
+  else v = hi >>> (start - 32);
+  if (count < 32) v &= (1 << count) - 1;
+  return v >>> 0;
 }
 
 const scratch = new Uint32Array(2);
