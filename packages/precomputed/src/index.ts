@@ -41,5 +41,10 @@ export {
   runKernel,
 } from "./pool";
 export * from "./sharding/errors";
+export * from "./sharding/morton";
 export * from "./sharding/murmurhash";
+export * from "./sharding/params";
+export * from "./sharding/reader";
+export * from "./sharding/shard";
 export * from "./sharding/spec";
+export * from "./sharding/writer";
