@@ -17,3 +17,4 @@ export {
   downsampleMode,
   downsampleStriding,
 } from "./kernels/downsample/downsample";
+export * from "./ingest/sources";
