@@ -3,6 +3,7 @@ import { useMoto } from "../../../test/support/moto";
 import { queueConformance } from "./__tests__/conformance";
 import { QueueNotFoundError, UnsupportedOperationError } from "./errors";
 import { openQueue } from "./open";
+import { poll } from "./poll";
 import type { SqsQueue } from "./sqs";
 
 const moto = useMoto();
@@ -57,3 +58,60 @@ maybe("dead letters go to <name>-dead with the error kept as message attributes"
   await q.close();
   await dead.close();
 });
+
+maybe(
+  "poll: a poison task ends in <name>-dead after maxAttempts; the others complete",
+  async () => {
+    const q = await fresh();
+    await q.insert([
+      { name: "ok", id: "ok1" },
+      { name: "ok", id: "ok2" },
+      { name: "poison", id: "bad" },
+    ]);
+    let poisonRuns = 0;
+    const summary = await poll(
+      q,
+      (t) => {
+        if (t.name === "poison") {
+          poisonRuns++;
+          throw new Error("always fails");
+        }
+      },
+      { maxAttempts: 2, stopWhenEmpty: true, waitSeconds: 0, backoff: { initialMs: 5, maxMs: 40 } },
+    );
+    expect(poisonRuns).toBe(2);
+    expect(summary).toMatchObject({ succeeded: 2, failed: 1, dead: 1 });
+    expect(await q.status()).toMatchObject({ enqueued: 0, leased: 0, dead: 1 });
+    await q.close();
+  },
+);
+
+maybe(
+  "poll: a handler running 3x longer than its lease is never handed to a second worker",
+  async () => {
+    const q = await fresh();
+    await q.insert([{ name: "slow", id: "slow" }]);
+    let leases = 0;
+    let runs = 0;
+    const worker = () =>
+      poll(
+        q,
+        async () => {
+          runs++;
+          await new Promise((r) => setTimeout(r, 3000));
+        },
+        {
+          leaseSeconds: 1,
+          stopWhenEmpty: true,
+          waitSeconds: 0,
+          backoff: { initialMs: 20, maxMs: 100 },
+          onEvent: (e) => void (e.type === "leased" && leases++),
+        },
+      );
+    const [a, b] = await Promise.all([worker(), worker()]);
+    expect(runs).toBe(1);
+    expect(leases).toBe(1);
+    expect(a.succeeded + b.succeeded).toBe(1);
+    await q.close();
+  },
+);
