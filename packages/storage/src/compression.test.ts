@@ -1,0 +1,96 @@
+import { gunzipSync, gzipSync } from "node:zlib";
+import fc from "fast-check";
+import {
+  compressBytes,
+  decompressBytes,
+  logicalKeys,
+  parseContentEncoding,
+  stripCompressionSuffix,
+} from "./compression";
+import { DecompressionError } from "./errors";
+
+async function* from(keys: string[]): AsyncGenerator<string> {
+  yield* keys;
+}
+
+async function collect(it: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const k of it) out.push(k);
+  return out;
+}
+
+test("gzip output is standard gzip, readable by zlib", async () => {
+  const data = new TextEncoder().encode("abc".repeat(1000));
+  const gz = await compressBytes(data, "gzip");
+  expect([gz[0], gz[1]]).toEqual([0x1f, 0x8b]);
+  expect(Buffer.from(gunzipSync(gz)).equals(Buffer.from(data))).toBe(true);
+  const back = await decompressBytes(gzipSync(data), "gzip", "mem://t", "k");
+  expect(Buffer.from(back).equals(Buffer.from(data))).toBe(true);
+});
+
+test("gzip and brotli round-trip any bytes", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.uint8Array({ maxLength: 2000 }),
+      fc.constantFrom("gzip", "br"),
+      async (data, codec) => {
+        const packed = await compressBytes(data, codec as "gzip" | "br");
+        const back = await decompressBytes(packed, codec as "gzip" | "br", "mem://t", "k");
+        expect(Buffer.from(back).equals(Buffer.from(data))).toBe(true);
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+test("undecodable bytes are a DecompressionError naming codec, key and url", async () => {
+  for (const codec of ["gzip", "br", "zstd"] as const) {
+    const err = await decompressBytes(
+      new Uint8Array([1, 2, 3, 4, 5]),
+      codec,
+      "mem://t",
+      "the/key",
+    ).catch((e) => e);
+    expect(err).toBeInstanceOf(DecompressionError);
+    expect(err.key).toBe("the/key");
+    expect(err.message).toContain(codec);
+    expect(err.message).toContain("mem://t");
+  }
+});
+
+test("Content-Encoding values map to codecs", () => {
+  expect(parseContentEncoding("gzip")).toBe("gzip");
+  expect(parseContentEncoding(" GZIP ")).toBe("gzip");
+  expect(parseContentEncoding("br")).toBe("br");
+  expect(parseContentEncoding("zstd")).toBe("zstd");
+  expect(parseContentEncoding("identity")).toBeUndefined();
+  expect(parseContentEncoding(null)).toBeUndefined();
+});
+
+test("suffixes are stripped from object names only", () => {
+  expect(stripCompressionSuffix("a/b.gz")).toBe("a/b");
+  expect(stripCompressionSuffix("a/b.br")).toBe("a/b");
+  expect(stripCompressionSuffix("a/b.zst")).toBe("a/b");
+  expect(stripCompressionSuffix("a/b.zstd")).toBe("a/b");
+  expect(stripCompressionSuffix("a/b.json")).toBe("a/b.json");
+  expect(stripCompressionSuffix(".gz")).toBe(".gz");
+  expect(stripCompressionSuffix("dir/.gz")).toBe("dir/.gz");
+});
+
+test("logical listing re-sorts around stripped suffixes and drops duplicates", async () => {
+  // "x.gz" strips to "x", which sorts before "x-1" and "x.a" seen earlier.
+  const stored = ["x-1", "x.a", "x.gz", "x/y", "y", "y.br", "z.zst", "z.zstd"];
+  expect(await collect(logicalKeys(from(stored)))).toEqual(["x", "x-1", "x.a", "x/y", "y", "z"]);
+});
+
+test("logical listing equals sort+strip+dedupe of any sorted listing", async () => {
+  const name = fc.stringMatching(/^[a-c.\-/]{1,4}(\.gz|\.br|\.zst|\.zstd)?$/);
+  await fc.assert(
+    fc.asyncProperty(fc.uniqueArray(name, { maxLength: 30 }), async (names) => {
+      const stored = [...names].sort();
+      const expected = [...new Set(stored.map(stripCompressionSuffix))].sort();
+      expect(await collect(logicalKeys(from(stored)))).toEqual(expected);
+    }),
+    { numRuns: 300 },
+  );
+});

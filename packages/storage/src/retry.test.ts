@@ -1,0 +1,133 @@
+import {
+  AbortError,
+  IntegrityError,
+  PermissionDeniedError,
+  PreconditionFailedError,
+  TransientError,
+} from "./errors";
+import { backoffDelay, isRetryableError, withRetries } from "./retry";
+
+const ctx = { url: "mem://retry", key: "k", op: "get" };
+const fast = { retries: 4, retryBaseMs: 1, retryMaxMs: 2, timeoutMs: 0 };
+
+test("transient failures are retried until success", async () => {
+  let calls = 0;
+  const value = await withRetries(
+    async () => {
+      calls++;
+      if (calls < 3) throw new TransientError("503", "mem://retry", "k", 503);
+      return "ok";
+    },
+    fast,
+    undefined,
+    ctx,
+  );
+  expect(value).toBe("ok");
+  expect(calls).toBe(3);
+});
+
+test("the last transient error is thrown when retries run out", async () => {
+  let calls = 0;
+  const err = await withRetries(
+    async () => {
+      calls++;
+      throw new TransientError(`503 #${calls}`, "mem://retry", "k", 503);
+    },
+    { ...fast, retries: 2 },
+    undefined,
+    ctx,
+  ).catch((e) => e);
+  expect(err).toBeInstanceOf(TransientError);
+  expect(err.message).toBe("503 #3");
+  expect(calls).toBe(3);
+});
+
+test("permanent errors fail at once", async () => {
+  for (const make of [
+    () => new PermissionDeniedError("403", "mem://retry", "k"),
+    () => new PreconditionFailedError("412", "mem://retry", "k"),
+    () => new TypeError("bug"),
+  ]) {
+    let calls = 0;
+    const err = await withRetries(
+      async () => {
+        calls++;
+        throw make();
+      },
+      fast,
+      undefined,
+      ctx,
+    ).catch((e) => e);
+    expect(err).toBeInstanceOf(make().constructor);
+    expect(calls).toBe(1);
+  }
+});
+
+test("integrity errors and raw connection resets are retryable", () => {
+  expect(isRetryableError(new IntegrityError("md5", "gs://b", "k"))).toBe(true);
+  expect(isRetryableError(Object.assign(new Error("reset"), { code: "ECONNRESET" }))).toBe(true);
+  expect(isRetryableError(Object.assign(new Error("nope"), { code: "ENOENT" }))).toBe(false);
+});
+
+test("backoff is full jitter below the capped exponential", () => {
+  for (let attempt = 0; attempt < 12; attempt++) {
+    for (let i = 0; i < 50; i++) {
+      const d = backoffDelay(attempt, 100, 3000);
+      expect(d).toBeGreaterThanOrEqual(0);
+      expect(d).toBeLessThan(Math.min(3000, 100 * 2 ** attempt));
+    }
+  }
+});
+
+test("a hung attempt times out as a transient error and is retried", async () => {
+  let calls = 0;
+  let sawAbort = false;
+  const value = await withRetries(
+    (signal) => {
+      calls++;
+      if (calls === 1) {
+        // Never settles by itself; only the timeout frees the caller.
+        return new Promise<string>(() => {
+          signal!.addEventListener("abort", () => {
+            sawAbort = true;
+          });
+        });
+      }
+      return Promise.resolve("second try");
+    },
+    { retries: 2, retryBaseMs: 1, retryMaxMs: 1, timeoutMs: 20 },
+    undefined,
+    ctx,
+  );
+  expect(value).toBe("second try");
+  expect(sawAbort).toBe(true);
+});
+
+test("aborting during a backoff wait rejects at once with AbortError", async () => {
+  const ac = new AbortController();
+  let calls = 0;
+  // A ten-minute backoff: only the abort can end this call within jest's timeout.
+  const p = withRetries(
+    async () => {
+      calls++;
+      setTimeout(() => ac.abort(), 5);
+      throw new TransientError("503", "mem://retry", "k", 503);
+    },
+    { retries: 5, retryBaseMs: 600_000, retryMaxMs: 600_000, timeoutMs: 0 },
+    ac.signal,
+    ctx,
+  );
+  const err = await p.catch((e) => e);
+  expect(err).toBeInstanceOf(AbortError);
+  expect(err.key).toBe("k");
+  expect(calls).toBe(1);
+});
+
+test("aborting an attempt that ignores its signal still settles the call", async () => {
+  const ac = new AbortController();
+  const p = withRetries(() => new Promise<never>(() => {}), fast, ac.signal, ctx);
+  ac.abort(new Error("user pressed stop"));
+  const err = await p.catch((e) => e);
+  expect(err).toBeInstanceOf(AbortError);
+  expect(err.cause.message).toBe("user pressed stop");
+});
