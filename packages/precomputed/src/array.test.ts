@@ -52,7 +52,9 @@ test("crop of whole planes and fillBox agree with voxel loops", () => {
   const a = NdArray.zeros("uint8", [4, 3, 5]);
   for (let i = 0; i < a.data.length; i++) a.data[i] = i;
   const c = a.crop([0, 0, 2], [4, 3, 2]);
-  expect(Array.from(c.data)).toEqual(Array.from(a.data.subarray(24, 48)));
+  expect(Array.from(c.data as Uint8Array)).toEqual(
+    Array.from((a.data as Uint8Array).subarray(24, 48)),
+  );
   fillBox(a, [1, 1, 1], [2, 2, 2], 255);
   let n = 0;
   for (const v of a.data) if (v === 255) n++;

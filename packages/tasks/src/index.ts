@@ -1,3 +1,4 @@
+export * from "./ingest/sources";
 export {
   DownsampleError,
   downsampleShape,
@@ -17,4 +18,5 @@ export {
   downsampleMode,
   downsampleStriding,
 } from "./kernels/downsample/downsample";
-export * from "./ingest/sources";
+export * from "./runtime";
+export { emLikeImage, mulberry32, type VoronoiOptions, voronoiSegmentation } from "./synthetic";

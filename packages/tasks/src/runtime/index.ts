@@ -1,0 +1,17 @@
+export {
+  createTaskContext,
+  type TaskContext,
+  type TaskContextOptions,
+  type TaskProgress,
+} from "./context";
+export {
+  defineTask,
+  executeTask,
+  getTask,
+  parsePayload,
+  registeredTasks,
+  registerTask,
+  type TaskDefinition,
+  type TaskPayload,
+} from "./define";
+export * from "./errors";
