@@ -181,6 +181,16 @@ describe("Bbox chunk grid", () => {
     );
   });
 
+  test("chunkCells gives grid coordinates relative to the offset", () => {
+    const cells = [...new Bbox([10, 0, 0], [140, 64, 64]).chunkCells([64, 64, 64], [10, 0, 0])];
+    expect(cells.map((c) => c.grid)).toEqual([
+      [0, 0, 0],
+      [1, 0, 0],
+      [2, 0, 0],
+    ]);
+    expect(cells[2].bbox.toString()).toBe("138-202_0-64_0-64");
+  });
+
   test("unclipped chunks are whole grid cells", () => {
     const cells = [...new Bbox([3, 0, 0], [5, 1, 1]).chunks([4, 4, 4], [1, 0, 0])];
     expect(cells.map(String)).toEqual(["1-5_0-4_0-4"]);

@@ -305,6 +305,19 @@ export class Bbox {
    * Cells whose clipped part is empty are skipped.
    */
   *chunks(chunkSize: Vec3, offset: Vec3 = [0, 0, 0], clip?: Bbox): Generator<Bbox> {
+    for (const cell of this.chunkCells(chunkSize, offset, clip)) yield cell.bbox;
+  }
+
+  /**
+   * Like {@link chunks}, with each cell's integer grid coordinates too
+   * (`(cell.min - offset) / chunkSize` before clipping), e.g. for the
+   * compressed Morton code of a sharded chunk.
+   */
+  *chunkCells(
+    chunkSize: Vec3,
+    offset: Vec3 = [0, 0, 0],
+    clip?: Bbox,
+  ): Generator<{ grid: Vec3; bbox: Bbox }> {
     const g = this.gridRange(chunkSize, offset);
     for (let z = g.min[2]; z < g.max[2]; z++) {
       const z0 = offset[2] + z * chunkSize[2];
@@ -312,15 +325,15 @@ export class Bbox {
         const y0 = offset[1] + y * chunkSize[1];
         for (let x = g.min[0]; x < g.max[0]; x++) {
           const x0 = offset[0] + x * chunkSize[0];
-          let cell = new Bbox(
+          let bbox = new Bbox(
             [x0, y0, z0],
             [x0 + chunkSize[0], y0 + chunkSize[1], z0 + chunkSize[2]],
           );
           if (clip) {
-            cell = cell.intersect(clip);
-            if (cell.empty()) continue;
+            bbox = bbox.intersect(clip);
+            if (bbox.empty()) continue;
           }
-          yield cell;
+          yield { grid: [x, y, z], bbox };
         }
       }
     }

@@ -29,7 +29,7 @@ export interface ShardReaderOptions {
   prefix?: string;
   /** Shard indexes kept (default 256). */
   shardIndexCacheSize?: number;
-  /** Decoded minishard indexes kept (default 1024). */
+  /** Decoded minishard indexes kept (default 512). */
   minishardCacheSize?: number;
   /** Requests in flight for {@link ShardReader.getMany} (default 16). */
   concurrency?: number;
@@ -85,7 +85,7 @@ export class ShardReader {
     const p = opts.prefix ?? "";
     this.prefix = p === "" || p.endsWith("/") ? p : `${p}/`;
     this.shardIndexes = new Lru(opts.shardIndexCacheSize ?? 256);
-    this.minishards = new Lru(opts.minishardCacheSize ?? 1024);
+    this.minishards = new Lru(opts.minishardCacheSize ?? 512);
     this.concurrency = opts.concurrency ?? 16;
   }
 
@@ -180,6 +180,41 @@ export class ShardReader {
     const w = mi.idWords;
     for (let i = 0; i < mi.length; i++) if (w[2 * i] === lo && w[2 * i + 1] === hi) return i;
     return -1;
+  }
+
+  /**
+   * Where chunk `id` is stored: the shard file key and the byte range of its
+   * (still encoded) data, or null when it is not stored. Multi-resolution
+   * meshes use this to fetch fragment data, which `data_encoding` does not cover.
+   */
+  async locateChunk(
+    id: bigint,
+    opts: IoOptions = {},
+  ): Promise<{ key: string; start: number; end: number } | null> {
+    const loc = this.locate(id);
+    const mi = await this.minishardIndex(loc.file, loc.minishard, opts);
+    if (mi === null) return null;
+    const i = ShardReader.find(mi, loc.lo, loc.hi);
+    if (i < 0) return null;
+    return { key: loc.file, start: mi.starts[i], end: mi.starts[i] + mi.sizes[i] };
+  }
+
+  /**
+   * Every chunk id stored in shard number `shard` (reads its shard index and
+   * all of its minishard indexes). An absent shard file has none.
+   */
+  async listChunkIds(shard: number, opts: IoOptions = {}): Promise<bigint[]> {
+    const key = this.shardKey(shard);
+    const idx = await this.shardIndex(key, opts);
+    if (idx === null) return [];
+    const out: bigint[] = [];
+    for (let m = 0; m < idx.length / 2; m++) {
+      const mi = await this.minishardIndex(key, m, opts);
+      if (mi === null) continue;
+      for (let i = 0; i < mi.length; i++)
+        out.push((BigInt(mi.idWords[2 * i + 1]) << 32n) | BigInt(mi.idWords[2 * i]));
+    }
+    return out;
   }
 
   /** The bytes of chunk `id` (after `data_encoding`), or null when it is not stored. */

@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 import fc from "fast-check";
 import { ShardError, ShardSpecError } from "./errors";
 import fixtures from "./fixtures/shards.json";
@@ -172,6 +173,30 @@ describe("ShardReader", () => {
     store.requests = [];
     await reader.get(19n); // other shard, minishard 3: new shard index + minishard index + chunk
     expect(store.requests.map((r) => r.key)).toEqual(["1.shard", "1.shard", "1.shard"]);
+  });
+
+  test("locateChunk gives the stored byte range; listChunkIds lists a shard", async () => {
+    const spec = shardingSpec({ minishard_bits: 2, shard_bits: 1, data_encoding: "gzip" });
+    const entries = Array.from({ length: 20 }, (_, i) => ({
+      id: BigInt(i * 3),
+      data: Uint8Array.of(i),
+    }));
+    const store = new CountingStore();
+    for (const [name, bytes] of buildShards(entries, spec)) store.objects.set(name, bytes);
+    const reader = new ShardReader(store, spec);
+    const loc = await reader.locateChunk(9n);
+    expect(loc?.key).toBe(shardFileName(shardNumberFor(9n, spec), spec));
+    const stored = store.objects.get(loc!.key)!.subarray(loc!.start, loc!.end);
+    expect(new Uint8Array(gunzipSync(stored))).toEqual(Uint8Array.of(3));
+    expect(await reader.locateChunk(10n)).toBeNull();
+    const ids = [...(await reader.listChunkIds(0)), ...(await reader.listChunkIds(1))];
+    expect(ids.sort((a, b) => Number(a - b))).toEqual(entries.map((e) => e.id));
+    expect((await reader.listChunkIds(1)).sort((a, b) => Number(a - b))).toEqual(
+      entries
+        .filter((e) => shardNumberFor(e.id, spec) === 1)
+        .map((e) => e.id)
+        .sort((a, b) => Number(a - b)),
+    );
   });
 
   test("getMany groups by minishard and coalesces contiguous chunks into one range", async () => {
