@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { deflateSync, gzipSync } from "node:zlib";
-import { DatasetNotFoundError, UnsupportedDataTypeError } from "./errors";
+import { openStorage } from "@ngpipe/storage";
+import { DatasetNotFoundError, SourceError, UnsupportedDataTypeError } from "./errors";
 import { mapEsmOnlyPackagesForJest } from "./esm-jest.testutil";
 import type { BlockBox, VolumeSource } from "./types";
 import { openZarr } from "./zarr";
@@ -368,5 +369,39 @@ describe("OME-Zarr", () => {
       [16, 16, 40],
     ]);
     await expectAllBlocks(l1, [3, 3, 2]);
+  });
+});
+
+describe("through @ngpipe/storage URLs", () => {
+  /** Copy a local directory tree into a mem:// storage. */
+  async function upload(local: string, url: string) {
+    const st = openStorage(url);
+    for (const ent of readdirSync(local, { recursive: true, withFileTypes: true })) {
+      if (!ent.isFile()) continue;
+      const full = path.join(ent.parentPath, ent.name);
+      await st.put(path.relative(local, full).split(path.sep).join("/"), readFileSync(full));
+    }
+  }
+
+  test("a v2 array and a sharded v3 array on mem:// read like local ones", async () => {
+    const v2 = path.join(dir, "mem-v2.zarr");
+    writeV2(v2, [3, 6, 7], [2, 4, 4], "<u2", ".");
+    await upload(v2, "mem://ingest-zarr/a.zarr");
+    const a = await openZarr("mem://ingest-zarr/a.zarr");
+    expect(a.shape).toEqual([7, 6, 3, 1]);
+    await expectAllBlocks(a, [4, 5, 2]);
+
+    const v3 = path.join(dir, "mem-sharded.zarr");
+    writeV3Sharded(v3, [4, 8, 8], [4, 8, 8], [2, 4, 4]);
+    await upload(v3, "mem://ingest-zarr/b.zarr");
+    const b = await openZarr("mem://ingest-zarr/b.zarr");
+    expect(b.shape).toEqual([8, 8, 4, 1]);
+    await expectAllBlocks(b, [3, 5, 3]);
+  });
+
+  test("a URL with nothing there is a SourceError", async () => {
+    const err = await openZarr("mem://ingest-zarr/none.zarr").catch((e) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.message).toContain("no Zarr array or group");
   });
 });

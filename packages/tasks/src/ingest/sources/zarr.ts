@@ -10,7 +10,7 @@
  */
 import * as path from "node:path";
 import { allocTyped, type DataType, isDataType, type Shape4 } from "@ngpipe/precomputed";
-import * as storage from "@ngpipe/storage";
+import { openStorage } from "@ngpipe/storage";
 import {
   CorruptSourceError,
   DatasetNotFoundError,
@@ -138,16 +138,12 @@ async function listArrays(store: ByteStore, prefix: string): Promise<string[]> {
   return out.map((k) => (k === "/" ? "/" : k.replace(/^\/\//, "/")));
 }
 
-/** Open the store behind a Zarr URL: local directories directly, anything else through `@ngpipe/storage`. */
-async function storeFor(url: string): Promise<ByteStore> {
+/** Open the store behind a Zarr URL: local paths directly, anything else through `@ngpipe/storage`. */
+function storeFor(url: string): ByteStore {
   if (!/^[a-z][a-z0-9+]*:\/\//i.test(url) || url.startsWith("file://")) {
     return localByteStore(path.resolve(url.replace(/^file:\/\//, "")));
   }
-  const open = (storage as unknown as { openStorage?: (u: string) => unknown }).openStorage;
-  if (typeof open !== "function") {
-    throw new SourceError(`${url}: this build of @ngpipe/storage has no openStorage`, url);
-  }
-  return (await open(url)) as ByteStore;
+  return openStorage(url);
 }
 
 class ZarrSource implements VolumeSource {
@@ -210,7 +206,7 @@ export async function openZarr(url: string, opts: ZarrSourceOptions = {}): Promi
   const root = hash < 0 ? url : url.slice(0, hash);
   const inner = (opts.path ?? (hash < 0 ? "" : url.slice(hash + 1))).replace(/^\/+|\/+$/g, "");
   const zarr = await loadZarrita();
-  const bytes = opts.store ?? (await storeFor(root));
+  const bytes = opts.store ?? storeFor(root);
   const store = zarritaStore(bytes);
   const name = inner === "" ? root : `${root}#/${inner}`;
   let node: Awaited<ReturnType<Zarrita["open"]>>;
@@ -218,11 +214,11 @@ export async function openZarr(url: string, opts: ZarrSourceOptions = {}): Promi
     node = await zarr.open(zarr.root(store).resolve(inner === "" ? "/" : `/${inner}`));
   } catch (e) {
     if ((e as Error).name === "NotFoundError") {
-      throw new DatasetNotFoundError(
-        root,
-        inner === "" ? undefined : `/${inner}`,
-        await listArrays(bytes, ""),
-      );
+      const available = await listArrays(bytes, "");
+      if (inner === "" && available.length === 0) {
+        throw new SourceError(`${root}: no Zarr array or group here`, root, { cause: e });
+      }
+      throw new DatasetNotFoundError(root, inner === "" ? undefined : `/${inner}`, available);
     }
     const dt = /unsupported dataType: (\S+)/i.exec((e as Error).message);
     if (dt) throw new UnsupportedDataTypeError(name, dt[1]);
