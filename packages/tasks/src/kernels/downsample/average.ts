@@ -204,22 +204,57 @@ function uint8Flat(data: Uint8Array, shape: Shape4, mips: number): AverageArray[
     }
   }
   const out: AverageArray[] = [img];
-  if (mips === 1) return out;
-  // Later mips touch a quarter of the data or less; the general code does them.
+  // Later mips keep tinybrain's uint16 sums (4^4 * 255 fits), truncated every 4 mips.
   let s: Shape4 = [osx, osy, sz, sc];
-  let sums: Num = acc16;
+  let sums: Uint16Array = acc16;
   for (let mip = 1; mip < mips; mip++) {
-    const next = sum2x2(sums, s[0], s[1], planes);
+    sums = sumUint16(sums, s[0], s[1], planes);
     s = nextShape(s, false);
     const shift = 2 * ((mip % 4) + 1);
-    const scale = 2 ** -shift;
-    const im = new Uint8Array(next.length);
-    for (let i = 0; i < next.length; i++) im[i] = next[i] * scale;
+    const im = new Uint8Array(sums.length);
+    for (let i = 0; i < sums.length; i++) im[i] = sums[i] >>> shift;
     out.push(im);
-    if (mip % 4 === 3) for (let i = 0; i < next.length; i++) next[i] = Math.floor(next[i] * scale);
-    sums = next;
+    if (mip % 4 === 3) for (let i = 0; i < sums.length; i++) sums[i] >>>= shift;
   }
   return out;
+}
+
+/**
+ * 2x2x1 sums of uint16 sums that cannot overflow (each at most 16320, as
+ * after three mips of uint8); odd edges repeated. Even rows add a word of
+ * two lanes from each row at once.
+ */
+function sumUint16(src: Uint16Array, sx: number, sy: number, planes: number): Uint16Array {
+  const osx = (sx + 1) >>> 1;
+  const osy = (sy + 1) >>> 1;
+  const dst = new Uint16Array(osx * osy * planes);
+  let o = 0;
+  if ((sx & 1) === 0 && src.byteOffset % 4 === 0) {
+    const w = new Uint32Array(src.buffer, src.byteOffset, src.length >>> 1);
+    const rw = sx >>> 1;
+    for (let p = 0; p < planes; p++) {
+      let r = p * sy * rw;
+      for (let y = 0; y + 1 < sy; y += 2) {
+        const end = r + rw;
+        for (; r < end; r++) {
+          const t = w[r] + w[r + rw];
+          dst[o++] = (t & 0xffff) + (t >>> 16);
+        }
+        r += rw;
+      }
+      if (sy & 1) {
+        const end = r + rw;
+        for (; r < end; r++) {
+          const t = w[r];
+          dst[o++] = ((t & 0xffff) + (t >>> 16)) << 1;
+        }
+      }
+    }
+    return dst;
+  }
+  const sums = sum2x2(src, sx, sy, planes);
+  for (let i = 0; i < sums.length; i++) dst[i] = sums[i];
+  return dst;
 }
 
 function sparseCascade(

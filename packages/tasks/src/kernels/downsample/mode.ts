@@ -35,6 +35,7 @@ export function countless2x2(
   const ex = sx - (sx & 1);
   const ey = sy - (sy & 1);
   const sxy = sx * sy;
+  const dOff = sx + 1;
   let o = 0;
   for (let p = 0; p < planes; p++) {
     const base = p * sxy;
@@ -45,11 +46,10 @@ export function countless2x2(
         const a = src[i];
         const b = src[i + 1];
         const c = src[i + sx];
-        a === b || a === c
-          ? (dst[o++] = a)
-          : b === c
-            ? (dst[o++] = b)
-            : (dst[o++] = src[i + sx + 1]);
+        // Branch-free COUNTLESS: masks pick the offset of a, b or d.
+        const ma = -(+(a === b) | +(a === c));
+        const mb = -+(b === c) & ~ma;
+        dst[o++] = src[i + ((mb & 1) | (~(ma | mb) & dOff))];
       }
       if (sx & 1) dst[o++] = src[end];
     }
@@ -102,6 +102,7 @@ export function countless2x2Pairs(
   const ex = 2 * (sx - (sx & 1));
   const rw = 2 * sx;
   const sxy = 2 * sx * sy;
+  const dOff = rw + 2;
   let o = 0;
   for (let p = 0; p < planes; p++) {
     const base = p * sxy;
@@ -115,16 +116,12 @@ export function countless2x2Pairs(
         const b1 = src[i + 3];
         const c0 = src[i + rw];
         const c1 = src[i + rw + 1];
-        if ((a0 === b0 && a1 === b1) || (a0 === c0 && a1 === c1)) {
-          dst[o] = a0;
-          dst[o + 1] = a1;
-        } else if (b0 === c0 && b1 === c1) {
-          dst[o] = b0;
-          dst[o + 1] = b1;
-        } else {
-          dst[o] = src[i + rw + 2];
-          dst[o + 1] = src[i + rw + 3];
-        }
+        // Branch-free COUNTLESS on (low, high) pairs: masks pick a, b or d.
+        const ma = -(+(((a0 ^ b0) | (a1 ^ b1)) === 0) | +(((a0 ^ c0) | (a1 ^ c1)) === 0));
+        const mb = -+(((b0 ^ c0) | (b1 ^ c1)) === 0) & ~ma;
+        const j = i + ((mb & 2) | (~(ma | mb) & dOff));
+        dst[o] = src[j];
+        dst[o + 1] = src[j + 1];
         o += 2;
       }
       if (sx & 1) {

@@ -1,0 +1,74 @@
+/**
+ * Downsampling kernels benchmark, single thread, on a 512x512x128 volume:
+ *
+ *   average uint8   2x2x1, 4 mips (EM-like image)
+ *   mode    uint32  2x2x1, 4 mips (Voronoi segmentation; and random labels)
+ *   mode    uint64  2x2x1, 4 mips (same labels + 2^40, so high words are nonzero)
+ *   mode    uint64  2x2x2, 2 mips (Voronoi)
+ *
+ * Throughput is input voxels / wall time of one call (all mips), in Mvox/s;
+ * the best and the median of the runs are printed.
+ *
+ * Run: npx tsx bench/downsample.ts [runs]
+ */
+
+import { downsampleAverage, downsampleMode } from "@ngpipe/tasks";
+import { emLikeImage, voronoiSegmentation } from "../packages/tasks/src/synthetic";
+
+const shape = [512, 512, 128] as const;
+const voxels = shape[0] * shape[1] * shape[2];
+const runs = Number(process.argv[2] ?? 9);
+
+function bench(name: string, fn: () => unknown): void {
+  fn(); // warm-up (compiles the kernels)
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  const best = times[0];
+  const median = times[times.length >> 1];
+  const rate = (ms: number) => (voxels / 1e6 / (ms / 1e3)).toFixed(0);
+  console.log(
+    `${name.padEnd(40)} best ${best.toFixed(1).padStart(7)} ms  ${rate(best).padStart(6)} Mvox/s` +
+      `   median ${median.toFixed(1).padStart(7)} ms  ${rate(median).padStart(6)} Mvox/s`,
+  );
+}
+
+console.log(`# npx tsx bench/downsample.ts ${runs}  (node ${process.version}, ${runs} runs)`);
+console.log(`# volume ${shape.join("x")} = ${(voxels / 1e6).toFixed(1)} Mvox\n`);
+
+const seg = voronoiSegmentation(shape, { seeds: 2000, seed: 3 });
+const image = emLikeImage(seg, shape);
+
+const random32 = new Uint32Array(voxels);
+let s = 12345;
+for (let i = 0; i < voxels; i++) {
+  s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+  random32[i] = s >>> 30; // 4 labels: many ties, unpredictable branches
+}
+
+function to64(labels: Uint32Array): BigUint64Array {
+  const out = new BigUint64Array(labels.length);
+  const w = new Uint32Array(out.buffer);
+  for (let i = 0; i < labels.length; i++) {
+    w[2 * i] = labels[i];
+    w[2 * i + 1] = labels[i] === 0 ? 0 : 256; // label + 2^40
+  }
+  return out;
+}
+const seg64 = to64(seg);
+const random64 = to64(random32);
+
+bench("average uint8 2x2x1 x4 mips", () => downsampleAverage(image, shape, [2, 2, 1], 4));
+bench("mode uint32 2x2x1 x4 (voronoi)", () => downsampleMode(seg, shape, [2, 2, 1], 4));
+bench("mode uint32 2x2x1 x4 (random 4 labels)", () =>
+  downsampleMode(random32, shape, [2, 2, 1], 4),
+);
+bench("mode uint64 2x2x1 x4 (voronoi)", () => downsampleMode(seg64, shape, [2, 2, 1], 4));
+bench("mode uint64 2x2x1 x4 (random 4 labels)", () =>
+  downsampleMode(random64, shape, [2, 2, 1], 4),
+);
+bench("mode uint64 2x2x2 x2 (voronoi)", () => downsampleMode(seg64, shape, [2, 2, 2], 2));
