@@ -1,1 +1,5 @@
-export {};
+export * from "./errors";
+export * from "./kernels/marching-cubes";
+export * from "./kernels/mesh-utils";
+export * from "./kernels/simplify";
+export type * from "./types";

@@ -1,0 +1,507 @@
+/**
+ * Multi-label marching cubes: one pass over a label volume gives the surface
+ * of every label, with shared vertices welded.
+ *
+ * Conventions (those of zmesh with `voxel_centered=True`, as Igneous uses it):
+ * voxel (i, j, k) is centred at `offset + (i + 0.5, j + 0.5, k + 0.5) * resolution`;
+ * vertices lie at the midpoints of the edges joining voxel centres, so a
+ * surface between voxels i and i+1 along x sits at `offset.x + (i + 1) * res.x`,
+ * on the voxel boundary. A label touching an open cutout face ends on the
+ * plane through the centres of the outermost voxels; on a closed face the
+ * outside is treated as background and the surface closes on the cutout's
+ * outer boundary plane.
+ */
+
+import { MeshInputError } from "../errors";
+import type { FaceFlags, Label, Mesh, Vec3 } from "../types";
+import { edgeLowCorner, MC_START, MC_TRIANGLES } from "./mc-table";
+
+/** Label volumes the mesher accepts (signed arrays are read as their unsigned bit patterns). */
+export type LabelArray =
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array;
+
+/** Options of {@link marchingCubes}. */
+export interface MarchingCubesOptions {
+  /** Voxel size in physical units (nm), x, y, z. Default [1, 1, 1]. */
+  resolution?: Vec3;
+  /**
+   * Physical position of the cutout's corner (the low corner of voxel 0), e.g.
+   * `bbox.minpt * resolution`. Default [0, 0, 0].
+   */
+  offset?: Vec3;
+  /**
+   * Close meshes on the cutout faces: `true` for all six, or per face (x-low,
+   * x-high, y-low, y-high, z-low, z-high). Default: all open.
+   */
+  close?: boolean | FaceFlags;
+  /** Mesh only these labels. */
+  labels?: Iterable<Label>;
+  /** Do not mesh these labels (0 is never meshed). */
+  exclude?: Iterable<Label>;
+}
+
+const LOW_CORNER = Uint8Array.from({ length: 12 }, (_, e) => edgeLowCorner(e));
+
+function toFaceFlags(close: boolean | FaceFlags | undefined): FaceFlags {
+  if (Array.isArray(close)) {
+    if (close.length !== 6)
+      throw new MeshInputError(`close must have 6 flags, got ${close.length}`);
+    return [...close] as FaceFlags;
+  }
+  const c = close === true;
+  return [c, c, c, c, c, c];
+}
+
+function labelKey(l: Label): number | bigint {
+  if (typeof l === "bigint") return l < 2n ** 53n ? Number(l) : l;
+  if (!Number.isSafeInteger(l) || l < 0) throw new MeshInputError(`label ${l} is not a uint64`);
+  return l;
+}
+
+/**
+ * Converts a doubled grid coordinate (2 * position in voxels from the cutout
+ * corner) to physical units, rounded to float32 exactly as mesh vertices are.
+ */
+export function doubledToPhysical(d: number, resolution: number, offset: number): number {
+  return Math.fround(offset + d * (resolution * 0.5));
+}
+
+/** Vertices per vertex chunk (4 ints each: dense label, doubled x, y, z). */
+const V_SHIFT = 16;
+const V_MASK = (1 << V_SHIFT) - 1;
+/** Triangles per triangle chunk (3 global vertex ids each). */
+const T_SHIFT = 16;
+const T_MASK = (1 << T_SHIFT) - 1;
+
+/**
+ * The per-label surfaces of one cutout, as produced by {@link marchingCubes}:
+ * welded vertices and triangles of every label, not yet split into meshes.
+ */
+export class LabelSurfaces {
+  private counts?: { nverts: Int32Array; ntris: Int32Array; local: Int32Array };
+
+  /** @internal */
+  constructor(
+    private readonly denseLabels: Label[],
+    private readonly vchunks: Int32Array[],
+    private readonly vcount: number,
+    private readonly tchunks: Int32Array[],
+    private readonly tcount: number,
+    /** Voxel size in physical units. */
+    readonly resolution: Vec3,
+    /** Physical position of the cutout corner. */
+    readonly offset: Vec3,
+  ) {}
+
+  private tally(): { nverts: Int32Array; ntris: Int32Array; local: Int32Array } {
+    if (this.counts) return this.counts;
+    const n = this.denseLabels.length;
+    const nverts = new Int32Array(n);
+    const ntris = new Int32Array(n);
+    const local = new Int32Array(this.vcount);
+    for (let g = 0; g < this.vcount; g++) {
+      const d = this.vchunks[g >> V_SHIFT][(g & V_MASK) << 2];
+      local[g] = nverts[d]++;
+    }
+    for (let t = 0; t < this.tcount; t++) {
+      const g = this.tchunks[t >> T_SHIFT][(t & T_MASK) * 3];
+      ntris[this.vchunks[g >> V_SHIFT][(g & V_MASK) << 2]]++;
+    }
+    this.counts = { nverts, ntris, local };
+    return this.counts;
+  }
+
+  /** Labels with a non-empty surface, in order of first appearance in the volume (x fastest). */
+  get labels(): Label[] {
+    const { ntris } = this.tally();
+    const out: Label[] = [];
+    for (let d = 1; d < this.denseLabels.length; d++)
+      if (ntris[d] > 0) out.push(this.denseLabels[d]);
+    return out;
+  }
+
+  /** Total number of triangles over all labels. */
+  get triangleCount(): number {
+    return this.tcount;
+  }
+
+  /** Total number of (welded) vertices over all labels. */
+  get vertexCount(): number {
+    return this.vcount;
+  }
+
+  /** Splits the surfaces into one mesh per label, in physical units. */
+  meshes(): Map<Label, Mesh> {
+    const { nverts, ntris, local } = this.tally();
+    const n = this.denseLabels.length;
+    const verts: Float32Array[] = new Array(n);
+    const faces: Uint32Array[] = new Array(n);
+    for (let d = 1; d < n; d++) {
+      verts[d] = new Float32Array(3 * nverts[d]);
+      faces[d] = new Uint32Array(3 * ntris[d]);
+    }
+    const [rx, ry, rz] = this.resolution;
+    const [ox, oy, oz] = this.offset;
+    const hx = rx * 0.5;
+    const hy = ry * 0.5;
+    const hz = rz * 0.5;
+    for (let g = 0; g < this.vcount; g++) {
+      const chunk = this.vchunks[g >> V_SHIFT];
+      const o = (g & V_MASK) << 2;
+      const v = verts[chunk[o]];
+      const at = 3 * local[g];
+      v[at] = ox + chunk[o + 1] * hx;
+      v[at + 1] = oy + chunk[o + 2] * hy;
+      v[at + 2] = oz + chunk[o + 3] * hz;
+    }
+    const fill = new Int32Array(n);
+    for (let t = 0; t < this.tcount; t++) {
+      const chunk = this.tchunks[t >> T_SHIFT];
+      const o = (t & T_MASK) * 3;
+      const g0 = chunk[o];
+      const d = this.vchunks[g0 >> V_SHIFT][(g0 & V_MASK) << 2];
+      const at = fill[d];
+      fill[d] = at + 3;
+      const f = faces[d];
+      f[at] = local[g0];
+      f[at + 1] = local[chunk[o + 1]];
+      f[at + 2] = local[chunk[o + 2]];
+    }
+    const out = new Map<Label, Mesh>();
+    for (let d = 1; d < n; d++)
+      if (ntris[d] > 0) out.set(this.denseLabels[d], { vertices: verts[d], faces: faces[d] });
+    return out;
+  }
+}
+
+interface Dense {
+  data: Uint32Array;
+  labels: Label[];
+}
+
+/**
+ * Renumbers labels to dense ids 1..n (0 = background or not meshed) into a
+ * volume padded by one voxel on each closed face.
+ */
+function densify(
+  input: LabelArray,
+  shape: Vec3,
+  pad: Int32Array,
+  include: Set<number | bigint> | null,
+  exclude: Set<number | bigint>,
+): Dense {
+  const [sx, sy, sz] = shape;
+  const px = sx + pad[0] + pad[1];
+  const py = sy + pad[2] + pad[3];
+  const pz = sz + pad[4] + pad[5];
+  const data = new Uint32Array(px * py * pz);
+  const labels: Label[] = [0];
+  const wanted = (key: number | bigint) =>
+    key !== 0 && !exclude.has(key) && (include === null || include.has(key));
+  const wide = input instanceof BigUint64Array || input instanceof BigInt64Array;
+  const words = wide
+    ? new Uint32Array(input.buffer, input.byteOffset, input.length * 2)
+    : input instanceof Int8Array
+      ? new Uint8Array(input.buffer, input.byteOffset, input.length)
+      : input instanceof Int16Array
+        ? new Uint16Array(input.buffer, input.byteOffset, input.length)
+        : input instanceof Int32Array
+          ? new Uint32Array(input.buffer, input.byteOffset, input.length)
+          : (input as Uint8Array | Uint16Array | Uint32Array);
+
+  if (!wide && words.BYTES_PER_ELEMENT <= 2) {
+    const lut = new Int32Array(words.BYTES_PER_ELEMENT === 1 ? 256 : 65536).fill(-1);
+    let src = 0;
+    for (let z = 0; z < sz; z++)
+      for (let y = 0; y < sy; y++) {
+        let dst = ((z + pad[4]) * py + (y + pad[2])) * px + pad[0];
+        for (let x = 0; x < sx; x++) {
+          const v = words[src++];
+          let id = lut[v];
+          if (id < 0) {
+            id = wanted(v) ? labels.push(v) - 1 : 0;
+            lut[v] = id;
+          }
+          data[dst++] = id;
+        }
+      }
+    return { data, labels };
+  }
+
+  // Open-addressing hash of (low, high) label words to dense ids.
+  let cap = 1024;
+  let keyLo = new Uint32Array(cap);
+  let keyHi = new Uint32Array(cap);
+  let val = new Int32Array(cap).fill(-1);
+  let used = 0;
+  const slot = (lo: number, hi: number): number => {
+    let h = (Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0) & (cap - 1);
+    while (val[h] >= 0 && (keyLo[h] !== lo || keyHi[h] !== hi)) h = (h + 1) & (cap - 1);
+    return h;
+  };
+  const lookup = (lo: number, hi: number): number => {
+    let h = slot(lo, hi);
+    if (val[h] >= 0) return val[h];
+    const key: number | bigint =
+      hi < 0x200000 ? hi * 4294967296 + lo : (BigInt(hi) << 32n) | BigInt(lo);
+    const id = wanted(key) ? labels.push(key) - 1 : 0;
+    if (2 * (used + 1) > cap) {
+      const oLo = keyLo;
+      const oHi = keyHi;
+      const oVal = val;
+      cap *= 2;
+      keyLo = new Uint32Array(cap);
+      keyHi = new Uint32Array(cap);
+      val = new Int32Array(cap).fill(-1);
+      for (let i = 0; i < oVal.length; i++)
+        if (oVal[i] >= 0) {
+          const j = slot(oLo[i], oHi[i]);
+          keyLo[j] = oLo[i];
+          keyHi[j] = oHi[i];
+          val[j] = oVal[i];
+        }
+      h = slot(lo, hi);
+    }
+    keyLo[h] = lo;
+    keyHi[h] = hi;
+    val[h] = id;
+    used++;
+    return id;
+  };
+  let lastLo = -1;
+  let lastHi = -1;
+  let lastId = 0;
+  let src = 0;
+  for (let z = 0; z < sz; z++)
+    for (let y = 0; y < sy; y++) {
+      let dst = ((z + pad[4]) * py + (y + pad[2])) * px + pad[0];
+      for (let x = 0; x < sx; x++) {
+        let lo: number;
+        let hi = 0;
+        if (wide) {
+          lo = words[2 * src];
+          hi = words[2 * src + 1];
+        } else lo = words[src];
+        src++;
+        if (lo !== lastLo || hi !== lastHi) {
+          lastId = lookup(lo, hi);
+          lastLo = lo;
+          lastHi = hi;
+        }
+        data[dst++] = lastId;
+      }
+    }
+  return { data, labels };
+}
+
+/**
+ * Runs marching cubes over a label volume (x fastest, `shape` = [sx, sy, sz])
+ * and returns the welded surfaces of every label, consistently oriented with
+ * normals pointing out of the label.
+ *
+ * @example
+ * ```ts
+ * const surfaces = marchingCubes(labels, [64, 64, 64], { resolution: [8, 8, 8] });
+ * for (const [label, mesh] of surfaces.meshes()) console.log(label, mesh.faces.length / 3);
+ * ```
+ */
+export function marchingCubes(
+  input: LabelArray,
+  shape: Vec3,
+  options: MarchingCubesOptions = {},
+): LabelSurfaces {
+  const [sx, sy, sz] = shape;
+  if (!(sx > 0 && sy > 0 && sz > 0) || ![sx, sy, sz].every(Number.isInteger))
+    throw new MeshInputError(`shape must be three positive integers, got [${shape.join(", ")}]`);
+  if (input.length !== sx * sy * sz)
+    throw new MeshInputError(
+      `label array has ${input.length} voxels but shape [${shape.join(", ")}] needs ${sx * sy * sz}`,
+    );
+  const resolution = options.resolution ?? [1, 1, 1];
+  const offset = options.offset ?? [0, 0, 0];
+  if (resolution.length !== 3 || !resolution.every((r) => r > 0 && Number.isFinite(r)))
+    throw new MeshInputError(
+      `resolution must be three positive numbers, got [${resolution.join(", ")}]`,
+    );
+  const close = toFaceFlags(options.close);
+  const pad = Int32Array.from(close, (c) => (c ? 1 : 0));
+  const include = options.labels ? new Set([...options.labels].map(labelKey)) : null;
+  const exclude = new Set([...(options.exclude ?? [])].map(labelKey));
+
+  const { data: D, labels: denseLabels } = densify(input, shape, pad, include, exclude);
+  const px = sx + pad[0] + pad[1];
+  const py = sy + pad[2] + pad[3];
+  const pz = sz + pad[4] + pad[5];
+  const pxy = px * py;
+
+  // Welding: every grid edge between two voxel centres carries at most two
+  // vertices, one for the label of each end. Slot 0 holds the vertex of the
+  // low voxel's label, slot 1 that of the high voxel's label. Only the edges
+  // of the current slab of cubes are kept: x/y edges of planes z and z+1 and
+  // z edges of plane z, 4 ints per grid position.
+  const planeSize = 4 * pxy;
+  const EB = new Int32Array(3 * planeSize).fill(-1);
+  let planeLo = 0;
+  let planeHi = planeSize;
+  const planeZ = 2 * planeSize;
+  const relOff = new Int32Array(12);
+  const edgeDx = new Int32Array(12);
+  const edgeDy = new Int32Array(12);
+  const edgeDz = new Int32Array(12);
+  for (let e = 0; e < 12; e++) {
+    const c = LOW_CORNER[e];
+    edgeDx[e] = c & 1;
+    edgeDy[e] = (c >> 1) & 1;
+    edgeDz[e] = (c >> 2) & 1;
+  }
+
+  // Growable storage in fixed-size chunks: no copying as it grows.
+  let vcur = new Int32Array(4 << V_SHIFT);
+  const vchunks = [vcur];
+  let vcount = 0;
+  let tcur = new Int32Array(3 << T_SHIFT);
+  const tchunks = [tcur];
+  let tcount = 0;
+  const cv = new Uint32Array(8);
+  // Local copies: imported bindings may be accessors under some loaders.
+  const START = MC_START;
+  const TRIS = MC_TRIANGLES;
+  const padX = pad[0];
+  const padY = pad[2];
+  const padZ = pad[4];
+
+  for (let Z = 0; Z + 1 < pz; Z++) {
+    if (Z > 0) {
+      const t = planeLo;
+      planeLo = planeHi;
+      planeHi = t;
+      EB.fill(-1, planeHi, planeHi + planeSize);
+      EB.fill(-1, planeZ, planeZ + planeSize);
+    }
+    for (let e = 0; e < 12; e++) {
+      const axis = e >> 2;
+      const region = axis === 2 ? planeZ : edgeDz[e] ? planeHi : planeLo;
+      relOff[e] = region + 4 * (edgeDy[e] * px + edgeDx[e]) + (axis < 2 ? 2 * axis : 0);
+    }
+    for (let Y = 0; Y + 1 < py; Y++) {
+      let i = (Z * py + Y) * px;
+      let v0 = D[i];
+      let v2 = D[i + px];
+      let v4 = D[i + pxy];
+      let v6 = D[i + pxy + px];
+      for (let X = 0; X + 1 < px; X++, i++) {
+        const v1 = D[i + 1];
+        const v3 = D[i + 1 + px];
+        const v5 = D[i + 1 + pxy];
+        const v7 = D[i + 1 + pxy + px];
+        if (
+          v0 !== v1 ||
+          v0 !== v2 ||
+          v0 !== v3 ||
+          v0 !== v4 ||
+          v0 !== v5 ||
+          v0 !== v6 ||
+          v0 !== v7
+        ) {
+          cv[0] = v0;
+          cv[1] = v1;
+          cv[2] = v2;
+          cv[3] = v3;
+          cv[4] = v4;
+          cv[5] = v5;
+          cv[6] = v6;
+          cv[7] = v7;
+          const cubeAddr = 4 * (Y * px + X);
+          // Visit each distinct label once: `done` marks corners already handled.
+          let done = 0;
+          while (done !== 255) {
+            const free = ~done & 255;
+            const L = cv[31 - Math.clz32(free & -free)];
+            const cs =
+              (v0 === L ? 1 : 0) |
+              (v1 === L ? 2 : 0) |
+              (v2 === L ? 4 : 0) |
+              (v3 === L ? 8 : 0) |
+              (v4 === L ? 16 : 0) |
+              (v5 === L ? 32 : 0) |
+              (v6 === L ? 64 : 0) |
+              (v7 === L ? 128 : 0);
+            done |= cs;
+            if (L === 0) continue;
+            const te = START[cs + 1];
+            for (let ts = START[cs]; ts < te; ts += 3) {
+              let to = (tcount & T_MASK) * 3;
+              if (to === 0 && tcount > 0) {
+                tcur = new Int32Array(3 << T_SHIFT);
+                tchunks.push(tcur);
+              }
+              tcount++;
+              for (let c = 0; c < 3; c++, to++) {
+                const e = TRIS[ts + c];
+                const addr = cubeAddr + relOff[e] + 1 - ((cs >> LOW_CORNER[e]) & 1);
+                let vid = EB[addr];
+                if (vid < 0) {
+                  vid = vcount++;
+                  EB[addr] = vid;
+                  const vo = (vid & V_MASK) << 2;
+                  if (vo === 0 && vid > 0) {
+                    vcur = new Int32Array(4 << V_SHIFT);
+                    vchunks.push(vcur);
+                  }
+                  const axis = e >> 2;
+                  vcur[vo] = L;
+                  vcur[vo + 1] = 2 * (X + edgeDx[e] - padX) + (axis === 0 ? 2 : 1);
+                  vcur[vo + 2] = 2 * (Y + edgeDy[e] - padY) + (axis === 1 ? 2 : 1);
+                  vcur[vo + 3] = 2 * (Z + edgeDz[e] - padZ) + (axis === 2 ? 2 : 1);
+                }
+                tcur[to] = vid;
+              }
+            }
+          }
+        }
+        v0 = v1;
+        v2 = v3;
+        v4 = v5;
+        v6 = v7;
+      }
+    }
+  }
+  return new LabelSurfaces(
+    denseLabels,
+    vchunks,
+    vcount,
+    tchunks,
+    tcount,
+    [resolution[0], resolution[1], resolution[2]],
+    [offset[0], offset[1], offset[2]],
+  );
+}
+
+/**
+ * The planes on which {@link simplifyMesh} must keep vertices fixed for meshes
+ * of a cutout: for each open face, the plane through the centres of the
+ * outermost voxels (where surfaces of neighbouring cutouts meet); `NaN` for
+ * closed faces. Pass the result as `simplifyMesh(mesh, { locked })`.
+ */
+export function cutoutLockedPlanes(
+  shape: Vec3,
+  options: Pick<MarchingCubesOptions, "resolution" | "offset" | "close"> = {},
+): { min: Vec3; max: Vec3 } {
+  const res = options.resolution ?? [1, 1, 1];
+  const off = options.offset ?? [0, 0, 0];
+  const close = toFaceFlags(options.close);
+  const min: Vec3 = [0, 0, 0];
+  const max: Vec3 = [0, 0, 0];
+  for (let a = 0; a < 3; a++) {
+    min[a] = close[2 * a] ? Number.NaN : doubledToPhysical(1, res[a], off[a]);
+    max[a] = close[2 * a + 1] ? Number.NaN : doubledToPhysical(2 * shape[a] - 1, res[a], off[a]);
+  }
+  return { min, max };
+}
