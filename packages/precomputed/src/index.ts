@@ -38,6 +38,7 @@ export {
   kernelModulePath,
   type PoolOptions,
   poolSize,
+  registerKernelError,
   runKernel,
 } from "./pool";
 export * from "./sharding/errors";
@@ -48,3 +49,4 @@ export * from "./sharding/reader";
 export * from "./sharding/shard";
 export * from "./sharding/spec";
 export * from "./sharding/writer";
+export * from "./volume";

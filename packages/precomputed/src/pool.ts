@@ -81,20 +81,49 @@ export function getPool(): Piscina {
   return pool;
 }
 
-/** Run one kernel on the shared pool. */
-export function runKernel<T>(
+const KERNEL_ERROR = "__ngpipeKernelError";
+const errorClasses = new Map<string, new (message: string) => Error>();
+
+/**
+ * Errors thrown inside a worker reach the caller as this class (matched by
+ * `name`) instead of a plain Error. Register each typed error a kernel throws.
+ */
+export function registerKernelError(cls: new (message: string) => Error, name = cls.name): void {
+  errorClasses.set(name, cls);
+}
+
+interface KernelErrorInfo {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+function revive(info: KernelErrorInfo): Error {
+  const Cls = errorClasses.get(info.name);
+  const err = Cls ? new Cls(info.message) : new Error(info.message);
+  if (!Cls) err.name = info.name;
+  // Keep the message exactly as thrown (some constructors decorate it).
+  err.message = info.message;
+  if (info.stack)
+    err.stack = `${err.name}: ${info.message}\n    (in a worker thread)\n${info.stack.split("\n").slice(1).join("\n")}`;
+  return err;
+}
+
+/** Run one kernel on the shared pool. Errors thrown by the kernel keep their registered class. */
+export async function runKernel<T>(
   module: string,
   name: string,
   args: unknown[],
   options: KernelCallOptions = {},
 ): Promise<T> {
-  return getPool().run(
+  const result = await getPool().run(
     { module, name, args },
-    {
-      transferList: options.transfer,
-      signal: options.signal,
-    },
-  ) as Promise<T>;
+    { transferList: options.transfer, signal: options.signal },
+  );
+  if (result !== null && typeof result === "object" && KERNEL_ERROR in result) {
+    throw revive((result as Record<string, KernelErrorInfo>)[KERNEL_ERROR]);
+  }
+  return result as T;
 }
 
 /** Stop the shared pool's threads (a later call creates a new pool). */

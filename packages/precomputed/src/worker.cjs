@@ -7,6 +7,7 @@
 const { move, transferableSymbol, valueSymbol } = require("piscina");
 
 const modules = new Map();
+const KERNEL_ERROR = "__ngpipeKernelError";
 let tsHookInstalled = false;
 
 function load(file) {
@@ -42,7 +43,14 @@ module.exports = function runKernel({ module: file, name, args }) {
   if (typeof fn !== "function") {
     throw new TypeError(`kernel "${name}" is not exported by ${file}`);
   }
-  const result = fn(...args);
+  let result;
+  try {
+    result = fn(...args);
+  } catch (error) {
+    // Thrown errors lose their class crossing threads; send what is needed to revive them.
+    if (!(error instanceof Error)) throw error;
+    return { [KERNEL_ERROR]: { name: error.name, message: error.message, stack: error.stack } };
+  }
   const buffers = new Set();
   collectBuffers(result, buffers, 0);
   if (buffers.size === 0) return result;

@@ -1,0 +1,692 @@
+/**
+ * `Volume`: cutouts of a precomputed image or segmentation layer, the
+ * CloudVolume of ngpipe. Reads any box (aligned or not, sharded or not) by
+ * fetching the chunks it touches in parallel, decoding them (in the worker
+ * pool for batches) and painting their overlaps into one [x, y, z, c] array.
+ * Writes chunk-aligned boxes, or any box with read-modify-write that uses the
+ * storage layer's conditional writes so concurrent writers never lose voxels.
+ *
+ * ```ts
+ * const vol = await Volume.open("gs://bucket/dataset/seg", { mip: 0, fillMissing: true });
+ * const cut = await vol.read(new Bbox([1000, 1000, 100], [1256, 1256, 164]));
+ * cut.get(10, 20, 30); // a bigint for uint64 layers
+ * ```
+ */
+import {
+  backoffDelay,
+  isAbortError,
+  openStorage,
+  PreconditionFailedError,
+  type Storage,
+  type StorageOptions,
+  sleep,
+} from "@ngpipe/storage";
+import { copyBox, fillBox, NdArray, type Voxel } from "../array";
+import { decodeChunk, encodeChunk } from "../codecs/registry";
+import type { ChunkContext } from "../codecs/types";
+import { allocTyped, type DataType, type TypedArray } from "../dtypes";
+import { Bbox } from "../geometry/bbox";
+import type { Vec3 } from "../geometry/vec3";
+import { type AddScaleOptions, addScale, type CreateInfoOptions, createInfo } from "../info/edit";
+import { type InfoJSON, type Scale, type ScaleJSON, scaleForMip } from "../info/info";
+import { readInfo, writeInfo } from "../info/io";
+import { precomputedKernels } from "../kernel-module";
+import { runKernel } from "../pool";
+import { mortonChunkId, mortonPlan } from "../sharding/morton";
+import { imageShardShape } from "../sharding/params";
+import { ShardReader } from "../sharding/reader";
+import type { ShardEntry } from "../sharding/shard";
+import { writeShards } from "../sharding/writer";
+import { ChunkCache } from "./cache";
+import { AlignmentError, ArrayMismatchError, MissingChunkError, OutOfBoundsError } from "./errors";
+
+/** Options of {@link Volume.open}. */
+export interface VolumeOptions {
+  /** Mip index, or the resolution (nm) of the scale. Default 0. */
+  mip?: number | Vec3;
+  /** Read missing chunks as background instead of failing. Default false. */
+  fillMissing?: boolean;
+  /** Refuse boxes that leave the dataset. Default true; when false the outside reads as background. */
+  bounded?: boolean;
+  /** Value of missing and outside voxels. Default 0. */
+  background?: number | bigint;
+  /** Byte budget of the decoded-chunk LRU cache; `true` = 256 MiB. Default off. */
+  cache?: boolean | number;
+  /** Chunk requests in flight. Default 32. */
+  concurrency?: number;
+  /** Decode/encode batches of chunks in the shared worker pool. Default true. */
+  workers?: boolean;
+  /** Transport compression of written chunks; default gzip for raw and compressed_segmentation, none otherwise. */
+  compress?: "gzip" | "br" | false;
+  /** Options for `openStorage` when the volume opens its own storage. */
+  storageOptions?: StorageOptions;
+  /** An already open storage (its URL is the layer's). */
+  storage?: Storage;
+}
+
+/** Options of one read or write. */
+export interface VolumeIoOptions {
+  signal?: AbortSignal;
+  /** Called as chunks complete. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Options of {@link Volume.write}. */
+export interface WriteOptions extends VolumeIoOptions {
+  /**
+   * Allow a box that is not aligned to the chunk grid: partial chunks are read,
+   * patched and written back with conditional writes (retried on conflict).
+   */
+  readModifyWrite?: boolean;
+}
+
+/** Anything a box can be given as: a Bbox, `{min, max}`, `[[min], [max]]` or a chunk name. */
+export type BboxLike =
+  | Bbox
+  | ConstructorParameters<typeof Bbox>
+  | { min: Vec3; max: Vec3 }
+  | string;
+
+const BUILTIN = new Set(["raw", "compressed_segmentation", "jpeg", "png"]);
+const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
+const RMW_ATTEMPTS = 50;
+
+function toBbox(b: BboxLike): Bbox {
+  return b instanceof Bbox ? b : Bbox.fromJSON(b);
+}
+
+async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (next < items.length && failed === undefined) {
+      signal?.throwIfAborted();
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (e) {
+        failed ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed !== undefined) throw failed;
+}
+
+/** A copy of `bytes` that owns its whole buffer, so it can be transferred to a worker. */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.buffer instanceof ArrayBuffer
+    ? bytes
+    : bytes.slice();
+}
+
+/** A precomputed layer at one mip, for reading and writing cutouts. */
+export class Volume {
+  /** The scale this volume reads and writes. */
+  readonly scale: Scale;
+  private readonly cache?: ChunkCache;
+  private shardReader?: ShardReader;
+
+  private constructor(
+    /** Storage rooted at the layer (where `info` lives). */
+    readonly storage: Storage,
+    /** The layer's info (edit, then {@link commitInfo}). */
+    readonly info: InfoJSON,
+    private readonly options: VolumeOptions,
+    cache?: ChunkCache,
+  ) {
+    this.scale = scaleForMip(info, options.mip ?? 0);
+    const budget = options.cache === true ? DEFAULT_CACHE_BYTES : options.cache || 0;
+    this.cache = cache ?? (budget > 0 ? new ChunkCache(budget) : undefined);
+  }
+
+  /** Open a layer: reads and validates its info. */
+  static async open(url: string, options: VolumeOptions = {}): Promise<Volume> {
+    const storage = options.storage ?? openStorage(url, options.storageOptions);
+    const info = await readInfo(storage);
+    return new Volume(storage, info, options);
+  }
+
+  /** Write `info` to a new (or existing) layer and open it. */
+  static async create(url: string, info: InfoJSON, options: VolumeOptions = {}): Promise<Volume> {
+    const storage = options.storage ?? openStorage(url, options.storageOptions);
+    await writeInfo(storage, info);
+    return new Volume(storage, info, options);
+  }
+
+  /**
+   * A layer holding `array` at mip 0, made in one call: the info is derived
+   * from the array (dtype, channels, size) and the options, then the whole
+   * array is written. Handy for tests of analyses:
+   *
+   * ```ts
+   * const vol = await Volume.fromArray("mem://t/seg", NdArray.from(labels, [64, 64, 64]),
+   *   { type: "segmentation", encoding: "compressed_segmentation" });
+   * ```
+   */
+  static async fromArray(
+    url: string,
+    array: NdArray,
+    options: Partial<CreateInfoOptions> & VolumeOptions = {},
+  ): Promise<Volume> {
+    const [sx, sy, sz, nc] = array.shape;
+    const info = createInfo({
+      type:
+        options.type ??
+        (array.dtype === "uint32" || array.dtype === "uint64" ? "segmentation" : "image"),
+      dataType: array.dtype,
+      numChannels: nc,
+      resolution: options.resolution ?? [1, 1, 1],
+      voxelOffset: options.voxelOffset ?? [0, 0, 0],
+      size: [sx, sy, sz],
+      chunkSize: options.chunkSize ?? [64, 64, 64],
+      encoding: options.encoding ?? "raw",
+      blockSize: options.blockSize,
+      mesh: options.mesh,
+      sharding: options.sharding,
+    });
+    const vol = await Volume.create(url, info, options);
+    await vol.write(vol.bounds, array);
+    return vol;
+  }
+
+  /** The same layer at another mip (sharing storage, info and cache). */
+  withMip(mip: number | Vec3): Volume {
+    return new Volume(this.storage, this.info, { ...this.options, mip }, this.cache);
+  }
+
+  /** The layer URL. */
+  get url(): string {
+    return this.storage.url;
+  }
+
+  get mip(): number {
+    return this.scale.mip;
+  }
+
+  get dataType(): DataType {
+    return this.info.data_type as DataType;
+  }
+
+  get numChannels(): number {
+    return this.info.num_channels;
+  }
+
+  get layerType(): string {
+    return this.info.type;
+  }
+
+  /** `[voxel_offset, voxel_offset + size)` of this mip. */
+  get bounds(): Bbox {
+    return this.scale.bounds;
+  }
+
+  get chunkSize(): Vec3 {
+    return this.scale.chunkSize;
+  }
+
+  get resolution(): Vec3 {
+    return this.scale.resolution;
+  }
+
+  /** Number of mips in the info. */
+  get mipCount(): number {
+    return this.info.scales.length;
+  }
+
+  /** Storage key of the chunk with this (dataset-clipped) box. */
+  chunkKey(chunk: Bbox): string {
+    return `${this.scale.key}/${chunk.toChunkName()}`;
+  }
+
+  /** Add a scale `factor` times coarser than mip 0 to the info (call {@link commitInfo} to save). */
+  addScale(factor: Vec3, options: AddScaleOptions = {}): ScaleJSON {
+    return addScale(this.info, factor, options);
+  }
+
+  /** Write the (edited) info back. */
+  async commitInfo(): Promise<void> {
+    await writeInfo(this.storage, this.info);
+  }
+
+  private get background(): Voxel {
+    const bg = this.options.background ?? 0;
+    return this.dataType === "uint64" || this.dataType === "int64" ? BigInt(bg) : Number(bg);
+  }
+
+  private chunkContext(chunk: Bbox): ChunkContext {
+    const s = chunk.size();
+    return {
+      dtype: this.dataType,
+      shape: [s[0], s[1], s[2], this.numChannels],
+      blockSize: this.scale.blockSize,
+      key: `${this.url}/${this.chunkKey(chunk)}`,
+    };
+  }
+
+  private useWorkers(count: number): boolean {
+    return this.options.workers !== false && count > 1 && BUILTIN.has(this.scale.encoding);
+  }
+
+  private async decode(
+    bytes: Uint8Array,
+    ctx: ChunkContext,
+    pooled: boolean,
+    signal?: AbortSignal,
+  ): Promise<TypedArray> {
+    if (!pooled) return decodeChunk(bytes, this.scale.encoding, ctx);
+    const own = ownBuffer(bytes);
+    return runKernel<TypedArray>(
+      precomputedKernels(),
+      "decodeChunk",
+      [own, this.scale.encoding, ctx],
+      {
+        transfer: [own.buffer as ArrayBuffer],
+        signal,
+      },
+    );
+  }
+
+  private async encode(
+    data: TypedArray,
+    ctx: ChunkContext,
+    pooled: boolean,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
+    if (!pooled) return encodeChunk(data, this.scale.encoding, ctx);
+    return runKernel<Uint8Array>(
+      precomputedKernels(),
+      "encodeChunk",
+      [data, this.scale.encoding, ctx],
+      {
+        transfer: [data.buffer as ArrayBuffer],
+        signal,
+      },
+    );
+  }
+
+  private get compression(): "gzip" | "br" | false {
+    if (this.options.compress !== undefined) return this.options.compress;
+    return this.scale.encoding === "raw" || this.scale.encoding === "compressed_segmentation"
+      ? "gzip"
+      : false;
+  }
+
+  private checkBounds(bbox: Bbox, what: string): void {
+    if (!this.bounds.contains(bbox)) {
+      throw new OutOfBoundsError(
+        `${what} ${bbox} leaves the dataset bounds ${this.bounds} of ${this.url} at mip ${this.mip}` +
+          (what === "read"
+            ? "; open with { bounded: false } to read the outside as background"
+            : ""),
+      );
+    }
+  }
+
+  private reader(): ShardReader {
+    this.shardReader ??= new ShardReader(this.storage, this.scale.sharding!, {
+      prefix: this.scale.key,
+      concurrency: this.options.concurrency ?? 32,
+    });
+    return this.shardReader;
+  }
+
+  /**
+   * Fetch and decode the chunks overlapping `region` (already clipped to the
+   * dataset) and hand each to `paint`; null chunks are missing.
+   */
+  private async loadChunks(
+    region: Bbox,
+    paint: (chunk: Bbox, data: TypedArray | null) => void,
+    opts: VolumeIoOptions,
+  ): Promise<void> {
+    const { chunkSize, voxelOffset } = this.scale;
+    const cells = [...region.chunkCells(chunkSize, voxelOffset, this.bounds)];
+    const pooled = this.useWorkers(cells.length);
+    let done = 0;
+    const finish = (chunk: Bbox, data: TypedArray | null) => {
+      if (data === null && !this.options.fillMissing) {
+        throw new MissingChunkError(this.chunkKey(chunk), this.url);
+      }
+      paint(chunk, data);
+      opts.onProgress?.(++done, cells.length);
+    };
+    const limit = this.options.concurrency ?? 32;
+
+    if (this.scale.sharding) {
+      const plan = mortonPlan(this.scale.gridSize);
+      const ids = cells.map((c) => mortonChunkId(plan, c.grid));
+      const found = await this.reader().getMany(ids, { signal: opts.signal });
+      await forEachLimit(cells, limit, opts.signal, async (cell) => {
+        const bytes = found.get(mortonChunkId(plan, cell.grid)) ?? null;
+        const data =
+          bytes === null
+            ? null
+            : await this.decode(bytes, this.chunkContext(cell.bbox), pooled, opts.signal);
+        finish(cell.bbox, data);
+      });
+      return;
+    }
+
+    await forEachLimit(cells, limit, opts.signal, async ({ bbox: chunk }) => {
+      const key = this.chunkKey(chunk);
+      let data = this.cache?.get(key);
+      if (data === undefined) {
+        const bytes = await this.storage.get(key, { signal: opts.signal });
+        if (bytes === null) return finish(chunk, null);
+        data = await this.decode(bytes, this.chunkContext(chunk), pooled, opts.signal);
+        this.cache?.set(key, data);
+      }
+      finish(chunk, data);
+    });
+  }
+
+  /**
+   * Read any box (voxels of this mip). Returns a new [x, y, z, c] array.
+   * Missing chunks fail with `MissingChunkError` unless `fillMissing`; boxes
+   * outside the dataset fail with `OutOfBoundsError` unless `bounded: false`.
+   */
+  async read(box: BboxLike, opts: VolumeIoOptions = {}): Promise<NdArray> {
+    const bbox = toBbox(box);
+    if (this.options.bounded !== false) this.checkBounds(bbox, "read");
+    const size = bbox.size();
+    const out = NdArray.zeros(this.dataType, [size[0], size[1], size[2], this.numChannels]);
+    const bg = this.background;
+    if (bg !== 0 && bg !== 0n) (out.data as unknown as { fill(v: Voxel): void }).fill(bg);
+    const region = bbox.intersect(this.bounds);
+    if (region.empty()) return out;
+    await this.loadChunks(
+      region,
+      (chunk, data) => {
+        const part = chunk.intersect(bbox);
+        const dstMin = [
+          part.min[0] - bbox.min[0],
+          part.min[1] - bbox.min[1],
+          part.min[2] - bbox.min[2],
+        ];
+        if (data === null) {
+          fillBox(out, dstMin, part.size(), bg);
+          return;
+        }
+        const cs = chunk.size();
+        const src = new NdArray(data, [cs[0], cs[1], cs[2], this.numChannels], this.dataType);
+        const srcMin = [
+          part.min[0] - chunk.min[0],
+          part.min[1] - chunk.min[1],
+          part.min[2] - chunk.min[2],
+        ];
+        copyBox(src, srcMin, out, dstMin, part.size());
+      },
+      opts,
+    );
+    return out;
+  }
+
+  /** A cutout of `size` voxels centred on `point`, like CloudVolume's `download_point`. */
+  async downloadPoint(
+    point: Vec3,
+    size: number | Vec3 = 64,
+    opts: VolumeIoOptions = {},
+  ): Promise<NdArray> {
+    const s: Vec3 = typeof size === "number" ? [size, size, size] : size;
+    const min: Vec3 = [
+      Math.round(point[0]) - Math.floor(s[0] / 2),
+      Math.round(point[1]) - Math.floor(s[1] / 2),
+      Math.round(point[2]) - Math.floor(s[2] / 2),
+    ];
+    return this.read(Bbox.fromSize(min, s), opts);
+  }
+
+  private checkArray(array: NdArray, bbox: Bbox): void {
+    if (array.dtype !== this.dataType) {
+      throw new ArrayMismatchError(
+        `cannot write ${array.dtype} voxels to the ${this.dataType} layer ${this.url}`,
+      );
+    }
+    const s = bbox.size();
+    const want = [s[0], s[1], s[2], this.numChannels];
+    if (array.shape.some((n, i) => n !== want[i])) {
+      throw new ArrayMismatchError(
+        `array shape [${array.shape.join(", ")}] does not fit box ${bbox} with ${this.numChannels} channel(s) of ${this.url}`,
+      );
+    }
+  }
+
+  /**
+   * Write `array` at `box` (or with its low corner at `box` when a point is
+   * given). The box must be aligned to the chunk grid (the dataset's upper
+   * edge counts as aligned) unless `readModifyWrite` is set.
+   */
+  async write(box: BboxLike | Vec3, array: NdArray, opts: WriteOptions = {}): Promise<void> {
+    const bbox =
+      Array.isArray(box) && typeof box[0] === "number"
+        ? Bbox.fromSize(box as unknown as Vec3, [array.shape[0], array.shape[1], array.shape[2]])
+        : toBbox(box as BboxLike);
+    this.checkArray(array, bbox);
+    this.checkBounds(bbox, "write");
+    if (bbox.empty()) return;
+    const { chunkSize, voxelOffset } = this.scale;
+    const aligned = bbox.isAlignedTo(chunkSize, voxelOffset, this.bounds);
+    if (!aligned && !opts.readModifyWrite) {
+      throw new AlignmentError(
+        `write of ${bbox} to ${this.url} mip ${this.mip} is not aligned to the chunk grid ` +
+          `(chunk size ${chunkSize.join("x")}, offset ${voxelOffset.join(",")}); ` +
+          `the aligned box would be ${bbox.expandToChunks(chunkSize, voxelOffset).intersect(this.bounds)}. ` +
+          "Pass { readModifyWrite: true } to patch partial chunks.",
+      );
+    }
+    if (this.scale.sharding) return this.writeSharded(bbox, array, opts);
+
+    const chunks = [...bbox.chunks(chunkSize, voxelOffset, this.bounds)];
+    const pooled = this.useWorkers(chunks.length);
+    const compress = this.compression;
+    let done = 0;
+    await forEachLimit(chunks, this.options.concurrency ?? 32, opts.signal, async (chunk) => {
+      const key = this.chunkKey(chunk);
+      const part = chunk.intersect(bbox);
+      const srcMin = [
+        part.min[0] - bbox.min[0],
+        part.min[1] - bbox.min[1],
+        part.min[2] - bbox.min[2],
+      ];
+      const ctx = this.chunkContext(chunk);
+      if (part.equals(chunk)) {
+        const piece = array.crop(srcMin, chunk.size());
+        this.cache?.delete(key);
+        const bytes = await this.encode(piece.data, ctx, pooled, opts.signal);
+        await this.storage.put(key, bytes, { compress, signal: opts.signal });
+      } else {
+        await this.patchChunk(chunk, part, array, srcMin, compress, opts.signal);
+      }
+      opts.onProgress?.(++done, chunks.length);
+    });
+  }
+
+  /** Read-modify-write of one partial chunk with conditional writes, retried on conflict. */
+  private async patchChunk(
+    chunk: Bbox,
+    part: Bbox,
+    array: NdArray,
+    srcMin: number[],
+    compress: "gzip" | "br" | false,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const key = this.chunkKey(chunk);
+    const ctx = this.chunkContext(chunk);
+    const cs = chunk.size();
+    const dstMin = [
+      part.min[0] - chunk.min[0],
+      part.min[1] - chunk.min[1],
+      part.min[2] - chunk.min[2],
+    ];
+    this.cache?.delete(key);
+    for (let attempt = 0; attempt < RMW_ATTEMPTS; attempt++) {
+      // The version comes from head, before the read: if the object changes in
+      // between, the conditional put below fails and the loop reads it again.
+      const head = await this.storage.head(key, { signal });
+      const found = head === null ? null : await this.storage.get(key, { signal });
+      let data: TypedArray;
+      if (found) {
+        data = decodeChunk(found, this.scale.encoding, ctx);
+      } else {
+        data = allocTyped(this.dataType, cs[0] * cs[1] * cs[2] * this.numChannels);
+        const bg = this.background;
+        if (bg !== 0 && bg !== 0n) (data as unknown as { fill(v: Voxel): void }).fill(bg);
+      }
+      const target = new NdArray(data, [cs[0], cs[1], cs[2], this.numChannels], this.dataType);
+      copyBox(array, srcMin, target, dstMin, part.size());
+      const bytes = encodeChunk(data, this.scale.encoding, ctx);
+      try {
+        await this.storage.put(key, bytes, {
+          compress,
+          signal,
+          ...(found !== null && head?.version !== undefined
+            ? { ifVersion: head.version }
+            : { ifAbsent: true }),
+        });
+        return;
+      } catch (e) {
+        if (!(e instanceof PreconditionFailedError) || isAbortError(e)) throw e;
+      }
+      await sleep(backoffDelay(attempt, 5, 500), signal);
+    }
+    throw new PreconditionFailedError(
+      `read-modify-write of ${key} lost ${RMW_ATTEMPTS} races with other writers; giving up`,
+      this.url,
+      key,
+    );
+  }
+
+  private async writeSharded(bbox: Bbox, array: NdArray, opts: WriteOptions): Promise<void> {
+    const { chunkSize, voxelOffset, sharding, size, gridSize } = this.scale;
+    const shardShape = imageShardShape(sharding!, size, chunkSize);
+    if (!bbox.isAlignedTo(shardShape, voxelOffset, this.bounds)) {
+      throw new AlignmentError(
+        `write of ${bbox} to the sharded scale ${this.scale.key} of ${this.url} must cover whole shards ` +
+          `(${shardShape.join("x")} voxels from ${voxelOffset.join(",")}); ` +
+          `the aligned box would be ${bbox.expandToChunks(shardShape, voxelOffset).intersect(this.bounds)}`,
+      );
+    }
+    const plan = mortonPlan(gridSize);
+    const shards = [...bbox.chunks(shardShape, voxelOffset, this.bounds)];
+    let done = 0;
+    for (const shard of shards) {
+      const cells = [...shard.chunkCells(chunkSize, voxelOffset, this.bounds)];
+      const pooled = this.useWorkers(cells.length);
+      const entries: ShardEntry[] = new Array(cells.length);
+      await forEachLimit(
+        cells.map((c, i) => ({ c, i })),
+        this.options.concurrency ?? 32,
+        opts.signal,
+        async ({ c, i }) => {
+          const srcMin = [
+            c.bbox.min[0] - bbox.min[0],
+            c.bbox.min[1] - bbox.min[1],
+            c.bbox.min[2] - bbox.min[2],
+          ];
+          const piece = array.crop(srcMin, c.bbox.size());
+          const data = await this.encode(
+            piece.data,
+            this.chunkContext(c.bbox),
+            pooled,
+            opts.signal,
+          );
+          entries[i] = { id: mortonChunkId(plan, c.grid), data };
+        },
+      );
+      await writeShards(this.storage, entries, sharding!, {
+        prefix: this.scale.key,
+        signal: opts.signal,
+      });
+      this.shardReader?.clearCache();
+      opts.onProgress?.(++done, shards.length);
+    }
+  }
+
+  /** Which chunks of `box` exist: chunk name → boolean. */
+  async exists(box: BboxLike, opts: VolumeIoOptions = {}): Promise<Map<string, boolean>> {
+    const bbox = toBbox(box).intersect(this.bounds);
+    const out = new Map<string, boolean>();
+    if (bbox.empty()) return out;
+    const { chunkSize, voxelOffset } = this.scale;
+    const cells = [...bbox.chunkCells(chunkSize, voxelOffset, this.bounds)];
+    if (this.scale.sharding) {
+      const plan = mortonPlan(this.scale.gridSize);
+      const found = await this.reader().getMany(
+        cells.map((c) => mortonChunkId(plan, c.grid)),
+        { signal: opts.signal },
+      );
+      for (const c of cells)
+        out.set(c.bbox.toChunkName(), found.get(mortonChunkId(plan, c.grid)) != null);
+      return out;
+    }
+    const results = await this.storage.existsMany(
+      cells.map((c) => this.chunkKey(c.bbox)),
+      { signal: opts.signal, concurrency: this.options.concurrency },
+    );
+    results.forEach((r, i) => {
+      if (!r.ok) throw r.error;
+      out.set(cells[i].bbox.toChunkName(), r.value);
+    });
+    return out;
+  }
+
+  /** Delete the chunks of an aligned box (unsharded scales). */
+  async delete(box: BboxLike, opts: VolumeIoOptions = {}): Promise<void> {
+    const bbox = toBbox(box).intersect(this.bounds);
+    const { chunkSize, voxelOffset } = this.scale;
+    if (this.scale.sharding) {
+      throw new AlignmentError(
+        `delete of ${bbox} in the sharded scale ${this.scale.key} of ${this.url}: chunks inside shard files ` +
+          "cannot be deleted one by one; delete or rewrite whole shard files",
+      );
+    }
+    if (!bbox.isAlignedTo(chunkSize, voxelOffset, this.bounds)) {
+      throw new AlignmentError(
+        `delete of ${bbox} in ${this.url} mip ${this.mip} is not aligned to the chunk grid`,
+      );
+    }
+    const keys = [...bbox.chunks(chunkSize, voxelOffset, this.bounds)].map((c) => this.chunkKey(c));
+    for (const k of keys) this.cache?.delete(k);
+    const results = await this.storage.deleteMany(keys, {
+      signal: opts.signal,
+      concurrency: this.options.concurrency,
+      onProgress: opts.onProgress as ((d: number, t: number | undefined) => void) | undefined,
+    });
+    for (const r of results) if (!r.ok) throw r.error;
+  }
+
+  /** Sorted distinct values in `box` (bigints for 64-bit layers). */
+  async unique(box: BboxLike, opts: VolumeIoOptions = {}): Promise<number[] | bigint[]> {
+    const arr = await this.read(box, opts);
+    return uniqueValues(arr.data);
+  }
+}
+
+/** Sorted distinct values of a typed array (bigints for 64-bit arrays), without per-voxel allocation. */
+export function uniqueValues(data: TypedArray): number[] | bigint[] {
+  if (data instanceof BigUint64Array || data instanceof BigInt64Array) {
+    const sorted = data.slice().sort();
+    const w = new Uint32Array(sorted.buffer, sorted.byteOffset, sorted.length * 2);
+    const out: bigint[] = [];
+    for (let i = 0; i < sorted.length; i++) {
+      if (i === 0 || w[2 * i] !== w[2 * i - 2] || w[2 * i + 1] !== w[2 * i - 1])
+        out.push(sorted[i]);
+    }
+    return out;
+  }
+  const sorted = (data as Float64Array).slice().sort();
+  const out: number[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const v = sorted[i];
+    if (i === 0 || v !== sorted[i - 1]) out.push(v);
+  }
+  return out;
+}
