@@ -46,8 +46,11 @@ export function decodeCompressedSegmentation(
   const [sx, sy, sz, nc] = shape;
   const wpe = dtype === "uint64" ? 2 : 1;
   const nvox = sx * sy * sz;
-  const out = new Uint32Array(nvox * nc * wpe);
-  if (nvox === 0) return out;
+  if (nvox === 0) return new Uint32Array(0);
+  // Every voxel of every channel is written by exactly one block, so the
+  // output needs no zero-filling.
+  const outBuf = Buffer.allocUnsafeSlow(nvox * nc * wpe * 4);
+  const out = new Uint32Array(outBuf.buffer, outBuf.byteOffset, nvox * nc * wpe);
   const words = wordsOf(bytes, key);
   const nw = words.length;
   if (nw < nc)
@@ -168,7 +171,16 @@ function fill32(
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
       const row = o + sx * (y + sy * z);
-      for (let x = 0; x < ax; x++) out[row + x] = v;
+      if (ax === 8) {
+        out[row] = v;
+        out[row + 1] = v;
+        out[row + 2] = v;
+        out[row + 3] = v;
+        out[row + 4] = v;
+        out[row + 5] = v;
+        out[row + 6] = v;
+        out[row + 7] = v;
+      } else for (let x = 0; x < ax; x++) out[row + x] = v;
     }
 }
 
@@ -187,10 +199,28 @@ function fill64(
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
       const row = o + 2 * sx * (y + sy * z);
-      for (let x = 0; x < ax2; x += 2) {
-        out[row + x] = lo;
-        out[row + x + 1] = hi;
-      }
+      if (ax === 8) {
+        out[row] = lo;
+        out[row + 1] = hi;
+        out[row + 2] = lo;
+        out[row + 3] = hi;
+        out[row + 4] = lo;
+        out[row + 5] = hi;
+        out[row + 6] = lo;
+        out[row + 7] = hi;
+        out[row + 8] = lo;
+        out[row + 9] = hi;
+        out[row + 10] = lo;
+        out[row + 11] = hi;
+        out[row + 12] = lo;
+        out[row + 13] = hi;
+        out[row + 14] = lo;
+        out[row + 15] = hi;
+      } else
+        for (let x = 0; x < ax2; x += 2) {
+          out[row + x] = lo;
+          out[row + x + 1] = hi;
+        }
     }
 }
 
@@ -219,6 +249,30 @@ function decodeBlock32(
     return;
   }
   const mask = (1 << bits) - 1;
+  if (bx * bits <= 32 && 32 % (bx * bits) === 0) {
+    // Every row of the block lies in one word (e.g. 8-voxel rows of 1, 2 or 4 bits).
+    for (let z = 0; z < az; z++)
+      for (let y = 0; y < ay; y++) {
+        const bit = bits * bx * (y + by * z);
+        let w = words[values + (bit >>> 5)] >>> (bit & 31);
+        const row = o + sx * (y + sy * z);
+        if (ax === 8) {
+          out[row] = words[table + (w & mask)];
+          out[row + 1] = words[table + ((w >>> bits) & mask)];
+          out[row + 2] = words[table + ((w >>> (2 * bits)) & mask)];
+          out[row + 3] = words[table + ((w >>> (3 * bits)) & mask)];
+          out[row + 4] = words[table + ((w >>> (4 * bits)) & mask)];
+          out[row + 5] = words[table + ((w >>> (5 * bits)) & mask)];
+          out[row + 6] = words[table + ((w >>> (6 * bits)) & mask)];
+          out[row + 7] = words[table + ((w >>> (7 * bits)) & mask)];
+        } else
+          for (let x = 0; x < ax; x++) {
+            out[row + x] = words[table + (w & mask)];
+            w >>>= bits;
+          }
+      }
+    return;
+  }
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
       let bit = bits * bx * (y + by * z);
@@ -257,6 +311,48 @@ function decodeBlock64(
     return;
   }
   const mask = (1 << bits) - 1;
+  if (bx * bits <= 32 && 32 % (bx * bits) === 0) {
+    // Every row of the block lies in one word (e.g. 8-voxel rows of 1, 2 or 4 bits).
+    for (let z = 0; z < az; z++)
+      for (let y = 0; y < ay; y++) {
+        const bit = bits * bx * (y + by * z);
+        let w = words[values + (bit >>> 5)] >>> (bit & 31);
+        const row = o + 2 * sx * (y + sy * z);
+        if (ax === 8) {
+          let t = table + 2 * (w & mask);
+          out[row] = words[t];
+          out[row + 1] = words[t + 1];
+          t = table + 2 * ((w >>> bits) & mask);
+          out[row + 2] = words[t];
+          out[row + 3] = words[t + 1];
+          t = table + 2 * ((w >>> (2 * bits)) & mask);
+          out[row + 4] = words[t];
+          out[row + 5] = words[t + 1];
+          t = table + 2 * ((w >>> (3 * bits)) & mask);
+          out[row + 6] = words[t];
+          out[row + 7] = words[t + 1];
+          t = table + 2 * ((w >>> (4 * bits)) & mask);
+          out[row + 8] = words[t];
+          out[row + 9] = words[t + 1];
+          t = table + 2 * ((w >>> (5 * bits)) & mask);
+          out[row + 10] = words[t];
+          out[row + 11] = words[t + 1];
+          t = table + 2 * ((w >>> (6 * bits)) & mask);
+          out[row + 12] = words[t];
+          out[row + 13] = words[t + 1];
+          t = table + 2 * ((w >>> (7 * bits)) & mask);
+          out[row + 14] = words[t];
+          out[row + 15] = words[t + 1];
+        } else
+          for (let x = 0; x < 2 * ax; x += 2) {
+            const t = table + 2 * (w & mask);
+            out[row + x] = words[t];
+            out[row + x + 1] = words[t + 1];
+            w >>>= bits;
+          }
+      }
+    return;
+  }
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
       let bit = bits * bx * (y + by * z);

@@ -11,8 +11,9 @@
  * pairs); blocks holding one value take a scan-only fast path; otherwise the
  * block's distinct values are collected in a small open-addressing hash table
  * that is reused across blocks (a generation stamp replaces clearing), and
- * runs of equal values skip the hash lookup. The output goes into one buffer
- * sized by an upper bound and is copied once at the end.
+ * runs of equal values skip the hash lookup. The output goes into one
+ * uninitialised buffer, sized for a well-compressing chunk and grown (rarely)
+ * when a block might not fit, and is copied once at the end.
  */
 import { ChunkEncodeError } from "../errors";
 import type { ChunkShape } from "./types";
@@ -61,15 +62,20 @@ interface Scratch {
   readonly cacheOffset: Int32Array;
   readonly cacheCount: Uint32Array;
   readonly cacheMask: number;
-  readonly out: Uint32Array;
+  out: Uint32Array;
   pos: number;
+  /** Most words one block can add: its packed indices plus a full table. */
+  readonly maxBlockWords: number;
 }
 
-function makeScratch(bvox: number, blocksPerChannel: number, outWords: number): Scratch {
+function makeScratch(
+  bvox: number,
+  blocksPerChannel: number,
+  outWords: number,
+  maxBlockWords: number,
+): Scratch {
   const hashSize = Math.max(64, nextPow2(2 * bvox));
   const cacheSize = Math.max(16, nextPow2(2 * blocksPerChannel));
-  // allocUnsafeSlow: every word of the output that is kept is written explicitly.
-  const outBuf = Buffer.allocUnsafeSlow(outWords * 4);
   return {
     bvox,
     idx: new Uint32Array(bvox + 32),
@@ -88,9 +94,24 @@ function makeScratch(bvox: number, blocksPerChannel: number, outWords: number): 
     cacheOffset: new Int32Array(cacheSize),
     cacheCount: new Uint32Array(cacheSize),
     cacheMask: cacheSize - 1,
-    out: new Uint32Array(outBuf.buffer, outBuf.byteOffset, outWords),
+    out: uninitialisedWords(outWords),
     pos: 0,
+    maxBlockWords,
   };
+}
+
+/** A word buffer without zero-filling: every word that is kept is written explicitly. */
+function uninitialisedWords(n: number): Uint32Array {
+  const buf = Buffer.allocUnsafeSlow(n * 4);
+  return new Uint32Array(buf.buffer, buf.byteOffset, n);
+}
+
+/** Makes room for `words` more words after `s.pos`. */
+function reserve(s: Scratch, words: number): void {
+  if (s.pos + words <= s.out.length) return;
+  const bigger = uninitialisedWords(Math.max(2 * s.out.length, s.pos + words));
+  bigger.set(s.out.subarray(0, s.pos));
+  s.out = bigger;
 }
 
 /**
@@ -126,17 +147,19 @@ export function encodeCompressedSegmentation(
   const bvox = bx * by * bz;
   const nvox = sx * sy * sz;
   const maxEncodedWords = Math.ceil((encodedBitsFor(Math.min(bvox, nvox)) * bvox) / 32);
-  const bound = nc + nc * (2 * nblocks + nblocks * maxEncodedWords + nvox * wpe);
-  const s = makeScratch(bvox, nblocks, bound);
-  const out = s.out;
+  const maxBlockWords = maxEncodedWords + Math.min(bvox, nvox) * wpe;
+  // Room for the headers and about 1/8 of the raw size; grown if needed.
+  const initial = nc + nc * 2 * nblocks + ((nvox * nc * wpe) >>> 3) + maxBlockWords;
+  const s = makeScratch(bvox, nblocks, initial, maxBlockWords);
   s.pos = nc;
   for (let c = 0; c < nc; c++) {
-    out[c] = s.pos;
+    reserve(s, 2 * nblocks);
+    s.out[c] = s.pos;
     if (wpe === 1) encodeChannel32(data, c * nvox, shape, blockSize, s);
     else encodeChannel64(data, 2 * c * nvox, shape, blockSize, s);
   }
   const result = new Uint8Array(s.pos * 4);
-  result.set(new Uint8Array(out.buffer, out.byteOffset, s.pos * 4));
+  result.set(new Uint8Array(s.out.buffer, s.out.byteOffset, s.pos * 4));
   return result;
 }
 
@@ -150,6 +173,7 @@ function writeBlock(
   tabLo: Uint32Array,
   tabHi: Uint32Array,
 ): void {
+  reserve(s, s.maxBlockWords);
   const out = s.out;
   const bits = encodedBitsFor(n);
   const encodedStart = s.pos;
@@ -162,14 +186,39 @@ function writeBlock(
     if (bits === 1) {
       for (let w = 0; w < words; w++) {
         let word = 0;
-        for (let sh = 0; sh < 32; sh++) word |= rank[idx[e++]] << sh;
+        for (let sh = 0; sh < 32; sh += 8, e += 8)
+          word |=
+            (rank[idx[e]] |
+              (rank[idx[e + 1]] << 1) |
+              (rank[idx[e + 2]] << 2) |
+              (rank[idx[e + 3]] << 3) |
+              (rank[idx[e + 4]] << 4) |
+              (rank[idx[e + 5]] << 5) |
+              (rank[idx[e + 6]] << 6) |
+              (rank[idx[e + 7]] << 7)) <<
+            sh;
         out[pos++] = word;
       }
     } else if (bits === 2) {
       for (let w = 0; w < words; w++) {
-        let word = 0;
-        for (let sh = 0; sh < 32; sh += 2) word |= rank[idx[e++]] << sh;
-        out[pos++] = word;
+        out[pos++] =
+          rank[idx[e]] |
+          (rank[idx[e + 1]] << 2) |
+          (rank[idx[e + 2]] << 4) |
+          (rank[idx[e + 3]] << 6) |
+          (rank[idx[e + 4]] << 8) |
+          (rank[idx[e + 5]] << 10) |
+          (rank[idx[e + 6]] << 12) |
+          (rank[idx[e + 7]] << 14) |
+          (rank[idx[e + 8]] << 16) |
+          (rank[idx[e + 9]] << 18) |
+          (rank[idx[e + 10]] << 20) |
+          (rank[idx[e + 11]] << 22) |
+          (rank[idx[e + 12]] << 24) |
+          (rank[idx[e + 13]] << 26) |
+          (rank[idx[e + 14]] << 28) |
+          (rank[idx[e + 15]] << 30);
+        e += 16;
       }
     } else if (bits === 4) {
       for (let w = 0; w < words; w++) {
