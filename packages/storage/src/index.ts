@@ -1,12 +1,17 @@
 export * from "./compression";
+export * from "./credentials";
 export * from "./errors";
 export * from "./file";
+export * from "./gcs";
 export * from "./http";
 export * from "./keys";
 export * from "./memory";
 export * from "./open";
 export * from "./pool";
 export * from "./retry";
+export * from "./s3";
 export * from "./storage";
+export * from "./testing/faults";
+export * from "./testing/gcs-server";
 export * from "./transfer";
 export type * from "./types";

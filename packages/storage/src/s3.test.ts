@@ -3,6 +3,7 @@ import { gzipSync } from "node:zlib";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { useMoto } from "../../../test/support/moto";
 import { PermissionDeniedError, PreconditionFailedError, TransientError } from "./errors";
+import { openStorage } from "./open";
 import { S3Backend } from "./s3";
 import { FaultProxy } from "./testing/fault-proxy";
 
@@ -155,6 +156,17 @@ maybe("S3Backend against moto", () => {
     expect(Buffer.from(got!.data)).toEqual(gz);
     expect(got!.info.contentEncoding).toBe("gzip");
     await dst.close();
+  });
+
+  test("an endpoint inside the URL is used and kept in the storage URL", async () => {
+    const url = `s3://${moto.endpoint}/bkt/in-url`;
+    const storage = openStorage(url);
+    expect(storage.url).toBe(url);
+    await storage.put("k", "via url");
+    const root = new S3Backend({ bucket: "bkt", prefix: "" }, { endpoint: moto.endpoint });
+    expect(Buffer.from((await root.get("in-url/k"))!.data).toString()).toBe("via url");
+    await root.close();
+    await storage.backend.close?.();
   });
 
   test("a corrupted download is an IntegrityError", async () => {

@@ -83,7 +83,10 @@ export class S3Backend implements Backend {
     opts: StorageOptions = {},
   ) {
     this.bucket = location.bucket;
-    this.url = `s3://${location.bucket}${location.prefix ? `/${location.prefix}` : ""}`;
+    // An endpoint written in the URL (`s3://http://host:port/bucket`) stays in it,
+    // so the URL reopens the same storage.
+    const shown = location.endpoint ? `${location.endpoint}/` : "";
+    this.url = `s3://${shown}${location.bucket}${location.prefix ? `/${location.prefix}` : ""}`;
     this.endpoint = opts.endpoint ?? location.endpoint;
     const creds = resolveAwsCredentials(location.bucket, this.url, opts.credentials);
     const sockets = Math.max(64, 2 * (opts.concurrency ?? 32));
