@@ -77,6 +77,36 @@ function tiffDataType(ifd: IFD, source: string): DataType {
   return name as DataType;
 }
 
+/** The bytes of uncompressed strips, concatenated up to `total` bytes. */
+function stripBytes(
+  bytes: Uint8Array,
+  offsets: number[],
+  counts: number[],
+  total: number,
+  source: string,
+) {
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (let i = 0; i < offsets.length && pos < total; i++) {
+    const len = Math.min(counts[i] ?? 0, total - pos);
+    if (offsets[i] + len > bytes.length) {
+      throw new CorruptSourceError(
+        `${source}: TIFF strip ${i} runs past the end of the file`,
+        source,
+      );
+    }
+    out.set(bytes.subarray(offsets[i], offsets[i] + len), pos);
+    pos += len;
+  }
+  if (pos < total) {
+    throw new CorruptSourceError(
+      `${source}: TIFF page holds ${pos} of ${total} pixel bytes`,
+      source,
+    );
+  }
+  return out;
+}
+
 /** Decode page `ifd` of the TIFF `bytes` (as returned by {@link tiffPages}). */
 export function decodeTiffPage(bytes: Uint8Array, ifd: IFD, source: string): Slice {
   const dataType = tiffDataType(ifd, source);
@@ -88,32 +118,42 @@ export function decodeTiffPage(bytes: Uint8Array, ifd: IFD, source: string): Sli
     );
   }
   if (tag(ifd, 262, 1) === 3) throw new UnsupportedDataTypeError(source, "palette-colour TIFF");
-  try {
-    UTIF.decodeImage(bytes, ifd);
-  } catch (e) {
-    throw new CorruptSourceError(
-      `${source}: can't decode TIFF page (${(e as Error).message})`,
-      source,
-      { cause: e },
-    );
-  }
-  const width = ifd.width ?? tag(ifd, 256, 0);
-  const height = ifd.height ?? tag(ifd, 257, 0);
-  const raw = ifd.data;
+  const width = tag(ifd, 256, 0);
+  const height = tag(ifd, 257, 0);
   const item = allocTyped(dataType, 0).BYTES_PER_ELEMENT;
   const n = width * height * channels;
-  if (!raw || raw.length < n * item) {
-    throw new CorruptSourceError(
-      `${source}: TIFF page holds fewer pixels than ${width}x${height}x${channels}`,
-      source,
-    );
+  const bigEndian = bytes[0] === 0x4d; // "MM"
+  // Uncompressed strips are copied directly (UTIF's generic path is ~10x slower);
+  // anything else (compression, tiles, predictors) goes through UTIF.
+  const plain = tag(ifd, 259, 1) === 1 && tag(ifd, 317, 1) === 1 && ifd.t322 === undefined;
+  let bytesLE: Uint8Array;
+  if (plain && ifd.t273 !== undefined && ifd.t279 !== undefined) {
+    bytesLE = stripBytes(bytes, ifd.t273 as number[], ifd.t279 as number[], n * item, source);
+    if (bigEndian) swapBytes(bytesLE, item);
+  } else {
+    try {
+      UTIF.decodeImage(bytes, ifd);
+    } catch (e) {
+      throw new CorruptSourceError(
+        `${source}: can't decode TIFF page (${(e as Error).message})`,
+        source,
+        { cause: e },
+      );
+    }
+    const raw = ifd.data;
+    ifd.data = undefined; // don't keep the decoded bytes twice
+    if (!raw || raw.length < n * item) {
+      throw new CorruptSourceError(
+        `${source}: TIFF page holds fewer pixels than ${width}x${height}x${channels}`,
+        source,
+      );
+    }
+    // an aligned copy of exactly the pixels, in native (little-endian) order;
+    // UTIF already turns big-endian 16-bit samples little-endian, but not 32-bit ones
+    bytesLE = raw.slice(0, n * item);
+    if (bigEndian && item > 2) swapBytes(bytesLE, item);
   }
-  // copy into an aligned buffer of exactly the pixels, in native (little-endian) order
-  const bytesLE = raw.slice(0, n * item);
-  // UTIF already turns big-endian 16-bit samples little-endian, but not 32-bit ones
-  if (ifd.isLE === false && item > 2) swapBytes(bytesLE, item);
   const inter = viewTyped(dataType, bytesLE.buffer, 0, n);
-  ifd.data = undefined; // don't keep the decoded bytes twice
   return {
     width,
     height,

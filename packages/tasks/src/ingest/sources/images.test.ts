@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { deflateSync } from "node:zlib";
 import * as jpegJs from "jpeg-js";
 import UTIF from "utif";
 import { ShapeMismatchError, SourceError } from "./errors";
@@ -38,33 +39,43 @@ async function png(w: number, h: number, z: number, channels: number, bits: 8 | 
   });
 }
 
-/** A big-endian ("MM") grey TIFF with one strip per page, written with UTIF.encode. */
-function tiff(w: number, h: number, zs: number[], bits: 8 | 16): Uint8Array {
-  const bytesPerPage = w * h * (bits / 8);
-  const ifd = (offset: number) => ({
-    t256: [w],
-    t257: [h],
-    t258: [bits],
-    t259: [1],
-    t262: [1],
-    t273: [offset],
-    t277: [1],
-    t278: [h],
-    t279: [bytesPerPage],
-  });
-  const headerLen = UTIF.encode(zs.map(() => ifd(0))).byteLength;
-  const header = new Uint8Array(UTIF.encode(zs.map((_, i) => ifd(headerLen + i * bytesPerPage))));
-  const out = new Uint8Array(headerLen + zs.length * bytesPerPage);
-  out.set(header);
-  const dv = new DataView(out.buffer);
-  zs.forEach((z, i) => {
+/**
+ * A big-endian ("MM") grey TIFF with one strip per page, written with
+ * UTIF.encode; strips raw or deflate-compressed (compression 8).
+ */
+function tiff(w: number, h: number, zs: number[], bits: 8 | 16, deflate = false): Uint8Array {
+  const strips = zs.map((z) => {
     const px = pixels(w, h, z, 1, bits);
+    const raw = new Uint8Array(px.length * (bits / 8));
+    const dv = new DataView(raw.buffer);
     for (let k = 0; k < px.length; k++) {
-      const o = headerLen + i * bytesPerPage + k * (bits / 8);
-      if (bits === 16) dv.setUint16(o, px[k], false);
-      else dv.setUint8(o, px[k]);
+      if (bits === 16) dv.setUint16(2 * k, px[k], false);
+      else dv.setUint8(k, px[k]);
     }
+    return deflate ? new Uint8Array(deflateSync(raw)) : raw;
   });
+  const ifds = (offsets: number[]) =>
+    strips.map((strip, i) => ({
+      t256: [w],
+      t257: [h],
+      t258: [bits],
+      t259: [deflate ? 8 : 1],
+      t262: [1],
+      t273: [offsets[i]],
+      t277: [1],
+      t278: [h],
+      t279: [strip.length],
+    }));
+  const headerLen = UTIF.encode(ifds(strips.map(() => 0))).byteLength;
+  const offsets: number[] = [];
+  let pos = headerLen;
+  for (const strip of strips) {
+    offsets.push(pos);
+    pos += strip.length;
+  }
+  const out = new Uint8Array(pos);
+  out.set(new Uint8Array(UTIF.encode(ifds(offsets))));
+  strips.forEach((strip, i) => out.set(strip, offsets[i]));
   return out;
 }
 
@@ -130,6 +141,20 @@ test("a directory of big-endian 16-bit TIFF slices", async () => {
   expect([src.shape, src.dataType]).toEqual([[9, 6, 4, 1], "uint16"]);
   await expectBlock(src, [0, 0, 0], [9, 6, 4], 16);
   await expectBlock(src, [3, 2, 1], [8, 6, 3], 16);
+});
+
+test("deflate-compressed 16-bit and 8-bit TIFFs decode through UTIF", async () => {
+  const d = path.join(dir, "tifz");
+  mkdirSync(d);
+  for (let z = 0; z < 3; z++) writeFileSync(path.join(d, `im_${z}.tif`), tiff(9, 6, [z], 16, true));
+  const src = await openImageStack(d);
+  expect([src.shape, src.dataType]).toEqual([[9, 6, 3, 1], "uint16"]);
+  await expectBlock(src, [0, 0, 0], [9, 6, 3], 16);
+  const file = path.join(dir, "stackz.tif");
+  writeFileSync(file, tiff(8, 5, [0, 1, 2], 8, true));
+  const multi = await openImageStack(file);
+  expect(multi.shape).toEqual([8, 5, 3, 1]);
+  await expectBlock(multi, [1, 1, 0], [7, 5, 3], 8);
 });
 
 test("a multi-page TIFF is a stack with a page per z", async () => {

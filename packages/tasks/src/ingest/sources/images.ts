@@ -99,6 +99,8 @@ interface SliceSource {
 class ImageStackSource implements VolumeSource {
   readonly format = "images";
   private readonly cache = new Map<number, Promise<Slice>>();
+  /** Decoded bytes of each settled cache entry, and their sum. */
+  private readonly sizes = new Map<number, number>();
   private cached = 0;
 
   constructor(
@@ -110,6 +112,7 @@ class ImageStackSource implements VolumeSource {
     private readonly cacheBytes: number,
   ) {
     this.cache.set(0, Promise.resolve(first));
+    this.sizes.set(0, first.data.byteLength);
     this.cached = first.data.byteLength;
   }
 
@@ -130,18 +133,26 @@ class ImageStackSource implements VolumeSource {
           this.slices.name(z),
         );
       }
+      this.sizes.set(z, s.data.byteLength);
       this.cached += s.data.byteLength;
-      for (const [k, v] of this.cache) {
-        if (this.cached <= this.cacheBytes || this.cache.size <= 1) break;
-        if (k === z) continue;
-        this.cache.delete(k);
-        v.then((old) => (this.cached -= old.data.byteLength)).catch(() => {});
-      }
+      this.evict(z);
       return s;
     });
     this.cache.set(z, p);
     p.catch(() => this.cache.delete(z));
     return p;
+  }
+
+  /** Drop least recently used decoded slices (never `keep`, nor pending ones) down to the budget. */
+  private evict(keep: number): void {
+    for (const k of this.cache.keys()) {
+      if (this.cached <= this.cacheBytes) break;
+      const bytes = this.sizes.get(k);
+      if (k === keep || bytes === undefined) continue;
+      this.cache.delete(k);
+      this.sizes.delete(k);
+      this.cached -= bytes;
+    }
   }
 
   async readBlock(bbox: BlockBox, opts: ReadBlockOptions = {}) {
@@ -168,6 +179,7 @@ class ImageStackSource implements VolumeSource {
 
   async close() {
     this.cache.clear();
+    this.sizes.clear();
     this.cached = 0;
   }
 }
