@@ -277,61 +277,66 @@ export function mode2x2x2Pairs(
         const dy = y + 1 < sy ? sx : 0;
         const row = cbase + z * sxy + y * sx;
         for (let x = 0; x < sx; x += 2) {
-          const i = row + x;
-          const dx = x + 1 < sx ? 1 : 0;
-          const offs0 = i;
+          const i = 2 * (row + x);
+          const dx = x + 1 < sx ? 2 : 0;
+          const dy2 = 2 * dy;
+          const dz2 = 2 * dz;
+          const l0 = src[i];
+          const h0 = src[i + 1];
+          // Four equal voxels in the lower (then upper) slice are a majority already.
+          if (
+            (!sparse || (l0 | h0) !== 0) &&
+            l0 === src[i + dx] &&
+            h0 === src[i + dx + 1] &&
+            l0 === src[i + dy2] &&
+            h0 === src[i + dy2 + 1] &&
+            l0 === src[i + dx + dy2] &&
+            h0 === src[i + dx + dy2 + 1]
+          ) {
+            dst[o++] = l0;
+            dst[o++] = h0;
+            continue;
+          }
+          const j = i + dz2;
+          const l4 = src[j];
+          const h4 = src[j + 1];
+          if (
+            (!sparse || (l4 | h4) !== 0) &&
+            l4 === src[j + dx] &&
+            h4 === src[j + dx + 1] &&
+            l4 === src[j + dy2] &&
+            h4 === src[j + dy2 + 1] &&
+            l4 === src[j + dx + dy2] &&
+            h4 === src[j + dx + dy2 + 1]
+          ) {
+            dst[o++] = l4;
+            dst[o++] = h4;
+            continue;
+          }
           for (let t = 0; t < 8; t++) {
-            const j = 2 * (offs0 + (t & 1 ? dx : 0) + (t & 2 ? dy : 0) + (t & 4 ? dz : 0));
-            lo[t] = src[j];
-            hi[t] = src[j + 1];
+            const k = i + (t & 1 ? dx : 0) + (t & 2 ? dy2 : 0) + (t & 4 ? dz2 : 0);
+            lo[t] = src[k];
+            hi[t] = src[k + 1];
           }
           let best = -1;
-          if (
-            lo[0] === lo[1] &&
-            lo[0] === lo[2] &&
-            lo[0] === lo[3] &&
-            hi[0] === hi[1] &&
-            hi[0] === hi[2] &&
-            hi[0] === hi[3] &&
-            (!sparse || (lo[0] | hi[0]) !== 0)
-          )
-            best = 0;
-          else if (
-            lo[4] === lo[5] &&
-            lo[4] === lo[6] &&
-            lo[4] === lo[7] &&
-            hi[4] === hi[5] &&
-            hi[4] === hi[6] &&
-            hi[4] === hi[7] &&
-            (!sparse || (lo[4] | hi[4]) !== 0)
-          )
-            best = 4;
-          else {
-            let bestCount = 0;
-            for (let t = 0; t < 8; t++) {
-              const l = lo[t];
-              const h = hi[t];
-              if (sparse && (l | h) === 0) continue;
-              let n = 0;
-              for (let q = 0; q < 8; q++) if (lo[q] === l && hi[q] === h) n++;
-              if (n >= 4) {
-                best = t;
-                break;
-              }
-              if (n > bestCount) {
-                bestCount = n;
-                best = t;
-              }
+          let bestCount = 0;
+          for (let t = 0; t < 8; t++) {
+            const l = lo[t];
+            const h = hi[t];
+            if (sparse && (l | h) === 0) continue;
+            let n = 0;
+            for (let q = 0; q < 8; q++) if (lo[q] === l && hi[q] === h) n++;
+            if (n >= 4) {
+              best = t;
+              break;
+            }
+            if (n > bestCount) {
+              bestCount = n;
+              best = t;
             }
           }
-          if (best < 0) {
-            dst[o] = 0;
-            dst[o + 1] = 0;
-          } else {
-            dst[o] = lo[best];
-            dst[o + 1] = hi[best];
-          }
-          o += 2;
+          dst[o++] = best < 0 ? 0 : lo[best];
+          dst[o++] = best < 0 ? 0 : hi[best];
         }
       }
     }
