@@ -25,6 +25,16 @@ const config: Config = {
   ],
   moduleNameMapper: {
     "^@ngpipe/([a-z]+)$": "<rootDir>/packages/$1/src/index.ts",
+    // ESM-only packages offer only an `import` export condition, which jest's
+    // CommonJS resolver does not match: point at their entry files (compiled
+    // by swc, see transformIgnorePatterns).
+    "^zarrita$": "<rootDir>/node_modules/zarrita/dist/src/index.js",
+    "^@zarrita/storage$": "<rootDir>/node_modules/@zarrita/storage/dist/src/index.js",
+    "^@zarrita/storage/(fetch|fs|ref|zip)$":
+      "<rootDir>/node_modules/@zarrita/storage/dist/src/$1.js",
+    "^numcodecs/(blosc|lz4|zstd)$": "<rootDir>/node_modules/numcodecs/dist/$1.js",
+    "^reference-spec-reader$": "<rootDir>/node_modules/reference-spec-reader/src/index.js",
+    "^h5wasm/node$": "<rootDir>/node_modules/h5wasm/dist/node/hdf5_hl.js",
   },
   testTimeout: 60_000,
   maxWorkers: 2,

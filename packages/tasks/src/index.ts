@@ -1,5 +1,15 @@
 export * from "./ingest/sources";
 export {
+  closeIngestSources,
+  createIngestTasks,
+  IngestConfigError,
+  type IngestOptions,
+  type IngestRunOptions,
+  ingest,
+  ingestInfo,
+  ingestTask,
+} from "./ingest/stage";
+export {
   DownsampleError,
   downsampleShape,
   type Factor3,

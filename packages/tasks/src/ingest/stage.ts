@@ -1,0 +1,242 @@
+/**
+ * The ingest stage: a volume in HDF5, Zarr, NumPy or an image stack becomes
+ * a precomputed layer. `createIngestTasks` writes the destination info (data
+ * type, size and channels from the source) and yields one task per block;
+ * each task reads its block from the source and writes whole chunks.
+ *
+ * ```ts
+ * await ingest("aff.h5#/main", "file:///data/aff", { resolution: [4, 4, 40] });
+ * ```
+ */
+import {
+  Bbox,
+  createInfo,
+  type DataType,
+  getCodec,
+  type InfoJSON,
+  NdArray,
+  type Vec3,
+  Volume,
+} from "@ngpipe/precomputed";
+import { z } from "zod";
+import { createTaskContext, type TaskContext } from "../runtime/context";
+import { defineTask, type TaskPayload } from "../runtime/define";
+import { SourceError } from "./sources/errors";
+import { type OpenSourceOptions, openSource, type SourceSpec } from "./sources/open";
+import type { VolumeSource } from "./sources/types";
+
+/** The destination layer cannot hold the source as asked (encoding vs data type or channels, task shape). */
+export class IngestConfigError extends SourceError {}
+
+/** Options of {@link createIngestTasks}. */
+export interface IngestOptions {
+  /** "image" or "segmentation". Default: segmentation for uint32/uint64 sources, image otherwise. */
+  layerType?: "image" | "segmentation";
+  /** Voxel size in nm. Default: the source's (OME-Zarr), else [1, 1, 1]. */
+  resolution?: Vec3;
+  /** Where voxel (0, 0, 0) of the source lands in the layer. Default [0, 0, 0]. */
+  voxelOffset?: Vec3;
+  /** Default [64, 64, 64]. */
+  chunkSize?: Vec3;
+  /** Default raw for images, compressed_segmentation for uint32/uint64 segmentations. */
+  encoding?: string;
+  /** Only ingest this box of the source (source voxels); the layer still spans the whole source. */
+  bounds?: Bbox;
+  /** Voxels per task; a multiple of the chunk size. Default: chunk size x [4, 4, 2], clamped. */
+  taskShape?: Vec3;
+  /** Reader options (dataset path, axes, level, ...). */
+  sourceOptions?: OpenSourceOptions;
+  /** Add `mesh: "mesh"` to a segmentation info. Default false. */
+  mesh?: boolean;
+}
+
+const sourceSchema = z.union([
+  z.string(),
+  z.object({ url: z.union([z.string(), z.array(z.string())]) }).passthrough(),
+]);
+
+type SourceParam = z.infer<typeof sourceSchema>;
+
+// Opening an HDF5 file or a Zarr hierarchy is costly: keep a few open per process.
+const openSources = new Map<string, Promise<VolumeSource>>();
+const MAX_OPEN_SOURCES = 4;
+
+function sourceFor(spec: SourceParam): Promise<VolumeSource> {
+  const key = JSON.stringify(spec);
+  let s = openSources.get(key);
+  if (s) {
+    openSources.delete(key);
+    openSources.set(key, s);
+    return s;
+  }
+  s = openSource(spec as string | SourceSpec);
+  openSources.set(key, s);
+  s.catch(() => openSources.delete(key));
+  while (openSources.size > MAX_OPEN_SOURCES) {
+    const [oldKey, old] = openSources.entries().next().value as [string, Promise<VolumeSource>];
+    openSources.delete(oldKey);
+    old.then((src) => src.close()).catch(() => {});
+  }
+  return s;
+}
+
+/** Close the sources this process keeps open for ingest tasks. */
+export async function closeIngestSources(): Promise<void> {
+  const all = [...openSources.values()];
+  openSources.clear();
+  await Promise.all(all.map((p) => p.then((s) => s.close()).catch(() => {})));
+}
+
+/** One ingest task: read `bbox` (layer voxels) of the source and write it to the layer's mip 0. */
+export const ingestTask = defineTask({
+  name: "ingest",
+  params: z.object({
+    source: sourceSchema,
+    layer: z.string(),
+    /** Layer voxels, as a chunk name `x0-x1_y0-y1_z0-z1`. */
+    bbox: z.string(),
+    /** Layer position of source voxel (0, 0, 0). */
+    voxelOffset: z.tuple([z.number().int(), z.number().int(), z.number().int()]).default([0, 0, 0]),
+  }),
+  async run({ source, layer, bbox, voxelOffset }, ctx: TaskContext) {
+    const box = Bbox.parseChunkName(bbox);
+    const src = await sourceFor(source);
+    const vol = await Volume.open(layer, { storage: ctx.storage(layer) });
+    const srcBox = box.translate([-voxelOffset[0], -voxelOffset[1], -voxelOffset[2]]);
+    const data = await src.readBlock(
+      { min: [...srcBox.min], max: [...srcBox.max] },
+      { signal: ctx.signal },
+    );
+    const s = box.size();
+    await vol.write(box, new NdArray(data, [s[0], s[1], s[2], src.shape[3]], src.dataType), {
+      signal: ctx.signal,
+    });
+    ctx.progress(box.volume());
+  },
+});
+
+/** The layer info an ingest of `src` creates. */
+export function ingestInfo(src: VolumeSource, opts: IngestOptions = {}): InfoJSON {
+  const dtype: DataType = src.dataType;
+  const isLabels = dtype === "uint32" || dtype === "uint64";
+  const layerType = opts.layerType ?? (isLabels ? "segmentation" : "image");
+  const encoding =
+    opts.encoding ?? (layerType === "segmentation" && isLabels ? "compressed_segmentation" : "raw");
+  const codec = getCodec(encoding);
+  if (!codec.dataTypes.includes(dtype)) {
+    throw new IngestConfigError(
+      `${src.url}: the ${encoding} encoding cannot hold ${dtype} voxels (it holds ${codec.dataTypes.join(", ")}); choose another encoding`,
+      src.url,
+    );
+  }
+  if (encoding === "jpeg" && ![1, 3].includes(src.shape[3])) {
+    throw new IngestConfigError(
+      `${src.url}: jpeg holds 1 or 3 channels, the source has ${src.shape[3]}`,
+      src.url,
+    );
+  }
+  return createInfo({
+    type: layerType,
+    dataType: dtype,
+    numChannels: src.shape[3],
+    resolution: opts.resolution ?? src.resolution ?? [1, 1, 1],
+    voxelOffset: opts.voxelOffset ?? [0, 0, 0],
+    size: [src.shape[0], src.shape[1], src.shape[2]],
+    chunkSize: opts.chunkSize ?? [64, 64, 64],
+    encoding,
+    mesh: layerType === "segmentation" && opts.mesh ? "mesh" : undefined,
+  });
+}
+
+function defaultTaskShape(chunk: Vec3, size: Vec3): Vec3 {
+  const want: Vec3 = [chunk[0] * 4, chunk[1] * 4, chunk[2] * 2];
+  const fit = (i: number) => Math.min(want[i], Math.ceil(size[i] / chunk[i]) * chunk[i]);
+  return [fit(0), fit(1), fit(2)];
+}
+
+/**
+ * Create the destination layer's info and yield one ingest task per block
+ * (x fastest), lazily. The source is opened once here to learn its shape and
+ * data type; each task opens it again in the worker.
+ */
+export async function* createIngestTasks(
+  source: string | string[] | SourceSpec,
+  destUrl: string,
+  opts: IngestOptions = {},
+  ctx: TaskContext = createTaskContext(),
+): AsyncGenerator<TaskPayload> {
+  const spec: SourceParam =
+    typeof source === "string" && !opts.sourceOptions
+      ? source
+      : typeof source === "object" && !Array.isArray(source)
+        ? { ...opts.sourceOptions, ...source }
+        : { url: source, ...opts.sourceOptions };
+  const src = await openSource(spec as string | SourceSpec);
+  let info: InfoJSON;
+  try {
+    info = ingestInfo(src, opts);
+  } finally {
+    await src.close();
+  }
+  const vol = await Volume.create(destUrl, info, { storage: ctx.storage(destUrl) });
+  const chunk = vol.chunkSize;
+  const offset = vol.scale.voxelOffset;
+  const size = vol.scale.size;
+  const shape = opts.taskShape ?? defaultTaskShape(chunk, size);
+  for (let i = 0; i < 3; i++) {
+    if (shape[i] % chunk[i] !== 0) {
+      throw new IngestConfigError(
+        `task shape ${shape.join("x")} is not a multiple of the chunk size ${chunk.join("x")}`,
+        destUrl,
+      );
+    }
+  }
+  let region = vol.bounds;
+  if (opts.bounds) {
+    region = opts.bounds.translate(offset).expandToChunks(chunk, offset).intersect(vol.bounds);
+  }
+  for (const box of region.chunks(shape, offset, vol.bounds)) {
+    yield ingestTask.payload({
+      source: spec,
+      layer: vol.url,
+      bbox: box.toChunkName(),
+      voxelOffset: [offset[0], offset[1], offset[2]],
+    });
+  }
+}
+
+/** Options of {@link ingest}. */
+export interface IngestRunOptions extends IngestOptions {
+  /** Tasks run at once in this process. Default 2. */
+  parallel?: number;
+  /** Called after each task with (done, total). */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Ingest a whole source into a new layer, running every task in this process. */
+export async function ingest(
+  source: string | string[] | SourceSpec,
+  destUrl: string,
+  opts: IngestRunOptions = {},
+): Promise<Volume> {
+  const ctx = createTaskContext({ signal: opts.signal });
+  const tasks: TaskPayload[] = [];
+  for await (const t of createIngestTasks(source, destUrl, opts, ctx)) tasks.push(t);
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      opts.signal?.throwIfAborted();
+      const t = tasks[next++];
+      await ingestTask.run(ingestTask.parse(t.params), ctx);
+      opts.onProgress?.(++done, tasks.length);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? 2) }, worker));
+  } finally {
+    await closeIngestSources();
+  }
+  return Volume.open(destUrl, { storage: ctx.storage(destUrl) });
+}
