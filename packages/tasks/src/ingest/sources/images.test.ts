@@ -75,7 +75,7 @@ function tiff(w: number, h: number, zs: number[], bits: 8 | 16, deflate = false)
   }
   const out = new Uint8Array(pos);
   out.set(new Uint8Array(UTIF.encode(ifds(offsets))));
-  strips.forEach((strip, i) => out.set(strip, offsets[i]));
+  for (const [i, strip] of strips.entries()) out.set(strip, offsets[i]);
   return out;
 }
 

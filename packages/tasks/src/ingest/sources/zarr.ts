@@ -261,7 +261,7 @@ export async function openZarr(url: string, opts: ZarrSourceOptions = {}): Promi
   } else {
     array = node;
     const dn = array.dimensionNames;
-    if (dn && dn.every((d) => typeof d === "string" && /^[a-z]$/i.test(d))) axes = dn;
+    if (dn?.every((d) => typeof d === "string" && /^[a-z]$/i.test(d))) axes = dn;
   }
   const dtype = array.dtype as string;
   if (!isDataType(dtype)) throw new UnsupportedDataTypeError(label, dtype);
