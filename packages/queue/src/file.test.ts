@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { queueConformance } from "./__tests__/conformance";
@@ -60,4 +60,14 @@ test("a dead letter keeps the error message and stack beside the task", async ()
 test("fq:// URLs need a path", async () => {
   await expect(openQueue("fq://")).rejects.toBeInstanceOf(InvalidQueueUrlError);
   await expect(openQueue("nope://x")).rejects.toBeInstanceOf(InvalidQueueUrlError);
+});
+
+test("a task file that is not JSON goes to dead/ instead of reaching a handler", async () => {
+  const q = new FileQueue(join(root, "corrupt"));
+  await q.insert([{ name: "ok", id: "good" }]);
+  writeFileSync(join(q.dir, "queue", "000000000000000--broken--0.json"), "{not json");
+  const got = await q.lease({ seconds: 30, count: 5 });
+  expect(got.map((l) => l.task.id)).toEqual(["good"]);
+  expect(readdirSync(join(q.dir, "dead")).sort()).toEqual(["broken.error.json", "broken.json"]);
+  expect(await q.status()).toMatchObject({ enqueued: 0, leased: 1, dead: 1 });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { CreateQueueCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { useMoto } from "../../../test/support/moto";
 import { queueConformance } from "./__tests__/conformance";
 import { QueueNotFoundError, UnsupportedOperationError } from "./errors";
@@ -115,3 +116,47 @@ maybe(
     await q.close();
   },
 );
+
+maybe("large tasks are split across batches to keep each request under 256 KiB", async () => {
+  const q = await fresh();
+  const blob = "x".repeat(100 * 1024);
+  const n = await q.insert(
+    ["a", "b", "c", "d"].map((id) => ({ name: "big", id, params: { blob } })),
+  );
+  expect(n).toBe(4);
+  const got = await q.lease({ seconds: 30, count: 10 });
+  expect(got.map((l) => l.task.id).sort()).toEqual(["a", "b", "c", "d"]);
+  expect(got.every((l) => l.task.params.blob === blob)).toBe(true);
+  await q.close();
+});
+
+maybe("a queue with a redrive policy dead-letters into its redrive target", async () => {
+  const endpoint = moto.endpoint;
+  const target = (await openQueue(`sqs://target-${randomUUID().slice(0, 8)}`, {
+    endpoint,
+    create: true,
+  })) as SqsQueue;
+  const arn = (
+    await target.client.send(
+      new GetQueueAttributesCommand({ QueueUrl: target.queueUrl, AttributeNames: ["QueueArn"] }),
+    )
+  ).Attributes!.QueueArn!;
+  const name = `redriven-${randomUUID().slice(0, 8)}`;
+  await target.client.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 50 }),
+      },
+    }),
+  );
+  const q = await openQueue(`sqs://${name}`, { endpoint });
+  await q.insert([{ name: "p", id: "p1" }]);
+  const [l] = await q.lease({ seconds: 30 });
+  await q.deadLetter(l, new Error("kaput"));
+  const [d] = await target.lease({ seconds: 30 });
+  expect(d.task.id).toBe("p1");
+  expect(await q.status()).toMatchObject({ enqueued: 0, leased: 0, dead: 1 });
+  await q.close();
+  await target.close();
+});
