@@ -4,6 +4,7 @@
  * backoff; everything else fails at once. Backends never retry on their own.
  */
 
+import { setMaxListeners } from "node:events";
 import { AbortError, IntegrityError, StorageError, TransientError } from "./errors";
 
 /** How {@link withRetries} retries. Every field has a default. */
@@ -71,10 +72,120 @@ export function isAbortError(err: unknown): boolean {
 
 class AttemptTimeout extends Error {}
 
+/** One attempt in flight: settled once, by its own outcome, a timeout or an abort. */
+class PendingAttempt {
+  settled = false;
+  constructor(
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (reason: unknown) => void,
+  ) {}
+  fail(reason: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(reason);
+  }
+}
+
 /**
- * Runs one attempt with a per-attempt timeout and the caller's signal combined
- * into the signal handed to `fn`. Settles as soon as either fires, even if
- * `fn` ignores its signal.
+ * Attempts that start within one short window (a tenth of the timeout) share
+ * one AbortController and one timer. A controller per attempt would cost more
+ * than a small local file read; sharing keeps every attempt's timeout between
+ * `timeoutMs` and `1.1 * timeoutMs`.
+ */
+class Bucket {
+  readonly ac = new AbortController();
+  readonly pending = new Set<PendingAttempt>();
+  constructor(
+    private readonly scope: SignalScope,
+    readonly start: number,
+    timeoutMs: number,
+    width: number,
+  ) {
+    // Many requests listen on this one signal at once.
+    setMaxListeners(0, this.ac.signal);
+    if (timeoutMs > 0) {
+      const timer = setTimeout(() => this.expire(timeoutMs), timeoutMs + width);
+      timer.unref?.();
+    }
+  }
+
+  private expire(timeoutMs: number): void {
+    this.scope.drop(this);
+    if (this.pending.size > 0) this.fail(new AttemptTimeout(`timed out after ${timeoutMs} ms`));
+  }
+
+  fail(reason: unknown): void {
+    this.ac.abort(reason);
+    for (const p of this.pending) p.fail(reason);
+    this.pending.clear();
+  }
+}
+
+/** The buckets of one caller signal (or none) and one timeout. */
+class SignalScope {
+  private current: Bucket | undefined;
+  private readonly live = new Set<Bucket>();
+  private readonly width: number;
+
+  constructor(
+    private readonly timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ) {
+    this.width = Math.max(1, timeoutMs / 10);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        for (const b of this.live)
+          b.fail(signal.reason ?? new DOMException("aborted", "AbortError"));
+        this.live.clear();
+        this.current = undefined;
+      },
+      { once: true },
+    );
+  }
+
+  bucket(): Bucket {
+    const now = Date.now();
+    let b = this.current;
+    if (b === undefined || (this.timeoutMs > 0 && now - b.start >= this.width)) {
+      b = new Bucket(this, now, this.timeoutMs, this.width);
+      this.current = b;
+      this.live.add(b);
+    }
+    return b;
+  }
+
+  drop(b: Bucket): void {
+    this.live.delete(b);
+    if (this.current === b) this.current = undefined;
+  }
+}
+
+const unsignalledScopes = new Map<number, SignalScope>();
+const signalScopes = new WeakMap<AbortSignal, Map<number, SignalScope>>();
+
+function scopeFor(signal: AbortSignal | undefined, timeoutMs: number): SignalScope {
+  let scopes = unsignalledScopes;
+  if (signal !== undefined) {
+    let m = signalScopes.get(signal);
+    if (m === undefined) {
+      m = new Map();
+      signalScopes.set(signal, m);
+    }
+    scopes = m;
+  }
+  let scope = scopes.get(timeoutMs);
+  if (scope === undefined) {
+    scope = new SignalScope(timeoutMs, signal);
+    scopes.set(timeoutMs, scope);
+  }
+  return scope;
+}
+
+/**
+ * Runs one attempt with the per-attempt timeout and the caller's signal
+ * combined into the signal handed to `fn`. Settles as soon as either fires,
+ * even if `fn` ignores its signal.
  */
 function attempt<T>(
   fn: (signal: AbortSignal | undefined) => Promise<T>,
@@ -82,43 +193,31 @@ function attempt<T>(
   timeoutMs: number,
 ): Promise<T> {
   if (timeoutMs <= 0 && signal === undefined) return fn(undefined);
+  const bucket = scopeFor(signal, timeoutMs).bucket();
   return new Promise<T>((resolve, reject) => {
-    const ac = new AbortController();
-    let settled = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const finish = () => {
-      settled = true;
-      if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+    const p = new PendingAttempt(resolve as (v: unknown) => void, reject);
+    bucket.pending.add(p);
+    const done = () => {
+      p.settled = true;
+      bucket.pending.delete(p);
     };
-    const onAbort = () => {
-      if (settled) return;
-      finish();
-      ac.abort(signal!.reason);
-      reject(signal!.reason ?? new DOMException("aborted", "AbortError"));
-    };
-    if (timeoutMs > 0) {
-      timer = setTimeout(() => {
-        if (settled) return;
-        finish();
-        const err = new AttemptTimeout(`timed out after ${timeoutMs} ms`);
-        ac.abort(err);
-        reject(err);
-      }, timeoutMs);
+    try {
+      fn(bucket.ac.signal).then(
+        (v) => {
+          if (p.settled) return;
+          done();
+          resolve(v);
+        },
+        (e) => {
+          if (p.settled) return;
+          done();
+          reject(e);
+        },
+      );
+    } catch (e) {
+      done();
+      reject(e);
     }
-    signal?.addEventListener("abort", onAbort);
-    fn(ac.signal).then(
-      (v) => {
-        if (settled) return;
-        finish();
-        resolve(v);
-      },
-      (e) => {
-        if (settled) return;
-        finish();
-        reject(e);
-      },
-    );
   });
 }
 
