@@ -7,7 +7,7 @@
  * `get` returns exactly the stored bytes and the stored Content-Encoding.
  */
 import { createHash } from "node:crypto";
-import { type Bucket, type File, Storage as GcsClient } from "@google-cloud/storage";
+import type { Bucket, File, StorageOptions as GcsClientOptions } from "@google-cloud/storage";
 import { copyStored } from "./cloud-copy";
 import { cloudError, isAbort } from "./cloud-errors";
 import { resolveGoogleCredentials } from "./credentials";
@@ -32,6 +32,10 @@ const MAX_RESUMABLE_CHUNK = 16 * 1024 * 1024;
 const LIST_PAGE_SIZE = 1000;
 
 type Headers = Record<string, string | string[] | undefined>;
+type GcsSdk = typeof import("@google-cloud/storage");
+
+// The client takes most of a second to load: only users of gs:// pay for it.
+let gcsSdk: Promise<GcsSdk> | undefined;
 
 function header(h: Headers, name: string): string | undefined {
   const v = h[name];
@@ -92,8 +96,10 @@ export class GcsBackend implements Backend {
   readonly url: string;
   readonly encodingInMetadata = true;
   readonly readOnly = false;
-  private readonly client: GcsClient;
-  private readonly bucket: Bucket;
+  private readonly endpoint: string | undefined;
+  private readonly clientOptions: GcsClientOptions;
+  /** The client's handle of the bucket, made on first use. */
+  private bucketReady?: Promise<Bucket>;
   private readonly threshold: number;
   private readonly chunkSize: number;
   private readonly verifyMd5: boolean;
@@ -104,8 +110,9 @@ export class GcsBackend implements Backend {
   ) {
     this.url = `gs://${location.bucket}${location.prefix ? `/${location.prefix}` : ""}`;
     const endpoint = opts.endpoint ?? location.endpoint;
+    this.endpoint = endpoint;
     const creds = resolveGoogleCredentials(location.bucket, this.url, opts.credentials);
-    this.client = new GcsClient({
+    this.clientOptions = {
       ...(endpoint ? { apiEndpoint: endpoint } : {}),
       // A loopback test server takes no auth; any other custom endpoint does.
       useAuthWithCustomEndpoint: endpoint ? !isLoopback(endpoint) : undefined,
@@ -113,12 +120,19 @@ export class GcsBackend implements Backend {
       ...(creds.projectId ? { projectId: creds.projectId } : {}),
       retryOptions: { autoRetry: false, maxRetries: 0 },
       timeout: opts.timeoutMs ?? 60_000,
-    });
-    this.bucket = this.client.bucket(location.bucket);
+    };
     this.threshold = opts.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
     const units = Math.floor(this.threshold / RESUMABLE_CHUNK_UNIT);
     this.chunkSize = Math.min(MAX_RESUMABLE_CHUNK, Math.max(1, units) * RESUMABLE_CHUNK_UNIT);
     this.verifyMd5 = opts.verifyMd5 ?? true;
+  }
+
+  private bucket(): Promise<Bucket> {
+    gcsSdk ??= import("@google-cloud/storage");
+    this.bucketReady ??= gcsSdk.then((sdk) =>
+      new sdk.Storage(this.clientOptions).bucket(this.location.bucket),
+    );
+    return this.bucketReady;
   }
 
   private name(key: string): string {
@@ -138,7 +152,7 @@ export class GcsBackend implements Backend {
       const info = await this.head(key, opts);
       return info ? { data: new Uint8Array(0), info } : null;
     }
-    const file = this.bucket.file(this.name(key));
+    const file = (await this.bucket()).file(this.name(key));
     let headers: Headers = {};
     let data: Buffer;
     try {
@@ -235,7 +249,7 @@ export class GcsBackend implements Backend {
       : opts.ifVersion !== undefined
         ? { ifGenerationMatch: opts.ifVersion }
         : undefined;
-    const file = this.bucket.file(this.name(key));
+    const file = (await this.bucket()).file(this.name(key));
     try {
       await this.abortable(
         file.save(Buffer.from(data.buffer, data.byteOffset, data.byteLength), {
@@ -272,9 +286,10 @@ export class GcsBackend implements Backend {
   /** Delete `key`; a missing key is not an error. */
   async delete(key: string, opts: IoOptions = {}): Promise<void> {
     opts.signal?.throwIfAborted();
+    const bucket = await this.bucket();
     try {
       await this.abortable(
-        this.bucket.file(this.name(key)).delete({ ignoreNotFound: true }),
+        bucket.file(this.name(key)).delete({ ignoreNotFound: true }),
         opts.signal,
       );
     } catch (err) {
@@ -286,11 +301,9 @@ export class GcsBackend implements Backend {
   /** Metadata of `key`, or null when missing. */
   async head(key: string, opts: IoOptions = {}): Promise<ObjectInfo | null> {
     opts.signal?.throwIfAborted();
+    const bucket = await this.bucket();
     try {
-      const [meta] = await this.abortable(
-        this.bucket.file(this.name(key)).getMetadata(),
-        opts.signal,
-      );
+      const [meta] = await this.abortable(bucket.file(this.name(key)).getMetadata(), opts.signal);
       return toInfo(meta as Record<string, unknown>);
     } catch (err) {
       if (statusOf(err) === 404) return null;
@@ -304,6 +317,7 @@ export class GcsBackend implements Backend {
    */
   async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<string> {
     const root = this.location.prefix ? `${this.location.prefix}/` : "";
+    const bucket = await this.bucket();
     let pageToken: string | undefined;
     do {
       opts.signal?.throwIfAborted();
@@ -311,7 +325,7 @@ export class GcsBackend implements Backend {
       let response: { prefixes?: string[]; nextPageToken?: string };
       try {
         const [f, , r] = await this.abortable(
-          this.bucket.getFiles({
+          bucket.getFiles({
             prefix: root + prefix,
             ...(opts.recursive ? {} : { delimiter: "/" }),
             autoPaginate: false,
@@ -343,14 +357,15 @@ export class GcsBackend implements Backend {
     dstKey: string,
     opts: IoOptions = {},
   ): Promise<void> {
-    if (!(dst instanceof GcsBackend) || dst.client.apiEndpoint !== this.client.apiEndpoint) {
+    if (!(dst instanceof GcsBackend) || dst.endpoint !== this.endpoint) {
       await copyStored(this, srcKey, dst, dstKey, opts);
       return;
     }
     opts.signal?.throwIfAborted();
+    const [src, target] = await Promise.all([this.bucket(), dst.bucket()]);
     try {
       await this.abortable(
-        this.bucket.file(this.name(srcKey)).copy(dst.bucket.file(dst.name(dstKey))),
+        src.file(this.name(srcKey)).copy(target.file(dst.name(dstKey))),
         opts.signal,
       );
     } catch (err) {

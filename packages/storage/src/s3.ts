@@ -11,16 +11,7 @@
 import { createHash } from "node:crypto";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import { copyStored } from "./cloud-copy";
 import { cloudError, isAbort } from "./cloud-errors";
 import { resolveAwsCredentials } from "./credentials";
@@ -46,7 +37,20 @@ const MAX_PART_SIZE = 64 * 1024 * 1024;
 /** Parts of one multipart upload in flight at once. */
 const PART_CONCURRENCY = 4;
 
-/** Per-request context the SDK needs, the same for every call. */
+type S3Sdk = typeof import("@aws-sdk/client-s3");
+type S3Upload = typeof import("@aws-sdk/lib-storage");
+
+// The SDK takes about half a second to load: only users of s3:// pay for it.
+let s3Sdk: Promise<S3Sdk> | undefined;
+let s3Upload: Promise<S3Upload> | undefined;
+
+/** The AWS SDK modules, loaded on first use. */
+function loadS3Sdk(): Promise<S3Sdk> {
+  s3Sdk ??= import("@aws-sdk/client-s3");
+  return s3Sdk;
+}
+
+/** An error of the AWS SDK, as far as this backend reads it. */
 interface S3Failure {
   name?: string;
   Code?: string;
@@ -70,8 +74,9 @@ export class S3Backend implements Backend {
   readonly url: string;
   readonly encodingInMetadata = true;
   readonly readOnly = false;
-  /** The SDK client, shared by all calls of this backend (keep-alive sockets). */
-  readonly client: S3Client;
+  private readonly config: S3ClientConfig;
+  /** The SDK client, shared by all calls of this backend (keep-alive sockets); made on first use. */
+  private clientReady?: Promise<{ sdk: S3Sdk; client: S3Client }>;
   private readonly bucket: string;
   private readonly endpoint: string | undefined;
   private readonly threshold: number;
@@ -91,7 +96,7 @@ export class S3Backend implements Backend {
     const creds = resolveAwsCredentials(location.bucket, this.url, opts.credentials);
     const sockets = Math.max(64, 2 * (opts.concurrency ?? 32));
     const timeout = opts.timeoutMs ?? 60_000;
-    this.client = new S3Client({
+    this.config = {
       region:
         opts.region ??
         creds.region ??
@@ -112,13 +117,21 @@ export class S3Backend implements Backend {
         requestTimeout: timeout,
         throwOnRequestTimeout: true,
       },
-    });
+    };
     this.threshold = opts.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
     this.partSize = Math.min(
       MAX_PART_SIZE,
       Math.max(MIN_PART_SIZE, Math.floor(this.threshold / 2)),
     );
     this.verifyMd5 = opts.verifyMd5 ?? true;
+  }
+
+  private s3(): Promise<{ sdk: S3Sdk; client: S3Client }> {
+    this.clientReady ??= loadS3Sdk().then((sdk) => ({
+      sdk,
+      client: new sdk.S3Client(this.config),
+    }));
+    return this.clientReady;
   }
 
   private key(key: string): string {
@@ -160,9 +173,10 @@ export class S3Backend implements Backend {
     }
     let data: Uint8Array;
     let info: ObjectInfo;
+    const { sdk, client } = await this.s3();
     try {
-      const res = await this.client.send(
-        new GetObjectCommand({
+      const res = await client.send(
+        new sdk.GetObjectCommand({
           Bucket: this.bucket,
           Key: this.key(key),
           ...(range
@@ -231,10 +245,13 @@ export class S3Backend implements Backend {
       ...(opts.ifAbsent ? { IfNoneMatch: "*" } : {}),
       ...(opts.ifVersion !== undefined ? { IfMatch: opts.ifVersion } : {}),
     };
+    const { sdk, client } = await this.s3();
     try {
       if (data.length >= this.threshold) {
+        s3Upload ??= import("@aws-sdk/lib-storage");
+        const { Upload } = await s3Upload;
         const upload = new Upload({
-          client: this.client,
+          client,
           params,
           partSize: this.partSize,
           queueSize: PART_CONCURRENCY,
@@ -250,8 +267,8 @@ export class S3Backend implements Backend {
         }
       }
       const md5 = createHash("md5").update(data).digest();
-      const res = await this.client.send(
-        new PutObjectCommand({ ...params, ContentMD5: md5.toString("base64") }),
+      const res = await client.send(
+        new sdk.PutObjectCommand({ ...params, ContentMD5: md5.toString("base64") }),
         { abortSignal: signal },
       );
       const etagMd5 = md5FromEtag(res.ETag);
@@ -281,8 +298,9 @@ export class S3Backend implements Backend {
   /** Delete `key`; a missing key is not an error. */
   async delete(key: string, opts: IoOptions = {}): Promise<void> {
     opts.signal?.throwIfAborted();
+    const { sdk, client } = await this.s3();
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }), {
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }), {
         abortSignal: opts.signal,
       });
     } catch (err) {
@@ -294,9 +312,10 @@ export class S3Backend implements Backend {
   /** Metadata of `key` (ETag as version), or null when missing. */
   async head(key: string, opts: IoOptions = {}): Promise<ObjectInfo | null> {
     opts.signal?.throwIfAborted();
+    const { sdk, client } = await this.s3();
     try {
-      const res = await this.client.send(
-        new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }),
+      const res = await client.send(
+        new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }),
         { abortSignal: opts.signal },
       );
       const md5 = md5FromEtag(res.ETag);
@@ -323,13 +342,14 @@ export class S3Backend implements Backend {
    */
   async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<string> {
     const root = this.location.prefix ? `${this.location.prefix}/` : "";
+    const { sdk, client } = await this.s3();
     let token: string | undefined;
     do {
       opts.signal?.throwIfAborted();
       let keys: string[];
       try {
-        const res = await this.client.send(
-          new ListObjectsV2Command({
+        const res = await client.send(
+          new sdk.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: root + prefix,
             ...(opts.recursive ? {} : { Delimiter: "/" }),
@@ -365,9 +385,10 @@ export class S3Backend implements Backend {
     }
     opts.signal?.throwIfAborted();
     const source = `${encodeURIComponent(this.bucket)}/${this.key(srcKey).split("/").map(encodeURIComponent).join("/")}`;
+    const { sdk, client } = await this.s3();
     try {
-      await this.client.send(
-        new CopyObjectCommand({ Bucket: dst.bucket, Key: dst.key(dstKey), CopySource: source }),
+      await client.send(
+        new sdk.CopyObjectCommand({ Bucket: dst.bucket, Key: dst.key(dstKey), CopySource: source }),
         { abortSignal: opts.signal },
       );
     } catch (err) {
@@ -377,6 +398,6 @@ export class S3Backend implements Backend {
 
   /** Close the keep-alive sockets. */
   async close(): Promise<void> {
-    this.client.destroy();
+    if (this.clientReady) (await this.clientReady).client.destroy();
   }
 }
