@@ -163,53 +163,74 @@ function integerCascade(
 }
 
 /**
- * uint8 2x2x1 with rows a multiple of 4 voxels: the first step adds four
- * bytes of two rows at once in 16-bit lanes of a uint32 (SWAR), which is
- * what makes the common EM-image case fast.
+ * uint8 2x2x1 with rows a multiple of 4 voxels. Reads four input rows at a
+ * time as uint32 words and adds four bytes at once in 16-bit lanes (SWAR):
+ * each word pair gives two mip-1 sums, and the two row pairs together give one
+ * mip-2 sum, so mip 1's sums are never stored.
  */
 function uint8Flat(data: Uint8Array, shape: Shape4, mips: number): AverageArray[] {
   const [sx, sy, sz, sc] = shape;
   const planes = sz * sc;
-  const osx = sx >>> 1;
-  const osy = (sy + 1) >>> 1;
   const words = sx >>> 2;
+  const osy = (sy + 1) >>> 1;
+  const osy2 = (osy + 1) >>> 1;
   const src = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
-  const acc16 = new Uint16Array(osx * osy * planes);
-  const acc = new Uint32Array(acc16.buffer);
-  const img = new Uint8Array(acc16.length);
+  const img = new Uint8Array(2 * words * osy * planes);
   const img16 = new Uint16Array(img.buffer);
+  const acc2 = new Uint16Array(words * osy2 * planes);
   const M = 0x00ff00ff;
-  let o = 0;
   for (let p = 0; p < planes; p++) {
-    let r = p * sy * words;
-    for (let y = 0; y + 1 < sy; y += 2) {
-      const end = r + words;
-      for (; r < end; r++) {
-        const a = src[r];
-        const b = src[r + words];
-        const t = (a & M) + (b & M) + ((a >>> 8) & M) + ((b >>> 8) & M);
-        acc[o] = t;
-        img16[o++] = ((t >>> 2) & 0xff) | ((t >>> 10) & 0xff00);
+    const base = p * sy * words;
+    for (let Y = 0; Y < osy; Y += 2) {
+      // Input rows of this mip-2 row; a missing row repeats the one before.
+      const r0 = base + 2 * Y * words;
+      const o1 = (p * osy + Y) * words;
+      const o2 = (p * osy2 + (Y >>> 1)) * words;
+      if (2 * Y + 3 < sy) {
+        for (let w = 0; w < words; w++) {
+          const a = src[r0 + w];
+          const b = src[r0 + words + w];
+          const c = src[r0 + 2 * words + w];
+          const d = src[r0 + 3 * words + w];
+          const t = (a & M) + ((a >>> 8) & M) + (b & M) + ((b >>> 8) & M);
+          const u = (c & M) + ((c >>> 8) & M) + (d & M) + ((d >>> 8) & M);
+          img16[o1 + w] = ((t >>> 2) & 0xff) | ((t >>> 10) & 0xff00);
+          img16[o1 + words + w] = ((u >>> 2) & 0xff) | ((u >>> 10) & 0xff00);
+          const v = t + u;
+          acc2[o2 + w] = (v & 0xffff) + (v >>> 16);
+        }
+        continue;
       }
-      r += words;
-    }
-    if (sy & 1) {
-      const end = r + words;
-      for (; r < end; r++) {
-        const a = src[r];
-        const t = ((a & M) + ((a >>> 8) & M)) << 1;
-        acc[o] = t;
-        img16[o++] = ((t >>> 2) & 0xff) | ((t >>> 10) & 0xff00);
+      const r1 = 2 * Y + 1 < sy ? r0 + words : r0;
+      const hasB = Y + 1 < osy;
+      const r2 = hasB ? r0 + 2 * words : r0;
+      const r3 = 2 * Y + 3 < sy ? r0 + 3 * words : r2;
+      for (let w = 0; w < words; w++) {
+        const a = src[r0 + w];
+        const b = src[r1 + w];
+        const t = (a & M) + ((a >>> 8) & M) + (b & M) + ((b >>> 8) & M);
+        img16[o1 + w] = ((t >>> 2) & 0xff) | ((t >>> 10) & 0xff00);
+        let u = t;
+        if (hasB) {
+          const c = src[r2 + w];
+          const d = src[r3 + w];
+          u = (c & M) + ((c >>> 8) & M) + (d & M) + ((d >>> 8) & M);
+          img16[o1 + words + w] = ((u >>> 2) & 0xff) | ((u >>> 10) & 0xff00);
+        }
+        const v = t + u;
+        acc2[o2 + w] = (v & 0xffff) + (v >>> 16);
       }
     }
   }
   const out: AverageArray[] = [img];
   // Later mips keep tinybrain's uint16 sums (4^4 * 255 fits), truncated every 4 mips.
-  let s: Shape4 = [osx, osy, sz, sc];
-  let sums: Uint16Array = acc16;
+  let s: Shape4 = [words, osy2, sz, sc];
+  let sums: Uint16Array = acc2;
   for (let mip = 1; mip < mips; mip++) {
-    sums = sumUint16(sums, s[0], s[1], planes);
-    s = nextShape(s, false);
+    if (mip > 1) {
+      sums = sumUint16(sums, s[0], s[1], planes);
+      s = nextShape(s, false);
+    }
     const shift = 2 * ((mip % 4) + 1);
     const im = new Uint8Array(sums.length);
     for (let i = 0; i < sums.length; i++) im[i] = sums[i] >>> shift;
