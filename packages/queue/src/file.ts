@@ -60,7 +60,10 @@ function isMissing(err: unknown): boolean {
 export interface FileQueueOptions {
   /** Clock (epoch ms); injectable for tests. */
   now?: () => number;
-  /** How long a directory listing is reused before re-reading it (ms, default 2000). */
+  /**
+   * Longest reuse of a directory listing (ms, default 10,000). A listing is
+   * also re-read when its names run out and when a time in it falls due.
+   */
   listTtlMs?: number;
 }
 
@@ -84,7 +87,7 @@ export class FileQueue implements Queue {
     this.dir = resolve(dir);
     this.url = `fq://${this.dir}`;
     this.now = options.now ?? Date.now;
-    this.listTtlMs = options.listTtlMs ?? 2000;
+    this.listTtlMs = options.listTtlMs ?? 10_000;
   }
 
   /** Parse `fq:///abs/dir` (or `fq://relative/dir`, relative to the working directory). */
