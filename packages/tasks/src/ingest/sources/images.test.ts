@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { deflateSync } from "node:zlib";
+import { encodeJpeg } from "@ngpipe/precomputed";
 import * as jpegJs from "jpeg-js";
 import UTIF from "utif";
 import { ShapeMismatchError, SourceError } from "./errors";
@@ -190,6 +191,46 @@ test("colour JPEG slices decode to 3 channels close to the source pixels", async
   ]) {
     const i = 5 + w * 7 + n * z + 2 * n * c;
     expect(Math.abs(b[i] - v)).toBeLessThanOrEqual(3);
+  }
+});
+
+test("greyscale JPEG slices decode to 1 channel", async () => {
+  const d = path.join(dir, "jpg-grey");
+  mkdirSync(d);
+  const [w, h] = [16, 8];
+  for (let z = 0; z < 2; z++) {
+    writeFileSync(
+      path.join(d, `g${z}.jpeg`),
+      encodeJpeg(new Uint8Array(w * h).fill(40 + 100 * z), [w, h, 1, 1], 95),
+    );
+  }
+  const src = await openImageStack(d);
+  expect([src.shape, src.dataType]).toEqual([[16, 8, 2, 1], "uint8"]);
+  const b = (await src.readBlock({ min: [3, 2, 0], max: [4, 3, 2] })) as Uint8Array;
+  expect(Math.abs(b[0] - 40)).toBeLessThanOrEqual(2);
+  expect(Math.abs(b[1] - 140)).toBeLessThanOrEqual(2);
+});
+
+test("decoded slices are cached across blocks, within cacheBytes", async () => {
+  const d = path.join(dir, "cache");
+  mkdirSync(d);
+  for (let z = 0; z < 4; z++) writeFileSync(path.join(d, `c${z}.png`), await png(8, 8, z, 1, 8));
+  // the module object itself (a namespace import would be a copy under swc's CommonJS interop)
+  const fsp = jest.requireActual<typeof import("node:fs/promises")>("node:fs/promises");
+  const reads = jest.spyOn(fsp, "readFile");
+  try {
+    const cached = await openImageStack(d); // decodes slice 0
+    await cached.readBlock({ min: [0, 0, 0], max: [4, 8, 4] });
+    await cached.readBlock({ min: [4, 0, 0], max: [8, 8, 4] });
+    expect(reads).toHaveBeenCalledTimes(4);
+    reads.mockClear();
+    const uncached = await openImageStack(d, { cacheBytes: 0 });
+    await uncached.readBlock({ min: [0, 0, 0], max: [4, 8, 4] });
+    await uncached.readBlock({ min: [4, 0, 0], max: [8, 8, 4] });
+    // slice 0 at open, then slices 1-3 (0 was evicted) for the first block and 0-3 for the second
+    expect(reads).toHaveBeenCalledTimes(8);
+  } finally {
+    reads.mockRestore();
   }
 });
 
