@@ -278,3 +278,17 @@ describe("compressed_segmentation errors", () => {
     );
   });
 });
+
+describe("compressed_segmentation decoding into a given buffer", () => {
+  it("fills the caller's buffer and returns it", () => {
+    const data = Uint32Array.from({ length: 6 * 5 * 4 }, (_, i) => (i % 7) * 1000);
+    const shape: ChunkShape = [6, 5, 4, 1];
+    const bytes = encodeCompressedSegmentation(data, shape, [4, 4, 4], "uint32");
+    const into = new Uint32Array(data.length).fill(0xdeadbeef);
+    expect(decodeCompressedSegmentation(bytes, shape, [4, 4, 4], "uint32", "k", into)).toBe(into);
+    expect(into).toEqual(data);
+    expect(() =>
+      decodeCompressedSegmentation(bytes, shape, [4, 4, 4], "uint32", "k", new Uint32Array(3)),
+    ).toThrow(RangeError);
+  });
+});
