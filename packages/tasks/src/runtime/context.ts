@@ -3,6 +3,7 @@
  * per URL and shared by the tasks of a process), the worker pool, an abort
  * signal and a progress callback.
  */
+import { setMaxListeners } from "node:events";
 import { runKernel } from "@ngpipe/precomputed";
 import { openStorage, type Storage, type StorageOptions } from "@ngpipe/storage";
 
@@ -33,6 +34,8 @@ const sharedStorages = new Map<string, Storage>();
 /** A context for running tasks in this process. Storages are cached per URL. */
 export function createTaskContext(options: TaskContextOptions = {}): TaskContext {
   const signal = options.signal ?? new AbortController().signal;
+  // Every concurrent storage request of a task listens on this one signal.
+  setMaxListeners(0, signal);
   const cache = options.storageOptions ? new Map<string, Storage>() : sharedStorages;
   return {
     signal,

@@ -1,0 +1,48 @@
+/**
+ * The `ngpipe` command: every stage as a subcommand that runs its tasks here
+ * (`-p N`) or inserts them into a queue (`--queue URL`) for `ngpipe execute`
+ * workers. Exit code 0 on success; on a user error, one line on stderr and a
+ * non-zero code (stack traces only with --verbose).
+ */
+import { Command, CommanderError } from "commander";
+import { registerImageCommands } from "./commands/image";
+import { registerInfo } from "./commands/info";
+import { registerQueueCommands } from "./commands/queue";
+import { registerView } from "./commands/view";
+
+/** Build the command tree (exported for tests and embedding). */
+export function buildProgram(): Command {
+  const program = new Command("ngpipe")
+    .description(
+      "connectomics volume processing: Neuroglancer precomputed layers, tasks and queues",
+    )
+    .version("0.1.0")
+    .option("-v, --verbose", "print stack traces of errors")
+    .option("-q, --quiet", "no progress output")
+    .showHelpAfterError();
+  registerInfo(program);
+  registerImageCommands(program);
+  registerQueueCommands(program);
+  registerView(program);
+  return program;
+}
+
+/** Run the CLI with `argv` (as process.argv); resolves to the exit code. */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    const err = e as Error;
+    const verbose = program.opts().verbose || argv.includes("--verbose") || argv.includes("-v");
+    process.stderr.write(
+      verbose
+        ? `${err.stack ?? err}\n`
+        : `ngpipe: ${err.name && err.name !== "Error" ? `${err.name}: ` : ""}${err.message}\n`,
+    );
+    return 1;
+  }
+}
