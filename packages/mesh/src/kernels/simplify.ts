@@ -122,6 +122,8 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
     return { vertices: mesh.vertices.slice(), faces: mesh.faces.slice() };
   const target = Math.floor(nf / factor);
   const maxErr2 = zmeshMetric ? maxError : maxError * maxError;
+  // Costs this small are rounding noise of exactly coplanar collapses.
+  const zeroCost = 1e-9 * maxErr2;
 
   const V = mesh.vertices;
   // Work relative to the first vertex: keeps the quadric arithmetic precise
@@ -224,7 +226,9 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
   let epos = f64("epos", 3 * want);
   let hcost = f64("hcost", want);
   let hid = i32("hid", want);
+  let zq = i32("zq", want);
   let cap = Math.min(
+    zq.length,
     eu.length,
     ev.length,
     esu.length,
@@ -253,6 +257,7 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
     esu = g32("esu", esu);
     esv = g32("esv", esv);
     hid = g32("hid", hid);
+    zq = g32("zq", zq);
     ecost = g64("ecost", ecost, 1);
     hcost = g64("hcost", hcost, 1);
     epos = g64("epos", epos, 3);
@@ -350,8 +355,8 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
         }
       }
     }
-    if (cost < 0) cost = 0;
-    if (cost > maxErr2) return -1;
+    if (cost <= zeroCost) cost = 0;
+    else if (cost > maxErr2) return -1;
     if (ecount === cap) grow();
     const id = ecount++;
     eu[id] = u;
@@ -403,16 +408,22 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
     hid[pos] = id;
   };
 
-  // Initial candidates, heapified in place.
+  // Free collapses (flat regions) wait in a FIFO, the others in the heap.
+  let zhead = 0;
+  let ztail = 0;
   for (let f = 0; f < nf; f++)
     for (let k = 0; k < 3; k++) {
       const a = F[3 * f + k];
       const b = F[3 * f + (k === 2 ? 0 : k + 1)];
       if (a < b) addEntry(a, b);
     }
-  heapSize = ecount;
-  hcost.set(ecost.subarray(0, ecount));
-  for (let i = 0; i < heapSize; i++) hid[i] = i;
+  for (let i = 0; i < ecount; i++) {
+    if (ecost[i] === 0) zq[ztail++] = i;
+    else {
+      hcost[heapSize] = ecost[i];
+      hid[heapSize++] = i;
+    }
+  }
   for (let i = (heapSize - 2) >> 2; i >= 0; i--) siftDown(i, hcost[i], hid[i]);
 
   const mark = i32("mark", nv);
@@ -478,14 +489,21 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
   };
 
   const push = (id: number) => {
-    if (id >= 0) siftUp(heapSize++, ecost[id], id);
+    if (id < 0) return;
+    if (ecost[id] === 0) zq[ztail++] = id;
+    else siftUp(heapSize++, ecost[id], id);
   };
 
-  while (faceCount > target && heapSize > 0) {
-    const id = hid[0];
-    const cost = hcost[0];
-    heapSize--;
-    if (heapSize > 0) siftDown(0, hcost[heapSize], hid[heapSize]);
+  while (faceCount > target && (zhead < ztail || heapSize > 0)) {
+    let id: number;
+    let cost = 0;
+    if (zhead < ztail) id = zq[zhead++];
+    else {
+      id = hid[0];
+      cost = hcost[0];
+      heapSize--;
+      if (heapSize > 0) siftDown(0, hcost[heapSize], hid[heapSize]);
+    }
     let s = eu[id];
     let r = ev[id];
     if (stamp[s] !== esu[id] || stamp[r] !== esv[id]) continue;
