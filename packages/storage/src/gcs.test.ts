@@ -39,6 +39,18 @@ test("put then get round-trips bytes under the root prefix, with generation as v
   expect(got!.info.md5).toBe(createHash("md5").update(data).digest("hex"));
 });
 
+test("keys with spaces, unicode and URL metacharacters round-trip and list", async () => {
+  const key = "odd dir/ü+%#?&=.bin";
+  await backend.put(key, Buffer.from("odd"));
+  expect(Buffer.from((await backend.get(key))!.data).toString()).toBe("odd");
+  expect((await backend.head(key))!.size).toBe(3);
+  const listed: string[] = [];
+  for await (const k of backend.list("odd dir/")) listed.push(k);
+  expect(listed).toEqual([key]);
+  await backend.delete(key);
+  expect(await backend.head(key)).toBeNull();
+});
+
 test("get of a missing key is null, head too", async () => {
   expect(await backend.get("nope")).toBeNull();
   expect(await backend.head("nope")).toBeNull();

@@ -54,6 +54,18 @@ maybe("S3Backend against moto", () => {
     expect(got!.info.md5).toBe(createHash("md5").update(data).digest("hex"));
   });
 
+  test("keys with spaces, unicode and URL metacharacters round-trip and list", async () => {
+    const key = "odd dir/ü+%#?&=.bin";
+    await backend.put(key, Buffer.from("odd"));
+    expect(Buffer.from((await backend.get(key))!.data).toString()).toBe("odd");
+    expect((await backend.head(key))!.size).toBe(3);
+    const listed: string[] = [];
+    for await (const k of backend.list("odd dir/")) listed.push(k);
+    expect(listed).toEqual([key]);
+    await backend.delete(key);
+    expect(await backend.head(key)).toBeNull();
+  });
+
   test("get and head of a missing key are null", async () => {
     expect(await backend.get("missing")).toBeNull();
     expect(await backend.head("missing")).toBeNull();
