@@ -5,3 +5,4 @@ export * from "./kernels/marching-cubes";
 export * from "./kernels/mesh-utils";
 export * from "./kernels/simplify";
 export type * from "./types";
+export * from "./layer";

@@ -1,0 +1,173 @@
+/**
+ * `MeshLayer`: the legacy mesh directory of a segmentation layer — fragment
+ * files `<id>:0:<bbox>`, per-segment manifests `<id>:0` and the directory's
+ * `info` — read and written through @ngpipe/storage.
+ *
+ * ```ts
+ * const meshes = await MeshLayer.open("gs://bucket/seg");   // follows info.mesh
+ * const mesh = await meshes.get(12345);                      // fragments fused and welded
+ * ```
+ */
+import { openStorage, type Storage, type StorageOptions } from "@ngpipe/storage";
+import { MeshDecodeError, MeshError } from "./errors";
+import {
+  decodeLegacyManifest,
+  decodeLegacyMesh,
+  encodeLegacyManifest,
+  encodeLegacyMesh,
+  type LegacyMeshInfo,
+  legacyManifestKey,
+  parseLegacyMeshInfo,
+} from "./format/legacy";
+import { concatMeshes, weldMesh } from "./kernels/mesh-utils";
+import type { Label, Mesh } from "./types";
+
+/** A segment with no manifest, or a layer with no mesh directory. */
+export class MeshNotFoundError extends MeshError {
+  override name = "MeshNotFoundError";
+}
+
+/** Options of {@link MeshLayer.open}. */
+export interface MeshLayerOptions {
+  /** Mesh directory relative to the layer; default: the layer info's `mesh`, else "mesh". */
+  meshDir?: string;
+  /** gzip fragments on write (CloudVolume/Igneous do). Default true. */
+  compress?: boolean;
+  /** Requests in flight when reading many fragments. Default 32. */
+  concurrency?: number;
+  storageOptions?: StorageOptions;
+  /** An open storage rooted at the segmentation layer. */
+  storage?: Storage;
+}
+
+/** The fragment name's parts: `<id>:<lod>:<rest>`. */
+export function parseFragmentName(name: string): { id: string; lod: number; rest: string } | null {
+  const m = /^(\d+):(\d+):(.+)$/.exec(name);
+  return m ? { id: m[1], lod: Number(m[2]), rest: m[3] } : null;
+}
+
+/** The legacy mesh directory of a segmentation layer. */
+export class MeshLayer {
+  private constructor(
+    /** Storage rooted at the mesh directory. */
+    readonly storage: Storage,
+    private readonly options: MeshLayerOptions,
+  ) {}
+
+  /** Open the mesh directory of the segmentation layer at `layerUrl`. */
+  static async open(layerUrl: string, options: MeshLayerOptions = {}): Promise<MeshLayer> {
+    const layer = options.storage ?? openStorage(layerUrl, options.storageOptions);
+    let dir = options.meshDir;
+    if (dir === undefined) {
+      const info = await layer.get("info");
+      let parsed: { mesh?: unknown } = {};
+      try {
+        parsed = info ? JSON.parse(new TextDecoder().decode(info)) : {};
+      } catch {
+        throw new MeshDecodeError("layer info is not JSON", `${layer.url}/info`);
+      }
+      dir = typeof parsed.mesh === "string" ? parsed.mesh : "mesh";
+    }
+    return new MeshLayer(layer.child(dir), options);
+  }
+
+  /** The mesh directory URL. */
+  get url(): string {
+    return this.storage.url;
+  }
+
+  /** The mesh directory's `info`, or null when it has none (legacy meshes need none). */
+  async info(): Promise<LegacyMeshInfo | null> {
+    const bytes = await this.storage.get("info");
+    if (bytes === null) return null;
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw new MeshDecodeError("mesh info is not JSON", `${this.url}/info`);
+    }
+    return parseLegacyMeshInfo(json, `${this.url}/info`);
+  }
+
+  /** Write the mesh directory's `info`. */
+  async writeInfo(info: LegacyMeshInfo): Promise<void> {
+    await this.storage.put("info", JSON.stringify(info), {
+      contentType: "application/json",
+      cacheControl: "no-cache",
+    });
+  }
+
+  /** Fragment names listed in a segment's manifest; null when it has none. */
+  async manifest(label: Label, lod = 0): Promise<string[] | null> {
+    const key = legacyManifestKey(label, lod);
+    const bytes = await this.storage.get(key);
+    return bytes === null ? null : decodeLegacyManifest(bytes, `${this.url}/${key}`);
+  }
+
+  /** Write a segment's manifest (uncompressed, like Igneous). */
+  async writeManifest(label: Label | string, fragments: readonly string[], lod = 0): Promise<void> {
+    const key = typeof label === "string" ? `${label}:${lod}` : legacyManifestKey(label, lod);
+    await this.storage.put(key, encodeLegacyManifest(fragments), {
+      contentType: "application/json",
+      cacheControl: "no-cache",
+      compress: false,
+    });
+  }
+
+  /** Read and decode one fragment by name. */
+  async fragment(name: string): Promise<Mesh> {
+    const bytes = await this.storage.get(name);
+    if (bytes === null) throw new MeshNotFoundError(`missing mesh fragment ${this.url}/${name}`);
+    return decodeLegacyMesh(bytes, `${this.url}/${name}`);
+  }
+
+  /** Write one fragment (gzip unless the layer was opened with compress: false). */
+  async writeFragment(name: string, mesh: Mesh | Uint8Array): Promise<void> {
+    const bytes = mesh instanceof Uint8Array ? mesh : encodeLegacyMesh(mesh);
+    await this.storage.put(name, bytes, {
+      contentType: "application/octet-stream",
+      compress: this.options.compress === false ? false : "gzip",
+    });
+  }
+
+  /** A segment's whole mesh: every fragment of its manifest, concatenated and welded. */
+  async get(label: Label, lod = 0): Promise<Mesh> {
+    const names = await this.manifest(label, lod);
+    if (names === null) {
+      throw new MeshNotFoundError(
+        `no mesh manifest for segment ${label} at ${this.url}/${legacyManifestKey(label, lod)}`,
+      );
+    }
+    const results = await this.storage.getMany(names, {
+      concurrency: this.options.concurrency ?? 32,
+    });
+    const meshes: Mesh[] = [];
+    for (const r of results) {
+      if (!r.ok) throw r.error;
+      if (r.value === null) {
+        throw new MeshNotFoundError(
+          `manifest of segment ${label} lists ${r.key}, which is missing at ${this.url}`,
+        );
+      }
+      meshes.push(decodeLegacyMesh(r.value, `${this.url}/${r.key}`));
+    }
+    return weldMesh(concatMeshes(meshes));
+  }
+
+  /**
+   * Every fragment in the directory whose name starts with `prefix`, grouped
+   * by segment id (a decimal string) for lod 0. Manifests and `info` are skipped.
+   */
+  async listFragments(prefix = ""): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for await (const key of this.storage.list(prefix, { recursive: false })) {
+      const f = parseFragmentName(key);
+      if (f === null || f.lod !== 0) continue;
+      let list = out.get(f.id);
+      if (!list) out.set(f.id, (list = []));
+      list.push(key);
+    }
+    for (const list of out.values()) list.sort();
+    return out;
+  }
+}
