@@ -114,7 +114,11 @@ test("ifVersion writes only over the given generation", async () => {
 
 test("uploads at or above the threshold go through a chunked resumable session", async () => {
   const data = randomBytes(700 * 1024);
-  await backend.put("big.bin", data, { ifAbsent: true });
+  await backend.put("big.bin", data, { ifAbsent: true, contentEncoding: "br", contentType: "x/y" });
+  expect(server.getObject("bkt", "root/dir/big.bin")).toMatchObject({
+    contentEncoding: "br",
+    contentType: "x/y",
+  });
   const kinds = server.requests.filter((r) => r.kind === "resumable");
   // initiate + 3 chunks of 256 KiB (the last one short)
   expect(kinds.length).toBe(4);

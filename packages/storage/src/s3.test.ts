@@ -138,6 +138,10 @@ maybe("S3Backend against moto", () => {
     expect(got!.data.length).toBe(data.length);
     expect(Buffer.from(got!.data).equals(data)).toBe(true);
     expect(got!.info.md5).toBeUndefined();
+    // the condition rides on the completing request of a multipart upload
+    await expect(backend.put("big.bin", data, { ifAbsent: true })).rejects.toBeInstanceOf(
+      PreconditionFailedError,
+    );
   });
 
   test("list returns direct children with dir/ prefixes, or everything recursively", async () => {
