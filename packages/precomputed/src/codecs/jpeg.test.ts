@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import * as jpegJs from "jpeg-js";
 import { ChunkDecodeError, ChunkEncodeError } from "../errors";
 import { jpegCodec } from "./jpeg";
@@ -118,5 +119,29 @@ describe("jpeg codec", () => {
     expect(() =>
       jpegCodec.encode(new Uint8Array(8), { dtype: "uint8", shape: [2, 2, 2, 1], quality: 0 }),
     ).toThrow(/quality/);
+  });
+});
+
+describe("jpeg codec (property)", () => {
+  it("returns a uint8 chunk of the right length within error bounds for any shape", () => {
+    fc.assert(
+      fc.property(
+        fc.tuple(
+          fc.integer({ min: 1, max: 24 }),
+          fc.integer({ min: 1, max: 9 }),
+          fc.integer({ min: 1, max: 4 }),
+          fc.constantFrom(1, 3),
+        ),
+        (shape) => {
+          const data = smooth(shape);
+          const ctx = { dtype: "uint8" as const, shape, quality: 92 };
+          const back = jpegCodec.decode(jpegCodec.encode(data, ctx), ctx);
+          expect(back).toBeInstanceOf(Uint8Array);
+          expect(back.length).toBe(data.length);
+          expect(errors(data, back as Uint8Array).mean).toBeLessThan(6);
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

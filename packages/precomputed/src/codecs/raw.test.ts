@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { allocTyped, DATA_TYPES, type DataType } from "../dtypes";
 import { ChunkDecodeError, ChunkEncodeError } from "../errors";
 import { decodeRaw, encodeRaw } from "./raw";
@@ -61,6 +62,39 @@ describe("raw codec", () => {
     );
     expect(() => encodeRaw(new Uint8Array(24), { dtype: "uint16", shape })).toThrow(
       ChunkEncodeError,
+    );
+  });
+});
+
+describe("raw codec (property)", () => {
+  it("decode(encode(x)) == x for every data type and shape", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...DATA_TYPES),
+        fc.tuple(
+          fc.integer({ min: 0, max: 7 }),
+          fc.integer({ min: 0, max: 5 }),
+          fc.integer({ min: 0, max: 4 }),
+          fc.integer({ min: 1, max: 3 }),
+        ),
+        fc.integer(),
+        (dtype, shape, seed) => {
+          const n = shape[0] * shape[1] * shape[2] * shape[3];
+          const data = allocTyped(dtype, n);
+          const bytes = new Uint8Array(data.buffer);
+          let s = seed >>> 0;
+          for (let i = 0; i < bytes.length; i++) {
+            s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+            bytes[i] = s >>> 24;
+          }
+          const ctx = { dtype, shape };
+          const back = decodeRaw(encodeRaw(data, ctx).slice(), ctx);
+          expect(Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(bytes)).toBe(
+            true,
+          );
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });
