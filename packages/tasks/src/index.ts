@@ -9,6 +9,7 @@ export {
   ingestInfo,
   ingestTask,
 } from "./ingest/stage";
+export { tasksKernels } from "./kernel-module";
 export {
   DownsampleError,
   downsampleShape,
@@ -29,4 +30,6 @@ export {
   downsampleStriding,
 } from "./kernels/downsample/downsample";
 export * from "./runtime";
+export * from "./stages";
 export { emLikeImage, mulberry32, type VoronoiOptions, voronoiSegmentation } from "./synthetic";
+export * from "./tiling";

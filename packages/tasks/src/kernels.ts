@@ -1,0 +1,7 @@
+/**
+ * The kernel module of @ngpipe/tasks: functions the shared worker pool calls
+ * by name (see `runKernel` in @ngpipe/precomputed). Every export is a pure,
+ * synchronous function over typed arrays.
+ */
+export { downsample } from "./kernels/downsample/downsample";
+export { quantizeChannel } from "./stages/quantize-kernel";

@@ -1,0 +1,20 @@
+export * from "./blackout";
+export {
+  type BboxParam,
+  bboxOf,
+  bboxSchema,
+  blockShape,
+  type CreateOptionsBase,
+  DownsampleMemoryError,
+  LayerMismatchError,
+  positiveVec3Schema,
+  StageError,
+  vec3Schema,
+} from "./common";
+export * from "./delete";
+export * from "./downsample";
+export * from "./pyramid";
+export * from "./quantize";
+export { quantizeChannel } from "./quantize-kernel";
+export * from "./touch";
+export * from "./transfer";

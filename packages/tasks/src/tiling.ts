@@ -1,0 +1,114 @@
+/**
+ * Tiling a box into task-sized blocks, and the lazy task sets that task
+ * creation functions return. Tiles are laid on a grid anchored at an origin
+ * (usually the dataset's voxel offset, so tiles line up with chunks), x
+ * fastest, then y, then z — the order Igneous hands tasks out — and each tile
+ * is clipped to the dataset.
+ *
+ * ```ts
+ * const tiles = tileBox(new Bbox([0, 0, 0], [1000, 1000, 64]), [512, 512, 64]);
+ * [...tiles].map(String); // ["0-512_0-512_0-64", "512-1000_0-512_0-64", ...]
+ * ```
+ */
+import { type Bbox, type InfoJSON, scaleForMip, type Vec3 } from "@ngpipe/precomputed";
+import type { TaskPayload } from "./runtime";
+
+/** Bad arguments to a tiling function (shape, bounds). */
+export class TilingError extends Error {
+  override name = "TilingError";
+}
+
+/** Options of {@link tileBox}. */
+export interface TileOptions {
+  /** Where the tile grid is anchored. Default: `bounds.min`. */
+  origin?: Vec3;
+  /** Clip each tile to this box (the dataset bounds). Default: `bounds`. */
+  clip?: Bbox;
+}
+
+function checkShape(shape: Vec3): void {
+  if (!shape.every((n) => Number.isSafeInteger(n) && n > 0)) {
+    throw new TilingError(`task shape must be three positive integers, got [${shape.join(", ")}]`);
+  }
+}
+
+/**
+ * Lazily yields the tiles of `shape` covering `bounds` (x fastest), each
+ * clipped to `clip`; empty tiles are skipped. Nothing is held in memory
+ * beyond the current tile.
+ */
+export function* tileBox(bounds: Bbox, shape: Vec3, options: TileOptions = {}): Generator<Bbox> {
+  checkShape(shape);
+  if (bounds.empty()) return;
+  const clip = options.clip ? options.clip.intersect(bounds) : bounds;
+  yield* bounds.chunks(shape, options.origin ?? bounds.min, clip);
+}
+
+/** Number of tiles {@link tileBox} yields for the same arguments (before skipping empty ones). */
+export function tileCount(bounds: Bbox, shape: Vec3, origin: Vec3 = bounds.min): number {
+  checkShape(shape);
+  if (bounds.empty()) return 0;
+  const g = bounds.gridRange(shape, origin);
+  return g.volume();
+}
+
+/**
+ * `bounds` (voxels of mip `boundsMip`) as a box of mip `mip`, grown to the
+ * chunk grid of that mip and clipped to its dataset bounds, like Igneous'
+ * `get_bounds`. Without `bounds`, the whole dataset at `mip`.
+ */
+export function resolveBounds(
+  info: InfoJSON,
+  mip: number,
+  bounds?: Bbox,
+  boundsMip = 0,
+  grid?: Vec3,
+): Bbox {
+  const scale = scaleForMip(info, mip);
+  if (!bounds) return scale.bounds;
+  const from = scaleForMip(info, boundsMip).resolution;
+  const box = bounds.toMip(from, scale.resolution);
+  return box.expandToChunks(grid ?? scale.chunkSize, scale.voxelOffset).intersect(scale.bounds);
+}
+
+/**
+ * What a task creation function returns: the task payloads, produced lazily
+ * each time it is iterated (a million tasks never sit in memory), with their
+ * number known up front for progress bars.
+ *
+ * ```ts
+ * const tasks = await createDownsampleTasks("gs://lab/em", { mips: 3 });
+ * console.log(`${tasks.count} tasks of ${tasks.shape.join("x")}`);
+ * for (const payload of tasks) await queue.insert(payload);
+ * ```
+ */
+export interface TaskSet<P = unknown> extends Iterable<TaskPayload<P>> {
+  /** How many payloads iterating yields. */
+  readonly count: number;
+  /** Task shape in voxels of the mip the tasks read. */
+  readonly shape: Vec3;
+  /** The box the tasks cover, in voxels of that mip. */
+  readonly bounds: Bbox;
+}
+
+/**
+ * A {@link TaskSet} of one payload per tile of `bounds`, made by `make`.
+ * Tiles that `make` maps to `undefined` are left out (and not counted).
+ */
+export function taskSet<P>(
+  bounds: Bbox,
+  shape: Vec3,
+  options: TileOptions,
+  make: (tile: Bbox) => TaskPayload<P>,
+): TaskSet<P> {
+  let count = 0;
+  for (const _ of tileBox(bounds, shape, options)) count++;
+  return {
+    count,
+    shape,
+    bounds,
+    *[Symbol.iterator]() {
+      for (const tile of tileBox(bounds, shape, options)) yield make(tile);
+    },
+  };
+}
