@@ -33,6 +33,7 @@ test.each([
   ["a\\..\\..\\x", "backslash separators"],
   ["a\0b", "NUL byte"],
   ["C:/windows", "drive letter"],
+  ["dir/", "trailing slash (a directory)"],
 ])("%j is refused (%s)", (key) => {
   const err = (() => {
     try {

@@ -9,7 +9,7 @@ import { InvalidKeyError } from "./errors";
  * Checks `key` and returns its normal form: `.` segments dropped and `..`
  * segments resolved, as long as they stay inside the root.
  *
- * Rejected with {@link InvalidKeyError}: empty keys, keys starting with `/`,
+ * Rejected with {@link InvalidKeyError}: empty keys, keys starting or ending with `/`,
  * keys with a backslash or NUL (Windows separators and C-string tricks), drive
  * letters, and `..` segments that would climb out of the root.
  *
@@ -24,6 +24,13 @@ export function normalizeKey(key: string, url: string): string {
   if (key.charCodeAt(0) === 47 /* / */) {
     throw new InvalidKeyError(
       `key must be relative, got absolute key "${key}" under ${url}`,
+      url,
+      key,
+    );
+  }
+  if (key.charCodeAt(key.length - 1) === 47 /* / */) {
+    throw new InvalidKeyError(
+      `key "${key}" under ${url} ends with "/": that names a directory, not an object`,
       url,
       key,
     );

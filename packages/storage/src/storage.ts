@@ -318,8 +318,11 @@ export class Storage {
    * `range`, only those bytes (of an uncompressed object).
    */
   async get(key: string, opts: GetOptions = {}): Promise<Uint8Array | null> {
-    const res = await this.getWithInfo(key, opts);
-    return res === null ? null : res.data;
+    // The hot path of every chunk read: one async layer less than getWithInfo.
+    const res = await this.fetchStored(this.full(key), key, opts);
+    if (res === null) return null;
+    const codec = res.info.contentEncoding;
+    return codec === undefined ? res.data : decompressBytes(res.data, codec, this.url, key);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { PermissionDeniedError } from "./errors";
+import { PermissionDeniedError, ReadOnlyStorageError } from "./errors";
 import { clearMemoryStores, MemoryBackend } from "./memory";
 import { openStorage } from "./open";
 import { Storage } from "./storage";
@@ -100,4 +100,12 @@ test("one failing object does not stop the transfer", async () => {
   expect(r.copied).toBe(3);
   expect(r.failed.map((f) => f.key)).toEqual(["1_1_1/a"]);
   expect(r.failed[0].error).toBeInstanceOf(PermissionDeniedError);
+});
+
+test("a read-only destination is refused before anything is listed", async () => {
+  const src = openStorage("mem://xfer-ro");
+  await seed(src);
+  await expect(transfer(src, openStorage("http://127.0.0.1:9/none"))).rejects.toBeInstanceOf(
+    ReadOnlyStorageError,
+  );
 });

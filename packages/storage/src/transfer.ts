@@ -4,7 +4,7 @@
  */
 
 import { compressBytes, decompressBytes } from "./compression";
-import { AbortError } from "./errors";
+import { AbortError, ReadOnlyStorageError } from "./errors";
 import { normalizePrefix } from "./keys";
 import { openStorage } from "./open";
 import { runPool } from "./pool";
@@ -62,6 +62,9 @@ export async function transfer(
   opts: TransferOptions = {},
 ): Promise<TransferResult> {
   const { signal, onProgress } = opts;
+  if (dst.backend.readOnly) {
+    throw new ReadOnlyStorageError(`cannot transfer into ${dst.url}: it is read-only`, dst.url);
+  }
   const prefix = normalizePrefix(opts.prefix ?? "", src.url);
   const codec = targetCodec(opts.compress);
   const sb = src.backend;
