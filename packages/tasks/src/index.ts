@@ -29,6 +29,21 @@ export {
   downsampleMode,
   downsampleStriding,
 } from "./kernels/downsample/downsample";
+export {
+  type MeshBlockOptions,
+  type MeshBlockResult,
+  meshBlock,
+  smallLabels,
+} from "./mesh/mesh-block";
+export {
+  createMeshingTasks,
+  createMeshManifestTasks,
+  type MeshingOptions,
+  type MeshManifestOptions,
+  manifestPrefixes,
+  meshManifestTask,
+  meshTask,
+} from "./mesh/stages";
 export * from "./runtime";
 export * from "./stages";
 export { emLikeImage, mulberry32, type VoronoiOptions, voronoiSegmentation } from "./synthetic";

@@ -1,0 +1,123 @@
+/**
+ * The CPU half of the Mesh stage, as one pure kernel: a label cutout in,
+ * encoded legacy fragments out (marching cubes, dust removal, simplification
+ * with locked open faces). It runs in the worker pool.
+ */
+import {
+  cutoutLockedPlanes,
+  encodeLegacyMesh,
+  type FaceFlags,
+  type Label,
+  type LabelArray,
+  marchingCubes,
+  simplifyMesh,
+} from "@ngpipe/mesh";
+
+/** Options of {@link meshBlock}. */
+export interface MeshBlockOptions {
+  resolution: [number, number, number];
+  /** Physical position (nm) of the cutout's low corner: cutout.min * resolution. */
+  offset: [number, number, number];
+  /** Faces closed because the cutout touches the dataset edge there. */
+  close: FaceFlags;
+  /** Igneous' simplification_factor (0 or 1: none). */
+  reductionFactor: number;
+  /** Igneous' max_simplification_error, nm. */
+  maxError: number;
+  /** Labels with fewer voxels than this in the cutout are not meshed. */
+  dust: number;
+  /** Only these labels (decimal strings, so uint64 ids travel as JSON). */
+  labels?: string[];
+  /** Not these labels. */
+  exclude?: string[];
+}
+
+/** What {@link meshBlock} returns: parallel arrays of ids and fragment bytes. */
+export interface MeshBlockResult {
+  ids: string[];
+  fragments: Uint8Array[];
+  /** Triangles written over all fragments. */
+  triangles: number;
+}
+
+/**
+ * Voxel counts of every label (as decimal strings) that has fewer than
+ * `threshold` voxels. Runs of equal labels along x are counted at once, so
+ * the map sees one operation per run, not per voxel.
+ */
+export function smallLabels(data: LabelArray, threshold: number): string[] {
+  if (threshold <= 0) return [];
+  const counts = new Map<number | string, number>();
+  const wide = data instanceof BigUint64Array || data instanceof BigInt64Array;
+  if (wide) {
+    const w = new Uint32Array(data.buffer, data.byteOffset, data.length * 2);
+    const n = data.length;
+    let i = 0;
+    while (i < n) {
+      const lo = w[2 * i];
+      const hi = w[2 * i + 1];
+      let j = i + 1;
+      while (j < n && w[2 * j] === lo && w[2 * j + 1] === hi) j++;
+      if (lo !== 0 || hi !== 0) {
+        const key =
+          hi < 0x200000 ? hi * 4294967296 + lo : (BigInt(hi) * 4294967296n + BigInt(lo)).toString();
+        counts.set(key, (counts.get(key) ?? 0) + (j - i));
+      }
+      i = j;
+    }
+  } else {
+    const n = data.length;
+    const d = data as Uint32Array;
+    let i = 0;
+    while (i < n) {
+      const v = d[i];
+      let j = i + 1;
+      while (j < n && d[j] === v) j++;
+      if (v !== 0) counts.set(v, (counts.get(v) ?? 0) + (j - i));
+      i = j;
+    }
+  }
+  const out: string[] = [];
+  for (const [k, c] of counts) if (c < threshold) out.push(String(k));
+  return out;
+}
+
+function toLabel(s: string): Label {
+  const b = BigInt(s);
+  return b < 2n ** 53n ? Number(b) : b;
+}
+
+/** Mesh every (non-dust) label of a cutout and encode one fragment per label. */
+export function meshBlock(
+  data: LabelArray,
+  shape: [number, number, number],
+  o: MeshBlockOptions,
+): MeshBlockResult {
+  const exclude = [...(o.exclude ?? []), ...smallLabels(data, o.dust)].map(toLabel);
+  const surfaces = marchingCubes(data, shape, {
+    resolution: o.resolution,
+    offset: o.offset,
+    close: o.close,
+    labels: o.labels?.map(toLabel),
+    exclude,
+  });
+  const locked = cutoutLockedPlanes(shape, {
+    resolution: o.resolution,
+    offset: o.offset,
+    close: o.close,
+  });
+  const ids: string[] = [];
+  const fragments: Uint8Array[] = [];
+  let triangles = 0;
+  const simplify = o.reductionFactor > 1;
+  for (const [label, mesh] of surfaces.meshes()) {
+    const m = simplify
+      ? simplifyMesh(mesh, { reductionFactor: o.reductionFactor, maxError: o.maxError, locked })
+      : mesh;
+    if (m.faces.length === 0) continue;
+    ids.push(String(label));
+    fragments.push(encodeLegacyMesh(m));
+    triangles += m.faces.length / 3;
+  }
+  return { ids, fragments, triangles };
+}

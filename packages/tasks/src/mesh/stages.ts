@@ -1,0 +1,219 @@
+/**
+ * The Mesh and MeshManifest stages, Igneous-style: one meshing task per
+ * block (any shape) reads its box plus one voxel on the high faces, meshes
+ * every label, simplifies, drops dust, closes meshes where the block touches
+ * the dataset edge and writes one fragment `<id>:0:<bbox>` per label; then
+ * manifest tasks gather each segment's fragments into its `<id>:0` manifest.
+ */
+import { type LabelArray, legacyMeshInfo, MeshLayer } from "@ngpipe/mesh";
+import { Bbox, type Vec3, Volume } from "@ngpipe/precomputed";
+import { z } from "zod";
+import { meshKernels } from "../mesh-kernel-module";
+import { createTaskContext, type TaskContext } from "../runtime/context";
+import { defineTask, type TaskPayload } from "../runtime/define";
+import type { MeshBlockResult } from "./mesh-block";
+
+/** Meshing params, as Igneous' MeshTask takes them. */
+export const meshTask = defineTask({
+  name: "mesh",
+  params: z.object({
+    layer: z.string(),
+    mip: z.number().int().min(0).default(0),
+    /** The block without overlap, `x0-x1_y0-y1_z0-z1` (voxels of `mip`). */
+    bbox: z.string(),
+    meshDir: z.string().default("mesh"),
+    simplification: z.number().min(0).default(100),
+    maxError: z.number().min(0).default(40),
+    dust: z.number().int().min(0).default(0),
+    labels: z.array(z.string()).optional(),
+    excludeLabels: z.array(z.string()).optional(),
+    fillMissing: z.boolean().default(false),
+    /** Close meshes where the block touches the dataset edge. */
+    closeEdges: z.boolean().default(true),
+  }),
+  async run(p, ctx: TaskContext) {
+    const vol = await Volume.open(p.layer, {
+      mip: p.mip,
+      fillMissing: p.fillMissing,
+      storage: ctx.storage(p.layer),
+    });
+    const box = Bbox.parseChunkName(p.bbox);
+    const cutout = box.grow({ high: [1, 1, 1] }).intersect(vol.bounds);
+    const data = await vol.read(cutout, { signal: ctx.signal });
+    const b = vol.bounds;
+    const close = [
+      p.closeEdges && cutout.min[0] === b.min[0],
+      p.closeEdges && cutout.max[0] === b.max[0],
+      p.closeEdges && cutout.min[1] === b.min[1],
+      p.closeEdges && cutout.max[1] === b.max[1],
+      p.closeEdges && cutout.min[2] === b.min[2],
+      p.closeEdges && cutout.max[2] === b.max[2],
+    ] as [boolean, boolean, boolean, boolean, boolean, boolean];
+    const res = vol.resolution;
+    const labels = data.channel(0).data as LabelArray;
+    const result = await ctx.runKernel<MeshBlockResult>(
+      meshKernels(),
+      "meshBlock",
+      [
+        labels,
+        cutout.size(),
+        {
+          resolution: [...res],
+          offset: [cutout.min[0] * res[0], cutout.min[1] * res[1], cutout.min[2] * res[2]],
+          close,
+          reductionFactor: p.simplification,
+          maxError: p.maxError,
+          dust: p.dust,
+          labels: p.labels,
+          exclude: p.excludeLabels,
+        },
+      ],
+      { transfer: [labels.buffer as ArrayBuffer], signal: ctx.signal },
+    );
+    const meshes = await MeshLayer.open(p.layer, {
+      meshDir: p.meshDir,
+      storage: ctx.storage(p.layer),
+    });
+    const name = box.toChunkName();
+    const puts = result.ids.map((id, i) => ({
+      key: `${id}:0:${name}`,
+      data: result.fragments[i],
+      contentType: "application/octet-stream",
+      compress: "gzip" as const,
+    }));
+    const written = await meshes.storage.putMany(puts, { signal: ctx.signal });
+    for (const r of written) if (!r.ok) throw r.error;
+    ctx.progress(1);
+    return { fragments: result.ids.length, triangles: result.triangles };
+  },
+});
+
+/** Options of {@link createMeshingTasks}. */
+export interface MeshingOptions {
+  mip?: number;
+  /** Block shape in voxels (default 448^3 like Igneous); need not be chunk aligned. */
+  shape?: Vec3;
+  /** Reduction factor (default 100; 0 disables). */
+  simplification?: number;
+  /** Max simplification error in nm (default 40). */
+  maxError?: number;
+  /** Labels with fewer voxels in a block are skipped (default 0). */
+  dust?: number;
+  labels?: Array<number | bigint | string>;
+  excludeLabels?: Array<number | bigint | string>;
+  /** Mesh directory (default: the info's `mesh`, else "mesh"). */
+  meshDir?: string;
+  fillMissing?: boolean;
+  /** Only this box (voxels of `mip`). */
+  bounds?: Bbox;
+}
+
+/**
+ * Write the mesh info (and `mesh` in the layer info), then yield one meshing
+ * task per block of the dataset, x fastest.
+ */
+export async function* createMeshingTasks(
+  layer: string,
+  options: MeshingOptions = {},
+  ctx: TaskContext = createTaskContext(),
+): AsyncGenerator<TaskPayload> {
+  const mip = options.mip ?? 0;
+  const vol = await Volume.open(layer, { mip, storage: ctx.storage(layer) });
+  if (vol.layerType !== "segmentation") {
+    throw new TypeError(`${vol.url} is an ${vol.layerType} layer; meshing needs a segmentation`);
+  }
+  const shape = options.shape ?? [448, 448, 448];
+  const meshDir = options.meshDir ?? (typeof vol.info.mesh === "string" ? vol.info.mesh : "mesh");
+  if (vol.info.mesh !== meshDir) {
+    vol.info.mesh = meshDir;
+    await vol.commitInfo();
+  }
+  const meshes = await MeshLayer.open(layer, { meshDir, storage: ctx.storage(layer) });
+  await meshes.writeInfo(
+    legacyMeshInfo({
+      mip,
+      chunkSize: [...shape],
+      resolution: [...vol.resolution],
+      spatialIndex: false,
+    }),
+  );
+  const region = options.bounds ? options.bounds.intersect(vol.bounds) : vol.bounds;
+  for (const box of region.chunks(shape, vol.scale.voxelOffset, region)) {
+    yield meshTask.payload({
+      layer: vol.url,
+      mip,
+      bbox: box.toChunkName(),
+      meshDir,
+      simplification: options.simplification ?? 100,
+      maxError: options.maxError ?? 40,
+      dust: options.dust ?? 0,
+      labels: options.labels?.map(String),
+      excludeLabels: options.excludeLabels?.map(String),
+      fillMissing: options.fillMissing ?? false,
+      closeEdges: true,
+    });
+  }
+}
+
+/** Manifest task: every segment whose fragments start with `prefix` gets its `<id>:0`. */
+export const meshManifestTask = defineTask({
+  name: "mesh-manifest",
+  params: z.object({
+    layer: z.string(),
+    meshDir: z.string().default("mesh"),
+    /** Key prefix of the fragments this task owns ("" = all, for one-listing runs). */
+    prefix: z.string().default(""),
+  }),
+  async run(p, ctx: TaskContext) {
+    const meshes = await MeshLayer.open(p.layer, {
+      meshDir: p.meshDir,
+      storage: ctx.storage(p.layer),
+    });
+    const groups = await meshes.listFragments(p.prefix);
+    const puts = [...groups].map(([id, fragments]) => meshes.writeManifest(id, fragments));
+    await Promise.all(puts);
+    ctx.progress(groups.size);
+    return { manifests: groups.size };
+  },
+});
+
+/**
+ * The key prefixes that split segment ids `1..` into disjoint groups by
+ * their leading digits: ids shorter than `magnitude` digits are matched
+ * exactly (`"7:"`), longer ones by their first `magnitude` digits.
+ */
+export function manifestPrefixes(magnitude: number): string[] {
+  const out: string[] = [];
+  for (let digits = 1; digits < magnitude; digits++) {
+    for (let n = 10 ** (digits - 1); n < 10 ** digits; n++) out.push(`${n}:`);
+  }
+  for (let n = 10 ** (magnitude - 1); n < 10 ** magnitude; n++) out.push(String(n));
+  return out;
+}
+
+/** Options of {@link createMeshManifestTasks}. */
+export interface MeshManifestOptions {
+  meshDir?: string;
+  /**
+   * Split the work by id prefix with this many leading digits (a task per
+   * prefix, for cloud storage at scale). 0 = one task that lists the whole
+   * directory once (fast on file://). Default 0.
+   */
+  magnitude?: number;
+}
+
+/** Yield the manifest tasks of a layer's mesh directory. */
+export async function* createMeshManifestTasks(
+  layer: string,
+  options: MeshManifestOptions = {},
+  ctx: TaskContext = createTaskContext(),
+): AsyncGenerator<TaskPayload> {
+  let meshDir = options.meshDir;
+  if (meshDir === undefined) {
+    const vol = await Volume.open(layer, { storage: ctx.storage(layer) });
+    meshDir = typeof vol.info.mesh === "string" ? vol.info.mesh : "mesh";
+  }
+  const magnitude = options.magnitude ?? 0;
+  const prefixes = magnitude > 0 ? manifestPrefixes(magnitude) : [""];
+  for (const prefix of prefixes) yield meshManifestTask.payload({ layer, meshDir, prefix });
+}
