@@ -19,6 +19,7 @@ import {
   RequestError,
   StorageError,
 } from "./errors";
+import { compressedRangeError, FORMS, type Form, tagVersion, untagVersion } from "./forms";
 import { joinPrefix, normalizeKey, normalizePrefix } from "./keys";
 import { type BatchInput, runPool } from "./pool";
 import {
@@ -62,30 +63,6 @@ export type PutManyOptions = BatchOptions & Omit<PutOptions, "signal">;
 
 const textEncoder = new TextEncoder();
 
-/** Stored forms of a key on suffix backends, in the order `get` tries them. */
-const FORMS: ReadonlyArray<readonly [suffix: string, codec: Compression | undefined]> = [
-  ["", undefined],
-  ...COMPRESSION_SUFFIXES,
-];
-
-/** A found stored form of a key. */
-interface Form {
-  suffix: string;
-  codec: Compression | undefined;
-}
-
-/** Version tokens on suffix backends name the stored form: `.gz:<backend version>`. */
-function tagVersion(version: string | undefined, suffix: string): string | undefined {
-  return version === undefined || suffix === "" ? version : `${suffix}:${version}`;
-}
-
-function untagVersion(token: string): [suffix: string, version: string] {
-  for (const [suffix] of COMPRESSION_SUFFIXES) {
-    if (token.startsWith(`${suffix}:`)) return [suffix, token.slice(suffix.length + 1)];
-  }
-  return ["", token];
-}
-
 function checkRange(range: ByteRange, url: string, key: string): void {
   const { start, end } = range;
   if (
@@ -100,16 +77,6 @@ function checkRange(range: ByteRange, url: string, key: string): void {
       undefined,
     );
   }
-}
-
-function compressedRangeError(url: string, key: string, codec: Compression): RequestError {
-  return new RequestError(
-    `cannot read a byte range of ${key} under ${url}: it is stored ${codec}-compressed, and ranges ` +
-      "of compressed objects are meaningless; store objects read by range (e.g. shards) uncompressed",
-    url,
-    key,
-    undefined,
-  );
 }
 
 /**
