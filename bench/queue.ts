@@ -3,7 +3,9 @@
  * (moto on loopback), and lease+delete cycles/s through `poll` with 1 and 4
  * concurrent (no-op) handlers.
  *
- *   npx tsx bench/queue.ts [inserts=100000] [cycles-fq=20000] [cycles-sqs=2000] [moto-inserts=2000]
+ *   npx tsx bench/queue.ts [inserts=100000] [cycles-fq=20000] [cycles-sqs=300] [moto-inserts=1000]
+ *
+ * QUEUE_BENCH=mem,fq,stub,moto (the default) selects the backends.
  *
  * Reference: python-task-queue documents about 3,000 inserts/s to SQS from
  * one core with batching.
@@ -18,11 +20,12 @@ import { startMoto } from "../test/support/moto";
 
 const inserts = Number(process.argv[2] ?? 100_000);
 const cyclesFq = Number(process.argv[3] ?? 20_000);
-const cyclesSqs = Number(process.argv[4] ?? 2_000);
+const cyclesSqs = Number(process.argv[4] ?? 300);
 // moto's SendMessage is O(queue length) (it recounts the queue per message),
 // so inserting 100,000 into moto is quadratic: a smaller count is timed there,
 // and the full count against a stub endpoint that only acknowledges.
-const motoInserts = Number(process.argv[5] ?? 2_000);
+const motoInserts = Number(process.argv[5] ?? 1_000);
+const selected = new Set((process.env.QUEUE_BENCH ?? "mem,fq,stub,moto").split(","));
 
 /**
  * A loopback HTTP server speaking just enough of SQS's JSON protocol
@@ -84,62 +87,59 @@ async function bench(label: string, open: () => Promise<Queue>, cycles: number) 
   await q.purge();
   for (const concurrency of [1, 4]) {
     await q.insert(tasks(cycles));
-    const s = await timeIt(() =>
-      poll(q, () => {}, {
-        concurrency,
-        leaseSeconds: 60,
-        stopWhenEmpty: true,
-        waitSeconds: 0,
-        backoff: { initialMs: 5, maxMs: 20 },
-      }),
-    );
-    report(label, `lease+delete, concurrency ${concurrency}`, cycles, s);
+    await drain(label, q, cycles, concurrency);
     await q.purge();
   }
   await q.close();
 }
 
+async function drain(label: string, q: Queue, n: number, concurrency: number) {
+  const s = await timeIt(() =>
+    poll(q, () => {}, {
+      concurrency,
+      leaseSeconds: 60,
+      stopWhenEmpty: true,
+      waitSeconds: 0,
+      backoff: { initialMs: 5, maxMs: 20 },
+    }),
+  );
+  report(label, `lease+delete, concurrency ${concurrency}`, n, s);
+}
+
 async function main() {
-  await bench("mem://", () => openQueue("mem://bench"), inserts);
-  const dir = mkdtempSync(join(tmpdir(), "ngpipe-bench-fq-"));
-  try {
-    await bench("fq://", () => openQueue(`fq://${dir}`), cyclesFq);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  if (selected.has("mem")) await bench("mem://", () => openQueue("mem://bench"), inserts);
+  if (selected.has("fq")) {
+    const dir = mkdtempSync(join(tmpdir(), "ngpipe-bench-fq-"));
+    try {
+      await bench("fq://", () => openQueue(`fq://${dir}`), cyclesFq);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
   process.env.AWS_ACCESS_KEY_ID ??= "testing";
   process.env.AWS_SECRET_ACCESS_KEY ??= "testing";
-  const moto = await startMoto().catch((err) => {
-    console.log(`skipping sqs:// (moto unavailable: ${err.message})`);
-    return undefined;
-  });
-  const stub = await startSqsStub();
-  try {
-    const q = await openQueue("sqs://stub", { endpoint: stub.endpoint });
-    report("sqs:// (stub)", "insert", inserts, await timeIt(() => q.insert(tasks(inserts))));
-    await q.close();
-  } finally {
-    stub.server.close();
+  if (selected.has("stub")) {
+    const stub = await startSqsStub();
+    try {
+      const q = await openQueue("sqs://stub", { endpoint: stub.endpoint });
+      report("sqs:// (stub)", "insert", inserts, await timeIt(() => q.insert(tasks(inserts))));
+      await q.close();
+    } finally {
+      stub.server.close();
+    }
   }
+  const moto = selected.has("moto")
+    ? await startMoto().catch((err) => {
+        console.log(`skipping sqs:// (moto unavailable: ${err.message})`);
+        return undefined;
+      })
+    : undefined;
   if (moto) {
     try {
-      let n = 0;
       // SQS allows one PurgeQueue per minute: a fresh queue per phase instead.
+      let n = 0;
       const fresh = () =>
-        openQueue(`sqs://bench-${n++}`, { endpoint: moto.endpoint, create: true }).then((q) => ({
-          ...q,
-          url: q.url,
-          insert: q.insert.bind(q),
-          lease: q.lease.bind(q),
-          renew: q.renew.bind(q),
-          delete: q.delete.bind(q),
-          release: q.release.bind(q),
-          deadLetter: q.deadLetter.bind(q),
-          releaseAll: q.releaseAll.bind(q),
-          status: q.status.bind(q),
-          close: q.close.bind(q),
-          purge: async () => {},
-        }));
+        openQueue(`sqs://bench-${n++}`, { endpoint: moto.endpoint, create: true });
       const label = "sqs:// (moto)";
       const q = await fresh();
       report(label, "insert", motoInserts, await timeIt(() => q.insert(tasks(motoInserts))));
@@ -147,15 +147,7 @@ async function main() {
       for (const concurrency of [1, 4]) {
         const c = await fresh();
         await c.insert(tasks(cyclesSqs));
-        const s = await timeIt(() =>
-          poll(c, () => {}, {
-            concurrency,
-            stopWhenEmpty: true,
-            waitSeconds: 0,
-            backoff: { initialMs: 5, maxMs: 20 },
-          }),
-        );
-        report(label, `lease+delete, concurrency ${concurrency}`, cyclesSqs, s);
+        await drain(label, c, cyclesSqs, concurrency);
         await c.close();
       }
     } finally {
@@ -164,7 +156,9 @@ async function main() {
   }
   console.log("\n| backend | operation | tasks | seconds | tasks/s |\n|---|---|---|---|---|");
   console.log(rows.join("\n"));
-  console.log(`\nnpx tsx bench/queue.ts ${inserts} ${cyclesFq} ${cyclesSqs} ${motoInserts}`);
+  console.log(
+    `\nQUEUE_BENCH=${[...selected].join(",")} npx tsx bench/queue.ts ${inserts} ${cyclesFq} ${cyclesSqs} ${motoInserts}`,
+  );
 }
 
 main().catch((err) => {
