@@ -215,8 +215,7 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
   stamp.fill(0, 0, nv);
 
   // Candidate collapses: entry id -> (u, v, stamps of u and v when computed,
-  // target position, cost). The heap holds (cost, entry id) pairs side by side
-  // so that sifting reads contiguous memory; stale entries are skipped on pop.
+  // target position, cost, next entry in its queue bucket).
   const want = Math.max(64, 2 * nf);
   let eu = i32("eu", want);
   let ev = i32("ev", want);
@@ -224,22 +223,17 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
   let esv = i32("esv", want);
   let ecost = f64("ecost", want);
   let epos = f64("epos", 3 * want);
-  let hcost = f64("hcost", want);
-  let hid = i32("hid", want);
-  let zq = i32("zq", want);
+  let bnext = i32("bnext", want);
   let cap = Math.min(
-    zq.length,
+    bnext.length,
     eu.length,
     ev.length,
     esu.length,
     esv.length,
     ecost.length,
-    hcost.length,
-    hid.length,
     epos.length / 3,
   );
   let ecount = 0;
-  let heapSize = 0;
   const grow = () => {
     const n = 2 * cap;
     const g32 = (name: string, a: Int32Array) => {
@@ -256,10 +250,8 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
     ev = g32("ev", ev);
     esu = g32("esu", esu);
     esv = g32("esv", esv);
-    hid = g32("hid", hid);
-    zq = g32("zq", zq);
+    bnext = g32("bnext", bnext);
     ecost = g64("ecost", ecost, 1);
-    hcost = g64("hcost", hcost, 1);
     epos = g64("epos", epos, 3);
     cap = n;
   };
@@ -370,61 +362,34 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
     return id;
   };
 
-  // A 4-ary min-heap on cost (shallower than a binary heap, and the four
-  // children share a cache line). Equal costs need no tie-break for
-  // determinism: the same input always runs the same heap operations.
-  const siftUp = (pos: number, cost: number, id: number) => {
-    while (pos > 0) {
-      const parent = (pos - 1) >> 2;
-      const pc = hcost[parent];
-      if (pc <= cost) break;
-      hcost[pos] = pc;
-      hid[pos] = hid[parent];
-      pos = parent;
-    }
-    hcost[pos] = cost;
-    hid[pos] = id;
+  // Candidates wait in a bucket queue ordered by error: bucket 0 holds the
+  // free collapses of flat regions, buckets 1..NB split (0, maxError] evenly
+  // in distance (sqrt of the quadric error), each first-in first-out. Popping
+  // is O(1) instead of a heap's O(log n); collapses within one bucket (errors
+  // within maxError / NB of each other) are taken in the order they were
+  // found. Stale candidates (an end vertex changed since) are skipped.
+  const NB = 4096;
+  const bhead = i32("bhead", NB + 1);
+  const btail = i32("btail", NB + 1);
+  bhead.fill(-1, 0, NB + 1);
+  btail.fill(-1, 0, NB + 1);
+  let minBucket = NB + 1;
+  const push = (id: number) => {
+    if (id < 0) return;
+    const cost = ecost[id];
+    const b = cost === 0 ? 0 : Math.min(NB, 1 + Math.floor(NB * Math.sqrt(cost / maxErr2)));
+    bnext[id] = -1;
+    if (btail[b] < 0) bhead[b] = id;
+    else bnext[btail[b]] = id;
+    btail[b] = id;
+    if (b < minBucket) minBucket = b;
   };
-  const siftDown = (pos: number, cost: number, id: number) => {
-    for (;;) {
-      const first = 4 * pos + 1;
-      if (first >= heapSize) break;
-      let child = first;
-      let cc = hcost[first];
-      const last = Math.min(first + 4, heapSize);
-      for (let j = first + 1; j < last; j++) {
-        const cj = hcost[j];
-        if (cj < cc) {
-          cc = cj;
-          child = j;
-        }
-      }
-      if (cost <= cc) break;
-      hcost[pos] = cc;
-      hid[pos] = hid[child];
-      pos = child;
-    }
-    hcost[pos] = cost;
-    hid[pos] = id;
-  };
-
-  // Free collapses (flat regions) wait in a FIFO, the others in the heap.
-  let zhead = 0;
-  let ztail = 0;
   for (let f = 0; f < nf; f++)
     for (let k = 0; k < 3; k++) {
       const a = F[3 * f + k];
       const b = F[3 * f + (k === 2 ? 0 : k + 1)];
-      if (a < b) addEntry(a, b);
+      if (a < b) push(addEntry(a, b));
     }
-  for (let i = 0; i < ecount; i++) {
-    if (ecost[i] === 0) zq[ztail++] = i;
-    else {
-      hcost[heapSize] = ecost[i];
-      hid[heapSize++] = i;
-    }
-  }
-  for (let i = (heapSize - 2) >> 2; i >= 0; i--) siftDown(i, hcost[i], hid[i]);
 
   const mark = i32("mark", nv);
   const mark2 = i32("mark2", nv);
@@ -488,26 +453,15 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
     return true;
   };
 
-  const push = (id: number) => {
-    if (id < 0) return;
-    if (ecost[id] === 0) zq[ztail++] = id;
-    else siftUp(heapSize++, ecost[id], id);
-  };
-
-  while (faceCount > target && (zhead < ztail || heapSize > 0)) {
-    let id: number;
-    let cost = 0;
-    if (zhead < ztail) id = zq[zhead++];
-    else {
-      id = hid[0];
-      cost = hcost[0];
-      heapSize--;
-      if (heapSize > 0) siftDown(0, hcost[heapSize], hid[heapSize]);
-    }
+  while (faceCount > target) {
+    while (minBucket <= NB && bhead[minBucket] < 0) minBucket++;
+    if (minBucket > NB) break;
+    const id = bhead[minBucket];
+    bhead[minBucket] = bnext[id];
+    if (bnext[id] < 0) btail[minBucket] = -1;
     let s = eu[id];
     let r = ev[id];
     if (stamp[s] !== esu[id] || stamp[r] !== esv[id]) continue;
-    if (cost > maxErr2) break;
     if (locked[r]) {
       const t = s;
       s = r;
