@@ -4,5 +4,5 @@ export * from "./format/legacy";
 export * from "./kernels/marching-cubes";
 export * from "./kernels/mesh-utils";
 export * from "./kernels/simplify";
-export type * from "./types";
 export * from "./layer";
+export type * from "./types";
