@@ -289,3 +289,12 @@ test("metadata backends get the encoding as Content-Encoding, never as a suffix"
   expect(new TextDecoder().decode((await s.get("obj"))!)).toBe("hello ".repeat(30));
   await expect(s.get("obj", { range: { start: 0, end: 3 } })).rejects.toThrow(/compress/);
 });
+
+test("a listing prefix that cuts into a compression suffix does not list the logical key", async () => {
+  const s = new Storage(new MemoryBackend("prefix-suffix"));
+  await s.put("a/x", "1".repeat(40), { compress: "gzip" });
+  await s.put("a/x.gold", "2");
+  const listed: string[] = [];
+  for await (const k of s.list("a/x.g", { recursive: true })) listed.push(k);
+  expect(listed).toEqual(["a/x.gold"]);
+});

@@ -504,18 +504,25 @@ export class Storage {
     const p = this.prefix + normalizePrefix(prefix, this.url);
     const strip = this.prefix.length;
     const { signal } = opts;
+    const suffixed = !this.backend.encodingInMetadata;
     let last: string | undefined;
+    // Set after a failure: the restarted listing skips what was already
+    // yielded (listings are sorted). A listing that never fails is passed on as is.
+    let resumeAfter: string | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
         let source: AsyncIterable<string> = this.backend.list(p, opts);
-        if (!this.backend.encodingInMetadata) source = logicalKeys(source);
+        if (suffixed) source = logicalKeys(source);
         for await (const full of source) {
-          if (last !== undefined && full <= last) continue;
+          if (resumeAfter !== undefined && full <= resumeAfter) continue;
+          // "a/x.gz" lists as "a/x", which may fall outside a prefix "a/x.g".
+          if (suffixed && !full.startsWith(p)) continue;
           last = full;
           yield full.slice(strip);
         }
         return;
       } catch (err) {
+        resumeAfter = last;
         const retries = this.options.retries ?? 6;
         if (signal?.aborted || attempt >= retries || !isRetryableError(err)) {
           throw this.named(err, "list", prefix === "" ? undefined : prefix, signal);
