@@ -1,0 +1,152 @@
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { closePool, NdArray, readInfo, Volume } from "@ngpipe/precomputed";
+import { openStorage } from "@ngpipe/storage";
+import { useMoto } from "../../../../test/support/moto";
+import { downsample } from "../kernels/downsample/downsample";
+import { createTaskContext } from "../runtime";
+import { fib25, runAll, snapshotDir, tempDir } from "./testing";
+import { createTransferTasks, type TransferTaskResult } from "./transfer";
+
+afterAll(() => closePool());
+
+const moto = useMoto();
+const withMoto = moto.available ? describe : describe.skip;
+
+function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
+}
+
+async function fib25Layer(url: string, encoding = "compressed_segmentation"): Promise<Volume> {
+  return Volume.fromArray(url, NdArray.from(fib25(), [64, 64, 64]), {
+    type: "segmentation",
+    resolution: [8, 8, 8],
+    chunkSize: [32, 32, 32],
+    encoding,
+  });
+}
+
+withMoto("transfer through s3:// (moto)", () => {
+  test("file:// -> s3:// -> file:// round-trips every object byte for byte", async () => {
+    const admin = new S3Client({
+      endpoint: moto.endpoint,
+      forcePathStyle: true,
+      region: "us-east-1",
+    });
+    await admin.send(new CreateBucketCommand({ Bucket: "xfer" }));
+    admin.destroy();
+    const tmp = tempDir();
+    try {
+      await fib25Layer(tmp.url("a/seg"));
+      const storageOptions = { endpoint: moto.endpoint };
+      const ctx = createTaskContext({ storageOptions });
+      const s3 = "s3://xfer/copy/seg";
+      const up = await createTransferTasks(tmp.url("a/seg"), s3, { storageOptions });
+      const upResults = (await runAll(up, ctx)) as TransferTaskResult[];
+      expect([...up].every((t) => t.params.fastPath)).toBe(true);
+      expect(upResults.reduce((n, r) => n + r.copiedObjects, 0)).toBe(8);
+      // The objects keep their gzip Content-Encoding on s3.
+      const head = await openStorage(s3, storageOptions).head("8_8_8/0-32_0-32_0-32");
+      expect(head?.contentEncoding).toBe("gzip");
+      await runAll(await createTransferTasks(s3, tmp.url("b/seg"), { storageOptions }), ctx);
+      const a = snapshotDir(`${tmp.dir}/a`);
+      const b = snapshotDir(`${tmp.dir}/b`);
+      expect([...b.keys()]).toEqual([...a.keys()]);
+      expect([...a.keys()]).toContain("seg/8_8_8/0-32_0-32_0-32.gz");
+      for (const [k, v] of a) expect(b.get(k)?.equals(v)).toBe(true);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
+describe("transfer", () => {
+  test("the fast path copies chunk files as stored (gzip form included) when nothing changes", async () => {
+    const tmp = tempDir();
+    try {
+      await fib25Layer(tmp.url("src/seg"));
+      const tasks = await createTransferTasks(tmp.url("src/seg"), tmp.url("dst/seg"));
+      const results = (await runAll(tasks)) as TransferTaskResult[];
+      expect([...tasks].every((t) => t.params.fastPath)).toBe(true);
+      expect(results.reduce((n, r) => n + r.copiedObjects, 0)).toBe(8);
+      const a = snapshotDir(`${tmp.dir}/src`);
+      const b = snapshotDir(`${tmp.dir}/dst`);
+      expect([...b.keys()]).toEqual([...a.keys()]);
+      for (const [k, v] of a) expect(b.get(k)?.equals(v)).toBe(true);
+      expect([...a.keys()].filter((k) => k.endsWith(".gz"))).toHaveLength(8);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test("rechunking raw into compressed_segmentation reads back identical", async () => {
+    const src = "mem://xfer-rechunk/raw";
+    const dst = "mem://xfer-rechunk/cseg";
+    const labels = fib25();
+    await fib25Layer(src, "raw");
+    const tasks = await createTransferTasks(src, dst, {
+      chunkSize: [16, 32, 8],
+      encoding: "compressed_segmentation",
+      memoryTarget: 2_000_000,
+    });
+    expect(tasks.count).toBeGreaterThan(1);
+    expect([...tasks].some((t) => t.params.fastPath)).toBe(false);
+    await runAll(tasks);
+    const info = await readInfo(openStorage(dst));
+    expect(info.scales[0].chunk_sizes).toEqual([[16, 32, 8]]);
+    expect(info.scales[0].encoding).toBe("compressed_segmentation");
+    expect(info.scales[0].compressed_segmentation_block_size).toEqual([8, 8, 8]);
+    const vol = await Volume.open(dst);
+    expect(sameBytes((await vol.read(vol.bounds)).data, labels)).toBe(true);
+    // Every chunk object is compressed_segmentation of the new size.
+    const keys: string[] = [];
+    for await (const k of openStorage(dst).list("8_8_8/")) keys.push(k);
+    expect(keys).toHaveLength((64 / 16) * (64 / 32) * (64 / 8));
+  });
+
+  test("translate moves the data and the voxel offset", async () => {
+    const src = "mem://xfer-translate/src";
+    const dst = "mem://xfer-translate/dst";
+    const labels = fib25();
+    await fib25Layer(src);
+    await runAll(await createTransferTasks(src, dst, { translate: [32, 0, -64] }));
+    const vol = await Volume.open(dst);
+    expect(vol.bounds.toString()).toBe("32-96_0-64_-64-0");
+    expect(sameBytes((await vol.read(vol.bounds)).data, labels)).toBe(true);
+  });
+
+  test("a box of the layer with downsampling on the way", async () => {
+    const src = "mem://xfer-ds/src";
+    const dst = "mem://xfer-ds/dst";
+    const labels = fib25();
+    await fib25Layer(src);
+    const tasks = await createTransferTasks(src, dst, { mips: 2, bounds: "0-64_0-64_0-32" });
+    expect([...tasks].some((t) => t.params.fastPath)).toBe(false);
+    await runAll(tasks);
+    const vol = await Volume.open(dst, { fillMissing: true });
+    expect(vol.info.scales.map((s) => s.resolution)).toEqual([
+      [8, 8, 8],
+      [16, 16, 8],
+      [32, 32, 8],
+    ]);
+    // Only the lower half in z was copied.
+    const exists = await vol.exists(vol.bounds);
+    expect(exists.get("0-32_0-32_0-32")).toBe(true);
+    expect(exists.get("0-32_0-32_32-64")).toBe(false);
+    const expected = downsample("mode", labels, [64, 64, 64], [2, 2, 1], 2);
+    const top = vol.withMip(2);
+    const got = await top.read("0-16_0-16_0-32");
+    const want = NdArray.from(expected[1].data, [16, 16, 64]).crop([0, 0, 0], [16, 16, 32]);
+    expect(sameBytes(got.data, want.data)).toBe(true);
+  });
+
+  test("a destination of another data type is refused", async () => {
+    const src = "mem://xfer-mismatch/src";
+    await fib25Layer(src);
+    await Volume.fromArray("mem://xfer-mismatch/dst", NdArray.zeros("uint8", [8, 8, 8]));
+    await expect(createTransferTasks(src, "mem://xfer-mismatch/dst")).rejects.toThrow(
+      /uint8 x 1.*uint64 x 1/,
+    );
+  });
+});
