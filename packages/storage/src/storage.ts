@@ -251,15 +251,11 @@ export class Storage {
     // Only a missing bare key costs the probes of the compressed forms.
     for (const [suffix, codec] of COMPRESSION_SUFFIXES) {
       const stored = full + suffix;
-      if (b.exists !== undefined) {
-        const p = b.exists(stored, { signal });
+      // Without a cheap probe, a plain GET of the form is the probe.
+      if (b.exists !== undefined || range !== undefined) {
+        const p = this.probe(stored, signal);
         if (p === false || (p !== true && !(await p))) continue;
-      }
-      if (range !== undefined) {
-        if (b.exists !== undefined || (await b.head(stored, { signal })) !== null) {
-          throw compressedRangeError(this.url, key, codec);
-        }
-        continue;
+        if (range !== undefined) throw compressedRangeError(this.url, key, codec);
       }
       const r = await this.call("get", key, (s) => b.get(stored, { signal: s }), signal);
       if (r !== null) {
@@ -398,7 +394,7 @@ export class Storage {
       if (suffix === keep) continue;
       const stored = full + suffix;
       if (b.exists !== undefined) {
-        const p = b.exists(stored, { signal });
+        const p = this.probe(stored, signal);
         if (p === false || (p !== true && !(await p))) continue;
       }
       await this.call("delete", key, (s) => b.delete(stored, { signal: s }), signal);
@@ -467,7 +463,7 @@ export class Storage {
     for (const [suffix, codec] of FORMS) {
       const stored = full + suffix;
       if (suffix !== "" && b.exists !== undefined) {
-        const p = b.exists(stored, { signal });
+        const p = this.probe(stored, signal);
         if (p === false || (p !== true && !(await p))) continue;
       }
       const info = await this.call("head", key, (s) => b.head(stored, { signal: s }), signal);
