@@ -53,6 +53,10 @@ export class MemoryQueue implements Queue {
   readonly url: string;
   private readonly store: Store;
 
+  /**
+   * @param name - the queue's name; queues of one name share their tasks.
+   * @param now - clock in epoch ms (injectable for tests).
+   */
   constructor(
     readonly name: string,
     private readonly now: () => number = Date.now,
