@@ -217,42 +217,20 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
   // Candidate collapses: entry id -> (u, v, stamps of u and v when computed,
   // target position, cost, next entry in its queue bucket).
   const want = Math.max(64, 2 * nf);
-  let eu = i32("eu", want);
-  let ev = i32("ev", want);
-  let esu = i32("esu", want);
-  let esv = i32("esv", want);
-  let ecost = f64("ecost", want);
-  let epos = f64("epos", 3 * want);
-  let bnext = i32("bnext", want);
-  let cap = Math.min(
-    bnext.length,
-    eu.length,
-    ev.length,
-    esu.length,
-    esv.length,
-    ecost.length,
-    epos.length / 3,
-  );
+  // Interleaved so that one candidate sits in one or two cache lines:
+  // EI = [u, v, stamp u, stamp v, next in bucket], EF = [cost, x, y, z].
+  let EI = i32("EI", 5 * want);
+  let EF = f64("EF", 4 * want);
+  let cap = Math.min(EI.length / 5, EF.length / 4);
   let ecount = 0;
   const grow = () => {
     const n = 2 * cap;
-    const g32 = (name: string, a: Int32Array) => {
-      const b = i32(name, n);
-      if (b !== a) b.set(a.subarray(0, cap));
-      return b;
-    };
-    const g64 = (name: string, a: Float64Array, per: number) => {
-      const b = f64(name, per * n);
-      if (b !== a) b.set(a.subarray(0, per * cap));
-      return b;
-    };
-    eu = g32("eu", eu);
-    ev = g32("ev", ev);
-    esu = g32("esu", esu);
-    esv = g32("esv", esv);
-    bnext = g32("bnext", bnext);
-    ecost = g64("ecost", ecost, 1);
-    epos = g64("epos", epos, 3);
+    const bi = i32("EI", 5 * n);
+    if (bi !== EI) bi.set(EI.subarray(0, 5 * cap));
+    const bf = f64("EF", 4 * n);
+    if (bf !== EF) bf.set(EF.subarray(0, 4 * cap));
+    EI = bi;
+    EF = bf;
     cap = n;
   };
 
@@ -351,14 +329,16 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
     else if (cost > maxErr2) return -1;
     if (ecount === cap) grow();
     const id = ecount++;
-    eu[id] = u;
-    ev[id] = v;
-    esu[id] = stamp[u];
-    esv[id] = stamp[v];
-    epos[3 * id] = x;
-    epos[3 * id + 1] = y;
-    epos[3 * id + 2] = z;
-    ecost[id] = cost;
+    const ii = 5 * id;
+    EI[ii] = u;
+    EI[ii + 1] = v;
+    EI[ii + 2] = stamp[u];
+    EI[ii + 3] = stamp[v];
+    const fi = 4 * id;
+    EF[fi] = cost;
+    EF[fi + 1] = x;
+    EF[fi + 2] = y;
+    EF[fi + 3] = z;
     return id;
   };
 
@@ -376,11 +356,11 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
   let minBucket = NB + 1;
   const push = (id: number) => {
     if (id < 0) return;
-    const cost = ecost[id];
+    const cost = EF[4 * id];
     const b = cost === 0 ? 0 : Math.min(NB, 1 + Math.floor(NB * Math.sqrt(cost / maxErr2)));
-    bnext[id] = -1;
+    EI[5 * id + 4] = -1;
     if (btail[b] < 0) bhead[b] = id;
-    else bnext[btail[b]] = id;
+    else EI[5 * btail[b] + 4] = id;
     btail[b] = id;
     if (b < minBucket) minBucket = b;
   };
@@ -457,19 +437,21 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
     while (minBucket <= NB && bhead[minBucket] < 0) minBucket++;
     if (minBucket > NB) break;
     const id = bhead[minBucket];
-    bhead[minBucket] = bnext[id];
-    if (bnext[id] < 0) btail[minBucket] = -1;
-    let s = eu[id];
-    let r = ev[id];
-    if (stamp[s] !== esu[id] || stamp[r] !== esv[id]) continue;
+    const ii = 5 * id;
+    const nextId = EI[ii + 4];
+    bhead[minBucket] = nextId;
+    if (nextId < 0) btail[minBucket] = -1;
+    let s = EI[ii];
+    let r = EI[ii + 1];
+    if (stamp[s] !== EI[ii + 2] || stamp[r] !== EI[ii + 3]) continue;
     if (locked[r]) {
       const t = s;
       s = r;
       r = t;
     }
-    const x = epos[3 * id];
-    const y = epos[3 * id + 1];
-    const z = epos[3 * id + 2];
+    const x = EF[4 * id + 1];
+    const y = EF[4 * id + 2];
+    const z = EF[4 * id + 3];
 
     // Link condition: the common neighbours of s and r must be exactly the
     // third vertices of the faces they share.
