@@ -5,10 +5,13 @@
  * non-zero code (stack traces only with --verbose).
  */
 import { Command, CommanderError } from "commander";
+import { parseVec3 } from "./args";
 import { registerImageCommands } from "./commands/image";
 import { registerInfo } from "./commands/info";
+import { registerMeshCommands } from "./commands/mesh";
 import { registerQueueCommands } from "./commands/queue";
 import { registerView } from "./commands/view";
+import { quickstart } from "./quickstart";
 
 /** Build the command tree (exported for tests and embedding). */
 export function buildProgram(): Command {
@@ -22,8 +25,24 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerInfo(program);
   registerImageCommands(program);
+  registerMeshCommands(program);
   registerQueueCommands(program);
   registerView(program);
+  program
+    .command("quickstart")
+    .description(
+      "make a small EM-like dataset and run ingest, downsample and meshing on it through an fq:// queue",
+    )
+    .argument("[dir]", "where to write it", "quickstart-data")
+    .option("--workers <n>", "worker loop concurrency", "2")
+    .option("--size <x,y,z>", "dataset size", "256,256,128")
+    .action(async (dir: string, o) => {
+      await quickstart(dir, {
+        workers: Number(o.workers),
+        size: [...parseVec3(o.size, "--size")],
+        quiet: program.opts().quiet,
+      });
+    });
   return program;
 }
 

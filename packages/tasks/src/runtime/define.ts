@@ -68,7 +68,8 @@ export function defineTask<S extends z.ZodType, R = void>(spec: {
     schema: schema as unknown as z.ZodType<z.output<S>>,
     run: spec.run,
     parse,
-    payload: (params) => ({ name, params: parse(params) }),
+    // A payload is JSON: a round trip drops undefined members and checks it is serialisable.
+    payload: (params) => ({ name, params: JSON.parse(JSON.stringify(parse(params))) }),
   };
   registerTask(def as TaskDefinition);
   return def;

@@ -1,0 +1,76 @@
+/** `ngpipe mesh forge` (meshing tasks) and `ngpipe mesh merge` (manifests). */
+import { createMeshingTasks, createMeshManifestTasks } from "@ngpipe/tasks";
+import type { Command } from "commander";
+import { parseBbox, parseIntArg, parseVec3, toUrl } from "../args";
+import { runTasks } from "../run-tasks";
+import { report, withRunOptions } from "./image";
+
+export function registerMeshCommands(program: Command): void {
+  const mesh = program
+    .command("mesh")
+    .description("meshes of segmentation layers (legacy precomputed format)");
+  withRunOptions(
+    mesh
+      .command("forge")
+      .description("mesh every label, one task per block (+1 voxel overlap), writing fragments")
+      .argument("<layer>", "segmentation layer path or URL")
+      .option("--mip <n>", "mip to mesh", "0")
+      .option("--shape <x,y,z>", "block shape in voxels", "448,448,448")
+      .option("--simplification <factor>", "reduction factor (0: none)", "100")
+      .option("--max-error <nm>", "max simplification error in nm", "40")
+      .option("--dust <voxels>", "skip labels with fewer voxels in a block", "0")
+      .option("--dir <name>", "mesh directory (default: the info's mesh, else mesh)")
+      .option("--labels <ids>", "only these labels (comma separated)")
+      .option("--exclude <ids>", "not these labels (comma separated)")
+      .option("--bounds <bbox>", "only this box")
+      .option("--fill-missing", "read missing chunks as background"),
+  ).action(async (layer: string, o) => {
+    const r = await runTasks(
+      "mesh",
+      createMeshingTasks(toUrl(layer), {
+        mip: parseIntArg(o.mip, "--mip"),
+        shape: parseVec3(o.shape, "--shape"),
+        simplification: Number(o.simplification),
+        maxError: Number(o.maxError),
+        dust: parseIntArg(o.dust, "--dust"),
+        meshDir: o.dir,
+        labels: o.labels ? String(o.labels).split(",") : undefined,
+        excludeLabels: o.exclude ? String(o.exclude).split(",") : undefined,
+        bounds: o.bounds ? parseBbox(o.bounds) : undefined,
+        fillMissing: Boolean(o.fillMissing),
+      }),
+      {
+        queue: o.queue,
+        parallel: parseIntArg(o.parallel, "--parallel", 1),
+        quiet: program.opts().quiet,
+      },
+    );
+    report(r.inserted, r.count, o.queue, "mesh", r.seconds);
+  });
+  withRunOptions(
+    mesh
+      .command("merge")
+      .description("write each segment's manifest <id>:0 listing its fragments")
+      .argument("<layer>", "segmentation layer path or URL")
+      .option("--dir <name>", "mesh directory (default: the info's mesh, else mesh)")
+      .option(
+        "--magnitude <n>",
+        "split by id prefix with n leading digits (a task per prefix; for cloud storage). 0 = one listing",
+        "0",
+      ),
+  ).action(async (layer: string, o) => {
+    const r = await runTasks(
+      "manifest",
+      createMeshManifestTasks(toUrl(layer), {
+        meshDir: o.dir,
+        magnitude: parseIntArg(o.magnitude, "--magnitude"),
+      }),
+      {
+        queue: o.queue,
+        parallel: parseIntArg(o.parallel, "--parallel", 1),
+        quiet: program.opts().quiet,
+      },
+    );
+    report(r.inserted, r.count, o.queue, "manifest", r.seconds);
+  });
+}
