@@ -1,8 +1,12 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { gzipSync } from "node:zlib";
 import { NotSupportedError, PermissionDeniedError, TransientError } from "./errors";
 import { openStorage } from "./open";
+import { ZSTD_FIXTURE } from "./testing/conformance";
 import { StaticFileServer } from "./testing/static-server";
 
 let dir: string;
@@ -80,4 +84,41 @@ test("a refused connection is transient and ends as TransientError", async () =>
     .catch((e) => e);
   expect(err).toBeInstanceOf(TransientError);
   expect(err.message).toContain(url);
+});
+
+describe("servers that send Content-Encoding", () => {
+  let encServer: Server;
+  let base: string;
+  const plain = "served with a content-encoding ".repeat(20);
+
+  beforeAll(async () => {
+    encServer = createServer((req, res) => {
+      if (req.url === "/gz") {
+        res.writeHead(200, { "content-encoding": "gzip" });
+        res.end(gzipSync(plain));
+      } else if (req.url === "/zstd") {
+        res.writeHead(200, { "content-encoding": "zstd" });
+        res.end(ZSTD_FIXTURE.compressed);
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => encServer.listen(0, "127.0.0.1", r));
+    base = `http://127.0.0.1:${(encServer.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    encServer.closeAllConnections();
+    await new Promise((r) => encServer.close(r));
+  });
+
+  test("gzip transport encoding is undone once (by fetch), not twice", async () => {
+    expect(new TextDecoder().decode((await openStorage(base).get("gz"))!)).toBe(plain);
+  });
+
+  test("a zstd-encoded response is decompressed by the storage", async () => {
+    const s = openStorage(base);
+    expect(Array.from((await s.get("zstd"))!)).toEqual(Array.from(ZSTD_FIXTURE.plain));
+    expect((await s.getRaw("zstd"))!.info.contentEncoding).toBe("zstd");
+  });
 });
