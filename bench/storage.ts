@@ -5,7 +5,12 @@
  * concurrency, both over the same fs / AWS SDK calls the backend makes.
  *
  *   npx tsx bench/storage.ts                   # 10,000 x 4 KiB and 1,000 x 1 MiB, file and s3, 2 rounds
- *   npx tsx bench/storage.ts --small 2000 --large 200 --rounds 3 --only s3
+ *   npx tsx bench/storage.ts --small 2000 --large 200 --rounds 3 --latency 20 --only s3
+ *
+ * s3 requests go through a loopback proxy that adds `--latency` ms (default 10)
+ * to each, standing in for a real network round trip (moto itself answers in
+ * a few ms and serialises requests, which would hide what concurrency buys).
+ * The sequential loop runs on at most `--seq-max` objects (default 1000).
  *
  * Each round runs (b), ngpipe, (a) on fresh keys; the table keeps the best
  * round of each, and the CPU time this process spent per object, which a
@@ -24,23 +29,36 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { openStorage, type Storage } from "@ngpipe/storage";
+import { FaultProxy, openStorage, type Storage } from "@ngpipe/storage";
 import { motoInstalled, startMoto } from "../test/support/moto";
 
 interface Args {
   small: number;
   large: number;
   rounds: number;
+  /** Round trip added to every s3 request by a proxy in front of moto, ms. */
+  latency: number;
+  /** The sequential loop runs on at most this many objects (its rate is per object). */
+  seqMax: number;
   only: Set<string>;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { small: 10_000, large: 1_000, rounds: 2, only: new Set(["file", "s3"]) };
+  const args: Args = {
+    small: 10_000,
+    large: 1_000,
+    rounds: 2,
+    latency: 10,
+    seqMax: 1000,
+    only: new Set(["file", "s3"]),
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--small") args.small = Number(argv[++i]);
     else if (a === "--large") args.large = Number(argv[++i]);
     else if (a === "--rounds") args.rounds = Number(argv[++i]);
+    else if (a === "--latency") args.latency = Number(argv[++i]);
+    else if (a === "--seq-max") args.seqMax = Number(argv[++i]);
     else if (a === "--only") args.only = new Set(argv[++i].split(","));
   }
   return args;
@@ -53,6 +71,12 @@ type Runner = (items: string[], fn: (key: string) => Promise<void>) => Promise<v
 interface Impl {
   put(keys: string[], data: Uint8Array): Promise<void>;
   get(keys: string[]): Promise<number>;
+}
+
+function totalBytes(objects: Map<string, Uint8Array>): number {
+  let n = 0;
+  for (const v of objects.values()) n += v.length;
+  return n;
 }
 
 /** A worker pool over an array, the way one would write it by hand. */
@@ -106,12 +130,12 @@ function fsImpl(root: string, run: Runner): Impl {
       });
     },
     async get(keys) {
-      let bytes = 0;
+      // Keep every result, as getMany does: a caller reads objects to use them.
+      const out = new Map<string, Uint8Array>();
       await run(keys, async (key) => {
-        const n = (await fsp.readFile(join(root, key))).length;
-        bytes += n;
+        out.set(key, await fsp.readFile(join(root, key)));
       });
-      return bytes;
+      return totalBytes(out);
     },
   };
 }
@@ -134,15 +158,14 @@ function s3Impl(client: S3Client, bucket: string, prefix: string, run: Runner): 
       });
     },
     async get(keys) {
-      let bytes = 0;
+      const out = new Map<string, Uint8Array>();
       await run(keys, async (key) => {
         const res = await client.send(
           new GetObjectCommand({ Bucket: bucket, Key: `${prefix}/${key}` }),
         );
-        const n = (await res.Body!.transformToByteArray()).length;
-        bytes += n;
+        out.set(key, await res.Body!.transformToByteArray());
       });
-      return bytes;
+      return totalBytes(out);
     },
   };
 }
@@ -249,7 +272,8 @@ async function benchFile(args: Args) {
                   root,
                   impl === "sequential" ? sequential : (i, f) => handPool(i, concurrency, f),
                 );
-          await measure("file", d.name, impl, keys, d.data, it);
+          const n = impl === "sequential" ? Math.min(keys.length, args.seqMax) : keys.length;
+          await measure("file", d.name, impl, keys.slice(0, n), d.data, it);
           await fsp.rm(root, { recursive: true, force: true });
         }
     }
@@ -266,9 +290,17 @@ async function benchS3(args: Args) {
   process.env.AWS_ACCESS_KEY_ID ??= "testing";
   process.env.AWS_SECRET_ACCESS_KEY ??= "testing";
   const moto = await startMoto();
+  // Never leave moto running behind an interrupted benchmark.
+  const stop = () => void moto.stop().then(() => process.exit(130));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
   const concurrency = 32;
+  // moto answers in a few ms on loopback; a real S3 round trip is tens of ms.
+  const proxy = await FaultProxy.start(moto.endpoint);
+  proxy.faults.setPlan({ latencyMs: args.latency });
+  const endpoint = proxy.endpoint;
   const client = new S3Client({
-    endpoint: moto.endpoint,
+    endpoint,
     forcePathStyle: true,
     region: "us-east-1",
     maxAttempts: 1,
@@ -278,7 +310,7 @@ async function benchS3(args: Args) {
   });
   try {
     await client.send(new CreateBucketCommand({ Bucket: "bench" }));
-    await ngpipeImpl(openStorage("s3://bench/warm", { endpoint: moto.endpoint }), concurrency).put(
+    await ngpipeImpl(openStorage("s3://bench/warm", { endpoint }), concurrency).put(
       keyList(200),
       randomBytes(4096),
     );
@@ -290,7 +322,7 @@ async function benchS3(args: Args) {
           let storage: Storage | undefined;
           let it: Impl;
           if (impl === "ngpipe") {
-            storage = openStorage(`s3://bench/${prefix}`, { endpoint: moto.endpoint, concurrency });
+            storage = openStorage(`s3://bench/${prefix}`, { endpoint, concurrency });
             it = ngpipeImpl(storage, concurrency);
           } else {
             it = s3Impl(
@@ -300,12 +332,14 @@ async function benchS3(args: Args) {
               impl === "sequential" ? sequential : (i, f) => handPool(i, concurrency, f),
             );
           }
-          await measure("s3", d.name, impl, keys, d.data, it);
+          const n = impl === "sequential" ? Math.min(keys.length, args.seqMax) : keys.length;
+          await measure("s3", d.name, impl, keys.slice(0, n), d.data, it);
           await storage?.backend.close?.();
         }
     }
   } finally {
     client.destroy();
+    await proxy.stop();
     await moto.stop();
   }
 }
@@ -319,7 +353,9 @@ function report(args: Args) {
     const cpu = rs.map((x) => x.cpuUs / x.objects).sort((a, b) => a - b)[rs.length >> 1];
     return { rate: r.objects / r.seconds, mbs: r.bytes / r.seconds / 1e6, cpu };
   };
-  console.log(`\nbest of ${args.rounds} round(s); CPU = this process, µs per object (median)`);
+  console.log(
+    `\nbest of ${args.rounds} round(s); (a) on at most ${args.seqMax} objects; s3 with ${args.latency} ms added per request; CPU = this process, µs per object (median)`,
+  );
   console.log(
     "| backend | objects | op | ngpipe obj/s | ngpipe MB/s | (a) sequential obj/s | (b) pool obj/s | ngpipe / (b) | CPU µs/obj ngpipe / (b) |",
   );
@@ -336,7 +372,7 @@ function report(args: Args) {
       `| ${r.backend} | ${r.set} | ${r.op} | ${n.rate.toFixed(0)} | ${n.mbs.toFixed(1)} | ${a.rate.toFixed(0)} | ${b.rate.toFixed(0)} | ${(n.rate / b.rate).toFixed(2)} | ${n.cpu.toFixed(0)} / ${b.cpu.toFixed(0)} |`,
     );
   }
-  const flags = `--small ${args.small} --large ${args.large} --rounds ${args.rounds} --only ${[...args.only].join(",")}`;
+  const flags = `--small ${args.small} --large ${args.large} --rounds ${args.rounds} --latency ${args.latency} --seq-max ${args.seqMax} --only ${[...args.only].join(",")}`;
   console.log(`\nreproduce: npx tsx bench/storage.ts ${flags}`);
 }
 

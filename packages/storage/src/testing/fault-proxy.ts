@@ -77,6 +77,12 @@ export class FaultProxy {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    const latency = this.faults.latencyMs;
+    if (latency > 0) setTimeout(() => this.answer(req, res), latency);
+    else this.answer(req, res);
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? "/", "http://proxy");
     const parts = url.pathname.split("/").slice(1);
     const key =

@@ -15,6 +15,8 @@ export interface FaultPlan {
   corrupt?: number;
   /** Object keys (names inside the bucket) that always answer `403 Forbidden`. */
   forbidden?: Iterable<string>;
+  /** Delay before every answer, ms: a network round trip for benchmarks and timeout tests. */
+  latencyMs?: number;
   /** Seed of the generator. Default 1. */
   seed?: number;
 }
@@ -40,6 +42,11 @@ export class FaultInjector {
 
   constructor(plan: FaultPlan = {}) {
     this.setPlan(plan);
+  }
+
+  /** The delay before every answer, ms (0 for none). */
+  get latencyMs(): number {
+    return this.plan.latencyMs ?? 0;
   }
 
   /** Replace the plan and reset the counters and the generator. */

@@ -345,6 +345,8 @@ export class GcsLoopbackServer {
       }
     }
 
+    const latency = this.faults.latencyMs;
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     const fault = this.faults.draw(record.key, download);
     if (fault === "drop") {
       req.socket.destroy();
