@@ -1,6 +1,6 @@
 import type { Mesh, Vec3 } from "../types";
 import { cutoutLockedPlanes, marchingCubes } from "./marching-cubes";
-import { meshArea, meshTopology, meshVolume } from "./mesh-utils";
+import { concatMeshes, meshArea, meshTopology, meshVolume, weldMesh } from "./mesh-utils";
 import { simplifyMesh } from "./simplify";
 
 function sphereLabels(n: number, r: number): Uint8Array {
@@ -141,6 +141,57 @@ describe("simplifyMesh", () => {
         if (prev) expect(onPlane(s)).toEqual(prev);
         else boundary.set(key, onPlane(s));
       }
+    }
+  });
+
+  test("8 simplified overlapping blocks weld into meshes with no cracks", () => {
+    const N = 20;
+    const labels = randomBlobs(N, 9);
+    const resolution: Vec3 = [4, 4, 40];
+    const parts = new Map<number | bigint, Mesh[]>();
+    for (const bz of [0, 10])
+      for (const by of [0, 10])
+        for (const bx of [0, 10]) {
+          const shape: Vec3 = [Math.min(11, N - bx), Math.min(11, N - by), Math.min(11, N - bz)];
+          const block = new Uint8Array(shape[0] * shape[1] * shape[2]);
+          for (let z = 0; z < shape[2]; z++)
+            for (let y = 0; y < shape[1]; y++)
+              for (let x = 0; x < shape[0]; x++)
+                block[x + shape[0] * (y + shape[1] * z)] =
+                  labels[bx + x + N * (by + y + N * (bz + z))];
+          const opts = { resolution, offset: [bx * 4, by * 4, bz * 40] as Vec3 };
+          const locked = cutoutLockedPlanes(shape, opts);
+          for (const [label, m] of marchingCubes(block, shape, opts).meshes()) {
+            const list = parts.get(label) ?? [];
+            list.push(simplifyMesh(m, { reductionFactor: 100, maxError: 40, locked }));
+            parts.set(label, list);
+          }
+        }
+    // The whole volume is open on its own border only: every boundary edge of
+    // the welded union must lie on one of its six outer voxel-centre planes.
+    const outer = cutoutLockedPlanes([N, N, N], { resolution });
+    const onOuter = (v: Float32Array, i: number) =>
+      [0, 1, 2].some((a) => v[3 * i + a] === outer.min[a] || v[3 * i + a] === outer.max[a]);
+    expect(parts.size).toBeGreaterThan(0);
+    for (const list of parts.values()) {
+      const union = weldMesh(concatMeshes(list));
+      const t = meshTopology(union);
+      expect(t.nonManifoldEdges).toBe(0);
+      expect(t.misorientedEdges).toBe(0);
+      const count = new Map<string, number>();
+      const f = union.faces;
+      for (let i = 0; i < f.length; i += 3)
+        for (let k = 0; k < 3; k++) {
+          const a = f[i + k];
+          const b = f[i + ((k + 1) % 3)];
+          const key = a < b ? `${a},${b}` : `${b},${a}`;
+          count.set(key, (count.get(key) ?? 0) + 1);
+        }
+      for (const [key, c] of count)
+        if (c === 1) {
+          const [a, b] = key.split(",").map(Number);
+          expect(onOuter(union.vertices, a) && onOuter(union.vertices, b)).toBe(true);
+        }
     }
   });
 

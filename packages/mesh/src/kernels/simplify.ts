@@ -389,6 +389,10 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
       const b = F[3 * f + (k === 2 ? 0 : k + 1)];
       const d = F[3 * f + (k === 0 ? 2 : k - 1)];
       if (b === keep || d === keep) continue;
+      // Moving onto a locked vertex must not make a triangle of locked
+      // vertices only: it would lie in the shared plane, where the
+      // neighbouring cutout's surface may lie down too and overlap it.
+      if (locked[keep] && locked[b] && locked[d]) return false;
       const pr = 3 * r;
       const pb = 3 * b;
       const pd = 3 * d;
