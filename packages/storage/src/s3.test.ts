@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { useMoto } from "../../../test/support/moto";
 import { PermissionDeniedError, PreconditionFailedError, TransientError } from "./errors";
 import { openStorage } from "./open";
@@ -183,6 +183,27 @@ maybe("S3Backend against moto", () => {
     expect(Buffer.from((await root.get("in-url/k"))!.data).toString()).toBe("via url");
     await root.close();
     await storage.backend.close?.();
+  });
+
+  test("SSE-KMS objects report no MD5 (their ETag is not one) and are not checked", async () => {
+    const admin = new S3Client({
+      endpoint: moto.endpoint,
+      forcePathStyle: true,
+      region: "us-east-1",
+    });
+    await admin.send(
+      new PutObjectCommand({
+        Bucket: "bkt",
+        Key: "root/dir/kms",
+        Body: Buffer.from("sealed"),
+        ServerSideEncryption: "aws:kms",
+      }),
+    );
+    admin.destroy();
+    const got = await backend.get("kms");
+    expect(Buffer.from(got!.data).toString()).toBe("sealed");
+    expect(got!.info.md5).toBeUndefined();
+    expect((await backend.head("kms"))!.md5).toBeUndefined();
   });
 
   test("a corrupted download is an IntegrityError", async () => {

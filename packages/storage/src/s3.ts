@@ -58,8 +58,16 @@ interface S3Failure {
   $metadata?: { httpStatusCode?: number };
 }
 
-/** A plain (single-part) MD5 ETag: 32 hex digits in quotes. */
-function md5FromEtag(etag: string | undefined): string | undefined {
+/**
+ * The MD5 an ETag stands for: only a plain (single-part) ETag of 32 hex
+ * digits, and not for SSE-KMS or SSE-C objects, whose ETags look the same but
+ * are not digests of the data.
+ */
+function md5FromEtag(
+  etag: string | undefined,
+  res: { ServerSideEncryption?: string; SSECustomerAlgorithm?: string } = {},
+): string | undefined {
+  if (res.SSECustomerAlgorithm || res.ServerSideEncryption?.startsWith("aws:kms")) return undefined;
   const m = /^"?([0-9a-f]{32})"?$/i.exec(etag ?? "");
   return m ? m[1].toLowerCase() : undefined;
 }
@@ -193,7 +201,7 @@ export class S3Backend implements Backend {
         ...(res.ContentType ? { contentType: res.ContentType } : {}),
         ...(res.ContentEncoding ? { contentEncoding: res.ContentEncoding as Compression } : {}),
         ...(res.CacheControl ? { cacheControl: res.CacheControl } : {}),
-        ...(md5FromEtag(res.ETag) ? { md5: md5FromEtag(res.ETag) } : {}),
+        ...(md5FromEtag(res.ETag, res) ? { md5: md5FromEtag(res.ETag, res) } : {}),
         ...(res.LastModified ? { lastModified: res.LastModified } : {}),
       };
     } catch (err) {
@@ -271,7 +279,7 @@ export class S3Backend implements Backend {
         new sdk.PutObjectCommand({ ...params, ContentMD5: md5.toString("base64") }),
         { abortSignal: signal },
       );
-      const etagMd5 = md5FromEtag(res.ETag);
+      const etagMd5 = md5FromEtag(res.ETag, res);
       if (etagMd5 && etagMd5 !== md5.toString("hex")) {
         throw new IntegrityError(
           `put ${this.url}/${key}: the stored ETag ${etagMd5} differs from the MD5 of the bytes sent`,
@@ -318,7 +326,7 @@ export class S3Backend implements Backend {
         new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }),
         { abortSignal: opts.signal },
       );
-      const md5 = md5FromEtag(res.ETag);
+      const md5 = md5FromEtag(res.ETag, res);
       return {
         size: res.ContentLength ?? 0,
         ...(res.ETag ? { version: res.ETag } : {}),
