@@ -1,0 +1,313 @@
+/**
+ * End to end: layers written by ngpipe, served by `ngpipe view`'s server, open
+ * in the real Neuroglancer viewer (headless Debian chromium driven by
+ * playwright-core) without errors, meshes included.
+ *
+ * Skipped (with the reason printed) when chromium or the viewer bundle is
+ * missing; under CI=true that is a failure instead.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { findLayers, neuroglancerState, startViewServer, type ViewServer } from "@ngpipe/cli";
+import { type Browser, chromium } from "playwright-core";
+import { ensureViewerBundle, findChromium, REPO } from "./bundle";
+import { writeLayers } from "./layers";
+
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  // WebGL 2 (which Neuroglancer needs) from the software renderer, without a GPU.
+  "--use-angle=swiftshader",
+  "--enable-unsafe-swiftshader",
+];
+const SETTLE_TIMEOUT_MS = 60_000;
+const QUIET_MS = 1_500;
+const SCREENSHOT = join(REPO, ".tmp", "e2e", "neuroglancer.png");
+
+const browserPath = findChromium();
+const bundle = "path" in browserPath ? ensureViewerBundle() : undefined;
+const missing =
+  "missing" in browserPath
+    ? browserPath.missing
+    : bundle && "missing" in bundle
+      ? bundle.missing
+      : "";
+const inCi = process.env.CI === "true";
+if (missing && !inCi)
+  process.stderr.write(`skipping the Neuroglancer end-to-end test: ${missing}\n`);
+
+/**
+ * The few browser globals the page functions below use (the repository
+ * compiles without the DOM library; these functions run in the page).
+ */
+interface PageGlobals {
+  // biome-ignore lint/suspicious/noExplicitAny: Neuroglancer's viewer object, untyped here
+  viewer?: any;
+  location: { hash: string };
+  document: {
+    querySelector(selector: string): object | null;
+    querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>;
+  };
+}
+
+/** What the page tells about one layer (read from Neuroglancer's `window.viewer`). */
+interface LayerProbe {
+  name: string;
+  ready: boolean;
+  sources: number;
+  loaded: number;
+  errors: string[];
+  /** Ids of the data subsources in use (e.g. "default", "bounds", "mesh"). */
+  active: string[];
+  visibleNeeded: number;
+  visibleAvailable: number;
+}
+
+/** Runs in the page: each layer's load state, error messages and visible-chunk counts. */
+function probeLayers(): LayerProbe[] | null {
+  const viewer = (globalThis as unknown as PageGlobals).viewer;
+  if (!viewer) return null;
+  // biome-ignore lint/suspicious/noExplicitAny: Neuroglancer's MessageList
+  const walk = (list: any, out: string[]) => {
+    if (!list) return;
+    for (const m of list.messages ?? []) if (m.severity === 2) out.push(String(m.message));
+    for (const child of list.children ?? []) walk(child, out);
+  };
+  // biome-ignore lint/suspicious/noExplicitAny: Neuroglancer's ManagedUserLayer
+  return viewer.layerManager.managedLayers.map((managed: any) => {
+    const layer = managed.layer;
+    const errors: string[] = [];
+    const active: string[] = [];
+    let loaded = 0;
+    let visibleNeeded = 0;
+    let visibleAvailable = 0;
+    for (const source of layer?.dataSources ?? []) {
+      walk(source.messages, errors);
+      const state = source.loadState;
+      if (state?.error) errors.push(String(state.error.message ?? state.error));
+      else if (state) {
+        loaded++;
+        for (const sub of state.subsources ?? []) {
+          walk(sub.messages, errors);
+          if (sub.activated !== undefined) active.push(String(sub.subsourceEntry.id));
+        }
+      }
+    }
+    for (const render of layer?.renderLayers ?? []) {
+      walk(render.messages, errors);
+      visibleNeeded += render.layerChunkProgressInfo.numVisibleChunksNeeded;
+      visibleAvailable += render.layerChunkProgressInfo.numVisibleChunksAvailable;
+    }
+    return {
+      name: managed.name,
+      ready: managed.isReady(),
+      sources: layer?.dataSources.length ?? 0,
+      loaded,
+      errors,
+      active,
+      visibleNeeded,
+      visibleAvailable,
+    };
+  });
+}
+
+const e2e = missing && !inCi ? test.skip : test;
+
+describe("Neuroglancer end to end", () => {
+  let dataDir: string;
+  let data: ViewServer | undefined;
+  let viewer: ViewServer | undefined;
+  let browser: Browser | undefined;
+
+  afterAll(async () => {
+    await browser?.close();
+    await data?.close();
+    await viewer?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  e2e(
+    "an image and a segmentation with meshes written by ngpipe load without errors",
+    async () => {
+      if (missing) throw new Error(`cannot run the Neuroglancer end-to-end test: ${missing}`);
+      const viewerDir = (bundle as { dir: string }).dir;
+      dataDir = mkdtempSync(join(tmpdir(), "ngpipe-e2e-"));
+      const written = await writeLayers(dataDir);
+      expect(written.meshed.length).toBeGreaterThan(0);
+
+      data = await startViewServer(dataDir);
+      viewer = await startViewServer(viewerDir);
+      const requests: Array<{ path: string; status: number }> = [];
+      let inFlight = 0;
+      let lastActivity = Date.now();
+      data.server.on("request", (req, res) => {
+        inFlight++;
+        lastActivity = Date.now();
+        res.on("close", () => {
+          inFlight--;
+          lastActivity = Date.now();
+          requests.push({ path: decodeURIComponent(req.url ?? ""), status: res.statusCode });
+        });
+      });
+
+      const layers = await findLayers(dataDir);
+      expect(layers.map((l) => `${l.path}:${l.type}`)).toEqual([
+        "image:image",
+        "segmentation:segmentation",
+      ]);
+      const state = neuroglancerState(data.url, layers);
+      const segmentation = state.layers.find((l) => l.type === "segmentation");
+      Object.assign(segmentation!, { segments: written.meshed.map(String) });
+
+      browser = await chromium.launch({
+        executablePath: (browserPath as { path: string }).path,
+        args: CHROMIUM_ARGS,
+        timeout: 30_000,
+      });
+      const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+      const consoleErrors: string[] = [];
+      const pageErrors: string[] = [];
+      const failed: string[] = [];
+      // The viewer bundle has no favicon.ico; the browser's request for it is not the viewer's doing.
+      const favicon = `${viewer.url}/favicon.ico`;
+      page.on("console", (m) => {
+        if (m.type() === "error" && m.location().url !== favicon)
+          consoleErrors.push(`${m.text()} (${m.location().url})`);
+      });
+      page.on("pageerror", (e) => pageErrors.push(e.message));
+      // Chunks are fetched and decoded in a web worker, which reports a failed
+      // chunk (bad bytes, HTTP error) with console.log("Error retrieving chunk ...").
+      const workerErrors: string[] = [];
+      page.on("worker", (worker) =>
+        worker.on("console", (m) => {
+          if (m.type() === "error" || /error/i.test(m.text())) workerErrors.push(m.text());
+        }),
+      );
+      page.on("requestfailed", (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`));
+
+      await page.goto(`${viewer.url}/#!${encodeURIComponent(JSON.stringify(state))}`);
+
+      const fragmentPaths = written.meshed.map(
+        (id) => `/segmentation/mesh/${written.fragments.get(id)}`,
+      );
+      const answered = (path: string) =>
+        requests.some((r) => r.path === path && r.status >= 200 && r.status < 300);
+      let probe: LayerProbe[] | null = null;
+      const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+      for (;;) {
+        probe = await page.evaluate(probeLayers);
+        const settled =
+          probe !== null &&
+          probe.length === 2 &&
+          probe.every(
+            (l) =>
+              l.ready &&
+              l.sources > 0 &&
+              l.loaded === l.sources &&
+              l.visibleNeeded > 0 &&
+              l.visibleAvailable === l.visibleNeeded,
+          ) &&
+          fragmentPaths.every(answered) &&
+          inFlight === 0 &&
+          Date.now() - lastActivity > QUIET_MS;
+        const broken =
+          pageErrors.length + workerErrors.length + consoleErrors.length > 0 ||
+          requests.some((r) => r.status >= 400) ||
+          probe?.some((l) => l.errors.length > 0);
+        if (settled || broken || Date.now() > deadline) break;
+        await page.waitForTimeout(250);
+      }
+
+      mkdirSync(join(REPO, ".tmp", "e2e"), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT });
+      // Neuroglancer shows a layer's errors in the "source" tab of its side
+      // panel: open it for each layer in turn (through the URL hash, as a user
+      // pasting a link would) and read the error messages there.
+      const domErrors: string[] = [];
+      for (const layer of state.layers) {
+        const withPanel = {
+          ...state,
+          layers: state.layers.map((l) => (l === layer ? { ...l, tab: "source" } : l)),
+          selectedLayer: { layer: layer.name, visible: true },
+        };
+        await page.evaluate(
+          (hash) => {
+            (globalThis as unknown as PageGlobals).location.hash = hash;
+          },
+          `#!${encodeURIComponent(JSON.stringify(withPanel))}`,
+        );
+        // The panel is this layer's once its source URL box shows this layer's source.
+        await page.waitForFunction(
+          (source) => {
+            const { document } = globalThis as unknown as PageGlobals;
+            const urls = Array.from(
+              document.querySelectorAll(".neuroglancer-layer-data-source-url-input"),
+            );
+            return (
+              urls.some((e) => e.textContent?.replace(/\u200b/g, "") === source) &&
+              document.querySelector(
+                ".neuroglancer-layer-data-source-subsource, .neuroglancer-message-error",
+              ) !== null
+            );
+          },
+          layer.source,
+          { timeout: 10_000 },
+        );
+        const texts = await page.$$eval(".neuroglancer-message-error", (els) =>
+          els.map((e) => e.textContent ?? ""),
+        );
+        domErrors.push(...texts.map((t) => `${layer.name}: ${t}`));
+      }
+      const layerItems = await page.$$eval(".neuroglancer-layer-item-label", (els) =>
+        els.map((e) => e.textContent ?? ""),
+      );
+
+      expect(pageErrors).toEqual([]);
+      expect(consoleErrors).toEqual([]);
+      expect(workerErrors).toEqual([]);
+      expect(failed).toEqual([]);
+      expect(domErrors).toEqual([]);
+      expect(layerItems).toEqual(["image", "segmentation"]);
+      expect(probe?.map((l) => ({ name: l.name, errors: l.errors }))).toEqual([
+        { name: "image", errors: [] },
+        { name: "segmentation", errors: [] },
+      ]);
+      expect(probe?.[1].active).toEqual(expect.arrayContaining(["default", "mesh"]));
+      for (const l of probe ?? []) {
+        expect(l.loaded).toBe(l.sources);
+        expect(l.visibleNeeded).toBeGreaterThan(0);
+        expect(l.visibleAvailable).toBe(l.visibleNeeded);
+      }
+      // Every answer of the data server was a success: no missing chunk, info or mesh.
+      expect(requests.filter((r) => r.status >= 400)).toEqual([]);
+      for (const path of [
+        "/image/info",
+        "/segmentation/info",
+        "/segmentation/mesh/info",
+        ...written.meshed.map((id) => `/segmentation/mesh/${id}:0`),
+        ...fragmentPaths,
+      ])
+        expect({ path, answered: answered(path) }).toEqual({ path, answered: true });
+      const chunkRequests = (layer: string) =>
+        requests.filter(
+          (r) => r.path.startsWith(`/${layer}/`) && /\/\d+-\d+_\d+-\d+_\d+-\d+$/.test(r.path),
+        );
+      expect(chunkRequests("image").length).toBeGreaterThan(0);
+      expect(chunkRequests("segmentation").length).toBeGreaterThan(0);
+      const written_ = new Set([
+        ...written.chunks.image.map((c) => `/image/${c}`),
+        ...written.chunks.segmentation.map((c) => `/segmentation/${c}`),
+      ]);
+      for (const r of [...chunkRequests("image"), ...chunkRequests("segmentation")])
+        expect(written_.has(r.path)).toBe(true);
+    },
+    120_000,
+  );
+});
