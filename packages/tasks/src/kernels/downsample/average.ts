@@ -178,6 +178,7 @@ function uint8Flat(data: Uint8Array, shape: Shape4, mips: number): AverageArray[
   const img = new Uint8Array(2 * words * osy * planes);
   const img16 = new Uint16Array(img.buffer);
   const acc2 = new Uint16Array(words * osy2 * planes);
+  const img2 = new Uint8Array(mips > 1 ? acc2.length : 0);
   const M = 0x00ff00ff;
   for (let p = 0; p < planes; p++) {
     const base = p * sy * words;
@@ -194,10 +195,14 @@ function uint8Flat(data: Uint8Array, shape: Shape4, mips: number): AverageArray[
           const d = src[r0 + 3 * words + w];
           const t = (a & M) + ((a >>> 8) & M) + (b & M) + ((b >>> 8) & M);
           const u = (c & M) + ((c >>> 8) & M) + (d & M) + ((d >>> 8) & M);
-          img16[o1 + w] = ((t >>> 2) & 0xff) | ((t >>> 10) & 0xff00);
-          img16[o1 + words + w] = ((u >>> 2) & 0xff) | ((u >>> 10) & 0xff00);
+          const q = (t >>> 2) & M;
+          const r = (u >>> 2) & M;
+          img16[o1 + w] = q | (q >>> 8);
+          img16[o1 + words + w] = r | (r >>> 8);
           const v = t + u;
-          acc2[o2 + w] = (v & 0xffff) + (v >>> 16);
+          const s2 = (v & 0xffff) + (v >>> 16);
+          acc2[o2 + w] = s2;
+          img2[o2 + w] = s2 >>> 4;
         }
         continue;
       }
@@ -218,22 +223,23 @@ function uint8Flat(data: Uint8Array, shape: Shape4, mips: number): AverageArray[
           img16[o1 + words + w] = ((u >>> 2) & 0xff) | ((u >>> 10) & 0xff00);
         }
         const v = t + u;
-        acc2[o2 + w] = (v & 0xffff) + (v >>> 16);
+        const s2 = (v & 0xffff) + (v >>> 16);
+        acc2[o2 + w] = s2;
+        img2[o2 + w] = s2 >>> 4;
       }
     }
   }
   const out: AverageArray[] = [img];
+  if (mips === 1) return out;
+  out.push(img2);
   // Later mips keep tinybrain's uint16 sums (4^4 * 255 fits), truncated every 4 mips.
   let s: Shape4 = [words, osy2, sz, sc];
   let sums: Uint16Array = acc2;
-  for (let mip = 1; mip < mips; mip++) {
-    if (mip > 1) {
-      sums = sumUint16(sums, s[0], s[1], planes);
-      s = nextShape(s, false);
-    }
+  for (let mip = 2; mip < mips; mip++) {
     const shift = 2 * ((mip % 4) + 1);
-    const im = new Uint8Array(sums.length);
-    for (let i = 0; i < sums.length; i++) im[i] = sums[i] >>> shift;
+    const im = new Uint8Array(((s[0] + 1) >>> 1) * ((s[1] + 1) >>> 1) * planes);
+    sums = sumUint16(sums, s[0], s[1], planes, im, shift);
+    s = nextShape(s, false);
     out.push(im);
     if (mip % 4 === 3) for (let i = 0; i < sums.length; i++) sums[i] >>>= shift;
   }
@@ -242,39 +248,45 @@ function uint8Flat(data: Uint8Array, shape: Shape4, mips: number): AverageArray[
 
 /**
  * 2x2x1 sums of uint16 sums that cannot overflow (each at most 16320, as
- * after three mips of uint8); odd edges repeated. Even rows add a word of
- * two lanes from each row at once.
+ * after three mips of uint8), odd edges repeated, also rendering
+ * `img = sums >> shift`. Even rows add a word of two lanes from each row at once.
  */
-function sumUint16(src: Uint16Array, sx: number, sy: number, planes: number): Uint16Array {
+function sumUint16(
+  src: Uint16Array,
+  sx: number,
+  sy: number,
+  planes: number,
+  img: Uint8Array,
+  shift: number,
+): Uint16Array {
   const osx = (sx + 1) >>> 1;
   const osy = (sy + 1) >>> 1;
   const dst = new Uint16Array(osx * osy * planes);
-  let o = 0;
   if ((sx & 1) === 0 && src.byteOffset % 4 === 0) {
     const w = new Uint32Array(src.buffer, src.byteOffset, src.length >>> 1);
     const rw = sx >>> 1;
+    let o = 0;
     for (let p = 0; p < planes; p++) {
       let r = p * sy * rw;
-      for (let y = 0; y + 1 < sy; y += 2) {
+      for (let y = 0; y < sy; y += 2) {
+        const dy = y + 1 < sy ? rw : 0;
         const end = r + rw;
         for (; r < end; r++) {
-          const t = w[r] + w[r + rw];
-          dst[o++] = (t & 0xffff) + (t >>> 16);
+          const t = w[r] + w[r + dy];
+          const v = (t & 0xffff) + (t >>> 16);
+          dst[o] = v;
+          img[o++] = v >>> shift;
         }
-        r += rw;
-      }
-      if (sy & 1) {
-        const end = r + rw;
-        for (; r < end; r++) {
-          const t = w[r];
-          dst[o++] = ((t & 0xffff) + (t >>> 16)) << 1;
-        }
+        r += dy;
       }
     }
     return dst;
   }
   const sums = sum2x2(src, sx, sy, planes);
-  for (let i = 0; i < sums.length; i++) dst[i] = sums[i];
+  for (let i = 0; i < sums.length; i++) {
+    dst[i] = sums[i];
+    img[i] = sums[i] >>> shift;
+  }
   return dst;
 }
 
