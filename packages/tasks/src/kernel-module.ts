@@ -2,7 +2,13 @@
 import { kernelModulePath, registerKernelError } from "@ngpipe/precomputed";
 import { DownsampleError } from "./kernels/downsample/common";
 
-registerKernelError(DownsampleError as unknown as new (message: string) => Error);
+/** A DownsampleError rebuilt from a worker's message ("downsample: <field>: ..."). */
+class WorkerDownsampleError extends DownsampleError {
+  constructor(message: string) {
+    super(/^downsample: (\w+):/.exec(message)?.[1] ?? "unknown", message);
+  }
+}
+registerKernelError(WorkerDownsampleError, "DownsampleError");
 
 let cached: string | undefined;
 

@@ -1,5 +1,7 @@
-import { closePool, NdArray, readInfo, Volume } from "@ngpipe/precomputed";
+import { closePool, NdArray, readInfo, runKernel, Volume } from "@ngpipe/precomputed";
 import { openStorage } from "@ngpipe/storage";
+import { tasksKernels } from "../kernel-module";
+import { DownsampleError } from "../kernels/downsample/common";
 import { downsample } from "../kernels/downsample/downsample";
 import { emLikeImage, voronoiSegmentation } from "../synthetic";
 import { DownsampleMemoryError } from "./common";
@@ -237,4 +239,32 @@ describe("downsample tasks", () => {
     const boxes = [...tasks].map((t) => t.params.bbox);
     expect(boxes).toEqual(["0-16_0-16_0-8"]);
   });
+
+  test("dest writes the new scales to another layer; method and sparse are passed to the kernel", async () => {
+    const url = "mem://ds-dest/src";
+    const dest = "mem://ds-dest/out";
+    const shape = [32, 32, 8] as const;
+    const image = emLikeImage(voronoiSegmentation(shape, { seeds: 10 }), shape);
+    await Volume.fromArray(url, NdArray.from(image, [...shape]), { chunkSize: [8, 8, 8] });
+    await runAll(await createDownsampleTasks(url, { mips: 2, method: "max", dest }));
+    expect((await readInfo(openStorage(url))).scales).toHaveLength(1);
+    const out = await Volume.open(dest);
+    expect(out.info.scales).toHaveLength(3);
+    const expected = downsample("max", image, shape, [2, 2, 1], 2);
+    const got = await out.withMip(2).read(out.withMip(2).bounds);
+    expect(Buffer.from(got.data.buffer).equals(Buffer.from(expected[1].data.buffer))).toBe(true);
+  });
+});
+
+test("a kernel error in the pool reaches the caller as a DownsampleError with its field", async () => {
+  const err = (await runKernel(tasksKernels(), "downsample", [
+    "average",
+    new Uint8Array(8),
+    [2, 2, 2],
+    [0, 2, 2],
+    1,
+  ]).catch((e: Error) => e)) as DownsampleError;
+  expect(err).toBeInstanceOf(DownsampleError);
+  expect(err.field).toBe("factor");
+  expect(err.message).toMatch(/^downsample: factor:/);
 });

@@ -160,16 +160,18 @@ export async function writeDownsamples(
     { transfer: [data.buffer as ArrayBuffer], signal: opts.signal },
   );
   const res = vol.resolution;
-  for (let k = 1; k <= opts.mips; k++) {
-    const f = factorPow(opts.factor, k);
-    const level = vol.withMip([res[0] * f[0], res[1] * f[1], res[2] * f[2]]);
-    const { data: d, shape } = levels[k - 1];
-    const min: Vec3 = [
-      Math.floor(box.min[0] / f[0]),
-      Math.floor(box.min[1] / f[1]),
-      Math.floor(box.min[2] / f[2]),
-    ];
-    const levelBox = Bbox.fromSize(min, [shape[0], shape[1], shape[2]]);
-    await writeLevel(level, levelBox, new NdArray(d, shape, vol.dataType), opts);
-  }
+  // Levels are distinct scales: their writes can proceed together.
+  await Promise.all(
+    levels.map(({ data: d, shape }, i) => {
+      const f = factorPow(opts.factor, i + 1);
+      const level = vol.withMip([res[0] * f[0], res[1] * f[1], res[2] * f[2]]);
+      const min: Vec3 = [
+        Math.floor(box.min[0] / f[0]),
+        Math.floor(box.min[1] / f[1]),
+        Math.floor(box.min[2] / f[2]),
+      ];
+      const levelBox = Bbox.fromSize(min, [shape[0], shape[1], shape[2]]);
+      return writeLevel(level, levelBox, new NdArray(d, shape, vol.dataType), opts);
+    }),
+  );
 }
