@@ -17,7 +17,7 @@
  */
 
 /** Offsets (dx, dy, dz) of corner i. */
-export function cornerOffset(i: number): [number, number, number] {
+function cornerOffset(i: number): [number, number, number] {
   return [i & 1, (i >> 1) & 1, (i >> 2) & 1];
 }
 
@@ -34,11 +34,6 @@ export function edgeLowCorner(e: number): number {
   off[b] = e & 1;
   off[c] = (e >> 1) & 1;
   return off[0] + 2 * off[1] + 4 * off[2];
-}
-
-/** Corner index at the high end of edge e. */
-export function edgeHighCorner(e: number): number {
-  return edgeLowCorner(e) + (1 << (e >> 2));
 }
 
 function edgeBetween(c0: number, c1: number): number {
