@@ -16,20 +16,33 @@ test("the grid is anchored at the origin, so an unaligned box starts with a part
   const box = new Bbox([10, 0, 0], [70, 32, 8]);
   const tiles = [...tileBox(box, [32, 32, 8], { origin: [0, 0, 0] })].map(String);
   expect(tiles).toEqual(["10-32_0-32_0-8", "32-64_0-32_0-8", "64-70_0-32_0-8"]);
-  expect(tileCount(box, [32, 32, 8], [0, 0, 0])).toBe(3);
+  expect(tileCount(box, [32, 32, 8], { origin: [0, 0, 0] })).toBe(3);
 });
 
-test("tiles are clipped to the dataset", () => {
-  const tiles = [
-    ...tileBox(new Bbox([0, 0, 0], [64, 64, 8]), [64, 64, 8], {
-      clip: new Bbox([0, 0, 0], [50, 40, 8]),
-    }),
-  ].map(String);
-  expect(tiles).toEqual(["0-50_0-40_0-8"]);
+test("tiles are clipped to the dataset; tiles outside it are not made or counted", () => {
+  const bounds = new Bbox([0, 0, 0], [128, 64, 8]);
+  const options = { clip: new Bbox([0, 0, 0], [50, 40, 8]) };
+  const tiles = [...tileBox(bounds, [32, 32, 8], options)].map(String);
+  expect(tiles).toEqual(["0-32_0-32_0-8", "32-50_0-32_0-8", "0-32_32-40_0-8", "32-50_32-40_0-8"]);
+  expect(tileCount(bounds, [32, 32, 8], options)).toBe(4);
 });
 
 test("a bad shape is refused", () => {
   expect(() => [...tileBox(new Bbox([0, 0, 0], [1, 1, 1]), [0, 1, 1])]).toThrow(TilingError);
+});
+
+test("a task set of millions of tiles is counted without making them", () => {
+  let made = 0;
+  const huge = new Bbox([0, 0, 0], [1_000_000, 1_000_000, 20_000]);
+  const set = taskSet(huge, [1024, 1024, 64], {}, (tile) => {
+    made++;
+    return { name: "t", params: tile.toChunkName() };
+  });
+  expect(set.count).toBe(977 * 977 * 313);
+  const it = set[Symbol.iterator]();
+  expect(it.next().value?.params).toBe("0-1024_0-1024_0-64");
+  expect(it.next().value?.params).toBe("1024-2048_0-1024_0-64");
+  expect(made).toBe(2);
 });
 
 test("a task set counts its payloads and yields them afresh on every iteration", () => {

@@ -34,22 +34,22 @@ function checkShape(shape: Vec3): void {
 
 /**
  * Lazily yields the tiles of `shape` covering `bounds` (x fastest), each
- * clipped to `clip`; empty tiles are skipped. Nothing is held in memory
- * beyond the current tile.
+ * clipped to `clip`; tiles outside `clip` are skipped. Nothing is held in
+ * memory beyond the current tile.
  */
 export function* tileBox(bounds: Bbox, shape: Vec3, options: TileOptions = {}): Generator<Bbox> {
   checkShape(shape);
-  if (bounds.empty()) return;
-  const clip = options.clip ? options.clip.intersect(bounds) : bounds;
-  yield* bounds.chunks(shape, options.origin ?? bounds.min, clip);
+  const box = options.clip ? options.clip.intersect(bounds) : bounds;
+  if (box.empty()) return;
+  yield* box.chunks(shape, options.origin ?? bounds.min, box);
 }
 
-/** Number of tiles {@link tileBox} yields for the same arguments (before skipping empty ones). */
-export function tileCount(bounds: Bbox, shape: Vec3, origin: Vec3 = bounds.min): number {
+/** Number of tiles {@link tileBox} yields for the same arguments, without making them. */
+export function tileCount(bounds: Bbox, shape: Vec3, options: TileOptions = {}): number {
   checkShape(shape);
-  if (bounds.empty()) return 0;
-  const g = bounds.gridRange(shape, origin);
-  return g.volume();
+  const box = options.clip ? options.clip.intersect(bounds) : bounds;
+  if (box.empty()) return 0;
+  return box.gridRange(shape, options.origin ?? bounds.min).volume();
 }
 
 /**
@@ -93,7 +93,6 @@ export interface TaskSet<P = unknown> extends Iterable<TaskPayload<P>> {
 
 /**
  * A {@link TaskSet} of one payload per tile of `bounds`, made by `make`.
- * Tiles that `make` maps to `undefined` are left out (and not counted).
  */
 export function taskSet<P>(
   bounds: Bbox,
@@ -101,10 +100,8 @@ export function taskSet<P>(
   options: TileOptions,
   make: (tile: Bbox) => TaskPayload<P>,
 ): TaskSet<P> {
-  let count = 0;
-  for (const _ of tileBox(bounds, shape, options)) count++;
   return {
-    count,
+    count: tileCount(bounds, shape, options),
     shape,
     bounds,
     *[Symbol.iterator]() {
