@@ -1,18 +1,20 @@
 /**
  * The layers the Neuroglancer end-to-end test serves, written with ngpipe's
  * own packages: a uint8 EM-like image (raw, gzip chunks) and a uint32 Voronoi
- * segmentation (compressed_segmentation) with legacy meshes, each with a
- * second mip downsampled 2x2x1.
+ * segmentation (compressed_segmentation) with legacy meshes made by the Mesh
+ * and MeshManifest stages, each layer with a second mip downsampled 2x2x1.
  */
-import {
-  encodeLegacyManifest,
-  encodeLegacyMesh,
-  legacyFragmentName,
-  marchingCubes,
-} from "@ngpipe/mesh";
+import { MeshLayer } from "@ngpipe/mesh";
 import { NdArray, Volume } from "@ngpipe/precomputed";
-import { openStorage } from "@ngpipe/storage";
-import { downsampleAverage, downsampleMode, emLikeImage, voronoiSegmentation } from "@ngpipe/tasks";
+import {
+  createMeshingTasks,
+  createMeshManifestTasks,
+  downsampleAverage,
+  downsampleMode,
+  emLikeImage,
+  executeTask,
+  voronoiSegmentation,
+} from "@ngpipe/tasks";
 
 /** Size of mip 0 in voxels. */
 export const SHAPE: [number, number, number] = [128, 128, 32];
@@ -20,31 +22,43 @@ export const SHAPE: [number, number, number] = [128, 128, 32];
 export const CHUNK: [number, number, number] = [64, 64, 16];
 /** Voxel size of mip 0 in nm. */
 export const RESOLUTION: [number, number, number] = [8, 8, 8];
+/** Meshing block: four blocks, so a segment's manifest lists several fragments. */
+const MESH_BLOCK: [number, number, number] = [64, 64, 32];
 
 /** What {@link writeLayers} wrote. */
 export interface WrittenLayers {
-  /** Segment ids with a mesh (and a manifest `mesh/<id>:0`). */
-  meshed: number[];
-  /** Fragment keys under the mesh directory, per segment. */
-  fragments: Map<number, string>;
-  /** Chunk names (`<scale key>/<chunk>`) per layer. */
+  /** Segment ids with a mesh manifest `mesh/<id>:0`. */
+  meshed: string[];
+  /** Fragment names (keys under `mesh/`) of each meshed segment. */
+  fragments: Map<string, string[]>;
+  /** Chunk keys (`<scale key>/<chunk name>`) of every mip, per layer. */
   chunks: { image: string[]; segmentation: string[] };
 }
 
-async function withMip1(vol: Volume, level: Uint8Array | Uint32Array): Promise<string[]> {
+async function addMip1(vol: Volume, level: Uint8Array | Uint32Array): Promise<string[]> {
   vol.addScale([2, 2, 1], { chunkSize: CHUNK });
   await vol.commitInfo();
   const mip1 = vol.withMip(1);
   await mip1.write(mip1.bounds, NdArray.from(level, [SHAPE[0] / 2, SHAPE[1] / 2, SHAPE[2]]));
-  const names: string[] = [];
+  const keys: string[] = [];
   for (const v of [vol, mip1])
     for (const c of v.bounds.chunks(v.chunkSize, v.scale.voxelOffset, v.bounds))
-      names.push(v.chunkKey(c));
-  return names;
+      keys.push(v.chunkKey(c));
+  return keys;
 }
 
-/** Writes `dir/image` and `dir/segmentation` (with `mesh/`) as file:// layers. */
-export async function writeLayers(dir: string, meshCount = 3): Promise<WrittenLayers> {
+async function runAll(tasks: AsyncIterable<unknown>): Promise<void> {
+  for await (const task of tasks) await executeTask(JSON.parse(JSON.stringify(task)));
+}
+
+/**
+ * Writes `dir/image` and `dir/segmentation` (with `mesh/`) as file:// layers;
+ * segments `meshLabels` are meshed.
+ */
+export async function writeLayers(
+  dir: string,
+  meshLabels: readonly number[] = [1, 2, 3],
+): Promise<WrittenLayers> {
   const labels = voronoiSegmentation(SHAPE, { seeds: 12, seed: 3 });
   const pixels = emLikeImage(labels, SHAPE);
   const common = { chunkSize: CHUNK, resolution: RESOLUTION, workers: false };
@@ -53,32 +67,24 @@ export async function writeLayers(dir: string, meshCount = 3): Promise<WrittenLa
     ...common,
     type: "image",
   });
-  const imageChunks = await withMip1(image, downsampleAverage(pixels, SHAPE, [2, 2, 1], 1)[0]);
+  const imageChunks = await addMip1(image, downsampleAverage(pixels, SHAPE, [2, 2, 1], 1)[0]);
 
-  const seg = await Volume.fromArray(`file://${dir}/segmentation`, NdArray.from(labels, SHAPE), {
+  const segUrl = `file://${dir}/segmentation`;
+  const seg = await Volume.fromArray(segUrl, NdArray.from(labels, SHAPE), {
     ...common,
     type: "segmentation",
     encoding: "compressed_segmentation",
-    mesh: "mesh",
   });
-  const segChunks = await withMip1(seg, downsampleMode(labels, SHAPE, [2, 2, 1], 1)[0]);
+  const segChunks = await addMip1(seg, downsampleMode(labels, SHAPE, [2, 2, 1], 1)[0]);
 
-  // One fragment per segment over the whole volume, closed at the dataset faces.
-  const surfaces = marchingCubes(labels, SHAPE, { resolution: RESOLUTION, close: true });
-  const meshed = (surfaces.labels as number[]).slice(0, meshCount);
-  const meshes = surfaces.meshes();
-  const store = openStorage(`file://${dir}/segmentation/mesh`);
-  await store.put("info", JSON.stringify({ "@type": "neuroglancer_legacy_mesh" }), {
-    contentType: "application/json",
-  });
-  const fragments = new Map<number, string>();
-  const whole = { minpt: [0, 0, 0] as [number, number, number], maxpt: SHAPE };
-  for (const id of meshed) {
-    const name = legacyFragmentName(id, whole);
-    // Igneous uploads fragments gzipped: on disk `<name>.gz`, served as `<name>`.
-    await store.put(name, encodeLegacyMesh(meshes.get(id)!), { compress: "gzip" });
-    await store.put(`${id}:0`, encodeLegacyManifest([name]), { contentType: "application/json" });
-    fragments.set(id, name);
-  }
-  return { meshed, fragments, chunks: { image: imageChunks, segmentation: segChunks } };
+  await runAll(
+    createMeshingTasks(segUrl, { shape: MESH_BLOCK, labels: [...meshLabels], simplification: 4 }),
+  );
+  await runAll(createMeshManifestTasks(segUrl));
+  const fragments = await (await MeshLayer.open(segUrl)).listFragments();
+  return {
+    meshed: [...fragments.keys()].sort(),
+    fragments,
+    chunks: { image: imageChunks, segmentation: segChunks },
+  };
 }

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findLayers, neuroglancerState, startViewServer, type ViewServer } from "@ngpipe/cli";
+import { closePool } from "@ngpipe/precomputed";
 import { type Browser, chromium } from "playwright-core";
 import { ensureViewerBundle, findChromium, REPO } from "./bundle";
 import { writeLayers } from "./layers";
@@ -128,6 +129,7 @@ describe("Neuroglancer end to end", () => {
 
   afterAll(async () => {
     await browser?.close();
+    await closePool();
     await data?.close();
     await viewer?.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -140,7 +142,9 @@ describe("Neuroglancer end to end", () => {
       const viewerDir = (bundle as { dir: string }).dir;
       dataDir = mkdtempSync(join(tmpdir(), "ngpipe-e2e-"));
       const written = await writeLayers(dataDir);
-      expect(written.meshed.length).toBeGreaterThan(0);
+      expect(written.meshed).toEqual(["1", "2", "3"]);
+      // Segments span several meshing blocks: manifests with more than one fragment.
+      expect(Math.max(...[...written.fragments.values()].map((f) => f.length))).toBeGreaterThan(1);
 
       data = await startViewServer(dataDir);
       viewer = await startViewServer(viewerDir);
@@ -164,7 +168,7 @@ describe("Neuroglancer end to end", () => {
       ]);
       const state = neuroglancerState(data.url, layers);
       const segmentation = state.layers.find((l) => l.type === "segmentation");
-      Object.assign(segmentation!, { segments: written.meshed.map(String) });
+      Object.assign(segmentation!, { segments: written.meshed });
 
       browser = await chromium.launch({
         executablePath: (browserPath as { path: string }).path,
@@ -194,9 +198,9 @@ describe("Neuroglancer end to end", () => {
 
       await page.goto(`${viewer.url}/#!${encodeURIComponent(JSON.stringify(state))}`);
 
-      const fragmentPaths = written.meshed.map(
-        (id) => `/segmentation/mesh/${written.fragments.get(id)}`,
-      );
+      const fragmentPaths = [...written.fragments.values()]
+        .flat()
+        .map((name) => `/segmentation/mesh/${name}`);
       const answered = (path: string) =>
         requests.some((r) => r.path === path && r.status >= 200 && r.status < 300);
       let probe: LayerProbe[] | null = null;
