@@ -345,13 +345,17 @@ export function marchingCubes(
   // vertices, one for the label of each end. Slot 0 holds the vertex of the
   // low voxel's label, slot 1 that of the high voxel's label. Only the edges
   // of the current slab of cubes are kept: x/y edges of planes z and z+1 and
-  // z edges of plane z, 4 ints per grid position.
+  // z edges of plane z, 4 ints per grid position. Regions are reused from
+  // slab to slab without clearing: vertex ids only grow, so an id is current
+  // only if it was made since the region was last reused (`edgeMin`).
   const planeSize = 4 * pxy;
   const EB = new Int32Array(3 * planeSize).fill(-1);
   let planeLo = 0;
   let planeHi = planeSize;
   const planeZ = 2 * planeSize;
   const relOff = new Int32Array(12);
+  const edgeMin = new Int32Array(12);
+  let slabStart = 0;
   const edgeDx = new Int32Array(12);
   const edgeDy = new Int32Array(12);
   const edgeDz = new Int32Array(12);
@@ -378,17 +382,21 @@ export function marchingCubes(
   const padZ = pad[4];
 
   for (let Z = 0; Z + 1 < pz; Z++) {
+    // Plane z's x/y edges were made during the previous slab; plane z+1's and
+    // the z edges are made during this one.
+    const prevStart = slabStart;
+    slabStart = vcount;
     if (Z > 0) {
       const t = planeLo;
       planeLo = planeHi;
       planeHi = t;
-      EB.fill(-1, planeHi, planeHi + planeSize);
-      EB.fill(-1, planeZ, planeZ + planeSize);
     }
     for (let e = 0; e < 12; e++) {
       const axis = e >> 2;
-      const region = axis === 2 ? planeZ : edgeDz[e] ? planeHi : planeLo;
+      const low = axis !== 2 && edgeDz[e] === 0;
+      const region = axis === 2 ? planeZ : low ? planeLo : planeHi;
       relOff[e] = region + 4 * (edgeDy[e] * px + edgeDx[e]) + (axis < 2 ? 2 * axis : 0);
+      edgeMin[e] = low ? prevStart : slabStart;
     }
     for (let Y = 0; Y + 1 < py; Y++) {
       let i = (Z * py + Y) * px;
@@ -447,7 +455,7 @@ export function marchingCubes(
                 const e = TRIS[ts + c];
                 const addr = cubeAddr + relOff[e] + 1 - ((cs >> LOW_CORNER[e]) & 1);
                 let vid = EB[addr];
-                if (vid < 0) {
+                if (vid < edgeMin[e]) {
                   vid = vcount++;
                   EB[addr] = vid;
                   const vo = (vid & V_MASK) << 2;
