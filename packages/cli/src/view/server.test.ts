@@ -132,6 +132,18 @@ describe("CORS", () => {
     expect(r.body.length).toBe(0);
   });
 
+  test("a Private Network Access preflight is allowed", async () => {
+    const r = await raw(server.port, "OPTIONS", "/img/info", {
+      Origin: "https://neuroglancer-demo.appspot.com",
+      "Access-Control-Request-Method": "GET",
+      "Access-Control-Request-Private-Network": "true",
+    });
+    expect(r.status).toBe(204);
+    expect(r.headers["access-control-allow-private-network"]).toBe("true");
+    const plain = await raw(server.port, "OPTIONS", "/img/info", { Origin: "http://viewer" });
+    expect(plain.headers["access-control-allow-private-network"]).toBeUndefined();
+  });
+
   test("other methods are refused with 405", async () => {
     const r = await raw(server.port, "PUT", "/img/info");
     expect(r.status).toBe(405);

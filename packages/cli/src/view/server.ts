@@ -157,10 +157,15 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
   );
   const head = req.method === "HEAD";
   if (req.method === "OPTIONS") {
-    res.writeHead(204, {
+    const headers: Record<string, string> = {
       "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
       "Access-Control-Max-Age": "86400",
-    });
+    };
+    // Chrome's Private Network Access preflight, sent when a public https
+    // viewer (e.g. the Neuroglancer demo) reads from this loopback server.
+    if (req.headers["access-control-request-private-network"] === "true")
+      headers["Access-Control-Allow-Private-Network"] = "true";
+    res.writeHead(204, headers);
     res.end();
     return;
   }
