@@ -11,20 +11,9 @@ import {
   downsampleShapeForMemory,
   planTasks,
 } from "./downsample";
-import { fib25, runAll, snapshotDir, tempDir } from "./testing";
+import { fib25, runAll, snapshotDir, snapshotStorage, tempDir } from "./testing";
 
 afterAll(() => closePool());
-
-/** Every stored object of a mem:// layer: key → raw stored bytes. */
-async function snapshotMem(url: string): Promise<Map<string, Uint8Array>> {
-  const s = openStorage(url);
-  const out = new Map<string, Uint8Array>();
-  for await (const key of s.list("", { recursive: true })) {
-    const raw = await s.getRaw(key);
-    out.set(`${key}:${raw?.info.contentEncoding ?? ""}`, raw!.data);
-  }
-  return out;
-}
 
 describe("downsampleShapeForMemory", () => {
   // Igneous' num_mips_from_memory_target, written out independently.
@@ -201,9 +190,9 @@ describe("downsample tasks", () => {
       encoding: "compressed_segmentation",
     });
     await runAll(await createDownsampleTasks(url, { mips: 2, factor: [2, 2, 2] }));
-    const first = await snapshotMem(url);
+    const first = await snapshotStorage(url);
     await runAll(await createDownsampleTasks(url, { mips: 2, factor: [2, 2, 2] }));
-    expect(await snapshotMem(url)).toEqual(first);
+    expect(await snapshotStorage(url)).toEqual(first);
   });
 
   test("skipBackground leaves out all-zero chunks and deletes stale ones", async () => {

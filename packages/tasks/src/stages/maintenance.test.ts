@@ -3,7 +3,7 @@ import { executeTask } from "../runtime";
 import { createBlackoutTasks } from "./blackout";
 import { createDeleteTasks, deleteTask } from "./delete";
 import { createDownsampleTasks } from "./downsample";
-import { runAll } from "./testing";
+import { runAll, snapshotStorage } from "./testing";
 import { createTouchTasks, touchTask } from "./touch";
 
 afterAll(() => closePool());
@@ -87,7 +87,9 @@ describe("blackout", () => {
     const data = await layer(url);
     const tasks = await createBlackoutTasks(url, "5-20_3-9_2-4", { value: 9, nonAligned: true });
     await runAll(tasks);
+    const before = await snapshotStorage(url);
     await runAll(tasks);
+    expect(await snapshotStorage(url)).toEqual(before);
     const got = (await (await Volume.open(url)).read("0-64_0-64_0-16")).data as Uint16Array;
     let changed = 0;
     for (let z = 0; z < 16; z++)

@@ -5,7 +5,7 @@ import { mulberry32 } from "../synthetic";
 import { LayerMismatchError } from "./common";
 import { createQuantizedInfo, createQuantizeTasks } from "./quantize";
 import { quantizeChannel } from "./quantize-kernel";
-import { runAll } from "./testing";
+import { runAll, snapshotStorage } from "./testing";
 
 afterAll(() => closePool());
 
@@ -68,6 +68,9 @@ test("quantize tasks write the uint8 layer and its average downsamples", async (
   const m1 = await vol.withMip(1).read(vol.withMip(1).bounds);
   const [ds] = downsample("average", want, SHAPE, [2, 2, 1], 1);
   expect(Buffer.from(m1.data.buffer).equals(Buffer.from(ds.data.buffer))).toBe(true);
+  const before = await snapshotStorage(dest);
+  await runAll(tasks);
+  expect(await snapshotStorage(dest)).toEqual(before);
 });
 
 test("createQuantizedInfo keeps scales up to the mip, as raw uint8 without sharding", () => {

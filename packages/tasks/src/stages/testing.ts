@@ -5,6 +5,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { openStorage } from "@ngpipe/storage";
 import { createTaskContext, executeTask, type TaskContext } from "../runtime";
 
 /** Where the shared test data lives. */
@@ -50,4 +51,15 @@ export async function runAll(tasks: Iterable<unknown>, ctx?: TaskContext): Promi
   for (const payload of tasks)
     results.push(await executeTask(JSON.parse(JSON.stringify(payload)), c));
   return results;
+}
+
+/** Every stored object under a storage URL: `key:contentEncoding` → stored bytes. */
+export async function snapshotStorage(url: string): Promise<Map<string, Uint8Array>> {
+  const s = openStorage(url);
+  const out = new Map<string, Uint8Array>();
+  for await (const key of s.list("", { recursive: true })) {
+    const raw = await s.getRaw(key);
+    if (raw) out.set(`${key}:${raw.info.contentEncoding ?? ""}`, raw.data);
+  }
+  return out;
 }

@@ -4,7 +4,7 @@ import { openStorage } from "@ngpipe/storage";
 import { useMoto } from "../../../../test/support/moto";
 import { downsample } from "../kernels/downsample/downsample";
 import { createTaskContext } from "../runtime";
-import { fib25, runAll, snapshotDir, tempDir } from "./testing";
+import { fib25, runAll, snapshotDir, snapshotStorage, tempDir } from "./testing";
 import { createTransferTasks, type TransferTaskResult } from "./transfer";
 
 afterAll(() => closePool());
@@ -103,6 +103,10 @@ describe("transfer", () => {
     const keys: string[] = [];
     for await (const k of openStorage(dst).list("8_8_8/")) keys.push(k);
     expect(keys).toHaveLength((64 / 16) * (64 / 32) * (64 / 8));
+    // Running the tasks again stores the same bytes.
+    const before = await snapshotStorage(dst);
+    await runAll(tasks);
+    expect(await snapshotStorage(dst)).toEqual(before);
   });
 
   test("translate moves the data and the voxel offset", async () => {
