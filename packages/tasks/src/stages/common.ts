@@ -76,14 +76,27 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${v.toFixed(2)} ${units[i]}`;
 }
 
+/**
+ * Transport compression of written chunks in task params: `gzip`, `br`, or
+ * `none`. Omitted: the Volume default (gzip for raw and
+ * compressed_segmentation, none for jpeg and png).
+ */
+export const compressSchema = z.enum(["gzip", "br", "none"]);
+
 /** Open a layer at a mip through the context's shared storages. */
 export function openLayer(
   ctx: TaskContext,
   url: string,
   mip: number,
-  options: { fillMissing?: boolean; background?: number | bigint } = {},
+  options: { fillMissing?: boolean; compress?: "gzip" | "br" | "none" } = {},
 ): Promise<Volume> {
-  return Volume.open(url, { mip, storage: ctx.storage(url), ...options });
+  const { compress, ...rest } = options;
+  return Volume.open(url, {
+    mip,
+    storage: ctx.storage(url),
+    ...rest,
+    ...(compress ? { compress: compress === "none" ? false : compress } : {}),
+  });
 }
 
 /** Options of the task creation functions that reach storage. */

@@ -30,6 +30,7 @@ import {
   bboxOf,
   bboxSchema,
   type CreateOptionsBase,
+  compressSchema,
   DownsampleMemoryError,
   factorPow,
   formatBytes,
@@ -260,6 +261,8 @@ export const downsampleParams = z.object({
   fillMissing: z.boolean().default(false),
   skipBackground: z.boolean().default(false),
   background: backgroundSchema.default(0),
+  /** Transport compression of the chunks written (default: the Volume's). */
+  compress: compressSchema.optional(),
 });
 
 /** What a downsample task did. */
@@ -278,10 +281,11 @@ export const downsampleTask = defineTask({
   name: "downsample",
   params: downsampleParams,
   async run(p, ctx): Promise<DownsampleTaskResult> {
-    const src = await openLayer(ctx, p.layer, p.mip, { fillMissing: p.fillMissing });
+    const { compress } = p;
+    const src = await openLayer(ctx, p.layer, p.mip, { fillMissing: p.fillMissing, compress });
     const dest =
       p.dest && p.dest !== p.layer
-        ? await openLayer(ctx, p.dest, 0).then((v) => v.withMip(src.resolution))
+        ? (await openLayer(ctx, p.dest, 0, { compress })).withMip(src.resolution)
         : src;
     const box = bboxOf(p.bbox).intersect(src.bounds);
     if (box.empty()) return { voxels: 0 };
@@ -338,6 +342,8 @@ export interface DownsampleTaskOptions extends CreateOptionsBase {
   boundsMip?: number;
   /** Bytes one task may hold. Default 3.5 GB. */
   memoryTarget?: number;
+  /** Transport compression of the new chunks: gzip, br or none (default: gzip for raw and compressed_segmentation). */
+  compress?: "gzip" | "br" | "none";
   /** Write the new scales to this layer instead (its info is created from the source's if missing). */
   dest?: string;
 }
@@ -441,6 +447,7 @@ export async function createDownsampleTasks(
     fillMissing: o.fillMissing ?? false,
     skipBackground: o.skipBackground ?? false,
     background: o.background ?? 0,
+    ...(o.compress ? { compress: o.compress } : {}),
   };
   return taskSet(bounds, shape, { origin: scale.voxelOffset, clip: scale.bounds }, (tile) =>
     downsampleTask.payload({ ...base, bbox: tile.toChunkName() }),

@@ -5,6 +5,7 @@ export {
   bboxSchema,
   blockShape,
   type CreateOptionsBase,
+  compressSchema,
   DownsampleMemoryError,
   LayerMismatchError,
   positiveVec3Schema,

@@ -80,6 +80,25 @@ describe("transfer", () => {
     }
   });
 
+  test("compress chooses the stored form of the written chunks (and turns the fast path off)", async () => {
+    const tmp = tempDir();
+    try {
+      await fib25Layer(tmp.url("src/seg"));
+      const tasks = await createTransferTasks(tmp.url("src/seg"), tmp.url("dst/seg"), {
+        compress: "br",
+      });
+      expect([...tasks].some((t) => t.params.fastPath)).toBe(false);
+      await runAll(tasks);
+      const files = [...snapshotDir(`${tmp.dir}/dst`).keys()].filter((k) => k.startsWith("seg/8"));
+      expect(files).toHaveLength(8);
+      expect(files.every((k) => k.endsWith(".br"))).toBe(true);
+      const vol = await Volume.open(tmp.url("dst/seg"));
+      expect(sameBytes((await vol.read(vol.bounds)).data, fib25())).toBe(true);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
   test("rechunking raw into compressed_segmentation reads back identical", async () => {
     const src = "mem://xfer-rechunk/raw";
     const dst = "mem://xfer-rechunk/cseg";

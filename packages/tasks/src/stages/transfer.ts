@@ -31,6 +31,7 @@ import {
   bboxOf,
   bboxSchema,
   type CreateOptionsBase,
+  compressSchema,
   LayerMismatchError,
   openLayer,
   positiveVec3Schema,
@@ -70,6 +71,8 @@ export const transferParams = z.object({
   sparse: z.boolean().default(false),
   skipBackground: z.boolean().default(false),
   background: backgroundSchema.default(0),
+  /** Transport compression of the chunks written (default: the Volume's); not used by the fast path. */
+  compress: compressSchema.optional(),
 });
 
 function sameVec(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
@@ -156,7 +159,9 @@ export const transferTask = defineTask({
   params: transferParams,
   async run(p, ctx): Promise<TransferTaskResult> {
     const src = await openLayer(ctx, p.src, p.mip, { fillMissing: p.fillMissing });
-    const dest = (await openLayer(ctx, p.dest, 0)).withMip(src.resolution);
+    const dest = (await openLayer(ctx, p.dest, 0, { compress: p.compress })).withMip(
+      src.resolution,
+    );
     if (src.dataType !== dest.dataType || src.numChannels !== dest.numChannels) {
       throw new LayerMismatchError(
         `cannot transfer ${src.dataType} x ${src.numChannels} from ${p.src} into ` +
@@ -170,6 +175,7 @@ export const transferTask = defineTask({
     const asIs =
       p.fastPath &&
       p.mips === 0 &&
+      p.compress === undefined &&
       !p.skipBackground &&
       chunksCopyAsIs(
         { info: src.info, scale: src.scale },
@@ -229,6 +235,8 @@ export interface TransferTaskOptions extends CreateOptionsBase {
   memoryTarget?: number;
   /** Allow the byte-for-byte copy when nothing about the chunks changes. Default true. */
   fastPath?: boolean;
+  /** Transport compression of the chunks written: gzip, br or none (disables the fast path). */
+  compress?: "gzip" | "br" | "none";
 }
 
 /**
@@ -322,6 +330,7 @@ export async function createTransferTasks(
     (o.fastPath ?? true) &&
     mips === 0 &&
     !o.skipBackground &&
+    o.compress === undefined &&
     chunksCopyAsIs({ info: srcInfo, scale: srcScale }, { info, scale: destScale }, translate);
   const srcBounds = resolveBounds(srcInfo, mip, toBbox(o.bounds), o.boundsMip ?? 0);
   const bounds = srcBounds
@@ -344,6 +353,7 @@ export async function createTransferTasks(
       sparse: o.sparse ?? false,
       skipBackground: o.skipBackground ?? false,
       background: o.background ?? 0,
+      ...(o.compress ? { compress: o.compress } : {}),
     }),
   );
 }
