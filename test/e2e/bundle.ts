@@ -44,10 +44,14 @@ export function ensureViewerBundle(): { dir: string } | { missing: string } {
       stdio: ["ignore", "pipe", "pipe"],
     });
     rmSync(join(work, tgz));
-    rmSync(BUNDLE_DIR, { recursive: true, force: true });
-    renameSync(work, BUNDLE_DIR);
+    if (!existsSync(join(VIEWER_DIR, "index.html"))) {
+      rmSync(BUNDLE_DIR, { recursive: true, force: true });
+      renameSync(work, BUNDLE_DIR);
+    }
     return { dir: VIEWER_DIR };
   } catch (e) {
+    // Another test run may have put a complete bundle in place meanwhile.
+    if (existsSync(join(VIEWER_DIR, "index.html"))) return { dir: VIEWER_DIR };
     const err = e as Error & { stderr?: Buffer };
     const detail = err.stderr?.toString().trim().split("\n").pop() ?? err.message;
     return { missing: `could not fetch @janelia-flyem/neuroglancer with npm pack: ${detail}` };
