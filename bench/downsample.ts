@@ -76,3 +76,17 @@ bench("mode uint64 2x2x1 x4 (random 4 labels)", () =>
   downsampleMode(random64, shape, [2, 2, 1], 4),
 );
 bench("mode uint64 2x2x2 x2 (voronoi)", () => downsampleMode(seg64, shape, [2, 2, 2], 2));
+
+/**
+ * The floor any kernel returning fresh arrays pays: allocating the outputs of
+ * 4 mips of 2x2x1 and writing one word per 4 KiB page (page faults + zeroing).
+ */
+function freshOutputs(bytesPerVoxel: number): void {
+  for (let k = 1; k <= 4; k++) {
+    const a = new Uint32Array(((voxels / 4 ** k) * bytesPerVoxel) / 4);
+    for (let i = 0; i < a.length; i += 1024) a[i] = 1;
+  }
+}
+bench("(fresh outputs only, uint8 x4 mips)", () => freshOutputs(1));
+bench("(fresh outputs only, uint32 x4 mips)", () => freshOutputs(4));
+bench("(fresh outputs only, uint64 x4 mips)", () => freshOutputs(8));
