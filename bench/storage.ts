@@ -18,6 +18,7 @@
  *
  * Goal: ngpipe within 10% of (b), far ahead of (a).
  */
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import { Agent as HttpAgent } from "node:http";
@@ -296,8 +297,8 @@ async function benchS3(args: Args) {
   process.once("SIGTERM", stop);
   const concurrency = 32;
   // moto answers in a few ms on loopback; a real S3 round trip is tens of ms.
-  const proxy = await FaultProxy.start(moto.endpoint);
-  proxy.faults.setPlan({ latencyMs: args.latency });
+  // The delaying proxy runs in its own process, so its CPU is not counted here.
+  const proxy = await startLatencyProxy(moto.endpoint, args.latency);
   const endpoint = proxy.endpoint;
   const client = new S3Client({
     endpoint,
@@ -339,7 +340,7 @@ async function benchS3(args: Args) {
     }
   } finally {
     client.destroy();
-    await proxy.stop();
+    proxy.stop();
     await moto.stop();
   }
 }
@@ -376,8 +377,37 @@ function report(args: Args) {
   console.log(`\nreproduce: npx tsx bench/storage.ts ${flags}`);
 }
 
+/** Run this file again as a {@link FaultProxy} adding `latency` ms in front of `target`. */
+async function startLatencyProxy(
+  target: string,
+  latency: number,
+): Promise<{ endpoint: string; stop: () => void }> {
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, __filename, "--serve-proxy", target, String(latency)],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`latency proxy exited (${code})`)));
+    child.stdout.once("data", (b: Buffer) => resolve(b.toString().trim()));
+  });
+  return { endpoint, stop: () => child.kill("SIGTERM") };
+}
+
+async function serveProxy(target: string, latency: number) {
+  const proxy = await FaultProxy.start(target);
+  proxy.faults.setPlan({ latencyMs: latency });
+  process.stdout.write(`${proxy.endpoint}\n`);
+  process.once("SIGTERM", () => void proxy.stop().then(() => process.exit(0)));
+  // Never outlive the benchmark that started it.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && process.exit(0), 1000).unref();
+}
+
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv[0] === "--serve-proxy") return serveProxy(argv[1], Number(argv[2]));
+  const args = parseArgs(argv);
   if (args.only.has("file")) await benchFile(args);
   if (args.only.has("s3")) await benchS3(args);
   report(args);
