@@ -9,7 +9,9 @@ import { parseVec3 } from "./args";
 import { registerImageCommands } from "./commands/image";
 import { registerInfo } from "./commands/info";
 import { registerMeshCommands } from "./commands/mesh";
+import { registerPipeline } from "./commands/pipeline";
 import { registerQueueCommands } from "./commands/queue";
+import { registerStageCommands } from "./commands/stages";
 import { registerView } from "./commands/view";
 import { quickstart } from "./quickstart";
 
@@ -24,8 +26,9 @@ export function buildProgram(): Command {
     .option("-q, --quiet", "no progress output")
     .showHelpAfterError();
   registerInfo(program);
-  registerImageCommands(program);
+  registerStageCommands(program, registerImageCommands(program));
   registerMeshCommands(program);
+  registerPipeline(program);
   registerQueueCommands(program);
   registerView(program);
   program

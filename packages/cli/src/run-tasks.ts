@@ -35,7 +35,9 @@ export async function runTasks(
 ): Promise<RunTasksResult> {
   const started = Date.now();
   const progress = createProgress(label, { quiet: options.quiet });
-  if (options.total !== undefined) progress.setTotal(options.total);
+  const known = (tasks as { count?: unknown }).count;
+  const total = options.total ?? (typeof known === "number" ? known : undefined);
+  if (total !== undefined) progress.setTotal(total);
   if (options.queue) {
     const queue = await openQueue(options.queue, { create: true });
     let n = 0;
@@ -74,7 +76,7 @@ export async function runTasks(
       const r = await next();
       if (r.done) return;
       count++;
-      if (options.total === undefined) progress.setTotal(count);
+      if (total === undefined) progress.setTotal(count);
       try {
         await executeTask(r.value, ctx);
       } catch (e) {

@@ -1,0 +1,143 @@
+/**
+ * Ingest throughput: a chunked, deflate-compressed uint8 HDF5 file (1 GiB by
+ * default) into a file:// precomputed layer (raw chunks, gzip), with 1 and 2
+ * pool workers, and the peak resident memory of each run.
+ *
+ *   npx tsx bench/ingest.ts                 # 2048x2048x256 uint8 = 1 GiB
+ *   npx tsx bench/ingest.ts --z 32          # 128 MiB, for a quick look
+ *
+ * Each configuration runs in a fresh child process so its peak RSS is its own.
+ * The HDF5 file is made once (chunks 64^3, deflate level 1) and kept in
+ * .tmp/bench-ingest-<z>.h5.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { closePool, configurePool } from "@ngpipe/precomputed";
+import { ingest } from "@ngpipe/tasks";
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+const N = arg("size", 2048);
+const Z = arg("z", 256);
+const root = resolve(__dirname, "..", ".tmp");
+const h5file = join(root, `bench-ingest-${N}x${N}x${Z}.h5`);
+
+async function makeFile(): Promise<void> {
+  if (existsSync(h5file)) return;
+  mkdirSync(root, { recursive: true });
+  const h5 = await import("h5wasm/node");
+  await h5.ready;
+  const t = performance.now();
+  const f = new h5.File(`${h5file}.part`, "w");
+  const slab = 64;
+  const block = new Uint8Array(slab * N * N);
+  let seed = 1;
+  const fill = (z0: number) => {
+    for (let z = 0; z < slab; z++)
+      for (let y = 0; y < N; y++) {
+        const row = (z * N + y) * N;
+        for (let x = 0; x < N; x++) {
+          seed = (seed * 1103515245 + 12345) >>> 0;
+          block[row + x] = (((x + y) >> 3) + (z0 + z) * 3 + ((seed >>> 24) & 15)) & 255;
+        }
+      }
+  };
+  fill(0);
+  f.create_dataset({
+    name: "raw",
+    data: block,
+    shape: [slab, N, N],
+    maxshape: [Z, N, N],
+    dtype: "<B",
+    chunks: [64, 64, 64],
+    compression: 1,
+  });
+  const ds = f.get("raw") as import("h5wasm").Dataset;
+  ds.resize([Z, N, N]);
+  for (let z0 = slab; z0 < Z; z0 += slab) {
+    fill(z0);
+    ds.write_slice(
+      [
+        [z0, z0 + slab],
+        [0, N],
+        [0, N],
+      ],
+      block,
+    );
+  }
+  f.close();
+  const { renameSync } = await import("node:fs");
+  renameSync(`${h5file}.part`, h5file);
+  console.log(`made ${h5file} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+}
+
+async function runOne(threads: number): Promise<void> {
+  configurePool({ threads });
+  const dest = join(root, `bench-ingest-out-${threads}`);
+  rmSync(dest, { recursive: true, force: true });
+  let peak = 0;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+  const t = performance.now();
+  await ingest(`${h5file}#/raw`, pathToFileURL(dest).href, {
+    chunkSize: [128, 128, 64],
+    taskShape: [512, 512, 64],
+    parallel: 2,
+  });
+  const s = (performance.now() - t) / 1000;
+  clearInterval(timer);
+  await closePool();
+  const bytes = N * N * Z;
+  const maxRss = process.resourceUsage().maxRSS * 1024;
+  console.log(
+    JSON.stringify({
+      threads,
+      seconds: s,
+      mbPerS: bytes / 1e6 / s,
+      peakRssMiB: Math.max(peak, maxRss) / 2 ** 20,
+    }),
+  );
+  rmSync(dest, { recursive: true, force: true });
+}
+
+async function main(): Promise<void> {
+  const child = process.argv.indexOf("--child");
+  if (child >= 0) return runOne(Number(process.argv[child + 1]));
+  await makeFile();
+  const gib = (N * N * Z) / 2 ** 30;
+  console.log(
+    `ingest ${N}x${N}x${Z} uint8 (${gib.toFixed(2)} GiB) HDF5 (64^3 chunks, deflate 1) -> file:// raw+gzip, 128x128x64 chunks, tasks 512x512x64, 2 tasks at once`,
+  );
+  console.log(
+    "command: npx tsx bench/ingest.ts" +
+      process.argv
+        .slice(2)
+        .map((a) => ` ${a}`)
+        .join(""),
+  );
+  for (const threads of [1, 2]) {
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", __filename, ...process.argv.slice(2), "--child", String(threads)],
+      {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    const line = r.stdout.trim().split("\n").pop() ?? "";
+    const j = JSON.parse(line);
+    console.log(
+      `  pool workers ${threads}: ${j.seconds.toFixed(1)} s, ${j.mbPerS.toFixed(1)} MB/s, peak RSS ${j.peakRssMiB.toFixed(0)} MiB`,
+    );
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

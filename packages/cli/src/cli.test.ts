@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MeshLayer } from "@ngpipe/mesh";
+import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { openQueue } from "@ngpipe/queue";
+import { voronoiSegmentation } from "@ngpipe/tasks";
+import { main } from "./program";
+
+let tmp: string;
+let out = "";
+let err = "";
+const origOut = process.stdout.write.bind(process.stdout);
+const origErr = process.stderr.write.bind(process.stderr);
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), "ngpipe-cli-"));
+});
+afterAll(async () => {
+  rmSync(tmp, { recursive: true, force: true });
+  await closePool();
+});
+beforeEach(() => {
+  out = "";
+  err = "";
+  process.stdout.write = ((s: string) => {
+    out += s;
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => {
+    err += s;
+    return true;
+  }) as typeof process.stderr.write;
+});
+afterEach(() => {
+  process.stdout.write = origOut;
+  process.stderr.write = origErr;
+});
+
+const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args]);
+
+async function segLayer(name: string): Promise<string> {
+  const url = `file://${join(tmp, name)}`;
+  const labels = voronoiSegmentation([48, 48, 24], { seeds: 12, seed: 4 });
+  await Volume.fromArray(url, NdArray.from(labels, [48, 48, 24]), {
+    type: "segmentation",
+    encoding: "compressed_segmentation",
+    chunkSize: [16, 16, 8],
+    resolution: [8, 8, 40],
+  });
+  return url;
+}
+
+test("a user error exits non-zero with one line naming the problem, and no stack unless --verbose", async () => {
+  expect(await ngpipe("info", join(tmp, "missing"))).not.toBe(0);
+  expect(err.trim().split("\n")).toHaveLength(1);
+  expect(err).toContain("missing/info");
+  err = "";
+  expect(await ngpipe("image", "downsample", join(tmp, "x"), "--factor", "2,2")).not.toBe(0);
+  expect(err).toMatch(/--factor must be three numbers/);
+  err = "";
+  expect(await main(["node", "ngpipe", "--verbose", "info", join(tmp, "missing")])).not.toBe(0);
+  expect(err).toMatch(/\n\s+at /);
+});
+
+test("info summarises scales and chunk counts", async () => {
+  const url = await segLayer("info");
+  expect(await ngpipe("info", url)).toBe(0);
+  expect(out).toContain("segmentation");
+  expect(out).toMatch(/8_8_40\s+48x48x24/);
+  expect(out).toMatch(/compressed_segmentation 8x8x8\s+27/);
+});
+
+test("stage commands run locally: downsample, mesh forge and mesh merge", async () => {
+  const url = await segLayer("local");
+  expect(await ngpipe("image", "downsample", url, "--num-mips", "1", "-p", "2")).toBe(0);
+  expect((await Volume.open(url)).mipCount).toBe(2);
+  expect(await ngpipe("mesh", "forge", url, "--shape", "24,24,24", "--simplification", "0")).toBe(
+    0,
+  );
+  expect(await ngpipe("mesh", "merge", url)).toBe(0);
+  const vol = await Volume.open(url);
+  const ids = (await vol.unique(vol.bounds)) as number[];
+  const meshes = await MeshLayer.open(url);
+  expect(await meshes.manifest(ids[1])).not.toBeNull();
+});
+
+test("--queue inserts tasks, and execute drains the queue and exits", async () => {
+  const url = await segLayer("queued");
+  const queue = `fq://${join(tmp, "queue")}`;
+  expect(await ngpipe("image", "downsample", url, "--num-mips", "1", "--queue", queue)).toBe(0);
+  const inserted = Number(/inserted (\d+) downsample task/.exec(err)?.[1]);
+  expect(inserted).toBeGreaterThan(0);
+  expect((await (await openQueue(queue)).status()).enqueued).toBe(inserted);
+  expect((await Volume.open(url)).withMip(1).info.scales.length).toBe(2);
+  expect(await ngpipe("execute", queue, "--exit-when-empty", "--lease-seconds", "30")).toBe(0);
+  const s = await (await openQueue(queue)).status();
+  expect(s.enqueued + s.leased).toBe(0);
+  expect(s.completed).toBe(inserted);
+  const m1 = (await Volume.open(url, { mip: 1 })).read(
+    new (await import("@ngpipe/precomputed")).Bbox([0, 0, 0], [24, 24, 24]),
+  );
+  await expect(m1).resolves.toBeDefined();
+  expect(await ngpipe("queue", "status", queue)).toBe(0);
+  expect(out).toContain(`completed: ${inserted}`);
+});
+
+test("pipeline runs stages in order through a queue", async () => {
+  const url = await segLayer("pipe");
+  const spec = join(tmp, "pipeline.json");
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      queue: `fq://${join(tmp, "pipe-queue")}`,
+      steps: [
+        { stage: "downsample", layer: url, options: { mips: 1 } },
+        { stage: "mesh", layer: url, options: { shape: [48, 48, 24], simplification: 0 } },
+        { stage: "manifest", layer: url },
+      ],
+    }),
+  );
+  expect(await ngpipe("pipeline", spec, "--workers", "2")).toBe(0);
+  expect(err).toMatch(/3\. manifest: 1 task/);
+  const meshes = await MeshLayer.open(url);
+  const vol = await Volume.open(url);
+  const ids = (await vol.unique(vol.bounds)) as number[];
+  expect((await meshes.get(ids[1])).faces.length).toBeGreaterThan(0);
+  expect(await ngpipe("pipeline", spec.replace("pipeline.json", "nope.json"))).not.toBe(0);
+  expect(err).toContain("cannot read pipeline spec");
+});
+
+test("design prints the memory of a task shape and the shape for a budget", async () => {
+  expect(await ngpipe("design", "ds-memory", "1024,1024,64", "--num-mips", "3")).toBe(0);
+  expect(out).toContain("89128960 bytes");
+  expect(await ngpipe("design", "ds-shape", "3.5e9", "--chunk-size", "128,128,64")).toBe(0);
+  expect(out).toContain("4096x4096x64, 5 mip(s)");
+});

@@ -1,0 +1,144 @@
+/**
+ * `ngpipe pipeline <spec.json>`: stages that run in order, each starting when
+ * the previous one is complete, through a queue — with workers in this
+ * process, or elsewhere (`--workers 0` inserts and waits).
+ *
+ * ```json
+ * { "queue": "fq:///shared/queue",
+ *   "steps": [
+ *     { "stage": "ingest", "source": "raw.h5#/main", "layer": "file:///data/img", "options": { "resolution": [4, 4, 40] } },
+ *     { "stage": "downsample", "layer": "file:///data/img", "options": { "mips": 3 } } ] }
+ * ```
+ */
+import { readFile } from "node:fs/promises";
+import { Bbox } from "@ngpipe/precomputed";
+import {
+  createDeleteTasks,
+  createDownsampleTasks,
+  createIngestTasks,
+  createMeshingTasks,
+  createMeshManifestTasks,
+  createQuantizeTasks,
+  createTouchTasks,
+  createTransferTasks,
+} from "@ngpipe/tasks";
+import type { Command } from "commander";
+import { parseIntArg, toUrl } from "../args";
+import { UsageError } from "../errors";
+import { type PipelineStep, runPipeline } from "../pipeline";
+
+/** One step of a pipeline spec. */
+export interface StepSpec {
+  stage: string;
+  /** The layer a stage works on (ingest: the destination). */
+  layer?: string;
+  /** ingest: the source. */
+  source?: string;
+  /** transfer/quantize: source and destination layers. */
+  src?: string;
+  dest?: string;
+  /** Options of the stage's task creation function. */
+  options?: Record<string, unknown>;
+}
+
+/** A pipeline spec file. */
+export interface PipelineSpec {
+  queue?: string;
+  steps: StepSpec[];
+}
+
+function need(step: StepSpec, i: number, field: "layer" | "source" | "src" | "dest"): string {
+  const v = step[field];
+  if (typeof v !== "string" || v === "") {
+    throw new UsageError(`pipeline step ${i + 1} (${step.stage}) needs "${field}"`);
+  }
+  return field === "source" ? v : toUrl(v);
+}
+
+/** Options with `bounds` given as a chunk name or [[min],[max]] turned into a Bbox. */
+function opts(step: StepSpec): Record<string, unknown> {
+  const o = { ...(step.options ?? {}) };
+  if (o.bounds !== undefined && !(o.bounds instanceof Bbox)) o.bounds = Bbox.fromJSON(o.bounds);
+  return o;
+}
+
+/** Turn a spec's steps into pipeline steps (validating names and fields first). */
+export function pipelineSteps(spec: PipelineSpec): PipelineStep[] {
+  if (!Array.isArray(spec.steps) || spec.steps.length === 0)
+    throw new UsageError('a pipeline spec needs a non-empty "steps" list');
+  return spec.steps.map((step, i): PipelineStep => {
+    const name = `${i + 1}. ${step.stage}`;
+    switch (step.stage) {
+      case "ingest": {
+        const [source, layer] = [need(step, i, "source"), need(step, i, "layer")];
+        return { name, tasks: async () => createIngestTasks(source, layer, opts(step)) };
+      }
+      case "downsample": {
+        const layer = need(step, i, "layer");
+        return { name, tasks: () => createDownsampleTasks(layer, opts(step)) };
+      }
+      case "transfer": {
+        const [src, dest] = [need(step, i, "src"), need(step, i, "dest")];
+        return { name, tasks: () => createTransferTasks(src, dest, opts(step)) };
+      }
+      case "quantize": {
+        const [src, dest] = [need(step, i, "src"), need(step, i, "dest")];
+        return { name, tasks: () => createQuantizeTasks(src, dest, opts(step)) };
+      }
+      case "delete": {
+        const layer = need(step, i, "layer");
+        return { name, tasks: () => createDeleteTasks(layer, opts(step)) };
+      }
+      case "touch": {
+        const layer = need(step, i, "layer");
+        return { name, tasks: () => createTouchTasks(layer, opts(step)) };
+      }
+      case "mesh": {
+        const layer = need(step, i, "layer");
+        return { name, tasks: async () => createMeshingTasks(layer, opts(step)) };
+      }
+      case "manifest": {
+        const layer = need(step, i, "layer");
+        return { name, tasks: async () => createMeshManifestTasks(layer, opts(step)) };
+      }
+      default:
+        throw new UsageError(
+          `pipeline step ${i + 1}: unknown stage "${step.stage}" (ingest, downsample, transfer, quantize, delete, touch, mesh, manifest)`,
+        );
+    }
+  });
+}
+
+export function registerPipeline(program: Command): void {
+  program
+    .command("pipeline")
+    .description("run stages in order, each when the previous one is complete, through a queue")
+    .argument("<spec>", "JSON file: {queue?, steps: [{stage, layer|source|src|dest, options}]}")
+    .option("--queue <url>", "queue for the tasks (default: the spec's)")
+    .option(
+      "--workers <n>",
+      "workers in this process; 0 = only insert and wait for `ngpipe execute` elsewhere",
+      "1",
+    )
+    .action(async (file: string, o) => {
+      let spec: PipelineSpec;
+      try {
+        spec = JSON.parse(await readFile(file, "utf8"));
+      } catch (e) {
+        throw new UsageError(`cannot read pipeline spec ${file}: ${(e as Error).message}`);
+      }
+      const queue = o.queue ?? spec.queue;
+      if (!queue)
+        throw new UsageError(
+          'a pipeline needs a queue: --queue fq:///dir (or sqs://name), or "queue" in the spec',
+        );
+      const steps = pipelineSteps(spec);
+      await runPipeline(steps, {
+        queue,
+        workers: parseIntArg(o.workers, "--workers"),
+        quiet: program.opts().quiet,
+        onStep: (r) =>
+          process.stderr.write(`${r.name}: ${r.tasks} task(s) in ${r.seconds.toFixed(1)} s\n`),
+      });
+    });
+}

@@ -1,0 +1,239 @@
+/**
+ * The image stage commands beyond ingest: downsample, xfer, quantize, rm,
+ * touch, blackout; and `ngpipe design` for downsample memory planning.
+ */
+import type { DataType } from "@ngpipe/precomputed";
+import {
+  createBlackoutTasks,
+  createDeleteTasks,
+  createDownsampleTasks,
+  createQuantizeTasks,
+  createTouchTasks,
+  createTransferTasks,
+  DEFAULT_MEMORY_TARGET,
+  downsampleMemory,
+  downsampleShapeForMemory,
+  type StageDownsampleMethod,
+} from "@ngpipe/tasks";
+import type { Command } from "commander";
+import { parseBbox, parseIntArg, parseVec3, toUrl } from "../args";
+import { UsageError } from "../errors";
+import { runTasks } from "../run-tasks";
+import { report, withRunOptions } from "./image";
+
+const METHODS = ["auto", "average", "mode", "min", "max", "striding"];
+
+function method(text: string | undefined): StageDownsampleMethod | undefined {
+  if (text === undefined) return undefined;
+  if (!METHODS.includes(text))
+    throw new UsageError(`--method must be one of ${METHODS.join(", ")}; got "${text}"`);
+  return text as StageDownsampleMethod;
+}
+
+/** Parse a byte count like 3.5e9, 512M, 2G. */
+export function parseBytes(text: string): number {
+  const m = /^([\d.e+]+)\s*([kKmMgGtT]i?)?[bB]?$/.exec(text.trim());
+  if (!m || !Number.isFinite(Number(m[1])))
+    throw new UsageError(`bad byte count "${text}" (e.g. 3.5e9, 512M, 2G)`);
+  const unit = (m[2] ?? "").toLowerCase();
+  const base = unit.endsWith("i") ? 1024 : 1000;
+  const pow = { "": 0, k: 1, m: 2, g: 3, t: 4 }[
+    unit.replace("i", "") as "" | "k" | "m" | "g" | "t"
+  ];
+  return Number(m[1]) * base ** pow;
+}
+
+function common(program: Command, o: Record<string, string>) {
+  return {
+    queue: o.queue,
+    parallel: parseIntArg(o.parallel, "--parallel", 1),
+    quiet: program.opts().quiet,
+  };
+}
+
+export function registerStageCommands(program: Command, image: Command): void {
+  withRunOptions(
+    image
+      .command("downsample")
+      .description("add downsampled mips: one task per block reads mip m and writes m+1..m+n")
+      .argument("<layer>", "layer path or URL")
+      .option("--mip <n>", "mip to read", "0")
+      .option("--num-mips <n>", "mips to make (default: as many as the memory target allows)")
+      .option("--factor <x,y,z>", "downsampling factor", "2,2,1")
+      .option(
+        "--method <m>",
+        `${METHODS.join("|")} (auto: average for images, mode for segmentation)`,
+        "auto",
+      )
+      .option("--sparse", "treat zero as background (average of nonzero voxels, mode ignores zero)")
+      .option("--fill-missing", "read missing chunks as background")
+      .option("--encoding <name>", "encoding of the new scales")
+      .option("--chunk-size <x,y,z>", "chunk size of the new scales")
+      .option("--skip-background", "do not write chunks that are all background")
+      .option("--memory <bytes>", "memory target per task", String(DEFAULT_MEMORY_TARGET))
+      .option("--bounds <bbox>", "only this box (voxels of mip 0)"),
+  ).action(async (layer: string, o) => {
+    const url = toUrl(layer);
+    const tasks = await createDownsampleTasks(url, {
+      mip: parseIntArg(o.mip, "--mip"),
+      mips: o.numMips === undefined ? undefined : parseIntArg(o.numMips, "--num-mips", 1),
+      factor: parseVec3(o.factor, "--factor"),
+      method: method(o.method),
+      sparse: Boolean(o.sparse),
+      fillMissing: Boolean(o.fillMissing),
+      encoding: o.encoding,
+      chunkSize: o.chunkSize ? parseVec3(o.chunkSize, "--chunk-size") : undefined,
+      skipBackground: Boolean(o.skipBackground),
+      memoryTarget: parseBytes(o.memory),
+      bounds: o.bounds ? parseBbox(o.bounds) : undefined,
+    });
+    const r = await runTasks("downsample", tasks, { ...common(program, o), total: tasks.count });
+    report(r.inserted, r.count, o.queue, "downsample", r.seconds);
+  });
+
+  withRunOptions(
+    image
+      .command("xfer")
+      .description(
+        "copy a layer (or a box) to another place: rechunk, re-encode, translate, downsample on the way",
+      )
+      .argument("<src>", "source layer")
+      .argument("<dest>", "destination layer")
+      .option("--mip <n>", "mip to copy", "0")
+      .option("--chunk-size <x,y,z>", "chunk size at the destination")
+      .option("--encoding <name>", "encoding at the destination")
+      .option("--translate <x,y,z>", "shift the voxel offset by this much")
+      .option("--bounds <bbox>", "only this box")
+      .option("--num-mips <n>", "also downsample this many mips at the destination", "0")
+      .option("--fill-missing", "read missing chunks as background")
+      .option("--no-fast-path", "never copy chunk files byte for byte"),
+  ).action(async (src: string, dest: string, o) => {
+    const tasks = await createTransferTasks(toUrl(src), toUrl(dest), {
+      mip: parseIntArg(o.mip, "--mip"),
+      chunkSize: o.chunkSize ? parseVec3(o.chunkSize, "--chunk-size") : undefined,
+      encoding: o.encoding,
+      translate: o.translate ? parseVec3(o.translate, "--translate") : undefined,
+      bounds: o.bounds ? parseBbox(o.bounds) : undefined,
+      mips: parseIntArg(o.numMips, "--num-mips"),
+      fillMissing: Boolean(o.fillMissing),
+      fastPath: o.fastPath !== false,
+    });
+    const r = await runTasks("xfer", tasks, { ...common(program, o), total: tasks.count });
+    report(r.inserted, r.count, o.queue, "transfer", r.seconds);
+  });
+
+  withRunOptions(
+    image
+      .command("quantize")
+      .description(
+        "an affinity layer (float32) to an 8-bit image of one channel (value x 255, truncated)",
+      )
+      .argument("<src>", "affinity layer")
+      .argument("<dest>", "destination image layer")
+      .option("--channel <n>", "channel to keep", "0")
+      .option("--mip <n>", "mip to read", "0")
+      .option("--num-mips <n>", "downsample this many mips afterwards", "0")
+      .option("--fill-missing", "read missing chunks as zeros"),
+  ).action(async (src: string, dest: string, o) => {
+    const tasks = await createQuantizeTasks(toUrl(src), toUrl(dest), {
+      channel: parseIntArg(o.channel, "--channel"),
+      mip: parseIntArg(o.mip, "--mip"),
+      mips: parseIntArg(o.numMips, "--num-mips"),
+      fillMissing: Boolean(o.fillMissing),
+    });
+    const r = await runTasks("quantize", tasks, { ...common(program, o), total: tasks.count });
+    report(r.inserted, r.count, o.queue, "quantize", r.seconds);
+  });
+
+  withRunOptions(
+    image
+      .command("rm")
+      .description("delete the chunks of a box at one or more mips")
+      .argument("<layer>", "layer path or URL")
+      .option("--mip <n>", "first mip", "0")
+      .option("--num-mips <n>", "mips to delete from --mip on", "1")
+      .option("--bounds <bbox>", "only this box (voxels of mip 0)"),
+  ).action(async (layer: string, o) => {
+    const tasks = await createDeleteTasks(toUrl(layer), {
+      mip: parseIntArg(o.mip, "--mip"),
+      mips: parseIntArg(o.numMips, "--num-mips", 1),
+      bounds: o.bounds ? parseBbox(o.bounds) : undefined,
+    });
+    const r = await runTasks("delete", tasks, { ...common(program, o), total: tasks.count });
+    report(r.inserted, r.count, o.queue, "delete", r.seconds);
+  });
+
+  withRunOptions(
+    image
+      .command("touch")
+      .description("read every chunk of a box to verify that it exists and decodes")
+      .argument("<layer>", "layer path or URL")
+      .option("--mip <n>", "mip", "0")
+      .option("--bounds <bbox>", "only this box"),
+  ).action(async (layer: string, o) => {
+    const tasks = await createTouchTasks(toUrl(layer), {
+      mip: parseIntArg(o.mip, "--mip"),
+      bounds: o.bounds ? parseBbox(o.bounds) : undefined,
+    });
+    const r = await runTasks("touch", tasks, { ...common(program, o), total: tasks.count });
+    report(r.inserted, r.count, o.queue, "touch", r.seconds);
+  });
+
+  withRunOptions(
+    image
+      .command("blackout")
+      .description("fill a box with one value")
+      .argument("<layer>", "layer path or URL")
+      .argument("<bbox>", "the box (x0-x1_y0-y1_z0-z1)")
+      .option("--mip <n>", "mip", "0")
+      .option("--value <v>", "the value", "0"),
+  ).action(async (layer: string, bbox: string, o) => {
+    const tasks = await createBlackoutTasks(toUrl(layer), parseBbox(bbox), {
+      mip: parseIntArg(o.mip, "--mip"),
+      value: o.value,
+      nonAligned: true,
+    });
+    const r = await runTasks("blackout", tasks, { ...common(program, o), total: tasks.count });
+    report(r.inserted, r.count, o.queue, "blackout", r.seconds);
+  });
+
+  const design = program.command("design").description("plan task shapes and memory");
+  design
+    .command("ds-memory")
+    .description("bytes a downsample task of a shape holds")
+    .argument("<shape>", "task shape x,y,z")
+    .option("--dtype <t>", "data type", "uint8")
+    .option("--channels <n>", "channels", "1")
+    .option("--factor <x,y,z>", "factor", "2,2,1")
+    .option("--num-mips <n>", "mips made", "1")
+    .action((shape: string, o) => {
+      const bytes = downsampleMemory(
+        parseVec3(shape, "shape"),
+        o.dtype as DataType,
+        parseIntArg(o.channels, "--channels", 1),
+        parseVec3(o.factor, "--factor"),
+        parseIntArg(o.numMips, "--num-mips", 1),
+      );
+      process.stdout.write(`${bytes} bytes (${(bytes / 2 ** 20).toFixed(1)} MiB)\n`);
+    });
+  design
+    .command("ds-shape")
+    .description("the downsample task shape that fits a memory target, and how many mips it makes")
+    .argument("<memory>", "memory target, e.g. 3.5e9 or 2G")
+    .option("--chunk-size <x,y,z>", "chunk size of the mip read", "128,128,64")
+    .option("--dtype <t>", "data type", "uint8")
+    .option("--channels <n>", "channels", "1")
+    .option("--factor <x,y,z>", "factor", "2,2,1")
+    .action((memory: string, o) => {
+      const plan = downsampleShapeForMemory({
+        chunkSize: parseVec3(o.chunkSize, "--chunk-size"),
+        dtype: o.dtype as DataType,
+        channels: parseIntArg(o.channels, "--channels", 1),
+        factor: parseVec3(o.factor, "--factor"),
+        memoryTarget: parseBytes(memory),
+      });
+      process.stdout.write(
+        `shape ${plan.shape.join("x")}, ${plan.mips} mip(s), ${plan.memory} bytes (${(plan.memory / 2 ** 20).toFixed(1)} MiB) per task\n`,
+      );
+    });
+}
