@@ -153,6 +153,7 @@ export function downsampleShapeForMemory(o: ShapeForMemoryOptions): DownsamplePl
   const target = o.memoryTarget ?? DEFAULT_MEMORY_TARGET;
   const newChunk = o.newChunkSize ?? o.chunkSize;
   const max = Math.min(o.maxMips ?? MAX_MIPS, MAX_MIPS);
+  if (!(max >= 1)) throw new RangeError(`maxMips must be at least 1, got ${o.maxMips}`);
   const mem = (k: number) =>
     downsampleMemory(shapeForMips(o.chunkSize, newChunk, factor, k), o.dtype, channels, factor, k);
   let k = 0;
