@@ -21,7 +21,9 @@ for (const name of names) {
     continue;
   }
   console.log(`\n=== bench/${name}.ts ===`);
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(here, `${name}.ts`)], { stdio: "inherit" });
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(here, `${name}.ts`)], {
+    stdio: "inherit",
+  });
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

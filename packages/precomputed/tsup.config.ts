@@ -3,5 +3,7 @@ import { packageConfig } from "../../tsup.base";
 
 // kernels.ts is a separate entry: the worker pool loads it by file path.
 export default defineConfig(
-  packageConfig(["src/index.ts", "src/kernels.ts"], { onSuccess: "cp src/worker.cjs dist/worker.cjs" }),
+  packageConfig(["src/index.ts", "src/kernels.ts"], {
+    onSuccess: "cp src/worker.cjs dist/worker.cjs",
+  }),
 );

@@ -34,7 +34,7 @@ export interface QuickstartOptions {
 /** A C-order .npy of shape (z, y, x) holding x-fastest voxels. */
 function npy(descr: string, size: [number, number, number], data: Uint8Array): Buffer {
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${size[2]}, ${size[1]}, ${size[0]}), }`;
-  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
+  header += `${" ".repeat((64 - ((10 + header.length + 1) % 64)) % 64)}\n`;
   const pre = Buffer.alloc(10);
   pre.write("\x93NUMPY", 0, "latin1");
   pre[6] = 1;

@@ -149,7 +149,7 @@ export function emLikeImage(
     const noise = (rand() + rand() + rand() - 1.5) * 24;
     const base = label === 0 ? 40 : shade(label);
     const v = base + noise;
-    out[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+    out[i] = v < 0 ? 0 : Math.min(v, 255);
   }
   // Organelle-like dark blobs: small balls darkened inside cells.
   const blobs = Math.max(1, Math.floor((sx * sy * sz) / 40000));

@@ -20,7 +20,7 @@ afterAll(async () => {
 function writeNpy(file: string, descr: string, shape: number[], data: Uint8Array): void {
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")},), }`;
   const total = 10 + header.length + 1;
-  header += " ".repeat((64 - (total % 64)) % 64) + "\n";
+  header += `${" ".repeat((64 - (total % 64)) % 64)}\n`;
   const head = Buffer.alloc(10);
   head.write("\x93NUMPY", 0, "latin1");
   head[6] = 1;
