@@ -77,7 +77,7 @@ export function voronoiSegmentation(
 
   const boundary = options.boundary ?? 1.0;
   const out = new Uint32Array(sx * sy * sz);
-  const reach = 1;
+  const reach = 2;
   let idx = 0;
   for (let z = 0; z < sz; z++) {
     const wz = (z + 0.5) * az;
