@@ -229,6 +229,23 @@ describe("downsample tasks", () => {
     expect(boxes).toEqual(["0-16_0-16_0-8"]);
   });
 
+  test("downsampling again from the top mip continues the pyramid", async () => {
+    const url = "mem://ds-continue/seg";
+    const labels = fib25();
+    await Volume.fromArray(url, NdArray.from(labels, [64, 64, 64]), {
+      resolution: [8, 8, 8],
+      chunkSize: [16, 16, 16],
+    });
+    await runAll(await createDownsampleTasks(url, { mips: 1 }));
+    await runAll(await createDownsampleTasks(url, { mip: 1, mips: 2 }));
+    const vol = await Volume.open(url);
+    expect(vol.info.scales.map((s) => s.key)).toEqual(["8_8_8", "16_16_8", "32_32_8", "64_64_8"]);
+    const expected = downsample("mode", labels, [64, 64, 64], [2, 2, 1], 3);
+    const top = vol.withMip(3);
+    const got = await top.read(top.bounds);
+    expect(Buffer.from(got.data.buffer).equals(Buffer.from(expected[2].data.buffer))).toBe(true);
+  });
+
   test("dest writes the new scales to another layer; method and sparse are passed to the kernel", async () => {
     const url = "mem://ds-dest/src";
     const dest = "mem://ds-dest/out";
