@@ -51,6 +51,12 @@ describe("mode pooling 2x2x1 (COUNTLESS)", () => {
     expect(n[0]).toBe(2n ** 64n - 1n);
   });
 
+  test("a uint64 subarray is read from its own offset", () => {
+    const backing = new BigUint64Array([9n, 2n ** 60n, 2n ** 60n, 3n, 4n]);
+    const [m] = downsampleMode(backing.subarray(1), [2, 2, 1], [2, 2, 1], 1);
+    expect(m[0]).toBe(2n ** 60n);
+  });
+
   test("mips cascade: each level pools the previous one", () => {
     const data = new Uint16Array(16).fill(3);
     data[0] = 9;
@@ -110,6 +116,16 @@ describe("average pooling", () => {
     const data = new Float32Array([1, 1, 1, 1, 8, 8, 8, 4]); // 2x2x1, 2 channels
     const [m] = downsampleAverage(data, [2, 2, 1, 2], [2, 2, 1], 1);
     expect([...m]).toEqual([1, 7]);
+  });
+
+  test("an unaligned uint8 view gives the same pyramid as an aligned copy", () => {
+    const backing = new Uint8Array(1 + 16 * 6 * 2);
+    for (let i = 0; i < backing.length; i++) backing[i] = (i * 37) % 251;
+    const unaligned = backing.subarray(1);
+    const aligned = unaligned.slice();
+    const a = downsampleAverage(unaligned, [16, 6, 2], [2, 2, 1], 3);
+    const b = downsampleAverage(aligned, [16, 6, 2], [2, 2, 1], 3);
+    expect(a).toEqual(b);
   });
 
   test("rejects 64-bit and signed types", () => {
