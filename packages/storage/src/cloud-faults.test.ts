@@ -70,6 +70,25 @@ describe("gs:// under injected faults", () => {
     expect(corrupt).toBeGreaterThan(0);
   });
 
+  test("resumable uploads restart from scratch after a fault and store exact bytes", async () => {
+    server.faults.setPlan(PLAN);
+    const big = openStorage("gs://faulty/big", {
+      ...FAST_RETRIES,
+      endpoint: server.endpoint,
+      multipartThreshold: 256 * 1024,
+    });
+    const items = Array.from({ length: 6 }, (_, i) => ({
+      key: `r${i}`,
+      data: randomBytes(600_000 + i),
+    }));
+    const put = await big.putMany(items);
+    expect(put.filter((r) => !r.ok)).toEqual([]);
+    server.faults.setPlan({});
+    for (const { key, data } of items) {
+      expect(Buffer.from(server.getObject("faulty", `big/${key}`)!.data).equals(data)).toBe(true);
+    }
+  });
+
   test("a permanent 403 fails fast: asked once, error names URL and key", async () => {
     server.faults.setPlan({});
     await storage.put("secret/k", "x");
@@ -114,6 +133,28 @@ maybe("s3:// under injected faults (proxy in front of moto)", () => {
     expect(unavailable).toBeGreaterThan(0);
     expect(drop).toBeGreaterThan(0);
     expect(corrupt).toBeGreaterThan(0);
+  });
+
+  test("multipart uploads restart from scratch after a fault and store exact bytes", async () => {
+    proxy.faults.setPlan(PLAN);
+    const big = openStorage("s3://faulty/big", {
+      ...FAST_RETRIES,
+      endpoint: proxy.endpoint,
+      multipartThreshold: 5 * 1024 * 1024,
+    });
+    const items = Array.from({ length: 2 }, (_, i) => ({
+      key: `m${i}`,
+      data: randomBytes(6 * 1024 * 1024 + i),
+    }));
+    const put = await big.putMany(items);
+    expect(put.filter((r) => !r.ok)).toEqual([]);
+    proxy.faults.setPlan({});
+    const got = await big.getMany(items.map((i) => i.key));
+    for (let i = 0; i < items.length; i++) {
+      const r = got[i];
+      expect(r.ok && Buffer.from(r.value!).equals(items[i].data)).toBe(true);
+    }
+    await big.backend.close?.();
   });
 
   test("a permanent 403 fails fast: asked once, error names URL and key", async () => {

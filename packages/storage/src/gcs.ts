@@ -56,7 +56,10 @@ function statusOf(err: unknown): number | undefined {
   if (typeof e?.code === "number") return e.code;
   if (typeof e?.response?.status === "number") return e.response.status;
   if (typeof e?.status === "number") return e.status;
-  return undefined;
+  // The resumable uploader reports a failed chunk as "Retry limit exceeded - status: 503 ..."
+  // without a numeric code, even with its retries switched off.
+  const m = /\bstatus: (\d{3})\b/.exec((err as { message?: string } | null)?.message ?? "");
+  return m ? Number(m[1]) : undefined;
 }
 
 /** A short reason from a GCS JSON error body or a client error. */
