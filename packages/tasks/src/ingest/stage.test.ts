@@ -1,8 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Bbox, closePool, Volume } from "@ngpipe/precomputed";
+import UTIF from "utif";
 import { executeTask } from "../runtime/define";
+import { createDownsampleTasks } from "../stages/downsample";
+import { createQuantizeTasks } from "../stages/quantize";
 import { openSource } from "./sources/open";
 import { createIngestTasks, IngestConfigError, ingest } from "./stage";
 
@@ -82,4 +85,118 @@ test("a missing dataset path lists the datasets present", async () => {
   await expect(createIngestTasks(`${AFF}#/nope`, "mem://ingest-test/x").next()).rejects.toThrow(
     /main/,
   );
+});
+
+async function runAll(tasks: Iterable<unknown> | AsyncIterable<unknown>): Promise<void> {
+  for await (const t of tasks) await executeTask(JSON.parse(JSON.stringify(t)));
+}
+
+test("every ingested layer downsamples through the downsample stage and still reads back identical at mip 0", async () => {
+  const url = `file://${join(tmp, "aff-ds")}`;
+  const vol = await ingest(`${AFF}#/main`, url, { resolution: [4, 4, 40], chunkSize: [32, 32, 5] });
+  const before = await vol.read(vol.bounds);
+  await runAll(await createDownsampleTasks(url, { mips: 2 }));
+  const after = await Volume.open(url);
+  expect(after.mipCount).toBe(3);
+  const again = await after.read(after.bounds);
+  expect(Buffer.from(again.data.buffer).equals(Buffer.from(before.data.buffer))).toBe(true);
+  const m2 = await after.withMip(2).read(after.withMip(2).bounds);
+  expect(m2.shape).toEqual([50, 50, 5, 3]);
+});
+
+test("the piriform affinities quantize to an 8-bit image of one channel (value x 255, truncated)", async () => {
+  const aff = `file://${join(tmp, "aff-q")}`;
+  const vol = await ingest(`${AFF}#/main`, aff, { resolution: [4, 4, 40], chunkSize: [64, 64, 5] });
+  const dest = `file://${join(tmp, "aff-q8")}`;
+  await runAll(await createQuantizeTasks(aff, dest, { channel: 2 }));
+  const q = await Volume.open(dest);
+  expect(q.dataType).toBe("uint8");
+  expect(q.numChannels).toBe(1);
+  const src = (await vol.read(vol.bounds)).channel(2).data as Float32Array;
+  const got = (await q.read(q.bounds)).data as Uint8Array;
+  let mismatches = 0;
+  for (let i = 0; i < src.length; i++)
+    if (got[i] !== Math.min(255, Math.max(0, Math.trunc(Math.fround(src[i] * 255))))) mismatches++;
+  expect(mismatches).toBe(0);
+});
+
+/** A grey 8-bit TIFF slice with one raw strip. */
+function tiffSlice(w: number, h: number, px: Uint8Array): Uint8Array {
+  const ifd = (offset: number) => [
+    {
+      t256: [w],
+      t257: [h],
+      t258: [8],
+      t259: [1],
+      t262: [1],
+      t273: [offset],
+      t277: [1],
+      t278: [h],
+      t279: [px.length],
+    },
+  ];
+  const head = UTIF.encode(ifd(0)).byteLength;
+  const out = new Uint8Array(head + px.length);
+  out.set(new Uint8Array(UTIF.encode(ifd(head))));
+  out.set(px, head);
+  return out;
+}
+
+describe("sources of every format ingest, downsample, and read back identical at mip 0", () => {
+  const shape = [37, 29, 6] as const;
+  const n = shape[0] * shape[1] * shape[2];
+
+  async function check(source: string, want: ArrayLike<number>, name: string) {
+    const url = `file://${join(tmp, name)}`;
+    await ingest(source, url, { chunkSize: [16, 16, 4], layerType: "image" });
+    await runAll(await createDownsampleTasks(url, { mips: 1 }));
+    const vol = await Volume.open(url);
+    expect(vol.mipCount).toBe(2);
+    const got = (await vol.read(vol.bounds)).data;
+    expect(got.length).toBe(n);
+    let diff = 0;
+    for (let i = 0; i < n; i++) if (Number(got[i]) !== want[i]) diff++;
+    expect(diff).toBe(0);
+  }
+
+  test("npy (uint16, C order)", async () => {
+    const v = new Uint16Array(n);
+    for (let i = 0; i < n; i++) v[i] = (i * 37) % 65521;
+    const file = join(tmp, "v.npy");
+    writeNpy(file, "<u2", [shape[2], shape[1], shape[0]], new Uint8Array(v.buffer));
+    await check(file, v, "from-npy");
+  });
+
+  test("zarr v3 (uint32, written by zarrita)", async () => {
+    const zarr = await import("zarrita");
+    const FileSystemStore = (await import("@zarrita/storage/fs")).default;
+    const dir = join(tmp, "v.zarr");
+    const arr = await zarr.create(zarr.root(new FileSystemStore(dir)).resolve("/vol"), {
+      shape: [shape[2], shape[1], shape[0]],
+      chunkShape: [4, 16, 16],
+      dtype: "uint32",
+    });
+    const v = new Uint32Array(n);
+    for (let i = 0; i < n; i++) v[i] = (i * 7919) % 100003;
+    await zarr.set(arr, null, {
+      data: v,
+      shape: [shape[2], shape[1], shape[0]],
+      stride: [shape[0] * shape[1], shape[0], 1],
+    });
+    await check(`${dir}#/vol`, v, "from-zarr");
+  });
+
+  test("a TIFF slice stack (uint8)", async () => {
+    const dir = join(tmp, "stack");
+    mkdirSync(dir);
+    const v = new Uint8Array(n);
+    for (let i = 0; i < n; i++) v[i] = (i * 13) & 255;
+    const plane = shape[0] * shape[1];
+    for (let z = 0; z < shape[2]; z++)
+      writeFileSync(
+        join(dir, `s${z + 1}.tif`),
+        tiffSlice(shape[0], shape[1], v.subarray(z * plane, (z + 1) * plane)),
+      );
+    await check(dir, v, "from-tiff");
+  });
 });
