@@ -3,12 +3,20 @@
  * default) into a file:// precomputed layer (raw chunks, gzip), with 1 and 2
  * pool workers, and the peak resident memory of each run.
  *
- *   npx tsx bench/ingest.ts                 # 2048x2048x256 uint8 = 1 GiB
- *   npx tsx bench/ingest.ts --z 32          # 128 MiB, for a quick look
+ *   npx tsx bench/ingest.ts                      # 2048x2048x256 uint8 = 1 GiB
+ *   npx tsx bench/ingest.ts --size 1024 --z 64   # 64 MiB, for a quick look
+ *   npx tsx bench/ingest.ts --level 1            # gzip level 1 instead of 6
+ *   npx tsx bench/ingest.ts --threads 1,2,4      # pool sizes to try
  *
  * Each configuration runs in a fresh child process so its peak RSS is its own.
+ * Besides wall time it reports the CPU time of the whole process (main
+ * thread, pool workers and libuv threads): on a shared machine that figure
+ * moves much less than wall time. The child loads TypeScript through tsx's
+ * CommonJS hook only: tsx's ESM loader would transform h5wasm's 4 MB
+ * Emscripten module on every start, costing ~600 MiB of RSS and seconds of
+ * CPU that a built package never pays.
  * The HDF5 file is made once (chunks 64^3, deflate level 1) and kept in
- * .tmp/bench-ingest-<z>.h5.
+ * .tmp/bench-ingest-<size>x<size>x<z>.h5.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
@@ -22,6 +30,11 @@ function arg(name: string, dflt: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
 const N = arg("size", 2048);
+const LEVEL = arg("level", 6);
+const THREADS = (() => {
+  const i = process.argv.indexOf("--threads");
+  return i >= 0 ? process.argv[i + 1].split(",").map(Number) : [1, 2];
+})();
 const Z = arg("z", 256);
 const root = resolve(__dirname, "..", ".tmp");
 const h5file = join(root, `bench-ingest-${N}x${N}x${Z}.h5`);
@@ -84,12 +97,15 @@ async function runOne(threads: number): Promise<void> {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 20);
   const t = performance.now();
+  const cpu0 = process.cpuUsage();
   await ingest(`${h5file}#/raw`, pathToFileURL(dest).href, {
     chunkSize: [128, 128, 64],
     taskShape: [512, 512, 64],
     parallel: 2,
+    compressLevel: LEVEL,
   });
   const s = (performance.now() - t) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   clearInterval(timer);
   await closePool();
   const bytes = N * N * Z;
@@ -99,6 +115,7 @@ async function runOne(threads: number): Promise<void> {
       threads,
       seconds: s,
       mbPerS: bytes / 1e6 / s,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
       peakRssMiB: Math.max(peak, maxRss) / 2 ** 20,
     }),
   );
@@ -109,9 +126,10 @@ async function main(): Promise<void> {
   const child = process.argv.indexOf("--child");
   if (child >= 0) return runOne(Number(process.argv[child + 1]));
   await makeFile();
-  const gib = (N * N * Z) / 2 ** 30;
+  const bytes = N * N * Z;
+  const gib = bytes / 2 ** 30;
   console.log(
-    `ingest ${N}x${N}x${Z} uint8 (${gib.toFixed(2)} GiB) HDF5 (64^3 chunks, deflate 1) -> file:// raw+gzip, 128x128x64 chunks, tasks 512x512x64, 2 tasks at once`,
+    `ingest ${N}x${N}x${Z} uint8 (${gib.toFixed(2)} GiB) HDF5 (64^3 chunks, deflate 1) -> file:// raw+gzip level ${LEVEL}, 128x128x64 chunks, tasks 512x512x64, 2 tasks at once`,
   );
   console.log(
     "command: npx tsx bench/ingest.ts" +
@@ -120,10 +138,10 @@ async function main(): Promise<void> {
         .map((a) => ` ${a}`)
         .join(""),
   );
-  for (const threads of [1, 2]) {
+  for (const threads of THREADS) {
     const r = spawnSync(
       process.execPath,
-      ["--import", "tsx", __filename, ...process.argv.slice(2), "--child", String(threads)],
+      ["--require", "tsx/cjs", __filename, ...process.argv.slice(2), "--child", String(threads)],
       {
         encoding: "utf8",
         stdio: ["ignore", "pipe", "inherit"],
@@ -132,7 +150,9 @@ async function main(): Promise<void> {
     const line = r.stdout.trim().split("\n").pop() ?? "";
     const j = JSON.parse(line);
     console.log(
-      `  pool workers ${threads}: ${j.seconds.toFixed(1)} s, ${j.mbPerS.toFixed(1)} MB/s, peak RSS ${j.peakRssMiB.toFixed(0)} MiB`,
+      `  pool workers ${threads}: ${j.seconds.toFixed(1)} s, ${j.mbPerS.toFixed(1)} MB/s, ` +
+        `CPU ${j.cpuSeconds.toFixed(1)} s (${(bytes / 1e6 / j.cpuSeconds).toFixed(1)} MB per CPU-second), ` +
+        `peak RSS ${j.peakRssMiB.toFixed(0)} MiB`,
     );
   }
 }

@@ -4,3 +4,4 @@
  * workers; chunks of user-registered encodings are coded on the main thread.
  */
 export { decodeChunk, encodeChunk } from "./codecs/registry";
+export { decodeStoredChunk, encodeStoredChunk } from "./volume/stored";

@@ -59,14 +59,21 @@ export function compressionOf(
   );
 }
 
-/** Compresses `data` with `codec` (gzip level 6, brotli quality 5). */
-export async function compressBytes(data: Uint8Array, codec: Compression): Promise<Uint8Array> {
+/**
+ * Compresses `data` with `codec` at `level`: gzip 1..9 (default 6, zlib's
+ * default), brotli quality 0..11 (default 5).
+ */
+export async function compressBytes(
+  data: Uint8Array,
+  codec: Compression,
+  level?: number,
+): Promise<Uint8Array> {
   let out: Buffer;
-  if (codec === "gzip") out = await gzipAsync(data);
+  if (codec === "gzip") out = await gzipAsync(data, { level: level ?? 6 });
   else if (codec === "br") {
     out = await brotliCompressAsync(data, {
       params: {
-        [zlib.constants.BROTLI_PARAM_QUALITY]: 5,
+        [zlib.constants.BROTLI_PARAM_QUALITY]: level ?? 5,
         [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.byteLength,
       },
     });

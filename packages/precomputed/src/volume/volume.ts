@@ -14,6 +14,10 @@
  */
 import {
   backoffDelay,
+  type Compression,
+  compressBytes,
+  DecompressionError,
+  decompressBytes,
   isAbortError,
   openStorage,
   PreconditionFailedError,
@@ -39,6 +43,7 @@ import type { ShardEntry } from "../sharding/shard";
 import { writeShards } from "../sharding/writer";
 import { ChunkCache } from "./cache";
 import { AlignmentError, ArrayMismatchError, MissingChunkError, OutOfBoundsError } from "./errors";
+import type { ChunkCompression } from "./stored";
 
 /** Options of {@link Volume.open}. */
 export interface VolumeOptions {
@@ -58,6 +63,12 @@ export interface VolumeOptions {
   workers?: boolean;
   /** Transport compression of written chunks; default gzip for raw and compressed_segmentation, none otherwise. */
   compress?: "gzip" | "br" | false;
+  /**
+   * Level of that compression: gzip 1 (fastest) to 9, brotli 0 to 11.
+   * Default gzip 6 (zlib's default), brotli 5. Level 1 takes about a quarter
+   * less CPU than 6 on noisy image chunks, for files some 15% larger.
+   */
+  compressLevel?: number;
   /** Options for `openStorage` when the volume opens its own storage. */
   storageOptions?: StorageOptions;
   /** An already open storage (its URL is the layer's). */
@@ -294,6 +305,67 @@ export class Volume {
     );
   }
 
+  /**
+   * Voxels of a chunk from its stored bytes (as `getRaw` returns them): one
+   * pool task gunzips and decodes, so the main thread only moves bytes.
+   */
+  private async decodeStored(
+    key: string,
+    bytes: Uint8Array,
+    codec: Compression | undefined,
+    ctx: ChunkContext,
+    signal?: AbortSignal,
+  ): Promise<TypedArray> {
+    let plain = bytes;
+    let compression: ChunkCompression | undefined;
+    if (codec === "zstd") plain = await decompressBytes(bytes, codec, this.url, key);
+    else compression = codec;
+    const own = ownBuffer(plain);
+    try {
+      return await runKernel<TypedArray>(
+        precomputedKernels(),
+        "decodeStoredChunk",
+        [own, compression, this.scale.encoding, ctx],
+        { transfer: [own.buffer as ArrayBuffer], signal },
+      );
+    } catch (e) {
+      if (
+        e instanceof Error &&
+        e.name === "DecompressionError" &&
+        !(e instanceof DecompressionError)
+      ) {
+        throw new DecompressionError(e.message, this.url, key, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * The stored bytes of one chunk: encoded, then compressed with `compress`
+   * at the volume's level. Pooled, both steps run in one worker task and
+   * `data` (which the caller owns) is moved there.
+   */
+  private async encodeStored(
+    data: TypedArray,
+    ctx: ChunkContext,
+    pooled: boolean,
+    compress: "gzip" | "br" | false,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
+    const compression = compress === false ? undefined : compress;
+    const level = this.options.compressLevel;
+    if (pooled) {
+      return runKernel<Uint8Array>(
+        precomputedKernels(),
+        "encodeStoredChunk",
+        [data, this.scale.encoding, ctx, compression, level],
+        { transfer: [data.buffer as ArrayBuffer], signal },
+      );
+    }
+    const bytes = encodeChunk(data, this.scale.encoding, ctx);
+    return compression === undefined ? bytes : compressBytes(bytes, compression, level);
+  }
+
   private async encode(
     data: TypedArray,
     ctx: ChunkContext,
@@ -379,9 +451,21 @@ export class Volume {
       const key = this.chunkKey(chunk);
       let data = this.cache?.get(key);
       if (data === undefined) {
-        const bytes = await this.storage.get(key, { signal: opts.signal });
-        if (bytes === null) return finish(chunk, null);
-        data = await this.decode(bytes, this.chunkContext(chunk), pooled, opts.signal);
+        if (pooled) {
+          const stored = await this.storage.getRaw(key, { signal: opts.signal });
+          if (stored === null) return finish(chunk, null);
+          data = await this.decodeStored(
+            key,
+            stored.data,
+            stored.info.contentEncoding,
+            this.chunkContext(chunk),
+            opts.signal,
+          );
+        } else {
+          const bytes = await this.storage.get(key, { signal: opts.signal });
+          if (bytes === null) return finish(chunk, null);
+          data = decodeChunk(bytes, this.scale.encoding, this.chunkContext(chunk));
+        }
         this.cache?.set(key, data);
       }
       finish(chunk, data);
@@ -500,8 +584,11 @@ export class Volume {
       if (part.equals(chunk)) {
         const piece = array.crop(srcMin, chunk.size());
         this.cache?.delete(key);
-        const bytes = await this.encode(piece.data, ctx, pooled, opts.signal);
-        await this.storage.put(key, bytes, { compress, signal: opts.signal });
+        const bytes = await this.encodeStored(piece.data, ctx, pooled, compress, opts.signal);
+        await this.storage.putRaw(key, bytes, {
+          contentEncoding: compress === false ? undefined : compress,
+          signal: opts.signal,
+        });
       } else {
         await this.patchChunk(chunk, part, array, srcMin, compress, opts.signal);
       }
@@ -542,10 +629,10 @@ export class Volume {
       }
       const target = new NdArray(data, [cs[0], cs[1], cs[2], this.numChannels], this.dataType);
       copyBox(array, srcMin, target, dstMin, part.size());
-      const bytes = encodeChunk(data, this.scale.encoding, ctx);
+      const bytes = await this.encodeStored(data, ctx, false, compress, signal);
       try {
-        await this.storage.put(key, bytes, {
-          compress,
+        await this.storage.putRaw(key, bytes, {
+          contentEncoding: compress === false ? undefined : compress,
           signal,
           ...(found !== null && head?.version !== undefined
             ? { ifVersion: head.version }

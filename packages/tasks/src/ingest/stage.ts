@@ -48,6 +48,8 @@ export interface IngestOptions {
   sourceOptions?: OpenSourceOptions;
   /** Add `mesh: "mesh"` to a segmentation info. Default false. */
   mesh?: boolean;
+  /** gzip level of the written chunks, 1 (fastest) to 9. Default 6 (see `VolumeOptions.compressLevel`). */
+  compressLevel?: number;
 }
 
 const sourceSchema = z.union([
@@ -97,11 +99,13 @@ export const ingestTask = defineTask({
     bbox: z.string(),
     /** Layer position of source voxel (0, 0, 0). */
     voxelOffset: z.tuple([z.number().int(), z.number().int(), z.number().int()]).default([0, 0, 0]),
+    /** Transport compression level of the written chunks (gzip 1..9). */
+    compressLevel: z.number().int().min(0).max(11).optional(),
   }),
-  async run({ source, layer, bbox, voxelOffset }, ctx: TaskContext) {
+  async run({ source, layer, bbox, voxelOffset, compressLevel }, ctx: TaskContext) {
     const box = Bbox.parseChunkName(bbox);
     const src = await sourceFor(source);
-    const vol = await Volume.open(layer, { storage: ctx.storage(layer) });
+    const vol = await Volume.open(layer, { storage: ctx.storage(layer), compressLevel });
     const srcBox = box.translate([-voxelOffset[0], -voxelOffset[1], -voxelOffset[2]]);
     const data = await src.readBlock(
       { min: [...srcBox.min], max: [...srcBox.max] },
@@ -201,6 +205,7 @@ export async function* createIngestTasks(
       layer: vol.url,
       bbox: box.toChunkName(),
       voxelOffset: [offset[0], offset[1], offset[2]],
+      ...(opts.compressLevel !== undefined ? { compressLevel: opts.compressLevel } : {}),
     });
   }
 }

@@ -21,6 +21,7 @@ import {
   copyToXyzc,
   cStrides,
   defaultAxes,
+  isXyzcLayout,
   parseAxes,
   roleStrides,
   shape4,
@@ -159,9 +160,14 @@ class Hdf5Source implements VolumeSource {
     if (!this.littleEndian) {
       swapBytes(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), src.BYTES_PER_ELEMENT);
     }
-    const out = allocTyped(this.dataType, size[0] * size[1] * size[2] * size[3]);
-    copyToXyzc(src, 0, roleStrides(cStrides(slabShape), this.roles), size, out);
-    return out;
+    const stride = roleStrides(cStrides(slabShape), this.roles);
+    const out = allocTyped(this.dataType, 0);
+    // A "zyx" or "czyx" slab is already an x-fastest block with planar
+    // channels: hand it out as it is (HDF5 gave us our own copy).
+    if (src.constructor === out.constructor && isXyzcLayout(stride, size)) return src;
+    const block = allocTyped(this.dataType, size[0] * size[1] * size[2] * size[3]);
+    copyToXyzc(src, 0, stride, size, block);
+    return block;
   }
 
   async close() {

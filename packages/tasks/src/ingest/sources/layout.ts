@@ -133,6 +133,21 @@ export function copyToXyzc(
 }
 
 /**
+ * Whether per-role element `stride`s over a region of `size` = [nx, ny, nz, nc]
+ * are those of an x-fastest block with planar channels (what
+ * {@link copyToXyzc} makes), so that the source memory can be used as it is.
+ * Axes of size 1 may have any stride.
+ */
+export function isXyzcLayout(stride: Shape4, size: Shape4): boolean {
+  let want = 1;
+  for (let i = 0; i < 4; i++) {
+    if (size[i] !== 1 && stride[i] !== want) return false;
+    want *= size[i];
+  }
+  return true;
+}
+
+/**
  * Copy a 4-D strided region of `size` from `src` to `dst`, each with its own
  * element offset and per-axis element strides (same element type, bit for bit).
  */

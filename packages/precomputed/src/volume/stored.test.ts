@@ -1,0 +1,98 @@
+import { brotliDecompressSync, gunzipSync, gzipSync } from "node:zlib";
+import { DecompressionError } from "@ngpipe/storage";
+import { NdArray } from "../array";
+import { encodeChunk } from "../codecs/registry";
+import type { ChunkContext } from "../codecs/types";
+import { ChunkDecodeError } from "../errors";
+import { Bbox } from "../geometry/bbox";
+import { closePool } from "../pool";
+import { decodeStoredChunk, encodeStoredChunk } from "./stored";
+import { Volume } from "./volume";
+
+afterAll(() => closePool());
+
+const ctx: ChunkContext = { dtype: "uint32", shape: [8, 8, 4, 1], blockSize: [4, 4, 4], key: "k" };
+
+function labels(): Uint32Array {
+  const a = new Uint32Array(8 * 8 * 4);
+  for (let i = 0; i < a.length; i++) a[i] = ((i >> 3) % 5) * 1000 + 7;
+  return a;
+}
+
+test("gzip-stored chunks are the codec bytes in standard gzip", () => {
+  const stored = encodeStoredChunk(labels(), "compressed_segmentation", ctx, "gzip");
+  const plain = encodeChunk(labels(), "compressed_segmentation", ctx);
+  expect(Buffer.from(gunzipSync(stored)).equals(Buffer.from(plain))).toBe(true);
+});
+
+test("brotli-stored chunks decompress to the codec bytes", () => {
+  const stored = encodeStoredChunk(labels(), "raw", ctx, "br", 3);
+  const plain = encodeChunk(labels(), "raw", ctx);
+  expect(Buffer.from(brotliDecompressSync(stored)).equals(Buffer.from(plain))).toBe(true);
+});
+
+test("the gzip level is zlib's level", () => {
+  const plain = encodeChunk(labels(), "raw", ctx);
+  for (const level of [1, 9]) {
+    const stored = encodeStoredChunk(labels(), "raw", ctx, "gzip", level);
+    expect(Buffer.from(stored).equals(gzipSync(plain, { level }))).toBe(true);
+  }
+});
+
+test("stored chunks decode back to the voxels, with or without compression", () => {
+  for (const c of ["gzip", "br", undefined] as const) {
+    const back = decodeStoredChunk(
+      encodeStoredChunk(labels(), "compressed_segmentation", ctx, c),
+      c,
+      "compressed_segmentation",
+      ctx,
+    );
+    expect(Array.from(back as Uint32Array)).toEqual(Array.from(labels()));
+  }
+});
+
+test("bytes that do not gunzip throw an error named DecompressionError naming the chunk", () => {
+  expect(() => decodeStoredChunk(new Uint8Array([1, 2, 3]), "gzip", "raw", ctx)).toThrow(
+    expect.objectContaining({ name: "DecompressionError", message: expect.stringContaining("k ") }),
+  );
+});
+
+test("a gzipped chunk that is not a valid chunk throws ChunkDecodeError", () => {
+  const gz = new Uint8Array(gzipSync(new Uint8Array(5)));
+  expect(() => decodeStoredChunk(gz, "gzip", "raw", ctx)).toThrow(ChunkDecodeError);
+});
+
+describe("Volume through the pool", () => {
+  const vol = () =>
+    Volume.fromArray(`mem://stored-test/${Math.random()}`, NdArray.from(labels(), [8, 8, 4, 1]), {
+      type: "segmentation",
+      encoding: "raw",
+      chunkSize: [4, 4, 4],
+      compressLevel: 1,
+    });
+
+  test("writes chunks gzipped at compressLevel and reads them back", async () => {
+    const v = await vol();
+    const key = v.chunkKey(new Bbox([0, 0, 0], [4, 4, 4]));
+    const raw = await v.storage.getRaw(key);
+    expect(raw?.info.contentEncoding).toBe("gzip");
+    const first = new Uint32Array(16 * 4);
+    const all = labels();
+    for (let z = 0; z < 4; z++)
+      for (let y = 0; y < 4; y++)
+        for (let x = 0; x < 4; x++) first[x + 4 * (y + 4 * z)] = all[x + 8 * (y + 8 * z)];
+    const want = gzipSync(new Uint8Array(first.buffer), { level: 1 });
+    expect(Buffer.from(raw!.data).equals(want)).toBe(true);
+    const back = await v.read(v.bounds);
+    expect(Array.from(back.data as Uint32Array)).toEqual(Array.from(labels()));
+  });
+
+  test("a corrupt gzip chunk fails the read with the storage DecompressionError", async () => {
+    const v = await vol();
+    const key = v.chunkKey(new Bbox([4, 0, 0], [8, 4, 4]));
+    await v.storage.putRaw(key, new Uint8Array([0x1f, 0x8b, 9, 9, 9]), { contentEncoding: "gzip" });
+    const err = await v.read(v.bounds).catch((e) => e);
+    expect(err).toBeInstanceOf(DecompressionError);
+    expect(err.message).toContain(key);
+  });
+});
