@@ -57,6 +57,36 @@ const MIN_COMPACTNESS = 0.05;
 /** A collapse may not leave a vertex with this many neighbours or more (zmesh's value). */
 const MAX_VALENCE = 15;
 
+/** Value of the quadric (a^2 ab ac ad b^2 bc bd c^2 cd d^2) at (x, y, z). */
+function quadricError(
+  q0: number,
+  q1: number,
+  q2: number,
+  q3: number,
+  q4: number,
+  q5: number,
+  q6: number,
+  q7: number,
+  q8: number,
+  q9: number,
+  x: number,
+  y: number,
+  z: number,
+): number {
+  return (
+    q0 * x * x +
+    2 * q1 * x * y +
+    2 * q2 * x * z +
+    2 * q3 * x +
+    q4 * y * y +
+    2 * q5 * y * z +
+    2 * q6 * y +
+    q7 * z * z +
+    2 * q8 * z +
+    q9
+  );
+}
+
 /**
  * Working memory reused from call to call (the kernel is synchronous and
  * returns fresh arrays), so that simplifying thousands of small meshes does
@@ -215,131 +245,24 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
   stamp.fill(0, 0, nv);
 
   // Candidate collapses: entry id -> (u, v, stamps of u and v when computed,
-  // target position, cost, next entry in its queue bucket).
+  // next entry in its queue bucket) in EI and the target position in EF.
+  // Popped entries go back on a free list (linked through the "next" field),
+  // so the entries in use stay few and warm in the cache.
   const want = Math.max(64, 2 * nf);
-  // Interleaved so that one candidate sits in one or two cache lines:
-  // EI = [u, v, stamp u, stamp v, next in bucket], EF = [cost, x, y, z].
   let EI = i32("EI", 5 * want);
-  let EF = f64("EF", 4 * want);
-  let cap = Math.min(EI.length / 5, EF.length / 4);
+  let EF = f64("EF", 3 * want);
+  let cap = Math.min(EI.length / 5, EF.length / 3);
   let ecount = 0;
+  let freeHead = -1;
   const grow = () => {
     const n = 2 * cap;
     const bi = i32("EI", 5 * n);
     if (bi !== EI) bi.set(EI.subarray(0, 5 * cap));
-    const bf = f64("EF", 4 * n);
-    if (bf !== EF) bf.set(EF.subarray(0, 4 * cap));
+    const bf = f64("EF", 3 * n);
+    if (bf !== EF) bf.set(EF.subarray(0, 3 * cap));
     EI = bi;
     EF = bf;
     cap = n;
-  };
-
-  const qs = new Float64Array(10);
-  const quadricError = (x: number, y: number, z: number) =>
-    qs[0] * x * x +
-    2 * qs[1] * x * y +
-    2 * qs[2] * x * z +
-    2 * qs[3] * x +
-    qs[4] * y * y +
-    2 * qs[5] * y * z +
-    2 * qs[6] * y +
-    qs[7] * z * z +
-    2 * qs[8] * z +
-    qs[9];
-
-  /** Records the best collapse of edge (u, v); returns its entry id, or -1 if it may not collapse. */
-  const addEntry = (u: number, v: number): number => {
-    if (locked[u] && locked[v]) return -1;
-    const qu = 10 * u;
-    const qv = 10 * v;
-    for (let k = 0; k < 10; k++) qs[k] = Q[qu + k] + Q[qv + k];
-    const pu = 3 * u;
-    const pv = 3 * v;
-    let x: number;
-    let y: number;
-    let z: number;
-    let cost: number;
-    if (locked[u] || locked[v]) {
-      const w = locked[u] ? pu : pv;
-      x = P[w];
-      y = P[w + 1];
-      z = P[w + 2];
-      cost = quadricError(x, y, z);
-    } else {
-      const a = qs[0];
-      const b = qs[1];
-      const c = qs[2];
-      const d = qs[4];
-      const e = qs[5];
-      const f = qs[7];
-      const c00 = d * f - e * e;
-      const c01 = c * e - b * f;
-      const c02 = b * e - c * d;
-      const det = a * c00 + b * c01 + c * c02;
-      const tr = a + d + f;
-      const mx = 0.5 * (P[pu] + P[pv]);
-      const my = 0.5 * (P[pu + 1] + P[pv + 1]);
-      const mz = 0.5 * (P[pu + 2] + P[pv + 2]);
-      let ok = false;
-      x = mx;
-      y = my;
-      z = mz;
-      if (Math.abs(det) > 1e-9 * tr * tr * tr) {
-        const c11 = a * f - c * c;
-        const c12 = b * c - a * e;
-        const c22 = a * d - b * b;
-        const r0 = -qs[3];
-        const r1 = -qs[6];
-        const r2 = -qs[8];
-        x = (c00 * r0 + c01 * r1 + c02 * r2) / det;
-        y = (c01 * r0 + c11 * r1 + c12 * r2) / det;
-        z = (c02 * r0 + c12 * r1 + c22 * r2) / det;
-        // Distrust an optimum far from the edge (nearly singular quadric).
-        const ex = P[pu] - P[pv];
-        const ey = P[pu + 1] - P[pv + 1];
-        const ez = P[pu + 2] - P[pv + 2];
-        const dx = x - mx;
-        const dy = y - my;
-        const dz = z - mz;
-        ok = dx * dx + dy * dy + dz * dz <= ex * ex + ey * ey + ez * ez;
-      }
-      if (ok) cost = quadricError(x, y, z);
-      else {
-        x = mx;
-        y = my;
-        z = mz;
-        cost = quadricError(mx, my, mz);
-        const cu = quadricError(P[pu], P[pu + 1], P[pu + 2]);
-        if (cu < cost) {
-          cost = cu;
-          x = P[pu];
-          y = P[pu + 1];
-          z = P[pu + 2];
-        }
-        const cv = quadricError(P[pv], P[pv + 1], P[pv + 2]);
-        if (cv < cost) {
-          cost = cv;
-          x = P[pv];
-          y = P[pv + 1];
-          z = P[pv + 2];
-        }
-      }
-    }
-    if (cost <= zeroCost) cost = 0;
-    else if (cost > maxErr2) return -1;
-    if (ecount === cap) grow();
-    const id = ecount++;
-    const ii = 5 * id;
-    EI[ii] = u;
-    EI[ii + 1] = v;
-    EI[ii + 2] = stamp[u];
-    EI[ii + 3] = stamp[v];
-    const fi = 4 * id;
-    EF[fi] = cost;
-    EF[fi + 1] = x;
-    EF[fi + 2] = y;
-    EF[fi + 3] = z;
-    return id;
   };
 
   // Candidates wait in a bucket queue ordered by error: bucket 0 holds the
@@ -354,21 +277,127 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
   bhead.fill(-1, 0, NB + 1);
   btail.fill(-1, 0, NB + 1);
   let minBucket = NB + 1;
-  const push = (id: number) => {
-    if (id < 0) return;
-    const cost = EF[4 * id];
-    const b = cost === 0 ? 0 : Math.min(NB, 1 + Math.floor(NB * Math.sqrt(cost / maxErr2)));
-    EI[5 * id + 4] = -1;
-    if (btail[b] < 0) bhead[b] = id;
-    else EI[5 * btail[b] + 4] = id;
-    btail[b] = id;
-    if (b < minBucket) minBucket = b;
+
+  /** Queues the best collapse of edge (u, v), unless it may not collapse or costs too much. */
+  const consider = (u: number, v: number): void => {
+    const lu = locked[u];
+    const lv = locked[v];
+    if (lu && lv) return;
+    const qu = 10 * u;
+    const qv = 10 * v;
+    const q0 = Q[qu] + Q[qv];
+    const q1 = Q[qu + 1] + Q[qv + 1];
+    const q2 = Q[qu + 2] + Q[qv + 2];
+    const q3 = Q[qu + 3] + Q[qv + 3];
+    const q4 = Q[qu + 4] + Q[qv + 4];
+    const q5 = Q[qu + 5] + Q[qv + 5];
+    const q6 = Q[qu + 6] + Q[qv + 6];
+    const q7 = Q[qu + 7] + Q[qv + 7];
+    const q8 = Q[qu + 8] + Q[qv + 8];
+    const q9 = Q[qu + 9] + Q[qv + 9];
+    const pu = 3 * u;
+    const pv = 3 * v;
+    const ux = P[pu];
+    const uy = P[pu + 1];
+    const uz = P[pu + 2];
+    const vx = P[pv];
+    const vy = P[pv + 1];
+    const vz = P[pv + 2];
+    let x: number;
+    let y: number;
+    let z: number;
+    let cost: number;
+    if (lu || lv) {
+      x = lu ? ux : vx;
+      y = lu ? uy : vy;
+      z = lu ? uz : vz;
+      cost = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, x, y, z);
+    } else {
+      const c00 = q4 * q7 - q5 * q5;
+      const c01 = q2 * q5 - q1 * q7;
+      const c02 = q1 * q5 - q2 * q4;
+      const det = q0 * c00 + q1 * c01 + q2 * c02;
+      const tr = q0 + q4 + q7;
+      const mx = 0.5 * (ux + vx);
+      const my = 0.5 * (uy + vy);
+      const mz = 0.5 * (uz + vz);
+      let ok = false;
+      x = mx;
+      y = my;
+      z = mz;
+      if (Math.abs(det) > 1e-9 * tr * tr * tr) {
+        const c11 = q0 * q7 - q2 * q2;
+        const c12 = q1 * q2 - q0 * q5;
+        const c22 = q0 * q4 - q1 * q1;
+        const r0 = -q3;
+        const r1 = -q6;
+        const r2 = -q8;
+        x = (c00 * r0 + c01 * r1 + c02 * r2) / det;
+        y = (c01 * r0 + c11 * r1 + c12 * r2) / det;
+        z = (c02 * r0 + c12 * r1 + c22 * r2) / det;
+        // Distrust an optimum far from the edge (nearly singular quadric).
+        const ex = ux - vx;
+        const ey = uy - vy;
+        const ez = uz - vz;
+        const dx = x - mx;
+        const dy = y - my;
+        const dz = z - mz;
+        ok = dx * dx + dy * dy + dz * dz <= ex * ex + ey * ey + ez * ez;
+      }
+      if (ok) cost = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, x, y, z);
+      else {
+        x = mx;
+        y = my;
+        z = mz;
+        cost = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, mx, my, mz);
+        const cu = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, ux, uy, uz);
+        if (cu < cost) {
+          cost = cu;
+          x = ux;
+          y = uy;
+          z = uz;
+        }
+        const cv = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, vx, vy, vz);
+        if (cv < cost) {
+          cost = cv;
+          x = vx;
+          y = vy;
+          z = vz;
+        }
+      }
+    }
+    let bucket = 0;
+    if (cost > zeroCost) {
+      if (cost > maxErr2) return;
+      bucket = Math.min(NB, 1 + Math.floor(NB * Math.sqrt(cost / maxErr2)));
+    }
+    let id = freeHead;
+    if (id >= 0) freeHead = EI[5 * id + 4];
+    else {
+      if (ecount === cap) grow();
+      id = ecount++;
+    }
+    const ii = 5 * id;
+    EI[ii] = u;
+    EI[ii + 1] = v;
+    EI[ii + 2] = stamp[u];
+    EI[ii + 3] = stamp[v];
+    EI[ii + 4] = -1;
+    const fi = 3 * id;
+    EF[fi] = x;
+    EF[fi + 1] = y;
+    EF[fi + 2] = z;
+    const t = btail[bucket];
+    if (t < 0) bhead[bucket] = id;
+    else EI[5 * t + 4] = id;
+    btail[bucket] = id;
+    if (bucket < minBucket) minBucket = bucket;
   };
   for (let f = 0; f < nf; f++)
     for (let k = 0; k < 3; k++) {
       const a = F[3 * f + k];
       const b = F[3 * f + (k === 2 ? 0 : k + 1)];
-      if (a < b) push(addEntry(a, b));
+      if (a < b) consider(a, b);
     }
 
   const mark = i32("mark", nv);
@@ -447,15 +476,18 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
     if (nextId < 0) btail[minBucket] = -1;
     let s = EI[ii];
     let r = EI[ii + 1];
-    if (stamp[s] !== EI[ii + 2] || stamp[r] !== EI[ii + 3]) continue;
+    const fresh = stamp[s] === EI[ii + 2] && stamp[r] === EI[ii + 3];
+    EI[ii + 4] = freeHead;
+    freeHead = id;
+    if (!fresh) continue;
     if (locked[r]) {
       const t = s;
       s = r;
       r = t;
     }
-    const x = EF[4 * id + 1];
-    const y = EF[4 * id + 2];
-    const z = EF[4 * id + 3];
+    const x = EF[3 * id];
+    const y = EF[3 * id + 1];
+    const z = EF[3 * id + 2];
 
     // Link condition: the common neighbours of s and r must be exactly the
     // third vertices of the faces they share.
@@ -549,11 +581,11 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
       const d = F[3 * f + (k === 0 ? 2 : k - 1)];
       if (mark[b] !== epoch) {
         mark[b] = epoch;
-        push(addEntry(s, b));
+        consider(s, b);
       }
       if (mark[d] !== epoch) {
         mark[d] = epoch;
-        push(addEntry(s, d));
+        consider(s, d);
       }
     }
     tail[s] = prev;
