@@ -132,6 +132,53 @@ describe("marchingCubes", () => {
     expect([...but.keys()].sort()).toEqual([2, 4]);
   });
 
+  test("8/16/32-bit input (read in place) gives the same surfaces, in the same label order, as uint64 input (renumbered copy)", () => {
+    const n = 14;
+    // Many distinct large labels (the label table must grow), some runs of
+    // equal labels along x, a third background.
+    let seed = 11;
+    const words = new Uint32Array(n * n * n);
+    for (let i = 0; i < words.length; i++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      const v = (seed >>> 8) % 3000;
+      words[i] = i % 3 === 2 ? words[i - 1] : v < 1000 ? 0 : (Math.imul(v, 2654435761) >>> 0) | 1;
+    }
+    const wide = BigUint64Array.from(words, (v) => BigInt(v));
+    const signed = new Int32Array(words.buffer);
+    const present = [...new Set(words)].filter((v) => v !== 0);
+    expect(present.length).toBeGreaterThan(600);
+    for (const options of [
+      {},
+      { exclude: [present[0], present[9]] },
+      { labels: [present[5], present[100]] },
+    ]) {
+      const a = marchingCubes(words, [n, n, n], options);
+      const b = marchingCubes(wide, [n, n, n], options);
+      expect(a.labels.length).toBeGreaterThan(1);
+      expect(a.labels).toEqual(b.labels);
+      const ma = a.meshes();
+      const mb = b.meshes();
+      expect([...ma.keys()]).toEqual([...mb.keys()]);
+      for (const [label, m] of ma) {
+        expect(m.vertices).toEqual(mb.get(label)?.vertices);
+        expect(m.faces).toEqual(mb.get(label)?.faces);
+      }
+      expect([...marchingCubes(signed, [n, n, n], options).meshes().keys()]).toEqual([
+        ...ma.keys(),
+      ]);
+    }
+    // 8-bit labels, where the first voxel belongs to a label.
+    const small = randomLabels(10, 7, 5);
+    small[0] = 3;
+    const c = marchingCubes(small, [10, 10, 10]);
+    const d = marchingCubes(
+      BigUint64Array.from(small, (v) => BigInt(v)),
+      [10, 10, 10],
+    );
+    expect(c.labels).toEqual(d.labels);
+    expect([...c.meshes().values()]).toEqual([...d.meshes().values()]);
+  });
+
   test("uint64 labels keep their full value: numbers below 2^53, bigints above", () => {
     const labels = new BigUint64Array(27);
     labels[4] = 2n ** 40n + 7n;

@@ -181,6 +181,19 @@ export class LabelSurfaces {
   }
 }
 
+/** The unsigned bit patterns of an 8/16/32-bit label array, without copying. */
+function unsignedView(
+  input: Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Array | Int32Array,
+): Uint8Array | Uint16Array | Uint32Array {
+  if (input instanceof Int8Array)
+    return new Uint8Array(input.buffer, input.byteOffset, input.length);
+  if (input instanceof Int16Array)
+    return new Uint16Array(input.buffer, input.byteOffset, input.length);
+  if (input instanceof Int32Array)
+    return new Uint32Array(input.buffer, input.byteOffset, input.length);
+  return input;
+}
+
 interface Dense {
   data: Uint32Array;
   labels: Label[];
@@ -335,7 +348,20 @@ export function marchingCubes(
   const include = options.labels ? new Set([...options.labels].map(labelKey)) : null;
   const exclude = new Set([...(options.exclude ?? [])].map(labelKey));
 
-  const { data: D, labels: denseLabels } = densify(input, shape, pad, include, exclude);
+  // Unpadded 8/16/32-bit input is read as it is: cubes compare the raw
+  // labels and only the labels of surface cubes are numbered (on the fly).
+  // Otherwise the labels are first renumbered into a padded copy.
+  const direct =
+    !(input instanceof BigUint64Array || input instanceof BigInt64Array) &&
+    !pad.some((p) => p !== 0);
+  let D: Uint8Array | Uint16Array | Uint32Array;
+  let denseLabels: Label[];
+  if (direct) {
+    D = unsignedView(
+      input as Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Array | Int32Array,
+    );
+    denseLabels = [0];
+  } else ({ data: D, labels: denseLabels } = densify(input, shape, pad, include, exclude));
   const px = sx + pad[0] + pad[1];
   const py = sy + pad[2] + pad[3];
   const pz = sz + pad[4] + pad[5];
@@ -380,6 +406,57 @@ export function marchingCubes(
   const padX = pad[0];
   const padY = pad[2];
   const padZ = pad[4];
+
+  // Direct mode: raw label -> dense id (0 = not meshed), numbered in order of
+  // discovery through an open-addressing table, and the smallest voxel index
+  // at which each was seen (to renumber them in order of first appearance).
+  let hbits = 10;
+  let hkeys = new Uint32Array(1 << hbits);
+  let hvals = new Int32Array(1 << hbits).fill(-1);
+  let hcount = 0;
+  const rawOf: number[] = [0];
+  const first: number[] = [0];
+  const wanted = (key: number) =>
+    key !== 0 && !exclude.has(key) && (include === null || include.has(key));
+  const hslot = (key: number): number => {
+    const mask = (1 << hbits) - 1;
+    let h = Math.imul(key, 0x9e3779b1) >>> (32 - hbits);
+    while (hvals[h] >= 0 && hkeys[h] !== key) h = (h + 1) & mask;
+    return h;
+  };
+  const denseId = (key: number): number => {
+    let h = hslot(key);
+    if (hvals[h] >= 0) return hvals[h];
+    let id = 0;
+    if (wanted(key)) {
+      id = rawOf.push(key) - 1;
+      first.push(Number.POSITIVE_INFINITY);
+    }
+    if (2 * (hcount + 1) > 1 << hbits) {
+      const ok = hkeys;
+      const ov = hvals;
+      hbits++;
+      hkeys = new Uint32Array(1 << hbits);
+      hvals = new Int32Array(1 << hbits).fill(-1);
+      for (let j = 0; j < ov.length; j++)
+        if (ov[j] >= 0) {
+          const k = hslot(ok[j]);
+          hkeys[k] = ok[j];
+          hvals[k] = ov[j];
+        }
+      h = hslot(key);
+    }
+    hkeys[h] = key;
+    hvals[h] = id;
+    hcount++;
+    return id;
+  };
+  let lastRaw = -1;
+  let lastId = 0;
+  const cornerOff = Int32Array.from(
+    { length: 8 },
+    (_, c) => (c & 1) + ((c >> 1) & 1) * px + ((c >> 2) & 1) * pxy,
+  );
 
   for (let Z = 0; Z + 1 < pz; Z++) {
     // Plane z's x/y edges were made during the previous slab; plane z+1's and
@@ -431,7 +508,8 @@ export function marchingCubes(
           let done = 0;
           while (done !== 255) {
             const free = ~done & 255;
-            const L = cv[31 - Math.clz32(free & -free)];
+            const c0 = 31 - Math.clz32(free & -free);
+            let L = cv[c0];
             const cs =
               (v0 === L ? 1 : 0) |
               (v1 === L ? 2 : 0) |
@@ -443,6 +521,16 @@ export function marchingCubes(
               (v7 === L ? 128 : 0);
             done |= cs;
             if (L === 0) continue;
+            if (direct) {
+              if (L !== lastRaw) {
+                lastRaw = L;
+                lastId = denseId(L);
+              }
+              L = lastId;
+              if (L === 0) continue;
+              const at = i + cornerOff[c0];
+              if (at < first[L]) first[L] = at;
+            }
             const te = START[cs + 1];
             for (let ts = START[cs]; ts < te; ts += 3) {
               let to = (tcount & T_MASK) * 3;
@@ -479,6 +567,26 @@ export function marchingCubes(
         v4 = v5;
         v6 = v7;
       }
+    }
+  }
+  if (direct && rawOf.length > 1) {
+    // Renumber in order of first appearance, as densify would have. The first
+    // voxel of a label is a corner of a surface cube (its raster predecessor
+    // differs), except for voxel 0.
+    const h0 = hslot(D[0]);
+    if (hvals[h0] > 0) first[hvals[h0]] = 0;
+    const order = Array.from({ length: rawOf.length - 1 }, (_, k) => k + 1).sort(
+      (a, b) => first[a] - first[b],
+    );
+    const perm = new Int32Array(rawOf.length);
+    for (let k = 0; k < order.length; k++) {
+      perm[order[k]] = k + 1;
+      denseLabels.push(rawOf[order[k]]);
+    }
+    for (let g = 0; g < vcount; g++) {
+      const chunk = vchunks[g >> V_SHIFT];
+      const o = (g & V_MASK) << 2;
+      chunk[o] = perm[chunk[o]];
     }
   }
   return new LabelSurfaces(
