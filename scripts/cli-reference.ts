@@ -8,8 +8,10 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Command } from "commander";
 import { buildProgram } from "../packages/cli/src/program";
+
+/** The CLI's own commander `Command` (its version, not whatever the root resolves). */
+type Command = ReturnType<typeof buildProgram>;
 
 const BEGIN = "<!-- BEGIN GENERATED: npx tsx scripts/cli-reference.ts -->";
 const END = "<!-- END GENERATED -->";
