@@ -129,6 +129,22 @@ export function allocLike<T extends VoxelArray>(like: T, length: number): T {
   return new C(length);
 }
 
+/**
+ * A fresh array of the same type as `src` holding `length` elements, NOT
+ * zero-filled: for outputs a kernel writes in full. Its memory comes from
+ * `Buffer.allocUnsafeSlow` (never Node's shared pool, so the array owns its
+ * whole `ArrayBuffer` and can be transferred), which skips the zeroing that
+ * `new Uint8Array(n)` does when the allocator reuses memory.
+ */
+export function freshLike<T extends Uint8Array | Uint16Array | Uint32Array>(
+  src: T,
+  length: number,
+): T {
+  const bytes = length * src.BYTES_PER_ELEMENT;
+  const C = src.constructor as new (b: ArrayBuffer, o: number, n: number) => T;
+  return new C(Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer, 0, length);
+}
+
 /** The uint32 words of a 64-bit array (two per element, low word first); no copy. */
 export function wordsOf(data: BigUint64Array | BigInt64Array): Uint32Array {
   return new Uint32Array(data.buffer, data.byteOffset, data.length * 2);

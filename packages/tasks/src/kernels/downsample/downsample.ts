@@ -19,7 +19,7 @@ import {
   type ShapeLike,
   type VoxelArray,
 } from "./common";
-import { modeStep } from "./mode";
+import { countlessPyramid, modeStep } from "./mode";
 import { extremumStep, extremumStepPairs, striding } from "./pooling";
 
 /** Options of the downsampling kernels. */
@@ -97,6 +97,10 @@ export function downsampleMode<T extends VoxelArray>(
   let s = prepare(data, shape, factor, mips);
   const pairs = data.BYTES_PER_ELEMENT === 8;
   let words = bitsView(data);
+  if (factor[0] === 2 && factor[1] === 2 && factor[2] === 1)
+    return countlessPyramid(words, s, mips, pairs, options.sparse ?? false).map((w) =>
+      retype(data, w),
+    );
   const out: T[] = [];
   for (let k = 0; k < mips; k++) {
     const r = modeStep(words, s, factor, pairs, options.sparse ?? false);

@@ -15,6 +15,7 @@
  * labels as pairs of uint32 words.
  */
 
+import { freshLike } from "./common";
 import { striding } from "./pooling";
 
 type Words = Uint8Array | Uint16Array | Uint32Array;
@@ -400,4 +401,42 @@ export function modeStep(
     s = [ox, oy, oz, sc];
   }
   return { words: cur, shape: s };
+}
+
+/**
+ * All `mips` levels of 2x2x1 COUNTLESS (factor `[2, 2, 1]`), computed plane by
+ * plane: z and channels are never pooled, so each xy-plane's whole pyramid can
+ * be made while the plane's previous level is still in cache, instead of
+ * reading every level back from memory. Same results as `mips` calls of
+ * {@link modeStep}.
+ */
+export function countlessPyramid(
+  src: Words,
+  shape: [number, number, number, number],
+  mips: number,
+  pairs: boolean,
+  sparse: boolean,
+): Words[] {
+  const per = pairs ? 2 : 1;
+  const planes = shape[2] * shape[3];
+  const sizes: [number, number][] = [[shape[0], shape[1]]];
+  const outs: Words[] = [];
+  for (let k = 1; k <= mips; k++) {
+    const [sx, sy] = sizes[k - 1];
+    sizes.push([(sx + 1) >>> 1, (sy + 1) >>> 1]);
+    outs.push(freshLike(src, ((sx + 1) >>> 1) * ((sy + 1) >>> 1) * planes * per));
+  }
+  for (let p = 0; p < planes; p++) {
+    let [sx, sy] = sizes[0];
+    let prev = src.subarray(p * sx * sy * per, (p + 1) * sx * sy * per);
+    for (let k = 1; k <= mips; k++) {
+      const n = sizes[k][0] * sizes[k][1] * per;
+      const dst = outs[k - 1].subarray(p * n, (p + 1) * n);
+      if (pairs) countless2x2Pairs(prev as Uint32Array, dst as Uint32Array, sx, sy, 1, sparse);
+      else countless2x2(prev, dst, sx, sy, 1, sparse);
+      prev = dst;
+      [sx, sy] = sizes[k];
+    }
+  }
+  return outs;
 }
