@@ -49,6 +49,38 @@ export interface MarchingCubesOptions {
 
 const LOW_CORNER = Uint8Array.from({ length: 12 }, (_, e) => edgeLowCorner(e));
 
+/**
+ * Per case: the distinct cube edges its triangles use, in order of first use
+ * (`CASE_EDGES[CASE_EDGE_START[cs] ..]`), the vertex slot on each (1 when the
+ * edge's low corner is outside, i.e. the label's vertex sits on the high
+ * voxel's side), and for each triangle corner of `MC_TRIANGLES` its index in
+ * that list. Each edge's vertex is then looked up once per cube, not once per
+ * triangle corner, and vertices are still made in order of first use.
+ */
+const CASE_EDGE_START = new Int32Array(257);
+const CASE_EDGES = new Uint8Array(MC_TRIANGLES.length);
+const CASE_SLOTS = new Uint8Array(MC_TRIANGLES.length);
+const TRI_LOCAL = new Uint8Array(MC_TRIANGLES.length);
+{
+  let n = 0;
+  const seen = new Int8Array(12);
+  for (let cs = 0; cs < 256; cs++) {
+    CASE_EDGE_START[cs] = n;
+    seen.fill(-1);
+    for (let t = MC_START[cs]; t < MC_START[cs + 1]; t++) {
+      const e = MC_TRIANGLES[t];
+      if (seen[e] < 0) {
+        seen[e] = n - CASE_EDGE_START[cs];
+        CASE_EDGES[n] = e;
+        CASE_SLOTS[n] = 1 - ((cs >> LOW_CORNER[e]) & 1);
+        n++;
+      }
+      TRI_LOCAL[t] = seen[e];
+    }
+  }
+  CASE_EDGE_START[256] = n;
+}
+
 function toFaceFlags(close: boolean | FaceFlags | undefined): FaceFlags {
   if (Array.isArray(close)) {
     if (close.length !== 6)
@@ -89,7 +121,10 @@ export class LabelSurfaces {
 
   /** @internal */
   constructor(
+    /** Label of each dense id (0 = background). */
     private readonly denseLabels: Label[],
+    /** Dense ids in output order (first appearance in the volume). */
+    private readonly order: Int32Array,
     private readonly vchunks: Int32Array[],
     private readonly vcount: number,
     private readonly tchunks: Int32Array[],
@@ -122,8 +157,7 @@ export class LabelSurfaces {
   get labels(): Label[] {
     const { ntris } = this.tally();
     const out: Label[] = [];
-    for (let d = 1; d < this.denseLabels.length; d++)
-      if (ntris[d] > 0) out.push(this.denseLabels[d]);
+    for (const d of this.order) if (ntris[d] > 0) out.push(this.denseLabels[d]);
     return out;
   }
 
@@ -175,7 +209,7 @@ export class LabelSurfaces {
       f[at + 2] = local[chunk[o + 2]];
     }
     const out = new Map<Label, Mesh>();
-    for (let d = 1; d < n; d++)
+    for (const d of this.order)
       if (ntris[d] > 0) out.set(this.denseLabels[d], { vertices: verts[d], faces: faces[d] });
     return out;
   }
@@ -402,7 +436,8 @@ export function marchingCubes(
   const cv = new Uint32Array(8);
   // Local copies: imported bindings may be accessors under some loaders.
   const START = MC_START;
-  const TRIS = MC_TRIANGLES;
+  const TLOC = TRI_LOCAL;
+  const ev = new Int32Array(12);
   const padX = pad[0];
   const padY = pad[2];
   const padZ = pad[4];
@@ -414,7 +449,7 @@ export function marchingCubes(
   let hkeys = new Uint32Array(1 << hbits);
   let hvals = new Int32Array(1 << hbits).fill(-1);
   let hcount = 0;
-  const rawOf: number[] = [0];
+  const rawOf: Label[] = [0];
   const first: number[] = [0];
   const wanted = (key: number) =>
     key !== 0 && !exclude.has(key) && (include === null || include.has(key));
@@ -531,34 +566,39 @@ export function marchingCubes(
               const at = i + cornerOff[c0];
               if (at < first[L]) first[L] = at;
             }
+            const es = CASE_EDGE_START[cs];
+            const ee = CASE_EDGE_START[cs + 1];
+            for (let k = es; k < ee; k++) {
+              const e = CASE_EDGES[k];
+              const addr = cubeAddr + relOff[e] + CASE_SLOTS[k];
+              let vid = EB[addr];
+              if (vid < edgeMin[e]) {
+                vid = vcount++;
+                EB[addr] = vid;
+                const vo = (vid & V_MASK) << 2;
+                if (vo === 0 && vid > 0) {
+                  vcur = new Int32Array(4 << V_SHIFT);
+                  vchunks.push(vcur);
+                }
+                const axis = e >> 2;
+                vcur[vo] = L;
+                vcur[vo + 1] = 2 * (X + edgeDx[e] - padX) + (axis === 0 ? 2 : 1);
+                vcur[vo + 2] = 2 * (Y + edgeDy[e] - padY) + (axis === 1 ? 2 : 1);
+                vcur[vo + 3] = 2 * (Z + edgeDz[e] - padZ) + (axis === 2 ? 2 : 1);
+              }
+              ev[k - es] = vid;
+            }
             const te = START[cs + 1];
             for (let ts = START[cs]; ts < te; ts += 3) {
-              let to = (tcount & T_MASK) * 3;
+              const to = (tcount & T_MASK) * 3;
               if (to === 0 && tcount > 0) {
                 tcur = new Int32Array(3 << T_SHIFT);
                 tchunks.push(tcur);
               }
               tcount++;
-              for (let c = 0; c < 3; c++, to++) {
-                const e = TRIS[ts + c];
-                const addr = cubeAddr + relOff[e] + 1 - ((cs >> LOW_CORNER[e]) & 1);
-                let vid = EB[addr];
-                if (vid < edgeMin[e]) {
-                  vid = vcount++;
-                  EB[addr] = vid;
-                  const vo = (vid & V_MASK) << 2;
-                  if (vo === 0 && vid > 0) {
-                    vcur = new Int32Array(4 << V_SHIFT);
-                    vchunks.push(vcur);
-                  }
-                  const axis = e >> 2;
-                  vcur[vo] = L;
-                  vcur[vo + 1] = 2 * (X + edgeDx[e] - padX) + (axis === 0 ? 2 : 1);
-                  vcur[vo + 2] = 2 * (Y + edgeDy[e] - padY) + (axis === 1 ? 2 : 1);
-                  vcur[vo + 3] = 2 * (Z + edgeDz[e] - padZ) + (axis === 2 ? 2 : 1);
-                }
-                tcur[to] = vid;
-              }
+              tcur[to] = ev[TLOC[ts]];
+              tcur[to + 1] = ev[TLOC[ts + 1]];
+              tcur[to + 2] = ev[TLOC[ts + 2]];
             }
           }
         }
@@ -569,28 +609,21 @@ export function marchingCubes(
       }
     }
   }
-  if (direct && rawOf.length > 1) {
-    // Renumber in order of first appearance, as densify would have. The first
-    // voxel of a label is a corner of a surface cube (its raster predecessor
-    // differs), except for voxel 0.
+  let order: Int32Array;
+  if (direct) {
+    // Output in order of first appearance, as densify numbers labels. The
+    // first voxel of a label is a corner of a surface cube (its raster
+    // predecessor differs), except for voxel 0.
     const h0 = hslot(D[0]);
     if (hvals[h0] > 0) first[hvals[h0]] = 0;
-    const order = Array.from({ length: rawOf.length - 1 }, (_, k) => k + 1).sort(
+    order = Int32Array.from({ length: rawOf.length - 1 }, (_, k) => k + 1).sort(
       (a, b) => first[a] - first[b],
     );
-    const perm = new Int32Array(rawOf.length);
-    for (let k = 0; k < order.length; k++) {
-      perm[order[k]] = k + 1;
-      denseLabels.push(rawOf[order[k]]);
-    }
-    for (let g = 0; g < vcount; g++) {
-      const chunk = vchunks[g >> V_SHIFT];
-      const o = (g & V_MASK) << 2;
-      chunk[o] = perm[chunk[o]];
-    }
-  }
+    denseLabels = rawOf;
+  } else order = Int32Array.from({ length: denseLabels.length - 1 }, (_, k) => k + 1);
   return new LabelSurfaces(
     denseLabels,
+    order,
     vchunks,
     vcount,
     tchunks,
