@@ -10,7 +10,8 @@
  * The layers are written once into .tmp/bench-volume-read-<size>/ and kept.
  * Each configuration runs in a fresh child process (peak RSS is its own); it
  * reads the whole cutout 3 times and reports the best round, plus the CPU
- * time of the process (all threads) over the 3 rounds.
+ * time of the process (all threads) per round, with a forced GC between
+ * rounds so the peak RSS is that of one cutout.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -81,9 +82,12 @@ async function runOne(name: LayerName, threads: number): Promise<void> {
   let best = Number.POSITIVE_INFINITY;
   for (let r = 0; r < ROUNDS; r++) {
     const t = performance.now();
-    const out = await vol.read(vol.bounds);
+    let out: NdArray | undefined = await vol.read(vol.bounds);
     best = Math.min(best, (performance.now() - t) / 1000);
     if (out.data.length !== N * N * N) throw new Error("short read");
+    out = undefined;
+    // Peak RSS is that of one cutout, not of the previous one awaiting collection.
+    (globalThis as { gc?: () => void }).gc?.();
   }
   const cpu = process.cpuUsage(cpu0);
   clearInterval(timer);
@@ -120,6 +124,7 @@ async function main(): Promise<void> {
       const r = spawnSync(
         process.execPath,
         [
+          "--expose-gc",
           "--require",
           "tsx/cjs",
           __filename,

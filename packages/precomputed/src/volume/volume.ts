@@ -138,6 +138,26 @@ function ownBuffer(bytes: Uint8Array): Uint8Array {
     : bytes.slice();
 }
 
+/** A counting semaphore: at most `slots` holders at once, the others wait in order. */
+class Gate {
+  private waiting: (() => void)[] = [];
+  constructor(private slots: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.slots > 0) {
+      this.slots--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.slots++;
+  }
+}
+
 /** Bytes of a chunk's decoded voxels. */
 function chunkBytes(ctx: ChunkContext): number {
   const [sx, sy, sz, nc] = ctx.shape;
@@ -610,6 +630,9 @@ export class Volume {
     const chunks = [...bbox.chunks(chunkSize, voxelOffset, this.bounds)];
     const pooled = this.useWorkers(chunks.length);
     const compress = this.compression;
+    // Chunks are cropped only when a worker is about to take them, so a big
+    // write holds a few chunk copies at a time, not one per request in flight.
+    const encoding = new Gate(2 * poolSize());
     let done = 0;
     await forEachLimit(chunks, this.options.concurrency ?? 32, opts.signal, async (chunk) => {
       const key = this.chunkKey(chunk);
@@ -621,9 +644,15 @@ export class Volume {
       ];
       const ctx = this.chunkContext(chunk);
       if (part.equals(chunk)) {
-        const piece = array.crop(srcMin, chunk.size());
         this.cache?.delete(key);
-        const bytes = await this.encodeStored(piece.data, ctx, pooled, compress, opts.signal);
+        await encoding.acquire();
+        let bytes: Uint8Array;
+        try {
+          const piece = array.crop(srcMin, chunk.size());
+          bytes = await this.encodeStored(piece.data, ctx, pooled, compress, opts.signal);
+        } finally {
+          encoding.release();
+        }
         await this.storage.putRaw(key, bytes, {
           contentEncoding: compress === false ? undefined : compress,
           signal: opts.signal,
