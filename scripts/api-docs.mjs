@@ -6,6 +6,7 @@
  *   node scripts/api-docs.mjs            # or: npm run docs:api
  *   node scripts/api-docs.mjs --json     # also write docs/api/api.json
  *   node scripts/api-docs.mjs --strict   # fail on TypeDoc warnings
+ *   node scripts/api-docs.mjs --out DIR  # somewhere else
  *
  * Each package's public API is what its src/index.ts exports. TypeDoc names
  * a module after its entry file's path, so the script writes one tiny entry
@@ -22,7 +23,8 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const packages = ["storage", "precomputed", "mesh", "tasks", "queue", "cli"];
 const work = join(root, ".tmp", "api-docs");
-const out = join(root, "docs", "api");
+const outArg = process.argv.indexOf("--out");
+const out = outArg > 0 ? resolve(process.argv[outArg + 1]) : join(root, "docs", "api");
 
 rmSync(work, { recursive: true, force: true });
 mkdirSync(join(work, "@ngpipe"), { recursive: true });
@@ -84,5 +86,14 @@ const r = spawnSync(process.execPath, [bin, "--options", join(work, "typedoc.jso
   cwd: root,
   stdio: "inherit",
 });
-if (r.status === 0) console.log(`API reference: ${relative(root, join(out, "index.html"))}`);
+if (r.status === 0) {
+  // Generated pages stay out of git and out of biome's lint, with no change
+  // to the repository's own ignore lists.
+  writeFileSync(join(out, ".gitignore"), "*\n");
+  writeFileSync(
+    join(out, "biome.json"),
+    `${JSON.stringify({ root: false, files: { includes: ["!**"] } }, null, 2)}\n`,
+  );
+  console.log(`API reference: ${relative(root, join(out, "index.html"))}`);
+}
 process.exit(r.status ?? 1);
