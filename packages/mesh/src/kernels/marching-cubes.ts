@@ -405,14 +405,16 @@ export function marchingCubes(
   // vertices, one for the label of each end. Slot 0 holds the vertex of the
   // low voxel's label, slot 1 that of the high voxel's label. Only the edges
   // of the current slab of cubes are kept: x/y edges of planes z and z+1 and
-  // z edges of plane z, 4 ints per grid position. Regions are reused from
-  // slab to slab without clearing: vertex ids only grow, so an id is current
-  // only if it was made since the region was last reused (`edgeMin`).
-  const planeSize = 4 * pxy;
-  const EB = new Int32Array(3 * planeSize).fill(-1);
+  // z edges of plane z, interleaved per grid position (x, y): 10 ints, the
+  // x and y edges (2 slots each) of two planes and the z edge, so that a
+  // cube's edges lie in two short runs of memory. The two planes swap roles
+  // from slab to slab and are reused without clearing: vertex ids only grow,
+  // so an id is current only if it was made since the region was last reused
+  // (`edgeMin`).
+  const EB = new Int32Array(10 * pxy).fill(-1);
   let planeLo = 0;
-  let planeHi = planeSize;
-  const planeZ = 2 * planeSize;
+  let planeHi = 4;
+  const planeZ = 8;
   const relOff = new Int32Array(12);
   const edgeMin = new Int32Array(12);
   let slabStart = 0;
@@ -507,7 +509,7 @@ export function marchingCubes(
       const axis = e >> 2;
       const low = axis !== 2 && edgeDz[e] === 0;
       const region = axis === 2 ? planeZ : low ? planeLo : planeHi;
-      relOff[e] = region + 4 * (edgeDy[e] * px + edgeDx[e]) + (axis < 2 ? 2 * axis : 0);
+      relOff[e] = region + 10 * (edgeDy[e] * px + edgeDx[e]) + (axis < 2 ? 2 * axis : 0);
       edgeMin[e] = low ? prevStart : slabStart;
     }
     for (let Y = 0; Y + 1 < py; Y++) {
@@ -538,7 +540,7 @@ export function marchingCubes(
           cv[5] = v5;
           cv[6] = v6;
           cv[7] = v7;
-          const cubeAddr = 4 * (Y * px + X);
+          const cubeAddr = 10 * (Y * px + X);
           // Visit each distinct label once: `done` marks corners already handled.
           let done = 0;
           while (done !== 255) {

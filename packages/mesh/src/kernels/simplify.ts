@@ -56,6 +56,7 @@ export interface SimplifyOptions {
 const MIN_COMPACTNESS = 0.05;
 /** A collapse may not leave a vertex with this many neighbours or more (zmesh's value). */
 const MAX_VALENCE = 15;
+const TWO_SQRT3 = 2 * Math.sqrt(3);
 
 /** Value of the quadric (a^2 ab ac ad b^2 bc bd c^2 cd d^2) at (x, y, z). */
 function quadricError(
@@ -407,63 +408,72 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
   let epoch = 0;
 
   /**
-   * Whether moving vertex r to (x, y, z) keeps every live face of r that does
-   * not contain `keep` unflipped and compact enough.
+   * Whether moving vertex r of live face (r, b, d) to (x, y, z), while
+   * collapsing edge (r, keep) (not in this face), keeps the face unflipped and
+   * compact enough.
    */
-  const faceCheck = (r: number, keep: number, x: number, y: number, z: number): boolean => {
-    for (let c = head[r]; c >= 0; c = next[c]) {
-      const f = (c / 3) | 0;
-      if (!falive[f]) continue;
-      const k = c - 3 * f;
-      const b = F[3 * f + (k === 2 ? 0 : k + 1)];
-      const d = F[3 * f + (k === 0 ? 2 : k - 1)];
-      if (b === keep || d === keep) continue;
-      // Moving onto a locked vertex must not make a triangle of locked
-      // vertices only: it would lie in the shared plane, where the
-      // neighbouring cutout's surface may lie down too and overlap it.
-      if (locked[keep] && locked[b] && locked[d]) return false;
-      const pr = 3 * r;
-      const pb = 3 * b;
-      const pd = 3 * d;
-      const bx = P[pb] - P[pr];
-      const by = P[pb + 1] - P[pr + 1];
-      const bz = P[pb + 2] - P[pr + 2];
-      const dx = P[pd] - P[pr];
-      const dy = P[pd + 1] - P[pr + 1];
-      const dz = P[pd + 2] - P[pr + 2];
-      const n0x = by * dz - bz * dy;
-      const n0y = bz * dx - bx * dz;
-      const n0z = bx * dy - by * dx;
-      const b2x = P[pb] - x;
-      const b2y = P[pb + 1] - y;
-      const b2z = P[pb + 2] - z;
-      const d2x = P[pd] - x;
-      const d2y = P[pd + 1] - y;
-      const d2z = P[pd + 2] - z;
-      const n1x = b2y * d2z - b2z * d2y;
-      const n1y = b2z * d2x - b2x * d2z;
-      const n1z = b2x * d2y - b2y * d2x;
-      const dot = n0x * n1x + n0y * n1y + n0z * n1z;
-      const n1 = n1x * n1x + n1y * n1y + n1z * n1z;
-      const n0 = n0x * n0x + n0y * n0y + n0z * n0z;
-      if (dot <= 0 || n1 <= 1e-12 * n0) return false;
-      // Compactness 4√3·area / Σ edge² of the new triangle (area = |n1| / 2).
-      const ex = P[pb] - P[pd];
-      const ey = P[pb + 1] - P[pd + 1];
-      const ez = P[pb + 2] - P[pd + 2];
-      const sum =
-        b2x * b2x +
-        b2y * b2y +
-        b2z * b2z +
-        d2x * d2x +
-        d2y * d2y +
-        d2z * d2z +
-        ex * ex +
-        ey * ey +
-        ez * ez;
-      if (2 * Math.sqrt(3) * Math.sqrt(n1) < MIN_COMPACTNESS * sum) return false;
-    }
-    return true;
+  const faceOk = (
+    r: number,
+    b: number,
+    d: number,
+    keep: number,
+    x: number,
+    y: number,
+    z: number,
+  ): boolean => {
+    // Moving onto a locked vertex must not make a triangle of locked
+    // vertices only: it would lie in the shared plane, where the
+    // neighbouring cutout's surface may lie down too and overlap it.
+    if (locked[keep] && locked[b] && locked[d]) return false;
+    const pr = 3 * r;
+    const pb = 3 * b;
+    const pd = 3 * d;
+    const rx = P[pr];
+    const ry = P[pr + 1];
+    const rz = P[pr + 2];
+    const px = P[pb];
+    const py = P[pb + 1];
+    const pz = P[pb + 2];
+    const qx = P[pd];
+    const qy = P[pd + 1];
+    const qz = P[pd + 2];
+    const bx = px - rx;
+    const by = py - ry;
+    const bz = pz - rz;
+    const dx = qx - rx;
+    const dy = qy - ry;
+    const dz = qz - rz;
+    const n0x = by * dz - bz * dy;
+    const n0y = bz * dx - bx * dz;
+    const n0z = bx * dy - by * dx;
+    const b2x = px - x;
+    const b2y = py - y;
+    const b2z = pz - z;
+    const d2x = qx - x;
+    const d2y = qy - y;
+    const d2z = qz - z;
+    const n1x = b2y * d2z - b2z * d2y;
+    const n1y = b2z * d2x - b2x * d2z;
+    const n1z = b2x * d2y - b2y * d2x;
+    const dot = n0x * n1x + n0y * n1y + n0z * n1z;
+    const n1 = n1x * n1x + n1y * n1y + n1z * n1z;
+    const n0 = n0x * n0x + n0y * n0y + n0z * n0z;
+    if (dot <= 0 || n1 <= 1e-12 * n0) return false;
+    // Compactness 4√3·area / Σ edge² of the new triangle (area = |n1| / 2).
+    const ex = px - qx;
+    const ey = py - qy;
+    const ez = pz - qz;
+    const sum =
+      b2x * b2x +
+      b2y * b2y +
+      b2z * b2z +
+      d2x * d2x +
+      d2y * d2y +
+      d2z * d2z +
+      ex * ex +
+      ey * ey +
+      ez * ez;
+    return !(TWO_SQRT3 * Math.sqrt(n1) < MIN_COMPACTNESS * sum);
   };
 
   while (faceCount > target) {
@@ -490,9 +500,13 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
     const z = EF[3 * id + 2];
 
     // Link condition: the common neighbours of s and r must be exactly the
-    // third vertices of the faces they share.
+    // third vertices of the faces they share. The same walks check the faces
+    // that move (those of r, and of s unless it is locked, not containing the
+    // edge) for flips and compactness; any failure refuses the collapse.
     epoch++;
     let degS = 0;
+    let ok = true;
+    const moveS = !locked[s];
     for (let c = head[s]; c >= 0; c = next[c]) {
       const f = (c / 3) | 0;
       if (!falive[f]) continue;
@@ -507,7 +521,12 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
         mark[d] = epoch;
         degS++;
       }
+      if (moveS && b !== r && d !== r && !faceOk(s, b, d, r, x, y, z)) {
+        ok = false;
+        break;
+      }
     }
+    if (!ok) continue;
     let degR = 0;
     let common = 0;
     let shared = 0;
@@ -518,6 +537,10 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
       const b = F[3 * f + (k === 2 ? 0 : k + 1)];
       const d = F[3 * f + (k === 0 ? 2 : k - 1)];
       if (b === s || d === s) shared++;
+      else if (!faceOk(r, b, d, s, x, y, z)) {
+        ok = false;
+        break;
+      }
       if (mark2[b] !== epoch) {
         mark2[b] = epoch;
         degR++;
@@ -529,10 +552,9 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
         if (mark[d] === epoch) common++;
       }
     }
+    if (!ok) continue;
     const valence = degS - 1 + (degR - 1) - common;
     if (shared === 0 || common !== shared || valence < 3 || valence >= MAX_VALENCE) continue;
-    if (!faceCheck(r, s, x, y, z)) continue;
-    if (!locked[s] && !faceCheck(s, r, x, y, z)) continue;
 
     // Collapse r into s.
     for (let c = head[r]; c >= 0; c = next[c]) {
