@@ -24,7 +24,7 @@
  * uint8/uint16 keep the float32 image between mips and truncate each output.
  */
 
-import { DownsampleError, type Factor3, type Shape4 } from "./common";
+import { DownsampleError, type Factor3, freshLike, type Shape4 } from "./common";
 
 /** Element types average pooling accepts. */
 export type AverageArray = Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array;
@@ -163,10 +163,28 @@ function integerCascade(
 }
 
 /**
- * uint8 2x2x1 with rows a multiple of 4 voxels. Reads four input rows at a
- * time as uint32 words and adds four bytes at once in 16-bit lanes (SWAR):
- * each word pair gives two mip-1 sums, and the two row pairs together give one
- * mip-2 sum, so mip 1's sums are never stored.
+ * Scratch for the uint16 sums of one xy-plane (intermediates only, never
+ * returned): reused from call to call so that they cost no allocation and no
+ * page faults. Kernels are synchronous, so one pair per thread suffices.
+ */
+let scratchA = new Uint16Array(0);
+let scratchB = new Uint16Array(0);
+function scratch(n: number): [Uint16Array, Uint16Array] {
+  if (scratchA.length < n) {
+    // Even lengths, so that sumUint16 can view them as uint32 words.
+    scratchA = new Uint16Array(n + (n & 1));
+    scratchB = new Uint16Array(n + (n & 1));
+  }
+  return [scratchA, scratchB];
+}
+
+/**
+ * uint8 2x2x1 with rows a multiple of 4 voxels, one xy-plane at a time (z and
+ * channels are never pooled). Reads four input rows at a time as uint32 words
+ * and adds four bytes at once in 16-bit lanes (SWAR): each word pair gives two
+ * mip-1 sums, and the two row pairs together give one mip-2 sum, so mip 1's
+ * sums are never stored. The plane's mip-2 sums go to a small reused scratch,
+ * from which its later mips are made while still in cache.
  */
 function uint8Flat(data: Uint8Array, shape: Shape4, mips: number): AverageArray[] {
   const [sx, sy, sz, sc] = shape;
@@ -175,119 +193,171 @@ function uint8Flat(data: Uint8Array, shape: Shape4, mips: number): AverageArray[
   const osy = (sy + 1) >>> 1;
   const osy2 = (osy + 1) >>> 1;
   const src = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
-  const img = new Uint8Array(2 * words * osy * planes);
+  const img = freshLike(data, 2 * words * osy * planes);
   const img16 = new Uint16Array(img.buffer);
-  const acc2 = new Uint16Array(words * osy2 * planes);
-  const img2 = new Uint8Array(mips > 1 ? acc2.length : 0);
-  const M = 0x00ff00ff;
+  const plane2 = words * osy2;
+  const [acc2, acc2b] = scratch(plane2);
+  const acc2w = new Uint32Array(acc2.buffer);
+  const acc2bw = new Uint32Array(acc2b.buffer);
+  // sizes[k]: the per-plane shape of mip k + 2 (outs[k + 1])
+  const sizes: [number, number][] = [[words, osy2]];
+  const outs: Uint8Array[] = [img];
+  for (let mip = 1; mip < mips; mip++) {
+    const [w, h] = sizes[mip - 1];
+    outs.push(freshLike(data, w * h * planes));
+    sizes.push([(w + 1) >>> 1, (h + 1) >>> 1]);
+  }
+  const img2 = mips > 1 ? outs[1] : new Uint8Array(plane2);
   for (let p = 0; p < planes; p++) {
-    const base = p * sy * words;
-    for (let Y = 0; Y < osy; Y += 2) {
-      // Input rows of this mip-2 row; a missing row repeats the one before.
-      const r0 = base + 2 * Y * words;
-      const o1 = (p * osy + Y) * words;
-      const o2 = (p * osy2 + (Y >>> 1)) * words;
-      if (2 * Y + 3 < sy) {
-        for (let w = 0; w < words; w++) {
-          const a = src[r0 + w];
-          const b = src[r0 + words + w];
-          const c = src[r0 + 2 * words + w];
-          const d = src[r0 + 3 * words + w];
-          const t = (a & M) + ((a >>> 8) & M) + (b & M) + ((b >>> 8) & M);
-          const u = (c & M) + ((c >>> 8) & M) + (d & M) + ((d >>> 8) & M);
-          const q = (t >>> 2) & M;
-          const r = (u >>> 2) & M;
-          img16[o1 + w] = q | (q >>> 8);
-          img16[o1 + words + w] = r | (r >>> 8);
-          const v = t + u;
-          const s2 = (v & 0xffff) + (v >>> 16);
-          acc2[o2 + w] = s2;
-          img2[o2 + w] = s2 >>> 4;
-        }
-        continue;
-      }
-      const r1 = 2 * Y + 1 < sy ? r0 + words : r0;
-      const hasB = Y + 1 < osy;
-      const r2 = hasB ? r0 + 2 * words : r0;
-      const r3 = 2 * Y + 3 < sy ? r0 + 3 * words : r2;
-      for (let w = 0; w < words; w++) {
-        const a = src[r0 + w];
-        const b = src[r1 + w];
-        const t = (a & M) + ((a >>> 8) & M) + (b & M) + ((b >>> 8) & M);
-        img16[o1 + w] = ((t >>> 2) & 0xff) | ((t >>> 10) & 0xff00);
-        let u = t;
-        if (hasB) {
-          const c = src[r2 + w];
-          const d = src[r3 + w];
-          u = (c & M) + ((c >>> 8) & M) + (d & M) + ((d >>> 8) & M);
-          img16[o1 + words + w] = ((u >>> 2) & 0xff) | ((u >>> 10) & 0xff00);
-        }
-        const v = t + u;
-        const s2 = (v & 0xffff) + (v >>> 16);
-        acc2[o2 + w] = s2;
-        img2[o2 + w] = s2 >>> 4;
-      }
+    // Where this plane's mip-2 pixels go (a scratch plane when mip 2 is not wanted).
+    const p2 = mips > 1 ? p * plane2 : 0;
+    uint8FlatPlane(src, p * sy * words, words, sy >>> 2, img16, p * osy * words, acc2, img2, p2);
+    if (sy & 3) {
+      const g = sy >>> 2;
+      const at = (p * sy + 4 * g) * words;
+      uint8FlatEdge(src, at, words, sy & 3, img16, (p * osy + 2 * g) * words, acc2, g * words);
+      img2.set(
+        acc2.subarray(g * words, (g + 1) * words).map((v) => v >>> 4),
+        p2 + g * words,
+      );
+    }
+    // Later mips keep tinybrain's uint16 sums (4^4 * 255 fits), truncated every 4 mips.
+    for (let mip = 2; mip < mips; mip++) {
+      const [w, h] = sizes[mip - 2];
+      const n = sizes[mip - 1][0] * sizes[mip - 1][1];
+      const shift = 2 * ((mip % 4) + 1);
+      // The sums alternate between the two scratch planes.
+      const even = (mip & 1) === 0;
+      const sums = even ? acc2 : acc2b;
+      const next = even ? acc2b : acc2;
+      sumUint16(sums, even ? acc2w : acc2bw, w, h, next, outs[mip], p * n, shift);
+      if (mip % 4 === 3) for (let i = 0; i < n; i++) next[i] >>>= shift;
     }
   }
-  const out: AverageArray[] = [img];
-  if (mips === 1) return out;
-  out.push(img2);
-  // Later mips keep tinybrain's uint16 sums (4^4 * 255 fits), truncated every 4 mips.
-  let s: Shape4 = [words, osy2, sz, sc];
-  let sums: Uint16Array = acc2;
-  for (let mip = 2; mip < mips; mip++) {
-    const shift = 2 * ((mip % 4) + 1);
-    const im = new Uint8Array(((s[0] + 1) >>> 1) * ((s[1] + 1) >>> 1) * planes);
-    sums = sumUint16(sums, s[0], s[1], planes, im, shift);
-    s = nextShape(s, false);
-    out.push(im);
-    if (mip % 4 === 3) for (let i = 0; i < sums.length; i++) sums[i] >>>= shift;
-  }
-  return out;
+  return outs;
 }
 
 /**
- * 2x2x1 sums of uint16 sums that cannot overflow (each at most 16320, as
- * after three mips of uint8), odd edges repeated, also rendering
- * `img = sums >> shift`. Even rows add a word of two lanes from each row at once.
+ * Mip 1 (`img16`, two pixels per element), the mip-2 sums (`acc2`, from 0)
+ * and mip 2 (`img2`) of `groups` groups of four input rows of `words` uint32
+ * words, starting at `base`, `o1` and `i2`.
+ */
+function uint8FlatPlane(
+  src: Uint32Array,
+  base: number,
+  words: number,
+  groups: number,
+  img16: Uint16Array,
+  o1: number,
+  acc2: Uint16Array,
+  img2: Uint8Array,
+  i2: number,
+): void {
+  const M = 0x00ff00ff;
+  let r0 = base;
+  let o2 = 0;
+  for (let g = 0; g < groups; g++) {
+    const r1 = r0 + words;
+    const r2 = r1 + words;
+    const r3 = r2 + words;
+    const q1 = o1 + words;
+    for (let w = 0; w < words; w++) {
+      const a = src[r0 + w];
+      const b = src[r1 + w];
+      const c = src[r2 + w];
+      const d = src[r3 + w];
+      const t = (a & M) + ((a >>> 8) & M) + (b & M) + ((b >>> 8) & M);
+      const u = (c & M) + ((c >>> 8) & M) + (d & M) + ((d >>> 8) & M);
+      const q = (t >>> 2) & M;
+      const r = (u >>> 2) & M;
+      img16[o1 + w] = q | (q >>> 8);
+      img16[q1 + w] = r | (r >>> 8);
+      const v = t + u;
+      const s2 = (v & 0xffff) + (v >>> 16);
+      acc2[o2 + w] = s2;
+      img2[i2 + w] = s2 >>> 4;
+    }
+    r0 += 4 * words;
+    o1 += 2 * words;
+    o2 += words;
+    i2 += words;
+  }
+}
+
+/**
+ * The last one to three input rows of a plane (`left`), as
+ * {@link uint8FlatPlane} (a missing row repeats the one before), except that
+ * mip 2 is left to the caller: only its sums are written, at `o2`.
+ */
+function uint8FlatEdge(
+  src: Uint32Array,
+  r0: number,
+  words: number,
+  left: number,
+  img16: Uint16Array,
+  o1: number,
+  acc2: Uint16Array,
+  o2: number,
+): void {
+  const M = 0x00ff00ff;
+  const r1 = left > 1 ? r0 + words : r0;
+  const hasB = left > 2;
+  const r2 = hasB ? r0 + 2 * words : r0;
+  for (let w = 0; w < words; w++) {
+    const a = src[r0 + w];
+    const b = src[r1 + w];
+    const t = (a & M) + ((a >>> 8) & M) + (b & M) + ((b >>> 8) & M);
+    img16[o1 + w] = ((t >>> 2) & 0xff) | ((t >>> 10) & 0xff00);
+    let u = t;
+    if (hasB) {
+      const c = src[r2 + w];
+      u = 2 * ((c & M) + ((c >>> 8) & M));
+      img16[o1 + words + w] = ((u >>> 2) & 0xff) | ((u >>> 10) & 0xff00);
+    }
+    const v = t + u;
+    acc2[o2 + w] = (v & 0xffff) + (v >>> 16);
+  }
+}
+
+/**
+ * 2x2x1 sums of one plane of uint16 sums (`src`, also viewed as uint32 words
+ * `srcW`) that cannot overflow (each at most 16320, as after three mips of
+ * uint8), odd edges repeated, into `dst`, also rendering
+ * `img[at + i] = sums[i] >> shift`. Even rows add a word of two lanes from
+ * each row at once.
  */
 function sumUint16(
   src: Uint16Array,
+  srcW: Uint32Array,
   sx: number,
   sy: number,
-  planes: number,
+  dst: Uint16Array,
   img: Uint8Array,
+  at: number,
   shift: number,
-): Uint16Array {
-  const osx = (sx + 1) >>> 1;
-  const osy = (sy + 1) >>> 1;
-  const dst = new Uint16Array(osx * osy * planes);
-  if ((sx & 1) === 0 && src.byteOffset % 4 === 0) {
-    const w = new Uint32Array(src.buffer, src.byteOffset, src.length >>> 1);
+): void {
+  if ((sx & 1) === 0) {
     const rw = sx >>> 1;
     let o = 0;
-    for (let p = 0; p < planes; p++) {
-      let r = p * sy * rw;
-      for (let y = 0; y < sy; y += 2) {
-        const dy = y + 1 < sy ? rw : 0;
-        const end = r + rw;
-        for (; r < end; r++) {
-          const t = w[r] + w[r + dy];
-          const v = (t & 0xffff) + (t >>> 16);
-          dst[o] = v;
-          img[o++] = v >>> shift;
-        }
-        r += dy;
+    let r = 0;
+    for (let y = 0; y < sy; y += 2) {
+      const dy = y + 1 < sy ? rw : 0;
+      const end = r + rw;
+      for (; r < end; r++) {
+        const t = srcW[r] + srcW[r + dy];
+        const v = (t & 0xffff) + (t >>> 16);
+        dst[o++] = v;
+        img[at++] = v >>> shift;
       }
+      r += dy;
     }
-    return dst;
+    return;
   }
-  const sums = sum2x2(src, sx, sy, planes);
+  const sums = sum2x2(src.subarray(0, sx * sy), sx, sy, 1);
   for (let i = 0; i < sums.length; i++) {
     dst[i] = sums[i];
-    img[i] = sums[i] >>> shift;
+    img[at + i] = sums[i] >>> shift;
   }
-  return dst;
 }
 
 function sparseCascade(
