@@ -518,20 +518,16 @@ export function marchingCubes(
       let v2 = D[i + px];
       let v4 = D[i + pxy];
       let v6 = D[i + pxy + px];
+      // Whether v0, v2, v4, v6 are equal (the previous cube's x-high face):
+      // then a cube is uniform after four comparisons instead of seven.
+      let flat = v0 === v2 && v0 === v4 && v0 === v6;
       for (let X = 0; X + 1 < px; X++, i++) {
         const v1 = D[i + 1];
         const v3 = D[i + 1 + px];
         const v5 = D[i + 1 + pxy];
         const v7 = D[i + 1 + pxy + px];
-        if (
-          v0 !== v1 ||
-          v0 !== v2 ||
-          v0 !== v3 ||
-          v0 !== v4 ||
-          v0 !== v5 ||
-          v0 !== v6 ||
-          v0 !== v7
-        ) {
+        if (flat ? v0 !== v1 || v0 !== v3 || v0 !== v5 || v0 !== v7 : true) {
+          flat = v1 === v3 && v1 === v5 && v1 === v7;
           cv[0] = v0;
           cv[1] = v1;
           cv[2] = v2;
@@ -541,8 +537,17 @@ export function marchingCubes(
           cv[6] = v6;
           cv[7] = v7;
           const cubeAddr = 10 * (Y * px + X);
-          // Visit each distinct label once: `done` marks corners already handled.
-          let done = 0;
+          // Visit each distinct label once: `done` marks corners already
+          // handled, starting with the background ones.
+          let done =
+            (v0 === 0 ? 1 : 0) |
+            (v1 === 0 ? 2 : 0) |
+            (v2 === 0 ? 4 : 0) |
+            (v3 === 0 ? 8 : 0) |
+            (v4 === 0 ? 16 : 0) |
+            (v5 === 0 ? 32 : 0) |
+            (v6 === 0 ? 64 : 0) |
+            (v7 === 0 ? 128 : 0);
           while (done !== 255) {
             const free = ~done & 255;
             const c0 = 31 - Math.clz32(free & -free);
@@ -557,7 +562,6 @@ export function marchingCubes(
               (v6 === L ? 64 : 0) |
               (v7 === L ? 128 : 0);
             done |= cs;
-            if (L === 0) continue;
             if (direct) {
               if (L !== lastRaw) {
                 lastRaw = L;
