@@ -7,8 +7,10 @@
  *   mode    uint64  2x2x2, 2 mips (Voronoi)
  *
  * Throughput is input voxels / time of one call (all mips), in Mvox/s: the
- * best and median wall-clock times, and the best process CPU time (user +
- * system; a steadier estimate on a busy machine).
+ * best and median wall-clock times, the best process CPU time (user +
+ * system; a steadier estimate on a busy machine), and the minor page faults
+ * per call (first touches of freshly mapped output memory, a large share of
+ * the time of the mode kernels).
  *
  * Run: npx tsx bench/downsample.ts [runs]
  */
@@ -24,6 +26,7 @@ function bench(name: string, fn: () => unknown): void {
   fn(); // warm-up (compiles the kernels)
   const wall: number[] = [];
   const cpu: number[] = [];
+  const f0 = process.resourceUsage().minorPageFault;
   for (let r = 0; r < runs; r++) {
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
@@ -32,12 +35,14 @@ function bench(name: string, fn: () => unknown): void {
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1e3);
   }
+  const faults = (process.resourceUsage().minorPageFault - f0) / runs;
   wall.sort((a, b) => a - b);
   cpu.sort((a, b) => a - b);
   const rate = (ms: number) => (voxels / 1e6 / (ms / 1e3)).toFixed(0).padStart(6);
   console.log(
     `${name.padEnd(40)} wall best ${rate(wall[0])}  median ${rate(wall[wall.length >> 1])}` +
-      `   cpu best ${rate(cpu[0])}  Mvox/s   (best ${wall[0].toFixed(1)} ms)`,
+      `   cpu best ${rate(cpu[0])}  Mvox/s   (best ${wall[0].toFixed(1)} ms wall,` +
+      ` ${cpu[0].toFixed(1)} ms cpu; ${faults.toFixed(0)} page faults/call)`,
   );
 }
 
