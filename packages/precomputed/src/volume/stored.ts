@@ -12,8 +12,6 @@ import {
   gzipSync,
   constants as zlibConstants,
 } from "node:zlib";
-import { DEFAULT_CSEG_BLOCK_SIZE } from "../codecs/compressed_segmentation";
-import { decodeCompressedSegmentation } from "../codecs/compressed_segmentation_decode";
 import { decodeChunk, encodeChunk } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
 import type { TypedArray } from "../dtypes";
@@ -64,10 +62,7 @@ export function encodeStoredChunk(
 
 /**
  * Voxels of one stored chunk: decompress `bytes` (when `compression` is
- * set), then decode them with `encoding`. A compressed_segmentation chunk
- * decodes into `into` when that buffer has exactly the chunk's size (a
- * buffer recycled from an earlier chunk saves the page faults of a fresh
- * one); other encodings ignore it. A decompression failure throws an Error
+ * set), then decode them with `encoding`. A decompression failure throws an Error
  * named "DecompressionError" (the caller turns it into the storage layer's
  * class, which names the URL); codec failures throw `ChunkDecodeError` as
  * {@link decodeChunk} does.
@@ -77,7 +72,6 @@ export function decodeStoredChunk(
   compression: ChunkCompression | undefined,
   encoding: string,
   ctx: ChunkContext,
-  into?: ArrayBuffer,
 ): TypedArray {
   let plain = bytes;
   if (compression !== undefined) {
@@ -95,23 +89,6 @@ export function decodeStoredChunk(
       err.name = "DecompressionError";
       throw err;
     }
-  }
-  const [sx, sy, sz, nc] = ctx.shape;
-  if (
-    into !== undefined &&
-    encoding.toLowerCase() === "compressed_segmentation" &&
-    (ctx.dtype === "uint32" || ctx.dtype === "uint64") &&
-    into.byteLength === sx * sy * sz * nc * (ctx.dtype === "uint64" ? 8 : 4)
-  ) {
-    const words = decodeCompressedSegmentation(
-      plain,
-      ctx.shape,
-      ctx.blockSize ?? DEFAULT_CSEG_BLOCK_SIZE,
-      ctx.dtype,
-      ctx.key,
-      new Uint32Array(into),
-    );
-    return ctx.dtype === "uint64" ? new BigUint64Array(words.buffer) : words;
   }
   return decodeChunk(plain, encoding, ctx);
 }

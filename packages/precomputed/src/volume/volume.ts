@@ -28,7 +28,7 @@ import {
 import { copyBox, fillBox, NdArray, type Voxel } from "../array";
 import { decodeChunk, encodeChunk } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
-import { allocTyped, bytesPerVoxel, type DataType, type TypedArray } from "../dtypes";
+import { allocTyped, type DataType, type TypedArray } from "../dtypes";
 import { Bbox } from "../geometry/bbox";
 import type { Vec3 } from "../geometry/vec3";
 import { type AddScaleOptions, addScale, type CreateInfoOptions, createInfo } from "../info/edit";
@@ -156,21 +156,6 @@ class Gate {
     if (next) next();
     else this.slots++;
   }
-}
-
-/** Bytes of a chunk's decoded voxels. */
-function chunkBytes(ctx: ChunkContext): number {
-  const [sx, sy, sz, nc] = ctx.shape;
-  return sx * sy * sz * nc * bytesPerVoxel(ctx.dtype);
-}
-
-/** A spare buffer of exactly `bytes`, taken off the list, if there is one. */
-function takeSpare(spare: ArrayBuffer[] | undefined, bytes: number): ArrayBuffer | undefined {
-  if (!spare) return undefined;
-  const i = spare.findIndex((b) => b.byteLength === bytes);
-  if (i < 0) return undefined;
-  const [b] = spare.splice(i, 1);
-  return b;
 }
 
 /** A precomputed layer at one mip, for reading and writing cutouts. */
@@ -349,7 +334,6 @@ export class Volume {
     bytes: Uint8Array,
     codec: Compression | undefined,
     ctx: ChunkContext,
-    into: ArrayBuffer | undefined,
     signal?: AbortSignal,
   ): Promise<TypedArray> {
     let plain = bytes;
@@ -357,14 +341,12 @@ export class Volume {
     if (codec === "zstd") plain = await decompressBytes(bytes, codec, this.url, key);
     else compression = codec;
     const own = ownBuffer(plain);
-    const transfer = [own.buffer as ArrayBuffer];
-    if (into) transfer.push(into);
     try {
       return await runKernel<TypedArray>(
         precomputedKernels(),
         "decodeStoredChunk",
-        [own, compression, this.scale.encoding, ctx, into],
-        { transfer, signal },
+        [own, compression, this.scale.encoding, ctx],
+        { transfer: [own.buffer as ArrayBuffer], signal },
       );
     } catch (e) {
       if (
@@ -460,25 +442,12 @@ export class Volume {
     const { chunkSize, voxelOffset } = this.scale;
     const cells = [...region.chunkCells(chunkSize, voxelOffset, this.bounds)];
     const pooled = this.useWorkers(cells.length);
-    // Decoded compressed_segmentation chunks are painted and dropped: their
-    // buffers go back to the workers to decode the next chunks into, instead
-    // of a fresh (page-faulting) multi-megabyte array per chunk.
-    const spare: ArrayBuffer[] | undefined =
-      pooled && !this.cache && this.scale.encoding.toLowerCase() === "compressed_segmentation"
-        ? []
-        : undefined;
-    // Spares ride along with queued decodes too: keep a few per worker.
-    const maxSpare = 2 * poolSize();
-    let lent = 0;
     let done = 0;
     const finish = (chunk: Bbox, data: TypedArray | null) => {
       if (data === null && !this.options.fillMissing) {
         throw new MissingChunkError(this.chunkKey(chunk), this.url);
       }
       paint(chunk, data);
-      if (spare && data && data.buffer instanceof ArrayBuffer && spare.length < maxSpare) {
-        spare.push(data.buffer);
-      }
       opts.onProgress?.(++done, cells.length);
     };
     const limit = this.options.concurrency ?? 32;
@@ -505,21 +474,13 @@ export class Volume {
         if (pooled) {
           const stored = await this.storage.getRaw(key, { signal: opts.signal });
           if (stored === null) return finish(chunk, null);
-          const ctx = this.chunkContext(chunk);
-          const into = lent < maxSpare ? takeSpare(spare, chunkBytes(ctx)) : undefined;
-          if (into) lent++;
-          try {
-            data = await this.decodeStored(
-              key,
-              stored.data,
-              stored.info.contentEncoding,
-              ctx,
-              into,
-              opts.signal,
-            );
-          } finally {
-            if (into) lent--;
-          }
+          data = await this.decodeStored(
+            key,
+            stored.data,
+            stored.info.contentEncoding,
+            this.chunkContext(chunk),
+            opts.signal,
+          );
         } else {
           const bytes = await this.storage.get(key, { signal: opts.signal });
           if (bytes === null) return finish(chunk, null);
