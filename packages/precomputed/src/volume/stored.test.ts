@@ -1,3 +1,7 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { brotliDecompressSync, gunzipSync, gzipSync } from "node:zlib";
 import { DecompressionError } from "@ngpipe/storage";
 import { NdArray } from "../array";
@@ -115,4 +119,28 @@ test("pooled Volume reads of many compressed_segmentation chunks, edges included
     for (let y = 1; y < 11; y++)
       for (let x = 3; x < 17; x++)
         expect(part.get(x - 3, y - 1, z - 2)).toBe(vox[x + 20 * (y + 12 * z)]);
+});
+
+test("on file:// pooled writes store <chunk>.gz (gzip) or the bare chunk (no compression)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ngpipe-stored-"));
+  try {
+    const vox = new Uint8Array(8 * 8 * 4).map((_, i) => i % 251);
+    for (const compress of ["gzip", false] as const) {
+      const v = await Volume.fromArray(
+        pathToFileURL(join(dir, String(compress))).href,
+        NdArray.from(vox, [8, 8, 4, 1]),
+        { chunkSize: [4, 4, 4], compress },
+      );
+      const file = join(dir, String(compress), v.scale.key, "4-8_4-8_0-4");
+      const stored = compress ? gunzipSync(readFileSync(`${file}.gz`)) : readFileSync(file);
+      expect(existsSync(compress ? file : `${file}.gz`)).toBe(false);
+      const want = new Uint8Array(64);
+      for (let z = 0; z < 4; z++)
+        for (let y = 0; y < 4; y++)
+          for (let x = 0; x < 4; x++) want[x + 4 * (y + 4 * z)] = vox[4 + x + 8 * (4 + y + 8 * z)];
+      expect(Buffer.from(stored).equals(Buffer.from(want))).toBe(true);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
