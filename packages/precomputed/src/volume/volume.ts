@@ -28,7 +28,7 @@ import {
 import { copyBox, fillBox, NdArray, type Voxel } from "../array";
 import { decodeChunk, encodeChunk } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
-import { allocTyped, type DataType, type TypedArray } from "../dtypes";
+import { allocTyped, bytesPerVoxel, type DataType, type TypedArray } from "../dtypes";
 import { Bbox } from "../geometry/bbox";
 import type { Vec3 } from "../geometry/vec3";
 import { type AddScaleOptions, addScale, type CreateInfoOptions, createInfo } from "../info/edit";
@@ -101,6 +101,8 @@ export type BboxLike =
 const BUILTIN = new Set(["raw", "compressed_segmentation", "jpeg", "png"]);
 const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 const RMW_ATTEMPTS = 50;
+/** Bytes of chunk copies one write keeps queued for encoding. */
+const CROP_BUDGET = 64 * 1024 * 1024;
 
 function toBbox(b: BboxLike): Bbox {
   return b instanceof Bbox ? b : Bbox.fromJSON(b);
@@ -591,9 +593,13 @@ export class Volume {
     const chunks = [...bbox.chunks(chunkSize, voxelOffset, this.bounds)];
     const pooled = this.useWorkers(chunks.length);
     const compress = this.compression;
-    // Chunks are cropped only when a worker is about to take them, so a big
-    // write holds a few chunk copies at a time, not one per request in flight.
-    const encoding = new Gate(2 * poolSize());
+    // Chunk copies waiting for a worker are capped at CROP_BUDGET bytes (and
+    // at least two per thread): enough queued work to keep the workers busy
+    // while the caller's thread is away (e.g. in a synchronous HDF5 read),
+    // without one copy per request in flight when chunks are large.
+    const cs = chunkSize;
+    const chunkBytes = cs[0] * cs[1] * cs[2] * this.numChannels * bytesPerVoxel(this.dataType);
+    const encoding = new Gate(Math.max(2 * poolSize(), Math.floor(CROP_BUDGET / chunkBytes)));
     let done = 0;
     await forEachLimit(chunks, this.options.concurrency ?? 32, opts.signal, async (chunk) => {
       const key = this.chunkKey(chunk);
