@@ -83,6 +83,7 @@ describe("uint8 2x2x1 average, WebAssembly SIMD path", () => {
     const copy = a.map((m) => m.slice());
     downsampleAverage(randomBytes(64 * 64 * 2, 4), [64, 64, 2], [2, 2, 1], 2);
     expect(a[0].buffer).not.toBe(a[1].buffer);
-    a.forEach((m, i) => expect(Buffer.from(m).equals(Buffer.from(copy[i]))).toBe(true));
+    for (const [i, m] of a.entries())
+      expect(Buffer.from(m).equals(Buffer.from(copy[i]))).toBe(true);
   });
 });
