@@ -7,6 +7,8 @@
  *   npx tsx bench/ingest.ts --size 1024 --z 64   # 64 MiB, for a quick look
  *   npx tsx bench/ingest.ts --level 1            # gzip level 1 instead of 6
  *   npx tsx bench/ingest.ts --threads 1,2,4      # pool sizes to try
+ *   npx tsx bench/ingest.ts --built              # children run the dist/ builds
+ *                                                # (npm run build first)
  *
  * Each configuration runs in a fresh child process so its peak RSS is its own.
  * Besides wall time it reports the CPU time of the whole process (main
@@ -31,6 +33,7 @@ function arg(name: string, dflt: number): number {
 }
 const N = arg("size", 2048);
 const LEVEL = arg("level", 6);
+const BUILT = process.argv.includes("--built");
 const THREADS = (() => {
   const i = process.argv.indexOf("--threads");
   return i >= 0 ? process.argv[i + 1].split(",").map(Number) : [1, 2];
@@ -122,6 +125,36 @@ async function runOne(threads: number): Promise<void> {
   rmSync(dest, { recursive: true, force: true });
 }
 
+/**
+ * The child of a `--built` run: plain node importing the packages' dist/
+ * builds (package `exports`), the same ingest call as {@link runOne}.
+ */
+function builtChild(threads: number): string {
+  const dest = join(root, `bench-ingest-out-${threads}`);
+  return `
+import { rmSync } from "node:fs";
+import { closePool, configurePool } from "@ngpipe/precomputed";
+import { ingest } from "@ngpipe/tasks";
+configurePool({ threads: ${threads} });
+rmSync(${JSON.stringify(dest)}, { recursive: true, force: true });
+let peak = 0;
+const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+const t = performance.now();
+const cpu0 = process.cpuUsage();
+await ingest(${JSON.stringify(`${h5file}#/raw`)}, ${JSON.stringify(pathToFileURL(dest).href)}, {
+  chunkSize: [128, 128, 64], taskShape: [512, 512, 64], parallel: 2, compressLevel: ${LEVEL},
+});
+const s = (performance.now() - t) / 1000;
+const cpu = process.cpuUsage(cpu0);
+clearInterval(timer);
+await closePool();
+rmSync(${JSON.stringify(dest)}, { recursive: true, force: true });
+const peakRssMiB = Math.max(peak, process.resourceUsage().maxRSS * 1024) / 2 ** 20;
+console.log(JSON.stringify({ threads: ${threads}, seconds: s, mbPerS: ${N * N * Z} / 1e6 / s,
+  cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMiB }));
+`;
+}
+
 async function main(): Promise<void> {
   const child = process.argv.indexOf("--child");
   if (child >= 0) return runOne(Number(process.argv[child + 1]));
@@ -129,7 +162,7 @@ async function main(): Promise<void> {
   const bytes = N * N * Z;
   const gib = bytes / 2 ** 30;
   console.log(
-    `ingest ${N}x${N}x${Z} uint8 (${gib.toFixed(2)} GiB) HDF5 (64^3 chunks, deflate 1) -> file:// raw+gzip level ${LEVEL}, 128x128x64 chunks, tasks 512x512x64, 2 tasks at once`,
+    `ingest ${N}x${N}x${Z} uint8 (${gib.toFixed(2)} GiB) HDF5 (64^3 chunks, deflate 1) -> file:// raw+gzip level ${LEVEL}, 128x128x64 chunks, tasks 512x512x64, 2 tasks at once${BUILT ? ", built packages" : ""}`,
   );
   console.log(
     "command: npx tsx bench/ingest.ts" +
@@ -141,7 +174,16 @@ async function main(): Promise<void> {
   for (const threads of THREADS) {
     const r = spawnSync(
       process.execPath,
-      ["--require", "tsx/cjs", __filename, ...process.argv.slice(2), "--child", String(threads)],
+      BUILT
+        ? ["--input-type=module", "-e", builtChild(threads)]
+        : [
+            "--require",
+            "tsx/cjs",
+            __filename,
+            ...process.argv.slice(2),
+            "--child",
+            String(threads),
+          ],
       {
         encoding: "utf8",
         stdio: ["ignore", "pipe", "inherit"],
