@@ -89,6 +89,77 @@ function quadricError(
 }
 
 /**
+ * Whether moving vertex r of live face (r, b, d) to (x, y, z), while
+ * collapsing edge (r, keep) (not in this face), keeps the face unflipped and
+ * compact enough.
+ */
+function faceOk(
+  P: Float64Array,
+  locked: Uint8Array,
+  r: number,
+  b: number,
+  d: number,
+  keep: number,
+  x: number,
+  y: number,
+  z: number,
+): boolean {
+  // Moving onto a locked vertex must not make a triangle of locked
+  // vertices only: it would lie in the shared plane, where the
+  // neighbouring cutout's surface may lie down too and overlap it.
+  if (locked[keep] && locked[b] && locked[d]) return false;
+  const pr = 3 * r;
+  const pb = 3 * b;
+  const pd = 3 * d;
+  const rx = P[pr];
+  const ry = P[pr + 1];
+  const rz = P[pr + 2];
+  const px = P[pb];
+  const py = P[pb + 1];
+  const pz = P[pb + 2];
+  const qx = P[pd];
+  const qy = P[pd + 1];
+  const qz = P[pd + 2];
+  const bx = px - rx;
+  const by = py - ry;
+  const bz = pz - rz;
+  const dx = qx - rx;
+  const dy = qy - ry;
+  const dz = qz - rz;
+  const n0x = by * dz - bz * dy;
+  const n0y = bz * dx - bx * dz;
+  const n0z = bx * dy - by * dx;
+  const b2x = px - x;
+  const b2y = py - y;
+  const b2z = pz - z;
+  const d2x = qx - x;
+  const d2y = qy - y;
+  const d2z = qz - z;
+  const n1x = b2y * d2z - b2z * d2y;
+  const n1y = b2z * d2x - b2x * d2z;
+  const n1z = b2x * d2y - b2y * d2x;
+  const dot = n0x * n1x + n0y * n1y + n0z * n1z;
+  const n1 = n1x * n1x + n1y * n1y + n1z * n1z;
+  const n0 = n0x * n0x + n0y * n0y + n0z * n0z;
+  if (dot <= 0 || n1 <= 1e-12 * n0) return false;
+  // Compactness 4√3·area / Σ edge² of the new triangle (area = |n1| / 2).
+  const ex = px - qx;
+  const ey = py - qy;
+  const ez = pz - qz;
+  const sum =
+    b2x * b2x +
+    b2y * b2y +
+    b2z * b2z +
+    d2x * d2x +
+    d2y * d2y +
+    d2z * d2z +
+    ex * ex +
+    ey * ey +
+    ez * ez;
+  return !(TWO_SQRT3 * Math.sqrt(n1) < MIN_COMPACTNESS * sum);
+}
+
+/**
  * Working memory reused from call to call (the kernel is synchronous and
  * returns fresh arrays), so that simplifying thousands of small meshes does
  * not allocate and fault in new pages each time.
@@ -255,16 +326,6 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
   let cap = Math.min(EI.length / 5, EF.length / 3);
   let ecount = 0;
   let freeHead = -1;
-  const grow = () => {
-    const n = 2 * cap;
-    const bi = i32("EI", 5 * n);
-    if (bi !== EI) bi.set(EI.subarray(0, 5 * cap));
-    const bf = f64("EF", 3 * n);
-    if (bf !== EF) bf.set(EF.subarray(0, 3 * cap));
-    EI = bi;
-    EF = bf;
-    cap = n;
-  };
 
   // Candidates wait in a bucket queue ordered by error: bucket 0 holds the
   // free collapses of flat regions, buckets 1..NB split (0, maxError] evenly
@@ -279,126 +340,19 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
   btail.fill(-1, 0, NB + 1);
   let minBucket = NB + 1;
 
-  /** Queues the best collapse of edge (u, v), unless it may not collapse or costs too much. */
-  const consider = (u: number, v: number): void => {
-    const lu = locked[u];
-    const lv = locked[v];
-    if (lu && lv) return;
-    const qu = 10 * u;
-    const qv = 10 * v;
-    const q0 = Q[qu] + Q[qv];
-    const q1 = Q[qu + 1] + Q[qv + 1];
-    const q2 = Q[qu + 2] + Q[qv + 2];
-    const q3 = Q[qu + 3] + Q[qv + 3];
-    const q4 = Q[qu + 4] + Q[qv + 4];
-    const q5 = Q[qu + 5] + Q[qv + 5];
-    const q6 = Q[qu + 6] + Q[qv + 6];
-    const q7 = Q[qu + 7] + Q[qv + 7];
-    const q8 = Q[qu + 8] + Q[qv + 8];
-    const q9 = Q[qu + 9] + Q[qv + 9];
-    const pu = 3 * u;
-    const pv = 3 * v;
-    const ux = P[pu];
-    const uy = P[pu + 1];
-    const uz = P[pu + 2];
-    const vx = P[pv];
-    const vy = P[pv + 1];
-    const vz = P[pv + 2];
-    let x: number;
-    let y: number;
-    let z: number;
-    let cost: number;
-    if (lu || lv) {
-      x = lu ? ux : vx;
-      y = lu ? uy : vy;
-      z = lu ? uz : vz;
-      cost = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, x, y, z);
-    } else {
-      const c00 = q4 * q7 - q5 * q5;
-      const c01 = q2 * q5 - q1 * q7;
-      const c02 = q1 * q5 - q2 * q4;
-      const det = q0 * c00 + q1 * c01 + q2 * c02;
-      const tr = q0 + q4 + q7;
-      const mx = 0.5 * (ux + vx);
-      const my = 0.5 * (uy + vy);
-      const mz = 0.5 * (uz + vz);
-      let ok = false;
-      x = mx;
-      y = my;
-      z = mz;
-      if (Math.abs(det) > 1e-9 * tr * tr * tr) {
-        const c11 = q0 * q7 - q2 * q2;
-        const c12 = q1 * q2 - q0 * q5;
-        const c22 = q0 * q4 - q1 * q1;
-        const r0 = -q3;
-        const r1 = -q6;
-        const r2 = -q8;
-        x = (c00 * r0 + c01 * r1 + c02 * r2) / det;
-        y = (c01 * r0 + c11 * r1 + c12 * r2) / det;
-        z = (c02 * r0 + c12 * r1 + c22 * r2) / det;
-        // Distrust an optimum far from the edge (nearly singular quadric).
-        const ex = ux - vx;
-        const ey = uy - vy;
-        const ez = uz - vz;
-        const dx = x - mx;
-        const dy = y - my;
-        const dz = z - mz;
-        ok = dx * dx + dy * dy + dz * dz <= ex * ex + ey * ey + ez * ez;
-      }
-      if (ok) cost = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, x, y, z);
-      else {
-        x = mx;
-        y = my;
-        z = mz;
-        cost = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, mx, my, mz);
-        const cu = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, ux, uy, uz);
-        if (cu < cost) {
-          cost = cu;
-          x = ux;
-          y = uy;
-          z = uz;
-        }
-        const cv = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, vx, vy, vz);
-        if (cv < cost) {
-          cost = cv;
-          x = vx;
-          y = vy;
-          z = vz;
-        }
-      }
-    }
-    let bucket = 0;
-    if (cost > zeroCost) {
-      if (cost > maxErr2) return;
-      bucket = Math.min(NB, 1 + Math.floor(NB * Math.sqrt(cost / maxErr2)));
-    }
-    let id = freeHead;
-    if (id >= 0) freeHead = EI[5 * id + 4];
-    else {
-      if (ecount === cap) grow();
-      id = ecount++;
-    }
-    const ii = 5 * id;
-    EI[ii] = u;
-    EI[ii + 1] = v;
-    EI[ii + 2] = stamp[u];
-    EI[ii + 3] = stamp[v];
-    EI[ii + 4] = -1;
-    const fi = 3 * id;
-    EF[fi] = x;
-    EF[fi + 1] = y;
-    EF[fi + 2] = z;
-    const t = btail[bucket];
-    if (t < 0) bhead[bucket] = id;
-    else EI[5 * t + 4] = id;
-    btail[bucket] = id;
-    if (bucket < minBucket) minBucket = bucket;
-  };
+  // Edges waiting to be costed and queued, as pairs (u, v): all edges at
+  // first, then the edges around each merged vertex. Costing happens inline
+  // at the top of the main loop, in the order the edges were listed.
+  let WL = i32("WL", Math.max(64, 6 * nf));
+  let wn = 0;
   for (let f = 0; f < nf; f++)
     for (let k = 0; k < 3; k++) {
       const a = F[3 * f + k];
       const b = F[3 * f + (k === 2 ? 0 : k + 1)];
-      if (a < b) consider(a, b);
+      if (a < b) {
+        WL[wn++] = a;
+        WL[wn++] = b;
+      }
     }
 
   const mark = i32("mark", nv);
@@ -407,76 +361,136 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
   mark2.fill(0, 0, nv);
   let epoch = 0;
 
-  /**
-   * Whether moving vertex r of live face (r, b, d) to (x, y, z), while
-   * collapsing edge (r, keep) (not in this face), keeps the face unflipped and
-   * compact enough.
-   */
-  const faceOk = (
-    r: number,
-    b: number,
-    d: number,
-    keep: number,
-    x: number,
-    y: number,
-    z: number,
-  ): boolean => {
-    // Moving onto a locked vertex must not make a triangle of locked
-    // vertices only: it would lie in the shared plane, where the
-    // neighbouring cutout's surface may lie down too and overlap it.
-    if (locked[keep] && locked[b] && locked[d]) return false;
-    const pr = 3 * r;
-    const pb = 3 * b;
-    const pd = 3 * d;
-    const rx = P[pr];
-    const ry = P[pr + 1];
-    const rz = P[pr + 2];
-    const px = P[pb];
-    const py = P[pb + 1];
-    const pz = P[pb + 2];
-    const qx = P[pd];
-    const qy = P[pd + 1];
-    const qz = P[pd + 2];
-    const bx = px - rx;
-    const by = py - ry;
-    const bz = pz - rz;
-    const dx = qx - rx;
-    const dy = qy - ry;
-    const dz = qz - rz;
-    const n0x = by * dz - bz * dy;
-    const n0y = bz * dx - bx * dz;
-    const n0z = bx * dy - by * dx;
-    const b2x = px - x;
-    const b2y = py - y;
-    const b2z = pz - z;
-    const d2x = qx - x;
-    const d2y = qy - y;
-    const d2z = qz - z;
-    const n1x = b2y * d2z - b2z * d2y;
-    const n1y = b2z * d2x - b2x * d2z;
-    const n1z = b2x * d2y - b2y * d2x;
-    const dot = n0x * n1x + n0y * n1y + n0z * n1z;
-    const n1 = n1x * n1x + n1y * n1y + n1z * n1z;
-    const n0 = n0x * n0x + n0y * n0y + n0z * n0z;
-    if (dot <= 0 || n1 <= 1e-12 * n0) return false;
-    // Compactness 4√3·area / Σ edge² of the new triangle (area = |n1| / 2).
-    const ex = px - qx;
-    const ey = py - qy;
-    const ez = pz - qz;
-    const sum =
-      b2x * b2x +
-      b2y * b2y +
-      b2z * b2z +
-      d2x * d2x +
-      d2y * d2y +
-      d2z * d2z +
-      ex * ex +
-      ey * ey +
-      ez * ez;
-    return !(TWO_SQRT3 * Math.sqrt(n1) < MIN_COMPACTNESS * sum);
-  };
-
-  while (faceCount > target) {
+  for (;;) {
+    // Cost the waiting edges: the best collapse of each, queued unless it
+    // may not collapse or costs more than the bound.
+    for (let w = 0; w < wn; w += 2) {
+      const u = WL[w];
+      const v = WL[w + 1];
+      const lu = locked[u];
+      const lv = locked[v];
+      if (lu && lv) continue;
+      const qu = 10 * u;
+      const qv = 10 * v;
+      const q0 = Q[qu] + Q[qv];
+      const q1 = Q[qu + 1] + Q[qv + 1];
+      const q2 = Q[qu + 2] + Q[qv + 2];
+      const q3 = Q[qu + 3] + Q[qv + 3];
+      const q4 = Q[qu + 4] + Q[qv + 4];
+      const q5 = Q[qu + 5] + Q[qv + 5];
+      const q6 = Q[qu + 6] + Q[qv + 6];
+      const q7 = Q[qu + 7] + Q[qv + 7];
+      const q8 = Q[qu + 8] + Q[qv + 8];
+      const q9 = Q[qu + 9] + Q[qv + 9];
+      const pu = 3 * u;
+      const pv = 3 * v;
+      const ux = P[pu];
+      const uy = P[pu + 1];
+      const uz = P[pu + 2];
+      const vx = P[pv];
+      const vy = P[pv + 1];
+      const vz = P[pv + 2];
+      let x: number;
+      let y: number;
+      let z: number;
+      let cost: number;
+      if (lu || lv) {
+        x = lu ? ux : vx;
+        y = lu ? uy : vy;
+        z = lu ? uz : vz;
+        cost = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, x, y, z);
+      } else {
+        const c00 = q4 * q7 - q5 * q5;
+        const c01 = q2 * q5 - q1 * q7;
+        const c02 = q1 * q5 - q2 * q4;
+        const det = q0 * c00 + q1 * c01 + q2 * c02;
+        const tr = q0 + q4 + q7;
+        const mx = 0.5 * (ux + vx);
+        const my = 0.5 * (uy + vy);
+        const mz = 0.5 * (uz + vz);
+        let ok = false;
+        x = mx;
+        y = my;
+        z = mz;
+        if (Math.abs(det) > 1e-9 * tr * tr * tr) {
+          const c11 = q0 * q7 - q2 * q2;
+          const c12 = q1 * q2 - q0 * q5;
+          const c22 = q0 * q4 - q1 * q1;
+          const r0 = -q3;
+          const r1 = -q6;
+          const r2 = -q8;
+          x = (c00 * r0 + c01 * r1 + c02 * r2) / det;
+          y = (c01 * r0 + c11 * r1 + c12 * r2) / det;
+          z = (c02 * r0 + c12 * r1 + c22 * r2) / det;
+          // Distrust an optimum far from the edge (nearly singular quadric).
+          const ex = ux - vx;
+          const ey = uy - vy;
+          const ez = uz - vz;
+          const dx = x - mx;
+          const dy = y - my;
+          const dz = z - mz;
+          ok = dx * dx + dy * dy + dz * dz <= ex * ex + ey * ey + ez * ez;
+        }
+        if (ok) cost = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, x, y, z);
+        else {
+          x = mx;
+          y = my;
+          z = mz;
+          cost = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, mx, my, mz);
+          const cu = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, ux, uy, uz);
+          if (cu < cost) {
+            cost = cu;
+            x = ux;
+            y = uy;
+            z = uz;
+          }
+          const cv = quadricError(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, vx, vy, vz);
+          if (cv < cost) {
+            cost = cv;
+            x = vx;
+            y = vy;
+            z = vz;
+          }
+        }
+      }
+      let bucket = 0;
+      if (cost > zeroCost) {
+        if (cost > maxErr2) continue;
+        bucket = Math.min(NB, 1 + Math.floor(NB * Math.sqrt(cost / maxErr2)));
+      }
+      let id = freeHead;
+      if (id >= 0) freeHead = EI[5 * id + 4];
+      else {
+        if (ecount === cap) {
+          const n = 2 * cap;
+          const bi = i32("EI", 5 * n);
+          if (bi !== EI) bi.set(EI.subarray(0, 5 * cap));
+          const bf = f64("EF", 3 * n);
+          if (bf !== EF) bf.set(EF.subarray(0, 3 * cap));
+          EI = bi;
+          EF = bf;
+          cap = n;
+        }
+        id = ecount++;
+      }
+      const ii = 5 * id;
+      EI[ii] = u;
+      EI[ii + 1] = v;
+      EI[ii + 2] = stamp[u];
+      EI[ii + 3] = stamp[v];
+      EI[ii + 4] = -1;
+      const fi = 3 * id;
+      EF[fi] = x;
+      EF[fi + 1] = y;
+      EF[fi + 2] = z;
+      const t = btail[bucket];
+      if (t < 0) bhead[bucket] = id;
+      else EI[5 * t + 4] = id;
+      btail[bucket] = id;
+      if (bucket < minBucket) minBucket = bucket;
+    }
+    wn = 0;
+    if (faceCount <= target) break;
     while (minBucket <= NB && bhead[minBucket] < 0) minBucket++;
     if (minBucket > NB) break;
     const id = bhead[minBucket];
@@ -521,7 +535,7 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
         mark[d] = epoch;
         degS++;
       }
-      if (moveS && b !== r && d !== r && !faceOk(s, b, d, r, x, y, z)) {
+      if (moveS && b !== r && d !== r && !faceOk(P, locked, s, b, d, r, x, y, z)) {
         ok = false;
         break;
       }
@@ -537,7 +551,7 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
       const b = F[3 * f + (k === 2 ? 0 : k + 1)];
       const d = F[3 * f + (k === 0 ? 2 : k - 1)];
       if (b === s || d === s) shared++;
-      else if (!faceOk(r, b, d, s, x, y, z)) {
+      else if (!faceOk(P, locked, r, b, d, s, x, y, z)) {
         ok = false;
         break;
       }
@@ -603,11 +617,23 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
       const d = F[3 * f + (k === 0 ? 2 : k - 1)];
       if (mark[b] !== epoch) {
         mark[b] = epoch;
-        consider(s, b);
+        if (wn + 2 > WL.length) {
+          const nw = i32("WL", 2 * WL.length);
+          if (nw !== WL) nw.set(WL.subarray(0, wn));
+          WL = nw;
+        }
+        WL[wn++] = s;
+        WL[wn++] = b;
       }
       if (mark[d] !== epoch) {
         mark[d] = epoch;
-        consider(s, d);
+        if (wn + 2 > WL.length) {
+          const nw = i32("WL", 2 * WL.length);
+          if (nw !== WL) nw.set(WL.subarray(0, wn));
+          WL = nw;
+        }
+        WL[wn++] = s;
+        WL[wn++] = d;
       }
     }
     tail[s] = prev;
