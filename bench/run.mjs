@@ -21,7 +21,7 @@ for (const name of names) {
     continue;
   }
   console.log(`\n=== bench/${name}.ts ===`);
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(here, `${name}.ts`)], {
+  const r = spawnSync(process.execPath, ["--require", "tsx/cjs", join(here, `${name}.ts`)], {
     stdio: "inherit",
   });
   if (r.status !== 0) failed++;

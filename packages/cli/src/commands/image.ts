@@ -34,7 +34,8 @@ export function registerImageCommands(program: Command): Command {
       .option("--task-shape <x,y,z>", "voxels per task (a multiple of the chunk size)")
       .option("--bounds <bbox>", "only this box of the source")
       .option("--dataset <path>", "HDF5 dataset or Zarr array path")
-      .option("--axes <order>", "axis order of the source array, e.g. czyx, zyx, xyz"),
+      .option("--axes <order>", "axis order of the source array, e.g. czyx, zyx, xyz")
+      .option("--compress-level <n>", "gzip level of the chunks (1 fastest .. 9 smallest)", "6"),
   ).action(async (source: string, layer: string, o) => {
     const opts: IngestOptions = {
       resolution: o.resolution ? parseVec3(o.resolution, "--resolution") : undefined,
@@ -45,6 +46,7 @@ export function registerImageCommands(program: Command): Command {
       taskShape: o.taskShape ? parseVec3(o.taskShape, "--task-shape") : undefined,
       bounds: o.bounds ? parseBbox(o.bounds) : undefined,
       sourceOptions: { dataset: o.dataset, axes: o.axes },
+      compressLevel: parseIntArg(o.compressLevel, "--compress-level", 1),
     };
     const r = await runTasks(
       "ingest",
