@@ -17,6 +17,7 @@
 
 import { freshLike } from "./common";
 import { striding } from "./pooling";
+import { flatSimd } from "./simd";
 
 type Words = Uint8Array | Uint16Array | Uint32Array;
 
@@ -403,12 +404,17 @@ export function modeStep(
   return { words: cur, shape: s };
 }
 
+/** Input bytes the SIMD kernel takes per call (planes are grouped up to this). */
+const SIMD_SLAB = 1 << 22;
+
 /**
  * All `mips` levels of 2x2x1 COUNTLESS (factor `[2, 2, 1]`), computed plane by
  * plane: z and channels are never pooled, so each xy-plane's whole pyramid can
  * be made while the plane's previous level is still in cache, instead of
- * reading every level back from memory. Same results as `mips` calls of
- * {@link modeStep}.
+ * reading every level back from memory. uint64 labels (not sparse) go through
+ * the WebAssembly SIMD kernel, a group of planes at a time, for every level
+ * whose rows are a multiple of 4 voxels and planes of 2 rows. Same results as
+ * `mips` calls of {@link modeStep}.
  */
 export function countlessPyramid(
   src: Words,
@@ -426,17 +432,44 @@ export function countlessPyramid(
     sizes.push([(sx + 1) >>> 1, (sy + 1) >>> 1]);
     outs.push(freshLike(src, ((sx + 1) >>> 1) * ((sy + 1) >>> 1) * planes * per));
   }
-  for (let p = 0; p < planes; p++) {
-    let [sx, sy] = sizes[0];
-    let prev = src.subarray(p * sx * sy * per, (p + 1) * sx * sy * per);
-    for (let k = 1; k <= mips; k++) {
-      const n = sizes[k][0] * sizes[k][1] * per;
-      const dst = outs[k - 1].subarray(p * n, (p + 1) * n);
+  const area = (k: number) => sizes[k][0] * sizes[k][1] * per;
+  // Levels `from`..mips of plane p, each from the previous one.
+  const cascade = (p: number, from: number) => {
+    let prev = from === 1 ? src.subarray(p * area(0), (p + 1) * area(0)) : undefined;
+    if (!prev) prev = outs[from - 2].subarray(p * area(from - 1), (p + 1) * area(from - 1));
+    for (let k = from; k <= mips; k++) {
+      const [sx, sy] = sizes[k - 1];
+      const dst = outs[k - 1].subarray(p * area(k), (p + 1) * area(k));
       if (pairs) countless2x2Pairs(prev as Uint32Array, dst as Uint32Array, sx, sy, 1, sparse);
       else countless2x2(prev, dst, sx, sy, 1, sparse);
       prev = dst;
-      [sx, sy] = sizes[k];
     }
+  };
+  const simd =
+    pairs && !sparse && shape[0] % 4 === 0 && shape[1] % 2 === 0 ? flatSimd() : undefined;
+  if (!simd) {
+    for (let p = 0; p < planes; p++) cascade(p, 1);
+    return outs;
+  }
+  const planeBytes = area(0) * 4;
+  const group = Math.max(1, Math.floor(SIMD_SLAB / planeBytes));
+  for (let p0 = 0; p0 < planes; p0 += group) {
+    const n = Math.min(group, planes - p0);
+    // Level k of the group follows level k-1 in the kernel's memory (< 4/3 of the input).
+    const mem = simd.reserve(Math.ceil((n * planeBytes * 4) / 3) + 64);
+    mem.set(new Uint8Array(src.buffer, src.byteOffset + p0 * planeBytes, n * planeBytes), 0);
+    let at = 0;
+    let k = 1;
+    for (; k <= mips; k++) {
+      const [sx, sy] = sizes[k - 1];
+      if (sx % 4 !== 0 || sy % 2 !== 0) break;
+      const dst = at + n * area(k - 1) * 4;
+      simd.countless64(at, dst, (n * sy) / 2, sx * 8);
+      const words = new Uint32Array(mem.buffer, dst, n * area(k));
+      (outs[k - 1] as Uint32Array).set(words, p0 * area(k));
+      at = dst;
+    }
+    if (k <= mips) for (let j = 0; j < n; j++) cascade(p0 + j, k);
   }
   return outs;
 }

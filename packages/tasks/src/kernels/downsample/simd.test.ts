@@ -5,7 +5,7 @@
  * not a multiple of 4), which the numpy fixtures verify.
  */
 
-import { downsampleAverage } from "./downsample";
+import { downsampleAverage, downsampleMode } from "./downsample";
 import { flatSimd } from "./simd";
 
 function randomBytes(n: number, seed: number): Uint8Array {
@@ -86,4 +86,61 @@ describe("uint8 2x2x1 average, WebAssembly SIMD path", () => {
     for (const [i, m] of a.entries())
       expect(Buffer.from(m).equals(Buffer.from(copy[i]))).toBe(true);
   });
+});
+
+/** COUNTLESS on one plane of 64-bit labels, stated plainly (edges repeat the last row/column). */
+function countlessRef(v: BigUint64Array, sx: number, sy: number, planes: number): BigUint64Array {
+  const ox = Math.ceil(sx / 2);
+  const oy = Math.ceil(sy / 2);
+  const out = new BigUint64Array(ox * oy * planes);
+  for (let p = 0; p < planes; p++)
+    for (let y = 0; y < oy; y++)
+      for (let x = 0; x < ox; x++) {
+        const at = (xx: number, yy: number) =>
+          v[(p * sy + Math.min(yy, sy - 1)) * sx + Math.min(xx, sx - 1)];
+        const [a, b, c, d] = [
+          at(2 * x, 2 * y),
+          at(2 * x + 1, 2 * y),
+          at(2 * x, 2 * y + 1),
+          at(2 * x + 1, 2 * y + 1),
+        ];
+        out[(p * oy + y) * ox + x] = a === b || a === c ? a : b === c ? b : d;
+      }
+  return out;
+}
+
+describe("uint64 2x2x1 mode, WebAssembly SIMD path", () => {
+  // Few labels (many ties), high words that differ where low words agree.
+  function labels(n: number, seed: number): BigUint64Array {
+    const bytes = randomBytes(n, seed);
+    const out = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) out[i] = BigInt(bytes[i] & 3) + (BigInt(bytes[i] >> 7) << 40n);
+    return out;
+  }
+
+  test.each([
+    [[64, 32, 3, 2], 5],
+    [[12, 6, 2, 1], 3],
+    [[20, 10, 1, 1], 2],
+    // planes of 32 KiB: two calls of the kernel (128 planes, then 2)
+    [[64, 64, 130, 1], 2],
+  ] as const)(
+    "shape %j, %i mips: every level equals COUNTLESS of the previous one",
+    (shape, mips) => {
+      const [sx, sy, sz, sc] = shape;
+      const data = labels(sx * sy * sz * sc, sx * sy + sz);
+      const got = downsampleMode(data, shape, [2, 2, 1], mips);
+      let prev = data;
+      let [w, h]: number[] = [sx, sy];
+      for (let k = 0; k < mips; k++) {
+        const want = countlessRef(prev, w, h, sz * sc);
+        expect(got[k]).toBeInstanceOf(BigUint64Array);
+        expect(Buffer.from(got[k].buffer, got[k].byteOffset, got[k].byteLength)).toEqual(
+          Buffer.from(want.buffer),
+        );
+        prev = want;
+        [w, h] = [Math.ceil(w / 2), Math.ceil(h / 2)];
+      }
+    },
+  );
 });

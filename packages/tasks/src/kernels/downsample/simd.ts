@@ -209,9 +209,123 @@ function body(): number[] {
   ];
 }
 
+// COUNTLESS 2x2x1 over uint64 labels, two output voxels per step. Parameters:
+// src, dst, row pairs, rowBytes (a multiple of 32). Locals: i32 i, g, q;
+// v128 aa, bb, cc, dd (the a, b, c, d voxels of two blocks, one per lane).
+const [CQ, CI, CG] = [4, 5, 6];
+const [AA, BB, CC, DD] = [7, 8, 9, 10];
+const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
+const range = (from: number) => Array.from({ length: 8 }, (_, k) => from + k);
+const evenLanes = shuffle([...range(0), ...range(16)]); // lane 0 of each input
+const oddLanes = shuffle([...range(8), ...range(24)]); // lane 1 of each input
+const eq64 = simd(0xd6); // i64x2.eq
+const or128 = simd(0x50);
+const bitselect = simd(0x52);
+
+function countlessBody(): number[] {
+  const rows = (extra: number[], lanes: number[]) => [
+    ...get(CQ),
+    ...extra,
+    ...load(0),
+    ...get(CQ),
+    ...extra,
+    ...load(16),
+    ...lanes,
+  ];
+  const below = [...get(R_C), ADD];
+  return [
+    2,
+    3,
+    0x7f,
+    4,
+    0x7b,
+    0x02,
+    0x40,
+    0x03,
+    0x40, // loop over row pairs
+    ...get(CG),
+    ...get(PAIRS_C),
+    GE_U,
+    0x0d,
+    1,
+    ...i32(0),
+    ...set(CI),
+    0x03,
+    0x40, // loop over 32-byte steps (two blocks)
+    ...get(SRC_C),
+    ...get(CI),
+    ADD,
+    ...set(CQ),
+    ...rows([], evenLanes),
+    ...set(AA),
+    ...rows([], oddLanes),
+    ...set(BB),
+    ...rows(below, evenLanes),
+    ...set(CC),
+    ...rows(below, oddLanes),
+    ...set(DD),
+    // a if a == b or a == c, else b if b == c, else d
+    ...get(DST_C),
+    ...get(CI),
+    ...i32(1),
+    SHR_U,
+    ADD,
+    ...get(AA),
+    ...get(BB),
+    ...get(DD),
+    ...get(BB),
+    ...get(CC),
+    ...eq64,
+    ...bitselect,
+    ...get(AA),
+    ...get(BB),
+    ...eq64,
+    ...get(AA),
+    ...get(CC),
+    ...eq64,
+    ...or128,
+    ...bitselect,
+    ...store(0),
+    ...get(CI),
+    ...i32(32),
+    ADD,
+    0x22,
+    CI,
+    ...get(R_C),
+    LT_U,
+    0x0d,
+    0,
+    0x0b,
+    ...get(SRC_C),
+    ...get(R_C),
+    ...i32(1),
+    SHL,
+    ADD,
+    ...set(SRC_C),
+    ...get(DST_C),
+    ...get(R_C),
+    ...i32(1),
+    SHR_U,
+    ADD,
+    ...set(DST_C),
+    ...get(CG),
+    ...i32(1),
+    ADD,
+    ...set(CG),
+    0x0c,
+    0,
+    0x0b,
+    0x0b,
+    0x0b,
+  ];
+}
+const [SRC_C, DST_C, PAIRS_C, R_C] = [0, 1, 2, 3];
+
 function moduleBytes(): Uint8Array {
   const code = body();
+  const code2 = countlessBody();
   const i32x6 = [6, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f];
+  const i32x4 = [4, 0x7f, 0x7f, 0x7f, 0x7f];
   return new Uint8Array([
     0x00,
     0x61,
@@ -221,11 +335,11 @@ function moduleBytes(): Uint8Array {
     0,
     0,
     0,
-    ...section(1, [1, 0x60, ...i32x6, 0]),
+    ...section(1, [2, 0x60, ...i32x6, 0, 0x60, ...i32x4, 0]),
     ...section(2, [1, 1, 0x6d, 1, 0x6d, 0x02, 0x00, 1]), // import "m" "m": memory, min 1 page
-    ...section(3, [1, 0]),
-    ...section(7, [1, 1, 0x66, 0x00, 0]), // export "f"
-    ...section(10, [1, ...leb(code.length), ...code]),
+    ...section(3, [2, 0, 1]),
+    ...section(7, [2, 1, 0x66, 0x00, 0, 1, 0x67, 0x00, 1]), // export "f", "g"
+    ...section(10, [2, ...leb(code.length), ...code, ...leb(code2.length), ...code2]),
   ]);
 }
 
@@ -243,6 +357,11 @@ export interface FlatSimd {
    * (byte addresses).
    */
   run(src: number, d1: number, a2: number, i2: number, groups: number, rowBytes: number): void;
+  /**
+   * COUNTLESS 2x2x1 over uint64 labels: `pairs` pairs of rows of `rowBytes`
+   * bytes (a multiple of 32) from `src`, one output row per pair at `dst`.
+   */
+  countless64(src: number, dst: number, pairs: number, rowBytes: number): void;
 }
 
 let kernel: FlatSimd | null | undefined;
@@ -269,6 +388,7 @@ function build(): FlatSimd | null {
     const memory = new wasm.Memory({ initial: 1 });
     const instance = new wasm.Instance(new wasm.Module(bytes), { m: { m: memory } });
     const f = instance.exports.f as (...args: number[]) => void;
+    const g = instance.exports.g as (...args: number[]) => void;
     let u8 = new Uint8Array(memory.buffer);
     let u16 = new Uint16Array(memory.buffer);
     let u32 = new Uint32Array(memory.buffer);
@@ -286,6 +406,7 @@ function build(): FlatSimd | null {
       words16: () => u16,
       words32: () => u32,
       run: f,
+      countless64: g,
     };
   } catch {
     return null;
