@@ -411,9 +411,9 @@ const SIMD_SLAB = 1 << 22;
  * All `mips` levels of 2x2x1 COUNTLESS (factor `[2, 2, 1]`), computed plane by
  * plane: z and channels are never pooled, so each xy-plane's whole pyramid can
  * be made while the plane's previous level is still in cache, instead of
- * reading every level back from memory. uint64 labels (not sparse) go through
- * the WebAssembly SIMD kernel, a group of planes at a time, for every level
- * whose rows are a multiple of 4 voxels and planes of 2 rows. Same results as
+ * reading every level back from memory. 32- and 64-bit labels (not sparse) go
+ * through the WebAssembly SIMD kernel, a group of planes at a time, for every
+ * level whose rows are a multiple of 32 bytes and planes of 2 rows. Same results as
  * `mips` calls of {@link modeStep}.
  */
 export function countlessPyramid(
@@ -445,13 +445,16 @@ export function countlessPyramid(
       prev = dst;
     }
   };
-  const simd =
-    pairs && !sparse && shape[0] % 4 === 0 && shape[1] % 2 === 0 ? flatSimd() : undefined;
+  // The kernel takes rows of a multiple of 32 bytes, planes of an even number of rows.
+  const rowsOk = (sx: number, sy: number) => (sx * per) % 8 === 0 && sy % 2 === 0;
+  const wide = pairs || src instanceof Uint32Array;
+  const simd = wide && !sparse && rowsOk(shape[0], shape[1]) ? flatSimd() : undefined;
   if (!simd) {
     for (let p = 0; p < planes; p++) cascade(p, 1);
     return outs;
   }
   const planeBytes = area(0) * 4;
+  const kernel = pairs ? simd.countless64 : simd.countless32;
   const group = Math.max(1, Math.floor(SIMD_SLAB / planeBytes));
   for (let p0 = 0; p0 < planes; p0 += group) {
     const n = Math.min(group, planes - p0);
@@ -462,9 +465,9 @@ export function countlessPyramid(
     let k = 1;
     for (; k <= mips; k++) {
       const [sx, sy] = sizes[k - 1];
-      if (sx % 4 !== 0 || sy % 2 !== 0) break;
+      if (!rowsOk(sx, sy)) break;
       const dst = at + n * area(k - 1) * 4;
-      simd.countless64(at, dst, (n * sy) / 2, sx * 8);
+      kernel(at, dst, (n * sy) / 2, sx * per * 4);
       const words = new Uint32Array(mem.buffer, dst, n * area(k));
       (outs[k - 1] as Uint32Array).set(words, p0 * area(k));
       at = dst;

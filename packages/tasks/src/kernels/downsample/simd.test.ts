@@ -144,3 +144,28 @@ describe("uint64 2x2x1 mode, WebAssembly SIMD path", () => {
     },
   );
 });
+
+describe("uint32 2x2x1 mode, WebAssembly SIMD path", () => {
+  test.each([
+    [[64, 32, 3, 2], 5],
+    [[24, 6, 2, 1], 3],
+    [[16, 10, 1, 1], 2],
+  ] as const)(
+    "shape %j, %i mips: every level equals COUNTLESS of the previous one",
+    (shape, mips) => {
+      const [sx, sy, sz, sc] = shape;
+      const bytes = randomBytes(sx * sy * sz * sc, sx + sy);
+      const data = Uint32Array.from(bytes, (b) => (b & 3) * 0x10001);
+      const got = downsampleMode(data, shape, [2, 2, 1], mips);
+      let prev: BigUint64Array = BigUint64Array.from(data, (v) => BigInt(v));
+      let [w, h]: number[] = [sx, sy];
+      for (let k = 0; k < mips; k++) {
+        const want = countlessRef(prev, w, h, sz * sc);
+        expect(got[k]).toBeInstanceOf(Uint32Array);
+        expect([...got[k]]).toEqual(Array.from(want, Number));
+        prev = want;
+        [w, h] = [Math.ceil(w / 2), Math.ceil(h / 2)];
+      }
+    },
+  );
+});

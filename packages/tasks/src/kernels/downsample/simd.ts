@@ -209,9 +209,10 @@ function body(): number[] {
   ];
 }
 
-// COUNTLESS 2x2x1 over uint64 labels, two output voxels per step. Parameters:
-// src, dst, row pairs, rowBytes (a multiple of 32). Locals: i32 i, g, q;
-// v128 aa, bb, cc, dd (the a, b, c, d voxels of two blocks, one per lane).
+// COUNTLESS 2x2x1 over uint64 (uint32) labels, two (four) output voxels per
+// step. Parameters: src, dst, row pairs, rowBytes (a multiple of 32). Locals:
+// i32 i, g, q; v128 aa, bb, cc, dd (the a, b, c, d voxels of the blocks, one
+// per lane).
 const [CQ, CI, CG] = [4, 5, 6];
 const [AA, BB, CC, DD] = [7, 8, 9, 10];
 const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
@@ -219,10 +220,13 @@ const range = (from: number) => Array.from({ length: 8 }, (_, k) => from + k);
 const evenLanes = shuffle([...range(0), ...range(16)]); // lane 0 of each input
 const oddLanes = shuffle([...range(8), ...range(24)]); // lane 1 of each input
 const eq64 = simd(0xd6); // i64x2.eq
+const eq32 = simd(0x37); // i32x4.eq
+const lanes32 = (first: number) =>
+  shuffle([0, 8, 16, 24].flatMap((b) => [0, 1, 2, 3].map((k) => b + first + k)));
 const or128 = simd(0x50);
 const bitselect = simd(0x52);
 
-function countlessBody(): number[] {
+function countlessBody(evenLanes: number[], oddLanes: number[], eq64: number[]): number[] {
   const rows = (extra: number[], lanes: number[]) => [
     ...get(CQ),
     ...extra,
@@ -323,7 +327,8 @@ const [SRC_C, DST_C, PAIRS_C, R_C] = [0, 1, 2, 3];
 
 function moduleBytes(): Uint8Array {
   const code = body();
-  const code2 = countlessBody();
+  const code2 = countlessBody(evenLanes, oddLanes, eq64);
+  const code3 = countlessBody(lanes32(0), lanes32(4), eq32);
   const i32x6 = [6, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f];
   const i32x4 = [4, 0x7f, 0x7f, 0x7f, 0x7f];
   return new Uint8Array([
@@ -337,9 +342,17 @@ function moduleBytes(): Uint8Array {
     0,
     ...section(1, [2, 0x60, ...i32x6, 0, 0x60, ...i32x4, 0]),
     ...section(2, [1, 1, 0x6d, 1, 0x6d, 0x02, 0x00, 1]), // import "m" "m": memory, min 1 page
-    ...section(3, [2, 0, 1]),
-    ...section(7, [2, 1, 0x66, 0x00, 0, 1, 0x67, 0x00, 1]), // export "f", "g"
-    ...section(10, [2, ...leb(code.length), ...code, ...leb(code2.length), ...code2]),
+    ...section(3, [3, 0, 1, 1]),
+    ...section(7, [3, 1, 0x66, 0x00, 0, 1, 0x67, 0x00, 1, 1, 0x68, 0x00, 2]), // export "f", "g", "h"
+    ...section(10, [
+      3,
+      ...leb(code.length),
+      ...code,
+      ...leb(code2.length),
+      ...code2,
+      ...leb(code3.length),
+      ...code3,
+    ]),
   ]);
 }
 
@@ -362,6 +375,8 @@ export interface FlatSimd {
    * bytes (a multiple of 32) from `src`, one output row per pair at `dst`.
    */
   countless64(src: number, dst: number, pairs: number, rowBytes: number): void;
+  /** {@link FlatSimd.countless64} over uint32 labels. */
+  countless32(src: number, dst: number, pairs: number, rowBytes: number): void;
 }
 
 let kernel: FlatSimd | null | undefined;
@@ -389,6 +404,7 @@ function build(): FlatSimd | null {
     const instance = new wasm.Instance(new wasm.Module(bytes), { m: { m: memory } });
     const f = instance.exports.f as (...args: number[]) => void;
     const g = instance.exports.g as (...args: number[]) => void;
+    const h = instance.exports.h as (...args: number[]) => void;
     let u8 = new Uint8Array(memory.buffer);
     let u16 = new Uint16Array(memory.buffer);
     let u32 = new Uint32Array(memory.buffer);
@@ -407,6 +423,7 @@ function build(): FlatSimd | null {
       words32: () => u32,
       run: f,
       countless64: g,
+      countless32: h,
     };
   } catch {
     return null;
