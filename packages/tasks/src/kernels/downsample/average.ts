@@ -25,7 +25,7 @@
  */
 
 import { DownsampleError, type Factor3, freshLike, type Shape4 } from "./common";
-import { flatSimd } from "./simd";
+import { simdKernels } from "./simd";
 
 /** Element types average pooling accepts. */
 export type AverageArray = Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array;
@@ -219,7 +219,7 @@ function uint8Flat(data: Uint8Array, shape: Shape4, mips: number): AverageArray[
       sumsW = next.u32;
     }
   };
-  const simd = sx % 32 === 0 && sy % 4 === 0 ? flatSimd() : undefined;
+  const simd = sx % 32 === 0 && sy % 4 === 0 ? simdKernels() : undefined;
   if (simd) {
     const planeBytes = sx * sy;
     const per = Math.max(1, Math.floor(SIMD_SLAB / planeBytes));

@@ -17,7 +17,7 @@
 
 import { freshLike } from "./common";
 import { striding } from "./pooling";
-import { flatSimd } from "./simd";
+import { simdKernels } from "./simd";
 
 type Words = Uint8Array | Uint16Array | Uint32Array;
 
@@ -448,7 +448,7 @@ export function countlessPyramid(
   // The kernel takes rows of a multiple of 32 bytes, planes of an even number of rows.
   const rowsOk = (sx: number, sy: number) => (sx * per) % 8 === 0 && sy % 2 === 0;
   const wide = pairs || src instanceof Uint32Array;
-  const simd = wide && !sparse && rowsOk(shape[0], shape[1]) ? flatSimd() : undefined;
+  const simd = wide && !sparse && rowsOk(shape[0], shape[1]) ? simdKernels() : undefined;
   if (!simd) {
     for (let p = 0; p < planes; p++) cascade(p, 1);
     return outs;

@@ -1,14 +1,19 @@
 /**
- * A WebAssembly SIMD kernel for the hottest path, uint8 average pooling 2x2x1:
- * sixteen bytes per instruction instead of the four a uint32 word gives plain
- * JavaScript. The module is a few hundred bytes assembled below from its
- * instructions (no toolchain, no binary blob); if the runtime lacks
- * WebAssembly SIMD, {@link flatSimd} returns `undefined` and the JavaScript
- * path runs instead. Results are identical: both compute exact integer sums.
+ * WebAssembly SIMD kernels for the hottest downsampling paths: sixteen bytes
+ * per instruction instead of the four a uint32 word gives plain JavaScript.
+ * The module is a few hundred bytes, assembled below from its instructions (no
+ * toolchain, no binary blob); if the runtime lacks WebAssembly SIMD,
+ * {@link simdKernels} returns `undefined` and the JavaScript kernels run
+ * instead. Results are identical: both compute exact integers.
  *
- * The kernel reads groups of four input rows (`rowBytes` a multiple of 32)
- * from its linear memory and writes the two mip-1 rows (`floor(sum/4)`), the
- * mip-2 block sums (uint16) and mip 2 (`floor(sum/16)`).
+ * - `f`: uint8 average 2x2x1. Reads groups of four input rows (`rowBytes` a
+ *   multiple of 32) and writes the two mip-1 rows (`floor(sum/4)`), the mip-2
+ *   block sums (uint16) and mip 2 (`floor(sum/16)`).
+ * - `g`, `h`: COUNTLESS 2x2x1 over uint64 / uint32 labels (a if a == b or
+ *   a == c, else b if b == c, else d), one output row per pair of input rows.
+ *
+ * The kernels work on the module's own linear memory: callers copy a group of
+ * planes in, run, and copy the results out into their output arrays.
  */
 
 /** Unsigned LEB128, as WebAssembly encodes integers. */
@@ -357,7 +362,7 @@ function moduleBytes(): Uint8Array {
 }
 
 /** The kernel and its memory (one per thread), with views that follow its growth. */
-export interface FlatSimd {
+export interface SimdKernels {
   /** Makes the memory at least `bytes` long; returns its bytes. */
   reserve(bytes: number): Uint8Array;
   /** The memory's bytes as uint16 (valid until the next `reserve`). */
@@ -375,14 +380,14 @@ export interface FlatSimd {
    * bytes (a multiple of 32) from `src`, one output row per pair at `dst`.
    */
   countless64(src: number, dst: number, pairs: number, rowBytes: number): void;
-  /** {@link FlatSimd.countless64} over uint32 labels. */
+  /** {@link SimdKernels.countless64} over uint32 labels. */
   countless32(src: number, dst: number, pairs: number, rowBytes: number): void;
 }
 
-let kernel: FlatSimd | null | undefined;
+let kernel: SimdKernels | null | undefined;
 
 /** The SIMD kernel, or `undefined` when this runtime has no WebAssembly SIMD. */
-export function flatSimd(): FlatSimd | undefined {
+export function simdKernels(): SimdKernels | undefined {
   if (kernel === undefined) kernel = build();
   return kernel ?? undefined;
 }
@@ -395,7 +400,7 @@ interface WasmApi {
   Instance: new (m: object, imports: object) => { exports: Record<string, unknown> };
 }
 
-function build(): FlatSimd | null {
+function build(): SimdKernels | null {
   try {
     const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
     const bytes = moduleBytes();
