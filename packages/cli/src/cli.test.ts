@@ -135,3 +135,11 @@ test("design prints the memory of a task shape and the shape for a budget", asyn
   expect(await ngpipe("design", "ds-shape", "3.5e9", "--chunk-size", "128,128,64")).toBe(0);
   expect(out).toContain("4096x4096x64, 5 mip(s)");
 });
+
+test("--threads sizes the worker pool for the command", async () => {
+  const { poolSize } = await import("@ngpipe/precomputed");
+  expect(await ngpipe("--threads", "1", "design", "ds-memory", "64,64,64")).toBe(0);
+  expect(poolSize()).toBe(1);
+  expect(await ngpipe("--threads", "zero", "design", "ds-memory", "64,64,64")).not.toBe(0);
+  expect(err).toContain("--threads must be a whole number");
+});

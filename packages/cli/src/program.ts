@@ -4,8 +4,10 @@
  * workers. Exit code 0 on success; on a user error, one line on stderr and a
  * non-zero code (stack traces only with --verbose).
  */
+
+import { configurePool } from "@ngpipe/precomputed";
 import { Command, CommanderError } from "commander";
-import { parseVec3 } from "./args";
+import { parseIntArg, parseVec3 } from "./args";
 import { registerImageCommands } from "./commands/image";
 import { registerInfo } from "./commands/info";
 import { registerMeshCommands } from "./commands/mesh";
@@ -24,6 +26,10 @@ export function buildProgram(): Command {
     .version("0.1.0")
     .option("-v, --verbose", "print stack traces of errors")
     .option("-q, --quiet", "no progress output")
+    .option(
+      "--threads <n>",
+      "worker threads for CPU kernels (default: NGPIPE_THREADS, else the number of cores; set it to a container's CPU limit)",
+    )
     .showHelpAfterError();
   registerInfo(program);
   registerStageCommands(program, registerImageCommands(program));
@@ -53,6 +59,11 @@ export function buildProgram(): Command {
 export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
+  program.hook("preAction", () => {
+    const threads = program.opts().threads ?? process.env.NGPIPE_THREADS;
+    if (threads !== undefined)
+      configurePool({ threads: parseIntArg(String(threads), "--threads", 1) });
+  });
   try {
     await program.parseAsync(argv);
     return 0;

@@ -186,7 +186,7 @@ class ImageStackSource implements VolumeSource {
 
 /**
  * Open a stack of 2-D images as a {@link VolumeSource} of shape
- * [width, height, slices, channels]: a directory of .tif/.tiff/.png/.jpg
+ * `[width, height, slices, channels]`: a directory of .tif/.tiff/.png/.jpg
  * files, a glob such as `"scans/z_*.png"`, an explicit list of files, or a
  * single (multi-page) TIFF file. RGB images give 3 channels.
  *
