@@ -111,6 +111,16 @@ const V_MASK = (1 << V_SHIFT) - 1;
 /** Triangles per triangle chunk (3 global vertex ids each). */
 const T_SHIFT = 16;
 const T_MASK = (1 << T_SHIFT) - 1;
+const T_LEN = 3 << T_SHIFT;
+
+/**
+ * An Int32Array of `n` elements whose contents are not zeroed first (every
+ * element is written before it is read): output chunks are large and many.
+ */
+function uninitInt32(n: number): Int32Array {
+  const b = Buffer.allocUnsafeSlow(4 * n);
+  return new Int32Array(b.buffer, b.byteOffset, n);
+}
 
 /**
  * The per-label surfaces of one cutout, as produced by {@link marchingCubes}:
@@ -429,10 +439,10 @@ export function marchingCubes(
   }
 
   // Growable storage in fixed-size chunks: no copying as it grows.
-  let vcur = new Int32Array(4 << V_SHIFT);
+  let vcur = uninitInt32(4 << V_SHIFT);
   const vchunks = [vcur];
   let vcount = 0;
-  let tcur = new Int32Array(3 << T_SHIFT);
+  let tcur = uninitInt32(T_LEN);
   const tchunks = [tcur];
   let tcount = 0;
   const cv = new Uint32Array(8);
@@ -521,84 +531,104 @@ export function marchingCubes(
       // Whether v0, v2, v4, v6 are equal (the previous cube's x-high face):
       // then a cube is uniform after four comparisons instead of seven.
       let flat = v0 === v2 && v0 === v4 && v0 === v6;
+      const rowEnd = i + px;
       for (let X = 0; X + 1 < px; X++, i++) {
+        if (flat) {
+          // Skip the run of uniform cubes at once: corners 0, 2, 4, 6 of the
+          // cube at i all hold v0; find the first cube whose x-high face differs.
+          let j = i + 1;
+          while (
+            j < rowEnd &&
+            D[j] === v0 &&
+            D[j + px] === v0 &&
+            D[j + pxy] === v0 &&
+            D[j + pxy + px] === v0
+          )
+            j++;
+          if (j === rowEnd) break;
+          X += j - 1 - i;
+          i = j - 1;
+        }
         const v1 = D[i + 1];
         const v3 = D[i + 1 + px];
         const v5 = D[i + 1 + pxy];
         const v7 = D[i + 1 + pxy + px];
-        if (flat ? v0 !== v1 || v0 !== v3 || v0 !== v5 || v0 !== v7 : true) {
-          flat = v1 === v3 && v1 === v5 && v1 === v7;
-          cv[0] = v0;
-          cv[1] = v1;
-          cv[2] = v2;
-          cv[3] = v3;
-          cv[4] = v4;
-          cv[5] = v5;
-          cv[6] = v6;
-          cv[7] = v7;
-          const cubeAddr = 10 * (Y * px + X);
-          // Visit each distinct label once: `done` marks corners already
-          // handled, starting with the background ones.
-          let done =
-            (v0 === 0 ? 1 : 0) |
-            (v1 === 0 ? 2 : 0) |
-            (v2 === 0 ? 4 : 0) |
-            (v3 === 0 ? 8 : 0) |
-            (v4 === 0 ? 16 : 0) |
-            (v5 === 0 ? 32 : 0) |
-            (v6 === 0 ? 64 : 0) |
-            (v7 === 0 ? 128 : 0);
-          while (done !== 255) {
-            const free = ~done & 255;
-            const c0 = 31 - Math.clz32(free & -free);
-            let L = cv[c0];
-            const cs =
-              (v0 === L ? 1 : 0) |
-              (v1 === L ? 2 : 0) |
-              (v2 === L ? 4 : 0) |
-              (v3 === L ? 8 : 0) |
-              (v4 === L ? 16 : 0) |
-              (v5 === L ? 32 : 0) |
-              (v6 === L ? 64 : 0) |
-              (v7 === L ? 128 : 0);
-            done |= cs;
-            if (direct) {
-              if (L !== lastRaw) {
-                lastRaw = L;
-                lastId = denseId(L);
-              }
-              L = lastId;
-              if (L === 0) continue;
-              const at = i + cornerOff[c0];
-              if (at < first[L]) first[L] = at;
+        flat = v1 === v3 && v1 === v5 && v1 === v7;
+        cv[0] = v0;
+        cv[1] = v1;
+        cv[2] = v2;
+        cv[3] = v3;
+        cv[4] = v4;
+        cv[5] = v5;
+        cv[6] = v6;
+        cv[7] = v7;
+        const cubeAddr = 10 * (Y * px + X);
+        // Visit each distinct label once: `done` marks corners already
+        // handled, starting with the background ones.
+        let done =
+          (v0 === 0 ? 1 : 0) |
+          (v1 === 0 ? 2 : 0) |
+          (v2 === 0 ? 4 : 0) |
+          (v3 === 0 ? 8 : 0) |
+          (v4 === 0 ? 16 : 0) |
+          (v5 === 0 ? 32 : 0) |
+          (v6 === 0 ? 64 : 0) |
+          (v7 === 0 ? 128 : 0);
+        while (done !== 255) {
+          const free = ~done & 255;
+          const c0 = 31 - Math.clz32(free & -free);
+          let L = cv[c0];
+          const cs =
+            (v0 === L ? 1 : 0) |
+            (v1 === L ? 2 : 0) |
+            (v2 === L ? 4 : 0) |
+            (v3 === L ? 8 : 0) |
+            (v4 === L ? 16 : 0) |
+            (v5 === L ? 32 : 0) |
+            (v6 === L ? 64 : 0) |
+            (v7 === L ? 128 : 0);
+          done |= cs;
+          if (direct) {
+            if (L !== lastRaw) {
+              lastRaw = L;
+              lastId = denseId(L);
             }
-            const es = CASE_EDGE_START[cs];
-            const ee = CASE_EDGE_START[cs + 1];
-            for (let k = es; k < ee; k++) {
-              const e = CASE_EDGES[k];
-              const addr = cubeAddr + relOff[e] + CASE_SLOTS[k];
-              let vid = EB[addr];
-              if (vid < edgeMin[e]) {
-                vid = vcount++;
-                EB[addr] = vid;
-                const vo = (vid & V_MASK) << 2;
-                if (vo === 0 && vid > 0) {
-                  vcur = new Int32Array(4 << V_SHIFT);
-                  vchunks.push(vcur);
-                }
-                const axis = e >> 2;
-                vcur[vo] = L;
-                vcur[vo + 1] = 2 * (X + edgeDx[e] - padX) + (axis === 0 ? 2 : 1);
-                vcur[vo + 2] = 2 * (Y + edgeDy[e] - padY) + (axis === 1 ? 2 : 1);
-                vcur[vo + 3] = 2 * (Z + edgeDz[e] - padZ) + (axis === 2 ? 2 : 1);
+            L = lastId;
+            if (L === 0) continue;
+            const at = i + cornerOff[c0];
+            if (at < first[L]) first[L] = at;
+          }
+          const es = CASE_EDGE_START[cs];
+          const ee = CASE_EDGE_START[cs + 1];
+          for (let k = es; k < ee; k++) {
+            const e = CASE_EDGES[k];
+            const addr = cubeAddr + relOff[e] + CASE_SLOTS[k];
+            let vid = EB[addr];
+            if (vid < edgeMin[e]) {
+              vid = vcount++;
+              EB[addr] = vid;
+              const vo = (vid & V_MASK) << 2;
+              if (vo === 0 && vid > 0) {
+                vcur = uninitInt32(4 << V_SHIFT);
+                vchunks.push(vcur);
               }
-              ev[k - es] = vid;
+              const axis = e >> 2;
+              vcur[vo] = L;
+              vcur[vo + 1] = 2 * (X + edgeDx[e] - padX) + (axis === 0 ? 2 : 1);
+              vcur[vo + 2] = 2 * (Y + edgeDy[e] - padY) + (axis === 1 ? 2 : 1);
+              vcur[vo + 3] = 2 * (Z + edgeDz[e] - padZ) + (axis === 2 ? 2 : 1);
             }
-            const te = START[cs + 1];
-            for (let ts = START[cs]; ts < te; ts += 3) {
-              const to = (tcount & T_MASK) * 3;
+            ev[k - es] = vid;
+          }
+          const tb = START[cs];
+          const te = START[cs + 1];
+          let to = (tcount & T_MASK) * 3;
+          if (to + (te - tb) > T_LEN || (to === 0 && tcount > 0)) {
+            // The triangles would cross a chunk boundary: one at a time.
+            for (let ts = tb; ts < te; ts += 3) {
+              to = (tcount & T_MASK) * 3;
               if (to === 0 && tcount > 0) {
-                tcur = new Int32Array(3 << T_SHIFT);
+                tcur = uninitInt32(T_LEN);
                 tchunks.push(tcur);
               }
               tcount++;
@@ -606,6 +636,14 @@ export function marchingCubes(
               tcur[to + 1] = ev[TLOC[ts + 1]];
               tcur[to + 2] = ev[TLOC[ts + 2]];
             }
+          } else {
+            const tc = tcur;
+            for (let ts = tb; ts < te; ts += 3, to += 3) {
+              tc[to] = ev[TLOC[ts]];
+              tc[to + 1] = ev[TLOC[ts + 1]];
+              tc[to + 2] = ev[TLOC[ts + 2]];
+            }
+            tcount += (te - tb) / 3;
           }
         }
         v0 = v1;
