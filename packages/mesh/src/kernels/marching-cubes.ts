@@ -426,6 +426,7 @@ export function marchingCubes(
   let planeHi = 4;
   const planeZ = 8;
   const relOff = new Int32Array(12);
+  const caseRel = new Int32Array(CASE_EDGES.length);
   const edgeMin = new Int32Array(12);
   let slabStart = 0;
   const edgeDx = new Int32Array(12);
@@ -522,6 +523,8 @@ export function marchingCubes(
       relOff[e] = region + 10 * (edgeDy[e] * px + edgeDx[e]) + (axis < 2 ? 2 * axis : 0);
       edgeMin[e] = low ? prevStart : slabStart;
     }
+    // Per case edge entry: its vertex slot's offset from the cube's address.
+    for (let k = 0; k < caseRel.length; k++) caseRel[k] = relOff[CASE_EDGES[k]] + CASE_SLOTS[k];
     for (let Y = 0; Y + 1 < py; Y++) {
       let i = (Z * py + Y) * px;
       let v0 = D[i];
@@ -602,7 +605,7 @@ export function marchingCubes(
           const ee = CASE_EDGE_START[cs + 1];
           for (let k = es; k < ee; k++) {
             const e = CASE_EDGES[k];
-            const addr = cubeAddr + relOff[e] + CASE_SLOTS[k];
+            const addr = cubeAddr + caseRel[k];
             let vid = EB[addr];
             if (vid < edgeMin[e]) {
               vid = vcount++;
