@@ -454,6 +454,20 @@ export function marchingCubes(
   const padX = pad[0];
   const padY = pad[2];
   const padZ = pad[4];
+  // Doubled vertex coordinates relative to 2 * (cube corner): the edge's low
+  // corner, minus the padding, plus the half step along the edge's axis.
+  const edgeD2x = Int32Array.from(
+    { length: 12 },
+    (_, e) => 2 * (edgeDx[e] - padX) + (e >> 2 === 0 ? 2 : 1),
+  );
+  const edgeD2y = Int32Array.from(
+    { length: 12 },
+    (_, e) => 2 * (edgeDy[e] - padY) + (e >> 2 === 1 ? 2 : 1),
+  );
+  const edgeD2z = Int32Array.from(
+    { length: 12 },
+    (_, e) => 2 * (edgeDz[e] - padZ) + (e >> 2 === 2 ? 2 : 1),
+  );
 
   // Direct mode: raw label -> dense id (0 = not meshed), numbered in order of
   // discovery through an open-addressing table, and the smallest voxel index
@@ -525,7 +539,9 @@ export function marchingCubes(
     }
     // Per case edge entry: its vertex slot's offset from the cube's address.
     for (let k = 0; k < caseRel.length; k++) caseRel[k] = relOff[CASE_EDGES[k]] + CASE_SLOTS[k];
+    const Z2 = 2 * Z;
     for (let Y = 0; Y + 1 < py; Y++) {
+      const Y2 = 2 * Y;
       let i = (Z * py + Y) * px;
       let v0 = D[i];
       let v2 = D[i + px];
@@ -566,6 +582,7 @@ export function marchingCubes(
         cv[6] = v6;
         cv[7] = v7;
         const cubeAddr = 10 * (Y * px + X);
+        const X2 = 2 * X;
         // Visit each distinct label once: `done` marks corners already
         // handled, starting with the background ones.
         let done =
@@ -615,11 +632,10 @@ export function marchingCubes(
                 vcur = uninitInt32(4 << V_SHIFT);
                 vchunks.push(vcur);
               }
-              const axis = e >> 2;
               vcur[vo] = L;
-              vcur[vo + 1] = 2 * (X + edgeDx[e] - padX) + (axis === 0 ? 2 : 1);
-              vcur[vo + 2] = 2 * (Y + edgeDy[e] - padY) + (axis === 1 ? 2 : 1);
-              vcur[vo + 3] = 2 * (Z + edgeDz[e] - padZ) + (axis === 2 ? 2 : 1);
+              vcur[vo + 1] = X2 + edgeD2x[e];
+              vcur[vo + 2] = Y2 + edgeD2y[e];
+              vcur[vo + 3] = Z2 + edgeD2z[e];
             }
             ev[k - es] = vid;
           }
