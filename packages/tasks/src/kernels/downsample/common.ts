@@ -6,21 +6,14 @@
  * uint32 words (low word first).
  */
 
-/** Any typed array a volume can hold (the same union as `@ngpipe/precomputed`'s `TypedArray`). */
-export type VoxelArray =
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Float32Array
-  | Float64Array;
+/**
+ * Any typed array a volume can hold, and the `[x, y, z, channels]` shape: the
+ * data model's own types (type-only imports, so kernels stay free of
+ * runtime dependencies in the worker threads).
+ */
+import type { Shape4, TypedArray as VoxelArray } from "@ngpipe/precomputed";
 
-/** Shape of a 4-D array, `[x, y, z, channels]`. */
-export type Shape4 = [number, number, number, number];
+export type { Shape4, VoxelArray };
 
 /** A shape as callers pass it: `[x, y, z]` (one channel) or `[x, y, z, c]`. */
 export type ShapeLike =
