@@ -1,5 +1,5 @@
 import type { Mesh } from "../types";
-import { cutoutLockedPlanes, marchingCubes } from "./marching-cubes";
+import { cutoutLockedPlanes, marchingCubes, setLabelEscapeForTesting } from "./marching-cubes";
 import { edgeLowCorner, MC_START, MC_TRIANGLES } from "./mc-table";
 import { meshArea, meshTopology, meshVolume } from "./mesh-utils";
 
@@ -177,6 +177,52 @@ describe("marchingCubes", () => {
     );
     expect(c.labels).toEqual(d.labels);
     expect([...c.meshes().values()]).toEqual([...d.meshes().values()]);
+  });
+
+  test("output spanning many record chunks equals meshing one label at a time", () => {
+    // 48^3 voxels of 6 random labels: about 100k surface cubes, several
+    // chunks of records, against runs with far fewer records per call.
+    const n = 48;
+    const labels = randomLabels(n, 6, 17);
+    const all = marchingCubes(labels, [n, n, n], {
+      close: [true, false, false, true, true, false],
+    });
+    expect(all.triangleCount * 3).toBeGreaterThan(3 << 18);
+    const meshes = all.meshes();
+    expect([...meshes.keys()].sort()).toEqual([1, 2, 3, 4, 5]);
+    for (const [label, m] of meshes) {
+      const one = marchingCubes(labels, [n, n, n], {
+        labels: [label],
+        close: [true, false, false, true, true, false],
+      })
+        .meshes()
+        .get(label) as Mesh;
+      expect(m.vertices).toEqual(one.vertices);
+      expect(m.faces).toEqual(one.faces);
+    }
+  });
+
+  test("labels written in the escaped record form (large dense ids) give the same meshes", () => {
+    const n = 20;
+    let seed = 5;
+    const words = new Uint32Array(n * n * n);
+    for (let i = 0; i < words.length; i++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      words[i] = i % 2 === 1 ? words[i - 1] : (seed >>> 10) % 900;
+    }
+    const wide = BigUint64Array.from(words, (v) => BigInt(v));
+    const plain = [marchingCubes(words, [n, n, n]), marchingCubes(wide, [n, n, n])];
+    try {
+      setLabelEscapeForTesting(3);
+      const escaped = [marchingCubes(words, [n, n, n]), marchingCubes(wide, [n, n, n])];
+      for (let k = 0; k < 2; k++) {
+        expect(escaped[k].labels).toEqual(plain[k].labels);
+        expect(escaped[k].triangleCount).toBe(plain[k].triangleCount);
+        expect([...escaped[k].meshes()]).toEqual([...plain[k].meshes()]);
+      }
+    } finally {
+      setLabelEscapeForTesting();
+    }
   });
 
   test("uint64 labels keep their full value: numbers below 2^53, bigints above", () => {

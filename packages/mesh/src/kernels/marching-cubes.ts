@@ -105,21 +105,67 @@ export function doubledToPhysical(d: number, resolution: number, offset: number)
   return Math.fround(offset + d * (resolution * 0.5));
 }
 
-/** Vertices per vertex chunk (4 ints each: dense label, doubled x, y, z). */
-const V_SHIFT = 16;
-const V_MASK = (1 << V_SHIFT) - 1;
-/** Triangles per triangle chunk (3 global vertex ids each). */
-const T_SHIFT = 16;
-const T_MASK = (1 << T_SHIFT) - 1;
-const T_LEN = 3 << T_SHIFT;
-
 /**
- * An Int32Array of `n` elements whose contents are not zeroed first (every
- * element is written before it is read): output chunks are large and many.
+ * Ints per output chunk. The output is a stream of records, one per surface
+ * cube and label: `[cube index, (dense label << 8) | case, vertex ids...]`
+ * (the label escaped to an extra int when it needs more than 23 bits), with
+ * one vertex id per distinct edge of the case in `CASE_EDGES` order. Records
+ * never straddle chunks.
  */
+const R_LEN = 1 << 18;
+/** Longest record: cube index, header, escaped label, 12 vertex ids. */
+const R_MAX = 15;
+/** The header value that says "the label follows in the next int". */
+const L_ESC = 0x7fffff;
+/** Dense labels at or above this are written escaped (lowered by tests to reach that path). */
+let escapeFrom = L_ESC;
+
+/** @internal Test hook: write dense labels from `n` up escaped (default and maximum 2^23 - 1). */
+export function setLabelEscapeForTesting(n = L_ESC): void {
+  escapeFrom = Math.min(n, L_ESC);
+}
+
+/** Largest padded cutout: cube indices are stored as 32-bit words. */
+const MAX_VOXELS = 2 ** 32;
+/** Vertex ids stay below 2^31 with room for one more chunk's worth. */
+const MAX_VERTICES = 2 ** 31 - 2 * R_LEN;
+/** Triangles of each case. */
+const CASE_TRIS = Uint8Array.from(
+  { length: 256 },
+  (_, cs) => (MC_START[cs + 1] - MC_START[cs]) / 3,
+);
+
+/** An Int32Array whose contents are not zeroed first (every element used is written before it is read). */
 function uninitInt32(n: number): Int32Array {
   const b = Buffer.allocUnsafeSlow(4 * n);
   return new Int32Array(b.buffer, b.byteOffset, n);
+}
+
+/** Geometry of the (padded) grid the records refer to. */
+interface SurfaceGrid {
+  /** Padded size along x, and x * y. */
+  px: number;
+  pxy: number;
+  /** Doubled vertex coordinates of each cube edge relative to 2 * the cube corner (padding removed). */
+  edgeD2x: Int32Array;
+  edgeD2y: Int32Array;
+  edgeD2z: Int32Array;
+  /** Raster offset of each cube corner. */
+  cornerOff: Int32Array;
+  /**
+   * Labels were numbered on the fly (raw input): output order is by first
+   * voxel, found from the records; `id0` is the dense id of voxel 0.
+   */
+  direct: boolean;
+  id0: number;
+}
+
+interface Tally {
+  nverts: Int32Array;
+  ntris: Int32Array;
+  local: Int32Array;
+  order: Int32Array;
+  tcount: number;
 }
 
 /**
@@ -127,53 +173,89 @@ function uninitInt32(n: number): Int32Array {
  * welded vertices and triangles of every label, not yet split into meshes.
  */
 export class LabelSurfaces {
-  private counts?: { nverts: Int32Array; ntris: Int32Array; local: Int32Array };
+  private counts?: Tally;
 
   /** @internal */
   constructor(
     /** Label of each dense id (0 = background). */
     private readonly denseLabels: Label[],
-    /** Dense ids in output order (first appearance in the volume). */
-    private readonly order: Int32Array,
-    private readonly vchunks: Int32Array[],
+    private readonly chunks: Int32Array[],
+    private readonly lengths: number[],
     private readonly vcount: number,
-    private readonly tchunks: Int32Array[],
-    private readonly tcount: number,
+    private readonly grid: SurfaceGrid,
     /** Voxel size in physical units. */
     readonly resolution: Vec3,
     /** Physical position of the cutout corner. */
     readonly offset: Vec3,
   ) {}
 
-  private tally(): { nverts: Int32Array; ntris: Int32Array; local: Int32Array } {
+  /**
+   * One pass over the records: vertices and triangles per label, each
+   * vertex's index within its label (vertex ids first appear in the stream in
+   * increasing order, so a vertex is new when its id is the next unseen one),
+   * and the labels' output order.
+   */
+  private tally(): Tally {
     if (this.counts) return this.counts;
     const n = this.denseLabels.length;
     const nverts = new Int32Array(n);
     const ntris = new Int32Array(n);
     const local = new Int32Array(this.vcount);
-    for (let g = 0; g < this.vcount; g++) {
-      const d = this.vchunks[g >> V_SHIFT][(g & V_MASK) << 2];
-      local[g] = nverts[d]++;
+    const { direct, cornerOff } = this.grid;
+    const first = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+    let next = 0;
+    let tcount = 0;
+    for (let c = 0; c < this.chunks.length; c++) {
+      const rc = this.chunks[c];
+      const len = this.lengths[c];
+      let r = 0;
+      while (r < len) {
+        const i = rc[r] >>> 0;
+        const h = rc[r + 1];
+        r += 2;
+        const cs = h & 255;
+        let L = h >>> 8;
+        if (L === L_ESC) L = rc[r++];
+        const ne = CASE_EDGE_START[cs + 1] - CASE_EDGE_START[cs];
+        for (let k = 0; k < ne; k++)
+          if (rc[r + k] === next) {
+            local[next++] = nverts[L]++;
+          }
+        r += ne;
+        const nt = CASE_TRIS[cs];
+        ntris[L] += nt;
+        tcount += nt;
+        if (direct) {
+          const at = i + cornerOff[31 - Math.clz32(cs & -cs)];
+          if (at < first[L]) first[L] = at;
+        }
+      }
     }
-    for (let t = 0; t < this.tcount; t++) {
-      const g = this.tchunks[t >> T_SHIFT][(t & T_MASK) * 3];
-      ntris[this.vchunks[g >> V_SHIFT][(g & V_MASK) << 2]]++;
-    }
-    this.counts = { nverts, ntris, local };
+    let order: Int32Array;
+    if (direct) {
+      // Output in order of first appearance, as densify numbers labels. The
+      // first voxel of a label is a corner of a surface cube (its raster
+      // predecessor differs), except for voxel 0.
+      if (this.grid.id0 > 0) first[this.grid.id0] = 0;
+      order = Int32Array.from({ length: n - 1 }, (_, k) => k + 1).sort(
+        (a, b) => first[a] - first[b],
+      );
+    } else order = Int32Array.from({ length: n - 1 }, (_, k) => k + 1);
+    this.counts = { nverts, ntris, local, order, tcount };
     return this.counts;
   }
 
   /** Labels with a non-empty surface, in order of first appearance in the volume (x fastest). */
   get labels(): Label[] {
-    const { ntris } = this.tally();
+    const { ntris, order } = this.tally();
     const out: Label[] = [];
-    for (const d of this.order) if (ntris[d] > 0) out.push(this.denseLabels[d]);
+    for (const d of order) if (ntris[d] > 0) out.push(this.denseLabels[d]);
     return out;
   }
 
   /** Total number of triangles over all labels. */
   get triangleCount(): number {
-    return this.tcount;
+    return this.tally().tcount;
   }
 
   /** Total number of (welded) vertices over all labels. */
@@ -183,7 +265,7 @@ export class LabelSurfaces {
 
   /** Splits the surfaces into one mesh per label, in physical units. */
   meshes(): Map<Label, Mesh> {
-    const { nverts, ntris, local } = this.tally();
+    const { nverts, ntris, local, order } = this.tally();
     const n = this.denseLabels.length;
     const verts: Float32Array[] = new Array(n);
     const faces: Uint32Array[] = new Array(n);
@@ -196,30 +278,48 @@ export class LabelSurfaces {
     const hx = rx * 0.5;
     const hy = ry * 0.5;
     const hz = rz * 0.5;
-    for (let g = 0; g < this.vcount; g++) {
-      const chunk = this.vchunks[g >> V_SHIFT];
-      const o = (g & V_MASK) << 2;
-      const v = verts[chunk[o]];
-      const at = 3 * local[g];
-      v[at] = ox + chunk[o + 1] * hx;
-      v[at + 1] = oy + chunk[o + 2] * hy;
-      v[at + 2] = oz + chunk[o + 3] * hz;
-    }
+    const { px, pxy, edgeD2x, edgeD2y, edgeD2z } = this.grid;
     const fill = new Int32Array(n);
-    for (let t = 0; t < this.tcount; t++) {
-      const chunk = this.tchunks[t >> T_SHIFT];
-      const o = (t & T_MASK) * 3;
-      const g0 = chunk[o];
-      const d = this.vchunks[g0 >> V_SHIFT][(g0 & V_MASK) << 2];
-      const at = fill[d];
-      fill[d] = at + 3;
-      const f = faces[d];
-      f[at] = local[g0];
-      f[at + 1] = local[chunk[o + 1]];
-      f[at + 2] = local[chunk[o + 2]];
+    const START = MC_START;
+    const TLOC = TRI_LOCAL;
+    let next = 0;
+    for (let c = 0; c < this.chunks.length; c++) {
+      const rc = this.chunks[c];
+      const len = this.lengths[c];
+      let r = 0;
+      while (r < len) {
+        const i = rc[r] >>> 0;
+        const h = rc[r + 1];
+        r += 2;
+        const cs = h & 255;
+        let L = h >>> 8;
+        if (L === L_ESC) L = rc[r++];
+        const es = CASE_EDGE_START[cs];
+        const ne = CASE_EDGE_START[cs + 1] - es;
+        for (let k = 0; k < ne; k++) {
+          const g = rc[r + k];
+          if (g !== next) continue;
+          next++;
+          const Z = Math.floor(i / pxy);
+          const rem = i - Z * pxy;
+          const Y = Math.floor(rem / px);
+          const X = rem - Y * px;
+          const e = CASE_EDGES[es + k];
+          const v = verts[L];
+          const at = 3 * local[g];
+          v[at] = ox + (2 * X + edgeD2x[e]) * hx;
+          v[at + 1] = oy + (2 * Y + edgeD2y[e]) * hy;
+          v[at + 2] = oz + (2 * Z + edgeD2z[e]) * hz;
+        }
+        const f = faces[L];
+        let at = fill[L];
+        for (let t = START[cs]; t < START[cs + 1]; t++) f[at++] = local[rc[r + TLOC[t]]];
+        fill[L] = at;
+        r += ne;
+      }
     }
     const out = new Map<Label, Mesh>();
-    for (const d of this.order)
+    for (const d of order)
       if (ntris[d] > 0) out.set(this.denseLabels[d], { vertices: verts[d], faces: faces[d] });
     return out;
   }
@@ -410,6 +510,11 @@ export function marchingCubes(
   const py = sy + pad[2] + pad[3];
   const pz = sz + pad[4] + pad[5];
   const pxy = px * py;
+  if (pxy * pz > MAX_VOXELS)
+    throw new MeshInputError(
+      `cutout of ${px} x ${py} x ${pz} voxels (with closing padding) is over the 2^32-voxel limit of one marching-cubes call; mesh it in smaller blocks`,
+    );
+  const esc = escapeFrom;
 
   // Welding: every grid edge between two voxel centres carries at most two
   // vertices, one for the label of each end. Slot 0 holds the vertex of the
@@ -439,18 +544,15 @@ export function marchingCubes(
     edgeDz[e] = (c >> 2) & 1;
   }
 
-  // Growable storage in fixed-size chunks: no copying as it grows.
-  let vcur = uninitInt32(4 << V_SHIFT);
-  const vchunks = [vcur];
+  // The record stream, in fixed-size chunks: no copying as it grows.
+  let rc = uninitInt32(R_LEN);
+  const chunks = [rc];
+  const lengths: number[] = [];
+  let r = 0;
   let vcount = 0;
-  let tcur = uninitInt32(T_LEN);
-  const tchunks = [tcur];
-  let tcount = 0;
   const cv = new Uint32Array(8);
-  // Local copies: imported bindings may be accessors under some loaders.
-  const START = MC_START;
-  const TLOC = TRI_LOCAL;
-  const ev = new Int32Array(12);
+  // Per case edge entry: the smallest vertex id current on it this slab.
+  const caseMin = new Int32Array(CASE_EDGES.length);
   const padX = pad[0];
   const padY = pad[2];
   const padZ = pad[4];
@@ -470,14 +572,12 @@ export function marchingCubes(
   );
 
   // Direct mode: raw label -> dense id (0 = not meshed), numbered in order of
-  // discovery through an open-addressing table, and the smallest voxel index
-  // at which each was seen (to renumber them in order of first appearance).
+  // discovery through an open-addressing table.
   let hbits = 10;
   let hkeys = new Uint32Array(1 << hbits);
   let hvals = new Int32Array(1 << hbits).fill(-1);
   let hcount = 0;
   const rawOf: Label[] = [0];
-  const first: number[] = [0];
   const wanted = (key: number) =>
     key !== 0 && !exclude.has(key) && (include === null || include.has(key));
   const hslot = (key: number): number => {
@@ -492,7 +592,6 @@ export function marchingCubes(
     let id = 0;
     if (wanted(key)) {
       id = rawOf.push(key) - 1;
-      first.push(Number.POSITIVE_INFINITY);
     }
     if (2 * (hcount + 1) > 1 << hbits) {
       const ok = hkeys;
@@ -538,10 +637,11 @@ export function marchingCubes(
       edgeMin[e] = low ? prevStart : slabStart;
     }
     // Per case edge entry: its vertex slot's offset from the cube's address.
-    for (let k = 0; k < caseRel.length; k++) caseRel[k] = relOff[CASE_EDGES[k]] + CASE_SLOTS[k];
-    const Z2 = 2 * Z;
+    for (let k = 0; k < caseRel.length; k++) {
+      caseRel[k] = relOff[CASE_EDGES[k]] + CASE_SLOTS[k];
+      caseMin[k] = edgeMin[CASE_EDGES[k]];
+    }
     for (let Y = 0; Y + 1 < py; Y++) {
-      const Y2 = 2 * Y;
       let i = (Z * py + Y) * px;
       let v0 = D[i];
       let v2 = D[i + px];
@@ -582,7 +682,6 @@ export function marchingCubes(
         cv[6] = v6;
         cv[7] = v7;
         const cubeAddr = 10 * (Y * px + X);
-        const X2 = 2 * X;
         // Visit each distinct label once: `done` marks corners already
         // handled, starting with the background ones.
         let done =
@@ -615,54 +714,35 @@ export function marchingCubes(
             }
             L = lastId;
             if (L === 0) continue;
-            const at = i + cornerOff[c0];
-            if (at < first[L]) first[L] = at;
           }
-          const es = CASE_EDGE_START[cs];
+          if (r > R_LEN - R_MAX) {
+            if (vcount > MAX_VERTICES)
+              throw new MeshInputError(
+                `cutout of ${px} x ${py} x ${pz} voxels has over 2^31 surface vertices; mesh it in smaller blocks`,
+              );
+            lengths.push(r);
+            rc = uninitInt32(R_LEN);
+            chunks.push(rc);
+            r = 0;
+          }
+          rc[r] = i;
+          if (L < esc) {
+            rc[r + 1] = (L << 8) | cs;
+            r += 2;
+          } else {
+            rc[r + 1] = (L_ESC << 8) | cs;
+            rc[r + 2] = L;
+            r += 3;
+          }
           const ee = CASE_EDGE_START[cs + 1];
-          for (let k = es; k < ee; k++) {
-            const e = CASE_EDGES[k];
+          for (let k = CASE_EDGE_START[cs]; k < ee; k++) {
             const addr = cubeAddr + caseRel[k];
             let vid = EB[addr];
-            if (vid < edgeMin[e]) {
+            if (vid < caseMin[k]) {
               vid = vcount++;
               EB[addr] = vid;
-              const vo = (vid & V_MASK) << 2;
-              if (vo === 0 && vid > 0) {
-                vcur = uninitInt32(4 << V_SHIFT);
-                vchunks.push(vcur);
-              }
-              vcur[vo] = L;
-              vcur[vo + 1] = X2 + edgeD2x[e];
-              vcur[vo + 2] = Y2 + edgeD2y[e];
-              vcur[vo + 3] = Z2 + edgeD2z[e];
             }
-            ev[k - es] = vid;
-          }
-          const tb = START[cs];
-          const te = START[cs + 1];
-          let to = (tcount & T_MASK) * 3;
-          if (to + (te - tb) > T_LEN || (to === 0 && tcount > 0)) {
-            // The triangles would cross a chunk boundary: one at a time.
-            for (let ts = tb; ts < te; ts += 3) {
-              to = (tcount & T_MASK) * 3;
-              if (to === 0 && tcount > 0) {
-                tcur = uninitInt32(T_LEN);
-                tchunks.push(tcur);
-              }
-              tcount++;
-              tcur[to] = ev[TLOC[ts]];
-              tcur[to + 1] = ev[TLOC[ts + 1]];
-              tcur[to + 2] = ev[TLOC[ts + 2]];
-            }
-          } else {
-            const tc = tcur;
-            for (let ts = tb; ts < te; ts += 3, to += 3) {
-              tc[to] = ev[TLOC[ts]];
-              tc[to + 1] = ev[TLOC[ts + 1]];
-              tc[to + 2] = ev[TLOC[ts + 2]];
-            }
-            tcount += (te - tb) / 3;
+            rc[r++] = vid;
           }
         }
         v0 = v1;
@@ -672,25 +752,19 @@ export function marchingCubes(
       }
     }
   }
-  let order: Int32Array;
+  lengths.push(r);
+  let id0 = 0;
   if (direct) {
-    // Output in order of first appearance, as densify numbers labels. The
-    // first voxel of a label is a corner of a surface cube (its raster
-    // predecessor differs), except for voxel 0.
     const h0 = hslot(D[0]);
-    if (hvals[h0] > 0) first[hvals[h0]] = 0;
-    order = Int32Array.from({ length: rawOf.length - 1 }, (_, k) => k + 1).sort(
-      (a, b) => first[a] - first[b],
-    );
+    if (hvals[h0] > 0) id0 = hvals[h0];
     denseLabels = rawOf;
-  } else order = Int32Array.from({ length: denseLabels.length - 1 }, (_, k) => k + 1);
+  }
   return new LabelSurfaces(
     denseLabels,
-    order,
-    vchunks,
+    chunks,
+    lengths,
     vcount,
-    tchunks,
-    tcount,
+    { px, pxy, edgeD2x, edgeD2y, edgeD2z, cornerOff, direct, id0 },
     [resolution[0], resolution[1], resolution[2]],
     [offset[0], offset[1], offset[2]],
   );
