@@ -12,5 +12,6 @@ export {
   type TaskContext,
   type TaskHandler,
 } from "./poll";
+export { findAwsSecretFile, readSqsSecret, type SqsSecret } from "./secrets";
 export { SqsQueue, type SqsQueueOptions } from "./sqs";
 export type * from "./types";

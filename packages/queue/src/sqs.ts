@@ -28,12 +28,22 @@ import {
   UnsupportedOperationError,
 } from "./errors";
 import { decodeTask, describeError, encodeTask, MAX_PAYLOAD_BYTES } from "./payload";
+import { readSqsSecret } from "./secrets";
 import type { InsertOptions, Lease, LeaseOptions, Queue, QueueStatus, TaskInput } from "./types";
 
 /** Options of the sqs:// backend. */
 export interface SqsQueueOptions {
-  /** AWS region; default: parsed from a queue URL, else AWS_REGION, else us-east-1. */
+  /**
+   * AWS region; default: parsed from a queue URL, else `AWS_DEFAULT_REGION`
+   * of `aws-secret.json`, else AWS_REGION, else us-east-1.
+   */
   region?: string;
+  /**
+   * Access keys. Default: `aws-secret.json` in `$CLOUD_VOLUME_DIR/secrets`,
+   * `~/.cloudvolume/secrets` or `~/.cloudfiles/secrets` (as python-task-queue
+   * reads it), else the SDK's default chain (environment, profile, role).
+   */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Service endpoint, e.g. `http://127.0.0.1:5000` for moto or LocalStack. */
   endpoint?: string;
   /** Create the queue if it does not exist (`sqs://name` only). */
@@ -109,9 +119,20 @@ export class SqsQueue implements Queue {
       throw new InvalidQueueUrlError(`not an SQS URL: ${url}`, url);
     }
     const ownsClient = !options.client;
-    const client =
-      options.client ??
-      new SQSClient({ region: region ?? process.env.AWS_REGION ?? "us-east-1", endpoint });
+    let client = options.client;
+    if (!client) {
+      let credentials = options.credentials;
+      if (!credentials) {
+        const secret = readSqsSecret(url);
+        credentials = secret?.credentials;
+        region ??= secret?.region;
+      }
+      client = new SQSClient({
+        region: region ?? process.env.AWS_REGION ?? "us-east-1",
+        endpoint,
+        ...(credentials ? { credentials } : {}),
+      });
+    }
     if (!queueUrl) {
       try {
         if (options.create) {
