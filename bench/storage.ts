@@ -30,7 +30,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { FaultProxy, openStorage, type Storage } from "@ngpipe/storage";
+import { openStorage, type Storage } from "@ngpipe/storage";
+import { FaultProxy } from "@ngpipe/storage/testing";
 import { motoInstalled, startMoto } from "../test/support/moto";
 
 interface Args {

@@ -11,8 +11,5 @@ export * from "./pool";
 export * from "./retry";
 export * from "./s3";
 export * from "./storage";
-export * from "./testing/fault-proxy";
-export * from "./testing/faults";
-export * from "./testing/gcs-server";
 export * from "./transfer";
 export type * from "./types";
