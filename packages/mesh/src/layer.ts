@@ -8,7 +8,13 @@
  * const mesh = await meshes.get(12345);                      // fragments fused and welded
  * ```
  */
-import { openStorage, type Storage, type StorageOptions } from "@ngpipe/storage";
+import {
+  type Compression,
+  DecompressionError,
+  openStorage,
+  type Storage,
+  type StorageOptions,
+} from "@ngpipe/storage";
 import { MeshDecodeError, MeshError } from "./errors";
 import {
   decodeLegacyManifest,
@@ -31,13 +37,27 @@ export class MeshNotFoundError extends MeshError {
 export interface MeshLayerOptions {
   /** Mesh directory relative to the layer; default: the layer info's `mesh`, else "mesh". */
   meshDir?: string;
-  /** gzip fragments on write (CloudVolume/Igneous do). Default true. */
-  compress?: boolean;
+  /**
+   * Compression of fragments on write: `"gzip"` (default, as CloudVolume and
+   * Igneous write them), `"br"`, or `false` for plain bytes. `true` means gzip.
+   */
+  compress?: boolean | "gzip" | "br";
   /** Requests in flight when reading many fragments. Default 32. */
   concurrency?: number;
   storageOptions?: StorageOptions;
   /** An open storage rooted at the segmentation layer. */
   storage?: Storage;
+}
+
+/**
+ * A storage read whose stored compression is broken (e.g. a truncated `.gz`)
+ * becomes a {@link MeshDecodeError} naming the object, like any other corrupt
+ * mesh data; other errors pass through.
+ */
+function asDecodeError(err: unknown, url: string): unknown {
+  return err instanceof DecompressionError
+    ? new MeshDecodeError("stored compression is corrupt", url, { cause: err })
+    : err;
 }
 
 /** The fragment name's parts: `<id>:<lod>:<rest>`. */
@@ -100,7 +120,9 @@ export class MeshLayer {
   /** Fragment names listed in a segment's manifest; null when it has none. */
   async manifest(label: Label, lod = 0): Promise<string[] | null> {
     const key = legacyManifestKey(label, lod);
-    const bytes = await this.storage.get(key);
+    const bytes = await this.storage.get(key).catch((e) => {
+      throw asDecodeError(e, `${this.url}/${key}`);
+    });
     return bytes === null ? null : decodeLegacyManifest(bytes, `${this.url}/${key}`);
   }
 
@@ -116,17 +138,25 @@ export class MeshLayer {
 
   /** Read and decode one fragment by name. */
   async fragment(name: string): Promise<Mesh> {
-    const bytes = await this.storage.get(name);
+    const bytes = await this.storage.get(name).catch((e) => {
+      throw asDecodeError(e, `${this.url}/${name}`);
+    });
     if (bytes === null) throw new MeshNotFoundError(`missing mesh fragment ${this.url}/${name}`);
     return decodeLegacyMesh(bytes, `${this.url}/${name}`);
   }
 
-  /** Write one fragment (gzip unless the layer was opened with compress: false). */
+  /** How fragments are compressed on write (the `compress` option). */
+  get fragmentCompression(): Compression | false {
+    const c = this.options.compress;
+    return c === false ? false : c === "br" ? "br" : "gzip";
+  }
+
+  /** Write one fragment, compressed as {@link fragmentCompression} says. */
   async writeFragment(name: string, mesh: Mesh | Uint8Array): Promise<void> {
     const bytes = mesh instanceof Uint8Array ? mesh : encodeLegacyMesh(mesh);
     await this.storage.put(name, bytes, {
       contentType: "application/octet-stream",
-      compress: this.options.compress === false ? false : "gzip",
+      compress: this.fragmentCompression,
     });
   }
 
@@ -143,7 +173,7 @@ export class MeshLayer {
     });
     const meshes: Mesh[] = [];
     for (const r of results) {
-      if (!r.ok) throw r.error;
+      if (!r.ok) throw asDecodeError(r.error, `${this.url}/${r.key}`);
       if (r.value === null) {
         throw new MeshNotFoundError(
           `manifest of segment ${label} lists ${r.key}, which is missing at ${this.url}`,

@@ -2,6 +2,7 @@
 import { createMeshingTasks, createMeshManifestTasks } from "@ngpipe/tasks";
 import type { Command } from "commander";
 import { parseBbox, parseIntArg, parseVec3, toUrl } from "../args";
+import { UsageError } from "../errors";
 import { runTasks } from "../run-tasks";
 import { report, withRunOptions } from "./image";
 
@@ -23,8 +24,12 @@ export function registerMeshCommands(program: Command): void {
       .option("--labels <ids>", "only these labels (comma separated)")
       .option("--exclude <ids>", "not these labels (comma separated)")
       .option("--bounds <bbox>", "only this box")
-      .option("--fill-missing", "read missing chunks as background"),
+      .option("--fill-missing", "read missing chunks as background")
+      .option("--compress <how>", "fragment compression: gzip, br or none", "gzip"),
   ).action(async (layer: string, o) => {
+    const compress = String(o.compress);
+    if (!["gzip", "br", "none"].includes(compress))
+      throw new UsageError(`--compress must be gzip, br or none, got ${compress}`);
     const r = await runTasks(
       "mesh",
       createMeshingTasks(toUrl(layer), {
@@ -38,6 +43,7 @@ export function registerMeshCommands(program: Command): void {
         excludeLabels: o.exclude ? String(o.exclude).split(",") : undefined,
         bounds: o.bounds ? parseBbox(o.bounds) : undefined,
         fillMissing: Boolean(o.fillMissing),
+        compress: compress === "none" ? false : (compress as "gzip" | "br"),
       }),
       {
         queue: o.queue,

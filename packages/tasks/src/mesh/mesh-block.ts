@@ -67,7 +67,15 @@ export function smallLabels(data: LabelArray, threshold: number): string[] {
     }
   } else {
     const n = data.length;
-    const d = data as Uint32Array;
+    // Signed arrays are counted by their unsigned bit patterns, as the mesher reads them.
+    const d =
+      data instanceof Int8Array
+        ? new Uint8Array(data.buffer, data.byteOffset, n)
+        : data instanceof Int16Array
+          ? new Uint16Array(data.buffer, data.byteOffset, n)
+          : data instanceof Int32Array
+            ? new Uint32Array(data.buffer, data.byteOffset, n)
+            : (data as Uint8Array | Uint16Array | Uint32Array);
     let i = 0;
     while (i < n) {
       const v = d[i];

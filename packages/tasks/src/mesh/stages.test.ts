@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MeshDecodeError, MeshLayer, meshArea, meshTopology, meshVolume } from "@ngpipe/mesh";
-import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { Bbox, closePool, NdArray, type Vec3, Volume } from "@ngpipe/precomputed";
 import { executeTask } from "../runtime/define";
 import { smallLabels } from "./mesh-block";
 import { createMeshingTasks, createMeshManifestTasks, manifestPrefixes } from "./stages";
@@ -34,7 +34,40 @@ function fib25(): NdArray {
   );
 }
 
-test("FIB-25 meshes end to end: every manifest lists exactly the fragments written, and fused meshes are closed", async () => {
+/**
+ * The fragments the Mesh stage must write, worked out from the labels alone:
+ * for each block, every non-zero label present in its cutout (the block plus
+ * one voxel on the high faces, clipped to the volume), named `<id>:0:<block>`.
+ */
+function expectedFragments(
+  labels: BigUint64Array,
+  n: number,
+  shape: number,
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (let bz = 0; bz < n; bz += shape)
+    for (let by = 0; by < n; by += shape)
+      for (let bx = 0; bx < n; bx += shape) {
+        const lo: Vec3 = [bx, by, bz];
+        const hi: Vec3 = [
+          Math.min(bx + shape, n),
+          Math.min(by + shape, n),
+          Math.min(bz + shape, n),
+        ];
+        const name = new Bbox(lo, hi).toChunkName();
+        const seen = new Set<bigint>();
+        for (let z = bz; z < Math.min(hi[2] + 1, n); z++)
+          for (let y = by; y < Math.min(hi[1] + 1, n); y++)
+            for (let x = bx; x < Math.min(hi[0] + 1, n); x++) seen.add(labels[x + n * (y + n * z)]);
+        seen.delete(0n);
+        for (const id of seen)
+          out.set(String(id), [...(out.get(String(id)) ?? []), `${id}:0:${name}`]);
+      }
+  for (const list of out.values()) list.sort();
+  return out;
+}
+
+test("FIB-25 meshes end to end at Igneous defaults: every manifest lists exactly the fragments due, and fused meshes are closed", async () => {
   const url = `file://${join(tmp, "fib25")}`;
   const labels = fib25();
   await Volume.fromArray(url, labels, {
@@ -42,9 +75,8 @@ test("FIB-25 meshes end to end: every manifest lists exactly the fragments writt
     chunkSize: [32, 32, 32],
     resolution: [8, 8, 8],
   });
-  const meshed = await runAll(
-    createMeshingTasks(url, { shape: [32, 32, 32], simplification: 10, maxError: 8 }),
-  );
+  // Defaults: simplification factor 100, max error 40 nm, gzip fragments.
+  const meshed = await runAll(createMeshingTasks(url, { shape: [32, 32, 32] }));
   expect(meshed).toBe(8);
   expect(await runAll(createMeshManifestTasks(url))).toBe(1);
 
@@ -53,24 +85,29 @@ test("FIB-25 meshes end to end: every manifest lists exactly the fragments writt
   const meshes = await MeshLayer.open(url);
   expect((await meshes.info())?.["@type"]).toBe("neuroglancer_legacy_mesh");
 
-  const written = new Map<string, string[]>();
+  const due = expectedFragments(labels.data as BigUint64Array, 64, 32);
+  const listed = new Map<string, string[]>();
   for await (const key of meshes.storage.list("")) {
-    const m = /^(\d+):0:(.+)$/.exec(key);
-    if (m) written.set(m[1], [...(written.get(m[1]) ?? []), key]);
+    const m = /^(\d+):0(:.+)?$/.exec(key);
+    if (m && !m[2]) listed.set(m[1], (await meshes.manifest(BigInt(m[1]))) ?? []);
   }
-  const ids = (await vol.unique(vol.bounds)) as bigint[];
-  const nonzero = ids.filter((i) => i !== 0n).map(String);
-  expect([...written.keys()].sort()).toEqual([...nonzero].sort());
-  for (const [id, keys] of written) {
-    expect(await meshes.manifest(BigInt(id))).toEqual(keys.sort());
-  }
-  // The dataset edges are closed and interior block faces meet exactly, so
-  // every segment's fused mesh is watertight and consistently oriented.
-  for (const id of nonzero.slice(0, 12)) {
+  expect(due.size).toBe(52);
+  expect(listed.size).toBe(due.size);
+  for (const [id, names] of due) expect(listed.get(id)).toEqual(names);
+  // Every fragment named is on disk, gzipped as Igneous writes them.
+  const [first] = [...due.values()][0];
+  expect(existsSync(join(tmp, "fib25", "mesh", `${first}.gz`))).toBe(true);
+  // The dataset edges are closed and interior block faces meet exactly (their
+  // vertices are locked during simplification), so every segment's fused
+  // mesh is watertight and consistently oriented.
+  for (const id of due.keys()) {
     const mesh = await meshes.get(BigInt(id));
     const topo = meshTopology(mesh);
-    expect(topo.watertight).toBe(true);
-    expect(topo.consistentlyOriented).toBe(true);
+    expect({ id, watertight: topo.watertight, oriented: topo.consistentlyOriented }).toEqual({
+      id,
+      watertight: true,
+      oriented: true,
+    });
     expect(meshVolume(mesh)).toBeGreaterThan(0);
   }
 });
@@ -100,11 +137,143 @@ test("one block or eight blocks with overlap give the same surface", async () =>
   }
 });
 
+test("eight blocks at Igneous defaults meet without cracks for every segment", async () => {
+  const url = "mem://mesh-stage/eight-defaults";
+  await Volume.fromArray(url, fib25(), {
+    encoding: "raw",
+    chunkSize: [64, 64, 64],
+    resolution: [8, 8, 8],
+  });
+  await runAll(createMeshingTasks(url, { shape: [32, 32, 32] }));
+  await runAll(createMeshManifestTasks(url, { magnitude: 1 }));
+  const meshes = await MeshLayer.open(url);
+  const ids = new Set<string>();
+  for await (const key of meshes.storage.list("")) {
+    const m = /^(\d+):0:/.exec(key);
+    if (m) ids.add(m[1]);
+  }
+  expect(ids.size).toBe(52);
+  for (const id of ids) {
+    const topo = meshTopology(await meshes.get(BigInt(id)));
+    expect({ id, watertight: topo.watertight, oriented: topo.consistentlyOriented }).toEqual({
+      id,
+      watertight: true,
+      oriented: true,
+    });
+  }
+});
+
+test("a dataset one voxel longer than a multiple of the block shape is closed once at its edge", async () => {
+  // 33^3 voxels in 32^3 blocks: the next-to-last block's overlap reaches the
+  // edge, but only the one-voxel last block may close the meshes there.
+  const n = 33;
+  const src = fib25().data as BigUint64Array;
+  const labels = new BigUint64Array(n * n * n);
+  for (let z = 0; z < n; z++)
+    for (let y = 0; y < n; y++)
+      for (let x = 0; x < n; x++) labels[x + n * (y + n * z)] = src[x + 64 * (y + 64 * z)];
+  const url = "mem://mesh-stage/odd-extent";
+  await Volume.fromArray(url, NdArray.from(labels, [n, n, n]), {
+    encoding: "raw",
+    chunkSize: [n, n, n],
+    resolution: [8, 8, 8],
+  });
+  for (const [dir, shape] of [
+    ["whole", 64],
+    ["blocks", 32],
+  ] as const) {
+    await runAll(
+      createMeshingTasks(url, { shape: [shape, shape, shape], simplification: 0, meshDir: dir }),
+    );
+    await runAll(createMeshManifestTasks(url, { meshDir: dir }));
+  }
+  const whole = await MeshLayer.open(url, { meshDir: "whole" });
+  const blocks = await MeshLayer.open(url, { meshDir: "blocks" });
+  const ids = [...new Set(labels)].filter((i) => i !== 0n);
+  expect(ids.length).toBeGreaterThan(10);
+  for (const id of ids) {
+    const a = await whole.get(id);
+    const b = await blocks.get(id);
+    const topo = meshTopology(b);
+    expect({ id, nonManifold: topo.nonManifoldEdges, watertight: topo.watertight }).toEqual({
+      id,
+      nonManifold: 0,
+      watertight: true,
+    });
+    expect(Math.abs(meshArea(b) / meshArea(a) - 1)).toBeLessThan(1e-6);
+    expect(Math.abs(meshVolume(b) / meshVolume(a) - 1)).toBeLessThan(1e-6);
+  }
+});
+
+test("labels and excludeLabels choose the segments meshed", async () => {
+  const url = "mem://mesh-stage/select";
+  const labels = fib25();
+  await Volume.fromArray(url, labels, { encoding: "raw", chunkSize: [64, 64, 64] });
+  const all = [...new Set(labels.data as BigUint64Array)].filter((i) => i !== 0n).map(String);
+  const some = [all[3], all[17]];
+  await runAll(createMeshingTasks(url, { shape: [32, 32, 32], labels: some, meshDir: "only" }));
+  await runAll(
+    createMeshingTasks(url, { shape: [32, 32, 32], excludeLabels: some, meshDir: "but" }),
+  );
+  const idsIn = async (dir: string) => {
+    const out = new Set<string>();
+    const layer = await MeshLayer.open(url, { meshDir: dir });
+    for await (const key of layer.storage.list("")) {
+      const m = /^(\d+):0:/.exec(key);
+      if (m) out.add(m[1]);
+    }
+    return [...out].sort();
+  };
+  expect(await idsIn("only")).toEqual([...some].sort());
+  expect(await idsIn("but")).toEqual(all.filter((i) => !some.includes(i)).sort());
+});
+
+test("fragments are gzipped by default, brotli or plain when asked", async () => {
+  const root = join(tmp, "compress");
+  const url = `file://${root}`;
+  const labels = new Uint32Array(8 * 8 * 8);
+  labels.fill(5, 0, 200);
+  await Volume.fromArray(url, NdArray.from(labels, [8, 8, 8]), { type: "segmentation" });
+  const name = "5:0:0-8_0-8_0-8";
+  for (const [dir, compress, file] of [
+    ["gz", undefined, `${name}.gz`],
+    ["br", "br", `${name}.br`],
+    ["plain", false, name],
+  ] as const) {
+    await runAll(createMeshingTasks(url, { shape: [8, 8, 8], meshDir: dir, compress }));
+    expect(existsSync(join(root, dir, file))).toBe(true);
+    const layer = await MeshLayer.open(url, { meshDir: dir });
+    expect((await layer.fragment(name)).faces.length).toBeGreaterThan(0);
+  }
+});
+
+test("an existing mesh info keeps the keys meshing does not set", async () => {
+  const url = "mem://mesh-stage/info-merge";
+  await Volume.fromArray(url, NdArray.from(new Uint32Array(512).fill(3), [8, 8, 8]), {
+    type: "segmentation",
+  });
+  const layer = await MeshLayer.open(url);
+  await layer.storage.put(
+    "info",
+    JSON.stringify({ "@type": "neuroglancer_legacy_mesh", mip: 3, lab_note: "keep me" }),
+  );
+  await runAll(createMeshingTasks(url, { shape: [8, 8, 8] }));
+  const info = JSON.parse(new TextDecoder().decode((await layer.storage.get("info"))!));
+  expect(info).toMatchObject({ lab_note: "keep me", mip: 0, chunk_size: [8, 8, 8] });
+  await expect(
+    runAll(createMeshingTasks(url, { shape: [8, 8, 8], meshDir: "../elsewhere" })),
+  ).rejects.toThrow(/relative path/);
+});
+
 test("dust labels are not meshed", async () => {
   const labels = new Uint32Array(16 * 16 * 16);
   for (let i = 0; i < labels.length; i++) labels[i] = i < 2000 ? 1 : 2;
   labels[3000] = 3;
   expect(smallLabels(labels, 5)).toEqual(["3"]);
+  // Signed arrays count by their unsigned bit patterns, as the mesher reads them.
+  const signed = new Int32Array(labels);
+  signed[3000] = -5;
+  expect(smallLabels(signed, 5)).toEqual([String(2 ** 32 - 5)]);
   const url = "mem://mesh-stage/dust";
   await Volume.fromArray(url, NdArray.from(labels, [16, 16, 16]), { type: "segmentation" });
   await runAll(createMeshingTasks(url, { shape: [16, 16, 16], dust: 5 }));
@@ -126,6 +295,26 @@ test("a corrupt fragment is a MeshDecodeError naming it", async () => {
   const err = await meshes.get(7).catch((e) => e);
   expect(err).toBeInstanceOf(MeshDecodeError);
   expect((err as Error).message).toContain(name);
+});
+
+test("a fragment whose stored gzip is corrupt is a MeshDecodeError naming it", async () => {
+  const root = join(tmp, "corrupt-gz");
+  const url = `file://${root}`;
+  await Volume.fromArray(url, NdArray.from(new Uint32Array(512).fill(7), [8, 8, 8]), {
+    type: "segmentation",
+  });
+  await runAll(createMeshingTasks(url, { shape: [8, 8, 8] }));
+  await runAll(createMeshManifestTasks(url));
+  const meshes = await MeshLayer.open(url);
+  const [name] = (await meshes.manifest(7))!;
+  const gz = join(root, "mesh", `${name}.gz`);
+  const bytes = readFileSync(gz);
+  writeFileSync(gz, bytes.subarray(0, bytes.length >> 1));
+  for (const read of [() => meshes.get(7), () => meshes.fragment(name)]) {
+    const err = await read().catch((e) => e);
+    expect(err).toBeInstanceOf(MeshDecodeError);
+    expect((err as Error).message).toContain(name);
+  }
 });
 
 test("manifest prefixes split ids into disjoint groups covering every id", () => {

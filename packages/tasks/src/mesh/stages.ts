@@ -5,7 +5,13 @@
  * the dataset edge and writes one fragment `<id>:0:<bbox>` per label; then
  * manifest tasks gather each segment's fragments into its `<id>:0` manifest.
  */
-import { type LabelArray, legacyMeshInfo, MeshLayer } from "@ngpipe/mesh";
+import {
+  encodeLegacyManifest,
+  type LabelArray,
+  legacyMeshInfo,
+  MeshLayer,
+  withMeshDir,
+} from "@ngpipe/mesh";
 import { Bbox, type Vec3, Volume } from "@ngpipe/precomputed";
 import { z } from "zod";
 import { meshKernels } from "../mesh-kernel-module";
@@ -30,6 +36,8 @@ export const meshTask = defineTask({
     fillMissing: z.boolean().default(false),
     /** Close meshes where the block touches the dataset edge. */
     closeEdges: z.boolean().default(true),
+    /** Fragment compression: gzip (Igneous' default), brotli, or none. */
+    compress: z.union([z.enum(["gzip", "br"]), z.literal(false)]).default("gzip"),
   }),
   async run(p, ctx: TaskContext) {
     const vol = await Volume.open(p.layer, {
@@ -40,14 +48,18 @@ export const meshTask = defineTask({
     const box = Bbox.parseChunkName(p.bbox);
     const cutout = box.grow({ high: [1, 1, 1] }).intersect(vol.bounds);
     const data = await vol.read(cutout, { signal: ctx.signal });
+    // Close where the block itself reaches the dataset edge. (Not where only
+    // the cutout does: when the dataset's extent is one voxel more than a
+    // multiple of the block shape, the next-to-last block's overlap reaches
+    // the edge too, and closing there would double the last block's cap.)
     const b = vol.bounds;
     const close = [
-      p.closeEdges && cutout.min[0] === b.min[0],
-      p.closeEdges && cutout.max[0] === b.max[0],
-      p.closeEdges && cutout.min[1] === b.min[1],
-      p.closeEdges && cutout.max[1] === b.max[1],
-      p.closeEdges && cutout.min[2] === b.min[2],
-      p.closeEdges && cutout.max[2] === b.max[2],
+      p.closeEdges && box.min[0] <= b.min[0],
+      p.closeEdges && box.max[0] >= b.max[0],
+      p.closeEdges && box.min[1] <= b.min[1],
+      p.closeEdges && box.max[1] >= b.max[1],
+      p.closeEdges && box.min[2] <= b.min[2],
+      p.closeEdges && box.max[2] >= b.max[2],
     ] as [boolean, boolean, boolean, boolean, boolean, boolean];
     const res = vol.resolution;
     const labels = data.channel(0).data as LabelArray;
@@ -73,13 +85,14 @@ export const meshTask = defineTask({
     const meshes = await MeshLayer.open(p.layer, {
       meshDir: p.meshDir,
       storage: ctx.storage(p.layer),
+      compress: p.compress,
     });
     const name = box.toChunkName();
     const puts = result.ids.map((id, i) => ({
       key: `${id}:0:${name}`,
       data: result.fragments[i],
       contentType: "application/octet-stream",
-      compress: "gzip" as const,
+      compress: meshes.fragmentCompression,
     }));
     const written = await meshes.storage.putMany(puts, { signal: ctx.signal });
     for (const r of written) if (!r.ok) throw r.error;
@@ -106,6 +119,8 @@ export interface MeshingOptions {
   fillMissing?: boolean;
   /** Only this box (voxels of `mip`). */
   bounds?: Bbox;
+  /** Fragment compression (default "gzip", as Igneous writes them; false = none). */
+  compress?: "gzip" | "br" | false;
 }
 
 /**
@@ -125,18 +140,33 @@ export async function* createMeshingTasks(
   const shape = options.shape ?? [448, 448, 448];
   const meshDir = options.meshDir ?? (typeof vol.info.mesh === "string" ? vol.info.mesh : "mesh");
   if (vol.info.mesh !== meshDir) {
-    vol.info.mesh = meshDir;
+    vol.info.mesh = withMeshDir(vol.info, meshDir).mesh;
     await vol.commitInfo();
   }
+  // Like Igneous, update an existing mesh info (keeping keys we do not
+  // set) and write it only when it changes.
   const meshes = await MeshLayer.open(layer, { meshDir, storage: ctx.storage(layer) });
-  await meshes.writeInfo(
-    legacyMeshInfo({
+  const old = await meshes.storage.get("info");
+  let existing: Record<string, unknown> = {};
+  if (old !== null) {
+    try {
+      const parsed = JSON.parse(new TextDecoder().decode(old));
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) existing = parsed;
+    } catch {
+      // Not JSON: replaced below.
+    }
+  }
+  const merged = {
+    ...existing,
+    ...legacyMeshInfo({
       mip,
       chunkSize: [...shape],
       resolution: [...vol.resolution],
       spatialIndex: false,
     }),
-  );
+  };
+  if (old === null || JSON.stringify(merged) !== JSON.stringify(existing))
+    await meshes.writeInfo(merged);
   const region = options.bounds ? options.bounds.intersect(vol.bounds) : vol.bounds;
   for (const box of region.chunks(shape, vol.scale.voxelOffset, region)) {
     yield meshTask.payload({
@@ -151,6 +181,7 @@ export async function* createMeshingTasks(
       excludeLabels: options.excludeLabels?.map(String),
       fillMissing: options.fillMissing ?? false,
       closeEdges: true,
+      compress: options.compress ?? "gzip",
     });
   }
 }
@@ -170,8 +201,17 @@ export const meshManifestTask = defineTask({
       storage: ctx.storage(p.layer),
     });
     const groups = await meshes.listFragments(p.prefix);
-    const puts = [...groups].map(([id, fragments]) => meshes.writeManifest(id, fragments));
-    await Promise.all(puts);
+    const written = await meshes.storage.putMany(
+      [...groups].map(([id, fragments]) => ({
+        key: `${id}:0`,
+        data: encodeLegacyManifest(fragments),
+        contentType: "application/json",
+        cacheControl: "no-cache",
+        compress: false as const,
+      })),
+      { signal: ctx.signal },
+    );
+    for (const r of written) if (!r.ok) throw r.error;
     ctx.progress(groups.size);
     return { manifests: groups.size };
   },
