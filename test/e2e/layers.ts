@@ -47,8 +47,8 @@ async function addMip1(vol: Volume, level: Uint8Array | Uint32Array): Promise<st
   return keys;
 }
 
-async function runAll(tasks: AsyncIterable<unknown>): Promise<void> {
-  for await (const task of tasks) await executeTask(JSON.parse(JSON.stringify(task)));
+async function runAll(tasks: Promise<Iterable<unknown>>): Promise<void> {
+  for (const task of await tasks) await executeTask(JSON.parse(JSON.stringify(task)));
 }
 
 /**

@@ -82,7 +82,7 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
   const steps: PipelineStep[] = [
     {
       name: "ingest image",
-      tasks: async () =>
+      tasks: () =>
         createIngestTasks(join(root, "source", "image.npy"), image, {
           ...common,
           layerType: "image",
@@ -90,7 +90,7 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
     },
     {
       name: "ingest segmentation",
-      tasks: async () =>
+      tasks: () =>
         createIngestTasks(join(root, "source", "segmentation.npy"), segmentation, {
           ...common,
           layerType: "segmentation",
@@ -103,7 +103,7 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
     },
     {
       name: "mesh segmentation",
-      tasks: async () =>
+      tasks: () =>
         createMeshingTasks(segmentation, {
           shape: [128, 128, 64],
           simplification: 10,
@@ -111,7 +111,7 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
           dust: 100,
         }),
     },
-    { name: "mesh manifests", tasks: async () => createMeshManifestTasks(segmentation) },
+    { name: "mesh manifests", tasks: () => createMeshManifestTasks(segmentation) },
   ];
   t = Date.now();
   const results = await runPipeline(steps, { queue, workers: o.workers ?? 2, quiet: o.quiet });

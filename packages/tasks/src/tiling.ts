@@ -72,6 +72,29 @@ export function resolveBounds(
 }
 
 /**
+ * Task payloads that are not tiles of a volume (e.g. mesh manifests, one per
+ * id prefix), produced lazily each time it is iterated, with their number
+ * known up front.
+ */
+export interface TaskList<P = unknown> extends Iterable<TaskPayload<P>> {
+  /** How many payloads iterating yields. */
+  readonly count: number;
+}
+
+/** A {@link TaskList} of one payload per item of `items`, made by `make`. */
+export function taskList<T, P>(
+  items: readonly T[],
+  make: (item: T) => TaskPayload<P>,
+): TaskList<P> {
+  return {
+    count: items.length,
+    *[Symbol.iterator]() {
+      for (const item of items) yield make(item);
+    },
+  };
+}
+
+/**
  * What a task creation function returns: the task payloads, produced lazily
  * each time it is iterated (a million tasks never sit in memory), with their
  * number known up front for progress bars.
@@ -82,9 +105,7 @@ export function resolveBounds(
  * for (const payload of tasks) await queue.insert(payload);
  * ```
  */
-export interface TaskSet<P = unknown> extends Iterable<TaskPayload<P>> {
-  /** How many payloads iterating yields. */
-  readonly count: number;
+export interface TaskSet<P = unknown> extends TaskList<P> {
   /** Task shape in voxels of the mip the tasks read. */
   readonly shape: Vec3;
   /** The box the tasks cover, in voxels of that mip. */

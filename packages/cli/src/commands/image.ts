@@ -50,7 +50,7 @@ export function registerImageCommands(program: Command): Command {
     };
     const r = await runTasks(
       "ingest",
-      createIngestTasks(sourceLocation(source), toUrl(layer), opts),
+      await createIngestTasks(sourceLocation(source), toUrl(layer), opts),
       {
         queue: o.queue,
         parallel: parseIntArg(o.parallel, "--parallel", 1),

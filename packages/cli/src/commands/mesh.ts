@@ -32,7 +32,7 @@ export function registerMeshCommands(program: Command): void {
       throw new UsageError(`--compress must be gzip, br or none, got ${compress}`);
     const r = await runTasks(
       "mesh",
-      createMeshingTasks(toUrl(layer), {
+      await createMeshingTasks(toUrl(layer), {
         mip: parseIntArg(o.mip, "--mip"),
         shape: parseVec3(o.shape, "--shape"),
         simplification: Number(o.simplification),
@@ -67,7 +67,7 @@ export function registerMeshCommands(program: Command): void {
   ).action(async (layer: string, o) => {
     const r = await runTasks(
       "manifest",
-      createMeshManifestTasks(toUrl(layer), {
+      await createMeshManifestTasks(toUrl(layer), {
         meshDir: o.dir,
         magnitude: parseIntArg(o.magnitude, "--magnitude"),
       }),

@@ -71,7 +71,7 @@ export function pipelineSteps(spec: PipelineSpec): PipelineStep[] {
     switch (step.stage) {
       case "ingest": {
         const [source, layer] = [need(step, i, "source"), need(step, i, "layer")];
-        return { name, tasks: async () => createIngestTasks(source, layer, opts(step)) };
+        return { name, tasks: () => createIngestTasks(source, layer, opts(step)) };
       }
       case "downsample": {
         const layer = need(step, i, "layer");
@@ -95,11 +95,11 @@ export function pipelineSteps(spec: PipelineSpec): PipelineStep[] {
       }
       case "mesh": {
         const layer = need(step, i, "layer");
-        return { name, tasks: async () => createMeshingTasks(layer, opts(step)) };
+        return { name, tasks: () => createMeshingTasks(layer, opts(step)) };
       }
       case "manifest": {
         const layer = need(step, i, "layer");
-        return { name, tasks: async () => createMeshManifestTasks(layer, opts(step)) };
+        return { name, tasks: () => createMeshManifestTasks(layer, opts(step)) };
       }
       default:
         throw new UsageError(

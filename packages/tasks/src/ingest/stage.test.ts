@@ -57,13 +57,13 @@ test("ingest tasks are payloads that any worker can execute, one per block, clam
   for (let i = 0; i < labels.length; i++) labels[i] = (i % 13) + 1;
   writeNpy(file, "<u4", [9, 30, 70], new Uint8Array(labels.buffer));
   const url = `mem://ingest-test/labels`;
-  const tasks = [];
-  for await (const t of createIngestTasks(file, url, {
+  const set = await createIngestTasks(file, url, {
     chunkSize: [16, 16, 8],
     taskShape: [32, 32, 8],
-  }))
-    tasks.push(t);
-  expect(tasks.length).toBe(3 * 1 * 2);
+  });
+  const tasks = [...set];
+  expect(set.count).toBe(3 * 1 * 2);
+  expect(tasks.length).toBe(set.count);
   expect(tasks.map((t) => (t.params as { bbox: string }).bbox)).toContain("64-70_0-30_8-9");
   for (const t of tasks) await executeTask(JSON.parse(JSON.stringify(t)));
   const vol = await Volume.open(url);
@@ -74,17 +74,16 @@ test("ingest tasks are payloads that any worker can execute, one per block, clam
 });
 
 test("an encoding that cannot hold the source's data type is refused before anything is written", async () => {
-  const gen = createIngestTasks(`${AFF}#/main`, "mem://ingest-test/bad", { encoding: "jpeg" });
-  await expect(gen.next()).rejects.toThrow(IngestConfigError);
   await expect(
-    createIngestTasks(`${AFF}#/main`, "mem://ingest-test/bad2", { encoding: "jpeg" }).next(),
+    createIngestTasks(`${AFF}#/main`, "mem://ingest-test/bad", { encoding: "jpeg" }),
+  ).rejects.toThrow(IngestConfigError);
+  await expect(
+    createIngestTasks(`${AFF}#/main`, "mem://ingest-test/bad2", { encoding: "jpeg" }),
   ).rejects.toThrow(/jpeg encoding cannot hold float32/);
 });
 
 test("a missing dataset path lists the datasets present", async () => {
-  await expect(createIngestTasks(`${AFF}#/nope`, "mem://ingest-test/x").next()).rejects.toThrow(
-    /main/,
-  );
+  await expect(createIngestTasks(`${AFF}#/nope`, "mem://ingest-test/x")).rejects.toThrow(/main/);
 });
 
 async function runAll(tasks: Iterable<unknown> | AsyncIterable<unknown>): Promise<void> {

@@ -20,7 +20,8 @@ import {
 } from "@ngpipe/precomputed";
 import { z } from "zod";
 import { createTaskContext, type TaskContext } from "../runtime/context";
-import { defineTask, type TaskPayload } from "../runtime/define";
+import { defineTask } from "../runtime/define";
+import { type TaskSet, taskSet } from "../tiling";
 import { SourceError } from "./sources/errors";
 import { type OpenSourceOptions, openSource, type SourceSpec } from "./sources/open";
 import type { VolumeSource } from "./sources/types";
@@ -159,16 +160,17 @@ function defaultTaskShape(chunk: Vec3, size: Vec3): Vec3 {
 }
 
 /**
- * Create the destination layer's info and yield one ingest task per block
- * (x fastest), lazily. The source is opened once here to learn its shape and
- * data type; each task opens it again in the worker.
+ * Create the destination layer's info and return the ingest tasks, one per
+ * block (x fastest), made lazily as the set is iterated. The source is
+ * opened once here to learn its shape and data type; each task opens it
+ * again in the worker.
  */
-export async function* createIngestTasks(
+export async function createIngestTasks(
   source: string | string[] | SourceSpec,
   destUrl: string,
   opts: IngestOptions = {},
   ctx: TaskContext = createTaskContext(),
-): AsyncGenerator<TaskPayload> {
+): Promise<TaskSet<z.output<typeof ingestTask.schema>>> {
   const spec: SourceParam =
     typeof source === "string" && !opts.sourceOptions
       ? source
@@ -199,15 +201,15 @@ export async function* createIngestTasks(
   if (opts.bounds) {
     region = opts.bounds.translate(offset).expandToChunks(chunk, offset).intersect(vol.bounds);
   }
-  for (const box of region.chunks(shape, offset, vol.bounds)) {
-    yield ingestTask.payload({
+  return taskSet(region, shape, { origin: offset }, (box) =>
+    ingestTask.payload({
       source: spec,
       layer: vol.url,
       bbox: box.toChunkName(),
       voxelOffset: [offset[0], offset[1], offset[2]],
       ...(opts.compressLevel !== undefined ? { compressLevel: opts.compressLevel } : {}),
-    });
-  }
+    }),
+  );
 }
 
 /** Options of {@link ingest}. */
@@ -226,8 +228,7 @@ export async function ingest(
   opts: IngestRunOptions = {},
 ): Promise<Volume> {
   const ctx = createTaskContext({ signal: opts.signal });
-  const tasks: TaskPayload[] = [];
-  for await (const t of createIngestTasks(source, destUrl, opts, ctx)) tasks.push(t);
+  const tasks = [...(await createIngestTasks(source, destUrl, opts, ctx))];
   let next = 0;
   let done = 0;
   const worker = async () => {

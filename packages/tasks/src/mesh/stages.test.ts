@@ -17,9 +17,9 @@ afterAll(async () => {
   await closePool();
 });
 
-async function runAll(tasks: AsyncIterable<unknown>): Promise<number> {
+async function runAll(tasks: Promise<Iterable<unknown>>): Promise<number> {
   let n = 0;
-  for await (const t of tasks) {
+  for (const t of await tasks) {
     await executeTask(JSON.parse(JSON.stringify(t)));
     n++;
   }

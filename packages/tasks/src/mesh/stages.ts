@@ -16,7 +16,8 @@ import { Bbox, type Vec3, Volume } from "@ngpipe/precomputed";
 import { z } from "zod";
 import { meshKernels } from "../mesh-kernel-module";
 import { createTaskContext, type TaskContext } from "../runtime/context";
-import { defineTask, type TaskPayload } from "../runtime/define";
+import { defineTask } from "../runtime/define";
+import { type TaskList, type TaskSet, taskList, taskSet } from "../tiling";
 import type { MeshBlockResult } from "./mesh-block";
 
 /** Meshing params, as Igneous' MeshTask takes them. */
@@ -124,14 +125,21 @@ export interface MeshingOptions {
 }
 
 /**
- * Write the mesh info (and `mesh` in the layer info), then yield one meshing
- * task per block of the dataset, x fastest.
+ * Write the mesh info (and `mesh` in the layer info), then return the
+ * meshing tasks, one per block of the dataset (x fastest), made lazily as
+ * the set is iterated.
+ *
+ * ```ts
+ * const tasks = await createMeshingTasks("gs://lab/seg", { shape: [448, 448, 448] });
+ * console.log(`${tasks.count} meshing tasks`);
+ * await queue.insert(tasks);
+ * ```
  */
-export async function* createMeshingTasks(
+export async function createMeshingTasks(
   layer: string,
   options: MeshingOptions = {},
   ctx: TaskContext = createTaskContext(),
-): AsyncGenerator<TaskPayload> {
+): Promise<TaskSet<z.output<typeof meshTask.schema>>> {
   const mip = options.mip ?? 0;
   const vol = await Volume.open(layer, { mip, storage: ctx.storage(layer) });
   if (vol.layerType !== "segmentation") {
@@ -168,8 +176,8 @@ export async function* createMeshingTasks(
   if (old === null || JSON.stringify(merged) !== JSON.stringify(existing))
     await meshes.writeInfo(merged);
   const region = options.bounds ? options.bounds.intersect(vol.bounds) : vol.bounds;
-  for (const box of region.chunks(shape, vol.scale.voxelOffset, region)) {
-    yield meshTask.payload({
+  return taskSet(region, shape, { origin: vol.scale.voxelOffset }, (box) =>
+    meshTask.payload({
       layer: vol.url,
       mip,
       bbox: box.toChunkName(),
@@ -182,8 +190,8 @@ export async function* createMeshingTasks(
       fillMissing: options.fillMissing ?? false,
       closeEdges: true,
       compress: options.compress ?? "gzip",
-    });
-  }
+    }),
+  );
 }
 
 /** Manifest task: every segment whose fragments start with `prefix` gets its `<id>:0`. */
@@ -242,12 +250,12 @@ export interface MeshManifestOptions {
   magnitude?: number;
 }
 
-/** Yield the manifest tasks of a layer's mesh directory. */
-export async function* createMeshManifestTasks(
+/** The manifest tasks of a layer's mesh directory (one, or one per id prefix). */
+export async function createMeshManifestTasks(
   layer: string,
   options: MeshManifestOptions = {},
   ctx: TaskContext = createTaskContext(),
-): AsyncGenerator<TaskPayload> {
+): Promise<TaskList<z.output<typeof meshManifestTask.schema>>> {
   let meshDir = options.meshDir;
   if (meshDir === undefined) {
     const vol = await Volume.open(layer, { storage: ctx.storage(layer) });
@@ -255,5 +263,5 @@ export async function* createMeshManifestTasks(
   }
   const magnitude = options.magnitude ?? 0;
   const prefixes = magnitude > 0 ? manifestPrefixes(magnitude) : [""];
-  for (const prefix of prefixes) yield meshManifestTask.payload({ layer, meshDir, prefix });
+  return taskList(prefixes, (prefix) => meshManifestTask.payload({ layer, meshDir, prefix }));
 }
