@@ -34,6 +34,7 @@ import {
   DownsampleMemoryError,
   factorPow,
   formatBytes,
+  LayerMismatchError,
   openLayer,
   positiveVec3Schema,
   storageFor,
@@ -65,6 +66,30 @@ export function backgroundValue(bg: number | string, dtype: DataType): number | 
 export function resolveMethod(method: StageDownsampleMethod, layerType: string): DownsampleMethod {
   if (method !== "auto") return method;
   return layerType === "segmentation" ? "mode" : "average";
+}
+
+/** Data types the average kernel handles (as tinybrain's accelerated paths). */
+const AVERAGE_DTYPES = new Set(["uint8", "uint16", "uint32", "float32", "float64"]);
+
+/**
+ * Refuses, before any info is written, a downsampling method the layer's
+ * data type cannot take (average pooling of int8..int64 or uint64 images),
+ * with a `LayerMismatchError` naming the layer.
+ */
+export function checkDownsampleMethod(
+  url: string,
+  method: StageDownsampleMethod,
+  info: InfoJSON,
+): void {
+  const m = resolveMethod(method, info.type);
+  if (m === "average" && !AVERAGE_DTYPES.has(info.data_type)) {
+    throw new LayerMismatchError(
+      `${url} is a ${info.data_type} ${info.type} layer: average downsampling${
+        method === "auto" ? " (the default for images)" : ""
+      } supports uint8, uint16, uint32, float32 and float64; choose method "mode", "min", "max" ` +
+        `or "striding", or quantize/convert the layer first`,
+    );
+  }
 }
 
 /**
@@ -434,6 +459,7 @@ export async function createDownsampleTasks(
     mips: o.mips,
     minMips: 1,
   });
+  checkDownsampleMethod(url, o.method ?? "auto", srcInfo);
   addDownsampleScales(info, mip, mips, factor, newChunk, o);
   await writeInfo(destStorage, info);
   const bounds = resolveBounds(srcInfo, mip, toBbox(o.bounds), o.boundsMip ?? 0, grid);

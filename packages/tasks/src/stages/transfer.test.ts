@@ -4,6 +4,8 @@ import { openStorage } from "@ngpipe/storage";
 import { useMoto } from "../../../../test/support/moto";
 import { downsample } from "../kernels/downsample/downsample";
 import { createTaskContext } from "../runtime";
+import { LayerMismatchError } from "./common";
+import { createDownsampleTasks } from "./downsample";
 import { fib25, runAll, snapshotDir, snapshotStorage, tempDir } from "./testing";
 import { createTransferTasks, type TransferTaskResult } from "./transfer";
 
@@ -162,6 +164,68 @@ describe("transfer", () => {
     const got = await top.read("0-16_0-16_0-32");
     const want = NdArray.from(expected[1].data, [16, 16, 64]).crop([0, 0, 0], [16, 16, 32]);
     expect(sameBytes(got.data, want.data)).toBe(true);
+  });
+
+  test("a source smaller than, and offset within, an existing destination gets a right pyramid", async () => {
+    // Destination: 64x64x4 zeros, chunks of 16. Source: 20x20x4 at offset
+    // 5,5,0, off the destination's 2x2 grid: coarse voxels must pool the
+    // destination's fine voxels (new and old), not the source's.
+    const dst = "mem://xfer-within/dst";
+    await Volume.fromArray(dst, NdArray.from(new Uint8Array(64 * 64 * 4), [64, 64, 4]), {
+      chunkSize: [16, 16, 4],
+    });
+    const values = new Uint8Array(20 * 20 * 4);
+    for (let i = 0; i < values.length; i++) values[i] = 40 + ((i * 37) % 200);
+    const src = "mem://xfer-within/src";
+    await Volume.fromArray(src, NdArray.from(values, [20, 20, 4]), {
+      chunkSize: [16, 16, 4],
+      voxelOffset: [5, 5, 0],
+    });
+    await runAll(await createTransferTasks(src, dst, { mips: 1 }));
+    const vol = await Volume.open(dst, { fillMissing: true });
+    const fine = await vol.read(vol.bounds);
+    // The copy landed where it should, the rest stayed 0.
+    expect(fine.data[5 + 64 * 5]).toBe(values[0]);
+    expect(fine.data[4 + 64 * 5]).toBe(0);
+    const expected = downsample("average", fine.data, fine.shape, [2, 2, 1], 1)[0];
+    const coarse = await vol.withMip(1).read(vol.withMip(1).bounds);
+    expect(sameBytes(coarse.data, expected.data)).toBe(true);
+  });
+
+  test("a scale added to an existing destination moves with translate and is written unsharded", async () => {
+    const src = "mem://xfer-addscale/src";
+    const values = new Uint8Array(32 * 32 * 4);
+    for (let i = 0; i < values.length; i++) values[i] = 1 + (i % 250);
+    await Volume.fromArray(src, NdArray.from(values, [32, 32, 4]), { chunkSize: [8, 8, 4] });
+    await runAll(await createDownsampleTasks(src, { mips: 1 }));
+    const dst = "mem://xfer-addscale/dst";
+    await runAll(await createTransferTasks(src, dst, { translate: [16, 0, 0] }));
+    // The destination has only mip 0 now; mip 1 is added by this transfer.
+    const results = (await runAll(
+      await createTransferTasks(src, dst, { mip: 1, translate: [8, 0, 0] }),
+    )) as TransferTaskResult[];
+    expect(results.reduce((n, r) => n + r.voxels, 0)).toBe(16 * 16 * 4);
+    const info = await readInfo(openStorage(dst));
+    expect(info.scales[1].voxel_offset).toEqual([8, 0, 0]);
+    expect(info.scales[1].sharding).toBeUndefined();
+    const got = await (await Volume.open(dst, { mip: 1 })).read("8-24_0-16_0-4");
+    const want = await (await Volume.open(src, { mip: 1 })).read("0-16_0-16_0-4");
+    expect(sameBytes(got.data, want.data)).toBe(true);
+  });
+
+  test("averaging a data type the kernel cannot take is refused before the info changes", async () => {
+    const src = "mem://xfer-int16/src";
+    await Volume.fromArray(src, NdArray.zeros("int16", [16, 16, 4]), { type: "image" });
+    await expect(createTransferTasks(src, "mem://xfer-int16/dst", { mips: 1 })).rejects.toThrow(
+      /mem:\/\/xfer-int16\/src is a int16 image layer: average downsampling/,
+    );
+    expect(await openStorage("mem://xfer-int16/dst").get("info")).toBeNull();
+    await expect(createDownsampleTasks(src, { mips: 1 })).rejects.toBeInstanceOf(
+      LayerMismatchError,
+    );
+    expect((await readInfo(openStorage(src))).scales).toHaveLength(1);
+    // Another method works.
+    await runAll(await createDownsampleTasks(src, { mips: 1, method: "striding" }));
   });
 
   test("a destination of another data type is refused", async () => {

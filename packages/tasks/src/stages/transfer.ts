@@ -43,6 +43,7 @@ import {
   addDownsampleScales,
   backgroundSchema,
   backgroundValue,
+  checkDownsampleMethod,
   methodSchema,
   planTasks,
   resolveMethod,
@@ -194,7 +195,22 @@ export const transferTask = defineTask({
       signal: ctx.signal,
     };
     await writeLevel(dest, destBox, image, level);
-    await writeDownsamples(ctx, dest, destBox, image, {
+    // The pyramid is built from whole tiles, which lie on the destination's
+    // chunk x factor^mips grid. When the source covers only part of this
+    // tile (a source smaller than, or offset within, an existing
+    // destination; or `bounds`), the tile is read back from the destination
+    // so that coarser voxels pool the right fine voxels, old ones included.
+    const tile = bboxOf(p.bbox).translate(t).intersect(dest.bounds);
+    let base = image;
+    let baseBox = destBox;
+    if (p.mips > 0 && !tile.equals(destBox)) {
+      const whole = (await openLayer(ctx, p.dest, 0, { fillMissing: true })).withMip(
+        src.resolution,
+      );
+      base = await whole.read(tile, { signal: ctx.signal });
+      baseBox = tile;
+    }
+    await writeDownsamples(ctx, dest, baseBox, base, {
       ...level,
       factor: p.factor,
       mips: p.mips,
@@ -253,7 +269,8 @@ function transferInfo(src: InfoJSON, existing: InfoJSON | null, o: TransferTaskO
     scales: structuredClone(src.scales.slice(0, mip + 1)),
   };
   let destMip = info.scales.findIndex((s) => sameVec(s.resolution, srcScale.resolution));
-  if (destMip < 0) {
+  const added = destMip < 0;
+  if (added) {
     info.scales.push(structuredClone(srcScale.raw));
     info.scales.sort(
       (a, b) =>
@@ -263,7 +280,9 @@ function transferInfo(src: InfoJSON, existing: InfoJSON | null, o: TransferTaskO
     destMip = info.scales.findIndex((s) => sameVec(s.resolution, srcScale.resolution));
   }
   const s = info.scales[destMip];
-  if (existing === null) {
+  // A scale taken from the source (new layer, or a destination without this
+  // resolution) moves with the translation and is written unsharded.
+  if (existing === null || added) {
     const t = o.translate ?? [0, 0, 0];
     const off = srcScale.voxelOffset;
     s.voxel_offset = [off[0] + t[0], off[1] + t[1], off[2] + t[2]];
@@ -324,6 +343,7 @@ export async function createTransferTasks(
     mips: o.mips ?? 0,
     minMips: 0,
   });
+  if (mips > 0) checkDownsampleMethod(src, o.method ?? "auto", srcInfo);
   addDownsampleScales(info, destScale.mip, mips, factor, destScale.chunkSize, o);
   await writeInfo(destStorage, info);
   const fastPath =
