@@ -24,7 +24,7 @@
  * keep clocks synchronised (NTP) when workers run on several hosts.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { forEachConcurrent, sleep } from "./concurrency";
 import { InvalidQueueUrlError, LeaseLostError, QueueError } from "./errors";
@@ -139,10 +139,20 @@ export class FileQueue implements Queue {
         options.concurrency ?? 32,
         async (input, index) => {
           const { task, body } = encodeTask(input, this.url, index);
-          const name = taskName(availableAt, task.id, 0);
           const tmp = this.path("tmp", `${this.token()}.json`);
           await writeFile(tmp, body);
-          await rename(tmp, this.path("queue", name));
+          // A task's file name is its due time and id. Linking (unlike a
+          // rename) never replaces a file: a task repeating an id due in the
+          // same millisecond is made due a millisecond later instead.
+          for (let at = availableAt; ; at++) {
+            try {
+              await link(tmp, this.path("queue", taskName(at, task.id, 0)));
+              break;
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+            }
+          }
+          await unlink(tmp);
           n++;
           if (n % 10_000 === 0) {
             void record(n);

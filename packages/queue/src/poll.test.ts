@@ -95,6 +95,46 @@ describe.each(backends)("poll on %s", (_label, make) => {
     expect(aborted).toEqual([true, true]);
   });
 
+  test("a renewal in flight when the task ends does not keep renewing it afterwards", async () => {
+    const q = make();
+    const renew = q.renew.bind(q);
+    let renewCalls = 0;
+    // A slow renewal (150 ms) that is still in flight when the handler fails.
+    q.renew = async (lease, seconds) => {
+      renewCalls++;
+      await wait(150);
+      return renew(lease, seconds);
+    };
+    await q.insert([{ name: "fails", id: "f" }]);
+    const summary = await poll(
+      q,
+      async () => {
+        await wait(1100);
+        throw new Error("fails once");
+      },
+      { ...fast, leaseSeconds: 3, renewSeconds: 1, maxAttempts: 1 },
+    );
+    expect(summary).toMatchObject({ dead: 1 });
+    const after = renewCalls;
+    expect(after).toBeGreaterThanOrEqual(1);
+    await wait(2500);
+    expect(renewCalls).toBe(after);
+  });
+
+  test("a hard timeout beyond the longest Node timer means no timeout, not an instant one", async () => {
+    const q = make();
+    await q.insert([{ name: "t", id: "long" }]);
+    const summary = await poll(q, () => wait(50), { ...fast, timeoutSeconds: 30 * 86400 });
+    expect(summary).toMatchObject({ succeeded: 1, failed: 0, dead: 0 });
+    await q.insert([{ name: "t", id: "inf" }]);
+    expect(
+      await poll(q, () => wait(50), { ...fast, timeoutSeconds: Number.POSITIVE_INFINITY }),
+    ).toMatchObject({ succeeded: 1 });
+    await expect(poll(q, () => {}, { ...fast, timeoutSeconds: 0 })).rejects.toThrow(
+      /timeoutSeconds must be > 0/,
+    );
+  });
+
   test("runs `concurrency` handlers at once", async () => {
     const q = make();
     await q.insert(tasks(8));

@@ -7,6 +7,9 @@ import { sleep as realSleep } from "./concurrency";
 import { LeaseLostError } from "./errors";
 import type { Lease, Queue, TaskPayload } from "./types";
 
+/** The longest delay a Node timer can hold. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** What a handler receives beside the task. */
 export interface TaskContext {
   /** The lease (attempt, expiry). The loop renews it; do not delete it yourself. */
@@ -42,7 +45,11 @@ export interface PollOptions {
   concurrency?: number;
   /** After this many failed attempts a task goes to the dead-letter queue (default 5). */
   maxAttempts?: number;
-  /** A handler still running after this long is abandoned and counted as failed (default 3600). */
+  /**
+   * A handler still running after this long is abandoned and counted as
+   * failed (default 3600). `Infinity`, or anything over 2^31 - 1 ms (about
+   * 24.8 days, the longest Node timer), means no hard timeout.
+   */
   timeoutSeconds?: number;
   /** A failed task becomes visible again after this long (default 0). */
   retryDelaySeconds?: number;
@@ -117,6 +124,8 @@ export async function poll(
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const maxAttempts = options.maxAttempts ?? 5;
   const timeoutMs = (options.timeoutSeconds ?? 3600) * 1000;
+  if (!(timeoutMs > 0))
+    throw new RangeError(`timeoutSeconds must be > 0, got ${options.timeoutSeconds}`);
   const retryDelay = options.retryDelaySeconds ?? 0;
   const waitSeconds = options.waitSeconds ?? queue.longPollSeconds ?? 0;
   const initialMs = options.backoff?.initialMs ?? 100;
@@ -176,7 +185,12 @@ export async function poll(
     let settle!: (o: Outcome) => void;
     const outcome = new Promise<Outcome>((r) => (settle = r));
     let renewTimer: NodeJS.Timeout | undefined;
+    // Once the task has an outcome no renewal may be scheduled again (one
+    // in flight at that moment would otherwise re-arm the timer and keep a
+    // released or failed task hidden, and the process alive, for ever).
+    let settled = false;
     const scheduleRenew = () => {
+      if (settled) return;
       renewTimer = setTimeout(() => {
         renewing = queue.renew(lease, leaseSeconds).then(scheduleRenew, (error) => {
           if (error instanceof LeaseLostError) settle({ kind: "lost", error });
@@ -188,16 +202,21 @@ export async function poll(
       }, renewMs);
     };
     scheduleRenew();
-    const hardTimer = setTimeout(
-      () =>
-        settle({
-          kind: "timeout",
-          error: new Error(
-            `task ${lease.task.id} (${lease.task.name}) was abandoned after running ${timeoutMs / 1000} s`,
-          ),
-        }),
-      timeoutMs,
-    );
+    // Node timers hold at most 2^31 - 1 ms (~24.8 days); a longer (or
+    // infinite) timeout means none, not an overflow that fires at once.
+    const hardTimer =
+      timeoutMs <= MAX_TIMER_MS
+        ? setTimeout(
+            () =>
+              settle({
+                kind: "timeout",
+                error: new Error(
+                  `task ${lease.task.id} (${lease.task.name}) was abandoned after running ${timeoutMs / 1000} s`,
+                ),
+              }),
+            timeoutMs,
+          )
+        : undefined;
     const abandon = () => settle({ kind: "stopped" });
     abandonHooks.add(abandon);
     Promise.resolve()
@@ -207,12 +226,14 @@ export async function poll(
         (error) => settle({ kind: "error", error }),
       );
     const o = await outcome;
+    settled = true;
     clearTimeout(renewTimer);
     clearTimeout(hardTimer);
     abandonHooks.delete(abandon);
     if (o.kind !== "ok" && o.kind !== "error") ac.abort(o.kind === "stopped" ? "stopped" : o.error);
     // A renewal in progress changes the fq:// handle: let it land first.
     await renewing;
+    clearTimeout(renewTimer);
     const ms = Date.now() - started;
     try {
       switch (o.kind) {

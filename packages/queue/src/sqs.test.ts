@@ -160,3 +160,25 @@ maybe("a queue with a redrive policy dead-letters into its redrive target", asyn
   await q.close();
   await target.close();
 });
+
+test("a server that accepts and never answers fails the request instead of hanging", async () => {
+  const { createServer } = await import("node:net");
+  const sockets: import("node:net").Socket[] = [];
+  const server = createServer((s) => void sockets.push(s));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as import("node:net").AddressInfo).port;
+  try {
+    const err = await openQueue("sqs://silent", {
+      endpoint: `http://127.0.0.1:${port}`,
+      region: "us-east-1",
+      credentials: { accessKeyId: "x", secretAccessKey: "y" },
+      requestTimeoutMs: 300,
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(String(err.message)).toContain("sqs://silent");
+    expect(sockets.length).toBeGreaterThan(0);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  }
+});

@@ -50,6 +50,12 @@ export interface SqsQueueOptions {
   create?: boolean;
   /** Use this client instead of building one. */
   client?: SQSClient;
+  /**
+   * Longest wait for one SQS request before it fails (and is retried by the
+   * SDK), so a half-open connection cannot stall a worker. Default 60 000 ms
+   * (long polls take up to 20 s).
+   */
+  requestTimeoutMs?: number;
 }
 
 const LOST_CODES = new Set([
@@ -127,10 +133,16 @@ export class SqsQueue implements Queue {
         credentials = secret?.credentials;
         region ??= secret?.region;
       }
+      const timeout = options.requestTimeoutMs ?? 60_000;
       client = new SQSClient({
         region: region ?? process.env.AWS_REGION ?? "us-east-1",
         endpoint,
         ...(credentials ? { credentials } : {}),
+        requestHandler: {
+          connectionTimeout: Math.min(timeout, 10_000),
+          requestTimeout: timeout,
+          throwOnRequestTimeout: true,
+        },
       });
     }
     if (!queueUrl) {

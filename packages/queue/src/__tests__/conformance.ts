@@ -67,6 +67,22 @@ export function queueConformance(
       expect(ids[0]).not.toBe(ids[1]);
     });
 
+    test("tasks repeating an id, in one insert or two, are all kept", async () => {
+      await q.insert([
+        { name: "dup", id: "same", params: { k: 1 } },
+        { name: "dup", id: "same", params: { k: 2 } },
+      ]);
+      await q.insert([{ name: "dup", id: "same", params: { k: 3 } }]);
+      const got: number[] = [];
+      for (let tries = 0; tries < 10 && got.length < 3; tries++) {
+        for (const l of await q.lease({ seconds: 30, count: 3 })) {
+          expect(l.task.id).toBe("same");
+          got.push(l.task.params.k as number);
+        }
+      }
+      expect(got.sort()).toEqual([1, 2, 3]);
+    });
+
     test("a held task is never leased twice", async () => {
       await q.insert(Array.from({ length: 5 }, (_, i) => ({ name: "x", id: `x${i}` })));
       const first = await q.lease({ seconds: 30, count: 10 });
