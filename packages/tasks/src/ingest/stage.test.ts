@@ -7,7 +7,7 @@ import { executeTask } from "../runtime/define";
 import { createDownsampleTasks } from "../stages/downsample";
 import { createQuantizeTasks } from "../stages/quantize";
 import { openSource } from "./sources/open";
-import { createIngestTasks, IngestConfigError, ingest } from "./stage";
+import { closeIngestSources, createIngestTasks, IngestConfigError, ingest } from "./stage";
 
 const AFF = join(__dirname, "../../../../../shared/data/piriform.aff.h5");
 let tmp: string;
@@ -198,4 +198,54 @@ describe("sources of every format ingest, downsample, and read back identical at
       );
     await check(dir, v, "from-tiff");
   });
+});
+
+test("a worker running tasks of more sources at once than it keeps open never closes one in use", async () => {
+  // Six HDF5 sources, their 48 tasks interleaved and run 8 at a time, as
+  // `ngpipe execute -c 8` would: the source cache holds 4, so sources must
+  // be kept open while any task still reads them.
+  const h5 = await import("h5wasm/node");
+  await h5.ready;
+  const sources: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    const file = join(tmp, `many-${i}.h5`);
+    const w = new h5.File(file, "w");
+    w.create_dataset({
+      name: "v",
+      data: new Uint8Array(32 * 32 * 32).fill(i + 1),
+      shape: [32, 32, 32],
+      dtype: "<B",
+      chunks: [16, 16, 16],
+      compression: 1,
+    });
+    w.close();
+    sources.push(file);
+  }
+  const queue: unknown[][] = [];
+  for (let i = 0; i < 6; i++)
+    queue.push([
+      ...(await createIngestTasks(sources[i], `mem://ingest-many/${i}`, {
+        chunkSize: [16, 16, 16],
+        taskShape: [16, 16, 16],
+      })),
+    ]);
+  const order: unknown[] = [];
+  for (let k = 0; k < 8; k++) for (const q of queue) order.push(q[k]);
+  let next = 0;
+  const failures: string[] = [];
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < order.length) {
+        const t = order[next++];
+        await executeTask(JSON.parse(JSON.stringify(t))).catch((e) => failures.push(String(e)));
+      }
+    }),
+  );
+  expect(failures).toEqual([]);
+  for (let i = 0; i < 6; i++) {
+    const vol = await Volume.open(`mem://ingest-many/${i}`);
+    const got = await vol.read(vol.bounds);
+    expect((got.data as Uint8Array).every((v) => v === i + 1)).toBe(true);
+  }
+  await closeIngestSources();
 });

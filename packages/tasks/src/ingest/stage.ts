@@ -60,34 +60,70 @@ const sourceSchema = z.union([
 
 type SourceParam = z.infer<typeof sourceSchema>;
 
-// Opening an HDF5 file or a Zarr hierarchy is costly: keep a few open per process.
-const openSources = new Map<string, Promise<VolumeSource>>();
+// Opening an HDF5 file or a Zarr hierarchy is costly: keep a few open per
+// process, least recently used first out, but never close one a running
+// task still reads (a worker may run tasks of more sources at once than the
+// cache holds): those stay open until their last user is done.
+interface OpenSource {
+  source: Promise<VolumeSource>;
+  users: number;
+}
+const openSources = new Map<string, OpenSource>();
 const MAX_OPEN_SOURCES = 4;
 
-function sourceFor(spec: SourceParam): Promise<VolumeSource> {
-  const key = JSON.stringify(spec);
-  let s = openSources.get(key);
-  if (s) {
+function closeIdleOverLimit(): void {
+  for (const [key, entry] of openSources) {
+    if (openSources.size <= MAX_OPEN_SOURCES) break;
+    if (entry.users > 0) continue;
     openSources.delete(key);
-    openSources.set(key, s);
-    return s;
+    entry.source.then((src) => src.close()).catch(() => {});
   }
-  s = openSource(spec as string | SourceSpec);
-  openSources.set(key, s);
-  s.catch(() => openSources.delete(key));
-  while (openSources.size > MAX_OPEN_SOURCES) {
-    const [oldKey, old] = openSources.entries().next().value as [string, Promise<VolumeSource>];
-    openSources.delete(oldKey);
-    old.then((src) => src.close()).catch(() => {});
-  }
-  return s;
 }
 
-/** Close the sources this process keeps open for ingest tasks. */
+/** Opens (or reuses) a source for one task; call `release` when the task is done with it. */
+async function acquireSource(
+  spec: SourceParam,
+): Promise<{ source: VolumeSource; release: () => void }> {
+  const key = JSON.stringify(spec);
+  let entry = openSources.get(key);
+  if (entry)
+    openSources.delete(key); // re-inserted below as the most recent
+  else {
+    entry = { source: openSource(spec as string | SourceSpec), users: 0 };
+    const opened = entry;
+    entry.source.catch(() => {
+      if (openSources.get(key) === opened) openSources.delete(key);
+    });
+  }
+  entry.users++;
+  openSources.set(key, entry);
+  closeIdleOverLimit();
+  const held = entry;
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    held.users--;
+    if (openSources.get(key) !== held && held.users === 0) {
+      // Dropped from the cache (closeIngestSources) while in use: close now.
+      held.source.then((src) => src.close()).catch(() => {});
+    } else closeIdleOverLimit();
+  };
+  try {
+    return { source: await entry.source, release };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+/** Close the sources this process keeps open for ingest tasks (those in use once their tasks end). */
 export async function closeIngestSources(): Promise<void> {
   const all = [...openSources.values()];
   openSources.clear();
-  await Promise.all(all.map((p) => p.then((s) => s.close()).catch(() => {})));
+  await Promise.all(
+    all.filter((e) => e.users === 0).map((e) => e.source.then((s) => s.close()).catch(() => {})),
+  );
 }
 
 /** One ingest task: read `bbox` (layer voxels) of the source and write it to the layer's mip 0. */
@@ -105,15 +141,24 @@ export const ingestTask = defineTask({
   }),
   async run({ source, layer, bbox, voxelOffset, compressLevel }, ctx: TaskContext) {
     const box = Bbox.parseChunkName(bbox);
-    const src = await sourceFor(source);
+    const { source: src, release } = await acquireSource(source);
+    let data: Awaited<ReturnType<VolumeSource["readBlock"]>>;
+    let channels: number;
+    let dtype: DataType;
+    try {
+      const srcBox = box.translate([-voxelOffset[0], -voxelOffset[1], -voxelOffset[2]]);
+      data = await src.readBlock(
+        { min: [...srcBox.min], max: [...srcBox.max] },
+        { signal: ctx.signal },
+      );
+      channels = src.shape[3];
+      dtype = src.dataType;
+    } finally {
+      release();
+    }
     const vol = await Volume.open(layer, { storage: ctx.storage(layer), compressLevel });
-    const srcBox = box.translate([-voxelOffset[0], -voxelOffset[1], -voxelOffset[2]]);
-    const data = await src.readBlock(
-      { min: [...srcBox.min], max: [...srcBox.max] },
-      { signal: ctx.signal },
-    );
     const s = box.size();
-    await vol.write(box, new NdArray(data, [s[0], s[1], s[2], src.shape[3]], src.dataType), {
+    await vol.write(box, new NdArray(data, [s[0], s[1], s[2], channels], dtype), {
       signal: ctx.signal,
     });
     ctx.progress(box.volume());
