@@ -229,6 +229,24 @@ describe("downsample tasks", () => {
     expect(boxes).toEqual(["0-16_0-16_0-8"]);
   });
 
+  test("re-chunking an existing scale is refused when only bounds are downsampled", async () => {
+    const url = "mem://ds-rechunk/img";
+    await Volume.fromArray(url, NdArray.from(new Uint8Array(64 * 64 * 8).fill(5), [64, 64, 8]), {
+      chunkSize: [8, 8, 8],
+    });
+    await runAll(await createDownsampleTasks(url, { mips: 1 }));
+    const before = JSON.stringify(await readInfo(openStorage(url)));
+    await expect(
+      createDownsampleTasks(url, { mips: 1, bounds: "0-16_0-16_0-8", chunkSize: [16, 16, 8] }),
+    ).rejects.toThrow(/mem:\/\/ds-rechunk\/img: scale 2_2_1 exists with chunk size 8x8x8/);
+    expect(JSON.stringify(await readInfo(openStorage(url)))).toBe(before);
+    // The whole layer may be re-chunked (every chunk is rewritten).
+    await runAll(await createDownsampleTasks(url, { mips: 1, chunkSize: [16, 16, 8] }));
+    const mip1 = await Volume.open(url, { mip: 1 });
+    expect(mip1.chunkSize).toEqual([16, 16, 8]);
+    expect((await mip1.read(mip1.bounds)).data.every((v) => v === 5)).toBe(true);
+  });
+
   test("downsampling again from the top mip continues the pyramid", async () => {
     const url = "mem://ds-continue/seg";
     const labels = fib25();

@@ -228,6 +228,20 @@ describe("transfer", () => {
     await runAll(await createDownsampleTasks(src, { mips: 1, method: "striding" }));
   });
 
+  test("re-chunking an existing destination scale for only a part of it is refused", async () => {
+    const src = "mem://xfer-rechunk/src";
+    await Volume.fromArray(src, NdArray.from(new Uint8Array(32 * 32 * 4).fill(3), [32, 32, 4]), {
+      chunkSize: [8, 8, 4],
+    });
+    const dst = "mem://xfer-rechunk/dst";
+    await runAll(await createTransferTasks(src, dst));
+    await expect(
+      createTransferTasks(src, dst, { bounds: "0-16_0-16_0-4", chunkSize: [16, 16, 4] }),
+    ).rejects.toThrow(/scale 1_1_1 of the destination exists with chunk size 8x8x4/);
+    await runAll(await createTransferTasks(src, dst, { chunkSize: [16, 16, 4] }));
+    expect((await Volume.open(dst)).chunkSize).toEqual([16, 16, 4]);
+  });
+
   test("a destination of another data type is refused", async () => {
     const src = "mem://xfer-mismatch/src";
     await fib25Layer(src);

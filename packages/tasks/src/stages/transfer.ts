@@ -288,6 +288,18 @@ function transferInfo(src: InfoJSON, existing: InfoJSON | null, o: TransferTaskO
     s.voxel_offset = [off[0] + t[0], off[1] + t[1], off[2] + t[2]];
     delete s.sharding;
   }
+  if (
+    existing !== null &&
+    !added &&
+    o.bounds !== undefined &&
+    ((o.chunkSize && !sameVec(s.chunk_sizes[0], o.chunkSize)) ||
+      (o.encoding && s.encoding !== o.encoding))
+  ) {
+    throw new LayerMismatchError(
+      `scale ${s.key} of the destination exists with chunk size ${s.chunk_sizes[0].join("x")} and ${s.encoding} encoding; ` +
+        "changing them while copying only a part (bounds) would leave its other chunks unreadable",
+    );
+  }
   if (o.chunkSize) s.chunk_sizes = [[...o.chunkSize]];
   if (o.encoding) s.encoding = o.encoding;
   if (s.encoding === "compressed_segmentation") {
@@ -344,7 +356,7 @@ export async function createTransferTasks(
     minMips: 0,
   });
   if (mips > 0) checkDownsampleMethod(src, o.method ?? "auto", srcInfo);
-  addDownsampleScales(info, destScale.mip, mips, factor, destScale.chunkSize, o);
+  addDownsampleScales(info, destScale.mip, mips, factor, destScale.chunkSize, o, dest);
   await writeInfo(destStorage, info);
   const fastPath =
     (o.fastPath ?? true) &&
