@@ -249,3 +249,24 @@ test("a worker running tasks of more sources at once than it keeps open never cl
   }
   await closeIngestSources();
 });
+
+test("re-ingesting a region keeps the layer's info and pyramid; a different layer at the path is refused", async () => {
+  const file = join(tmp, "again.npy");
+  const labels = new Uint8Array(32 * 32 * 8).fill(9);
+  writeNpy(file, "|u1", [8, 32, 32], labels);
+  const url = "mem://ingest-test/again";
+  const opts = { chunkSize: [16, 16, 8] as [number, number, number] };
+  for (const t of await createIngestTasks(file, url, opts)) await executeTask(t);
+  for (const t of await createDownsampleTasks(url, { mips: 1 })) await executeTask(t);
+  const before = (await Volume.open(url)).info;
+  expect(before.scales).toHaveLength(2);
+  const again = await createIngestTasks(file, url, {
+    ...opts,
+    bounds: new Bbox([0, 0, 0], [16, 16, 8]),
+  });
+  expect(again.count).toBe(1);
+  expect((await Volume.open(url)).info).toEqual(before);
+  await expect(createIngestTasks(file, url, { chunkSize: [8, 8, 8] })).rejects.toThrow(
+    /mem:\/\/ingest-test\/again already holds a layer whose scales\[0\]\.chunk_sizes is \[\[16,16,8\]\]/,
+  );
+});

@@ -14,7 +14,9 @@ import {
   type DataType,
   getCodec,
   type InfoJSON,
+  InfoNotFoundError,
   NdArray,
+  readInfo,
   type Vec3,
   Volume,
 } from "@ngpipe/precomputed";
@@ -205,6 +207,45 @@ function defaultTaskShape(chunk: Vec3, size: Vec3): Vec3 {
 }
 
 /**
+ * The destination layer: created with `info`, unless a layer is there
+ * already whose mip 0 is the one this ingest makes (data type, channels,
+ * layer type, and scale 0's size, offset, resolution, chunk size and
+ * encoding), as when re-ingesting a region with `bounds`: then its info is
+ * kept, with its downsampled scales, mesh directory and other keys. A layer
+ * that differs is refused, naming the first difference.
+ */
+async function createOrKeepLayer(url: string, info: InfoJSON, ctx: TaskContext): Promise<Volume> {
+  const storage = ctx.storage(url);
+  const existing = await readInfo(storage).catch((e) => {
+    if (e instanceof InfoNotFoundError) return null;
+    throw e;
+  });
+  if (existing === null) return Volume.create(url, info, { storage });
+  const a = existing.scales[0];
+  const b = info.scales[0];
+  const differences: [string, unknown, unknown][] = [
+    ["data_type", existing.data_type, info.data_type],
+    ["num_channels", existing.num_channels, info.num_channels],
+    ["type", existing.type, info.type],
+    ["scales[0].size", a?.size, b.size],
+    ["scales[0].voxel_offset", a?.voxel_offset, b.voxel_offset],
+    ["scales[0].resolution", a?.resolution, b.resolution],
+    ["scales[0].chunk_sizes", a?.chunk_sizes, b.chunk_sizes],
+    ["scales[0].encoding", a?.encoding, b.encoding],
+  ];
+  for (const [field, have, want] of differences) {
+    if (JSON.stringify(have) !== JSON.stringify(want)) {
+      throw new IngestConfigError(
+        `${url} already holds a layer whose ${field} is ${JSON.stringify(have)}, not ${JSON.stringify(want)} as this ingest makes; ` +
+          "ingest into a new path, delete the layer first, or pass matching options",
+        url,
+      );
+    }
+  }
+  return Volume.open(url, { storage });
+}
+
+/**
  * Create the destination layer's info and return the ingest tasks, one per
  * block (x fastest), made lazily as the set is iterated. The source is
  * opened once here to learn its shape and data type; each task opens it
@@ -229,7 +270,7 @@ export async function createIngestTasks(
   } finally {
     await src.close();
   }
-  const vol = await Volume.create(destUrl, info, { storage: ctx.storage(destUrl) });
+  const vol = await createOrKeepLayer(destUrl, info, ctx);
   const chunk = vol.chunkSize;
   const offset = vol.scale.voxelOffset;
   const size = vol.scale.size;
