@@ -9,6 +9,7 @@ import { Bbox } from "../geometry/bbox";
 import { createInfo } from "../info/edit";
 import { closePool } from "../pool";
 import { computeImageShardingSpec } from "../sharding/params";
+import { shardingSpec } from "../sharding/spec";
 import { AlignmentError, MissingChunkError, OutOfBoundsError } from "./errors";
 import { uniqueValues, Volume } from "./volume";
 
@@ -231,6 +232,35 @@ test("sharded scales write whole shards and read any box", async () => {
   await expect(
     vol.write(new Bbox([0, 0, 0], [16, 16, 8]), a.crop([0, 0, 0], [16, 16, 8])),
   ).rejects.toThrow(/whole shards/);
+});
+
+test("specs whose shard files mix chunks from across the scale take whole-scale writes only", async () => {
+  const a = ramp("uint16", [64, 64, 32]);
+  for (const spec of [
+    // Identity hash, too few bits: several blocks share each shard file.
+    shardingSpec({ preshift_bits: 3, minishard_bits: 0, shard_bits: 0 }),
+    // Hashed: a file's chunks are scattered over the grid.
+    shardingSpec({
+      preshift_bits: 0,
+      hash: "murmurhash3_x86_128",
+      minishard_bits: 2,
+      shard_bits: 2,
+      data_encoding: "gzip",
+    }),
+  ]) {
+    const vol = await Volume.fromArray(memUrl(), a, {
+      chunkSize: [16, 16, 8],
+      sharding: spec,
+      workers: false,
+    });
+    const back = await Volume.open(vol.url, { storage: vol.storage, fillMissing: true });
+    expect(sameArray(await back.read(back.bounds), a)).toBe(true);
+    const err = await vol
+      .write(new Bbox([0, 0, 0], [32, 32, 16]), a.crop([0, 0, 0], [32, 32, 16]))
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(AlignmentError);
+    expect((err as Error).message).toMatch(/only whole-scale writes/);
+  }
 });
 
 test("chunks decode in the worker pool, and a corrupt chunk is a ChunkDecodeError naming its key", async () => {

@@ -40,6 +40,7 @@ import { mortonChunkId, mortonPlan } from "../sharding/morton";
 import { imageShardShape } from "../sharding/params";
 import { ShardReader } from "../sharding/reader";
 import type { ShardEntry } from "../sharding/shard";
+import type { ShardingSpec } from "../sharding/spec";
 import { writeShards } from "../sharding/writer";
 import { ChunkCache } from "./cache";
 import { AlignmentError, ArrayMismatchError, MissingChunkError, OutOfBoundsError } from "./errors";
@@ -158,6 +159,17 @@ class Gate {
     if (next) next();
     else this.slots++;
   }
+}
+
+/**
+ * Whether each shard file of an image scale holds exactly the chunks of one
+ * aligned block (see `imageShardShape`): true for an identity hash whose
+ * preshift, minishard and shard bits together cover the chunk ids' bits.
+ */
+function shardBoxesAreFiles(spec: ShardingSpec, idBits: number): boolean {
+  return (
+    spec.hash === "identity" && spec.preshift_bits + spec.minishard_bits + spec.shard_bits >= idBits
+  );
 }
 
 /** A precomputed layer at one mip, for reading and writing cutouts. */
@@ -688,6 +700,21 @@ export class Volume {
 
   private async writeSharded(bbox: Bbox, array: NdArray, opts: WriteOptions): Promise<void> {
     const { chunkSize, voxelOffset, sharding, size, gridSize } = this.scale;
+    const plan = mortonPlan(gridSize);
+    if (!shardBoxesAreFiles(sharding!, plan.bits)) {
+      // Each shard file gathers chunks from all over the scale (a hashed
+      // spec, or too few shard bits): only a write of the whole scale knows
+      // every chunk of every file it rewrites.
+      if (!bbox.equals(this.bounds)) {
+        throw new AlignmentError(
+          `write of ${bbox} to the sharded scale ${this.scale.key} of ${this.url}: its sharding ` +
+            `(${sharding!.hash} hash, preshift ${sharding!.preshift_bits} + minishard ${sharding!.minishard_bits} + shard ${sharding!.shard_bits} bits ` +
+            `for ${plan.bits}-bit chunk ids) puts chunks from across the scale into each shard file, ` +
+            `so only whole-scale writes (${this.bounds}) are possible; use an identity hash with enough bits (computeImageShardingSpec) for block writes`,
+        );
+      }
+      return this.writeShardedBoxes(bbox, array, [bbox], plan, opts);
+    }
     const shardShape = imageShardShape(sharding!, size, chunkSize);
     if (!bbox.isAlignedTo(shardShape, voxelOffset, this.bounds)) {
       throw new AlignmentError(
@@ -696,8 +723,24 @@ export class Volume {
           `the aligned box would be ${bbox.expandToChunks(shardShape, voxelOffset).intersect(this.bounds)}`,
       );
     }
-    const plan = mortonPlan(gridSize);
-    const shards = [...bbox.chunks(shardShape, voxelOffset, this.bounds)];
+    return this.writeShardedBoxes(
+      bbox,
+      array,
+      [...bbox.chunks(shardShape, voxelOffset, this.bounds)],
+      plan,
+      opts,
+    );
+  }
+
+  /** Encodes and writes the chunks of each box as a complete set of shard files. */
+  private async writeShardedBoxes(
+    bbox: Bbox,
+    array: NdArray,
+    shards: Bbox[],
+    plan: ReturnType<typeof mortonPlan>,
+    opts: WriteOptions,
+  ): Promise<void> {
+    const { chunkSize, voxelOffset, sharding } = this.scale;
     let done = 0;
     for (const shard of shards) {
       const cells = [...shard.chunkCells(chunkSize, voxelOffset, this.bounds)];
