@@ -111,14 +111,65 @@ export async function decompressBytes(
   }
 }
 
-/** Maps a Content-Encoding header value to a codec, or undefined (identity/unknown). */
+/** The codec of each content coding ngpipe decodes (`x-gzip` is gzip, RFC 9110 §8.4.1.3). */
+const CODEC_OF_CODING: ReadonlyMap<string, Compression> = new Map([
+  ["gzip", "gzip"],
+  ["x-gzip", "gzip"],
+  ["br", "br"],
+  ["zstd", "zstd"],
+]);
+
+/**
+ * The codings of a Content-Encoding value in the order they were applied,
+ * lower-cased, without `identity` and empty entries: `"GZIP, identity"` is
+ * `["gzip"]`, `""` and `"identity"` are `[]`.
+ */
+function contentCodings(value: string | null | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(",")
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== "" && c !== "identity");
+}
+
+/**
+ * Maps a Content-Encoding header value to a codec, or undefined for identity
+ * and for anything it cannot decode (unknown or stacked codings). For stored
+ * objects, whose coding must not be ignored, use {@link storedCompression}.
+ */
 export function parseContentEncoding(value: string | null | undefined): Compression | undefined {
-  if (!value) return undefined;
-  const v = value.trim().toLowerCase();
-  if (v === "gzip" || v === "x-gzip") return "gzip";
-  if (v === "br") return "br";
-  if (v === "zstd") return "zstd";
-  return undefined;
+  const codings = contentCodings(value);
+  return codings.length === 1 ? CODEC_OF_CODING.get(codings[0]) : undefined;
+}
+
+/**
+ * The codec of an object stored with Content-Encoding `value` (as gs:// and
+ * s3:// report it): undefined for none (absent, empty, `identity`), `gzip`
+ * also for `x-gzip`, case-insensitive, `identity` entries of a list ignored
+ * (`"gzip, identity"` is gzip). Throws {@link DecompressionError} naming the
+ * key and the coding for a coding ngpipe cannot decode (e.g. `compress`, or
+ * two stacked codings such as `"gzip, br"`): passing such bytes on as if
+ * they were plain, or under a made-up codec, would corrupt them.
+ */
+export function storedCompression(
+  value: string | null | undefined,
+  url: string,
+  key: string,
+): Compression | undefined {
+  const codings = contentCodings(value);
+  if (codings.length === 0) return undefined;
+  const codec = codings.length === 1 ? CODEC_OF_CODING.get(codings[0]) : undefined;
+  if (codec !== undefined) return codec;
+  throw new DecompressionError(
+    `${url}/${key} is stored with Content-Encoding ${JSON.stringify(value)}, which cannot be decoded (supported: gzip, x-gzip, br, zstd, identity); re-upload it with one of these`,
+    url,
+    key,
+  );
+}
+
+/** Whether `codec` is one of the codecs objects can be stored with (and has a key suffix). */
+export function isCompression(codec: unknown): codec is Compression {
+  return typeof codec === "string" && Object.hasOwn(SUFFIX_OF, codec);
 }
 
 /** Strips a compression suffix from a listed key (file/mem/http convention). */

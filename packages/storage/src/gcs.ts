@@ -10,8 +10,9 @@ import { createHash } from "node:crypto";
 import type { Bucket, File, StorageOptions as GcsClientOptions } from "@google-cloud/storage";
 import { copyStored } from "./cloud-copy";
 import { cloudError, isAbort } from "./cloud-errors";
+import { storedCompression } from "./compression";
 import { resolveGoogleCredentials } from "./credentials";
-import { IntegrityError } from "./errors";
+import { IntegrityError, TransientError } from "./errors";
 import type {
   Backend,
   CloudLocation,
@@ -75,18 +76,45 @@ function reasonOf(err: unknown): string | undefined {
   return message;
 }
 
-function toInfo(meta: Record<string, unknown>): ObjectInfo {
+function toInfo(meta: Record<string, unknown>, url: string, key: string): ObjectInfo {
   const info: ObjectInfo = { size: Number(meta.size ?? 0) };
   if (meta.generation !== undefined) info.version = String(meta.generation);
   if (typeof meta.contentType === "string") info.contentType = meta.contentType;
-  if (typeof meta.contentEncoding === "string" && meta.contentEncoding !== "identity") {
-    info.contentEncoding = meta.contentEncoding as Compression;
-  }
+  const codec = storedCompression(meta.contentEncoding as string | undefined, url, key);
+  if (codec) info.contentEncoding = codec;
   if (typeof meta.cacheControl === "string") info.cacheControl = meta.cacheControl;
   if (typeof meta.md5Hash === "string")
     info.md5 = Buffer.from(meta.md5Hash, "base64").toString("hex");
   if (typeof meta.updated === "string") info.lastModified = new Date(meta.updated);
   return info;
+}
+
+type Interceptor = File["interceptors"][number];
+
+/** A request interceptor setting the client's (gaxios') per-request `timeout`, ms. */
+function withTimeout(timeout: number): Interceptor["request"] {
+  // The interceptor's declared parameter and result types differ only in
+  // `uri` being optional: the object passed in is returned as it came.
+  return (o) => Object.assign(o, { timeout }) as ReturnType<Interceptor["request"]>;
+}
+
+/** Calls `onIdle` once `ms` pass without a {@link IdleTimer.touch}; never for `ms` 0. */
+class IdleTimer {
+  private timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly ms: number,
+    private readonly onIdle: () => void,
+  ) {
+    this.touch();
+  }
+  touch(): void {
+    if (this.ms <= 0) return;
+    if (this.timer) this.timer.refresh();
+    else this.timer = setTimeout(this.onIdle, this.ms);
+  }
+  stop(): void {
+    clearTimeout(this.timer);
+  }
 }
 
 /**
@@ -99,13 +127,22 @@ export class GcsBackend implements Backend {
   readonly url: string;
   readonly encodingInMetadata = true;
   readonly readOnly = false;
+  /**
+   * Every HTTP request is bounded by `timeoutMs` on its own (until the
+   * response, and for a stall while a body streams), so {@link Storage} puts
+   * no whole-operation timeout on multipart uploads and downloads.
+   */
+  readonly boundsEachRequest = true;
+  /** Uploads at or above this many bytes are resumable. */
+  readonly multipartThreshold: number;
   private readonly endpoint: string | undefined;
   private readonly clientOptions: GcsClientOptions;
   /** The client's handle of the bucket, made on first use. */
   private bucketReady?: Promise<Bucket>;
-  private readonly threshold: number;
   private readonly chunkSize: number;
   private readonly verifyMd5: boolean;
+  /** Bound of one HTTP request (and of a stall while a download streams), ms; 0 for none. */
+  private readonly requestTimeoutMs: number;
 
   constructor(
     readonly location: CloudLocation,
@@ -124,8 +161,9 @@ export class GcsBackend implements Backend {
       retryOptions: { autoRetry: false, maxRetries: 0 },
       timeout: opts.timeoutMs ?? 60_000,
     };
-    this.threshold = opts.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
-    const units = Math.floor(this.threshold / RESUMABLE_CHUNK_UNIT);
+    this.requestTimeoutMs = opts.timeoutMs ?? 60_000;
+    this.multipartThreshold = opts.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
+    const units = Math.floor(this.multipartThreshold / RESUMABLE_CHUNK_UNIT);
     this.chunkSize = Math.min(MAX_RESUMABLE_CHUNK, Math.max(1, units) * RESUMABLE_CHUNK_UNIT);
     this.verifyMd5 = opts.verifyMd5 ?? true;
   }
@@ -169,20 +207,41 @@ export class GcsBackend implements Backend {
         const parts: Buffer[] = [];
         const onAbort = () => stream.destroy(signal?.reason);
         signal?.addEventListener("abort", onAbort, { once: true });
+        // The client's timeout ends at the response headers; a body that stops
+        // flowing is bounded here, however long the whole download takes.
+        const stalled = new IdleTimer(this.requestTimeoutMs, () =>
+          stream.destroy(
+            new TransientError(
+              `get ${this.url}/${key}: no data for ${this.requestTimeoutMs} ms`,
+              this.url,
+              key,
+              undefined,
+            ),
+          ),
+        );
+        const settle = () => {
+          stalled.stop();
+          signal?.removeEventListener("abort", onAbort);
+        };
         stream.on("response", (res: { headers?: Headers }) => {
           headers = res.headers ?? {};
+          stalled.touch();
         });
-        stream.on("data", (b: Buffer) => parts.push(b));
+        stream.on("data", (b: Buffer) => {
+          parts.push(b);
+          stalled.touch();
+        });
         stream.on("end", () => {
-          signal?.removeEventListener("abort", onAbort);
+          settle();
           resolve(parts.length === 1 ? parts[0] : Buffer.concat(parts));
         });
         stream.on("error", (err) => {
-          signal?.removeEventListener("abort", onAbort);
+          settle();
           reject(err);
         });
       });
     } catch (err) {
+      if (err instanceof TransientError) throw err;
       const status = statusOf(err);
       if (status === 404) return null;
       if (status === 416) {
@@ -192,7 +251,7 @@ export class GcsBackend implements Backend {
       throw this.fail(err, "get", key, signal);
     }
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const info = this.infoFromHeaders(headers, bytes.length);
+    const info = this.infoFromHeaders(headers, bytes.length, key);
     if (!range && this.verifyMd5 && info.md5 && !header(headers, "warning")) {
       const actual = createHash("md5").update(bytes).digest("hex");
       if (actual !== info.md5) {
@@ -206,7 +265,7 @@ export class GcsBackend implements Backend {
     return { data: bytes, info };
   }
 
-  private infoFromHeaders(h: Headers, received: number): ObjectInfo {
+  private infoFromHeaders(h: Headers, received: number, key: string): ObjectInfo {
     const stored = header(h, "x-goog-stored-content-length");
     const total = /\/(\d+)$/.exec(header(h, "content-range") ?? "");
     const info: ObjectInfo = {
@@ -217,7 +276,8 @@ export class GcsBackend implements Backend {
     const type = header(h, "content-type");
     if (type) info.contentType = type;
     const encoding = header(h, "x-goog-stored-content-encoding") ?? header(h, "content-encoding");
-    if (encoding && encoding !== "identity") info.contentEncoding = encoding as Compression;
+    const codec = storedCompression(encoding, this.url, key);
+    if (codec) info.contentEncoding = codec;
     const cache = header(h, "cache-control");
     if (cache && cache !== "no-store") info.cacheControl = cache;
     const md5 = /(?:^|,)\s*md5=([^,]+)/.exec(header(h, "x-goog-hash") ?? "");
@@ -240,7 +300,7 @@ export class GcsBackend implements Backend {
     const { signal } = opts;
     signal?.throwIfAborted();
     const md5 = createHash("md5").update(data).digest("base64");
-    const resumable = data.length >= this.threshold;
+    const resumable = data.length >= this.multipartThreshold;
     const metadata: Record<string, string> = {
       contentType: opts.contentType ?? "application/octet-stream",
     };
@@ -253,11 +313,16 @@ export class GcsBackend implements Backend {
         ? { ifGenerationMatch: opts.ifVersion }
         : undefined;
     const file = (await this.bucket()).file(this.name(key));
+    // The client sends uploads without a timeout of its own. Bound each
+    // request (the single upload, or the session start and every chunk of a
+    // resumable one): Storage puts no whole-operation timer on resumable uploads.
+    const timeout = this.requestTimeoutMs;
+    if (resumable && timeout > 0) file.interceptors.push({ request: withTimeout(timeout) });
     try {
       await this.abortable(
         file.save(Buffer.from(data.buffer, data.byteOffset, data.byteLength), {
           resumable,
-          ...(resumable ? { chunkSize: this.chunkSize } : {}),
+          ...(resumable ? { chunkSize: this.chunkSize } : { timeout }),
           metadata,
           contentType: metadata.contentType,
           validation: false,
@@ -305,13 +370,14 @@ export class GcsBackend implements Backend {
   async head(key: string, opts: IoOptions = {}): Promise<ObjectInfo | null> {
     opts.signal?.throwIfAborted();
     const bucket = await this.bucket();
+    let meta: Record<string, unknown>;
     try {
-      const [meta] = await this.abortable(bucket.file(this.name(key)).getMetadata(), opts.signal);
-      return toInfo(meta as Record<string, unknown>);
+      [meta] = await this.abortable(bucket.file(this.name(key)).getMetadata(), opts.signal);
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw this.fail(err, "head", key, opts.signal);
     }
+    return toInfo(meta, this.url, key);
   }
 
   /**

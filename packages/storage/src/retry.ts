@@ -15,7 +15,11 @@ export interface RetryPolicy {
   retryBaseMs?: number;
   /** Cap of one backoff delay, ms. Default 10_000. */
   retryMaxMs?: number;
-  /** Timeout of one attempt, ms; a timed-out attempt counts as transient. Default 60_000. 0 disables. */
+  /**
+   * Timeout of one whole attempt (every request `fn` makes), ms; a timed-out
+   * attempt counts as transient. Default 60_000. 0 disables: `Storage` passes 0
+   * for long transfers on backends that bound each request themselves.
+   */
   timeoutMs?: number;
   /** Which errors to retry. Default {@link isRetryableError}. */
   isRetryable?: (err: unknown) => boolean;

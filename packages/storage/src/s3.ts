@@ -14,6 +14,7 @@ import { Agent as HttpsAgent } from "node:https";
 import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import { copyStored } from "./cloud-copy";
 import { cloudError, isAbort } from "./cloud-errors";
+import { storedCompression } from "./compression";
 import { resolveAwsCredentials } from "./credentials";
 import { IntegrityError, PreconditionFailedError, StorageError, TransientError } from "./errors";
 import type {
@@ -82,12 +83,19 @@ export class S3Backend implements Backend {
   readonly url: string;
   readonly encodingInMetadata = true;
   readonly readOnly = false;
+  /**
+   * Every HTTP request is bounded by `timeoutMs` on its own (until the
+   * response, and for a stall while a body streams), so {@link Storage} puts
+   * no whole-operation timeout on multipart uploads and downloads.
+   */
+  readonly boundsEachRequest = true;
+  /** Uploads at or above this many bytes are multipart. */
+  readonly multipartThreshold: number;
   private readonly config: S3ClientConfig;
   /** The SDK client, shared by all calls of this backend (keep-alive sockets); made on first use. */
   private clientReady?: Promise<{ sdk: S3Sdk; client: S3Client }>;
   private readonly bucket: string;
   private readonly endpoint: string | undefined;
-  private readonly threshold: number;
   private readonly partSize: number;
   private readonly verifyMd5: boolean;
 
@@ -121,15 +129,20 @@ export class S3Backend implements Backend {
       requestHandler: {
         httpAgent: new HttpAgent({ keepAlive: true, maxSockets: sockets }),
         httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: sockets }),
+        // Every HTTP request (one part of a multipart upload, one GET) is
+        // bounded here: requestTimeout until the response headers, socketTimeout
+        // for a stall while a body streams. Storage puts no whole-operation
+        // timer on multipart uploads and downloads, which may take far longer.
         connectionTimeout: Math.min(timeout, 10_000),
         requestTimeout: timeout,
+        socketTimeout: timeout,
         throwOnRequestTimeout: true,
       },
     };
-    this.threshold = opts.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
+    this.multipartThreshold = opts.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
     this.partSize = Math.min(
       MAX_PART_SIZE,
-      Math.max(MIN_PART_SIZE, Math.floor(this.threshold / 2)),
+      Math.max(MIN_PART_SIZE, Math.floor(this.multipartThreshold / 2)),
     );
     this.verifyMd5 = opts.verifyMd5 ?? true;
   }
@@ -193,18 +206,21 @@ export class S3Backend implements Backend {
         }),
         { abortSignal: signal },
       );
+      // Before the body is read: bytes in a coding that cannot be decoded are useless.
+      const codec = storedCompression(res.ContentEncoding, this.url, key);
       data = res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
       const total = /\/(\d+)$/.exec(res.ContentRange ?? "");
       info = {
         size: total ? Number(total[1]) : (res.ContentLength ?? data.length),
         ...(res.ETag ? { version: res.ETag } : {}),
         ...(res.ContentType ? { contentType: res.ContentType } : {}),
-        ...(res.ContentEncoding ? { contentEncoding: res.ContentEncoding as Compression } : {}),
+        ...(codec ? { contentEncoding: codec } : {}),
         ...(res.CacheControl ? { cacheControl: res.CacheControl } : {}),
         ...(md5FromEtag(res.ETag, res) ? { md5: md5FromEtag(res.ETag, res) } : {}),
         ...(res.LastModified ? { lastModified: res.LastModified } : {}),
       };
     } catch (err) {
+      if (err instanceof StorageError) throw err;
       const e = err as S3Failure;
       const code = e?.Code ?? e?.name;
       if (
@@ -255,7 +271,7 @@ export class S3Backend implements Backend {
     };
     const { sdk, client } = await this.s3();
     try {
-      if (data.length >= this.threshold) {
+      if (data.length >= this.multipartThreshold) {
         s3Upload ??= import("@aws-sdk/lib-storage");
         const { Upload } = await s3Upload;
         const upload = new Upload({
@@ -327,16 +343,18 @@ export class S3Backend implements Backend {
         { abortSignal: opts.signal },
       );
       const md5 = md5FromEtag(res.ETag, res);
+      const codec = storedCompression(res.ContentEncoding, this.url, key);
       return {
         size: res.ContentLength ?? 0,
         ...(res.ETag ? { version: res.ETag } : {}),
         ...(res.ContentType ? { contentType: res.ContentType } : {}),
-        ...(res.ContentEncoding ? { contentEncoding: res.ContentEncoding as Compression } : {}),
+        ...(codec ? { contentEncoding: codec } : {}),
         ...(res.CacheControl ? { cacheControl: res.CacheControl } : {}),
         ...(md5 ? { md5 } : {}),
         ...(res.LastModified ? { lastModified: res.LastModified } : {}),
       };
     } catch (err) {
+      if (err instanceof StorageError) throw err;
       const e = err as S3Failure;
       if (e?.$metadata?.httpStatusCode === 404 && (e?.Code ?? e?.name) !== "NoSuchBucket")
         return null;

@@ -8,11 +8,13 @@ import {
   compressBytes,
   compressionOf,
   decompressBytes,
+  isCompression,
   logicalKeys,
   SUFFIX_OF,
 } from "./compression";
 import {
   AbortError,
+  DecompressionError,
   NotSupportedError,
   PreconditionFailedError,
   ReadOnlyStorageError,
@@ -63,6 +65,22 @@ export type PutManyOptions = BatchOptions & Omit<PutOptions, "signal">;
 
 const textEncoder = new TextEncoder();
 
+/**
+ * What {@link Storage} reads of a backend that bounds each HTTP request with
+ * its own timeout (gs://, s3://): the SDK client's per-request timeout and a
+ * stall timeout while a body streams, both `timeoutMs`.
+ */
+interface RequestTimedBackend {
+  /** True: every request the backend makes is bounded on its own. */
+  readonly boundsEachRequest: true;
+  /** Uploads at or above this many bytes take many requests (multipart, resumable). */
+  readonly multipartThreshold: number;
+}
+
+function isRequestTimed(b: Backend): b is Backend & RequestTimedBackend {
+  return (b as Partial<RequestTimedBackend>).boundsEachRequest === true;
+}
+
 function checkRange(range: ByteRange, url: string, key: string): void {
   const { start, end } = range;
   if (
@@ -97,6 +115,8 @@ export class Storage {
   /** Requests in flight for batch calls unless a call says otherwise. */
   readonly concurrency: number;
   private readonly policy: RetryPolicy;
+  /** {@link policy} without the whole-attempt timeout, for long transfers on request-timed backends. */
+  private readonly untimedPolicy: RetryPolicy;
 
   /**
    * @param backend where the bytes live.
@@ -116,6 +136,7 @@ export class Storage {
       retryMaxMs: options.retryMaxMs,
       timeoutMs: options.timeoutMs,
     };
+    this.untimedPolicy = { ...this.policy, timeoutMs: 0 };
   }
 
   /** A storage rooted at `subpath` below this one, sharing its backend and options. */
@@ -135,18 +156,41 @@ export class Storage {
     return this.prefix + normalizeKey(key, this.url);
   }
 
-  /** One backend request under the retry policy, with errors named after the caller's key. */
+  /**
+   * One backend request under the retry policy, with errors named after the
+   * caller's key. `long` calls (see {@link isLong}) get no whole-attempt
+   * timeout: the backend bounds each of their requests.
+   */
   private async call<T>(
     op: string,
     key: string | undefined,
     fn: (signal: AbortSignal | undefined) => Promise<T>,
     signal: AbortSignal | undefined,
+    long = false,
   ): Promise<T> {
+    const policy = long ? this.untimedPolicy : this.policy;
     try {
-      return await withRetries(fn, this.policy, signal, { url: this.url, key, op });
+      return await withRetries(fn, policy, signal, { url: this.url, key, op });
     } catch (err) {
       throw this.named(err, op, key, signal);
     }
+  }
+
+  /**
+   * Whether an operation may rightly outlast `timeoutMs` as a whole and the
+   * backend bounds each of its requests instead: an upload of `putBytes`
+   * at or above the multipart threshold (many part/chunk requests), or a
+   * download of unknown or large size (a whole object, an open-ended range,
+   * a range at or above the threshold), or a server-side copy. On other
+   * backends every operation keeps the whole-attempt timeout.
+   */
+  private isLong(op: { putBytes?: number; range?: ByteRange; copy?: boolean }): boolean {
+    const b = this.backend;
+    if (!isRequestTimed(b)) return false;
+    if (op.copy) return true;
+    if (op.putBytes !== undefined) return op.putBytes >= b.multipartThreshold;
+    const r = op.range;
+    return r?.end === undefined || r.end - r.start >= b.multipartThreshold;
   }
 
   private named(err: unknown, op: string, key: string | undefined, signal?: AbortSignal): Error {
@@ -233,7 +277,13 @@ export class Storage {
     const { range, signal } = opts;
     if (range !== undefined) checkRange(range, this.url, key);
     const b = this.backend;
-    const res = await this.call("get", key, (s) => b.get(full, { range, signal: s }), signal);
+    const res = await this.call(
+      "get",
+      key,
+      (s) => b.get(full, { range, signal: s }),
+      signal,
+      this.isLong({ range }),
+    );
     if (b.encodingInMetadata) {
       if (res !== null && range !== undefined && res.info.contentEncoding !== undefined) {
         throw compressedRangeError(this.url, key, res.info.contentEncoding);
@@ -319,6 +369,16 @@ export class Storage {
   ): Promise<PutResult> {
     const b = this.backend;
     const { signal, ifAbsent, ifVersion } = opts;
+    if (codec !== undefined && !isCompression(codec)) {
+      // A codec from elsewhere (an untyped caller, another tool's metadata)
+      // would be stored as bad metadata, or as a key ending in "undefined".
+      throw new RequestError(
+        `put ${key} under ${this.url}: cannot store bytes encoded with ${JSON.stringify(codec)} (known: gzip, br, zstd)`,
+        this.url,
+        key,
+        undefined,
+      );
+    }
     if (ifAbsent && ifVersion !== undefined) {
       throw new RequestError(
         `put ${key} under ${this.url}: use ifAbsent or ifVersion, not both`,
@@ -334,8 +394,9 @@ export class Storage {
       ifVersion,
       contentEncoding: codec,
     };
+    const long = this.isLong({ putBytes: data.byteLength });
     if (b.encodingInMetadata) {
-      return this.call("put", key, (s) => b.put(full, data, { ...base, signal: s }), signal);
+      return this.call("put", key, (s) => b.put(full, data, { ...base, signal: s }), signal, long);
     }
     const suffix = codec === undefined ? "" : SUFFIX_OF[codec];
     const target = full + suffix;
@@ -377,6 +438,7 @@ export class Storage {
       key,
       (s) => b.put(target, data, { ...base, ifVersion: backendIfVersion, signal: s }),
       signal,
+      long,
     );
     if (!ifAbsent) await this.removeOtherForms(full, key, suffix, signal);
     return { version: tagVersion(res.version, suffix) };
@@ -433,6 +495,7 @@ export class Storage {
       key,
       (s) => b.copyWithin!(full + suffix, dst.backend, dstFull + suffix, { signal: s }),
       signal,
+      this.isLong({ copy: true }),
     );
     if (!dst.backend.encodingInMetadata)
       await dst.removeOtherForms(dstFull, dstKey, suffix, signal);
@@ -480,7 +543,15 @@ export class Storage {
   async exists(key: string, opts: IoOptions = {}): Promise<boolean> {
     const full = this.full(key);
     this.checkAborted("exists", key, opts.signal);
-    if (this.backend.encodingInMetadata) return (await this.head(key, opts)) !== null;
+    if (this.backend.encodingInMetadata) {
+      try {
+        return (await this.head(key, opts)) !== null;
+      } catch (err) {
+        // An object stored in a Content-Encoding that cannot be decoded exists.
+        if (err instanceof DecompressionError) return true;
+        throw err;
+      }
+    }
     return (await this.findForm(full, opts.signal)) !== null;
   }
 
