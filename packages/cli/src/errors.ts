@@ -2,3 +2,8 @@
 export class UsageError extends Error {
   override name = "UsageError";
 }
+
+/** Tasks ended in a queue's dead-letter queue (`ngpipe execute`, `ngpipe queue wait`): exit code 1. */
+export class DeadTasksError extends Error {
+  override name = "DeadTasksError";
+}

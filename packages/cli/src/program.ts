@@ -42,12 +42,16 @@ export function buildProgram(): Command {
     .description(
       "make a small EM-like dataset and run ingest, downsample and meshing on it through an fq:// queue",
     )
-    .argument("[dir]", "where to write it", "quickstart-data")
+    .argument(
+      "[dir]",
+      "where to write it: a new or empty directory, or one an earlier quickstart made (emptied first)",
+      "quickstart-data",
+    )
     .option("--workers <n>", "worker loop concurrency", "2")
     .option("--size <x,y,z>", "dataset size", "256,256,128")
     .action(async (dir: string, o) => {
       await quickstart(dir, {
-        workers: Number(o.workers),
+        workers: parseIntArg(o.workers, "--workers", 1),
         size: [...parseVec3(o.size, "--size")],
         quiet: program.opts().quiet,
       });

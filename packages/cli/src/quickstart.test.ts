@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { pathToFileURL } from "node:url";
 import { MeshLayer } from "@ngpipe/mesh";
 import { closePool, Volume } from "@ngpipe/precomputed";
-import { quickstart } from "./quickstart";
+import { QUICKSTART_MARKER, quickstart } from "./quickstart";
 
 let tmp: string;
 beforeAll(() => {
@@ -16,7 +15,7 @@ afterAll(async () => {
   await closePool();
 });
 
-test("the quickstart ingests, downsamples and meshes through an fq:// queue", async () => {
+function sink(): { out: Writable; text: () => string } {
   let text = "";
   const out = new Writable({
     write(chunk, _enc, done) {
@@ -24,7 +23,12 @@ test("the quickstart ingests, downsamples and meshes through an fq:// queue", as
       done();
     },
   });
-  const dir = join(tmp, "qs");
+  return { out, text: () => text };
+}
+
+test("the quickstart ingests, downsamples and meshes through an fq:// queue", async () => {
+  const { out, text } = sink();
+  const dir = join(tmp, "qs data");
   const steps = await quickstart(dir, { size: [96, 96, 32], workers: 2, quiet: true, out });
   expect(steps.map((s) => s.name)).toEqual([
     "ingest image",
@@ -34,8 +38,8 @@ test("the quickstart ingests, downsamples and meshes through an fq:// queue", as
     "mesh segmentation",
     "mesh manifests",
   ]);
-  const image = await Volume.open(pathToFileURL(join(dir, "image")).href);
-  const seg = await Volume.open(pathToFileURL(join(dir, "segmentation")).href);
+  const image = await Volume.open(`file://${join(dir, "image")}`);
+  const seg = await Volume.open(`file://${join(dir, "segmentation")}`);
   expect(image.mipCount).toBe(3);
   expect(seg.mipCount).toBe(3);
   // mip 1 of the image exists in full and is readable.
@@ -45,5 +49,29 @@ test("the quickstart ingests, downsamples and meshes through an fq:// queue", as
   const meshes = await MeshLayer.open(seg.url);
   const meshed = ids.filter((i) => i !== 0).slice(0, 3);
   for (const id of meshed) expect((await meshes.get(id)).faces.length).toBeGreaterThan(0);
-  expect(text).toContain("view");
+  expect(text()).toContain("view");
 }, 180_000);
+
+test("the quickstart refuses a non-empty directory it did not make, and leaves it alone", async () => {
+  const dir = join(tmp, "mine");
+  mkdirSync(dir);
+  writeFileSync(join(dir, "precious.txt"), "data");
+  await expect(quickstart(dir, { quiet: true, out: sink().out })).rejects.toThrow(
+    /mine is not empty and was not made by the quickstart/,
+  );
+  expect(readdirSync(dir)).toEqual(["precious.txt"]);
+});
+
+test("a second quickstart into the directory the first made starts afresh", async () => {
+  const dir = join(tmp, "again");
+  const o = { size: [32, 32, 16] as [number, number, number], quiet: true };
+  await quickstart(dir, { ...o, out: sink().out });
+  expect(existsSync(join(dir, QUICKSTART_MARKER))).toBe(true);
+  writeFileSync(join(dir, "left-over"), "x");
+  const steps = await quickstart(dir, { ...o, out: sink().out });
+  expect(steps).toHaveLength(6);
+  expect(existsSync(join(dir, "left-over"))).toBe(false);
+  expect(readdirSync(dir).sort()).toEqual(
+    [QUICKSTART_MARKER, "image", "queue", "segmentation", "source"].sort(),
+  );
+}, 120_000);

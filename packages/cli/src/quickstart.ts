@@ -5,9 +5,8 @@
  * every stage through a real fq:// queue and the worker loop — then print a
  * summary and the command to look at the result in Neuroglancer.
  */
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { MeshLayer } from "@ngpipe/mesh";
 import {
   createDownsampleTasks,
@@ -18,6 +17,7 @@ import {
   voronoiSegmentation,
 } from "@ngpipe/tasks";
 import { describeLayer } from "./commands/info";
+import { UsageError } from "./errors";
 import { type PipelineStep, runPipeline, type StepResult } from "./pipeline";
 
 /** Options of {@link quickstart}. */
@@ -42,14 +42,48 @@ function npy(descr: string, size: [number, number, number], data: Uint8Array): B
   return Buffer.concat([pre, Buffer.from(header, "latin1"), data]);
 }
 
-/** Run the quickstart into `dir`; returns the per-step results. */
+/** The file that marks a directory as the quickstart's own, so a rerun may empty it. */
+export const QUICKSTART_MARKER = ".ngpipe-quickstart";
+
+/**
+ * Make `root` an empty directory holding only the marker. Its old contents
+ * are deleted only when it is the quickstart's own (it has the marker):
+ * `ngpipe quickstart .` must never wipe a user's data.
+ */
+async function prepareDir(root: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(root);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR")
+      throw new UsageError(`${root} is a file; the quickstart needs a new or empty directory`);
+    if (code !== "ENOENT") throw e;
+    names = [];
+  }
+  if (names.length > 0 && !names.includes(QUICKSTART_MARKER))
+    throw new UsageError(
+      `${root} is not empty and was not made by the quickstart (no ${QUICKSTART_MARKER} in it, which older quickstarts did not write either); give a new or empty directory, or delete this one yourself`,
+    );
+  // Empty the directory rather than delete it: it may be the cwd.
+  await Promise.all(names.map((n) => rm(join(root, n), { recursive: true, force: true })));
+  await mkdir(join(root, "source"), { recursive: true });
+  await writeFile(
+    join(root, QUICKSTART_MARKER),
+    "made by `ngpipe quickstart`, which empties this directory when it runs again here\n",
+  );
+}
+
+/**
+ * Run the quickstart into `dir` (a new or empty directory, or one an earlier
+ * quickstart made, which is emptied first); returns the per-step results.
+ */
 export async function quickstart(dir: string, o: QuickstartOptions = {}): Promise<StepResult[]> {
   const out = o.out ?? process.stdout;
   const say = (s: string) => out.write(`${s}\n`);
   const root = resolve(dir);
   const size = o.size ?? [256, 256, 128];
-  await rm(root, { recursive: true, force: true });
-  await mkdir(join(root, "source"), { recursive: true });
+  await prepareDir(root);
 
   let t = Date.now();
   // 8x8x40 nm voxels: cells elongated 5x in voxel z look round in space.
@@ -71,7 +105,8 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
       `generated a ${size.join("x")} EM-like image and segmentation in ${genSeconds.toFixed(1)} s`,
     );
 
-  const url = (name: string) => pathToFileURL(join(root, name)).href;
+  // Not pathToFileURL: storage reads the path after file:// as is, unencoded.
+  const url = (name: string) => `file://${join(root, name)}`;
   const image = url("image");
   const segmentation = url("segmentation");
   const queue = `fq://${join(root, "queue")}`;

@@ -1,7 +1,16 @@
 /** `ngpipe image create` (ingest) and the other image stages. */
-import { createIngestTasks, type IngestOptions } from "@ngpipe/tasks";
+import { createIngestTasks, type IngestOptions, type SourceFormat } from "@ngpipe/tasks";
 import type { Command } from "commander";
-import { parseBbox, parseIntArg, parseVec3, toUrl } from "../args";
+import {
+  parseBbox,
+  parseEncoding,
+  parseIntArg,
+  parseShape,
+  parseVec3,
+  toSourcePath,
+  toUrl,
+} from "../args";
+import { UsageError } from "../errors";
 import { runTasks } from "../run-tasks";
 
 /** Options every stage command shares: where tasks go, how many at once. */
@@ -11,11 +20,43 @@ export function withRunOptions(cmd: Command): Command {
     .option("-p, --parallel <n>", "tasks at once when running here", "1");
 }
 
-function sourceLocation(source: string): string {
-  // Keep the `#/dataset` suffix of HDF5 paths; make bare paths absolute.
-  const [path, fragment] = source.split("#");
-  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(path) ? path : toUrl(path).replace(/^file:\/\//, "");
-  return fragment === undefined ? url : `${url}#${fragment}`;
+const FORMATS: SourceFormat[] = ["hdf5", "zarr", "npy", "images"];
+
+/** The options of `image create`, all checked before anything is written. */
+function ingestOptions(o: Record<string, string | undefined>): IngestOptions {
+  const chunkSize = parseShape(o.chunkSize ?? "64,64,64", "--chunk-size");
+  const taskShape = o.taskShape ? parseShape(o.taskShape, "--task-shape") : undefined;
+  if (taskShape?.some((n, i) => n % chunkSize[i] !== 0))
+    throw new UsageError(
+      `--task-shape ${taskShape.join(",")} must be a multiple of --chunk-size ${chunkSize.join(",")}`,
+    );
+  const resolution = o.resolution ? parseVec3(o.resolution, "--resolution") : undefined;
+  if (resolution?.some((n) => n <= 0))
+    throw new UsageError(`--resolution must be three numbers > 0; got "${o.resolution}"`);
+  const voxelOffset = parseVec3(o.offset ?? "0,0,0", "--offset");
+  if (voxelOffset.some((n) => !Number.isInteger(n)))
+    throw new UsageError(`--offset must be three whole numbers; got "${o.offset}"`);
+  if (o.format !== undefined && !(FORMATS as string[]).includes(o.format))
+    throw new UsageError(`--format must be one of ${FORMATS.join(", ")}; got "${o.format}"`);
+  if (o.layerType !== undefined && o.layerType !== "image" && o.layerType !== "segmentation")
+    throw new UsageError(`--layer-type must be image or segmentation; got "${o.layerType}"`);
+  return {
+    resolution,
+    voxelOffset,
+    chunkSize,
+    encoding: o.encoding === undefined ? undefined : parseEncoding(o.encoding),
+    layerType: o.layerType,
+    taskShape,
+    bounds: o.bounds ? parseBbox(o.bounds) : undefined,
+    // HDF5 readers take the dataset as `dataset`, Zarr readers as `path`.
+    sourceOptions: {
+      dataset: o.dataset,
+      path: o.dataset,
+      axes: o.axes,
+      format: o.format as SourceFormat | undefined,
+    },
+    compressLevel: parseIntArg(o.compressLevel ?? "6", "--compress-level", 1, 9),
+  };
 }
 
 export function registerImageCommands(program: Command): Command {
@@ -34,29 +75,18 @@ export function registerImageCommands(program: Command): Command {
       .option("--task-shape <x,y,z>", "voxels per task (a multiple of the chunk size)")
       .option("--bounds <bbox>", "only this box of the source")
       .option("--dataset <path>", "HDF5 dataset or Zarr array path")
+      .option("--format <name>", "hdf5, zarr, npy or images (default: from the path)")
       .option("--axes <order>", "axis order of the source array, e.g. czyx, zyx, xyz")
       .option("--compress-level <n>", "gzip level of the chunks (1 fastest .. 9 smallest)", "6"),
   ).action(async (source: string, layer: string, o) => {
-    const opts: IngestOptions = {
-      resolution: o.resolution ? parseVec3(o.resolution, "--resolution") : undefined,
-      voxelOffset: parseVec3(o.offset, "--offset"),
-      chunkSize: parseVec3(o.chunkSize, "--chunk-size"),
-      encoding: o.encoding,
-      layerType: o.layerType,
-      taskShape: o.taskShape ? parseVec3(o.taskShape, "--task-shape") : undefined,
-      bounds: o.bounds ? parseBbox(o.bounds) : undefined,
-      sourceOptions: { dataset: o.dataset, axes: o.axes },
-      compressLevel: parseIntArg(o.compressLevel, "--compress-level", 1),
+    const opts = ingestOptions(o);
+    const run = {
+      queue: o.queue,
+      parallel: parseIntArg(o.parallel, "--parallel", 1),
+      quiet: program.opts().quiet,
     };
-    const r = await runTasks(
-      "ingest",
-      await createIngestTasks(sourceLocation(source), toUrl(layer), opts),
-      {
-        queue: o.queue,
-        parallel: parseIntArg(o.parallel, "--parallel", 1),
-        quiet: program.opts().quiet,
-      },
-    );
+    const tasks = await createIngestTasks(toSourcePath(source), toUrl(layer), opts);
+    const r = await runTasks("ingest", tasks, run);
     report(r.inserted, r.count, o.queue, "ingest", r.seconds);
   });
   return image;

@@ -1,10 +1,22 @@
 /** `ngpipe mesh forge` (meshing tasks) and `ngpipe mesh merge` (manifests). */
-import { createMeshingTasks, createMeshManifestTasks } from "@ngpipe/tasks";
+import { Volume } from "@ngpipe/precomputed";
+import { createMeshingTasks, createMeshManifestTasks, type MeshingOptions } from "@ngpipe/tasks";
 import type { Command } from "commander";
-import { parseBbox, parseIntArg, parseVec3, toUrl } from "../args";
+import { parseBbox, parseIntArg, parseNumberArg, parseShape, toUrl } from "../args";
 import { UsageError } from "../errors";
 import { runTasks } from "../run-tasks";
 import { report, withRunOptions } from "./image";
+
+/** The layer's URL, refusing (before anything is written) a layer that is not a segmentation. */
+async function segmentationUrl(layer: string): Promise<string> {
+  const url = toUrl(layer);
+  const vol = await Volume.open(url);
+  if (vol.layerType !== "segmentation")
+    throw new UsageError(
+      `${vol.url} is an ${vol.layerType} layer; meshes are made from segmentation layers`,
+    );
+  return url;
+}
 
 export function registerMeshCommands(program: Command): void {
   const mesh = program
@@ -30,27 +42,26 @@ export function registerMeshCommands(program: Command): void {
     const compress = String(o.compress);
     if (!["gzip", "br", "none"].includes(compress))
       throw new UsageError(`--compress must be gzip, br or none, got ${compress}`);
-    const r = await runTasks(
-      "mesh",
-      await createMeshingTasks(toUrl(layer), {
-        mip: parseIntArg(o.mip, "--mip"),
-        shape: parseVec3(o.shape, "--shape"),
-        simplification: Number(o.simplification),
-        maxError: Number(o.maxError),
-        dust: parseIntArg(o.dust, "--dust"),
-        meshDir: o.dir,
-        labels: o.labels ? String(o.labels).split(",") : undefined,
-        excludeLabels: o.exclude ? String(o.exclude).split(",") : undefined,
-        bounds: o.bounds ? parseBbox(o.bounds) : undefined,
-        fillMissing: Boolean(o.fillMissing),
-        compress: compress === "none" ? false : (compress as "gzip" | "br"),
-      }),
-      {
-        queue: o.queue,
-        parallel: parseIntArg(o.parallel, "--parallel", 1),
-        quiet: program.opts().quiet,
-      },
-    );
+    const options: MeshingOptions = {
+      mip: parseIntArg(o.mip, "--mip"),
+      shape: parseShape(o.shape, "--shape"),
+      simplification: parseNumberArg(o.simplification, "--simplification"),
+      maxError: parseNumberArg(o.maxError, "--max-error"),
+      dust: parseIntArg(o.dust, "--dust"),
+      meshDir: o.dir,
+      labels: o.labels ? String(o.labels).split(",") : undefined,
+      excludeLabels: o.exclude ? String(o.exclude).split(",") : undefined,
+      bounds: o.bounds ? parseBbox(o.bounds) : undefined,
+      fillMissing: Boolean(o.fillMissing),
+      compress: compress === "none" ? false : (compress as "gzip" | "br"),
+    };
+    const run = {
+      queue: o.queue,
+      parallel: parseIntArg(o.parallel, "--parallel", 1),
+      quiet: program.opts().quiet,
+    };
+    const tasks = await createMeshingTasks(await segmentationUrl(layer), options);
+    const r = await runTasks("mesh", tasks, run);
     report(r.inserted, r.count, o.queue, "mesh", r.seconds);
   });
   withRunOptions(
@@ -65,18 +76,14 @@ export function registerMeshCommands(program: Command): void {
         "0",
       ),
   ).action(async (layer: string, o) => {
-    const r = await runTasks(
-      "manifest",
-      await createMeshManifestTasks(toUrl(layer), {
-        meshDir: o.dir,
-        magnitude: parseIntArg(o.magnitude, "--magnitude"),
-      }),
-      {
-        queue: o.queue,
-        parallel: parseIntArg(o.parallel, "--parallel", 1),
-        quiet: program.opts().quiet,
-      },
-    );
+    const options = { meshDir: o.dir, magnitude: parseIntArg(o.magnitude, "--magnitude") };
+    const run = {
+      queue: o.queue,
+      parallel: parseIntArg(o.parallel, "--parallel", 1),
+      quiet: program.opts().quiet,
+    };
+    const tasks = await createMeshManifestTasks(await segmentationUrl(layer), options);
+    const r = await runTasks("manifest", tasks, run);
     report(r.inserted, r.count, o.queue, "manifest", r.seconds);
   });
 }

@@ -23,7 +23,7 @@ import {
   createTransferTasks,
 } from "@ngpipe/tasks";
 import type { Command } from "commander";
-import { parseIntArg, toUrl } from "../args";
+import { parseIntArg, toSourcePath, toUrl } from "../args";
 import { UsageError } from "../errors";
 import { type PipelineStep, runPipeline } from "../pipeline";
 
@@ -52,7 +52,8 @@ function need(step: StepSpec, i: number, field: "layer" | "source" | "src" | "de
   if (typeof v !== "string" || v === "") {
     throw new UsageError(`pipeline step ${i + 1} (${step.stage}) needs "${field}"`);
   }
-  return field === "source" ? v : toUrl(v);
+  // Workers may run in another directory: local paths become absolute here.
+  return field === "source" ? toSourcePath(v) : toUrl(v);
 }
 
 /** Options with `bounds` given as a chunk name or [[min],[max]] turned into a Bbox. */
@@ -112,7 +113,12 @@ export function pipelineSteps(spec: PipelineSpec): PipelineStep[] {
 export function registerPipeline(program: Command): void {
   program
     .command("pipeline")
-    .description("run stages in order, each when the previous one is complete, through a queue")
+    .summary("run stages in order, each when the previous one is complete, through a queue")
+    .description(
+      "run stages in order, each when the previous one is complete, through a queue.\n" +
+        "Relative local paths in the spec are resolved against the current directory.\n" +
+        "Exit code 1 when a step's tasks went to the dead-letter queue (later steps do not run).",
+    )
     .argument("<spec>", "JSON file: {queue?, steps: [{stage, layer|source|src|dest, options}]}")
     .option("--queue <url>", "queue for the tasks (default: the spec's)")
     .option(
@@ -133,9 +139,10 @@ export function registerPipeline(program: Command): void {
           'a pipeline needs a queue: --queue fq:///dir (or sqs://name), or "queue" in the spec',
         );
       const steps = pipelineSteps(spec);
+      const workers = parseIntArg(o.workers, "--workers");
       await runPipeline(steps, {
         queue,
-        workers: parseIntArg(o.workers, "--workers"),
+        workers,
         quiet: program.opts().quiet,
         onStep: (r) =>
           process.stderr.write(`${r.name}: ${r.tasks} task(s) in ${r.seconds.toFixed(1)} s\n`),

@@ -1,21 +1,29 @@
 /** `ngpipe execute` (the worker) and `ngpipe queue status|release|purge|wait`. */
-import { openQueue, type PollEvent, poll } from "@ngpipe/queue";
+import { openQueue, type PollEvent, poll, type QueueStatus } from "@ngpipe/queue";
 import { createTaskContext, executeTask } from "@ngpipe/tasks";
 import type { Command } from "commander";
-import { parseIntArg } from "../args";
+import { parseIntArg, parseNumberArg } from "../args";
+import { DeadTasksError } from "../errors";
 import { createProgress } from "../progress";
 
-/** Resolve once the queue holds nothing enqueued or leased. */
+/** Where the dead letters of a queue are, for messages: a directory for fq://, else the queue. */
+export function deadLetterPlace(url: string): string {
+  return url.startsWith("fq://")
+    ? `${url.slice("fq://".length).replace(/\/+$/, "")}/dead/`
+    : `the dead-letter queue of ${url}`;
+}
+
+/** Resolve once the queue holds nothing enqueued or leased, to its status then. */
 export async function waitForQueue(
   url: string,
   options: { intervalMs?: number; signal?: AbortSignal; onStatus?: (left: number) => void } = {},
-): Promise<void> {
+): Promise<QueueStatus> {
   const queue = await openQueue(url);
   for (;;) {
     const s = await queue.status();
     const left = s.enqueued + s.leased;
     options.onStatus?.(left);
-    if (left === 0) return;
+    if (left === 0) return s;
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 1000));
     options.signal?.throwIfAborted();
   }
@@ -24,8 +32,13 @@ export async function waitForQueue(
 export function registerQueueCommands(program: Command): void {
   program
     .command("execute")
-    .description(
+    .summary(
       "the worker: lease tasks from a queue and run them until stopped (SIGTERM stops cleanly)",
+    )
+    .description(
+      "the worker: lease tasks from a queue and run them until stopped (SIGTERM stops cleanly).\n" +
+        "Exit code 0 when no task died; 1 when a task it ran went to the dead-letter queue\n" +
+        "after --max-attempts failures, or on an error.",
     )
     .argument("<queue>", "queue URL: fq:///dir, sqs://name, mem://name")
     .option("--lease-seconds <n>", "lease duration, renewed while a task runs", "600")
@@ -34,6 +47,12 @@ export function registerQueueCommands(program: Command): void {
     .option("--exit-when-empty", "stop once the queue is drained")
     .option("--timeout-seconds <n>", "abandon a task running longer than this", "86400")
     .action(async (url: string, o) => {
+      const options = {
+        leaseSeconds: parseIntArg(o.leaseSeconds, "--lease-seconds", 1),
+        concurrency: parseIntArg(o.concurrency, "--concurrency", 1),
+        maxAttempts: parseIntArg(o.maxAttempts, "--max-attempts", 1),
+        timeoutSeconds: parseIntArg(o.timeoutSeconds, "--timeout-seconds", 1),
+      };
       const queue = await openQueue(url);
       const progress = createProgress("execute", { quiet: program.opts().quiet });
       const summary = await poll(
@@ -42,10 +61,7 @@ export function registerQueueCommands(program: Command): void {
           await executeTask(task, createTaskContext({ signal: tctx.signal }));
         },
         {
-          leaseSeconds: parseIntArg(o.leaseSeconds, "--lease-seconds", 1),
-          concurrency: parseIntArg(o.concurrency, "--concurrency", 1),
-          maxAttempts: parseIntArg(o.maxAttempts, "--max-attempts", 1),
-          timeoutSeconds: parseIntArg(o.timeoutSeconds, "--timeout-seconds", 1),
+          ...options,
           stopWhenEmpty: Boolean(o.exitWhenEmpty),
           handleSignals: true,
           onEvent: (e: PollEvent) => {
@@ -61,6 +77,10 @@ export function registerQueueCommands(program: Command): void {
       process.stderr.write(
         `executed ${summary.succeeded} task(s), ${summary.failed} failed attempt(s), ${summary.dead} dead; stopped by ${summary.stoppedBy}\n`,
       );
+      if (summary.dead > 0)
+        throw new DeadTasksError(
+          `${summary.dead} task(s) failed for good during this run; they are in ${deadLetterPlace(queue.url)}`,
+        );
     });
 
   const q = program.command("queue").description("inspect and manage a task queue");
@@ -93,16 +113,26 @@ export function registerQueueCommands(program: Command): void {
   q.command("wait")
     .argument("<queue>")
     .option("--interval <seconds>", "seconds between checks", "2")
-    .description("block until the queue has nothing enqueued or leased")
+    .summary("block until the queue has nothing enqueued or leased")
+    .description(
+      "block until the queue has nothing enqueued or leased.\n" +
+        "Exit code 0 when every task completed; 1 when the queue holds dead tasks\n" +
+        "(so `ngpipe queue wait Q && ngpipe mesh merge L` stops after failed tasks).",
+    )
     .action(async (url: string, o) => {
+      const intervalMs = parseNumberArg(o.interval, "--interval") * 1000;
       let shown = -1;
-      await waitForQueue(url, {
-        intervalMs: Number(o.interval) * 1000,
+      const s = await waitForQueue(url, {
+        intervalMs,
         onStatus: (left) => {
           if (left !== shown && !program.opts().quiet)
             process.stderr.write(`${left} task(s) left\n`);
           shown = left;
         },
       });
+      if ((s.dead ?? 0) > 0)
+        throw new DeadTasksError(
+          `${s.dead} task(s) of ${url} failed for good; they are in ${deadLetterPlace(url)}`,
+        );
     });
 }

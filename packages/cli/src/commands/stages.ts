@@ -2,7 +2,6 @@
  * The image stage commands beyond ingest: downsample, xfer, quantize, rm,
  * touch, blackout; and `ngpipe design` for downsample memory planning.
  */
-import type { DataType } from "@ngpipe/precomputed";
 import {
   createBlackoutTasks,
   createDeleteTasks,
@@ -16,7 +15,15 @@ import {
   type StageDownsampleMethod,
 } from "@ngpipe/tasks";
 import type { Command } from "commander";
-import { parseBbox, parseIntArg, parseVec3, toUrl } from "../args";
+import {
+  parseBbox,
+  parseDataType,
+  parseEncoding,
+  parseIntArg,
+  parseShape,
+  parseVec3,
+  toUrl,
+} from "../args";
 import { UsageError } from "../errors";
 import { runTasks } from "../run-tasks";
 import { report, withRunOptions } from "./image";
@@ -73,21 +80,22 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--memory <bytes>", "memory target per task", String(DEFAULT_MEMORY_TARGET))
       .option("--bounds <bbox>", "only this box (voxels of mip 0)"),
   ).action(async (layer: string, o) => {
+    const run = common(program, o);
     const url = toUrl(layer);
     const tasks = await createDownsampleTasks(url, {
       mip: parseIntArg(o.mip, "--mip"),
       mips: o.numMips === undefined ? undefined : parseIntArg(o.numMips, "--num-mips", 1),
-      factor: parseVec3(o.factor, "--factor"),
+      factor: parseShape(o.factor, "--factor"),
       method: method(o.method),
       sparse: Boolean(o.sparse),
       fillMissing: Boolean(o.fillMissing),
-      encoding: o.encoding,
-      chunkSize: o.chunkSize ? parseVec3(o.chunkSize, "--chunk-size") : undefined,
+      encoding: o.encoding === undefined ? undefined : parseEncoding(o.encoding),
+      chunkSize: o.chunkSize ? parseShape(o.chunkSize, "--chunk-size") : undefined,
       skipBackground: Boolean(o.skipBackground),
       memoryTarget: parseBytes(o.memory),
       bounds: o.bounds ? parseBbox(o.bounds) : undefined,
     });
-    const r = await runTasks("downsample", tasks, { ...common(program, o), total: tasks.count });
+    const r = await runTasks("downsample", tasks, { ...run, total: tasks.count });
     report(r.inserted, r.count, o.queue, "downsample", r.seconds);
   });
 
@@ -108,17 +116,18 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--fill-missing", "read missing chunks as background")
       .option("--no-fast-path", "never copy chunk files byte for byte"),
   ).action(async (src: string, dest: string, o) => {
+    const run = common(program, o);
     const tasks = await createTransferTasks(toUrl(src), toUrl(dest), {
       mip: parseIntArg(o.mip, "--mip"),
-      chunkSize: o.chunkSize ? parseVec3(o.chunkSize, "--chunk-size") : undefined,
-      encoding: o.encoding,
+      chunkSize: o.chunkSize ? parseShape(o.chunkSize, "--chunk-size") : undefined,
+      encoding: o.encoding === undefined ? undefined : parseEncoding(o.encoding),
       translate: o.translate ? parseVec3(o.translate, "--translate") : undefined,
       bounds: o.bounds ? parseBbox(o.bounds) : undefined,
       mips: parseIntArg(o.numMips, "--num-mips"),
       fillMissing: Boolean(o.fillMissing),
       fastPath: o.fastPath !== false,
     });
-    const r = await runTasks("xfer", tasks, { ...common(program, o), total: tasks.count });
+    const r = await runTasks("xfer", tasks, { ...run, total: tasks.count });
     report(r.inserted, r.count, o.queue, "transfer", r.seconds);
   });
 
@@ -135,13 +144,14 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--num-mips <n>", "downsample this many mips afterwards", "0")
       .option("--fill-missing", "read missing chunks as zeros"),
   ).action(async (src: string, dest: string, o) => {
+    const run = common(program, o);
     const tasks = await createQuantizeTasks(toUrl(src), toUrl(dest), {
       channel: parseIntArg(o.channel, "--channel"),
       mip: parseIntArg(o.mip, "--mip"),
       mips: parseIntArg(o.numMips, "--num-mips"),
       fillMissing: Boolean(o.fillMissing),
     });
-    const r = await runTasks("quantize", tasks, { ...common(program, o), total: tasks.count });
+    const r = await runTasks("quantize", tasks, { ...run, total: tasks.count });
     report(r.inserted, r.count, o.queue, "quantize", r.seconds);
   });
 
@@ -154,12 +164,13 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--num-mips <n>", "mips to delete from --mip on", "1")
       .option("--bounds <bbox>", "only this box (voxels of mip 0)"),
   ).action(async (layer: string, o) => {
+    const run = common(program, o);
     const tasks = await createDeleteTasks(toUrl(layer), {
       mip: parseIntArg(o.mip, "--mip"),
       mips: parseIntArg(o.numMips, "--num-mips", 1),
       bounds: o.bounds ? parseBbox(o.bounds) : undefined,
     });
-    const r = await runTasks("delete", tasks, { ...common(program, o), total: tasks.count });
+    const r = await runTasks("delete", tasks, { ...run, total: tasks.count });
     report(r.inserted, r.count, o.queue, "delete", r.seconds);
   });
 
@@ -171,11 +182,12 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--mip <n>", "mip", "0")
       .option("--bounds <bbox>", "only this box"),
   ).action(async (layer: string, o) => {
+    const run = common(program, o);
     const tasks = await createTouchTasks(toUrl(layer), {
       mip: parseIntArg(o.mip, "--mip"),
       bounds: o.bounds ? parseBbox(o.bounds) : undefined,
     });
-    const r = await runTasks("touch", tasks, { ...common(program, o), total: tasks.count });
+    const r = await runTasks("touch", tasks, { ...run, total: tasks.count });
     report(r.inserted, r.count, o.queue, "touch", r.seconds);
   });
 
@@ -188,12 +200,13 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--mip <n>", "mip", "0")
       .option("--value <v>", "the value", "0"),
   ).action(async (layer: string, bbox: string, o) => {
+    const run = common(program, o);
     const tasks = await createBlackoutTasks(toUrl(layer), parseBbox(bbox), {
       mip: parseIntArg(o.mip, "--mip"),
       value: o.value,
       nonAligned: true,
     });
-    const r = await runTasks("blackout", tasks, { ...common(program, o), total: tasks.count });
+    const r = await runTasks("blackout", tasks, { ...run, total: tasks.count });
     report(r.inserted, r.count, o.queue, "blackout", r.seconds);
   });
 
@@ -208,10 +221,10 @@ export function registerStageCommands(program: Command, image: Command): void {
     .option("--num-mips <n>", "mips made", "1")
     .action((shape: string, o) => {
       const bytes = downsampleMemory(
-        parseVec3(shape, "shape"),
-        o.dtype as DataType,
+        parseShape(shape, "shape"),
+        parseDataType(o.dtype),
         parseIntArg(o.channels, "--channels", 1),
-        parseVec3(o.factor, "--factor"),
+        parseShape(o.factor, "--factor"),
         parseIntArg(o.numMips, "--num-mips", 1),
       );
       process.stdout.write(`${bytes} bytes (${(bytes / 2 ** 20).toFixed(1)} MiB)\n`);
@@ -226,10 +239,10 @@ export function registerStageCommands(program: Command, image: Command): void {
     .option("--factor <x,y,z>", "factor", "2,2,1")
     .action((memory: string, o) => {
       const plan = downsampleShapeForMemory({
-        chunkSize: parseVec3(o.chunkSize, "--chunk-size"),
-        dtype: o.dtype as DataType,
+        chunkSize: parseShape(o.chunkSize, "--chunk-size"),
+        dtype: parseDataType(o.dtype),
         channels: parseIntArg(o.channels, "--channels", 1),
-        factor: parseVec3(o.factor, "--factor"),
+        factor: parseShape(o.factor, "--factor"),
         memoryTarget: parseBytes(memory),
       });
       process.stdout.write(

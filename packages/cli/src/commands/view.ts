@@ -1,6 +1,7 @@
 /** `ngpipe view <dir>`: serve file:// layers to Neuroglancer. */
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { parseIntArg } from "../args";
 import { UsageError } from "../errors";
 import { findLayers, neuroglancerUrl, startViewServer } from "../view/server";
 
@@ -17,11 +18,12 @@ export function registerView(program: Command): void {
       "https://neuroglancer-demo.appspot.com/",
     )
     .action(async (dir: string, o) => {
+      const port = parseIntArg(o.port, "--port", 0, 65535);
       const root = resolve(dir.replace(/^file:\/\//, ""));
       const layers = await findLayers(root);
       if (layers.length === 0)
         throw new UsageError(`no precomputed layer (a directory with an info file) under ${root}`);
-      const server = await startViewServer(root, { port: Number(o.port), host: o.host });
+      const server = await startViewServer(root, { port, host: o.host });
       process.stdout.write(`serving ${root} at ${server.url} (Ctrl-C to stop)\n`);
       for (const l of layers)
         process.stdout.write(
