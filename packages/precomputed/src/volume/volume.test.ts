@@ -296,3 +296,23 @@ test("exists, delete, downloadPoint and the chunk cache", async () => {
   const cached = await vol.read(new Bbox([0, 0, 0], [16, 16, 8]));
   expect(sameArray(cached, a.crop([0, 0, 0], [16, 16, 8]))).toBe(true);
 });
+
+test("jpegQuality sets the quality of jpeg chunks written", async () => {
+  const a = NdArray.zeros("uint8", [64, 64, 1]);
+  for (let i = 0; i < a.data.length; i++) a.data[i] = (i * 37 + (i >> 6) * 11) % 256;
+  const size = async (quality: number | undefined) => {
+    const vol = await Volume.fromArray(memUrl(), a, {
+      encoding: "jpeg",
+      chunkSize: [64, 64, 1],
+      workers: false,
+      jpegQuality: quality,
+    });
+    const bytes = await vol.storage.get(`${vol.scale.key}/0-64_0-64_0-1`);
+    return bytes?.length ?? 0;
+  };
+  const low = await size(20);
+  const dflt = await size(undefined);
+  const high = await size(98);
+  expect(low).toBeLessThan(dflt);
+  expect(dflt).toBeLessThan(high);
+});

@@ -70,6 +70,8 @@ export interface VolumeOptions {
    * less CPU than 6 on noisy image chunks, for files some 15% larger.
    */
   compressLevel?: number;
+  /** Quality (1-100) of jpeg chunks written. Default 85, as CloudVolume's. */
+  jpegQuality?: number;
   /** Options for `openStorage` when the volume opens its own storage. */
   storageOptions?: StorageOptions;
   /** An already open storage (its URL is the layer's). */
@@ -313,6 +315,7 @@ export class Volume {
       shape: [s[0], s[1], s[2], this.numChannels],
       blockSize: this.scale.blockSize,
       key: `${this.url}/${this.chunkKey(chunk)}`,
+      ...(this.options.jpegQuality !== undefined ? { quality: this.options.jpegQuality } : {}),
     };
   }
 
