@@ -270,3 +270,24 @@ test("re-ingesting a region keeps the layer's info and pyramid; a different laye
     /mem:\/\/ingest-test\/again already holds a layer whose scales\[0\]\.chunk_sizes is \[\[16,16,8\]\]/,
   );
 });
+
+test("an HDF5 source in a directory whose name holds '#' and a space ingests", async () => {
+  const h5 = await import("h5wasm/node");
+  await h5.ready;
+  const dir = join(tmp, "run #2 of 3");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "cells.h5");
+  const w = new h5.File(file, "w");
+  w.create_dataset({
+    name: "raw",
+    data: new Uint8Array(16 * 16 * 4).fill(6),
+    shape: [4, 16, 16],
+    dtype: "<B",
+  });
+  w.close();
+  for (const spec of [file, `${file}#/raw`]) {
+    const url = `mem://ingest-hash/${spec.endsWith("raw") ? "a" : "b"}`;
+    const vol = await ingest(spec, url, { chunkSize: [16, 16, 4] });
+    expect((await vol.read(vol.bounds)).data.every((v) => v === 6)).toBe(true);
+  }
+});

@@ -25,6 +25,7 @@ import {
   parseAxes,
   roleStrides,
   shape4,
+  splitInnerPath,
   swapBytes,
 } from "./layout";
 import type { BlockBox, ReadBlockOptions, VolumeSource } from "./types";
@@ -119,9 +120,8 @@ async function hasHdf5Signature(file: string): Promise<boolean> {
 
 /** Split `file.h5#/dataset` into its file path and dataset. */
 export function splitHdf5Path(spec: string): { file: string; dataset?: string } {
-  const hash = spec.indexOf("#");
-  if (hash < 0) return { file: spec };
-  return { file: spec.slice(0, hash), dataset: spec.slice(hash + 1) || undefined };
+  const { container, inner } = splitInnerPath(spec);
+  return { file: container, dataset: inner || undefined };
 }
 
 class Hdf5Source implements VolumeSource {

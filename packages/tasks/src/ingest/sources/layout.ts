@@ -217,3 +217,30 @@ export function blockSize(bbox: BlockBox, shape: Shape4, source: string): Shape4
     shape[3],
   ];
 }
+
+/** File and directory names that hold datasets addressed as `<container>#<inner path>`. */
+const CONTAINER = /\.(h5|hdf5|hdf|he5|zarr|n5)\/?$/i;
+
+/**
+ * Splits `<container>#<inner path>` (e.g. `cells.h5#/raw`,
+ * `s3://lab/v.zarr#/0`) into the container and the inner path, without
+ * taking a `#` inside a directory name (`run #2/cells.h5`) for the
+ * separator: the separator is the first `#` right after a container's
+ * extension; failing that, the first `#/`; failing that, the last `#` whose
+ * remainder has no `/`. No separator: `inner` is undefined.
+ */
+export function splitInnerPath(spec: string): { container: string; inner?: string } {
+  let at = -1;
+  for (let i = spec.indexOf("#"); i >= 0; i = spec.indexOf("#", i + 1))
+    if (CONTAINER.test(spec.slice(0, i))) {
+      at = i;
+      break;
+    }
+  if (at < 0) at = spec.indexOf("#/");
+  if (at < 0) {
+    const last = spec.lastIndexOf("#");
+    if (last >= 0 && !spec.slice(last + 1).includes("/")) at = last;
+  }
+  if (at < 0) return { container: spec };
+  return { container: spec.slice(0, at), inner: spec.slice(at + 1) };
+}

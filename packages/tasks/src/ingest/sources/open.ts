@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { SourceError } from "./errors";
 import { type Hdf5SourceOptions, openHdf5 } from "./hdf5";
 import { type ImageStackOptions, openImageStack } from "./images";
+import { splitInnerPath } from "./layout";
 import { type NpySourceOptions, openNpy } from "./npy";
 import type { VolumeSource } from "./types";
 import { openZarr, type ZarrSourceOptions } from "./zarr";
@@ -38,7 +39,7 @@ const REMOTE = /^[a-z][a-z0-9+]*:\/\//i;
 /** Pick the reader for a spec by extension, scheme, or (for a local directory) its contents. */
 export async function detectFormat(url: string | string[]): Promise<SourceFormat> {
   if (Array.isArray(url)) return "images";
-  const bare = url.split("#")[0].replace(/\/+$/, "");
+  const bare = splitInnerPath(url).container.replace(/\/+$/, "");
   if (HDF5.test(bare)) return "hdf5";
   if (/\.npy$/i.test(bare)) return "npy";
   if (ZARR.test(bare)) return "zarr";

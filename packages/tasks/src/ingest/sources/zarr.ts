@@ -25,6 +25,7 @@ import {
   parseAxes,
   roleStrides,
   shape4,
+  splitInnerPath,
 } from "./layout";
 import type { BlockBox, ReadBlockOptions, Vec3, VolumeSource } from "./types";
 import { type ByteStore, localByteStore, zarritaStore } from "./zarr-store";
@@ -202,9 +203,9 @@ class ZarrSource implements VolumeSource {
  * ```
  */
 export async function openZarr(url: string, opts: ZarrSourceOptions = {}): Promise<VolumeSource> {
-  const hash = url.indexOf("#");
-  const root = hash < 0 ? url : url.slice(0, hash);
-  const inner = (opts.path ?? (hash < 0 ? "" : url.slice(hash + 1))).replace(/^\/+|\/+$/g, "");
+  const split = splitInnerPath(url);
+  const root = split.container;
+  const inner = (opts.path ?? split.inner ?? "").replace(/^\/+|\/+$/g, "");
   const zarr = await loadZarrita();
   const bytes = opts.store ?? storeFor(root);
   const store = zarritaStore(bytes);
