@@ -290,5 +290,17 @@ describe("marchingCubes", () => {
     expect(() => marchingCubes(new Uint8Array(8), [2, 2, 2], { resolution: [1, 0, 1] })).toThrow(
       /resolution/,
     );
+    const v = new Uint8Array(8);
+    expect(() => marchingCubes(v, [2, 2, 2], { offset: [Number.NaN, 0, 0] })).toThrow(
+      /offset must be three finite numbers/,
+    );
+    expect(() =>
+      marchingCubes(v, [2, 2, 2], { offset: [0, 0] as unknown as [number, number, number] }),
+    ).toThrow(/offset/);
+    expect(() => marchingCubes(v, [2, 2, 2], { origin: [0.5, 0, 0] })).toThrow(
+      /origin must be three integers/,
+    );
+    expect(() => marchingCubes(v, [2, 2, 2], { labels: [-1n] })).toThrow(/not a uint64/);
+    expect(() => marchingCubes(v, [2, 2, 2], { exclude: [2n ** 64n] })).toThrow(/not a uint64/);
   });
 });

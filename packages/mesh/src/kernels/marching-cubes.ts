@@ -32,8 +32,20 @@ export interface MarchingCubesOptions {
   /** Voxel size in physical units (nm), x, y, z. Default [1, 1, 1]. */
   resolution?: Vec3;
   /**
-   * Physical position of the cutout's corner (the low corner of voxel 0), e.g.
-   * `bbox.minpt * resolution`. Default [0, 0, 0].
+   * Voxel coordinates (integers) of the cutout's corner in the dataset, e.g.
+   * `bbox.minpt`. Vertex positions are computed from dataset-wide grid
+   * coordinates, `(2 * (origin + i) + 1) * resolution / 2` and the like, so
+   * neighbouring cutouts get bit-identical float32 vertices on their shared
+   * planes at any resolution and distance from the dataset origin. Default
+   * [0, 0, 0].
+   */
+  origin?: Vec3;
+  /**
+   * A physical translation added to every vertex after `origin` (e.g. a
+   * layer's offset in nm). Neighbouring cutouts must use the same value.
+   * Use `origin` for the cutout's position: `offset: bbox.minpt * resolution`
+   * (the older form) rounds differently in neighbouring cutouts once
+   * coordinates pass 2^22 nm at some non-integer resolutions. Default [0, 0, 0].
    */
   offset?: Vec3;
   /**
@@ -92,17 +104,32 @@ function toFaceFlags(close: boolean | FaceFlags | undefined): FaceFlags {
 }
 
 function labelKey(l: Label): number | bigint {
-  if (typeof l === "bigint") return l < 2n ** 53n ? Number(l) : l;
+  if (typeof l === "bigint") {
+    if (l < 0n || l >= 2n ** 64n) throw new MeshInputError(`label ${l} is not a uint64`);
+    return l < 2n ** 53n ? Number(l) : l;
+  }
   if (!Number.isSafeInteger(l) || l < 0) throw new MeshInputError(`label ${l} is not a uint64`);
   return l;
 }
 
 /**
- * Converts a doubled grid coordinate (2 * position in voxels from the cutout
- * corner) to physical units, rounded to float32 exactly as mesh vertices are.
+ * Converts a doubled grid coordinate (2 * position in voxels from the
+ * dataset origin, or from the cutout corner when no `origin` is used) to
+ * physical units, rounded to float32 exactly as mesh vertices are.
  */
 export function doubledToPhysical(d: number, resolution: number, offset: number): number {
   return Math.fround(offset + d * (resolution * 0.5));
+}
+
+function checkVec3(v: Vec3, what: string, integers: boolean): void {
+  if (
+    !Array.isArray(v) ||
+    v.length !== 3 ||
+    !v.every((x) => (integers ? Number.isSafeInteger(x) : Number.isFinite(x)))
+  )
+    throw new MeshInputError(
+      `${what} must be three ${integers ? "integers" : "finite numbers"}, got [${Array.isArray(v) ? v.join(", ") : String(v)}]`,
+    );
 }
 
 /**
@@ -150,6 +177,8 @@ interface SurfaceGrid {
   edgeD2x: Int32Array;
   edgeD2y: Int32Array;
   edgeD2z: Int32Array;
+  /** Twice the cutout's origin (voxels), added to doubled vertex coordinates. */
+  origin2: [number, number, number];
   /** Raster offset of each cube corner. */
   cornerOff: Int32Array;
   /**
@@ -279,6 +308,7 @@ export class LabelSurfaces {
     const hy = ry * 0.5;
     const hz = rz * 0.5;
     const { px, pxy, edgeD2x, edgeD2y, edgeD2z } = this.grid;
+    const [o2x, o2y, o2z] = this.grid.origin2;
     const fill = new Int32Array(n);
     const START = MC_START;
     const TLOC = TRI_LOCAL;
@@ -307,9 +337,9 @@ export class LabelSurfaces {
           const e = CASE_EDGES[es + k];
           const v = verts[L];
           const at = 3 * local[g];
-          v[at] = ox + (2 * X + edgeD2x[e]) * hx;
-          v[at + 1] = oy + (2 * Y + edgeD2y[e]) * hy;
-          v[at + 2] = oz + (2 * Z + edgeD2z[e]) * hz;
+          v[at] = ox + (o2x + 2 * X + edgeD2x[e]) * hx;
+          v[at + 1] = oy + (o2y + 2 * Y + edgeD2y[e]) * hy;
+          v[at + 2] = oz + (o2z + 2 * Z + edgeD2z[e]) * hz;
         }
         const f = faces[L];
         let at = fill[L];
@@ -483,10 +513,13 @@ export function marchingCubes(
     );
   const resolution = options.resolution ?? [1, 1, 1];
   const offset = options.offset ?? [0, 0, 0];
+  const origin = options.origin ?? [0, 0, 0];
   if (resolution.length !== 3 || !resolution.every((r) => r > 0 && Number.isFinite(r)))
     throw new MeshInputError(
       `resolution must be three positive numbers, got [${resolution.join(", ")}]`,
     );
+  checkVec3(offset, "offset", false);
+  checkVec3(origin, "origin", true);
   const close = toFaceFlags(options.close);
   const pad = Int32Array.from(close, (c) => (c ? 1 : 0));
   const include = options.labels ? new Set([...options.labels].map(labelKey)) : null;
@@ -764,7 +797,17 @@ export function marchingCubes(
     chunks,
     lengths,
     vcount,
-    { px, pxy, edgeD2x, edgeD2y, edgeD2z, cornerOff, direct, id0 },
+    {
+      px,
+      pxy,
+      edgeD2x,
+      edgeD2y,
+      edgeD2z,
+      origin2: [2 * origin[0], 2 * origin[1], 2 * origin[2]],
+      cornerOff,
+      direct,
+      id0,
+    },
     [resolution[0], resolution[1], resolution[2]],
     [offset[0], offset[1], offset[2]],
   );
@@ -778,16 +821,19 @@ export function marchingCubes(
  */
 export function cutoutLockedPlanes(
   shape: Vec3,
-  options: Pick<MarchingCubesOptions, "resolution" | "offset" | "close"> = {},
+  options: Pick<MarchingCubesOptions, "resolution" | "offset" | "origin" | "close"> = {},
 ): { min: Vec3; max: Vec3 } {
   const res = options.resolution ?? [1, 1, 1];
   const off = options.offset ?? [0, 0, 0];
+  const o = options.origin ?? [0, 0, 0];
   const close = toFaceFlags(options.close);
   const min: Vec3 = [0, 0, 0];
   const max: Vec3 = [0, 0, 0];
   for (let a = 0; a < 3; a++) {
-    min[a] = close[2 * a] ? Number.NaN : doubledToPhysical(1, res[a], off[a]);
-    max[a] = close[2 * a + 1] ? Number.NaN : doubledToPhysical(2 * shape[a] - 1, res[a], off[a]);
+    min[a] = close[2 * a] ? Number.NaN : doubledToPhysical(2 * o[a] + 1, res[a], off[a]);
+    max[a] = close[2 * a + 1]
+      ? Number.NaN
+      : doubledToPhysical(2 * (o[a] + shape[a]) - 1, res[a], off[a]);
   }
   return { min, max };
 }

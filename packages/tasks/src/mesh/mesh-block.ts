@@ -16,8 +16,14 @@ import {
 /** Options of {@link meshBlock}. */
 export interface MeshBlockOptions {
   resolution: [number, number, number];
-  /** Physical position (nm) of the cutout's low corner: cutout.min * resolution. */
-  offset: [number, number, number];
+  /**
+   * Voxel coordinates of the cutout's low corner in the dataset (cutout.min):
+   * vertices are computed from dataset-wide grid coordinates, so
+   * neighbouring blocks' shared-plane vertices are bit-identical.
+   */
+  origin: [number, number, number];
+  /** Extra physical translation (nm) of every vertex. Default none. */
+  offset?: [number, number, number];
   /** Faces closed because the cutout touches the dataset edge there. */
   close: FaceFlags;
   /** Igneous' simplification_factor (0 or 1: none). */
@@ -104,6 +110,7 @@ export function meshBlock(
   const exclude = [...(o.exclude ?? []), ...smallLabels(data, o.dust)].map(toLabel);
   const surfaces = marchingCubes(data, shape, {
     resolution: o.resolution,
+    origin: o.origin,
     offset: o.offset,
     close: o.close,
     labels: o.labels?.map(toLabel),
@@ -111,6 +118,7 @@ export function meshBlock(
   });
   const locked = cutoutLockedPlanes(shape, {
     resolution: o.resolution,
+    origin: o.origin,
     offset: o.offset,
     close: o.close,
   });

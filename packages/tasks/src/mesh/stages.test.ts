@@ -1,7 +1,14 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MeshDecodeError, MeshLayer, meshArea, meshTopology, meshVolume } from "@ngpipe/mesh";
+import {
+  doubledToPhysical,
+  MeshDecodeError,
+  MeshLayer,
+  meshArea,
+  meshTopology,
+  meshVolume,
+} from "@ngpipe/mesh";
 import { Bbox, closePool, NdArray, type Vec3, Volume } from "@ngpipe/precomputed";
 import { executeTask } from "../runtime/define";
 import { smallLabels } from "./mesh-block";
@@ -202,6 +209,37 @@ test("a dataset one voxel longer than a multiple of the block shape is closed on
     });
     expect(Math.abs(meshArea(b) / meshArea(a) - 1)).toBeLessThan(1e-6);
     expect(Math.abs(meshVolume(b) / meshVolume(a) - 1)).toBeLessThan(1e-6);
+  }
+});
+
+test("blocks far from the origin at a non-integer resolution still meet exactly", async () => {
+  // At 29.7 nm and x offsets past 2^22 nm, float32 vertex positions computed
+  // as (corner in nm) + (doubled local coordinate) * res / 2 round
+  // differently in neighbouring blocks; positions from dataset-wide grid
+  // coordinates do not. Find an offset where the two forms disagree.
+  const res = 29.7;
+  let vx = 150000;
+  while (doubledToPhysical(2 * 9 - 1, res, vx * res) === doubledToPhysical(1, res, (vx + 8) * res))
+    vx++;
+  const labels = new Uint32Array(16 * 8 * 8);
+  for (let z = 2; z < 6; z++)
+    for (let y = 2; y < 6; y++) for (let x = 2; x < 14; x++) labels[x + 16 * (y + 8 * z)] = 1;
+  const url = "mem://mesh-stage/far";
+  await Volume.fromArray(url, NdArray.from(labels, [16, 8, 8]), {
+    type: "segmentation",
+    encoding: "raw",
+    chunkSize: [8, 8, 8],
+    resolution: [res, res, res],
+    voxelOffset: [vx, 0, 0],
+  });
+  for (const [dir, simplification] of [
+    ["raw", 0],
+    ["simplified", 100],
+  ] as const) {
+    await runAll(createMeshingTasks(url, { shape: [8, 8, 8], simplification, meshDir: dir }));
+    await runAll(createMeshManifestTasks(url, { meshDir: dir }));
+    const mesh = await (await MeshLayer.open(url, { meshDir: dir })).get(1);
+    expect(meshTopology(mesh)).toMatchObject({ boundaryEdges: 0, watertight: true });
   }
 });
 

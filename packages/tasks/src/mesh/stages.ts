@@ -72,7 +72,7 @@ export const meshTask = defineTask({
         cutout.size(),
         {
           resolution: [...res],
-          offset: [cutout.min[0] * res[0], cutout.min[1] * res[1], cutout.min[2] * res[2]],
+          origin: [cutout.min[0], cutout.min[1], cutout.min[2]],
           close,
           reductionFactor: p.simplification,
           maxError: p.maxError,
