@@ -519,6 +519,7 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
     // edge) for flips and compactness; any failure refuses the collapse.
     epoch++;
     let degS = 0;
+    let facesS = 0;
     let ok = true;
     const moveS = !locked[s];
     for (let c = head[s]; c >= 0; c = next[c]) {
@@ -527,6 +528,7 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
       const k = c - 3 * f;
       const b = F[3 * f + (k === 2 ? 0 : k + 1)];
       const d = F[3 * f + (k === 0 ? 2 : k - 1)];
+      facesS++;
       if (mark[b] !== epoch) {
         mark[b] = epoch;
         degS++;
@@ -542,6 +544,7 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
     }
     if (!ok) continue;
     let degR = 0;
+    let facesR = 0;
     let common = 0;
     let shared = 0;
     for (let c = head[r]; c >= 0; c = next[c]) {
@@ -555,6 +558,7 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
         ok = false;
         break;
       }
+      facesR++;
       if (mark2[b] !== epoch) {
         mark2[b] = epoch;
         degR++;
@@ -567,6 +571,11 @@ export function simplifyMesh(mesh: Mesh, options: SimplifyOptions = {}): Mesh {
       }
     }
     if (!ok) continue;
+    // A vertex whose fan of faces is open (on the surface's border) has one
+    // neighbour more than faces. Two border vertices joined by an interior
+    // edge would pinch the surface into one vertex with two separate fans:
+    // not a manifold collapse.
+    if (degS > facesS && degR > facesR && shared !== 1) continue;
     const valence = degS - 1 + (degR - 1) - common;
     if (shared === 0 || common !== shared || valence < 3 || valence >= MAX_VALENCE) continue;
 
