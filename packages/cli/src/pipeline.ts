@@ -52,7 +52,13 @@ async function drain(
   progress.setTotal(total);
   const deadBefore = (await queue.status()).dead ?? 0;
   let firstError: unknown;
+  let done = 0;
+  let dead = 0;
   if ((o.workers ?? 1) > 0) {
+    // This step's tasks are all the queue holds: stop as soon as each has
+    // succeeded or died, instead of waiting for the queue to look empty
+    // (which takes SQS long polls and repeated empty checks).
+    const finished = new AbortController();
     await poll(
       queue,
       async (task, tctx) => {
@@ -63,30 +69,53 @@ async function drain(
         leaseSeconds: o.leaseSeconds ?? 300,
         maxAttempts: o.maxAttempts ?? 3,
         stopWhenEmpty: true,
-        signal: o.signal,
+        signal: o.signal ? AbortSignal.any([o.signal, finished.signal]) : finished.signal,
+        waitSeconds: Math.min(queue.longPollSeconds ?? 0, 1),
         backoff: { initialMs: 20, maxMs: 500 },
         onEvent: (e) => {
-          if (e.type === "succeeded") progress.tick();
-          if (e.type === "dead") firstError ??= e.error;
+          if (e.type === "succeeded") {
+            done++;
+            progress.tick();
+          }
+          if (e.type === "dead") {
+            dead++;
+            firstError ??= e.error;
+          }
+          if (done + dead >= total) finished.abort();
         },
       },
     );
-  }
-  for (;;) {
-    const s = await queue.status();
-    if (s.enqueued + s.leased === 0) {
-      progress.stop();
-      const dead = (s.dead ?? 0) - deadBefore;
-      if (dead > 0) {
-        const why = firstError instanceof Error ? `: ${firstError.message}` : "";
-        throw new PipelineStepError(
-          `step "${label}": ${dead} task(s) failed for good and are in the dead-letter queue of ${queue.url}${why}`,
-        );
-      }
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 500));
     o.signal?.throwIfAborted();
+  }
+  if (done + dead < total) {
+    // Workers elsewhere (or leases of crashed ones still to lapse): watch the
+    // counts. SQS's are approximate, so "nothing left" must be seen twice.
+    let ticked = done;
+    let zeros = 0;
+    for (;;) {
+      const s = await queue.status();
+      const left = s.enqueued + s.leased;
+      const seen = Math.max(0, Math.min(total, total - left));
+      if (seen > ticked) {
+        progress.tick(seen - ticked);
+        ticked = seen;
+      }
+      if (left === 0) {
+        if (++zeros >= 2) {
+          dead = Math.max(dead, (s.dead ?? 0) - deadBefore);
+          break;
+        }
+      } else zeros = 0;
+      await new Promise((r) => setTimeout(r, 500));
+      o.signal?.throwIfAborted();
+    }
+  }
+  progress.stop();
+  if (dead > 0) {
+    const why = firstError instanceof Error ? `: ${firstError.message}` : "";
+    throw new PipelineStepError(
+      `step "${label}": ${dead} task(s) failed for good and are in the dead-letter queue of ${queue.url}${why}`,
+    );
   }
 }
 

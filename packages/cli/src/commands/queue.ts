@@ -13,17 +13,24 @@ export function deadLetterPlace(url: string): string {
     : `the dead-letter queue of ${url}`;
 }
 
-/** Resolve once the queue holds nothing enqueued or leased, to its status then. */
+/**
+ * Resolve once the queue holds nothing enqueued or leased, to its status
+ * then. SQS's counts are approximate, so "nothing left" must be read twice
+ * in a row (one interval apart) before it is believed.
+ */
 export async function waitForQueue(
   url: string,
   options: { intervalMs?: number; signal?: AbortSignal; onStatus?: (left: number) => void } = {},
 ): Promise<QueueStatus> {
   const queue = await openQueue(url);
+  let zeros = 0;
   for (;;) {
     const s = await queue.status();
     const left = s.enqueued + s.leased;
     options.onStatus?.(left);
-    if (left === 0) return s;
+    if (left === 0) {
+      if (++zeros >= 2) return s;
+    } else zeros = 0;
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 1000));
     options.signal?.throwIfAborted();
   }
