@@ -217,3 +217,15 @@ test("an aborted get rejects with the abort reason", async () => {
   ctl.abort(new Error("stop"));
   await expect(backend.get("abort", { signal: ctl.signal })).rejects.toThrow("stop");
 });
+
+test("an endpoint written in a gs:// URL is used, and wins over the endpoint option", async () => {
+  const { openStorage } = await import("./open");
+  const url = `gs://${server.endpoint}/bkt/in-url`;
+  // The option points nowhere (port 9): only the URL's endpoint can answer.
+  const st = openStorage(url, { endpoint: "http://127.0.0.1:9", credentials: {}, retries: 0 });
+  expect(st.url).toBe(url);
+  await st.put("k", new TextEncoder().encode("here"));
+  expect(server.requests.some((r) => r.key === "in-url/k")).toBe(true);
+  const again = openStorage(url, { credentials: {} });
+  expect(new TextDecoder().decode((await again.get("k")) ?? new Uint8Array())).toBe("here");
+});

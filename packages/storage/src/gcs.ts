@@ -148,8 +148,11 @@ export class GcsBackend implements Backend {
     readonly location: CloudLocation,
     opts: StorageOptions = {},
   ) {
-    this.url = `gs://${location.bucket}${location.prefix ? `/${location.prefix}` : ""}`;
-    const endpoint = opts.endpoint ?? location.endpoint;
+    // An endpoint written in the URL (`gs://http://host:port/bucket`) stays
+    // in it and wins over `opts.endpoint`, as for s3://.
+    const shown = location.endpoint ? `${location.endpoint}/` : "";
+    this.url = `gs://${shown}${location.bucket}${location.prefix ? `/${location.prefix}` : ""}`;
+    const endpoint = location.endpoint ?? opts.endpoint;
     this.endpoint = endpoint;
     const creds = resolveGoogleCredentials(location.bucket, this.url, opts.credentials);
     this.clientOptions = {

@@ -52,6 +52,12 @@ test("s3:// URLs may carry an S3-compatible endpoint", () => {
   });
 });
 
+test("gs:// URLs may carry a JSON API endpoint too", () => {
+  const p = parseStorageUrl("gs://http://127.0.0.1:4443/bucket/a");
+  expect(p.location).toEqual({ bucket: "bucket", prefix: "a", endpoint: "http://127.0.0.1:4443" });
+  expect(p.url).toBe("gs://http://127.0.0.1:4443/bucket/a");
+});
+
 test.each([
   [""],
   ["gs://"],
@@ -59,7 +65,7 @@ test.each([
   ["s3://b/../x"],
   ["mem://"],
   ["mem://m/../x"],
-  ["gs://http://host/bucket"],
+  ["gs://http://host/"],
   ["http:/missing-slash"],
 ])("%j is an InvalidUrlError", (url) => {
   expect(() => openStorage(url)).toThrow(InvalidUrlError);

@@ -46,11 +46,16 @@ function trimSlashes(s: string): string {
 function parseCloud(scheme: string, rest: string, url: string): CloudLocation {
   let endpoint: string | undefined;
   let body = rest;
-  // S3-compatible services: s3://http://host:port/bucket/prefix
+  // Another endpoint than the cloud's own, written in the URL:
+  // s3://http://host:port/bucket/prefix (S3-compatible services),
+  // gs://http://host:port/bucket/prefix (GCS emulators, JSON API servers).
   const inner = /^(https?:\/\/[^/]+)\/?(.*)$/s.exec(rest);
   if (inner !== null) {
-    if (scheme !== "s3") {
-      throw new InvalidUrlError(`${url}: only s3:// takes an endpoint inside the URL`, url);
+    if (scheme !== "s3" && scheme !== "gs") {
+      throw new InvalidUrlError(
+        `${url}: only s3:// and gs:// take an endpoint inside the URL`,
+        url,
+      );
     }
     endpoint = inner[1];
     body = inner[2];

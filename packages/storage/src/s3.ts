@@ -108,7 +108,9 @@ export class S3Backend implements Backend {
     // so the URL reopens the same storage.
     const shown = location.endpoint ? `${location.endpoint}/` : "";
     this.url = `s3://${shown}${location.bucket}${location.prefix ? `/${location.prefix}` : ""}`;
-    this.endpoint = opts.endpoint ?? location.endpoint;
+    // The URL's own endpoint wins over `opts.endpoint`, which serves the
+    // URLs that name none (one option set may open many URLs).
+    this.endpoint = location.endpoint ?? opts.endpoint;
     const creds = resolveAwsCredentials(location.bucket, this.url, opts.credentials);
     const sockets = Math.max(64, 2 * (opts.concurrency ?? 32));
     const timeout = opts.timeoutMs ?? 60_000;
