@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MeshLayer } from "@ngpipe/mesh";
-import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, MissingChunkError, NdArray, Volume } from "@ngpipe/precomputed";
 import { openQueue } from "@ngpipe/queue";
 import { voronoiSegmentation } from "@ngpipe/tasks";
-import { main } from "./program";
+import { cliMessage, main } from "./program";
 
 let tmp: string;
 let out = "";
@@ -61,6 +61,20 @@ test("a user error exits non-zero with one line naming the problem, and no stack
   err = "";
   expect(await main(["node", "ngpipe", "--verbose", "info", join(tmp, "missing")])).not.toBe(0);
   expect(err).toMatch(/\n\s+at /);
+});
+
+test("library hints in error messages become command-line hints", () => {
+  const q = Object.assign(
+    new Error("SQS queue jobs does not exist (sqs://jobs); create it, or open with {create: true}"),
+    { name: "QueueNotFoundError" },
+  );
+  expect(cliMessage(q)).toBe(
+    "SQS queue jobs does not exist (sqs://jobs); stage commands given --queue create it when they insert tasks",
+  );
+  const m = new MissingChunkError("1_1_1/0-8_0-8_0-8", "mem://x");
+  expect(cliMessage(m)).toMatch(/; pass --fill-missing \(where the command has it\)/);
+  const other = new Error("something else");
+  expect(cliMessage(other)).toBe("something else");
 });
 
 test("info summarises scales and chunk counts", async () => {

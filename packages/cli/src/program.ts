@@ -59,6 +59,25 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * An error's message with the library's API hints ("open with {create:
+ * true}") rewritten as what a command-line user can do.
+ */
+export function cliMessage(err: Error): string {
+  let m = err.message;
+  if (err.name === "QueueNotFoundError")
+    m = m.replace(
+      /; create it, or open with \{create: true\}$/,
+      "; stage commands given --queue create it when they insert tasks",
+    );
+  if (err.name === "MissingChunkError")
+    m = m.replace(
+      /; open the volume with \{ fillMissing: true \} to read missing chunks as background$/,
+      "; pass --fill-missing (where the command has it) to read missing chunks as background",
+    );
+  return m;
+}
+
 /** Run the CLI with `argv` (as process.argv); resolves to the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram();
@@ -78,7 +97,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     process.stderr.write(
       verbose
         ? `${err.stack ?? err}\n`
-        : `ngpipe: ${err.name && err.name !== "Error" ? `${err.name}: ` : ""}${err.message}\n`,
+        : `ngpipe: ${err.name && err.name !== "Error" ? `${err.name}: ` : ""}${cliMessage(err)}\n`,
     );
     return 1;
   }
