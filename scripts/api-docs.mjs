@@ -41,6 +41,20 @@ const entryPoints = packages.map((name) => {
   );
   return file;
 });
+// Subpath entry points: @ngpipe/storage/testing (the loopback test servers).
+{
+  mkdirSync(join(work, "@ngpipe", "storage"), { recursive: true });
+  const file = join(work, "@ngpipe", "storage", "testing.ts");
+  const index = relative(
+    dirname(file),
+    join(root, "packages", "storage", "src", "testing", "index"),
+  ).replace(/\\/g, "/");
+  writeFileSync(
+    file,
+    `/**\n * Loopback servers for testing code that talks to the clouds (GCS JSON API, a fault-injecting proxy, a static file server).\n *\n * @module @ngpipe/storage/testing\n */\nexport * from "${index}";\n`,
+  );
+  entryPoints.push(file);
+}
 
 writeFileSync(
   join(work, "tsconfig.json"),
@@ -49,7 +63,7 @@ writeFileSync(
       extends: relative(work, join(root, "tsconfig.json")),
       compilerOptions: { noEmit: true },
       // Ambient declarations (e.g. for untyped dependencies) live beside the sources.
-      include: ["@ngpipe/*.ts", relative(work, join(root, "packages/*/src/**/*.d.ts"))],
+      include: ["@ngpipe/**/*.ts", relative(work, join(root, "packages/*/src/**/*.d.ts"))],
     },
     null,
     2,
