@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { MeshLayer } from "@ngpipe/mesh";
 import { closePool, MissingChunkError, NdArray, Volume } from "@ngpipe/precomputed";
 import { openQueue } from "@ngpipe/queue";
-import { voronoiSegmentation } from "@ngpipe/tasks";
+import { detectFormat, voronoiSegmentation } from "@ngpipe/tasks";
 import { cliMessage, main } from "./program";
 
 let tmp: string;
@@ -63,7 +63,7 @@ test("a user error exits non-zero with one line naming the problem, and no stack
   expect(err).toMatch(/\n\s+at /);
 });
 
-test("library hints in error messages become command-line hints", () => {
+test("library hints in error messages become command-line hints", async () => {
   const q = Object.assign(
     new Error("SQS queue jobs does not exist (sqs://jobs); create it, or open with {create: true}"),
     { name: "QueueNotFoundError" },
@@ -73,6 +73,8 @@ test("library hints in error messages become command-line hints", () => {
   );
   const m = new MissingChunkError("1_1_1/0-8_0-8_0-8", "mem://x");
   expect(cliMessage(m)).toMatch(/; pass --fill-missing \(where the command has it\)/);
+  const unknown = await detectFormat(join(tmp, "what.xyz")).catch((e) => e);
+  expect(cliMessage(unknown)).toMatch(/; pass --format hdf5\|zarr\|npy\|images$/);
   const other = new Error("something else");
   expect(cliMessage(other)).toBe("something else");
 });

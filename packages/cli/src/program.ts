@@ -70,6 +70,11 @@ export function cliMessage(err: Error): string {
       /; create it, or open with \{create: true\}$/,
       "; stage commands given --queue create it when they insert tasks",
     );
+  if (err.name === "SourceError")
+    m = m.replace(
+      /; pass format: "hdf5" \| "zarr" \| "npy" \| "images"$/,
+      "; pass --format hdf5|zarr|npy|images",
+    );
   if (err.name === "MissingChunkError")
     m = m.replace(
       /; open the volume with \{ fillMissing: true \} to read missing chunks as background$/,
