@@ -8,6 +8,22 @@ export class PrecomputedError extends Error {
   override name = "PrecomputedError";
 }
 
+/**
+ * A pool worker died while running a kernel (it exited, or ran out of heap).
+ * Names the kernel; the pool replaces the worker, so later calls work.
+ */
+export class KernelCrashError extends PrecomputedError {
+  override name = "KernelCrashError";
+  constructor(
+    message: string,
+    /** Kernel module file and function name. */
+    readonly kernel: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** Stored chunk bytes that do not decode (corrupt, truncated, wrong size). Names the chunk key. */
 export class ChunkDecodeError extends PrecomputedError {
   override name = "ChunkDecodeError";

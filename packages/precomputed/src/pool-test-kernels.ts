@@ -11,3 +11,15 @@ export function describe(data: Uint8Array): { length: number; first: number } {
 export function fail(message: string): never {
   throw new RangeError(message);
 }
+
+/** Ends the worker thread (a crash, as far as the pool can tell). */
+export function crash(code: number): never {
+  process.exit(code);
+}
+
+/** Reads a large input and keeps nothing. */
+export function consume(data: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < data.length; i += 4096) sum += data[i];
+  return sum;
+}

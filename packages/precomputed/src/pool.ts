@@ -15,8 +15,9 @@
  */
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { Piscina } from "piscina";
+import { KernelCrashError } from "./errors";
 
 /** Options of the shared pool. */
 export interface PoolOptions {
@@ -116,10 +117,23 @@ export async function runKernel<T>(
   args: unknown[],
   options: KernelCallOptions = {},
 ): Promise<T> {
-  const result = await getPool().run(
-    { module, name, args },
-    { transferList: options.transfer, signal: options.signal },
-  );
+  let result: unknown;
+  try {
+    result = await getPool().run(
+      { module, name, args },
+      { transferList: options.transfer, signal: options.signal },
+    );
+  } catch (err) {
+    const e = err as Error;
+    if (options.signal?.aborted || e?.name === "AbortError") throw err;
+    // Errors the kernel threw come back as values (below); a rejection here
+    // is the worker itself failing: it exited or ran out of memory.
+    throw new KernelCrashError(
+      `kernel ${name} of ${basename(module)} failed in the worker pool: ${e?.message ?? String(err)}`,
+      `${module}#${name}`,
+      { cause: err },
+    );
+  }
   if (result !== null && typeof result === "object" && KERNEL_ERROR in result) {
     throw revive((result as Record<string, KernelErrorInfo>)[KERNEL_ERROR]);
   }

@@ -5,6 +5,8 @@
 // function; the module is loaded once per thread. TypeScript modules (.ts,
 // when running from the sources) are loaded through tsx's require hook.
 const { move, transferableSymbol, valueSymbol } = require("piscina");
+const v8 = require("node:v8");
+const vm = require("node:vm");
 
 const modules = new Map();
 const KERNEL_ERROR = "__ngpipeKernelError";
@@ -38,13 +40,47 @@ function collectBuffers(value, out, depth) {
   for (const item of items) collectBuffers(item, out, depth + 1);
 }
 
-module.exports = function runKernel({ module: file, name, args }) {
-  const fn = load(file)[name];
-  if (typeof fn !== "function") {
-    throw new TypeError(`kernel "${name}" is not exported by ${file}`);
+// Buffers moved into this thread are not counted as new memory by its V8, so
+// nothing prompts a collection when a kernel is done with a large input:
+// back-to-back tasks would each keep the previous tasks' blocks alive. When
+// the previous call's inputs were large, collect before the next kernel runs
+// (by then piscina has dropped them). Not after the call: piscina's idle
+// workers block on Atomics.wait, so timers set by a task would not run.
+const COLLECT_AFTER_BYTES = 32 * 1024 * 1024;
+let collectGarbage;
+let collectBeforeNext = false;
+function collector() {
+  if (collectGarbage === undefined) {
+    try {
+      v8.setFlagsFromString("--expose-gc");
+      collectGarbage = vm.runInNewContext("gc");
+    } catch {
+      collectGarbage = null;
+    }
   }
+  return collectGarbage;
+}
+
+function inputBytes(args) {
+  const buffers = new Set();
+  collectBuffers(args, buffers, 0);
+  let n = 0;
+  for (const b of buffers) n += b.byteLength;
+  return n;
+}
+
+module.exports = function runKernel({ module: file, name, args }) {
+  if (collectBeforeNext) {
+    collectBeforeNext = false;
+    collector()?.();
+  }
+  if (inputBytes(args) >= COLLECT_AFTER_BYTES) collectBeforeNext = true;
   let result;
   try {
+    const fn = load(file)[name];
+    if (typeof fn !== "function") {
+      throw new TypeError(`kernel "${name}" is not exported by ${file}`);
+    }
     result = fn(...args);
   } catch (error) {
     // Thrown errors lose their class crossing threads; send what is needed to revive them.
