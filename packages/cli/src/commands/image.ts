@@ -1,5 +1,7 @@
 /** `ngpipe image create` (ingest) and the other image stages. */
-import { createIngestTasks, type IngestOptions, type SourceFormat } from "@ngpipe/tasks";
+import { writeFile } from "node:fs/promises";
+import { Volume } from "@ngpipe/precomputed";
+import { createIngestTasks, encodeNpy, type IngestOptions, type SourceFormat } from "@ngpipe/tasks";
 import type { Command } from "commander";
 import {
   parseBbox,
@@ -89,6 +91,28 @@ export function registerImageCommands(program: Command): Command {
     const r = await runTasks("ingest", tasks, run);
     report(r.inserted, r.count, o.queue, "ingest", r.seconds);
   });
+  image
+    .command("export")
+    .description(
+      "write a cutout to a .npy file, Fortran order, shape (x, y, z, c): numpy.load gives a[x, y, z, c] as CloudVolume does",
+    )
+    .argument("<layer>", "layer path or URL")
+    .argument("<out>", "output .npy file")
+    .requiredOption("--bounds <bbox>", "the box, x0-x1_y0-y1_z0-z1 (voxels of --mip)")
+    .option("--mip <n>", "mip to read", "0")
+    .option("--fill-missing", "read missing chunks as background")
+    .action(async (layer: string, out: string, o) => {
+      const bounds = parseBbox(o.bounds);
+      const mip = parseIntArg(o.mip, "--mip");
+      if (!out.endsWith(".npy"))
+        throw new UsageError(`the output file must end in .npy; got "${out}"`);
+      const vol = await Volume.open(toUrl(layer), { mip, fillMissing: Boolean(o.fillMissing) });
+      const cut = await vol.read(bounds);
+      await writeFile(out, encodeNpy(cut.data, cut.shape, cut.dtype));
+      process.stderr.write(
+        `wrote ${out}: ${cut.dtype} (${cut.shape.join(", ")}) from ${vol.url} mip ${mip} ${bounds}\n`,
+      );
+    });
   return image;
 }
 

@@ -9,7 +9,13 @@ export {
 export { type Hdf5SourceOptions, openHdf5 } from "./hdf5";
 export { type ImageStackOptions, naturalCompare, openImageStack } from "./images";
 export { copyToXyzc, defaultAxes } from "./layout";
-export { type NpyHeader, type NpySourceOptions, openNpy, parseNpyHeader } from "./npy";
+export {
+  encodeNpy,
+  type NpyHeader,
+  type NpySourceOptions,
+  openNpy,
+  parseNpyHeader,
+} from "./npy";
 export {
   detectFormat,
   type OpenSourceOptions,

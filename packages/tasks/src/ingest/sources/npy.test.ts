@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { CorruptSourceError, UnsupportedDataTypeError } from "./errors";
-import { openNpy, parseNpyHeader } from "./npy";
+import { encodeNpy, openNpy, parseNpyHeader } from "./npy";
 import type { BlockBox, VolumeSource } from "./types";
 
 const FIXTURES = path.join(__dirname, "fixtures");
@@ -209,5 +209,38 @@ describe("files written by numpy (fixtures/make_fixtures.py)", () => {
     const b = (await src.readBlock({ min: [2, 3, 4], max: [3, 4, 5] })) as Uint16Array;
     expect(b[0]).toBe(value(4, 3, 2, 0));
     await src.close();
+  });
+});
+
+describe("encodeNpy", () => {
+  test("writes the bytes numpy writes for a Fortran-order [x, y, z, c] array", async () => {
+    const file = path.join(FIXTURES, "numpy_f_xyzc_f32.npy");
+    const src = await openNpy(file);
+    const data = (await src.readBlock({ min: [0, 0, 0], max: [5, 4, 3] })) as Float32Array;
+    await src.close();
+    expect(Buffer.from(encodeNpy(data, [5, 4, 3, 2]))).toEqual(readFileSync(file));
+  });
+
+  test("round-trips every data type through openNpy", async () => {
+    const shape = [7, 3, 2, 2];
+    const n = 7 * 3 * 2 * 2;
+    for (const data of [
+      Uint8Array.from({ length: n }, (_, i) => i),
+      Int16Array.from({ length: n }, (_, i) => -i),
+      Uint32Array.from({ length: n }, (_, i) => i * 65599),
+      BigUint64Array.from({ length: n }, (_, i) => BigInt(i) * 2n ** 40n + 3n),
+      Float64Array.from({ length: n }, (_, i) => i / 7),
+    ]) {
+      const file = path.join(dir, `enc-${data.constructor.name}.npy`);
+      writeFileSync(file, encodeNpy(data, shape));
+      const src = await openNpy(file);
+      expect(src.shape).toEqual(shape);
+      const back = await src.readBlock({ min: [0, 0, 0], max: [7, 3, 2] });
+      await src.close();
+      expect(Buffer.from(back.buffer, back.byteOffset, back.byteLength)).toEqual(
+        Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+      );
+    }
+    expect(() => encodeNpy(new Uint8Array(5), [2, 2])).toThrow(/do not hold shape/);
   });
 });

@@ -8,7 +8,14 @@
  */
 import { type FileHandle, open as openFile } from "node:fs/promises";
 import * as path from "node:path";
-import { allocTyped, type DataType, type Shape4, viewTyped } from "@ngpipe/precomputed";
+import {
+  allocTyped,
+  type DataType,
+  dataTypeOf,
+  type Shape4,
+  type TypedArray,
+  viewTyped,
+} from "@ngpipe/precomputed";
 import { CorruptSourceError, SourceError, UnsupportedDataTypeError } from "./errors";
 import {
   type AxisRole,
@@ -276,4 +283,58 @@ export async function openNpy(file: string, opts: NpySourceOptions = {}): Promis
     await fh.close();
     throw e;
   }
+}
+
+/** The `.npy` dtype string of each data type (little-endian). */
+const DESCR: Record<DataType, string> = {
+  uint8: "|u1",
+  int8: "|i1",
+  uint16: "<u2",
+  int16: "<i2",
+  uint32: "<u4",
+  int32: "<i4",
+  uint64: "<u8",
+  int64: "<i8",
+  float32: "<f4",
+  float64: "<f8",
+};
+
+/**
+ * Encodes an array `[x, y, z, c]` (x fastest) as `.npy` bytes (format 1.0,
+ * or 2.0 for a header over 64 KiB) in Fortran order with shape
+ * `(x, y, z, c)`: `numpy.load` gives `a[x, y, z, c]`, the indexing
+ * CloudVolume cutouts use, without copying the voxels.
+ *
+ * ```ts
+ * const cut = await vol.read(box);
+ * writeFileSync("cutout.npy", encodeNpy(cut.data, cut.shape));
+ * ```
+ */
+export function encodeNpy(
+  data: TypedArray,
+  shape: readonly number[],
+  dataType?: DataType,
+): Uint8Array {
+  const dtype = dataType ?? dataTypeOf(data);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const width = DESCR[dtype] ? Number(DESCR[dtype].slice(2)) : 0;
+  if (count * width !== data.byteLength) {
+    throw new RangeError(
+      `encodeNpy: ${data.byteLength} bytes of ${dtype} do not hold shape (${shape.join(", ")})`,
+    );
+  }
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(", ");
+  let header = `{'descr': '${DESCR[dtype]}', 'fortran_order': True, 'shape': (${dims}), }`;
+  const v1 = header.length + 11 < 65536;
+  const prefix = v1 ? 10 : 12;
+  header += " ".repeat((64 - ((prefix + header.length + 1) % 64)) % 64);
+  header += "\n";
+  const out = new Uint8Array(prefix + header.length + data.byteLength);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, v1 ? 1 : 2, 0]); // \x93NUMPY
+  const view = new DataView(out.buffer);
+  if (v1) view.setUint16(8, header.length, true);
+  else view.setUint32(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[prefix + i] = header.charCodeAt(i);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), prefix + header.length);
+  return out;
 }
