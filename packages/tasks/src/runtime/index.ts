@@ -15,3 +15,4 @@ export {
   type TaskPayload,
 } from "./define";
 export * from "./errors";
+export { type ExecuteTasksOptions, type ExecuteTasksResult, executeTasks } from "./local";
