@@ -19,6 +19,11 @@ export class StorageError extends Error {
   }
 }
 
+/** An object read as JSON (`getJson`) that is not valid JSON. */
+export class JsonDecodeError extends StorageError {
+  override name = "JsonDecodeError";
+}
+
 /** A URL that no backend handles, or that is malformed. */
 export class InvalidUrlError extends StorageError {
   override name = "InvalidUrlError";

@@ -1,10 +1,12 @@
 import {
+  JsonDecodeError,
   PermissionDeniedError,
   PreconditionFailedError,
   StorageError,
   TransientError,
 } from "./errors";
 import { clearMemoryStores, MemoryBackend } from "./memory";
+import { openStorage } from "./open";
 import { Storage } from "./storage";
 import type { Backend, Compression, GetOptions, IoOptions, ListOptions, PutOptions } from "./types";
 
@@ -297,4 +299,17 @@ test("a listing prefix that cuts into a compression suffix does not list the log
   const listed: string[] = [];
   for await (const k of s.list("a/x.g", { recursive: true })) listed.push(k);
   expect(listed).toEqual(["a/x.gold"]);
+});
+
+test("getJson and putJson read and write JSON, with a typed error naming the key", async () => {
+  const st = openStorage(`mem://json-${Date.now()}`);
+  expect(await st.getJson("nothing")).toBeNull();
+  await st.putJson("info", { type: "image", scales: [1, 2] });
+  expect(await st.getJson<{ scales: number[] }>("info")).toEqual({ type: "image", scales: [1, 2] });
+  expect((await st.head("info"))?.contentType).toBe("application/json");
+  await st.put("broken", "{not json");
+  const err = await st.getJson("broken").catch((e) => e);
+  expect(err).toBeInstanceOf(JsonDecodeError);
+  expect((err as JsonDecodeError).key).toBe("broken");
+  expect((err as Error).message).toContain("/broken is not valid JSON");
 });

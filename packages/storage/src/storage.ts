@@ -15,6 +15,7 @@ import {
 import {
   AbortError,
   DecompressionError,
+  JsonDecodeError,
   NotSupportedError,
   PreconditionFailedError,
   ReadOnlyStorageError,
@@ -516,6 +517,38 @@ export class Storage {
   }
 
   /** What is known of the stored object, or null when missing. */
+  /**
+   * Reads `key` as JSON (CloudFiles' `get_json`): the parsed value, or null
+   * when the object does not exist. Bytes that are not JSON throw
+   * `JsonDecodeError` naming the key.
+   */
+  async getJson<T = unknown>(key: string, opts: GetOptions = {}): Promise<T | null> {
+    const bytes = await this.get(key, opts);
+    if (bytes === null) return null;
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes)) as T;
+    } catch (err) {
+      throw new JsonDecodeError(
+        `${this.url}/${key} is not valid JSON (${(err as Error).message})`,
+        this.url,
+        key,
+        { cause: err },
+      );
+    }
+  }
+
+  /**
+   * Writes `value` as JSON (CloudFiles' `put_json`): `application/json`,
+   * uncompressed unless `compress` says otherwise.
+   */
+  async putJson(key: string, value: unknown, opts: PutOptions = {}): Promise<PutResult> {
+    return this.put(key, JSON.stringify(value), {
+      contentType: "application/json",
+      compress: false,
+      ...opts,
+    });
+  }
+
   async head(key: string, opts: IoOptions = {}): Promise<ObjectInfo | null> {
     const full = this.full(key);
     const b = this.backend;
