@@ -108,3 +108,37 @@ test("storage options reach the Storage", () => {
   expect(s.concurrency).toBe(7);
   expect(openStorage("/tmp/x").concurrency).toBe(16);
 });
+
+describe("Neuroglancer's precomputed:// prefix", () => {
+  test("is dropped in front of any storage URL", () => {
+    expect(parseStorageUrl("precomputed://gs://bucket/layer")).toMatchObject({
+      scheme: "gs",
+      url: "gs://bucket/layer",
+      location: { bucket: "bucket", prefix: "layer" },
+    });
+    expect(parseStorageUrl("precomputed://file:///data/x")).toMatchObject({
+      scheme: "file",
+      path: "/data/x",
+    });
+    expect(parseStorageUrl("precomputed://https://host.org/a/b/")).toMatchObject({
+      scheme: "https",
+      url: "https://host.org/a/b",
+    });
+    expect(parseStorageUrl("PRECOMPUTED://s3://b/p").url).toBe("s3://b/p");
+    expect(parseStorageUrl("precomputed:///data/x").path).toBe("/data/x");
+  });
+
+  test("only one is dropped, and something must follow it", () => {
+    expect(() => parseStorageUrl("precomputed://")).toThrow(InvalidUrlError);
+    expect(() => parseStorageUrl("precomputed://precomputed://gs://b/l")).toThrow(
+      /precomputed:\/\/ given twice/,
+    );
+  });
+
+  test("openStorage opens the storage behind it", async () => {
+    const s = openStorage("precomputed://mem://open-test-prefix/layer");
+    await s.put("info", new TextEncoder().encode("{}"));
+    const plain = openStorage("mem://open-test-prefix/layer");
+    expect(new TextDecoder().decode((await plain.get("info"))!)).toBe("{}");
+  });
+});

@@ -75,8 +75,16 @@ function parseCloud(scheme: string, rest: string, url: string): CloudLocation {
 }
 
 /**
+ * Neuroglancer's data-source prefix, as users paste layer URLs from a
+ * Neuroglancer state or CloudVolume (`precomputed://gs://bucket/layer`). It
+ * names the format, not a place, so it is dropped before the URL is read.
+ */
+const FORMAT_PREFIX = /^precomputed:\/\//i;
+
+/**
  * Takes a storage URL apart without opening anything. Bare paths (relative or
- * absolute) are `file://` URLs.
+ * absolute) are `file://` URLs. One leading `precomputed://` (Neuroglancer's
+ * format prefix) is dropped: `precomputed://gs://b/layer` is `gs://b/layer`.
  *
  * @example
  * parseStorageUrl("s3://http://127.0.0.1:5000/bucket/a/b").location;
@@ -86,6 +94,19 @@ export function parseStorageUrl(url: string): ParsedStorageUrl {
   if (typeof url !== "string" || url.trim() === "") {
     throw new InvalidUrlError(`empty storage URL`, String(url));
   }
+  if (!FORMAT_PREFIX.test(url)) return parseLocation(url);
+  const inner = url.replace(FORMAT_PREFIX, "");
+  if (inner.trim() === "") {
+    throw new InvalidUrlError(`${url}: no storage URL after precomputed://`, url);
+  }
+  if (FORMAT_PREFIX.test(inner)) {
+    throw new InvalidUrlError(`${url}: precomputed:// given twice`, url);
+  }
+  return parseLocation(inner);
+}
+
+/** {@link parseStorageUrl} once the format prefix is gone. */
+function parseLocation(url: string): ParsedStorageUrl {
   const m = SCHEME.exec(url);
   if (m === null) {
     if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/(?!\/)/.test(url)) {
@@ -162,6 +183,8 @@ registerBackend("s3", (p, opts) => new S3Backend(p.location!, opts));
  * - `http(s)://host/path`: read-only, over `fetch`
  * - `gs://bucket/prefix`, `s3://bucket/prefix`
  * - `s3://http://host:port/bucket/prefix`: an S3-compatible service (or pass `endpoint`)
+ * - any of these behind Neuroglancer's `precomputed://` prefix
+ *   (`precomputed://gs://bucket/layer`), which is dropped
  *
  * Throws {@link InvalidUrlError} for unknown schemes and malformed URLs.
  *

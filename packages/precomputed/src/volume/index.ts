@@ -1,7 +1,11 @@
 export * from "./errors";
 export {
   type BboxLike,
+  type DownloadPointOptions,
+  type ReadOptions,
+  type UniqueOptions,
   uniqueValues,
+  type ValueCounts,
   Volume,
   type VolumeIoOptions,
   type VolumeOptions,

@@ -316,3 +316,136 @@ test("jpegQuality sets the quality of jpeg chunks written", async () => {
   expect(low).toBeLessThan(dflt);
   expect(dflt).toBeLessThan(high);
 });
+
+describe("Neuroglancer's precomputed:// prefix", () => {
+  test("Volume.open accepts precomputed://file:// and precomputed://mem:// layer URLs", async () => {
+    const a = ramp("uint8", [16, 16, 8]);
+    const dir = join(tmp, "prefixed");
+    await Volume.fromArray(`file://${dir}`, a, { chunkSize: [16, 16, 8] });
+    const vol = await Volume.open(`precomputed://file://${dir}`);
+    expect(vol.url).toBe(`file://${dir}`);
+    expect(sameArray(await vol.read(vol.bounds), a)).toBe(true);
+    const url = memUrl();
+    await Volume.fromArray(url, a, { chunkSize: [16, 16, 8] });
+    expect(sameArray(await (await Volume.open(`precomputed://${url}`)).read(vol.bounds), a)).toBe(
+      true,
+    );
+  });
+});
+
+/** A two-mip layer: mip 0 at 4x4x40 nm, mip 1 at 8x8x40 nm holding `mip1`. */
+async function twoMips(mip1: NdArray): Promise<Volume> {
+  const [x, y, z] = mip1.shape;
+  const vol = await Volume.fromArray(memUrl(), NdArray.zeros(mip1.dtype, [2 * x, 2 * y, z]), {
+    resolution: [4, 4, 40],
+    chunkSize: [8, 8, 4],
+    workers: false,
+  });
+  vol.addScale([2, 2, 1], { chunkSize: [8, 8, 4] });
+  await vol.commitInfo();
+  const at1 = vol.withMip(1);
+  await at1.write(at1.bounds, mip1);
+  return at1;
+}
+
+describe("downloadPoint", () => {
+  test("takes the point in mip-0 voxels, like CloudVolume, and centres on it at any mip", async () => {
+    const a = ramp("uint8", [16, 16, 8]);
+    const at1 = await twoMips(a);
+    const want = cutFrom(a, [0, 0, 0], new Bbox([8, 6, 3], [12, 10, 5]));
+    // mip-0 point [20, 16, 4] is mip-1 voxel [10, 8, 4]; [21, 17, 4] floors to it too.
+    expect(sameArray(await at1.downloadPoint([20, 16, 4], [4, 4, 2]), want)).toBe(true);
+    expect(sameArray(await at1.downloadPoint([21, 17, 4.5], [4, 4, 2]), want)).toBe(true);
+  });
+
+  test("coordResolution gives the point in voxels of another resolution", async () => {
+    const a = ramp("uint8", [16, 16, 8]);
+    const at1 = await twoMips(a);
+    const want = cutFrom(a, [0, 0, 0], new Bbox([8, 6, 3], [12, 10, 5]));
+    const opts = { coordResolution: [8, 8, 40] as [number, number, number] };
+    expect(sameArray(await at1.downloadPoint([10, 8, 4], [4, 4, 2], opts), want)).toBe(true);
+    const at2nm = { coordResolution: [2, 2, 20] as [number, number, number] };
+    expect(sameArray(await at1.downloadPoint([40, 32, 8], [4, 4, 2], at2nm), want)).toBe(true);
+  });
+
+  test("at mip 0 a fractional point is floored to its voxel", async () => {
+    const a = ramp("uint8", [32, 16, 8]);
+    const vol = await Volume.fromArray(memUrl(), a, { chunkSize: [16, 16, 8], workers: false });
+    const want = cutFrom(a, [0, 0, 0], new Bbox([8, 6, 3], [12, 10, 5]));
+    expect(sameArray(await vol.downloadPoint([10.9, 8.5, 4.2], [4, 4, 2]), want)).toBe(true);
+  });
+});
+
+test("read converts a box given at coordResolution to this mip (min floored, max ceiled)", async () => {
+  const a = ramp("uint8", [16, 16, 8]);
+  const at1 = await twoMips(a);
+  // mip-0 box [3, 5, 1]-[13, 10, 6] covers mip-1 voxels [1, 2, 1]-[7, 5, 6].
+  const got = await at1.read(new Bbox([3, 5, 1], [13, 10, 6]), { coordResolution: [4, 4, 40] });
+  expect(sameArray(got, cutFrom(a, [0, 0, 0], new Bbox([1, 2, 1], [7, 5, 6])))).toBe(true);
+  const ids = await at1.unique(new Bbox([3, 5, 1], [13, 10, 6]), { coordResolution: [4, 4, 40] });
+  expect(ids).toEqual(uniqueValues(got.data));
+});
+
+describe("unique with counts", () => {
+  /** Values and counts by brute force, for comparison. */
+  function tally(values: ArrayLike<number | bigint>): Map<number | bigint, number> {
+    const m = new Map<number | bigint, number>();
+    for (let i = 0; i < values.length; i++) m.set(values[i], (m.get(values[i]) ?? 0) + 1);
+    return m;
+  }
+
+  test("uniqueValues counts each distinct value, and keeps its plain return without counts", () => {
+    const data = new Uint16Array([7, 3, 7, 7, 500, 3]);
+    expect(uniqueValues(data)).toEqual([3, 7, 500]);
+    expect(uniqueValues(data, { counts: true })).toEqual({
+      values: [3, 7, 500],
+      counts: [2, 3, 1],
+    });
+    expect(uniqueValues(new Uint32Array(0), { counts: true })).toEqual({ values: [], counts: [] });
+    expect(uniqueValues(new Float32Array([Number.NaN, 1, Number.NaN]), { counts: true })).toEqual({
+      values: [1, Number.NaN],
+      counts: [1, 2],
+    });
+  });
+
+  test("uniqueValues counts uint64 values by their two words, high words included", () => {
+    const big = 2n ** 60n + 5n;
+    const data = new BigUint64Array([big, 5n, big, 2n ** 32n + 5n, 5n, big]);
+    expect(uniqueValues(data, { counts: true })).toEqual({
+      values: [5n, 2n ** 32n + 5n, big],
+      counts: [2, 1, 3],
+    });
+  });
+
+  for (const dtype of ["uint8", "uint16", "uint32", "uint64"] as const) {
+    test(`vol.unique counts ${dtype} voxels of an unaligned box chunk by chunk`, async () => {
+      const a = NdArray.zeros(dtype, [20, 18, 10]);
+      for (let i = 0; i < a.data.length; i++) {
+        const v = (i * 13 + (i >> 5)) % 11;
+        if (dtype === "uint64") (a.data as BigUint64Array)[i] = BigInt(v) * 2n ** 40n + 1n;
+        else (a.data as Uint32Array)[i] = v * (dtype === "uint8" ? 20 : 3000);
+      }
+      const vol = await Volume.fromArray(memUrl(), a, { chunkSize: [8, 8, 4] });
+      const box = new Bbox([3, 1, 2], [19, 17, 9]);
+      const read = jest.spyOn(vol, "read");
+      const got = await vol.unique(box, { counts: true });
+      expect(read).not.toHaveBeenCalled();
+      const want = tally(cutFrom(a, [0, 0, 0], box).data);
+      expect(got.values).toEqual([...want.keys()].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
+      expect(got.counts).toEqual((got.values as (number | bigint)[]).map((v) => want.get(v)));
+      expect(got.counts.reduce((s, c) => s + c, 0)).toBe(box.volume());
+      expect(await vol.unique(box)).toEqual(got.values);
+    });
+  }
+
+  test("missing chunks and the outside count as background", async () => {
+    const a = NdArray.zeros("uint8", [16, 8, 4]);
+    (a.data as Uint8Array).fill(9);
+    const url = memUrl();
+    const made = await Volume.fromArray(url, a, { chunkSize: [8, 8, 4] });
+    await made.delete(new Bbox([8, 0, 0], [16, 8, 4]));
+    const vol = await Volume.open(url, { fillMissing: true, bounded: false, background: 4 });
+    const got = await vol.unique(new Bbox([-2, 0, 0], [16, 8, 4]), { counts: true });
+    expect(got).toEqual({ values: [4, 9], counts: [(2 + 8) * 8 * 4, 8 * 8 * 4] });
+  });
+});

@@ -85,6 +85,41 @@ export interface VolumeIoOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** Options of {@link Volume.read}. */
+export interface ReadOptions extends VolumeIoOptions {
+  /**
+   * The resolution (nm) the box is given in, when not this mip's: the box is
+   * converted to this mip's voxels with {@link Bbox.toMip} (min floored, max
+   * ceiled), like CloudVolume's `coord_resolution`. E.g. a box from a
+   * Neuroglancer state at mip 0 read at mip 2: `{ coordResolution: [4, 4, 40] }`.
+   */
+  coordResolution?: Vec3;
+}
+
+/** Options of {@link Volume.unique}. */
+export interface UniqueOptions extends ReadOptions {
+  /** Also count the voxels of each value (see {@link ValueCounts}). Default false. */
+  counts?: boolean;
+}
+
+/** Options of {@link Volume.downloadPoint}. */
+export interface DownloadPointOptions extends VolumeIoOptions {
+  /**
+   * The resolution (nm) the point is given in. Default: the layer's mip-0
+   * resolution, as CloudVolume's `download_point`, so a point copied from
+   * Neuroglancer reads the same place at any mip.
+   */
+  coordResolution?: Vec3;
+}
+
+/** Distinct values, sorted, and how many voxels (times channels) hold each. */
+export interface ValueCounts {
+  /** Sorted distinct values (bigints for 64-bit data). */
+  values: number[] | bigint[];
+  /** `counts[i]` voxels hold `values[i]`. */
+  counts: number[];
+}
+
 /** Options of {@link Volume.write}. */
 export interface WriteOptions extends VolumeIoOptions {
   /**
@@ -509,13 +544,20 @@ export class Volume {
     });
   }
 
-  /**
-   * Read any box (voxels of this mip). Returns a new [x, y, z, c] array.
-   * Missing chunks fail with `MissingChunkError` unless `fillMissing`; boxes
-   * outside the dataset fail with `OutOfBoundsError` unless `bounded: false`.
-   */
-  async read(box: BboxLike, opts: VolumeIoOptions = {}): Promise<NdArray> {
+  /** `box` in voxels of this mip (converted from `coordResolution` when given). */
+  private boxAtMip(box: BboxLike, coordResolution: Vec3 | undefined): Bbox {
     const bbox = toBbox(box);
+    return coordResolution === undefined ? bbox : bbox.toMip(coordResolution, this.resolution);
+  }
+
+  /**
+   * Read any box (voxels of this mip, or of `coordResolution`). Returns a new
+   * [x, y, z, c] array. Missing chunks fail with `MissingChunkError` unless
+   * `fillMissing`; boxes outside the dataset fail with `OutOfBoundsError`
+   * unless `bounded: false`.
+   */
+  async read(box: BboxLike, opts: ReadOptions = {}): Promise<NdArray> {
+    const bbox = this.boxAtMip(box, opts.coordResolution);
     if (this.options.bounded !== false) this.checkBounds(bbox, "read");
     const size = bbox.size();
     const out = NdArray.zeros(this.dataType, [size[0], size[1], size[2], this.numChannels]);
@@ -550,19 +592,29 @@ export class Volume {
     return out;
   }
 
-  /** A cutout of `size` voxels centred on `point`, like CloudVolume's `download_point`. */
+  /**
+   * A cutout of `size` voxels of this mip centred on `point`, like
+   * CloudVolume's `download_point`: the point is in mip-0 voxels (or in
+   * voxels of `opts.coordResolution`), as Neuroglancer shows it, and is
+   * floored to a voxel of this mip; the box starts `floor(size / 2)` before it.
+   *
+   * @example
+   * // The same spot at mip 0 and, four times coarser in x and y, at mip 2:
+   * await vol.downloadPoint([5120, 3072, 100], 64);
+   * await vol.withMip(2).downloadPoint([5120, 3072, 100], 64); // centred on [1280, 768, 100]
+   */
   async downloadPoint(
     point: Vec3,
     size: number | Vec3 = 64,
-    opts: VolumeIoOptions = {},
+    opts: DownloadPointOptions = {},
   ): Promise<NdArray> {
+    const { coordResolution, ...io } = opts;
+    const from = coordResolution ?? scaleForMip(this.info, 0).resolution;
+    const to = this.resolution;
     const s: Vec3 = typeof size === "number" ? [size, size, size] : size;
-    const min: Vec3 = [
-      Math.round(point[0]) - Math.floor(s[0] / 2),
-      Math.round(point[1]) - Math.floor(s[1] / 2),
-      Math.round(point[2]) - Math.floor(s[2] / 2),
-    ];
-    return this.read(Bbox.fromSize(min, s), opts);
+    // Multiply before dividing: exact for integer points and resolutions.
+    const at = (i: number) => Math.floor((point[i] * from[i]) / to[i]) - Math.floor(s[i] / 2);
+    return this.read(Bbox.fromSize([at(0), at(1), at(2)], s), io);
   }
 
   private checkArray(array: NdArray, bbox: Bbox): void {
@@ -831,30 +883,120 @@ export class Volume {
     for (const r of results) if (!r.ok) throw r.error;
   }
 
-  /** Sorted distinct values in `box` (bigints for 64-bit layers). */
-  async unique(box: BboxLike, opts: VolumeIoOptions = {}): Promise<number[] | bigint[]> {
-    const arr = await this.read(box, opts);
-    return uniqueValues(arr.data);
+  /**
+   * Sorted distinct values in `box` (bigints for 64-bit layers), or with
+   * `counts: true` also the number of voxels holding each. Computed chunk by
+   * chunk, so a box far larger than memory can be counted; missing chunks
+   * (with `fillMissing`) and the outside (with `bounded: false`) count as
+   * background.
+   *
+   * @example
+   * const { values, counts } = await seg.unique(seg.bounds, { counts: true });
+   */
+  unique(box: BboxLike, opts?: UniqueOptions & { counts?: false }): Promise<number[] | bigint[]>;
+  unique(box: BboxLike, opts: UniqueOptions & { counts: true }): Promise<ValueCounts>;
+  async unique(
+    box: BboxLike,
+    opts: UniqueOptions = {},
+  ): Promise<number[] | bigint[] | ValueCounts> {
+    const bbox = this.boxAtMip(box, opts.coordResolution);
+    if (this.options.bounded !== false) this.checkBounds(bbox, "read");
+    const tally = new Map<number | bigint, number>();
+    const add = (value: number | bigint, n: number) => {
+      if (n > 0) tally.set(value, (tally.get(value) ?? 0) + n);
+    };
+    const nc = this.numChannels;
+    const bg = this.background as number | bigint;
+    const region = bbox.intersect(this.bounds);
+    add(bg, (bbox.volume() - (region.empty() ? 0 : region.volume())) * nc);
+    if (!region.empty()) {
+      await this.loadChunks(
+        region,
+        (chunk, data) => {
+          const part = chunk.intersect(bbox);
+          if (data === null) return add(bg, part.volume() * nc);
+          let voxels = data;
+          if (!part.equals(chunk)) {
+            const cs = chunk.size();
+            const whole = new NdArray(data, [cs[0], cs[1], cs[2], nc], this.dataType);
+            const srcMin = [
+              part.min[0] - chunk.min[0],
+              part.min[1] - chunk.min[1],
+              part.min[2] - chunk.min[2],
+            ];
+            voxels = whole.crop(srcMin, part.size()).data;
+          }
+          const found = uniqueValues(voxels, { counts: true });
+          for (let i = 0; i < found.values.length; i++) add(found.values[i], found.counts[i]);
+        },
+        opts,
+      );
+    }
+    const sorted =
+      this.dataType === "uint64" || this.dataType === "int64"
+        ? (this.dataType === "uint64" ? BigUint64Array : BigInt64Array)
+            .from(tally.keys() as Iterable<bigint>)
+            .sort()
+        : Float64Array.from(tally.keys() as Iterable<number>).sort();
+    const values = Array.from(sorted as ArrayLike<number | bigint>) as number[] | bigint[];
+    if (!opts.counts) return values;
+    return { values, counts: values.map((v: number | bigint) => tally.get(v)!) };
   }
 }
 
-/** Sorted distinct values of a typed array (bigints for 64-bit arrays), without per-voxel allocation. */
-export function uniqueValues(data: TypedArray): number[] | bigint[] {
+/**
+ * Sorted distinct values of a typed array (bigints for 64-bit arrays), or
+ * with `{ counts: true }` also how many elements hold each, without
+ * per-element allocation: the array is copied, sorted and run-length
+ * counted (64-bit values compared as pairs of uint32 words). NaNs count as
+ * one value.
+ *
+ * @example
+ * uniqueValues(new Uint8Array([3, 1, 3])); // [1, 3]
+ * uniqueValues(new Uint8Array([3, 1, 3]), { counts: true }); // { values: [1, 3], counts: [1, 2] }
+ */
+export function uniqueValues(data: TypedArray, opts?: { counts?: false }): number[] | bigint[];
+export function uniqueValues(data: TypedArray, opts: { counts: true }): ValueCounts;
+export function uniqueValues(
+  data: TypedArray,
+  opts: { counts?: boolean } = {},
+): number[] | bigint[] | ValueCounts {
+  const found = countSorted(data);
+  return opts.counts ? found : found.values;
+}
+
+function countSorted(data: TypedArray): ValueCounts {
+  const counts: number[] = [];
   if (data instanceof BigUint64Array || data instanceof BigInt64Array) {
     const sorted = data.slice().sort();
     const w = new Uint32Array(sorted.buffer, sorted.byteOffset, sorted.length * 2);
-    const out: bigint[] = [];
+    const values: bigint[] = [];
+    let run = 0;
     for (let i = 0; i < sorted.length; i++) {
-      if (i === 0 || w[2 * i] !== w[2 * i - 2] || w[2 * i + 1] !== w[2 * i - 1])
-        out.push(sorted[i]);
+      if (i === 0 || w[2 * i] !== w[2 * i - 2] || w[2 * i + 1] !== w[2 * i - 1]) {
+        if (i > 0) counts.push(run);
+        values.push(sorted[i]);
+        run = 0;
+      }
+      run++;
     }
-    return out;
+    if (sorted.length > 0) counts.push(run);
+    return { values, counts };
   }
   const sorted = (data as Float64Array).slice().sort();
-  const out: number[] = [];
+  const values: number[] = [];
+  let run = 0;
   for (let i = 0; i < sorted.length; i++) {
     const v = sorted[i];
-    if (i === 0 || v !== sorted[i - 1]) out.push(v);
+    const prev = sorted[i - 1];
+    // NaN !== NaN, but NaNs (which a typed-array sort puts last) are one value.
+    if (i === 0 || (v !== prev && !(Number.isNaN(v) && Number.isNaN(prev)))) {
+      if (i > 0) counts.push(run);
+      values.push(v);
+      run = 0;
+    }
+    run++;
   }
-  return out;
+  if (sorted.length > 0) counts.push(run);
+  return { values, counts };
 }
