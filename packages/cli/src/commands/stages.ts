@@ -2,6 +2,8 @@
  * The image stage commands beyond ingest: downsample, xfer, quantize, rm,
  * touch, blackout; and `ngpipe design` for downsample memory planning.
  */
+
+import { type DataType, Volume } from "@ngpipe/precomputed";
 import {
   createBlackoutTasks,
   createDeleteTasks,
@@ -50,6 +52,71 @@ export function parseBytes(text: string): number {
   return Number(m[1]) * base ** pow;
 }
 
+/** `--memory`: a byte count (see {@link parseBytes}) above zero. */
+function parseMemory(text: string): number {
+  const bytes = parseBytes(text);
+  if (!(bytes > 0)) throw new UsageError(`--memory must be more than 0 bytes; got "${text}"`);
+  return bytes;
+}
+
+const COMPRESSIONS = ["gzip", "br", "none"];
+
+/** `--compress`: transport compression of the chunks written. */
+export function parseCompress(text: string | undefined): "gzip" | "br" | "none" | undefined {
+  if (text === undefined) return undefined;
+  if (!COMPRESSIONS.includes(text))
+    throw new UsageError(`--compress must be one of ${COMPRESSIONS.join(", ")}; got "${text}"`);
+  return text as "gzip" | "br" | "none";
+}
+
+const INT_RANGES: Partial<Record<DataType, [bigint, bigint]>> = {
+  uint8: [0n, 255n],
+  uint16: [0n, 65535n],
+  uint32: [0n, 2n ** 32n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
+  int8: [-128n, 127n],
+  int16: [-32768n, 32767n],
+  int32: [-(2n ** 31n), 2n ** 31n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+};
+
+/**
+ * `--background`: a voxel value of `dtype` (the layer's), as the task
+ * payloads take it: a number, or a decimal string for integers beyond 2^53
+ * (uint64 labels).
+ */
+export function parseBackground(text: string, dtype: DataType): number | string {
+  const range = INT_RANGES[dtype];
+  if (range === undefined) {
+    const n = Number(text);
+    if (text.trim() === "" || !Number.isFinite(n))
+      throw new UsageError(`--background must be a number for a ${dtype} layer; got "${text}"`);
+    return n;
+  }
+  const v = /^-?\d+$/.test(text.trim()) ? BigInt(text.trim()) : undefined;
+  if (v === undefined || v < range[0] || v > range[1])
+    throw new UsageError(
+      `--background must be a whole number from ${range[0]} to ${range[1]} for a ${dtype} layer; got "${text}"`,
+    );
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(v)
+    : v.toString();
+}
+
+/** The `--background` of `layer` (undefined when not given), checked against its data type. */
+async function background(
+  layer: string,
+  o: Record<string, string | boolean | undefined>,
+): Promise<number | string | undefined> {
+  if (o.background === undefined) return undefined;
+  if (!o.skipBackground)
+    throw new UsageError(
+      "--background is the value --skip-background skips; give --skip-background too",
+    );
+  const { dataType } = await Volume.open(layer);
+  return parseBackground(String(o.background), dataType);
+}
+
 function common(program: Command, o: Record<string, string>) {
   return {
     queue: o.queue,
@@ -77,12 +144,14 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--encoding <name>", "encoding of the new scales")
       .option("--chunk-size <x,y,z>", "chunk size of the new scales")
       .option("--skip-background", "do not write chunks that are all background")
+      .option("--background <v>", "the value --skip-background skips (default 0)")
+      .option("--compress <how>", "compression of the new chunks: gzip, br or none")
       .option("--memory <bytes>", "memory target per task", String(DEFAULT_MEMORY_TARGET))
       .option("--bounds <bbox>", "only this box (voxels of mip 0)"),
   ).action(async (layer: string, o) => {
     const run = common(program, o);
     const url = toUrl(layer);
-    const tasks = await createDownsampleTasks(url, {
+    const options = {
       mip: parseIntArg(o.mip, "--mip"),
       mips: o.numMips === undefined ? undefined : parseIntArg(o.numMips, "--num-mips", 1),
       factor: parseShape(o.factor, "--factor"),
@@ -92,8 +161,13 @@ export function registerStageCommands(program: Command, image: Command): void {
       encoding: o.encoding === undefined ? undefined : parseEncoding(o.encoding),
       chunkSize: o.chunkSize ? parseShape(o.chunkSize, "--chunk-size") : undefined,
       skipBackground: Boolean(o.skipBackground),
-      memoryTarget: parseBytes(o.memory),
+      compress: parseCompress(o.compress),
+      memoryTarget: parseMemory(o.memory),
       bounds: o.bounds ? parseBbox(o.bounds) : undefined,
+    };
+    const tasks = await createDownsampleTasks(url, {
+      ...options,
+      background: await background(url, o),
     });
     const r = await runTasks("downsample", tasks, { ...run, total: tasks.count });
     report(r.inserted, r.count, o.queue, "downsample", r.seconds);
@@ -112,20 +186,49 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--encoding <name>", "encoding at the destination")
       .option("--translate <x,y,z>", "shift the voxel offset by this much")
       .option("--bounds <bbox>", "only this box")
-      .option("--num-mips <n>", "also downsample this many mips at the destination", "0")
+      .option(
+        "--num-mips <n>",
+        "also downsample this many mips at the destination (default 0: none, unlike Igneous' 5)",
+      )
+      .option("--factor <x,y,z>", "downsampling factor of those mips (default 2,2,1)")
+      .option(
+        "--method <m>",
+        `downsampling method of those mips: ${METHODS.join("|")} (default auto: average for images, mode for segmentation)`,
+      )
+      .option("--sparse", "downsample treating zero as background")
       .option("--fill-missing", "read missing chunks as background")
+      .option("--skip-background", "do not write chunks that are all background")
+      .option("--background <v>", "the value --skip-background skips (default 0)")
+      .option("--compress <how>", "compression of the chunks written: gzip, br or none")
+      .option("--memory <bytes>", "memory target per task", String(DEFAULT_MEMORY_TARGET))
       .option("--no-fast-path", "never copy chunk files byte for byte"),
   ).action(async (src: string, dest: string, o) => {
     const run = common(program, o);
-    const tasks = await createTransferTasks(toUrl(src), toUrl(dest), {
+    const mips = o.numMips === undefined ? 0 : parseIntArg(o.numMips, "--num-mips");
+    const downsampling = ["factor", "method", "sparse"].filter((k) => o[k] !== undefined);
+    if (mips === 0 && downsampling.length > 0)
+      throw new UsageError(
+        `--${downsampling[0]} shapes the downsamples, and xfer makes none without --num-mips <n>`,
+      );
+    const options = {
       mip: parseIntArg(o.mip, "--mip"),
       chunkSize: o.chunkSize ? parseShape(o.chunkSize, "--chunk-size") : undefined,
       encoding: o.encoding === undefined ? undefined : parseEncoding(o.encoding),
       translate: o.translate ? parseVec3(o.translate, "--translate") : undefined,
       bounds: o.bounds ? parseBbox(o.bounds) : undefined,
-      mips: parseIntArg(o.numMips, "--num-mips"),
+      mips,
+      factor: o.factor === undefined ? undefined : parseShape(o.factor, "--factor"),
+      method: method(o.method),
+      sparse: Boolean(o.sparse),
       fillMissing: Boolean(o.fillMissing),
+      skipBackground: Boolean(o.skipBackground),
+      compress: parseCompress(o.compress),
+      memoryTarget: parseMemory(o.memory),
       fastPath: o.fastPath !== false,
+    };
+    const tasks = await createTransferTasks(toUrl(src), toUrl(dest), {
+      ...options,
+      background: await background(toUrl(src), o),
     });
     const r = await runTasks("xfer", tasks, { ...run, total: tasks.count });
     report(r.inserted, r.count, o.queue, "transfer", r.seconds);
