@@ -81,8 +81,10 @@ export function parseEncoding(text: string, what = "--encoding"): string {
  * `file://` as the path itself, so `my data/layer` must stay `my data/layer`.
  */
 export function toUrl(location: string, cwd = process.cwd()): string {
-  if (URL_SCHEME.test(location)) return location;
-  return `file://${resolve(cwd, location)}`;
+  // Neuroglancer's form (precomputed://gs://..., precomputed://./path).
+  const bare = location.replace(/^precomputed:\/\//i, "");
+  if (URL_SCHEME.test(bare)) return bare;
+  return `file://${resolve(cwd, bare)}`;
 }
 
 /**

@@ -68,6 +68,8 @@ describe("paths", () => {
   test("toUrl and toSourcePath resolve relative paths against the cwd", () => {
     expect(toUrl("a b/layer", "/data/x")).toBe("file:///data/x/a b/layer");
     expect(toUrl("gs://bucket/a b")).toBe("gs://bucket/a b");
+    expect(toUrl("precomputed://a b/layer", "/data/x")).toBe("file:///data/x/a b/layer");
+    expect(toUrl("precomputed://gs://bucket/seg")).toBe("gs://bucket/seg");
     expect(toSourcePath("raw.h5#/main", "/data/x")).toBe("/data/x/raw.h5#/main");
     expect(toSourcePath("file://vol.zarr", "/data/x")).toBe("/data/x/vol.zarr");
     expect(toSourcePath("s3://b/vol.zarr#/0", "/data/x")).toBe("s3://b/vol.zarr#/0");
