@@ -71,3 +71,43 @@ test("a task file that is not JSON goes to dead/ instead of reaching a handler",
   expect(readdirSync(join(q.dir, "dead")).sort()).toEqual(["broken.error.json", "broken.json"]);
   expect(await q.status()).toMatchObject({ enqueued: 0, leased: 1, dead: 1 });
 });
+
+test("dead reads the error record beside each dead task, including a corrupt one", async () => {
+  const q = new FileQueue(join(root, "dead-list"));
+  await q.status(); // creates the directories
+  writeFileSync(join(q.dir, "queue", "000000000000000--broken--0.json"), "{not json");
+  expect(await q.lease({ seconds: 30 })).toEqual([]);
+  const [d] = await q.dead();
+  expect(d.task).toEqual({ name: "", params: {}, id: "broken" });
+  expect(d.error?.message).toContain("not JSON");
+  expect(d.attempts).toBe(1);
+});
+
+test("redrive renames dead/<id>.json back into queue/ and removes the error record", async () => {
+  const q = new FileQueue(join(root, "redrive-files"));
+  await q.insert([{ name: "p", id: "p1" }]);
+  const [l] = await q.lease({ seconds: 30 });
+  await q.deadLetter(l, new Error("no credentials"));
+  expect(await q.redrive()).toBe(1);
+  expect(readdirSync(join(q.dir, "dead"))).toEqual([]);
+  expect(readdirSync(join(q.dir, "tmp"))).toEqual([]);
+  const [back] = readdirSync(join(q.dir, "queue"));
+  expect(back).toMatch(/^\d{15}--p1--0--[0-9a-f]+\.json$/);
+});
+
+test("redrives from several handles on one directory move each dead letter once", async () => {
+  const dir = join(root, "redrive-many");
+  const handles = [new FileQueue(dir), new FileQueue(dir), new FileQueue(dir)];
+  const ids = Array.from({ length: 60 }, (_, i) => `t${i}`);
+  await handles[0].insert(ids.map((id) => ({ name: "t", id })));
+  for (const l of await handles[0].lease({ seconds: 30, count: 60 })) {
+    await handles[0].deadLetter(l, new Error(`failed ${l.task.id}`));
+  }
+  const moved = await Promise.all(handles.map((h) => h.redrive()));
+  expect(moved.reduce((a, b) => a + b, 0)).toBe(60);
+  expect(readdirSync(join(dir, "dead"))).toEqual([]);
+  expect(readdirSync(join(dir, "tmp"))).toEqual([]);
+  const leased = await handles[1].lease({ seconds: 30, count: 100 });
+  expect(leased.map((l) => l.task.id).sort()).toEqual([...ids].sort());
+  expect(new Set(leased.map((l) => l.attempt))).toEqual(new Set([1]));
+});

@@ -20,7 +20,10 @@
  * another worker no longer exists); a lapsed lease is just a file whose time
  * has passed and is taken like any waiting task. Completion moves the file to
  * `completed/<id>.json`, so a task is counted once however often it ran, and
- * no lock or append-only file is needed. Times come from each host's clock:
+ * no lock or append-only file is needed. A redrive renames `dead/<id>.json`
+ * back into queue/ under a lapsed-lease name with a fresh token (a name no
+ * other file can have, so the rename never replaces a task): of two
+ * redrives, one moves each dead letter. Times come from each host's clock:
  * keep clocks synchronised (NTP) when workers run on several hosts.
  */
 import { randomBytes } from "node:crypto";
@@ -28,8 +31,18 @@ import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from "n
 import { join, resolve } from "node:path";
 import { forEachConcurrent, sleep } from "./concurrency";
 import { InvalidQueueUrlError, LeaseLostError, QueueError } from "./errors";
-import { decodeTask, describeError, encodeTask } from "./payload";
-import type { InsertOptions, Lease, LeaseOptions, Queue, QueueStatus, TaskInput } from "./types";
+import { deadLetterLimit, decodeTask, describeError, encodeTask } from "./payload";
+import type {
+  DeadLetter,
+  DeadLetterOptions,
+  InsertOptions,
+  Lease,
+  LeaseOptions,
+  Queue,
+  QueueStatus,
+  TaskInput,
+  TaskPayload,
+} from "./types";
 
 const NAME_RE = /^(\d{15})--(.+?)--(\d+)(?:--([0-9a-f]+))?\.json$/;
 const DIRS = ["queue", "completed", "dead", "insertions", "tmp"] as const;
@@ -303,6 +316,80 @@ export class FileQueue implements Queue {
       await unlink(this.path("dead", `${id}.error.json`)).catch(() => {});
       throw err;
     }
+  }
+
+  /** Names of the dead task files (not their error records), sorted. */
+  private async deadNames(): Promise<string[]> {
+    const names = await readdir(join(this.dir, "dead"));
+    return names.filter((n) => n.endsWith(".json") && !n.endsWith(".error.json")).sort();
+  }
+
+  async dead(options: DeadLetterOptions = {}): Promise<DeadLetter[]> {
+    const limit = deadLetterLimit(options, this.url, "dead");
+    await this.ensureDirs();
+    const out: DeadLetter[] = [];
+    for (const name of await this.deadNames()) {
+      if (out.length >= limit) break;
+      const id = name.slice(0, -".json".length);
+      let body: string;
+      try {
+        body = await readFile(this.path("dead", name), "utf8");
+      } catch (err) {
+        if (isMissing(err)) continue; // redriven meanwhile
+        throw err;
+      }
+      let task: TaskPayload;
+      try {
+        task = decodeTask(body, `${this.url}/dead/${name}`);
+      } catch {
+        task = { name: "", params: {}, id };
+      }
+      const record = await readFile(this.path("dead", `${id}.error.json`), "utf8").then(
+        (text) => JSON.parse(text) as { attempt?: unknown; error?: DeadLetter["error"] },
+        () => undefined,
+      );
+      const d: DeadLetter = { task };
+      if (typeof record?.error?.message === "string") d.error = record.error;
+      if (typeof record?.attempt === "number") d.attempts = record.attempt;
+      out.push(d);
+    }
+    return out;
+  }
+
+  async redrive(options: DeadLetterOptions = {}): Promise<number> {
+    const limit = deadLetterLimit(options, this.url, "redrive");
+    await this.ensureDirs();
+    let n = 0;
+    for (const name of await this.deadNames()) {
+      if (n >= limit) break;
+      const id = name.slice(0, -".json".length);
+      // The error record is taken aside first: removing it after the task had
+      // moved could remove the record of a second death in between.
+      const errorPath = this.path("dead", `${id}.error.json`);
+      const aside = this.path("tmp", `${this.token()}.error.json`);
+      const hadError = await rename(errorPath, aside).then(
+        () => true,
+        (err) => {
+          if (isMissing(err)) return false;
+          throw err;
+        },
+      );
+      try {
+        const back = taskName(this.now(), id, 0, this.token());
+        await rename(this.path("dead", name), this.path("queue", back));
+        n++;
+      } catch (err) {
+        if (isMissing(err)) continue; // another redrive moved it
+        if (hadError) await rename(aside, errorPath).catch(() => {});
+        throw new QueueError(`redrive ${this.url}: task ${id}: ${String(err)}`, this.url, {
+          cause: err,
+        });
+      } finally {
+        if (hadError) await unlink(aside).catch(() => {});
+      }
+    }
+    if (n > 0) this.listedAt = Number.NEGATIVE_INFINITY;
+    return n;
   }
 
   async releaseAll(): Promise<number> {

@@ -25,6 +25,7 @@ test("dead letters keep the error message and stack", async () => {
   await q.deadLetter(l, new Error("broken input"));
   const [d] = q.deadLetters();
   expect(d.task.id).toBe("p1");
-  expect(d.error.message).toBe("broken input");
-  expect(d.error.stack).toContain("broken input");
+  expect(d.attempts).toBe(1);
+  expect(d.error?.message).toBe("broken input");
+  expect(d.error?.stack).toContain("broken input");
 });

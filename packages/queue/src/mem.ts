@@ -6,9 +6,10 @@
 import { randomUUID } from "node:crypto";
 import { forEachConcurrent, sleep } from "./concurrency";
 import { LeaseLostError } from "./errors";
-import { describeError, encodeTask } from "./payload";
+import { deadLetterLimit, describeError, encodeTask } from "./payload";
 import type {
   DeadLetter,
+  DeadLetterOptions,
   InsertOptions,
   Lease,
   LeaseOptions,
@@ -174,7 +175,19 @@ export class MemoryQueue implements Queue {
   async deadLetter(lease: Lease, error: unknown): Promise<void> {
     const e = this.held(lease, "dead-letter");
     this.store.leased.delete(lease.handle);
-    this.store.dead.push({ task: e.task, attempt: e.attempt, error: describeError(error) });
+    this.store.dead.push({ task: e.task, attempts: e.attempt, error: describeError(error) });
+  }
+
+  async dead(options: DeadLetterOptions = {}): Promise<DeadLetter[]> {
+    return this.store.dead.slice(0, deadLetterLimit(options, this.url, "dead"));
+  }
+
+  async redrive(options: DeadLetterOptions = {}): Promise<number> {
+    const s = this.store;
+    const moved = s.dead.splice(0, deadLetterLimit(options, this.url, "redrive"));
+    const now = this.now();
+    for (const d of moved) s.ready.push({ task: d.task, attempt: 0, availableAt: now });
+    return moved.length;
   }
 
   async releaseAll(): Promise<number> {

@@ -1,4 +1,5 @@
 /** `openQueue(url)`: one entry point over a registry of backends keyed by URL scheme. */
+import { resolve } from "node:path";
 import { InvalidQueueUrlError } from "./errors";
 import { FileQueue, type FileQueueOptions } from "./file";
 import { MemoryQueue } from "./mem";
@@ -38,7 +39,9 @@ export function registerQueueBackend(scheme: string, open: QueueOpener): void {
 /**
  * Open a task queue:
  * - `mem://name`: in-process, shared by name within the process;
- * - `fq:///path/to/dir`: a directory, shared by processes and hosts;
+ * - `fq:///path/to/dir`: a directory, shared by processes and hosts; a bare path
+ *   (`/scratch/jobs`, `./jobs`), as Igneous and python-task-queue accept, means
+ *   the same, resolved against the working directory;
  * - `sqs://name` or `https://sqs.<region>.amazonaws.com/<account>/<name>`: Amazon SQS
  *   (`{region, endpoint}` options; `{create: true}` creates a missing queue).
  *
@@ -47,13 +50,16 @@ export function registerQueueBackend(scheme: string, open: QueueOpener): void {
  * await q.insert([{ name: "downsample", params: { bbox: [0, 0, 0, 512, 512, 64] } }]);
  */
 export async function openQueue(url: string, options: OpenQueueOptions = {}): Promise<Queue> {
-  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
+  // fq:// URLs are percent-decoded: a literal % in a bare path must survive that.
+  const full =
+    url.length > 0 && !url.includes("://") ? `fq://${resolve(url).replaceAll("%", "%25")}` : url;
+  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(full);
   const open = m ? backends.get(m[1].toLowerCase()) : undefined;
   if (!open) {
     throw new InvalidQueueUrlError(
-      `no queue backend for ${url} (known schemes: ${[...backends.keys()].join(", ")})`,
+      `no queue backend for ${url} (known schemes: ${[...backends.keys()].join(", ")}; a bare path means fq://)`,
       url,
     );
   }
-  return open(url, options);
+  return open(full, options);
 }

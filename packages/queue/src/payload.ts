@@ -4,8 +4,8 @@
  * it is created rather than in a worker hours later.
  */
 import { randomUUID } from "node:crypto";
-import { InvalidTaskError, PayloadTooLargeError } from "./errors";
-import type { TaskPayload } from "./types";
+import { InvalidTaskError, PayloadTooLargeError, QueueError } from "./errors";
+import type { DeadLetterOptions, TaskPayload } from "./types";
 
 /** SQS's message size limit, applied to every backend so tasks stay portable. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -122,4 +122,13 @@ export function decodeTask(body: string, where: string): TaskPayload {
 export function describeError(err: unknown): { message: string; stack?: string } {
   if (err instanceof Error) return { message: err.message, stack: err.stack };
   return { message: String(err) };
+}
+
+/** The `limit` of `dead`/`redrive` as a count (Infinity when absent); throws `QueueError` if it is not a whole number ≥ 0. */
+export function deadLetterLimit(options: DeadLetterOptions, url: string, op: string): number {
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  if (limit !== Number.POSITIVE_INFINITY && !(Number.isInteger(limit) && limit >= 0)) {
+    throw new QueueError(`${op} ${url}: limit must be a whole number ≥ 0, got ${limit}`, url);
+  }
+  return limit;
 }

@@ -182,3 +182,57 @@ test("a server that accepts and never answers fails the request instead of hangi
     await new Promise((r) => server.close(r));
   }
 });
+
+maybe("dead letters moved by SQS itself are listed without an error and redriven", async () => {
+  const q = (await fresh()) as SqsQueue;
+  expect(await q.dead()).toEqual([]);
+  expect(await q.redrive()).toBe(0);
+  const dead = (await openQueue(`sqs://${q.name}-dead`, {
+    endpoint: moto.endpoint,
+    create: true,
+  })) as SqsQueue;
+  await dead.insert([{ name: "m", id: "m1" }]);
+  expect(await q.dead()).toEqual([{ task: { name: "m", params: {}, id: "m1" } }]);
+  expect(await q.redrive()).toBe(1);
+  const [l] = await q.lease({ seconds: 30 });
+  expect(l.task.id).toBe("m1");
+  expect(l.attempt).toBe(1);
+  expect(await q.status()).toMatchObject({ dead: 0 });
+  await q.close();
+  await dead.close();
+});
+
+maybe(
+  "dead letters of a redrive-policy target are listed and redriven into the source",
+  async () => {
+    const target = (await openQueue(`sqs://target-${randomUUID().slice(0, 8)}`, {
+      endpoint: moto.endpoint,
+      create: true,
+    })) as SqsQueue;
+    const arn = (
+      await target.client.send(
+        new GetQueueAttributesCommand({ QueueUrl: target.queueUrl, AttributeNames: ["QueueArn"] }),
+      )
+    ).Attributes!.QueueArn!;
+    const name = `redriven-${randomUUID().slice(0, 8)}`;
+    await target.client.send(
+      new CreateQueueCommand({
+        QueueName: name,
+        Attributes: {
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 50 }),
+        },
+      }),
+    );
+    const q = await openQueue(`sqs://${name}`, { endpoint: moto.endpoint });
+    await q.insert([{ name: "p", id: "p1" }]);
+    const [l] = await q.lease({ seconds: 30 });
+    await q.deadLetter(l, new Error("kaput"));
+    const [d] = await q.dead();
+    expect(d).toMatchObject({ task: { id: "p1" }, attempts: 1, error: { message: "kaput" } });
+    expect(await q.redrive()).toBe(1);
+    expect((await q.lease({ seconds: 30 })).map((x) => x.task.id)).toEqual(["p1"]);
+    expect(await target.status()).toMatchObject({ enqueued: 0, leased: 0 });
+    await q.close();
+    await target.close();
+  },
+);

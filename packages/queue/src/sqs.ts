@@ -3,11 +3,15 @@
  * `@aws-sdk/client-sqs`. Leases are receives with a visibility timeout;
  * renewals are ChangeMessageVisibility; attempts are SQS's
  * ApproximateReceiveCount. Dead letters go to the queue's redrive target if it
- * has one, else to `<name>-dead` (created on first use).
+ * has one, else to `<name>-dead` (created on first use), with the error as
+ * message attributes. Reading or redriving dead letters receives them from
+ * that queue, so each is hidden from other readers while one handles it.
  */
 import {
+  ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
+  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
@@ -27,9 +31,25 @@ import {
   QueueNotFoundError,
   UnsupportedOperationError,
 } from "./errors";
-import { decodeTask, describeError, encodeTask, MAX_PAYLOAD_BYTES } from "./payload";
+import {
+  deadLetterLimit,
+  decodeTask,
+  describeError,
+  encodeTask,
+  MAX_PAYLOAD_BYTES,
+} from "./payload";
 import { readSqsSecret } from "./secrets";
-import type { InsertOptions, Lease, LeaseOptions, Queue, QueueStatus, TaskInput } from "./types";
+import type {
+  DeadLetter,
+  DeadLetterOptions,
+  InsertOptions,
+  Lease,
+  LeaseOptions,
+  Queue,
+  QueueStatus,
+  TaskInput,
+  TaskPayload,
+} from "./types";
 
 /** Options of the sqs:// backend. */
 export interface SqsQueueOptions {
@@ -393,6 +413,138 @@ export class SqsQueue implements Queue {
       throw err instanceof QueueError ? err : this.fail("dead-letter", err);
     }
     await this.delete(lease);
+  }
+
+  /**
+   * Receive up to `limit` messages of the dead-letter queue, hidden for
+   * `seconds`, 10 per request; long polling (1 s) so that SQS looks on every
+   * server before it answers "none".
+   */
+  private async receiveDead(
+    deadUrl: string,
+    limit: number,
+    seconds: number,
+    each: (messages: Message[]) => Promise<void>,
+  ): Promise<void> {
+    let seen = 0;
+    while (seen < limit) {
+      const res = await this.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: deadUrl,
+          MaxNumberOfMessages: Math.min(10, limit - seen),
+          VisibilityTimeout: seconds,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ["All"],
+        }),
+      );
+      const messages = res.Messages ?? [];
+      if (messages.length === 0) return;
+      seen += messages.length;
+      await each(messages);
+    }
+  }
+
+  async dead(options: DeadLetterOptions = {}): Promise<DeadLetter[]> {
+    const limit = deadLetterLimit(options, this.url, "dead");
+    const out: DeadLetter[] = [];
+    const held: Message[] = [];
+    try {
+      const deadUrl = await this.deadLetterUrl(false);
+      if (!deadUrl || limit === 0) return out;
+      try {
+        await this.receiveDead(deadUrl, limit, 30, async (messages) => {
+          held.push(...messages);
+          for (const m of messages) out.push(this.deadLetterOf(m));
+        });
+      } finally {
+        // Show them again at once: reading must not hide them from a redrive.
+        for (let i = 0; i < held.length; i += 10) {
+          await this.client.send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: deadUrl,
+              Entries: held.slice(i, i + 10).map((m, j) => ({
+                Id: String(j),
+                ReceiptHandle: m.ReceiptHandle,
+                VisibilityTimeout: 0,
+              })),
+            }),
+          );
+        }
+      }
+    } catch (err) {
+      throw err instanceof QueueError ? err : this.fail("dead", err);
+    }
+    return out;
+  }
+
+  private deadLetterOf(m: Message): DeadLetter {
+    const attr = (name: string) => m.MessageAttributes?.[name]?.StringValue;
+    let task: TaskPayload;
+    try {
+      task = decodeTask(m.Body ?? "", `${this.url} dead letter ${m.MessageId}`);
+    } catch {
+      task = { name: "", params: {}, id: m.MessageId ?? "" };
+    }
+    const d: DeadLetter = { task };
+    const message = attr("ngpipe.error");
+    if (message !== undefined) {
+      const stack = attr("ngpipe.stack");
+      d.error = stack === undefined ? { message } : { message, stack };
+    }
+    const attempts = Number(attr("ngpipe.attempt"));
+    if (Number.isInteger(attempts) && attempts > 0) d.attempts = attempts;
+    return d;
+  }
+
+  async redrive(options: DeadLetterOptions = {}): Promise<number> {
+    const limit = deadLetterLimit(options, this.url, "redrive");
+    let n = 0;
+    try {
+      const deadUrl = await this.deadLetterUrl(false);
+      if (!deadUrl || limit === 0) return 0;
+      // Hidden for 5 minutes: far longer than sending and deleting 10 messages
+      // takes, so no other redrive receives them meanwhile. Sent before deleted:
+      // a crash in between leaves a task in both queues, never in neither.
+      await this.receiveDead(deadUrl, limit, 300, async (messages) => {
+        let group: Message[] = [];
+        let bytes = 0;
+        for (const m of messages) {
+          const size = Buffer.byteLength(m.Body ?? "");
+          if (group.length > 0 && bytes + size > MAX_PAYLOAD_BYTES) {
+            await this.sendBatch(
+              group.map((g) => g.Body ?? ""),
+              0,
+            );
+            group = [];
+            bytes = 0;
+          }
+          group.push(m);
+          bytes += size;
+        }
+        if (group.length > 0)
+          await this.sendBatch(
+            group.map((g) => g.Body ?? ""),
+            0,
+          );
+        const res = await this.client.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: deadUrl,
+            Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
+        const failed = res.Failed ?? [];
+        if (failed.length > 0) {
+          throw new QueueError(
+            `redrive ${this.url}: sent ${messages.length} dead letter(s) back but could not delete ${failed.length} of them from ${deadUrl} (${failed[0].Code}: ${failed[0].Message}); those are now in both queues`,
+            this.url,
+          );
+        }
+        n += messages.length;
+      });
+    } catch (err) {
+      throw err instanceof QueueError ? err : this.fail("redrive", err);
+    }
+    return n;
   }
 
   async releaseAll(): Promise<number> {

@@ -81,11 +81,23 @@ export interface LeaseOptions {
   signal?: AbortSignal;
 }
 
-/** A dead-lettered task with the failure that put it there. */
+/**
+ * A task in the dead-letter queue, with the failure that put it there when
+ * the backend kept it (SQS: not for messages moved by a `RedrivePolicy`).
+ */
 export interface DeadLetter {
+  /** The task as inserted (a corrupt stored task: empty name and params). */
   task: TaskPayload;
-  attempt: number;
-  error: { message: string; stack?: string };
+  /** The error that killed it: message and, where it fitted, the stack. */
+  error?: { message: string; stack?: string };
+  /** The attempt on which it died. */
+  attempts?: number;
+}
+
+/** Options of `Queue.dead` and `Queue.redrive`. */
+export interface DeadLetterOptions {
+  /** At most this many dead letters (default: all). */
+  limit?: number;
 }
 
 /** A task queue. Obtain one with `openQueue(url)`. */
@@ -114,6 +126,18 @@ export interface Queue {
   release(lease: Lease, delaySeconds?: number): Promise<void>;
   /** Move a task to the dead-letter queue with the error that killed it. */
   deadLetter(lease: Lease, error: unknown): Promise<void>;
+  /**
+   * The tasks in the dead-letter queue with their errors, at most `limit`.
+   * The dead letters stay where they are. (SQS hides the messages read for
+   * a moment, so two readers at once each see part of them.)
+   */
+  dead(options?: DeadLetterOptions): Promise<DeadLetter[]>;
+  /**
+   * Move up to `limit` dead tasks back into the queue as new tasks (the next
+   * lease is attempt 1) and drop their error records; resolves to how many.
+   * Concurrent redrives never move one dead letter twice.
+   */
+  redrive(options?: DeadLetterOptions): Promise<number>;
   /** Release every current lease (fq://, mem://); resolves to how many. */
   releaseAll(): Promise<number>;
   /** Remove every task, lease, completion record and dead letter. */

@@ -1,16 +1,25 @@
-/** `ngpipe execute` (the worker) and `ngpipe queue status|release|purge|wait`. */
+/** `ngpipe execute` (the worker) and `ngpipe queue status|dead|redrive|release|purge|wait`. */
 import { openQueue, type PollEvent, poll, type QueueStatus } from "@ngpipe/queue";
 import { createTaskContext, executeTask } from "@ngpipe/tasks";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { parseIntArg, parseNumberArg } from "../args";
 import { DeadTasksError } from "../errors";
 import { createProgress } from "../progress";
 
-/** Where the dead letters of a queue are, for messages: a directory for fq://, else the queue. */
+/**
+ * Where the dead letters of a queue are, for messages: a directory for fq://
+ * (or a bare path, which means fq://), else the queue.
+ */
 export function deadLetterPlace(url: string): string {
-  return url.startsWith("fq://")
-    ? `${url.slice("fq://".length).replace(/\/+$/, "")}/dead/`
-    : `the dead-letter queue of ${url}`;
+  if (url.startsWith("fq://")) return `${url.slice("fq://".length).replace(/\/+$/, "")}/dead/`;
+  if (!url.includes("://")) return `${url.replace(/\/+$/, "")}/dead/`;
+  return `the dead-letter queue of ${url}`;
+}
+
+/** One line of `queue dead`: id, name and the first line of the error, tab-separated. */
+function deadLine(d: { task: { id: string; name: string }; error?: { message: string } }): string {
+  const message = d.error ? d.error.message.split("\n", 1)[0] : "(no error recorded)";
+  return `${d.task.id}\t${d.task.name}\t${message}\n`;
 }
 
 /**
@@ -47,16 +56,26 @@ export function registerQueueCommands(program: Command): void {
         "Exit code 0 when no task died; 1 when a task it ran went to the dead-letter queue\n" +
         "after --max-attempts failures, or on an error.",
     )
-    .argument("<queue>", "queue URL: fq:///dir, sqs://name, mem://name")
+    .argument("<queue>", "queue URL: fq:///dir (or a bare path), sqs://name, mem://name")
     .option("--lease-seconds <n>", "lease duration, renewed while a task runs", "600")
     .option("-c, --concurrency <n>", "tasks at once in this process", "1")
     .option("--max-attempts <n>", "failures before a task goes to the dead-letter queue", "5")
     .option("--exit-when-empty", "stop once the queue is drained")
     .option("--timeout-seconds <n>", "abandon a task running longer than this", "86400")
+    // The spellings Igneous users type, kept out of the help.
+    .addOption(new Option("-x, --exit-on-empty").hideHelp())
+    .addOption(new Option("--lease-sec <n>").hideHelp())
+    .addOption(new Option("-p <n>").hideHelp())
     .action(async (url: string, o) => {
       const options = {
-        leaseSeconds: parseIntArg(o.leaseSeconds, "--lease-seconds", 1),
-        concurrency: parseIntArg(o.concurrency, "--concurrency", 1),
+        leaseSeconds:
+          o.leaseSec === undefined
+            ? parseIntArg(o.leaseSeconds, "--lease-seconds", 1)
+            : parseIntArg(o.leaseSec, "--lease-sec", 1),
+        concurrency:
+          o.p === undefined
+            ? parseIntArg(o.concurrency, "--concurrency", 1)
+            : parseIntArg(o.p, "-p", 1),
         maxAttempts: parseIntArg(o.maxAttempts, "--max-attempts", 1),
         timeoutSeconds: parseIntArg(o.timeoutSeconds, "--timeout-seconds", 1),
       };
@@ -69,7 +88,7 @@ export function registerQueueCommands(program: Command): void {
         },
         {
           ...options,
-          stopWhenEmpty: Boolean(o.exitWhenEmpty),
+          stopWhenEmpty: Boolean(o.exitWhenEmpty || o.exitOnEmpty),
           handleSignals: true,
           onEvent: (e: PollEvent) => {
             if (e.type === "succeeded") progress.tick();
@@ -102,6 +121,42 @@ export function registerQueueCommands(program: Command): void {
           .map(([k, v]) => `${k}: ${v}`)
           .join("\n")}\n`,
       );
+    });
+  q.command("dead")
+    .argument("<queue>")
+    .option("--limit <n>", "list at most this many")
+    .summary("list the dead-lettered tasks: id, name and error, one per line")
+    .description(
+      "list the tasks in the dead-letter queue, one per line: id, name and the error\n" +
+        "that put it there, tab-separated. They stay there (see `queue redrive`).",
+    )
+    .action(async (url: string, o) => {
+      const limit = o.limit === undefined ? undefined : parseIntArg(o.limit, "--limit", 0);
+      const queue = await openQueue(url);
+      try {
+        for (const d of await queue.dead({ limit })) process.stdout.write(deadLine(d));
+      } finally {
+        await queue.close();
+      }
+    });
+  q.command("redrive")
+    .argument("<queue>")
+    .option("--limit <n>", "send back at most this many")
+    .summary("send dead-lettered tasks back into the queue for another try")
+    .description(
+      "send dead-lettered tasks back into the queue as new tasks (attempt count reset,\n" +
+        "error records removed), e.g. after fixing the credentials that made them fail.\n" +
+        "Prints how many were sent back. Safe to run from several places at once.",
+    )
+    .action(async (url: string, o) => {
+      const limit = o.limit === undefined ? undefined : parseIntArg(o.limit, "--limit", 0);
+      const queue = await openQueue(url);
+      try {
+        const n = await queue.redrive({ limit });
+        process.stdout.write(`sent ${n} task(s) back to ${queue.url}\n`);
+      } finally {
+        await queue.close();
+      }
     });
   q.command("release")
     .argument("<queue>")

@@ -3,7 +3,7 @@
  * calls `queueConformance(label, open)` with a factory for fresh, empty queues.
  */
 import { InvalidTaskError, LeaseLostError, PayloadTooLargeError } from "../errors";
-import type { Queue, TaskInput } from "../types";
+import type { Lease, Queue, TaskInput } from "../types";
 
 export interface ConformanceOptions {
   /** The backend counts completions and insertions. */
@@ -23,13 +23,17 @@ async function* generate(n: number): AsyncGenerator<TaskInput> {
   }
 }
 
-async function drain(q: Queue): Promise<string[]> {
-  const ids: string[] = [];
+async function drainLeases(q: Queue): Promise<Lease[]> {
+  const leases: Lease[] = [];
   for (;;) {
     const got = await q.lease({ seconds: 30, count: 10 });
-    if (got.length === 0) return ids;
-    for (const l of got) ids.push(l.task.id);
+    if (got.length === 0) return leases;
+    leases.push(...got);
   }
+}
+
+async function drain(q: Queue): Promise<string[]> {
+  return (await drainLeases(q)).map((l) => l.task.id);
 }
 
 export function queueConformance(
@@ -160,6 +164,70 @@ export function queueConformance(
       await q.deadLetter(l, new Error("kaput"));
       const s = await q.status();
       expect(s).toMatchObject({ enqueued: 0, leased: 0, dead: 1 });
+    });
+
+    test("dead lists dead letters with their errors and leaves them in place", async () => {
+      await q.insert([
+        { name: "up", params: { key: "a" }, id: "a1" },
+        { name: "up", params: { key: "b" }, id: "a2" },
+        { name: "up", id: "a3" },
+      ]);
+      const leases = await q.lease({ seconds: 30, count: 3 });
+      for (const l of leases) {
+        if (l.task.id === "a3") await q.delete(l);
+        else await q.deadLetter(l, new Error(`403 Forbidden for ${l.task.params.key}`));
+      }
+      const dead = (await q.dead()).sort((x, y) => x.task.id.localeCompare(y.task.id));
+      expect(dead.map((d) => d.task)).toEqual([
+        { name: "up", params: { key: "a" }, id: "a1" },
+        { name: "up", params: { key: "b" }, id: "a2" },
+      ]);
+      expect(dead.map((d) => d.error?.message)).toEqual([
+        "403 Forbidden for a",
+        "403 Forbidden for b",
+      ]);
+      expect(dead[0].error?.stack).toContain("403 Forbidden for a");
+      expect(dead.map((d) => d.attempts)).toEqual([1, 1]);
+      expect(await q.dead({ limit: 1 })).toHaveLength(1);
+      expect(await q.status()).toMatchObject({ enqueued: 0, leased: 0, dead: 2 });
+    });
+
+    test("redrive sends dead letters back as new tasks, up to limit", async () => {
+      await q.insert([
+        { name: "r", id: "r1" },
+        { name: "r", id: "r2" },
+      ]);
+      for (const l of await q.lease({ seconds: 30, count: 2 })) await q.release(l);
+      for (const l of await q.lease({ seconds: 30, count: 2 })) {
+        expect(l.attempt).toBe(2);
+        await q.deadLetter(l, new Error("no credentials"));
+      }
+      expect(await q.redrive({ limit: 1 })).toBe(1);
+      expect(await q.status()).toMatchObject({ enqueued: 1, leased: 0, dead: 1 });
+      expect(await q.redrive()).toBe(1);
+      expect(await q.status()).toMatchObject({ enqueued: 2, leased: 0, dead: 0 });
+      expect(await q.dead()).toEqual([]);
+      expect(await q.redrive()).toBe(0);
+      const back = await q.lease({ seconds: 30, count: 5 });
+      expect(back.map((l) => l.task.id).sort()).toEqual(["r1", "r2"]);
+      expect(back.map((l) => l.attempt)).toEqual([1, 1]);
+      expect(back[0].task).toEqual({ name: "r", params: {}, id: back[0].task.id });
+      // A redriven task that dies again is dead with its new error only.
+      await q.deadLetter(back[0], new Error("still failing"));
+      const [again] = await q.dead();
+      expect(again).toMatchObject({ task: back[0].task, attempts: 1 });
+      expect(again.error?.message).toBe("still failing");
+    });
+
+    test("concurrent redrives move every dead letter exactly once", async () => {
+      const ids = Array.from({ length: 12 }, (_, i) => `c${i}`);
+      await q.insert(ids.map((id) => ({ name: "c", id })));
+      for (const l of await drainLeases(q)) await q.deadLetter(l, new Error("down"));
+      expect((await q.status()).dead).toBe(12);
+      const moved = await Promise.all([q.redrive(), q.redrive(), q.redrive()]);
+      expect(moved.reduce((a, b) => a + b, 0)).toBe(12);
+      expect((await drain(q)).sort()).toEqual([...ids].sort());
+      expect(await q.dead()).toEqual([]);
     });
 
     test("purge removes tasks and leases", async () => {
