@@ -237,12 +237,12 @@ describe("exit codes after dead tasks", () => {
     ]);
     expect(await ngpipe("execute", queue, "--exit-when-empty", "--max-attempts", "1")).toBe(1);
     expect(err).toContain(
-      `ngpipe: DeadTasksError: 2 task(s) failed for good during this run; they are in ${dir}/dead/\n`,
+      `ngpipe: DeadTasksError: 2 task(s) failed for good during this run; they are in ${dir}/dead/ (list them with: ngpipe queue dead ${queue}; retry with: ngpipe queue redrive ${queue})\n`,
     );
     err = "";
     expect(await ngpipe("queue", "wait", queue, "--interval", "0.01")).toBe(1);
     expect(err).toBe(
-      `ngpipe: DeadTasksError: 2 task(s) of ${queue} failed for good; they are in ${dir}/dead/\n`,
+      `ngpipe: DeadTasksError: 2 task(s) of ${queue} failed for good; they are in ${dir}/dead/ (list them with: ngpipe queue dead ${queue}; retry with: ngpipe queue redrive ${queue})\n`,
     );
   });
 

@@ -30,7 +30,10 @@ export function buildProgram(): Command {
       "--threads <n>",
       "worker threads for CPU kernels (default: NGPIPE_THREADS, else the number of cores; set it to a container's CPU limit)",
     )
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Before the subcommands exist, so that they inherit it: usage errors
+    // and --help of a subcommand end `main` with an exit code, not the process.
+    .exitOverride();
   registerInfo(program);
   registerStageCommands(program, registerImageCommands(program));
   registerMeshCommands(program);

@@ -105,7 +105,7 @@ export function registerQueueCommands(program: Command): void {
       );
       if (summary.dead > 0)
         throw new DeadTasksError(
-          `${summary.dead} task(s) failed for good during this run; they are in ${deadLetterPlace(queue.url)}`,
+          `${summary.dead} task(s) failed for good during this run; they are in ${deadLetterPlace(queue.url)} (list them with: ngpipe queue dead ${queue.url}; retry with: ngpipe queue redrive ${queue.url})`,
         );
     });
 
@@ -194,7 +194,7 @@ export function registerQueueCommands(program: Command): void {
       });
       if ((s.dead ?? 0) > 0)
         throw new DeadTasksError(
-          `${s.dead} task(s) of ${url} failed for good; they are in ${deadLetterPlace(url)}`,
+          `${s.dead} task(s) of ${url} failed for good; they are in ${deadLetterPlace(url)} (list them with: ngpipe queue dead ${url}; retry with: ngpipe queue redrive ${url})`,
         );
     });
 }
