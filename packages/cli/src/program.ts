@@ -8,6 +8,7 @@
 import { configurePool } from "@ngpipe/precomputed";
 import { Command, CommanderError } from "commander";
 import { parseIntArg, parseVec3 } from "./args";
+import { registerFileCommands } from "./commands/files";
 import { registerImageCommands } from "./commands/image";
 import { registerInfo } from "./commands/info";
 import { registerMeshCommands } from "./commands/mesh";
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerPipeline(program);
   registerQueueCommands(program);
   registerView(program);
+  registerFileCommands(program);
   program
     .command("quickstart")
     .description(
