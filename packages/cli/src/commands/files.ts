@@ -4,6 +4,7 @@
  * http(s):// for reading), through @ngpipe/storage: retries, compression
  * kept as stored, server-side copies within one cloud.
  */
+import { statSync } from "node:fs";
 import { openStorage, type Storage, transfer } from "@ngpipe/storage";
 import type { Command } from "commander";
 import { toUrl } from "../args";
@@ -81,8 +82,15 @@ export function registerFileCommands(program: Command): void {
       const from = splitObjectUrl(toUrl(src));
       const data = await from.storage.get(from.key);
       if (data === null) throw new UsageError(`no object at ${from.storage.url}/${from.key}`);
-      const target = /\/$/.test(dst) ? `${dst}${from.key}` : dst;
-      const to = splitObjectUrl(toUrl(target));
+      // Into a directory when `dst` ends in "/" or is an existing local
+      // directory, as cp and gsutil do.
+      const dstUrl = toUrl(dst);
+      const isDir =
+        /\/$/.test(dst) ||
+        (dstUrl.startsWith("file://") &&
+          statSync(dstUrl.slice(7), { throwIfNoEntry: false })?.isDirectory());
+      const target = isDir ? `${dstUrl.replace(/\/+$/, "")}/${from.key}` : dstUrl;
+      const to = splitObjectUrl(target);
       const head = await from.storage.head(from.key);
       await to.storage.put(to.key, data, {
         contentType: head?.contentType,
@@ -102,6 +110,14 @@ export function registerFileCommands(program: Command): void {
       if (o.recursive) {
         const st = openStorage(toUrl(url));
         const keys = await listAll(st, true);
+        if (keys.length === 0) {
+          // Like rm -r on a file: one object at that URL.
+          const one = splitObjectUrl(toUrl(url));
+          if (!(await one.storage.exists(one.key))) throw new UsageError(`nothing at ${st.url}`);
+          await one.storage.delete(one.key);
+          process.stderr.write(`deleted ${one.storage.url}/${one.key}\n`);
+          return;
+        }
         const results = await st.deleteMany(keys);
         const failed = results.filter((r) => !r.ok);
         process.stderr.write(`deleted ${keys.length - failed.length} object(s) under ${st.url}\n`);

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { Bbox } from "./bbox";
+import { Bbox, ceilNear, floorNear } from "./bbox";
 import { BboxError } from "./errors";
 import type { Vec3 } from "./vec3";
 
@@ -212,6 +212,19 @@ describe("Bbox between mips", () => {
         expect(b.downsample(f).upsample(f).contains(b)).toBe(true);
       }),
     );
+  });
+
+  test("toMip is not thrown off by rounding at resolutions that are not whole numbers", () => {
+    // 6 * 3.8 / 7.6 is 2.9999999999999996 in binary floating point.
+    const b = new Bbox([6, 6, 0], [42, 42, 1]);
+    expect(b.toMip([3.8, 29.7, 40], [7.6, 59.4, 40]).toString()).toBe("3-21_3-21_0-1");
+    expect(new Bbox([5, 0, 0], [7, 1, 1]).toMip([3.8, 1, 1], [7.6, 1, 1]).toString()).toBe(
+      "2-4_0-1_0-1",
+    );
+    expect(floorNear(2.9999999999999996)).toBe(3);
+    expect(floorNear(2.9)).toBe(2);
+    expect(ceilNear(3.0000000000000004)).toBe(3);
+    expect(ceilNear(3.1)).toBe(4);
   });
 
   test("toMip uses resolutions like CloudVolume's bbox_to_mip", () => {

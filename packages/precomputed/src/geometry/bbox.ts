@@ -41,6 +41,25 @@ function mod(a: number, b: number): number {
   return r < 0 ? r + b : r;
 }
 
+/** Relative distance below which a value counts as the whole number next to it. */
+const NEAR = 1e-9;
+
+/**
+ * `Math.floor`, except that a value within rounding error (1e-9 relative)
+ * of a whole number gives that number: for voxel coordinates converted
+ * between resolutions that are not whole numbers of nanometres.
+ */
+export function floorNear(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v - r) <= NEAR * Math.max(1, Math.abs(v)) ? r : Math.floor(v);
+}
+
+/** `Math.ceil` with the same tolerance as {@link floorNear}. */
+export function ceilNear(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v - r) <= NEAR * Math.max(1, Math.abs(v)) ? r : Math.ceil(v);
+}
+
 /**
  * A half-open box `[min, max)` of integer voxel coordinates.
  *
@@ -380,9 +399,11 @@ export class Bbox {
           `resolutions must be positive, got ${formatVec3(from)} -> ${formatVec3(to)}`,
           this.toString(),
         );
-      // Multiply before dividing: exact for integer resolutions.
-      lo[i] = Math.floor((this.min[i] * from[i]) / to[i]);
-      hi[i] = Math.ceil((this.max[i] * from[i]) / to[i]);
+      // Multiply before dividing (exact for integer resolutions); a result
+      // within rounding error of a whole number is that number (6 * 3.8 / 7.6
+      // is 2.9999999999999996 in binary floating point, meaning 3).
+      lo[i] = floorNear((this.min[i] * from[i]) / to[i]);
+      hi[i] = ceilNear((this.max[i] * from[i]) / to[i]);
     }
     return new Bbox(lo, hi);
   }

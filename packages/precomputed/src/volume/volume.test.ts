@@ -368,6 +368,25 @@ describe("downloadPoint", () => {
     expect(sameArray(await at1.downloadPoint([40, 32, 8], [4, 4, 2], at2nm), want)).toBe(true);
   });
 
+  test("resolutions that are not whole numbers of nm do not put the point one voxel off", async () => {
+    // 6 * 3.8 / 7.6 is 2.9999999999999996 in binary floating point: mip-0
+    // voxel 6 must still be mip-1 voxel 3.
+    const vol = await Volume.fromArray(memUrl(), NdArray.zeros("uint16", [32, 32, 4]), {
+      resolution: [3.8, 5.6, 40],
+      chunkSize: [8, 8, 4],
+      workers: false,
+    });
+    vol.addScale([2, 2, 1], { chunkSize: [8, 8, 4] });
+    await vol.commitInfo();
+    const at1 = vol.withMip(1);
+    const a = NdArray.zeros("uint16", [16, 16, 4]);
+    for (let y = 0; y < 16; y++)
+      for (let x = 0; x < 16; x++)
+        for (let z = 0; z < 4; z++) a.data[x + 16 * (y + 16 * z)] = x + 100 * y;
+    await at1.write(at1.bounds, a);
+    expect((await at1.downloadPoint([6, 6, 0], 1)).data[0]).toBe(303);
+  });
+
   test("at mip 0 a fractional point is floored to its voxel", async () => {
     const a = ramp("uint8", [32, 16, 8]);
     const vol = await Volume.fromArray(memUrl(), a, { chunkSize: [16, 16, 8], workers: false });

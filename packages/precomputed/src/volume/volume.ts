@@ -29,7 +29,7 @@ import { copyBox, fillBox, NdArray, type Voxel } from "../array";
 import { decodeChunk, encodeChunk } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
 import { allocTyped, bytesPerVoxel, type DataType, type TypedArray } from "../dtypes";
-import { Bbox } from "../geometry/bbox";
+import { Bbox, floorNear } from "../geometry/bbox";
 import type { Vec3 } from "../geometry/vec3";
 import { type AddScaleOptions, addScale, type CreateInfoOptions, createInfo } from "../info/edit";
 import { type InfoJSON, type Scale, type ScaleJSON, scaleForMip } from "../info/info";
@@ -612,8 +612,9 @@ export class Volume {
     const from = coordResolution ?? scaleForMip(this.info, 0).resolution;
     const to = this.resolution;
     const s: Vec3 = typeof size === "number" ? [size, size, size] : size;
-    // Multiply before dividing: exact for integer points and resolutions.
-    const at = (i: number) => Math.floor((point[i] * from[i]) / to[i]) - Math.floor(s[i] / 2);
+    // Multiply before dividing (exact for integer points and resolutions),
+    // then snap values within rounding error of a whole number to it.
+    const at = (i: number) => floorNear((point[i] * from[i]) / to[i]) - Math.floor(s[i] / 2);
     return this.read(Bbox.fromSize([at(0), at(1), at(2)], s), io);
   }
 
