@@ -23,3 +23,8 @@ export function consume(data: Uint8Array): number {
   for (let i = 0; i < data.length; i += 4096) sum += data[i];
   return sum;
 }
+
+/** A kernel that returns a rejected promise. */
+export function rejects(message: string): Promise<never> {
+  return Promise.reject(new RangeError(message));
+}

@@ -62,3 +62,10 @@ test("large inputs moved into a worker are released before its next call", async
     configurePool({});
   }
 });
+
+test("a kernel's rejected promise is its error, not a crash", async () => {
+  const err = await runKernel(MODULE, "rejects", ["bad range"]).catch((e) => e);
+  expect(err).not.toBeInstanceOf(KernelCrashError);
+  expect((err as Error).name).toBe("RangeError");
+  expect((err as Error).message).toBe("bad range");
+});

@@ -84,9 +84,22 @@ module.exports = function runKernel({ module: file, name, args }) {
     result = fn(...args);
   } catch (error) {
     // Thrown errors lose their class crossing threads; send what is needed to revive them.
-    if (!(error instanceof Error)) throw error;
-    return { [KERNEL_ERROR]: { name: error.name, message: error.message, stack: error.stack } };
+    return errorValue(error);
   }
+  // Kernels are synchronous; one that returns a promise is awaited, and a
+  // rejection is reported like a throw (not as a crashed worker).
+  if (result !== null && typeof result === "object" && typeof result.then === "function")
+    return result.then(answer, errorValue);
+  return answer(result);
+};
+
+function errorValue(error) {
+  if (!(error instanceof Error)) throw error;
+  return { [KERNEL_ERROR]: { name: error.name, message: error.message, stack: error.stack } };
+}
+
+// The result, with every ArrayBuffer in it moved back instead of copied.
+function answer(result) {
   const buffers = new Set();
   collectBuffers(result, buffers, 0);
   if (buffers.size === 0) return result;
@@ -98,4 +111,4 @@ module.exports = function runKernel({ module: file, name, args }) {
       return result;
     },
   });
-};
+}

@@ -452,9 +452,17 @@ export class SqsQueue implements Queue {
       const deadUrl = await this.deadLetterUrl(false);
       if (!deadUrl || limit === 0) return out;
       try {
+        // A message seen twice (its 30 s hide ran out while a long list
+        // was read) is listed once.
+        const seen = new Set<string>();
         await this.receiveDead(deadUrl, limit, 30, async (messages) => {
           held.push(...messages);
-          for (const m of messages) out.push(this.deadLetterOf(m));
+          for (const m of messages) {
+            const id = m.MessageId ?? m.ReceiptHandle ?? "";
+            if (seen.has(id)) continue;
+            seen.add(id);
+            out.push(this.deadLetterOf(m));
+          }
         });
       } finally {
         // Show them again at once: reading must not hide them from a redrive.

@@ -232,6 +232,7 @@ async function createOrKeepLayer(url: string, info: InfoJSON, ctx: TaskContext):
     ["scales[0].resolution", a?.resolution, b.resolution],
     ["scales[0].chunk_sizes", a?.chunk_sizes, b.chunk_sizes],
     ["scales[0].encoding", a?.encoding, b.encoding],
+    ["scales[0].sharding", a?.sharding ?? null, b.sharding ?? null],
   ];
   for (const [field, have, want] of differences) {
     if (JSON.stringify(have) !== JSON.stringify(want)) {

@@ -46,3 +46,22 @@ test("pulls lazily from an async iterable and stops handing out tasks after a fa
   expect(made).toBeLessThan(10);
   expect(log).not.toContain(4);
 });
+
+test("a failing task source rejects only after the running tasks end, and generators are closed", async () => {
+  let closed = false;
+  let finished = 0;
+  async function* gen() {
+    try {
+      yield sleepy.payload({ i: 100, fail: false });
+      yield sleepy.payload({ i: 101, fail: false });
+      throw new Error("the listing broke");
+    } finally {
+      closed = true;
+    }
+  }
+  const p = executeTasks(gen(), { parallel: 2, onProgress: (n) => (finished = n) });
+  await expect(p).rejects.toThrow("the listing broke");
+  expect(finished).toBe(2);
+  expect(running).toBe(0);
+  expect(closed).toBe(true);
+});

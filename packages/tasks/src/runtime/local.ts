@@ -59,7 +59,14 @@ export async function executeTasks(
   };
   const worker = async (): Promise<void> => {
     while (failure === undefined && !options.signal?.aborted) {
-      const r = await next();
+      let r: IteratorResult<unknown>;
+      try {
+        r = await next();
+      } catch (error) {
+        // The task source failed: stop like a failed task.
+        failure ??= { error };
+        return;
+      }
       if (r.done) return;
       const at = index++;
       try {
@@ -73,7 +80,11 @@ export async function executeTasks(
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));
-  if (failure) throw failure.error;
+  if (failure) {
+    // Let a generator clean up (finally blocks) when we stop early.
+    await Promise.resolve(it.return?.()).catch(() => {});
+    throw failure.error;
+  }
   options.signal?.throwIfAborted();
   return { done, results };
 }
