@@ -79,10 +79,17 @@ export function encodeTask(
   checkJson(params, "params", fail);
   let id = t.id;
   if (id === undefined) id = randomUUID();
-  else if (typeof id !== "string" || !ID_RE.test(id) || id.includes("--")) {
+  else if (
+    typeof id !== "string" ||
+    !ID_RE.test(id) ||
+    id.includes("--") ||
+    id.endsWith(".error")
+  ) {
+    // "--" separates the parts of fq:// file names; "<id>.error.json" is a
+    // dead letter's error record there.
     fail(
       "id",
-      `"id" must be 1-128 characters of [A-Za-z0-9_.-] without "--", got ${JSON.stringify(id)}`,
+      `"id" must be 1-128 characters of [A-Za-z0-9_.-] without "--" and not ending in ".error", got ${JSON.stringify(id)}`,
     );
   }
   const task = {

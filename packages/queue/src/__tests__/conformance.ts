@@ -256,6 +256,7 @@ export function queueConformance(
         [{ name: "x", params: { when: new Date() } }, "params.when"],
         [{ name: "x", id: "has space" }, "id"],
         [{ name: "x", id: "a--b" }, "id"],
+        [{ name: "x", id: "run.error" }, "id"],
       ];
       for (const [task, field] of bad) {
         const err = await q.insert([task as TaskInput]).catch((e) => e);
