@@ -56,6 +56,9 @@ test("gs:// URLs may carry a JSON API endpoint too", () => {
   const p = parseStorageUrl("gs://http://127.0.0.1:4443/bucket/a");
   expect(p.location).toEqual({ bucket: "bucket", prefix: "a", endpoint: "http://127.0.0.1:4443" });
   expect(p.url).toBe("gs://http://127.0.0.1:4443/bucket/a");
+  expect(parseStorageUrl("gs://HTTP://127.0.0.1:4443/bucket/a").location?.endpoint).toBe(
+    "http://127.0.0.1:4443",
+  );
 });
 
 test.each([

@@ -49,7 +49,7 @@ function parseCloud(scheme: string, rest: string, url: string): CloudLocation {
   // Another endpoint than the cloud's own, written in the URL:
   // s3://http://host:port/bucket/prefix (S3-compatible services),
   // gs://http://host:port/bucket/prefix (GCS emulators, JSON API servers).
-  const inner = /^(https?:\/\/[^/]+)\/?(.*)$/s.exec(rest);
+  const inner = /^(https?:\/\/[^/]+)\/?(.*)$/is.exec(rest);
   if (inner !== null) {
     if (scheme !== "s3" && scheme !== "gs") {
       throw new InvalidUrlError(
@@ -57,7 +57,8 @@ function parseCloud(scheme: string, rest: string, url: string): CloudLocation {
         url,
       );
     }
-    endpoint = inner[1];
+    // The scheme of the endpoint in lower case (HTTP://host works too).
+    endpoint = inner[1].replace(/^https?/i, (m) => m.toLowerCase());
     body = inner[2];
   }
   body = trimSlashes(body);

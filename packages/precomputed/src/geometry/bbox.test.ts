@@ -225,6 +225,9 @@ describe("Bbox between mips", () => {
     expect(floorNear(2.9)).toBe(2);
     expect(ceilNear(3.0000000000000004)).toBe(3);
     expect(ceilNear(3.1)).toBe(4);
+    // Genuine fractions stay fractions, even close to whole numbers.
+    expect(floorNear(2.9999999995)).toBe(2);
+    expect(floorNear(9999999.995)).toBe(9999999);
   });
 
   test("toMip uses resolutions like CloudVolume's bbox_to_mip", () => {

@@ -41,12 +41,16 @@ function mod(a: number, b: number): number {
   return r < 0 ? r + b : r;
 }
 
-/** Relative distance below which a value counts as the whole number next to it. */
-const NEAR = 1e-9;
+/**
+ * Relative distance below which a value counts as the whole number next to
+ * it: a few units of floating-point rounding (about 1.8e-15), far below any
+ * real fraction of a voxel even at 1e7 voxels.
+ */
+const NEAR = 8 * Number.EPSILON;
 
 /**
- * `Math.floor`, except that a value within rounding error (1e-9 relative)
- * of a whole number gives that number: for voxel coordinates converted
+ * `Math.floor`, except that a value within rounding error (8 ulps,
+ * relative) of a whole number gives that number: for voxel coordinates converted
  * between resolutions that are not whole numbers of nanometres.
  */
 export function floorNear(v: number): number {
