@@ -80,6 +80,10 @@ export class MeshLayer {
     let dir = options.meshDir;
     if (dir === undefined) {
       const info = await layer.get("info");
+      if (info === null)
+        throw new MeshNotFoundError(
+          `no layer info at ${layer.url}/info: not a segmentation layer (check the URL)`,
+        );
       let parsed: { mesh?: unknown } = {};
       try {
         parsed = info ? JSON.parse(new TextDecoder().decode(info)) : {};

@@ -9,7 +9,9 @@
  * a.get(3, 4, 5); // 200
  * ```
  */
+
 import { allocTyped, type DataType, dataTypeOf, type TypedArray } from "./dtypes";
+import { ArrayShapeError } from "./errors";
 
 /** Shape [x, y, z, channels]. */
 export type Shape4 = [number, number, number, number];
@@ -29,10 +31,10 @@ export class NdArray<T extends TypedArray = TypedArray> {
   ) {
     const [sx, sy, sz, sc] = shape;
     if (shape.some((n) => !Number.isInteger(n) || n < 0)) {
-      throw new RangeError(`NdArray: bad shape [${shape.join(", ")}]`);
+      throw new ArrayShapeError(`NdArray: bad shape [${shape.join(", ")}]`);
     }
     if (data.length !== sx * sy * sz * sc) {
-      throw new RangeError(
+      throw new ArrayShapeError(
         `NdArray: shape [${shape.join(", ")}] needs ${sx * sy * sz * sc} elements, the data has ${data.length}`,
       );
     }
@@ -90,7 +92,7 @@ export class NdArray<T extends TypedArray = TypedArray> {
 function toShape4(shape: readonly number[]): Shape4 {
   if (shape.length === 3) return [shape[0], shape[1], shape[2], 1];
   if (shape.length === 4) return [shape[0], shape[1], shape[2], shape[3]];
-  throw new RangeError(`NdArray: a shape has 3 or 4 axes, got [${shape.join(", ")}]`);
+  throw new ArrayShapeError(`NdArray: a shape has 3 or 4 axes, got [${shape.join(", ")}]`);
 }
 
 /**

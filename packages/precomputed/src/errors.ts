@@ -24,6 +24,14 @@ export class KernelCrashError extends PrecomputedError {
   }
 }
 
+/**
+ * An array whose shape is malformed or does not match its data (wrong
+ * number of axes, negative sizes, too few or too many elements).
+ */
+export class ArrayShapeError extends PrecomputedError {
+  override name = "ArrayShapeError";
+}
+
 /** Stored chunk bytes that do not decode (corrupt, truncated, wrong size). Names the chunk key. */
 export class ChunkDecodeError extends PrecomputedError {
   override name = "ChunkDecodeError";

@@ -22,6 +22,15 @@ export function splitObjectUrl(url: string): { storage: Storage; key: string } {
   return { storage: openStorage(parent), key };
 }
 
+/** Whether a local path is a directory (false for anything unreadable: the put reports it). */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false;
+  }
+}
+
 function humanBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
   let v = n;
@@ -86,9 +95,7 @@ export function registerFileCommands(program: Command): void {
       // directory, as cp and gsutil do.
       const dstUrl = toUrl(dst);
       const isDir =
-        /\/$/.test(dst) ||
-        (dstUrl.startsWith("file://") &&
-          statSync(dstUrl.slice(7), { throwIfNoEntry: false })?.isDirectory());
+        /\/$/.test(dst) || (dstUrl.startsWith("file://") && isDirectory(dstUrl.slice(7)));
       const target = isDir ? `${dstUrl.replace(/\/+$/, "")}/${from.key}` : dstUrl;
       const to = splitObjectUrl(target);
       const head = await from.storage.head(from.key);

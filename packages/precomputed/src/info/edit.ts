@@ -5,7 +5,7 @@
 import type { DataType } from "../dtypes";
 import { formatVec3, type Vec3 } from "../geometry/vec3";
 import type { ShardingSpec } from "../sharding/spec";
-import { InfoValidationError } from "./errors";
+import { type InfoProblem, InfoValidationError } from "./errors";
 import { type InfoJSON, mipOfResolution, parseInfo, type ScaleJSON } from "./info";
 
 /** Options of {@link createInfo}; names follow CloudVolume's `create_new_info`. */
@@ -56,6 +56,18 @@ export function scaleKey(resolution: Vec3): string {
  *   mesh: true });
  */
 export function createInfo(o: CreateInfoOptions): InfoJSON {
+  // Options missing from plain-JavaScript callers: the same typed error as
+  // any other invalid info, before anything dereferences them.
+  const missing: InfoProblem[] = [];
+  for (const [field, path] of [
+    ["type", "type"],
+    ["dataType", "data_type"],
+    ["resolution", "scales[0].resolution"],
+    ["size", "scales[0].size"],
+  ] as const)
+    if (o?.[field] === undefined)
+      missing.push({ path, rule: `is required (createInfo option "${field}")` });
+  if (missing.length > 0) throw new InfoValidationError(missing);
   const encoding = o.encoding ?? "raw";
   const chunkSize = o.chunkSize ?? [128, 128, 64];
   const info: InfoJSON = {

@@ -26,9 +26,10 @@ import {
   sleep,
 } from "@ngpipe/storage";
 import { copyBox, fillBox, NdArray, type Voxel } from "../array";
-import { decodeChunk, encodeChunk } from "../codecs/registry";
+import { decodeChunk, encodeChunk, getCodec } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
 import { allocTyped, bytesPerVoxel, type DataType, type TypedArray } from "../dtypes";
+import { UnknownEncodingError } from "../errors";
 import { Bbox, floorNear } from "../geometry/bbox";
 import type { Vec3 } from "../geometry/vec3";
 import { type AddScaleOptions, addScale, type CreateInfoOptions, createInfo } from "../info/edit";
@@ -198,6 +199,17 @@ class Gate {
   }
 }
 
+/** Throws `UnknownEncodingError` naming `where` when no codec handles `encoding`. */
+function checkEncoding(encoding: string, where: string): void {
+  try {
+    getCodec(encoding);
+  } catch (err) {
+    if (err instanceof UnknownEncodingError)
+      throw new UnknownEncodingError(`${where}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
 /**
  * Whether each shard file of an image scale holds exactly the chunks of one
  * aligned block (see `imageShardShape`): true for an identity hash whose
@@ -239,6 +251,8 @@ export class Volume {
   /** Write `info` to a new (or existing) layer and open it. */
   static async create(url: string, info: InfoJSON, options: VolumeOptions = {}): Promise<Volume> {
     const storage = options.storage ?? openStorage(url, options.storageOptions);
+    // Refuse encodings there is no codec for before anything is written.
+    for (const s of info.scales ?? []) checkEncoding(s.encoding, `${storage.url} scale ${s.key}`);
     await writeInfo(storage, info);
     return new Volume(storage, info, options);
   }
@@ -557,6 +571,7 @@ export class Volume {
    * unless `bounded: false`.
    */
   async read(box: BboxLike, opts: ReadOptions = {}): Promise<NdArray> {
+    this.checkCodec();
     const bbox = this.boxAtMip(box, opts.coordResolution);
     if (this.options.bounded !== false) this.checkBounds(bbox, "read");
     const size = bbox.size();
@@ -618,7 +633,18 @@ export class Volume {
     return this.read(Bbox.fromSize([at(0), at(1), at(2)], s), io);
   }
 
+  /** An encoding with no codec fails here, naming the layer and scale, before any chunk is touched. */
+  private checkCodec(): void {
+    checkEncoding(this.scale.encoding, `${this.url} scale ${this.scale.key}`);
+  }
+
   private checkArray(array: NdArray, bbox: Bbox): void {
+    if (!(array instanceof NdArray)) {
+      const got = (array as object)?.constructor?.name ?? typeof array;
+      throw new ArrayMismatchError(
+        `write to ${this.url} ${bbox}: expected an NdArray (NdArray.from(data, shape)), got ${got}`,
+      );
+    }
     if (array.dtype !== this.dataType) {
       throw new ArrayMismatchError(
         `cannot write ${array.dtype} voxels to the ${this.dataType} layer ${this.url}`,
@@ -639,6 +665,7 @@ export class Volume {
    * edge counts as aligned) unless `readModifyWrite` is set.
    */
   async write(box: BboxLike | Vec3, array: NdArray, opts: WriteOptions = {}): Promise<void> {
+    this.checkCodec();
     const bbox =
       Array.isArray(box) && typeof box[0] === "number"
         ? Bbox.fromSize(box as unknown as Vec3, [array.shape[0], array.shape[1], array.shape[2]])
@@ -900,6 +927,7 @@ export class Volume {
     box: BboxLike,
     opts: UniqueOptions = {},
   ): Promise<number[] | bigint[] | ValueCounts> {
+    this.checkCodec();
     const bbox = this.boxAtMip(box, opts.coordResolution);
     if (this.options.bounded !== false) this.checkBounds(bbox, "read");
     const tally = new Map<number | bigint, number>();

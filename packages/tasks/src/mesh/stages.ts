@@ -12,7 +12,7 @@ import {
   MeshLayer,
   withMeshDir,
 } from "@ngpipe/mesh";
-import { Bbox, type Vec3, Volume } from "@ngpipe/precomputed";
+import { Bbox, InfoNotFoundError, type Vec3, Volume } from "@ngpipe/precomputed";
 import { z } from "zod";
 import { meshKernels } from "../mesh-kernel-module";
 import { createTaskContext, type TaskContext } from "../runtime/context";
@@ -32,8 +32,8 @@ export const meshTask = defineTask({
     simplification: z.number().min(0).default(100),
     maxError: z.number().min(0).default(40),
     dust: z.number().int().min(0).default(0),
-    labels: z.array(z.string()).optional(),
-    excludeLabels: z.array(z.string()).optional(),
+    labels: z.array(z.string().regex(/^\d+$/, "a label is a decimal uint64")).optional(),
+    excludeLabels: z.array(z.string().regex(/^\d+$/, "a label is a decimal uint64")).optional(),
     fillMissing: z.boolean().default(false),
     /** Close meshes where the block touches the dataset edge. */
     closeEdges: z.boolean().default(true),
@@ -204,10 +204,10 @@ export const meshManifestTask = defineTask({
     prefix: z.string().default(""),
   }),
   async run(p, ctx: TaskContext) {
-    const meshes = await MeshLayer.open(p.layer, {
-      meshDir: p.meshDir,
-      storage: ctx.storage(p.layer),
-    });
+    // A mistyped layer must fail, not write zero manifests.
+    const layer = ctx.storage(p.layer);
+    if (!(await layer.exists("info"))) throw new InfoNotFoundError(`${layer.url}/info`);
+    const meshes = await MeshLayer.open(p.layer, { meshDir: p.meshDir, storage: layer });
     const groups = await meshes.listFragments(p.prefix);
     const written = await meshes.storage.putMany(
       [...groups].map(([id, fragments]) => ({
@@ -257,6 +257,8 @@ export async function createMeshManifestTasks(
   ctx: TaskContext = createTaskContext(),
 ): Promise<TaskList<z.output<typeof meshManifestTask.schema>>> {
   let meshDir = options.meshDir;
+  const storage = ctx.storage(layer);
+  if (!(await storage.exists("info"))) throw new InfoNotFoundError(`${storage.url}/info`);
   if (meshDir === undefined) {
     const vol = await Volume.open(layer, { storage: ctx.storage(layer) });
     meshDir = typeof vol.info.mesh === "string" ? vol.info.mesh : "mesh";

@@ -155,6 +155,11 @@ export async function createQuantizeTasks(
   const mip = o.mip ?? 0;
   const factor = o.factor ?? [2, 2, 1];
   const srcInfo = await readInfo(storageFor(src, o));
+  if (srcInfo.data_type !== "float32" && srcInfo.data_type !== "float64") {
+    throw new LayerMismatchError(
+      `quantize reads float32 or float64 affinities; ${src} holds ${srcInfo.data_type}`,
+    );
+  }
   const channel = o.channel ?? 0;
   if (channel >= srcInfo.num_channels) {
     throw new LayerMismatchError(
