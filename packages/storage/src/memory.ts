@@ -65,6 +65,15 @@ function infoOf(obj: MemoryObject): ObjectInfo {
 }
 
 /**
+ * A copy of the bytes in a fresh Uint8Array. (`slice` on a Node `Buffer`
+ * returns a view, not a copy: a caller changing what it put or got would
+ * change the stored object.)
+ */
+function copyBytes(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b);
+}
+
+/**
  * A backend over a process-wide named map. Versions are a per-store counter;
  * `ifAbsent` and `ifVersion` are atomic (the check and the write happen in one
  * synchronous step). Stored bytes are copied in and out, so callers may reuse
@@ -102,9 +111,9 @@ export class MemoryBackend implements Backend {
     if (opts?.range) {
       const start = Math.min(opts.range.start, size);
       const end = Math.min(opts.range.end ?? size, size);
-      data = obj.data.slice(start, Math.max(start, end));
+      data = copyBytes(obj.data.subarray(start, Math.max(start, end)));
     } else {
-      data = obj.data.slice();
+      data = copyBytes(obj.data);
     }
     return { data, info: infoOf(obj) };
   }
@@ -133,7 +142,7 @@ export class MemoryBackend implements Backend {
     }
     const version = this.store.nextVersion++;
     this.store.objects.set(full, {
-      data: data.slice(),
+      data: copyBytes(data),
       version,
       contentType: opts.contentType,
       cacheControl: opts.cacheControl,

@@ -313,3 +313,17 @@ test("getJson and putJson read and write JSON, with a typed error naming the key
   expect((err as JsonDecodeError).key).toBe("broken");
   expect((err as Error).message).toContain("/broken is not valid JSON");
 });
+
+test("mem:// copies bytes in and out: changing a Buffer put or got leaves the stored object alone", async () => {
+  const st = openStorage(`mem://copies-${Date.now()}`);
+  const put = Buffer.from([1, 2, 3]);
+  await st.put("k", put);
+  put[0] = 99;
+  const got = (await st.get("k")) as Uint8Array;
+  expect([...got]).toEqual([1, 2, 3]);
+  got[1] = 77;
+  const ranged = (await st.get("k", { range: { start: 1, end: 3 } })) as Uint8Array;
+  expect([...ranged]).toEqual([2, 3]);
+  ranged[0] = 55;
+  expect([...((await st.get("k")) as Uint8Array)]).toEqual([1, 2, 3]);
+});
