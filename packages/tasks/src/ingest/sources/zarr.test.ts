@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { deflateSync, gzipSync } from "node:zlib";
 import { openStorage } from "@ngpipe/storage";
-import { DatasetNotFoundError, SourceError, UnsupportedDataTypeError } from "./errors";
+import {
+  CorruptSourceError,
+  DatasetNotFoundError,
+  SourceError,
+  UnsupportedDataTypeError,
+} from "./errors";
 import { mapEsmOnlyPackagesForJest } from "./esm-jest.testutil";
 import type { BlockBox, VolumeSource } from "./types";
 import { openZarr } from "./zarr";
@@ -403,5 +408,39 @@ describe("through @ngpipe/storage URLs", () => {
     const err = await openZarr("mem://ingest-zarr/none.zarr").catch((e) => e);
     expect(err).toBeInstanceOf(SourceError);
     expect(err.message).toContain("no Zarr array or group");
+  });
+});
+
+describe("bad stores are errors, not wrong voxels", () => {
+  test("a truncated chunk is a CorruptSourceError naming the chunk", async () => {
+    const root = path.join(dir, "trunc.zarr");
+    writeV2(root, [4, 4, 4], [4, 4, 4], "<u2", ".");
+    // Store the chunk uncompressed, then cut it in half.
+    const meta = JSON.parse(readFileSync(path.join(root, ".zarray"), "utf8"));
+    writeFileSync(path.join(root, ".zarray"), JSON.stringify({ ...meta, compressor: null }));
+    writeFileSync(path.join(root, "0.0.0"), new Uint8Array(64));
+    const src = await openZarr(root);
+    const err = await src.readBlock({ min: [0, 0, 0], max: [4, 4, 4] }).catch((e) => e);
+    expect(err).toBeInstanceOf(CorruptSourceError);
+    expect((err as Error).message).toMatch(/chunk \[0,0,0\] decodes to 32 values.*needs 64/);
+  });
+
+  test("shards with their index at the start are refused (zarrita reads it from the end)", async () => {
+    const root = path.join(dir, "start.zarr");
+    writeV3Sharded(root, [8, 8, 8], [8, 8, 8], [4, 4, 4]);
+    const meta = JSON.parse(readFileSync(path.join(root, "zarr.json"), "utf8"));
+    meta.codecs[0].configuration.index_location = "start";
+    writeFileSync(path.join(root, "zarr.json"), JSON.stringify(meta));
+    await expect(openZarr(root)).rejects.toThrow(/index_location "start" are not supported/);
+  });
+
+  test("a 5-D array without axis names asks for an axes option", async () => {
+    const root = path.join(dir, "five.zarr");
+    writeV2(root, [1, 2, 3, 4, 5], [1, 1, 3, 4, 5], "<u2", ".");
+    const err = await openZarr(root).catch((e) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as Error).message).toMatch(/5-D array without axis names.*"axes"/);
+    const ok = await openZarr(root, { axes: "tczyx" });
+    expect(ok.shape).toEqual([5, 4, 3, 2]);
   });
 });

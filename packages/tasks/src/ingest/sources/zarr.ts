@@ -116,12 +116,71 @@ function omeResolution(ms: OmeMultiscale, level: number, names: string[]): Vec3 
   return res;
 }
 
+/**
+ * Shards whose index sits at the start of the file are valid Zarr v3 but
+ * zarrita reads the index from the end: refuse them rather than read wrong
+ * voxels.
+ */
+async function refuseUnsupportedSharding(
+  bytes: ByteStore,
+  array: ZArray,
+  label: string,
+): Promise<void> {
+  const at = String((array as unknown as { path?: string }).path ?? "/").replace(/^\/+/, "");
+  const raw = await bytes.get(at === "" ? "zarr.json" : `${at}/zarr.json`);
+  const data = raw instanceof Uint8Array ? raw : raw?.data;
+  if (!data) return; // Zarr v2: no sharding
+  let meta: { codecs?: Array<{ name?: string; configuration?: Record<string, unknown> }> };
+  try {
+    meta = JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    return; // zarrita already parsed it; nothing more to check here
+  }
+  for (const c of meta.codecs ?? []) {
+    const where = c?.configuration?.index_location ?? "end";
+    if (c?.name === "sharding_indexed" && where !== "end") {
+      throw new SourceError(
+        `${label}: shards with index_location "${String(where)}" are not supported (only "end")`,
+        label,
+      );
+    }
+  }
+}
+
+/**
+ * A stored chunk shorter than its shape (a truncated file) must be an
+ * error, not voxels silently left at zero: check every decoded chunk.
+ */
+function checkChunkLengths(array: ZArray, label: string): void {
+  const a = array as unknown as {
+    getChunk: (
+      coords: number[],
+      ...rest: unknown[]
+    ) => Promise<{ data: { length: number }; shape: number[] }>;
+  };
+  const original = a.getChunk.bind(a);
+  a.getChunk = async (coords: number[], ...rest: unknown[]) => {
+    const chunk = await original(coords, ...rest);
+    const want = chunk.shape.reduce((x, y) => x * y, 1);
+    if (chunk.data.length !== want) {
+      throw new CorruptSourceError(
+        `${label}: chunk [${coords.join(",")}] decodes to ${chunk.data.length} values, its shape [${chunk.shape.join(",")}] needs ${want} (truncated or corrupt)`,
+        label,
+      );
+    }
+    return chunk;
+  };
+}
+
 /** Array paths under `prefix`, found by listing the store (for error messages). */
 async function listArrays(store: ByteStore, prefix: string): Promise<string[]> {
   if (!store.list) return [];
   const out: string[] = [];
   const p = prefix === "" ? "" : `${prefix.replace(/\/+$/, "")}/`;
+  let seen = 0;
   for await (const key of store.list(p, { recursive: true })) {
+    // Chunk keys outnumber metadata by far: stop listing a big store early.
+    if (++seen > 20_000) break;
     if (key.endsWith(".zarray")) out.push(`/${key.slice(0, -"/.zarray".length)}`);
     else if (key.endsWith("zarr.json")) {
       const meta = await store.get(key);
@@ -266,8 +325,21 @@ export async function openZarr(url: string, opts: ZarrSourceOptions = {}): Promi
   }
   const dtype = array.dtype as string;
   if (!isDataType(dtype)) throw new UnsupportedDataTypeError(label, dtype);
+  await refuseUnsupportedSharding(bytes, array, label);
+  checkChunkLengths(array, label);
   const nd = array.shape.length;
-  const roles = parseAxes(opts.axes ?? axes ?? defaultAxes(nd), nd, label);
+  let defaults: string | undefined;
+  if (!opts.axes && !axes) {
+    try {
+      defaults = defaultAxes(nd);
+    } catch {
+      throw new SourceError(
+        `${label}: a ${nd}-D array without axis names (OME-Zarr axes or v3 dimension_names); pass an "axes" option, e.g. "tczyx"`,
+        label,
+      );
+    }
+  }
+  const roles = parseAxes(opts.axes ?? axes ?? (defaults as string), nd, label);
   return new ZarrSource(
     zarr,
     label,
