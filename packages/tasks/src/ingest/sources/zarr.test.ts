@@ -342,6 +342,19 @@ describe("OME-Zarr", () => {
     await expect(openZarr(root, { level: 2 })).rejects.toThrow(/levels 0\.\.1/);
   });
 
+  test('axes are mapped by OME type when their names are not letters ("channel")', async () => {
+    const root = path.join(dir, "named.ome.zarr");
+    mkdirSync(root);
+    writeFileSync(path.join(root, ".zgroup"), JSON.stringify({ zarr_format: 2 }));
+    const attrs = omeAttrs("0.4");
+    attrs.axes[0] = { name: "channel", type: "channel" };
+    writeFileSync(path.join(root, ".zattrs"), JSON.stringify({ multiscales: [attrs] }));
+    writeV2(path.join(root, "s0"), [2, 3, 8, 10], [1, 2, 4, 4], "<u2", "/");
+    const l0 = await openZarr(root);
+    expect(l0.shape).toEqual([10, 8, 3, 2]);
+    await expectAllBlocks(l0, [6, 5, 2]);
+  });
+
   test("0.5 group (Zarr v3, attributes.ome) with a size-1 t axis", async () => {
     const zarr = await import("zarrita");
     const FileSystemStore = (await import("@zarrita/storage/fs")).default;

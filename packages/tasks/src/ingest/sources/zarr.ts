@@ -315,7 +315,15 @@ export async function openZarr(url: string, opts: ZarrSourceOptions = {}): Promi
         },
       );
     }
-    axes = ms.axes?.map((a) => (typeof a === "string" ? a : a.name));
+    // By name (x, y, z, c, t), else by OME type: a "channel" axis named
+    // "channel" (or "ch") is c, a "time" axis is t.
+    axes = ms.axes?.map((a) => {
+      if (typeof a === "string") return a;
+      const n = String(a.name ?? "");
+      if (/^[xyzct]$/i.test(n)) return n;
+      const type = (a as { type?: string }).type;
+      return type === "channel" ? "c" : type === "time" ? "t" : n;
+    });
     if (axes === undefined && array.shape.length === 5) axes = [..."tczyx"];
     if (axes) resolution = omeResolution(ms, level, axes);
   } else {
