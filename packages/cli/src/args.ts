@@ -99,3 +99,13 @@ export function toSourcePath(source: string, cwd = process.cwd()): string {
   if (hash < 0) return resolve(cwd, local);
   return `${resolve(cwd, local.slice(0, hash))}${local.slice(hash)}`;
 }
+
+const COMPRESSIONS = ["gzip", "br", "none"];
+
+/** `--compress`: transport compression of the chunks written. */
+export function parseCompress(text: string | undefined): "gzip" | "br" | "none" | undefined {
+  if (text === undefined) return undefined;
+  if (!COMPRESSIONS.includes(text))
+    throw new UsageError(`--compress must be one of ${COMPRESSIONS.join(", ")}; got "${text}"`);
+  return text as "gzip" | "br" | "none";
+}

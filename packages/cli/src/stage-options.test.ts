@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Bbox, closePool, NdArray, Volume } from "@ngpipe/precomputed";
-import { parseBackground, parseCompress } from "./commands/stages";
+import { parseCompress } from "./args";
+import { parseBackground } from "./commands/stages";
 import { UsageError } from "./errors";
 import { main } from "./program";
 

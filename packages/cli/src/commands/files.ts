@@ -7,7 +7,7 @@
 import { statSync } from "node:fs";
 import { openStorage, type Storage, transfer } from "@ngpipe/storage";
 import type { Command } from "commander";
-import { toUrl } from "../args";
+import { parseCompress, toUrl } from "../args";
 import { UsageError } from "../errors";
 
 /** The storage holding `url`'s last path component, and that component as its key. */
@@ -70,10 +70,8 @@ export function registerFileCommands(program: Command): void {
     .option("-r, --recursive", "copy every object under <src>")
     .option("--compress <how>", "store with gzip, br or none (default: as stored)")
     .action(async (src: string, dst: string, o) => {
-      const how = o.compress as string | undefined;
-      if (how !== undefined && !["gzip", "br", "none"].includes(how))
-        throw new UsageError(`--compress must be gzip, br or none, got ${how}`);
-      const compress = how === undefined ? undefined : how === "none" ? false : (how as "gzip");
+      const how = parseCompress(o.compress);
+      const compress = how === "none" ? false : how;
       if (o.recursive) {
         const r = await transfer(openStorage(toUrl(src)), openStorage(toUrl(dst)), {
           compress,

@@ -13,7 +13,7 @@ import {
   toUrl,
 } from "../args";
 import { UsageError } from "../errors";
-import { runTasks } from "../run-tasks";
+import { type RunTasksOptions, runTasks } from "../run-tasks";
 
 /** Options every stage command shares: where tasks go, how many at once. */
 export function withRunOptions(cmd: Command): Command {
@@ -82,14 +82,9 @@ export function registerImageCommands(program: Command): Command {
       .option("--compress-level <n>", "gzip level of the chunks (1 fastest .. 9 smallest)", "6"),
   ).action(async (source: string, layer: string, o) => {
     const opts = ingestOptions(o);
-    const run = {
-      queue: o.queue,
-      parallel: parseIntArg(o.parallel, "--parallel", 1),
-      quiet: program.opts().quiet,
-    };
+    const run = runOptions(program, o);
     const tasks = await createIngestTasks(toSourcePath(source), toUrl(layer), opts);
-    const r = await runTasks("ingest", tasks, run);
-    report(r.inserted, r.count, o.queue, "ingest", r.seconds);
+    await runStage("ingest", "ingest", tasks, run);
   });
   image
     .command("export")
@@ -114,6 +109,32 @@ export function registerImageCommands(program: Command): Command {
       );
     });
   return image;
+}
+
+/**
+ * The run options every stage command shares (`--queue`, `-p`, `--quiet`),
+ * parsed before anything is written.
+ */
+export function runOptions(
+  program: Command,
+  o: Record<string, string | undefined>,
+): RunTasksOptions & { queue?: string } {
+  return {
+    queue: o.queue,
+    parallel: parseIntArg(o.parallel ?? "1", "--parallel", 1),
+    quiet: program.opts().quiet,
+  };
+}
+
+/** Run (or enqueue) a stage's tasks, then say what was done in one line. */
+export async function runStage(
+  label: string,
+  what: string,
+  tasks: Parameters<typeof runTasks>[1],
+  run: RunTasksOptions & { queue?: string },
+): Promise<void> {
+  const r = await runTasks(label, tasks, run);
+  report(r.inserted, r.count, run.queue, what, r.seconds);
 }
 
 /** One line about what a stage command did. */

@@ -2,10 +2,9 @@
 import { Volume } from "@ngpipe/precomputed";
 import { createMeshingTasks, createMeshManifestTasks, type MeshingOptions } from "@ngpipe/tasks";
 import type { Command } from "commander";
-import { parseBbox, parseIntArg, parseNumberArg, parseShape, toUrl } from "../args";
+import { parseBbox, parseCompress, parseIntArg, parseNumberArg, parseShape, toUrl } from "../args";
 import { UsageError } from "../errors";
-import { runTasks } from "../run-tasks";
-import { report, withRunOptions } from "./image";
+import { runOptions, runStage, withRunOptions } from "./image";
 
 /** The layer's URL, refusing (before anything is written) a layer that is not a segmentation. */
 async function segmentationUrl(layer: string): Promise<string> {
@@ -39,9 +38,7 @@ export function registerMeshCommands(program: Command): void {
       .option("--fill-missing", "read missing chunks as background")
       .option("--compress <how>", "fragment compression: gzip, br or none", "gzip"),
   ).action(async (layer: string, o) => {
-    const compress = String(o.compress);
-    if (!["gzip", "br", "none"].includes(compress))
-      throw new UsageError(`--compress must be gzip, br or none, got ${compress}`);
+    const compress = parseCompress(o.compress);
     const options: MeshingOptions = {
       mip: parseIntArg(o.mip, "--mip"),
       shape: parseShape(o.shape, "--shape"),
@@ -53,16 +50,11 @@ export function registerMeshCommands(program: Command): void {
       excludeLabels: o.exclude ? String(o.exclude).split(",") : undefined,
       bounds: o.bounds ? parseBbox(o.bounds) : undefined,
       fillMissing: Boolean(o.fillMissing),
-      compress: compress === "none" ? false : (compress as "gzip" | "br"),
+      compress: compress === "none" ? false : compress,
     };
-    const run = {
-      queue: o.queue,
-      parallel: parseIntArg(o.parallel, "--parallel", 1),
-      quiet: program.opts().quiet,
-    };
+    const run = runOptions(program, o);
     const tasks = await createMeshingTasks(await segmentationUrl(layer), options);
-    const r = await runTasks("mesh", tasks, run);
-    report(r.inserted, r.count, o.queue, "mesh", r.seconds);
+    await runStage("mesh", "mesh", tasks, run);
   });
   withRunOptions(
     mesh
@@ -77,13 +69,8 @@ export function registerMeshCommands(program: Command): void {
       ),
   ).action(async (layer: string, o) => {
     const options = { meshDir: o.dir, magnitude: parseIntArg(o.magnitude, "--magnitude") };
-    const run = {
-      queue: o.queue,
-      parallel: parseIntArg(o.parallel, "--parallel", 1),
-      quiet: program.opts().quiet,
-    };
+    const run = runOptions(program, o);
     const tasks = await createMeshManifestTasks(await segmentationUrl(layer), options);
-    const r = await runTasks("manifest", tasks, run);
-    report(r.inserted, r.count, o.queue, "manifest", r.seconds);
+    await runStage("manifest", "manifest", tasks, run);
   });
 }

@@ -19,6 +19,7 @@ import {
 import type { Command } from "commander";
 import {
   parseBbox,
+  parseCompress,
   parseDataType,
   parseEncoding,
   parseIntArg,
@@ -27,8 +28,7 @@ import {
   toUrl,
 } from "../args";
 import { UsageError } from "../errors";
-import { runTasks } from "../run-tasks";
-import { report, withRunOptions } from "./image";
+import { runOptions, runStage, withRunOptions } from "./image";
 
 const METHODS = ["auto", "average", "mode", "min", "max", "striding"];
 
@@ -57,16 +57,6 @@ function parseMemory(text: string): number {
   const bytes = parseBytes(text);
   if (!(bytes > 0)) throw new UsageError(`--memory must be more than 0 bytes; got "${text}"`);
   return bytes;
-}
-
-const COMPRESSIONS = ["gzip", "br", "none"];
-
-/** `--compress`: transport compression of the chunks written. */
-export function parseCompress(text: string | undefined): "gzip" | "br" | "none" | undefined {
-  if (text === undefined) return undefined;
-  if (!COMPRESSIONS.includes(text))
-    throw new UsageError(`--compress must be one of ${COMPRESSIONS.join(", ")}; got "${text}"`);
-  return text as "gzip" | "br" | "none";
 }
 
 const INT_RANGES: Partial<Record<DataType, [bigint, bigint]>> = {
@@ -117,14 +107,6 @@ async function background(
   return parseBackground(String(o.background), dataType);
 }
 
-function common(program: Command, o: Record<string, string>) {
-  return {
-    queue: o.queue,
-    parallel: parseIntArg(o.parallel, "--parallel", 1),
-    quiet: program.opts().quiet,
-  };
-}
-
 export function registerStageCommands(program: Command, image: Command): void {
   withRunOptions(
     image
@@ -149,7 +131,7 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--memory <bytes>", "memory target per task", String(DEFAULT_MEMORY_TARGET))
       .option("--bounds <bbox>", "only this box (voxels of mip 0)"),
   ).action(async (layer: string, o) => {
-    const run = common(program, o);
+    const run = runOptions(program, o);
     const url = toUrl(layer);
     const options = {
       mip: parseIntArg(o.mip, "--mip"),
@@ -169,8 +151,7 @@ export function registerStageCommands(program: Command, image: Command): void {
       ...options,
       background: await background(url, o),
     });
-    const r = await runTasks("downsample", tasks, { ...run, total: tasks.count });
-    report(r.inserted, r.count, o.queue, "downsample", r.seconds);
+    await runStage("downsample", "downsample", tasks, run);
   });
 
   withRunOptions(
@@ -203,7 +184,7 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--memory <bytes>", "memory target per task", String(DEFAULT_MEMORY_TARGET))
       .option("--no-fast-path", "never copy chunk files byte for byte"),
   ).action(async (src: string, dest: string, o) => {
-    const run = common(program, o);
+    const run = runOptions(program, o);
     const mips = o.numMips === undefined ? 0 : parseIntArg(o.numMips, "--num-mips");
     const downsampling = ["factor", "method", "sparse"].filter((k) => o[k] !== undefined);
     if (mips === 0 && downsampling.length > 0)
@@ -230,8 +211,7 @@ export function registerStageCommands(program: Command, image: Command): void {
       ...options,
       background: await background(toUrl(src), o),
     });
-    const r = await runTasks("xfer", tasks, { ...run, total: tasks.count });
-    report(r.inserted, r.count, o.queue, "transfer", r.seconds);
+    await runStage("xfer", "transfer", tasks, run);
   });
 
   withRunOptions(
@@ -247,15 +227,14 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--num-mips <n>", "downsample this many mips afterwards", "0")
       .option("--fill-missing", "read missing chunks as zeros"),
   ).action(async (src: string, dest: string, o) => {
-    const run = common(program, o);
+    const run = runOptions(program, o);
     const tasks = await createQuantizeTasks(toUrl(src), toUrl(dest), {
       channel: parseIntArg(o.channel, "--channel"),
       mip: parseIntArg(o.mip, "--mip"),
       mips: parseIntArg(o.numMips, "--num-mips"),
       fillMissing: Boolean(o.fillMissing),
     });
-    const r = await runTasks("quantize", tasks, { ...run, total: tasks.count });
-    report(r.inserted, r.count, o.queue, "quantize", r.seconds);
+    await runStage("quantize", "quantize", tasks, run);
   });
 
   withRunOptions(
@@ -267,14 +246,13 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--num-mips <n>", "mips to delete from --mip on", "1")
       .option("--bounds <bbox>", "only this box (voxels of mip 0)"),
   ).action(async (layer: string, o) => {
-    const run = common(program, o);
+    const run = runOptions(program, o);
     const tasks = await createDeleteTasks(toUrl(layer), {
       mip: parseIntArg(o.mip, "--mip"),
       mips: parseIntArg(o.numMips, "--num-mips", 1),
       bounds: o.bounds ? parseBbox(o.bounds) : undefined,
     });
-    const r = await runTasks("delete", tasks, { ...run, total: tasks.count });
-    report(r.inserted, r.count, o.queue, "delete", r.seconds);
+    await runStage("delete", "delete", tasks, run);
   });
 
   withRunOptions(
@@ -285,13 +263,12 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--mip <n>", "mip", "0")
       .option("--bounds <bbox>", "only this box"),
   ).action(async (layer: string, o) => {
-    const run = common(program, o);
+    const run = runOptions(program, o);
     const tasks = await createTouchTasks(toUrl(layer), {
       mip: parseIntArg(o.mip, "--mip"),
       bounds: o.bounds ? parseBbox(o.bounds) : undefined,
     });
-    const r = await runTasks("touch", tasks, { ...run, total: tasks.count });
-    report(r.inserted, r.count, o.queue, "touch", r.seconds);
+    await runStage("touch", "touch", tasks, run);
   });
 
   withRunOptions(
@@ -303,14 +280,13 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--mip <n>", "mip", "0")
       .option("--value <v>", "the value", "0"),
   ).action(async (layer: string, bbox: string, o) => {
-    const run = common(program, o);
+    const run = runOptions(program, o);
     const tasks = await createBlackoutTasks(toUrl(layer), parseBbox(bbox), {
       mip: parseIntArg(o.mip, "--mip"),
       value: o.value,
       nonAligned: true,
     });
-    const r = await runTasks("blackout", tasks, { ...run, total: tasks.count });
-    report(r.inserted, r.count, o.queue, "blackout", r.seconds);
+    await runStage("blackout", "blackout", tasks, run);
   });
 
   const design = program.command("design").description("plan task shapes and memory");
