@@ -5,13 +5,12 @@ import { MeshLayer } from "@ngpipe/mesh";
 import { closePool, MissingChunkError, NdArray, Volume } from "@ngpipe/precomputed";
 import { openQueue } from "@ngpipe/queue";
 import { detectFormat, voronoiSegmentation } from "@ngpipe/tasks";
+import { captureOutput } from "./capture.testutil";
 import { cliMessage, main } from "./program";
 
 let tmp: string;
 let out = "";
 let err = "";
-const origOut = process.stdout.write.bind(process.stdout);
-const origErr = process.stderr.write.bind(process.stderr);
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), "ngpipe-cli-"));
@@ -20,21 +19,17 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
   await closePool();
 });
-beforeEach(() => {
-  out = "";
-  err = "";
-  process.stdout.write = ((s: string) => {
+captureOutput({
+  reset: () => {
+    out = "";
+    err = "";
+  },
+  out: (s) => {
     out += s;
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => {
+  },
+  err: (s) => {
     err += s;
-    return true;
-  }) as typeof process.stderr.write;
-});
-afterEach(() => {
-  process.stdout.write = origOut;
-  process.stderr.write = origErr;
+  },
 });
 
 const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args]);

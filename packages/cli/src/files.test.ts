@@ -2,33 +2,27 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStorage } from "@ngpipe/storage";
+import { captureOutput } from "./capture.testutil";
 import { main } from "./program";
 
 let tmp: string;
 let out = "";
 let err = "";
-const origOut = process.stdout.write.bind(process.stdout);
-const origErr = process.stderr.write.bind(process.stderr);
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), "ngpipe-files-"));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-beforeEach(() => {
-  out = "";
-  err = "";
-  process.stdout.write = ((s: string | Uint8Array, cb?: unknown) => {
-    out += typeof s === "string" ? s : Buffer.from(s).toString();
-    if (typeof cb === "function") cb();
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => {
+captureOutput({
+  reset: () => {
+    out = "";
+    err = "";
+  },
+  out: (s) => {
+    out += s;
+  },
+  err: (s) => {
     err += s;
-    return true;
-  }) as typeof process.stderr.write;
-});
-afterEach(() => {
-  process.stdout.write = origOut;
-  process.stderr.write = origErr;
+  },
 });
 
 const ngpipe = (...args: string[]) => main(["node", "ngpipe", ...args]);

@@ -10,13 +10,12 @@ import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
 import { openQueue } from "@ngpipe/queue";
 import { openStorage } from "@ngpipe/storage";
 import { toSourcePath, toUrl } from "./args";
+import { captureOutput } from "./capture.testutil";
 import { pipelineSteps } from "./commands/pipeline";
 import { main } from "./program";
 
 let tmp: string;
 let err = "";
-const origOut = process.stdout.write.bind(process.stdout);
-const origErr = process.stderr.write.bind(process.stderr);
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), "ngpipe-inputs-"));
@@ -25,17 +24,13 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
   await closePool();
 });
-beforeEach(() => {
-  err = "";
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => {
+captureOutput({
+  reset: () => {
+    err = "";
+  },
+  err: (s) => {
     err += s;
-    return true;
-  }) as typeof process.stderr.write;
-});
-afterEach(() => {
-  process.stdout.write = origOut;
-  process.stderr.write = origErr;
+  },
 });
 
 const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args]);

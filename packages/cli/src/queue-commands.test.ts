@@ -3,13 +3,12 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { closePool } from "@ngpipe/precomputed";
 import { openQueue } from "@ngpipe/queue";
+import { captureOutput } from "./capture.testutil";
 import { buildProgram, main } from "./program";
 
 let tmp: string;
 let out = "";
 let err = "";
-const origOut = process.stdout.write.bind(process.stdout);
-const origErr = process.stderr.write.bind(process.stderr);
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), "ngpipe-queue-cli-"));
@@ -18,21 +17,17 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
   await closePool();
 });
-beforeEach(() => {
-  out = "";
-  err = "";
-  process.stdout.write = ((s: string) => {
+captureOutput({
+  reset: () => {
+    out = "";
+    err = "";
+  },
+  out: (s) => {
     out += s;
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => {
+  },
+  err: (s) => {
     err += s;
-    return true;
-  }) as typeof process.stderr.write;
-});
-afterEach(() => {
-  process.stdout.write = origOut;
-  process.stderr.write = origErr;
+  },
 });
 
 const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args]);

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Bbox, closePool, NdArray, Volume } from "@ngpipe/precomputed";
 import { parseCompress } from "./args";
+import { captureOutput } from "./capture.testutil";
 import { parseBackground } from "./commands/stages";
 import { UsageError } from "./errors";
 import { main } from "./program";
@@ -10,8 +11,6 @@ import { main } from "./program";
 let tmp: string;
 let out = "";
 let err = "";
-const origOut = process.stdout.write.bind(process.stdout);
-const origErr = process.stderr.write.bind(process.stderr);
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), "ngpipe-stage-options-"));
@@ -20,21 +19,17 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
   await closePool();
 });
-beforeEach(() => {
-  out = "";
-  err = "";
-  process.stdout.write = ((s: string) => {
+captureOutput({
+  reset: () => {
+    out = "";
+    err = "";
+  },
+  out: (s) => {
     out += s;
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => {
+  },
+  err: (s) => {
     err += s;
-    return true;
-  }) as typeof process.stderr.write;
-});
-afterEach(() => {
-  process.stdout.write = origOut;
-  process.stderr.write = origErr;
+  },
 });
 
 const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args]);
