@@ -199,13 +199,16 @@ class Gate {
   }
 }
 
-/** Throws `UnknownEncodingError` naming `where` when no codec handles `encoding`. */
-function checkEncoding(encoding: string, where: string): void {
+/**
+ * Throws `UnknownEncodingError` naming `where()` when no codec handles
+ * `encoding` (the name is only built then: reads call this every time).
+ */
+function checkEncoding(encoding: string, where: () => string): void {
   try {
     getCodec(encoding);
   } catch (err) {
     if (err instanceof UnknownEncodingError)
-      throw new UnknownEncodingError(`${where}: ${err.message}`, { cause: err });
+      throw new UnknownEncodingError(`${where()}: ${err.message}`, { cause: err });
     throw err;
   }
 }
@@ -252,7 +255,8 @@ export class Volume {
   static async create(url: string, info: InfoJSON, options: VolumeOptions = {}): Promise<Volume> {
     const storage = options.storage ?? openStorage(url, options.storageOptions);
     // Refuse encodings there is no codec for before anything is written.
-    for (const s of info.scales ?? []) checkEncoding(s.encoding, `${storage.url} scale ${s.key}`);
+    for (const s of info.scales ?? [])
+      checkEncoding(s.encoding, () => `${storage.url} scale ${s.key}`);
     await writeInfo(storage, info);
     return new Volume(storage, info, options);
   }
@@ -635,7 +639,7 @@ export class Volume {
 
   /** An encoding with no codec fails here, naming the layer and scale, before any chunk is touched. */
   private checkCodec(): void {
-    checkEncoding(this.scale.encoding, `${this.url} scale ${this.scale.key}`);
+    checkEncoding(this.scale.encoding, () => `${this.url} scale ${this.scale.key}`);
   }
 
   private checkArray(array: NdArray, bbox: Bbox): void {

@@ -204,11 +204,13 @@ export const meshManifestTask = defineTask({
     prefix: z.string().default(""),
   }),
   async run(p, ctx: TaskContext) {
-    // A mistyped layer must fail, not write zero manifests.
     const layer = ctx.storage(p.layer);
-    if (!(await layer.exists("info"))) throw new InfoNotFoundError(`${layer.url}/info`);
     const meshes = await MeshLayer.open(p.layer, { meshDir: p.meshDir, storage: layer });
     const groups = await meshes.listFragments(p.prefix);
+    // Nothing found: a mistyped layer must fail, not write zero manifests
+    // (checked only then, so a prefix task costs no extra request).
+    if (groups.size === 0 && !(await layer.exists("info")))
+      throw new InfoNotFoundError(`${layer.url}/info`);
     const written = await meshes.storage.putMany(
       [...groups].map(([id, fragments]) => ({
         key: `${id}:0`,
