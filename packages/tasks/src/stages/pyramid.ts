@@ -5,6 +5,7 @@
  * read-modify-write (conditional puts) where it does not.
  */
 import { Bbox, NdArray, type TypedArray, type Vec3, type Volume } from "@ngpipe/precomputed";
+import { forEachLimit } from "@ngpipe/storage";
 import { tasksKernels } from "../kernel-module";
 import type { DownsampledMip, DownsampleMethod } from "../kernels/downsample/downsample";
 import type { TaskContext } from "../runtime";
@@ -119,16 +120,16 @@ export async function writeLevel(
   }
   const results = await vol.storage.deleteMany(blank, io);
   for (const r of results) if (!r.ok) throw r.error;
-  let next = 0;
-  const worker = async () => {
-    while (next < full.length) {
-      const part = full[next++];
+  await forEachLimit(
+    full,
+    16,
+    async (part) => {
       const piece = arr.crop(offset(part), part.size());
       const partAligned = part.isAlignedTo(chunkSize, voxelOffset, vol.bounds);
       await vol.write(part, piece, { ...io, readModifyWrite: !partAligned });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, full.length) }, worker));
+    },
+    io,
+  );
 }
 
 /** A typed array that owns its whole buffer (so it can be moved to a worker). */
