@@ -3,5 +3,6 @@
  * calls by name (see pool.ts). Only built-in codecs are available inside the
  * workers; chunks of user-registered encodings are coded on the main thread.
  */
+
+export { decodeStoredChunk, encodeStoredChunk } from "./chunks/stored";
 export { decodeChunk, encodeChunk } from "./codecs/registry";
-export { decodeStoredChunk, encodeStoredChunk } from "./volume/stored";

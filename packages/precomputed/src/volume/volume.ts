@@ -27,6 +27,7 @@ import {
   sleep,
 } from "@ngpipe/storage";
 import { copyBox, fillBox, NdArray, type Voxel } from "../array";
+import type { ChunkCompression } from "../chunks/stored";
 import { decodeChunk, encodeChunk, getCodec } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
 import { allocTyped, bytesPerVoxel, type DataType, type TypedArray } from "../dtypes";
@@ -46,7 +47,6 @@ import type { ShardingSpec } from "../sharding/spec";
 import { writeShards } from "../sharding/writer";
 import { ChunkCache } from "./cache";
 import { AlignmentError, ArrayMismatchError, MissingChunkError, OutOfBoundsError } from "./errors";
-import type { ChunkCompression } from "./stored";
 
 /** Options of {@link Volume.open}. */
 export interface VolumeOptions {
