@@ -29,3 +29,4 @@ export * from "./runtime";
 export * from "./stages";
 export { emLikeImage, mulberry32, type VoronoiOptions, voronoiSegmentation } from "./synthetic";
 export * from "./tiling";
+export * from "./registry";
