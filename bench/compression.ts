@@ -219,7 +219,10 @@ async function main(): Promise<void> {
   });
   rows.push(...inWorker);
   console.log(
-    `# ${["npx tsx bench/compression.ts", ...argv].join(" ")}  (load ${(await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" ")})`,
+    `# ${["npx tsx bench/compression.ts", ...argv].join(" ")}  (load ${(await import("node:os"))
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")})`,
   );
   console.log(
     "| thread | data | size | op | zlib sync MB/s | fflate MB/s | fflate/zlib | zlib async MB/s (one call at a time) |",

@@ -210,9 +210,11 @@ function main(): void {
         `  ngpipe median ${mo.toFixed(1).padStart(7)} ms  ratio ${(mo / mn).toFixed(2)}  ${verdict}`,
     );
   }
-  console.log(`# load after: ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" ")}`);
+  console.log(
+    `# load after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
 }
 
 main();

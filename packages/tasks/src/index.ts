@@ -25,8 +25,8 @@ export {
   meshManifestTask,
   meshTask,
 } from "./mesh/stages";
+export * from "./registry";
 export * from "./runtime";
 export * from "./stages";
 export { emLikeImage, mulberry32, type VoronoiOptions, voronoiSegmentation } from "./synthetic";
 export * from "./tiling";
-export * from "./registry";
