@@ -4,6 +4,7 @@
  * kernels. Only built-in codecs are available inside the workers; chunks of
  * user-registered encodings are coded on the main thread.
  */
+
+export { decodeStoredChunk, encodeStoredChunk } from "./chunks/stored";
 export { decodeChunk, encodeChunk } from "./codecs/registry";
 export { downsample } from "./downsample/downsample";
-export { decodeStoredChunk, encodeStoredChunk } from "./volume/stored";

@@ -25,6 +25,7 @@ export {
   meshManifestTask,
   meshTask,
 } from "./mesh/stages";
+export * from "./registry";
 export * from "./runtime";
 export * from "./stages";
 export { emLikeImage, mulberry32, type VoronoiOptions, voronoiSegmentation } from "./synthetic";

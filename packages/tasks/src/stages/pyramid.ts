@@ -14,6 +14,7 @@ import {
   type Vec3,
   type Volume,
 } from "@ngpipe/precomputed";
+import { forEachLimit } from "@ngpipe/storage";
 import type { TaskContext } from "../runtime";
 import { factorPow } from "./common";
 
@@ -126,16 +127,16 @@ export async function writeLevel(
   }
   const results = await vol.storage.deleteMany(blank, io);
   for (const r of results) if (!r.ok) throw r.error;
-  let next = 0;
-  const worker = async () => {
-    while (next < full.length) {
-      const part = full[next++];
+  await forEachLimit(
+    full,
+    16,
+    async (part) => {
       const piece = arr.crop(offset(part), part.size());
       const partAligned = part.isAlignedTo(chunkSize, voxelOffset, vol.bounds);
       await vol.write(part, piece, { ...io, readModifyWrite: !partAligned });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, full.length) }, worker));
+    },
+    io,
+  );
 }
 
 /** A typed array that owns its whole buffer (so it can be moved to a worker). */
