@@ -7,10 +7,7 @@ import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 
 /** ../shared/data/piriform.aff.h5, found relative to the project root. */
-export const PIRIFORM_PATH = path.resolve(
-  __dirname,
-  "../../../../../shared/data/piriform.aff.h5",
-);
+export const PIRIFORM_PATH = path.resolve(__dirname, "../../../../../shared/data/piriform.aff.h5");
 
 /** Spatial shape of the piriform map. */
 export const PIRIFORM_SHAPE = [200, 200, 5] as const;

@@ -61,7 +61,7 @@ export function affinitiesAsFloat32(aff: AffinityArray): Float32Array {
   }
   for (let i = 0; i < aff.length; i++) {
     const v = aff[i];
-    if (v !== v) {
+    if (Number.isNaN(v)) {
       throw new AffinityInputError(`aff[${i}] is NaN; affinities must be numbers`, "aff");
     }
   }

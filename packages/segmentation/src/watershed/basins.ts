@@ -34,7 +34,12 @@ function offsets(shape: Shape3): number[] {
  * `m > low`. Edges leaving the volume count as `low`. `low` and `high` must
  * already be float32 values.
  */
-export function steepestAscent(aff: Float32Array, shape: Shape3, low: number, high: number): Uint8Array {
+export function steepestAscent(
+  aff: Float32Array,
+  shape: Shape3,
+  low: number,
+  high: number,
+): Uint8Array {
   const [sx, sy, sz] = shape;
   const n = sx * sy * sz;
   const sxy = sx * sy;

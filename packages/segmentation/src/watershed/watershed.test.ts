@@ -52,8 +52,20 @@ describePiriform("watershed on piriform (Watershed.jl's defaults)", () => {
   test("uint8 affinities give the segmentation of their float32 values / 255", () => {
     const q = Uint8Array.from(aff, (v) => Math.round(v * 255));
     const f = Float32Array.from(q, (v) => v / 255);
-    const a = watershed(q, PIRIFORM_SHAPE, { relative: false, low: 0.2, high: 0.9, merge: [[100, 0.5]], dust: 50 });
-    const b = watershed(f, PIRIFORM_SHAPE, { relative: false, low: 0.2, high: 0.9, merge: [[100, 0.5]], dust: 50 });
+    const a = watershed(q, PIRIFORM_SHAPE, {
+      relative: false,
+      low: 0.2,
+      high: 0.9,
+      merge: [[100, 0.5]],
+      dust: 50,
+    });
+    const b = watershed(f, PIRIFORM_SHAPE, {
+      relative: false,
+      low: 0.2,
+      high: 0.9,
+      merge: [[100, 0.5]],
+      dust: 50,
+    });
     expect(a.labels).toEqual(b.labels);
     expect(a.regions).toBeGreaterThan(1);
   });

@@ -83,7 +83,10 @@ function resolveOptions(options: WatershedOptions): WatershedThresholds & {
   }
   const merge = mergeIn.map((pair, i): [number, number] => {
     if (!Array.isArray(pair) || pair.length !== 2) {
-      throw new SegmentationOptionError(`merge[${i}] must be a [size, threshold] pair`, `merge[${i}]`);
+      throw new SegmentationOptionError(
+        `merge[${i}] must be a [size, threshold] pair`,
+        `merge[${i}]`,
+      );
     }
     const size = pair[0];
     if (typeof size !== "number" || !(size >= 0)) {
@@ -96,7 +99,10 @@ function resolveOptions(options: WatershedOptions): WatershedThresholds & {
   });
   const dust = options.dust ?? DEFAULTS.dust;
   if (typeof dust !== "number" || !(dust >= 0)) {
-    throw new SegmentationOptionError(`dust must be a size in voxels >= 0, got ${String(dust)}`, "dust");
+    throw new SegmentationOptionError(
+      `dust must be a size in voxels >= 0, got ${String(dust)}`,
+      "dust",
+    );
   }
   return { low, high, merge, dust, relative: options.relative ?? true };
 }
