@@ -1,4 +1,4 @@
-import { readJsonFixture } from "../__fixtures__/fixtures.testutil";
+import { readJsonFixture } from "../fixtures.testutil";
 import { AffinityInputError, SegmentationOptionError } from "./errors";
 import { watershed } from "./watershed";
 

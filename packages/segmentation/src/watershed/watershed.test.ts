@@ -5,7 +5,7 @@ import {
   readJsonFixture,
   readLabelsFixture,
   readPiriform,
-} from "../__fixtures__/fixtures.testutil";
+} from "../fixtures.testutil";
 import { watershed } from "./watershed";
 
 interface PiriformFixture {

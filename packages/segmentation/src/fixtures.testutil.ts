@@ -1,13 +1,13 @@
 /**
  * Test helper: the piriform affinity map (../shared/data, read with h5wasm)
- * and the reference fixtures written by fixtures/generate.ts.
+ * and the reference fixtures in ../fixtures (written by fixtures/generate.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 
 /** ../shared/data/piriform.aff.h5, found relative to the project root. */
-export const PIRIFORM_PATH = path.resolve(__dirname, "../../../../../shared/data/piriform.aff.h5");
+export const PIRIFORM_PATH = path.resolve(__dirname, "../../../../shared/data/piriform.aff.h5");
 
 /** Spatial shape of the piriform map. */
 export const PIRIFORM_SHAPE = [200, 200, 5] as const;
@@ -27,13 +27,15 @@ export async function readPiriform(): Promise<Float32Array> {
   }
 }
 
+const FIXTURES = path.resolve(__dirname, "../fixtures");
+
 /** A JSON fixture from this directory. */
 export function readJsonFixture<T>(name: string): T {
-  return JSON.parse(readFileSync(path.join(__dirname, name), "utf8")) as T;
+  return JSON.parse(readFileSync(path.join(FIXTURES, name), "utf8")) as T;
 }
 
 /** A gzipped little-endian uint32 array fixture from this directory. */
 export function readLabelsFixture(name: string): Uint32Array {
-  const bytes = gunzipSync(readFileSync(path.join(__dirname, name)));
+  const bytes = gunzipSync(readFileSync(path.join(FIXTURES, name)));
   return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice();
 }
