@@ -105,7 +105,7 @@ export function distanceTransform(
 const TILE = 16;
 
 /** Scratch arrays of the gathered lines and of the parabola envelope. */
-export class Scratch {
+class Scratch {
   /** TILE lines of squared distances, interleaved: voxel k of line c at k * TILE + c. */
   readonly lines: Float64Array;
   /** Per gathered voxel: bit 0 the label is 0, bit 1 the label equals the previous voxel's. */
@@ -134,7 +134,7 @@ function same(words: ArrayLike<number>, wide: boolean, i: number, j: number): bo
 }
 
 /** Along x: the exact distance to the nearer end of each run of one label. */
-export function passX(
+function passX(
   words: ArrayLike<number>,
   wide: boolean,
   out: Float32Array,
@@ -172,7 +172,7 @@ export function passX(
  * a small scratch tile (so memory is read a cache line at a time, not one
  * voxel per line of stride), transformed there, and scattered back.
  */
-export function passAcross(
+function passAcross(
   words: ArrayLike<number>,
   wide: boolean,
   out: Float32Array,
