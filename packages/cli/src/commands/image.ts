@@ -1,6 +1,7 @@
 /** `ngpipe image create` (ingest) and the other image stages. */
 import { writeFile } from "node:fs/promises";
 import { Volume } from "@ngpipe/precomputed";
+import { checkQueueUrl } from "@ngpipe/queue";
 import { createIngestTasks, encodeNpy, type IngestOptions, type SourceFormat } from "@ngpipe/tasks";
 import type { Command } from "commander";
 import {
@@ -119,6 +120,9 @@ export function runOptions(
   program: Command,
   o: Record<string, string | undefined>,
 ): RunTasksOptions & { queue?: string } {
+  // The queue is opened only after the tasks are made (which writes infos):
+  // a URL that cannot name a queue is refused here, before that.
+  if (o.queue !== undefined) checkQueueUrl(o.queue);
   return {
     queue: o.queue,
     parallel: parseIntArg(o.parallel ?? "1", "--parallel", 1),
