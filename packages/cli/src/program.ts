@@ -106,6 +106,7 @@ function commandPath(program: Command, argv: string[]): string {
   const names = [program.name()];
   let cmd: Command | undefined = program;
   for (const word of argv.slice(2)) {
+    if (word.startsWith("-")) continue;
     cmd = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
     if (!cmd) break;
     names.push(cmd.name());

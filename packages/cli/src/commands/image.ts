@@ -16,11 +16,36 @@ import {
 import { UsageError } from "../errors";
 import { type RunTasksOptions, runTasks } from "../run-tasks";
 
-/** Options every stage command shares: where tasks go, how many at once. */
-export function withRunOptions(cmd: Command): Command {
+/**
+ * Options every stage command shares: where tasks go, how many at once; and
+ * for a stage limited to a box (`bounds`: what `--bounds` means for it),
+ * `--bounds` and `--strict-bounds`.
+ */
+export function withRunOptions(cmd: Command, bounds?: string): Command {
+  if (bounds !== undefined)
+    cmd
+      .option("--bounds <bbox>", bounds)
+      .option(
+        "--strict-bounds",
+        "refuse --bounds that reach outside the dataset instead of clipping them",
+      );
   return cmd
     .option("--queue <url>", "insert the tasks into this queue instead of running them here")
     .option("-p, --parallel <n>", "tasks at once when running here", "1");
+}
+
+/**
+ * How a stage treats bounds outside the dataset: refused under
+ * `--strict-bounds`, else clipped with a one-line notice on stderr.
+ */
+export function boundsChecks(o: Record<string, unknown>): {
+  strictBounds: boolean;
+  onNotice: (message: string) => void;
+} {
+  return {
+    strictBounds: Boolean(o.strictBounds),
+    onNotice: (message) => process.stderr.write(`ngpipe: ${message}\n`),
+  };
 }
 
 const FORMATS: SourceFormat[] = ["hdf5", "zarr", "npy", "images"];

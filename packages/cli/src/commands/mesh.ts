@@ -4,7 +4,7 @@ import { createMeshingTasks, createMeshManifestTasks, type MeshingOptions } from
 import type { Command } from "commander";
 import { parseBbox, parseCompress, parseIntArg, parseNumberArg, parseShape, toUrl } from "../args";
 import { UsageError } from "../errors";
-import { runOptions, runStage, withRunOptions } from "./image";
+import { boundsChecks, runOptions, runStage, withRunOptions } from "./image";
 
 /** The layer's URL, refusing (before anything is written) a layer that is not a segmentation. */
 async function segmentationUrl(layer: string): Promise<string> {
@@ -34,9 +34,9 @@ export function registerMeshCommands(program: Command): void {
       .option("--dir <name>", "mesh directory (default: the info's mesh, else mesh)")
       .option("--labels <ids>", "only these labels (comma separated)")
       .option("--exclude <ids>", "not these labels (comma separated)")
-      .option("--bounds <bbox>", "only this box")
       .option("--fill-missing", "read missing chunks as background")
       .option("--compress <how>", "fragment compression: gzip, br or none", "gzip"),
+    "only this box (voxels of --mip)",
   ).action(async (layer: string, o) => {
     const compress = parseCompress(o.compress);
     const options: MeshingOptions = {
@@ -49,6 +49,7 @@ export function registerMeshCommands(program: Command): void {
       labels: o.labels ? String(o.labels).split(",") : undefined,
       excludeLabels: o.exclude ? String(o.exclude).split(",") : undefined,
       bounds: o.bounds ? parseBbox(o.bounds) : undefined,
+      ...boundsChecks(o),
       fillMissing: Boolean(o.fillMissing),
       compress: compress === "none" ? false : compress,
     };

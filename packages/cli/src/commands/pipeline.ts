@@ -12,6 +12,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { Bbox } from "@ngpipe/precomputed";
+import { checkQueueUrl } from "@ngpipe/queue";
 import {
   createDeleteTasks,
   createDownsampleTasks,
@@ -56,10 +57,27 @@ function need(step: StepSpec, i: number, field: "layer" | "source" | "src" | "de
   return field === "source" ? toSourcePath(v) : toUrl(v);
 }
 
-/** Options with `bounds` given as a chunk name or [[min],[max]] turned into a Bbox. */
-function opts(step: StepSpec): Record<string, unknown> {
+/**
+ * Options with `bounds` given as a chunk name or {minpt, maxpt} turned into
+ * a Bbox; refused with a UsageError naming the step when they are not an
+ * object or the bounds do not parse.
+ */
+function opts(step: StepSpec, i: number): Record<string, unknown> {
+  if (
+    step.options !== undefined &&
+    (typeof step.options !== "object" || Array.isArray(step.options))
+  )
+    throw new UsageError(`pipeline step ${i + 1} (${step.stage}): "options" must be an object`);
   const o = { ...(step.options ?? {}) };
-  if (o.bounds !== undefined && !(o.bounds instanceof Bbox)) o.bounds = Bbox.fromJSON(o.bounds);
+  if (o.bounds !== undefined && !(o.bounds instanceof Bbox)) {
+    try {
+      o.bounds = Bbox.fromJSON(o.bounds);
+    } catch (e) {
+      throw new UsageError(
+        `pipeline step ${i + 1} (${step.stage}): bounds: ${(e as Error).message}`,
+      );
+    }
+  }
   return o;
 }
 
@@ -69,38 +87,40 @@ export function pipelineSteps(spec: PipelineSpec): PipelineStep[] {
     throw new UsageError('a pipeline spec needs a non-empty "steps" list');
   return spec.steps.map((step, i): PipelineStep => {
     const name = `${i + 1}. ${step.stage}`;
+    // Every step's options are checked before the first step runs.
+    const o = opts(step, i);
     switch (step.stage) {
       case "ingest": {
         const [source, layer] = [need(step, i, "source"), need(step, i, "layer")];
-        return { name, tasks: () => createIngestTasks(source, layer, opts(step)) };
+        return { name, tasks: () => createIngestTasks(source, layer, o) };
       }
       case "downsample": {
         const layer = need(step, i, "layer");
-        return { name, tasks: () => createDownsampleTasks(layer, opts(step)) };
+        return { name, tasks: () => createDownsampleTasks(layer, o) };
       }
       case "transfer": {
         const [src, dest] = [need(step, i, "src"), need(step, i, "dest")];
-        return { name, tasks: () => createTransferTasks(src, dest, opts(step)) };
+        return { name, tasks: () => createTransferTasks(src, dest, o) };
       }
       case "quantize": {
         const [src, dest] = [need(step, i, "src"), need(step, i, "dest")];
-        return { name, tasks: () => createQuantizeTasks(src, dest, opts(step)) };
+        return { name, tasks: () => createQuantizeTasks(src, dest, o) };
       }
       case "delete": {
         const layer = need(step, i, "layer");
-        return { name, tasks: () => createDeleteTasks(layer, opts(step)) };
+        return { name, tasks: () => createDeleteTasks(layer, o) };
       }
       case "touch": {
         const layer = need(step, i, "layer");
-        return { name, tasks: () => createTouchTasks(layer, opts(step)) };
+        return { name, tasks: () => createTouchTasks(layer, o) };
       }
       case "mesh": {
         const layer = need(step, i, "layer");
-        return { name, tasks: () => createMeshingTasks(layer, opts(step)) };
+        return { name, tasks: () => createMeshingTasks(layer, o) };
       }
       case "manifest": {
         const layer = need(step, i, "layer");
-        return { name, tasks: () => createMeshManifestTasks(layer, opts(step)) };
+        return { name, tasks: () => createMeshManifestTasks(layer, o) };
       }
       default:
         throw new UsageError(
@@ -138,6 +158,7 @@ export function registerPipeline(program: Command): void {
         throw new UsageError(
           'a pipeline needs a queue: --queue fq:///dir (or sqs://name), or "queue" in the spec',
         );
+      checkQueueUrl(queue);
       const steps = pipelineSteps(spec);
       const workers = parseIntArg(o.workers, "--workers");
       await runPipeline(steps, {

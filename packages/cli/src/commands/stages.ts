@@ -3,7 +3,7 @@
  * touch, blackout; and `ngpipe design` for downsample memory planning.
  */
 
-import { type DataType, Volume } from "@ngpipe/precomputed";
+import { type DataType, Volume, voxelValue } from "@ngpipe/precomputed";
 import {
   createBlackoutTasks,
   createDeleteTasks,
@@ -28,7 +28,7 @@ import {
   toUrl,
 } from "../args";
 import { UsageError } from "../errors";
-import { runOptions, runStage, withRunOptions } from "./image";
+import { boundsChecks, runOptions, runStage, withRunOptions } from "./image";
 
 const METHODS = ["auto", "average", "mode", "min", "max", "striding"];
 
@@ -59,36 +59,20 @@ function parseMemory(text: string): number {
   return bytes;
 }
 
-const INT_RANGES: Partial<Record<DataType, [bigint, bigint]>> = {
-  uint8: [0n, 255n],
-  uint16: [0n, 65535n],
-  uint32: [0n, 2n ** 32n - 1n],
-  uint64: [0n, 2n ** 64n - 1n],
-  int8: [-128n, 127n],
-  int16: [-32768n, 32767n],
-  int32: [-(2n ** 31n), 2n ** 31n - 1n],
-  int64: [-(2n ** 63n), 2n ** 63n - 1n],
-};
-
 /**
  * `--background`: a voxel value of `dtype` (the layer's), as the task
  * payloads take it: a number, or a decimal string for integers beyond 2^53
  * (uint64 labels).
  */
 export function parseBackground(text: string, dtype: DataType): number | string {
-  const range = INT_RANGES[dtype];
-  if (range === undefined) {
-    const n = Number(text);
-    if (text.trim() === "" || !Number.isFinite(n))
-      throw new UsageError(`--background must be a number for a ${dtype} layer; got "${text}"`);
-    return n;
+  let v: number | bigint;
+  try {
+    v = voxelValue(text, dtype, "--background");
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
-  const v = /^-?\d+$/.test(text.trim()) ? BigInt(text.trim()) : undefined;
-  if (v === undefined || v < range[0] || v > range[1])
-    throw new UsageError(
-      `--background must be a whole number from ${range[0]} to ${range[1]} for a ${dtype} layer; got "${text}"`,
-    );
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+  return typeof v === "number" ||
+    (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER))
     ? Number(v)
     : v.toString();
 }
@@ -128,8 +112,8 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--skip-background", "do not write chunks that are all background")
       .option("--background <v>", "the value --skip-background skips (default 0)")
       .option("--compress <how>", "compression of the new chunks: gzip, br or none")
-      .option("--memory <bytes>", "memory target per task", String(DEFAULT_MEMORY_TARGET))
-      .option("--bounds <bbox>", "only this box (voxels of mip 0)"),
+      .option("--memory <bytes>", "memory target per task", String(DEFAULT_MEMORY_TARGET)),
+    "only this box (voxels of mip 0)",
   ).action(async (layer: string, o) => {
     const run = runOptions(program, o);
     const url = toUrl(layer);
@@ -149,6 +133,7 @@ export function registerStageCommands(program: Command, image: Command): void {
     };
     const tasks = await createDownsampleTasks(url, {
       ...options,
+      ...boundsChecks(o),
       background: await background(url, o),
     });
     await runStage("downsample", "downsample", tasks, run);
@@ -166,7 +151,6 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--chunk-size <x,y,z>", "chunk size at the destination")
       .option("--encoding <name>", "encoding at the destination")
       .option("--translate <x,y,z>", "shift the voxel offset by this much")
-      .option("--bounds <bbox>", "only this box")
       .option(
         "--num-mips <n>",
         "also downsample this many mips at the destination (default 0: none, unlike Igneous' 5)",
@@ -183,6 +167,7 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--compress <how>", "compression of the chunks written: gzip, br or none")
       .option("--memory <bytes>", "memory target per task", String(DEFAULT_MEMORY_TARGET))
       .option("--no-fast-path", "never copy chunk files byte for byte"),
+    "only this box",
   ).action(async (src: string, dest: string, o) => {
     const run = runOptions(program, o);
     const mips = o.numMips === undefined ? 0 : parseIntArg(o.numMips, "--num-mips");
@@ -209,6 +194,7 @@ export function registerStageCommands(program: Command, image: Command): void {
     };
     const tasks = await createTransferTasks(toUrl(src), toUrl(dest), {
       ...options,
+      ...boundsChecks(o),
       background: await background(toUrl(src), o),
     });
     await runStage("xfer", "transfer", tasks, run);
@@ -243,14 +229,15 @@ export function registerStageCommands(program: Command, image: Command): void {
       .description("delete the chunks of a box at one or more mips")
       .argument("<layer>", "layer path or URL")
       .option("--mip <n>", "first mip", "0")
-      .option("--num-mips <n>", "mips to delete from --mip on", "1")
-      .option("--bounds <bbox>", "only this box (voxels of mip 0)"),
+      .option("--num-mips <n>", "mips to delete from --mip on", "1"),
+    "only this box (voxels of mip 0)",
   ).action(async (layer: string, o) => {
     const run = runOptions(program, o);
     const tasks = await createDeleteTasks(toUrl(layer), {
       mip: parseIntArg(o.mip, "--mip"),
       mips: parseIntArg(o.numMips, "--num-mips", 1),
       bounds: o.bounds ? parseBbox(o.bounds) : undefined,
+      ...boundsChecks(o),
     });
     await runStage("delete", "delete", tasks, run);
   });
@@ -260,13 +247,14 @@ export function registerStageCommands(program: Command, image: Command): void {
       .command("touch")
       .description("read every chunk of a box to verify that it exists and decodes")
       .argument("<layer>", "layer path or URL")
-      .option("--mip <n>", "mip", "0")
-      .option("--bounds <bbox>", "only this box"),
+      .option("--mip <n>", "mip", "0"),
+    "only this box",
   ).action(async (layer: string, o) => {
     const run = runOptions(program, o);
     const tasks = await createTouchTasks(toUrl(layer), {
       mip: parseIntArg(o.mip, "--mip"),
       bounds: o.bounds ? parseBbox(o.bounds) : undefined,
+      ...boundsChecks(o),
     });
     await runStage("touch", "touch", tasks, run);
   });
@@ -278,13 +266,18 @@ export function registerStageCommands(program: Command, image: Command): void {
       .argument("<layer>", "layer path or URL")
       .argument("<bbox>", "the box (x0-x1_y0-y1_z0-z1)")
       .option("--mip <n>", "mip", "0")
-      .option("--value <v>", "the value", "0"),
+      .option("--value <v>", "the value (within the layer's data type)", "0")
+      .option(
+        "--strict-bounds",
+        "refuse a box that reaches outside the dataset instead of clipping it",
+      ),
   ).action(async (layer: string, bbox: string, o) => {
     const run = runOptions(program, o);
     const tasks = await createBlackoutTasks(toUrl(layer), parseBbox(bbox), {
       mip: parseIntArg(o.mip, "--mip"),
       value: o.value,
       nonAligned: true,
+      ...boundsChecks(o),
     });
     await runStage("blackout", "blackout", tasks, run);
   });
