@@ -39,8 +39,9 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { forEachConcurrent, sleep } from "./concurrency";
+import { sleep } from "./concurrency";
 import { InvalidQueueUrlError, LeaseLostError, QueueError, QueueNotFoundError } from "./errors";
+import { forEachLimit } from "./limit";
 import { deadLetterLimit, decodeTask, describeError, encodeTask } from "./payload";
 import type {
   DeadLetter,
@@ -179,7 +180,7 @@ export class FileQueue implements Queue {
       return counted;
     };
     try {
-      await forEachConcurrent(
+      await forEachLimit(
         tasks,
         options.concurrency ?? 32,
         async (input, index) => {
@@ -204,7 +205,7 @@ export class FileQueue implements Queue {
             options.onProgress?.(n);
           }
         },
-        options.signal,
+        { signal: options.signal },
       );
     } finally {
       if (n > 0) await record(n);

@@ -11,17 +11,15 @@
  * ```
  */
 import { readFile } from "node:fs/promises";
-import { Bbox } from "@ngpipe/precomputed";
 import { checkQueueUrl } from "@ngpipe/queue";
 import {
-  createDeleteTasks,
-  createDownsampleTasks,
-  createIngestTasks,
-  createMeshingTasks,
-  createMeshManifestTasks,
-  createQuantizeTasks,
-  createTouchTasks,
-  createTransferTasks,
+  getStage,
+  InvalidStageOptionsError,
+  parseStageOptions,
+  registeredStages,
+  type StageDefinition,
+  type StageInput,
+  UnknownStageError,
 } from "@ngpipe/tasks";
 import type { Command } from "commander";
 import { parseIntArg, toSourcePath, toUrl } from "../args";
@@ -48,7 +46,7 @@ export interface PipelineSpec {
   steps: StepSpec[];
 }
 
-function need(step: StepSpec, i: number, field: "layer" | "source" | "src" | "dest"): string {
+function need(step: StepSpec, i: number, field: StageInput): string {
   const v = step[field];
   if (typeof v !== "string" || v === "") {
     throw new UsageError(`pipeline step ${i + 1} (${step.stage}) needs "${field}"`);
@@ -57,76 +55,37 @@ function need(step: StepSpec, i: number, field: "layer" | "source" | "src" | "de
   return field === "source" ? toSourcePath(v) : toUrl(v);
 }
 
-/**
- * Options with `bounds` given as a chunk name or {minpt, maxpt} turned into
- * a Bbox; refused with a UsageError naming the step when they are not an
- * object or the bounds do not parse.
- */
-function opts(step: StepSpec, i: number): Record<string, unknown> {
-  if (
-    step.options !== undefined &&
-    (typeof step.options !== "object" || Array.isArray(step.options))
-  )
-    throw new UsageError(`pipeline step ${i + 1} (${step.stage}): "options" must be an object`);
-  const o = { ...(step.options ?? {}) };
-  if (o.bounds !== undefined && !(o.bounds instanceof Bbox)) {
-    try {
-      o.bounds = Bbox.fromJSON(o.bounds);
-    } catch (e) {
-      throw new UsageError(
-        `pipeline step ${i + 1} (${step.stage}): bounds: ${(e as Error).message}`,
-      );
-    }
+/** The registered stage a step names. */
+function stageOf(step: StepSpec, i: number): StageDefinition {
+  try {
+    return getStage(step.stage);
+  } catch (e) {
+    if (!(e instanceof UnknownStageError)) throw e;
+    const known = registeredStages().map((s) => s.name);
+    throw new UsageError(
+      `pipeline step ${i + 1}: unknown stage "${step.stage}" (${known.join(", ")})`,
+    );
   }
-  return o;
 }
 
-/** Turn a spec's steps into pipeline steps (validating names and fields first). */
+/** Turn a spec's steps into pipeline steps (validating names, fields and options first). */
 export function pipelineSteps(spec: PipelineSpec): PipelineStep[] {
   if (!Array.isArray(spec.steps) || spec.steps.length === 0)
     throw new UsageError('a pipeline spec needs a non-empty "steps" list');
   return spec.steps.map((step, i): PipelineStep => {
-    const name = `${i + 1}. ${step.stage}`;
-    // Every step's options are checked before the first step runs.
-    const o = opts(step, i);
-    switch (step.stage) {
-      case "ingest": {
-        const [source, layer] = [need(step, i, "source"), need(step, i, "layer")];
-        return { name, tasks: () => createIngestTasks(source, layer, o) };
-      }
-      case "downsample": {
-        const layer = need(step, i, "layer");
-        return { name, tasks: () => createDownsampleTasks(layer, o) };
-      }
-      case "transfer": {
-        const [src, dest] = [need(step, i, "src"), need(step, i, "dest")];
-        return { name, tasks: () => createTransferTasks(src, dest, o) };
-      }
-      case "quantize": {
-        const [src, dest] = [need(step, i, "src"), need(step, i, "dest")];
-        return { name, tasks: () => createQuantizeTasks(src, dest, o) };
-      }
-      case "delete": {
-        const layer = need(step, i, "layer");
-        return { name, tasks: () => createDeleteTasks(layer, o) };
-      }
-      case "touch": {
-        const layer = need(step, i, "layer");
-        return { name, tasks: () => createTouchTasks(layer, o) };
-      }
-      case "mesh": {
-        const layer = need(step, i, "layer");
-        return { name, tasks: () => createMeshingTasks(layer, o) };
-      }
-      case "manifest": {
-        const layer = need(step, i, "layer");
-        return { name, tasks: () => createMeshManifestTasks(layer, o) };
-      }
-      default:
-        throw new UsageError(
-          `pipeline step ${i + 1}: unknown stage "${step.stage}" (ingest, downsample, transfer, quantize, delete, touch, mesh, manifest)`,
-        );
+    const stage = stageOf(step, i);
+    const inputs = Object.fromEntries(stage.inputs.map((field) => [field, need(step, i, field)]));
+    let options: unknown;
+    try {
+      options = parseStageOptions(stage, step.options);
+    } catch (e) {
+      if (!(e instanceof InvalidStageOptionsError)) throw e;
+      throw new UsageError(`pipeline step ${i + 1}: ${e.message}`);
     }
+    return {
+      name: `${i + 1}. ${step.stage}`,
+      tasks: () => stage.create(inputs as Record<StageInput, string>, options),
+    };
   });
 }
 
@@ -158,6 +117,7 @@ export function registerPipeline(program: Command): void {
         throw new UsageError(
           'a pipeline needs a queue: --queue fq:///dir (or sqs://name), or "queue" in the spec',
         );
+      // The whole spec, queue URL included, is checked before step 1 runs.
       checkQueueUrl(queue);
       const steps = pipelineSteps(spec);
       const workers = parseIntArg(o.workers, "--workers");
