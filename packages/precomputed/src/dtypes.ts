@@ -129,7 +129,7 @@ export function dataTypeRange(dtype: DataType): readonly [string, string] | unde
  *
  * @example
  * voxelValue("255", "uint8"); // 255
- * voxelValue(300, "uint8"); // throws: must be a whole number from 0 to 255 for uint8
+ * voxelValue(300, "uint8"); // throws: must be a whole number from 0 to 255 for a uint8 layer
  */
 export function voxelValue(
   value: number | string,
@@ -143,7 +143,7 @@ export function voxelValue(
     const max = dtype === "float32" ? FLOAT32_MAX : Number.MAX_VALUE;
     if (text === "" || !Number.isFinite(n) || Math.abs(n) > max)
       throw new VoxelValueError(
-        `${what} must be a finite number a ${dtype} can hold; got ${JSON.stringify(value)}`,
+        `${what} must be a finite number a ${dtype} layer can hold; got ${JSON.stringify(value)}`,
       );
     return n;
   }
@@ -157,7 +157,7 @@ export function voxelValue(
         : undefined;
   if (v === undefined || v < range[0] || v > range[1])
     throw new VoxelValueError(
-      `${what} must be a whole number from ${range[0]} to ${range[1]} for ${dtype}; got ${JSON.stringify(value)}`,
+      `${what} must be a whole number from ${range[0]} to ${range[1]} for a ${dtype} layer; got ${JSON.stringify(value)}`,
     );
   return is64Bit(dtype) ? v : Number(v);
 }
