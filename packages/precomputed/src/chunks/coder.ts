@@ -76,8 +76,9 @@ export class ChunkCoder {
 
   /**
    * Voxels of a stored chunk. Pooled, the bytes are moved to a worker that
-   * decompresses and decodes them in one call (the caller's view is copied
-   * first when it does not own its buffer, e.g. a slice of a shard read).
+   * decompresses and decodes them in one call: a view owning its whole
+   * buffer is detached (the caller gives it up); other views (e.g. a slice
+   * of a shard read) are copied first.
    */
   async decode(chunk: StoredChunk, bbox: Bbox, opts: CodeOptions): Promise<TypedArray> {
     const ctx = this.context(bbox);
