@@ -46,5 +46,12 @@ export {
 } from "./mesh/stages";
 export * from "./runtime";
 export * from "./stages";
-export { emLikeImage, mulberry32, type VoronoiOptions, voronoiSegmentation } from "./synthetic";
+export {
+  type AffinityOptions,
+  emLikeImage,
+  mulberry32,
+  type VoronoiOptions,
+  voronoiAffinities,
+  voronoiSegmentation,
+} from "./synthetic";
 export * from "./tiling";
