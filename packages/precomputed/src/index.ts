@@ -20,6 +20,23 @@ export {
   registerCodec,
 } from "./codecs/registry";
 export type * from "./codecs/types";
+export {
+  DownsampleError,
+  downsampleShape,
+  type Factor3,
+  type ShapeLike,
+} from "./downsample/common";
+export {
+  type DownsampledMip,
+  type DownsampleMethod,
+  type DownsampleOptions,
+  downsample,
+  downsampleAverage,
+  downsampleMax,
+  downsampleMin,
+  downsampleMode,
+  downsampleStriding,
+} from "./downsample/downsample";
 export * from "./dtypes";
 export * from "./errors";
 export * from "./geometry/bbox";
@@ -31,6 +48,7 @@ export * from "./info/errors";
 export * from "./info/info";
 export * from "./info/io";
 export type { StorageReader, StorageWriter } from "./info/store";
+export { precomputedKernels } from "./kernel-module";
 export {
   closePool,
   configurePool,
@@ -50,4 +68,18 @@ export * from "./sharding/reader";
 export * from "./sharding/shard";
 export * from "./sharding/spec";
 export * from "./sharding/writer";
+export {
+  decodeSkeleton,
+  type EncodedSkeleton,
+  encodeSkeleton,
+  parseSkeletonInfo,
+  type SkeletonAttributeArray,
+  type SkeletonAttributeInfo,
+  type SkeletonAttributeType,
+  SkeletonDecodeError,
+  type SkeletonInfo,
+  SkeletonInfoError,
+  skeletonInfo,
+} from "./skeletons/format";
+export { type SegmentId, SkeletonLayer, type SkeletonLayerOptions } from "./skeletons/layer";
 export * from "./volume";

@@ -4,10 +4,17 @@
  * go through `Volume.write`, aligned where the box allows and with
  * read-modify-write (conditional puts) where it does not.
  */
-import { Bbox, NdArray, type TypedArray, type Vec3, type Volume } from "@ngpipe/precomputed";
+import {
+  Bbox,
+  type DownsampledMip,
+  type DownsampleMethod,
+  NdArray,
+  precomputedKernels,
+  type TypedArray,
+  type Vec3,
+  type Volume,
+} from "@ngpipe/precomputed";
 import { forEachLimit } from "@ngpipe/storage";
-import { tasksKernels } from "../kernel-module";
-import type { DownsampledMip, DownsampleMethod } from "../kernels/downsample/downsample";
 import type { TaskContext } from "../runtime";
 import { factorPow } from "./common";
 
@@ -155,7 +162,7 @@ export async function writeDownsamples(
   if (opts.mips <= 0) return;
   const data = owned(array.data);
   const levels = await ctx.runKernel<DownsampledMip[]>(
-    tasksKernels(),
+    precomputedKernels(),
     "downsample",
     [opts.method, data, array.shape, opts.factor, opts.mips, { sparse: opts.sparse ?? false }],
     { transfer: [data.buffer as ArrayBuffer], signal: opts.signal },
