@@ -30,7 +30,7 @@ import { copyBox, fillBox, NdArray, type Voxel } from "../array";
 import type { ChunkCompression } from "../chunks/stored";
 import { decodeChunk, encodeChunk, getCodec } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
-import { allocTyped, bytesPerVoxel, type DataType, type TypedArray } from "../dtypes";
+import { allocTyped, bytesPerVoxel, type DataType, type TypedArray, viewTyped } from "../dtypes";
 import { UnknownEncodingError } from "../errors";
 import { Bbox, floorNear } from "../geometry/bbox";
 import type { Vec3 } from "../geometry/vec3";
@@ -96,6 +96,19 @@ export interface ReadOptions extends VolumeIoOptions {
    * Neuroglancer state at mip 0 read at mip 2: `{ coordResolution: [4, 4, 40] }`.
    */
   coordResolution?: Vec3;
+  /**
+   * Return voxels on a SharedArrayBuffer, which the pool's workers paint
+   * chunk by chunk as they decode them (unsharded scales of the built-in
+   * encodings): this thread then moves no voxels at all. For large reads
+   * handed on to other kernels of the pool, e.g. a downsample task's block.
+   */
+  shared?: boolean;
+}
+
+/** Where the workers paint a shared read: its array and the box it covers. */
+interface ReadTarget {
+  out: NdArray;
+  box: Bbox;
 }
 
 /** Options of {@link Volume.unique}. */
@@ -409,6 +422,54 @@ export class Volume {
   }
 
   /**
+   * {@link decodeStored} of a chunk whose `part` the worker copies into
+   * `target.out` (on a SharedArrayBuffer) itself.
+   */
+  private async decodeStoredInto(
+    key: string,
+    bytes: Uint8Array,
+    codec: Compression | undefined,
+    chunk: Bbox,
+    target: ReadTarget,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    let plain = bytes;
+    let compression: ChunkCompression | undefined;
+    if (codec === "zstd") plain = await decompressBytes(bytes, codec, this.url, key);
+    else compression = codec;
+    const own = ownBuffer(plain);
+    const part = chunk.intersect(target.box);
+    const { out, box } = target;
+    try {
+      await runKernel<void>(
+        precomputedKernels(),
+        "decodeStoredChunkInto",
+        [
+          own,
+          compression,
+          this.scale.encoding,
+          this.chunkContext(chunk),
+          out.data,
+          out.shape,
+          [0, 1, 2].map((i) => part.min[i] - chunk.min[i]),
+          [0, 1, 2].map((i) => part.min[i] - box.min[i]),
+          part.size(),
+        ],
+        { transfer: [own.buffer as ArrayBuffer], signal },
+      );
+    } catch (e) {
+      if (
+        e instanceof Error &&
+        e.name === "DecompressionError" &&
+        !(e instanceof DecompressionError)
+      ) {
+        throw new DecompressionError(e.message, this.url, key, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  /**
    * The stored bytes of one chunk: encoded, then compressed with `compress`
    * at the volume's level. Pooled, both steps run in one worker task and
    * `data` (which the caller owns) is moved there.
@@ -486,16 +547,17 @@ export class Volume {
     region: Bbox,
     paint: (chunk: Bbox, data: TypedArray | null) => void,
     opts: VolumeIoOptions,
+    target?: ReadTarget,
   ): Promise<void> {
     const { chunkSize, voxelOffset } = this.scale;
     const cells = [...region.chunkCells(chunkSize, voxelOffset, this.bounds)];
     const pooled = this.useWorkers(cells.length);
     let done = 0;
-    const finish = (chunk: Bbox, data: TypedArray | null) => {
+    const finish = (chunk: Bbox, data: TypedArray | null, painted = false) => {
       if (data === null && !this.options.fillMissing) {
         throw new MissingChunkError(this.chunkKey(chunk), this.url);
       }
-      paint(chunk, data);
+      if (!painted) paint(chunk, data);
       opts.onProgress?.(++done, cells.length);
     };
     const limit = this.options.concurrency ?? 32;
@@ -530,6 +592,11 @@ export class Volume {
           if (pooled) {
             const stored = await this.storage.getRaw(key, { signal: opts.signal });
             if (stored === null) return finish(chunk, null);
+            if (target && !this.cache) {
+              const enc = stored.info.contentEncoding;
+              await this.decodeStoredInto(key, stored.data, enc, chunk, target, opts.signal);
+              return finish(chunk, target.out.data, true);
+            }
             data = await this.decodeStored(
               key,
               stored.data,
@@ -567,7 +634,17 @@ export class Volume {
     const bbox = this.boxAtMip(box, opts.coordResolution);
     if (this.options.bounded !== false) this.checkBounds(bbox, "read");
     const size = bbox.size();
-    const out = NdArray.zeros(this.dataType, [size[0], size[1], size[2], this.numChannels]);
+    const shape = [size[0], size[1], size[2], this.numChannels];
+    const out = opts.shared
+      ? new NdArray(
+          viewTyped(
+            this.dataType,
+            new SharedArrayBuffer(bytesPerVoxel(this.dataType) * shape.reduce((a, b) => a * b)),
+          ),
+          shape as [number, number, number, number],
+          this.dataType,
+        )
+      : NdArray.zeros(this.dataType, shape);
     const bg = this.background;
     if (bg !== 0 && bg !== 0n) (out.data as unknown as { fill(v: Voxel): void }).fill(bg);
     const region = bbox.intersect(this.bounds);
@@ -595,6 +672,7 @@ export class Volume {
         copyBox(src, srcMin, out, dstMin, part.size());
       },
       opts,
+      opts.shared ? { out, box: bbox } : undefined,
     );
     return out;
   }
