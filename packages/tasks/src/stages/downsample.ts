@@ -316,7 +316,8 @@ export const downsampleTask = defineTask({
         : src;
     const box = bboxOf(p.bbox).intersect(src.bounds);
     if (box.empty()) return { voxels: 0 };
-    const array = await src.read(box, { signal: ctx.signal });
+    // Shared: the pool's workers paint the chunks they decode straight into the block.
+    const array = await src.read(box, { signal: ctx.signal, shared: true });
     await writeDownsamples(ctx, dest, box, array, {
       factor: p.factor,
       mips: p.mips,
