@@ -24,7 +24,7 @@ export interface AgglomerateOptions {
 }
 
 /** A label remap table: `from[i]` becomes `to[i]`; `from` is sorted ascending. */
-export interface RemapTable {
+export interface AgglomerationTable {
   from: Uint32Array;
   to: Uint32Array;
 }
@@ -42,7 +42,10 @@ export type AgglomerationEdges = Pick<RegionGraph, "a" | "b" | "sum" | "count" |
  * const table = agglomerate(regionGraph(aff, supervoxels, shape), { threshold: 0.3 });
  * ```
  */
-export function agglomerate(edges: AgglomerationEdges, options: AgglomerateOptions): RemapTable {
+export function agglomerate(
+  edges: AgglomerationEdges,
+  options: AgglomerateOptions,
+): AgglomerationTable {
   const threshold = options?.threshold;
   if (typeof threshold !== "number" || !(threshold >= 0 && threshold <= 1)) {
     throw new SegmentationOptionError(

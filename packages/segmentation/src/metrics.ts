@@ -6,7 +6,7 @@
  * its split and merge parts. Every voxel counts; 0 is a label like any other.
  */
 import { grow, PairTable } from "./pair-table";
-import type { LabelArray } from "./region-graph";
+import type { RegionLabels } from "./region-graph";
 import { AffinityInputError } from "./watershed/errors";
 
 /** Scores of a segmentation against a ground truth. */
@@ -26,7 +26,7 @@ export interface SegmentationScores {
 }
 
 /** Dense ids 0..k-1 for the labels of `labels` (in order of first appearance). */
-function denseIds(labels: LabelArray): { ids: Uint32Array; sizes: Float64Array } {
+function denseIds(labels: RegionLabels): { ids: Uint32Array; sizes: Float64Array } {
   const index = new Map<number, number>();
   const ids = new Uint32Array(labels.length);
   let sizes = new Float64Array(1024);
@@ -64,8 +64,8 @@ function entropyTerms(counts: Float64Array, n: number): number {
  * ```
  */
 export function evaluateSegmentation(
-  segmentation: LabelArray,
-  groundTruth: LabelArray,
+  segmentation: RegionLabels,
+  groundTruth: RegionLabels,
 ): SegmentationScores {
   const n = segmentation.length;
   if (groundTruth.length !== n) {

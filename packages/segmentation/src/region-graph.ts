@@ -14,7 +14,7 @@ import {
 import { AffinityInputError, SegmentationOptionError } from "./watershed/errors";
 
 /** Label arrays the graph and metric kernels read (ids as numbers, x fastest). */
-export type LabelArray = Uint32Array | Uint16Array | Uint8Array | Int32Array | Float64Array;
+export type RegionLabels = Uint32Array | Uint16Array | Uint8Array | Int32Array | Float64Array;
 
 /** How {@link regionGraph} reduces the affinities between two labels to one value. */
 export type RegionGraphReduce = "max" | "mean";
@@ -55,7 +55,7 @@ export interface RegionGraph {
  */
 export function regionGraph(
   aff: AffinityArray,
-  labels: LabelArray,
+  labels: RegionLabels,
   shape: readonly number[],
   options: RegionGraphOptions = {},
 ): RegionGraph {

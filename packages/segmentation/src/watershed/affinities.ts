@@ -9,7 +9,9 @@ import { AffinityInputError } from "./errors";
 export type AffinityArray = Float32Array | Uint8Array;
 
 /** A volume shape [x, y, z] (the affinity map is [x, y, z, 3]). */
-export type Shape3 = readonly [number, number, number];
+import type { Shape3 } from "../label-array";
+
+export type { Shape3 };
 
 /**
  * Validates `shape` against `aff` and returns the spatial shape [x, y, z].
