@@ -109,3 +109,46 @@ export function parseCompress(text: string | undefined): "gzip" | "br" | "none" 
     throw new UsageError(`--compress must be one of ${COMPRESSIONS.join(", ")}; got "${text}"`);
   return text as "gzip" | "br" | "none";
 }
+
+/** Parse a byte count like 3.5e9, 512M, 2G (`what` names the option in errors). */
+export function parseBytes(text: string, what = "byte count"): number {
+  const m = /^([\d.e+]+)\s*([kKmMgGtT]i?)?[bB]?$/.exec(text.trim());
+  if (!m || !Number.isFinite(Number(m[1])))
+    throw new UsageError(`bad ${what} "${text}" (e.g. 3.5e9, 512M, 2G)`);
+  const unit = (m[2] ?? "").toLowerCase();
+  const base = unit.endsWith("i") ? 1024 : 1000;
+  const pow = { "": 0, k: 1, m: 2, g: 3, t: 4 }[
+    unit.replace("i", "") as "" | "k" | "m" | "g" | "t"
+  ];
+  return Number(m[1]) * base ** pow;
+}
+
+/** `--memory`: a byte count (see {@link parseBytes}) above zero. */
+export function parseMemory(text: string): number {
+  const bytes = parseBytes(text, "--memory");
+  if (!(bytes > 0)) throw new UsageError(`--memory must be more than 0 bytes; got "${text}"`);
+  return bytes;
+}
+
+/**
+ * `--sharded`, `--unsharded` and `--shard-bytes` of the stages that write a
+ * scale, as their `sharded` / `shardBytes` options.
+ */
+export function parseShardOptions(o: Record<string, unknown>): {
+  sharded?: boolean;
+  shardBytes?: number;
+} {
+  if (o.sharded && o.unsharded)
+    throw new UsageError("--sharded and --unsharded exclude each other; give one");
+  const out: { sharded?: boolean; shardBytes?: number } = {};
+  if (o.sharded) out.sharded = true;
+  if (o.unsharded) out.sharded = false;
+  if (o.shardBytes !== undefined) {
+    if (!o.sharded)
+      throw new UsageError("--shard-bytes sizes the shards of --sharded; give --sharded too");
+    out.shardBytes = parseBytes(String(o.shardBytes), "--shard-bytes");
+    if (!(out.shardBytes > 0))
+      throw new UsageError(`--shard-bytes must be more than 0 bytes; got "${o.shardBytes}"`);
+  }
+  return out;
+}

@@ -7,7 +7,9 @@ import {
   parseBbox,
   parseEncoding,
   parseIntArg,
+  parseMemory,
   parseShape,
+  parseShardOptions,
   parseVec3,
   toSourcePath,
   toUrl,
@@ -40,6 +42,10 @@ function ingestOptions(o: Record<string, string | undefined>): IngestOptions {
     throw new UsageError(`--offset must be three whole numbers; got "${o.offset}"`);
   if (o.format !== undefined && !(FORMATS as string[]).includes(o.format))
     throw new UsageError(`--format must be one of ${FORMATS.join(", ")}; got "${o.format}"`);
+  if (o.sharded && o.taskShape)
+    throw new UsageError(
+      "--task-shape is the shard's with --sharded; size shards with --shard-bytes",
+    );
   if (o.layerType !== undefined && o.layerType !== "image" && o.layerType !== "segmentation")
     throw new UsageError(`--layer-type must be image or segmentation; got "${o.layerType}"`);
   return {
@@ -58,6 +64,8 @@ function ingestOptions(o: Record<string, string | undefined>): IngestOptions {
       format: o.format as SourceFormat | undefined,
     },
     compressLevel: parseIntArg(o.compressLevel ?? "6", "--compress-level", 1, 9),
+    ...parseShardOptions(o),
+    memoryTarget: parseMemory(o.memory ?? "3.5e9"),
   };
 }
 
@@ -79,7 +87,13 @@ export function registerImageCommands(program: Command): Command {
       .option("--dataset <path>", "HDF5 dataset or Zarr array path")
       .option("--format <name>", "hdf5, zarr, npy or images (default: from the path)")
       .option("--axes <order>", "axis order of the source array, e.g. czyx, zyx, xyz")
-      .option("--compress-level <n>", "gzip level of the chunks (1 fastest .. 9 smallest)", "6"),
+      .option("--compress-level <n>", "gzip level of the chunks (1 fastest .. 9 smallest)", "6")
+      .option("--sharded", "write mip 0 sharded, one whole shard per task")
+      .option(
+        "--shard-bytes <bytes>",
+        "uncompressed bytes per shard (default: the most that fits --memory, at most 3.5e9)",
+      )
+      .option("--memory <bytes>", "memory target per sharded task", "3.5e9"),
   ).action(async (source: string, layer: string, o) => {
     const opts = ingestOptions(o);
     const run = runOptions(program, o);

@@ -19,11 +19,14 @@ import {
 import type { Command } from "commander";
 import {
   parseBbox,
+  parseBytes,
   parseCompress,
   parseDataType,
   parseEncoding,
   parseIntArg,
+  parseMemory,
   parseShape,
+  parseShardOptions,
   parseVec3,
   toUrl,
 } from "../args";
@@ -37,26 +40,6 @@ function method(text: string | undefined): StageDownsampleMethod | undefined {
   if (!METHODS.includes(text))
     throw new UsageError(`--method must be one of ${METHODS.join(", ")}; got "${text}"`);
   return text as StageDownsampleMethod;
-}
-
-/** Parse a byte count like 3.5e9, 512M, 2G. */
-export function parseBytes(text: string): number {
-  const m = /^([\d.e+]+)\s*([kKmMgGtT]i?)?[bB]?$/.exec(text.trim());
-  if (!m || !Number.isFinite(Number(m[1])))
-    throw new UsageError(`bad byte count "${text}" (e.g. 3.5e9, 512M, 2G)`);
-  const unit = (m[2] ?? "").toLowerCase();
-  const base = unit.endsWith("i") ? 1024 : 1000;
-  const pow = { "": 0, k: 1, m: 2, g: 3, t: 4 }[
-    unit.replace("i", "") as "" | "k" | "m" | "g" | "t"
-  ];
-  return Number(m[1]) * base ** pow;
-}
-
-/** `--memory`: a byte count (see {@link parseBytes}) above zero. */
-function parseMemory(text: string): number {
-  const bytes = parseBytes(text);
-  if (!(bytes > 0)) throw new UsageError(`--memory must be more than 0 bytes; got "${text}"`);
-  return bytes;
 }
 
 const INT_RANGES: Partial<Record<DataType, [bigint, bigint]>> = {
@@ -129,13 +112,30 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--background <v>", "the value --skip-background skips (default 0)")
       .option("--compress <how>", "compression of the new chunks: gzip, br or none")
       .option("--memory <bytes>", "memory target per task", String(DEFAULT_MEMORY_TARGET))
-      .option("--bounds <bbox>", "only this box (voxels of mip 0)"),
+      .option("--bounds <bbox>", "only this box (voxels of mip 0)")
+      .option("--dest <layer>", "write the new mips to this layer instead")
+      .option(
+        "--sharded",
+        "write the new mips sharded: one pass per mip, each task writes whole shards",
+      )
+      .option(
+        "--shard-bytes <bytes>",
+        "uncompressed bytes per shard (default: the most that fits --memory, at most 3.5e9)",
+      ),
   ).action(async (layer: string, o) => {
     const run = runOptions(program, o);
     const url = toUrl(layer);
+    const shard = parseShardOptions(o);
+    const mips = o.numMips === undefined ? undefined : parseIntArg(o.numMips, "--num-mips", 1);
+    const passes = shard.sharded ? (mips ?? 1) : 1;
+    if (passes > 1 && run.queue)
+      throw new UsageError(
+        "--sharded makes one mip per pass, each reading the mip before: with --queue, insert one " +
+          "mip at a time (--num-mips 1), then --mip <next> once the queue is empty",
+      );
     const options = {
       mip: parseIntArg(o.mip, "--mip"),
-      mips: o.numMips === undefined ? undefined : parseIntArg(o.numMips, "--num-mips", 1),
+      mips: shard.sharded ? 1 : mips,
       factor: parseShape(o.factor, "--factor"),
       method: method(o.method),
       sparse: Boolean(o.sparse),
@@ -147,11 +147,20 @@ export function registerStageCommands(program: Command, image: Command): void {
       memoryTarget: parseMemory(o.memory),
       bounds: o.bounds ? parseBbox(o.bounds) : undefined,
     };
-    const tasks = await createDownsampleTasks(url, {
-      ...options,
-      background: await background(url, o),
-    });
-    await runStage("downsample", "downsample", tasks, run);
+    const bg = await background(url, o);
+    const dest = o.dest === undefined ? undefined : toUrl(o.dest);
+    for (let k = 0; k < passes; k++) {
+      // Later passes read the mip the pass before wrote.
+      const from = k > 0 && dest ? dest : url;
+      const tasks = await createDownsampleTasks(from, {
+        ...options,
+        ...shard,
+        mip: options.mip + k,
+        ...(dest && from !== dest ? { dest } : {}),
+        background: bg,
+      });
+      await runStage("downsample", "downsample", tasks, run);
+    }
   });
 
   withRunOptions(
@@ -182,9 +191,16 @@ export function registerStageCommands(program: Command, image: Command): void {
       .option("--background <v>", "the value --skip-background skips (default 0)")
       .option("--compress <how>", "compression of the chunks written: gzip, br or none")
       .option("--memory <bytes>", "memory target per task", String(DEFAULT_MEMORY_TARGET))
-      .option("--no-fast-path", "never copy chunk files byte for byte"),
+      .option("--no-fast-path", "never copy chunk files byte for byte")
+      .option("--sharded", "write the destination scale sharded, one whole shard per task")
+      .option("--unsharded", "write the destination scale unsharded (one object per chunk)")
+      .option(
+        "--shard-bytes <bytes>",
+        "uncompressed bytes per shard (default: the most that fits --memory, at most 3.5e9)",
+      ),
   ).action(async (src: string, dest: string, o) => {
     const run = runOptions(program, o);
+    const shard = parseShardOptions(o);
     const mips = o.numMips === undefined ? 0 : parseIntArg(o.numMips, "--num-mips");
     const downsampling = ["factor", "method", "sparse"].filter((k) => o[k] !== undefined);
     if (mips === 0 && downsampling.length > 0)
@@ -209,6 +225,7 @@ export function registerStageCommands(program: Command, image: Command): void {
     };
     const tasks = await createTransferTasks(toUrl(src), toUrl(dest), {
       ...options,
+      ...shard,
       background: await background(toUrl(src), o),
     });
     await runStage("xfer", "transfer", tasks, run);
