@@ -7,14 +7,12 @@
  * downsample stages.
  */
 import { MeshLayer } from "@ngpipe/mesh";
-import { NdArray, Volume } from "@ngpipe/precomputed";
+import { downsampleAverage, downsampleMode, NdArray, Volume } from "@ngpipe/precomputed";
 import {
   createDownsampleTasks,
   createMeshingTasks,
   createMeshManifestTasks,
   createTransferTasks,
-  downsampleAverage,
-  downsampleMode,
   emLikeImage,
   executeTask,
   voronoiSegmentation,
