@@ -10,10 +10,12 @@ import { parseDataType, parseIntArg, parseShape } from "../args";
 import { UsageError } from "../errors";
 
 /** Parse a byte count like 3.5e9, 512M, 2G (`what` names the option in errors). */
-export function parseBytes(text: string, what = "byte count"): number {
+export function parseBytes(text: string, what?: string): number {
   const m = /^([\d.e+]+)\s*([kKmMgGtT]i?)?[bB]?$/.exec(text.trim());
   if (!m || !Number.isFinite(Number(m[1])))
-    throw new UsageError(`bad ${what} "${text}" (e.g. 3.5e9, 512M, 2G)`);
+    throw new UsageError(
+      `bad byte count "${text}"${what ? ` for ${what}` : ""} (e.g. 3.5e9, 512M, 2G)`,
+    );
   const unit = (m[2] ?? "").toLowerCase();
   const base = unit.endsWith("i") ? 1024 : 1000;
   const pow = { "": 0, k: 1, m: 2, g: 3, t: 4 }[

@@ -13,20 +13,13 @@ import {
   type Volume,
   writeShards,
 } from "@ngpipe/precomputed";
+import { forEachLimit } from "@ngpipe/storage";
 import type { TaskContext } from "../runtime";
 
 /** One chunk of the box: its key and Morton id in the scale's grid. */
 interface Cell {
   key: string;
   id: bigint;
-}
-
-async function forEach<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
 }
 
 /**
@@ -59,10 +52,15 @@ export async function copyEncodedChunks(
     );
     for (const [id, bytes] of got) if (bytes !== null) found.set(id, bytes);
   } else {
-    await forEach(cells, 16, async (c) => {
-      const bytes = await src.storage.get(`${src.scale.key}/${c.key}`, io);
-      if (bytes !== null) found.set(c.id, bytes);
-    });
+    await forEachLimit(
+      cells,
+      16,
+      async (c) => {
+        const bytes = await src.storage.get(`${src.scale.key}/${c.key}`, io);
+        if (bytes !== null) found.set(c.id, bytes);
+      },
+      io,
+    );
   }
 
   if (dest.scale.sharding) {
@@ -77,15 +75,20 @@ export async function copyEncodedChunks(
   } else {
     const enc = dest.scale.encoding;
     const compress = enc === "raw" || enc === "compressed_segmentation" ? "gzip" : false;
-    await forEach(cells, 16, async (c) => {
-      const data = found.get(c.id);
-      if (!data) return;
-      await dest.storage.put(`${dest.scale.key}/${c.key}`, data, {
-        compress,
-        contentType: "application/octet-stream",
-        signal: ctx.signal,
-      });
-    });
+    await forEachLimit(
+      cells,
+      16,
+      async (c) => {
+        const data = found.get(c.id);
+        if (!data) return;
+        await dest.storage.put(`${dest.scale.key}/${c.key}`, data, {
+          compress,
+          contentType: "application/octet-stream",
+          signal: ctx.signal,
+        });
+      },
+      io,
+    );
   }
   return found.size;
 }

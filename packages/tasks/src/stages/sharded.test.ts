@@ -328,6 +328,19 @@ describe("sharded outputs refuse bad input", () => {
     expect(String(err.message)).toMatch(/shardBytes of at most 16384/);
   });
 
+  test("a sharded copy into a layer the source does not cover", async () => {
+    const small = tmp.url("small");
+    await Volume.fromArray(small, NdArray.from(new Uint32Array(20 * 20 * 8), [20, 20, 8]), {
+      chunkSize: CHUNK,
+      type: "segmentation",
+      encoding: "compressed_segmentation",
+    });
+    const err = await createTransferTasks(small, src, { sharded: true }).catch((e) => e);
+    expect(err).toBeInstanceOf(ShardPlanError);
+    expect(err.field).toBe("bounds");
+    expect(String(err.message)).toMatch(/new layer/);
+  });
+
   test("several mips at once of a sharded downsample", async () => {
     const err = await createDownsampleTasks(src, {
       mips: 2,

@@ -392,6 +392,16 @@ export async function createTransferTasks(
   const { mips } = planned;
   let { shape, grid } = planned;
   if (sharded) {
+    // A shard task writes its whole shard from the source alone: never read one back.
+    const covered = srcScale.bounds.translate(translate);
+    if (!covered.contains(destScale.bounds)) {
+      throw new ShardPlanError(
+        `the source covers ${covered} of the destination, not all of ${destScale.bounds}; ` +
+          "shard tasks would have to read the destination's shards back. Copy into a new layer",
+        destScale.key,
+        "bounds",
+      );
+    }
     const plan = shardScale(info, destScale.raw, o, {
       url: dest,
       fresh,
