@@ -112,7 +112,12 @@ async function main(): Promise<void> {
     type: "image",
     chunkSize: [128, 128, 64],
   });
-  console.log(`load: ${(await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+  console.log(
+    `load: ${(await import("node:os"))
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}`,
+  );
   await stage(
     "xfer",
     (dest, sharded) =>
@@ -134,7 +139,12 @@ async function main(): Promise<void> {
     voxels,
     4,
   );
-  console.log(`load: ${(await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+  console.log(
+    `load: ${(await import("node:os"))
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}`,
+  );
 }
 
 main()

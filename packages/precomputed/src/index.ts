@@ -1,4 +1,5 @@
 export { copyBox, fillBox, NdArray, type Shape4, type Voxel } from "./array";
+export * from "./chunks";
 export {
   compressedSegmentationCodec,
   DEFAULT_CSEG_BLOCK_SIZE,

@@ -1,10 +1,10 @@
+import { shardsAreBoxes } from "./params";
 import {
   DEFAULT_SHARD_MEMORY,
   planImageSharding,
   SHARD_TASK_BUFFERS,
   ShardMemoryError,
   ShardPlanError,
-  shardsAreBoxes,
 } from "./plan";
 import type { ShardingSpec } from "./spec";
 

@@ -8,8 +8,7 @@ import type { DataType } from "../dtypes";
 import { bytesPerVoxel } from "../dtypes";
 import type { Vec3 } from "../geometry/vec3";
 import { ShardSpecError } from "./errors";
-import { mortonPlan } from "./morton";
-import { computeImageShardingSpec, imageShardShape } from "./params";
+import { computeImageShardingSpec, imageShardShape, shardsAreBoxes } from "./params";
 import { type ShardingSpec, validateShardingSpec } from "./spec";
 
 /** Igneous' memory target per task (`MEMORY_TARGET`), also its uncompressed shard size: 3.5 GB. */
@@ -110,18 +109,6 @@ function gridOf(size: Vec3, chunk: Vec3): Vec3 {
     Math.ceil(size[1] / chunk[1]),
     Math.ceil(size[2] / chunk[2]),
   ];
-}
-
-/**
- * Whether every shard file of `spec` holds exactly the chunks of one
- * aligned box of the scale (see {@link imageShardShape}): an identity hash
- * whose preshift, minishard and shard bits cover the chunk ids' bits.
- */
-export function shardsAreBoxes(spec: ShardingSpec, size: Vec3, chunkSize: Vec3): boolean {
-  const bits = mortonPlan(gridOf(size, chunkSize)).bits;
-  return (
-    spec.hash === "identity" && spec.preshift_bits + spec.minishard_bits + spec.shard_bits >= bits
-  );
 }
 
 function gb(n: number): string {

@@ -1,5 +1,13 @@
 export * from "./blackout";
 export {
+  type BoundsCheckOptions,
+  checkBounds,
+  checkInfoRewrite,
+  checkVoxelValue,
+  StageInputError,
+  sameLocation,
+} from "./checks";
+export {
   type BboxParam,
   bboxOf,
   bboxSchema,
@@ -17,5 +25,7 @@ export * from "./downsample";
 export * from "./pyramid";
 export * from "./quantize";
 export { quantizeChannel } from "./quantize-kernel";
+export { copyEncodedChunks } from "./reshard";
+export { type ShardedOutputOptions, wantsSharded } from "./sharding";
 export * from "./touch";
 export * from "./transfer";
