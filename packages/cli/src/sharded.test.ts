@@ -60,26 +60,26 @@ test("image xfer --sharded, then --unsharded, keeps every voxel; downsample --sh
   ).toBe(true);
 });
 
-test("--shard-bytes below one chunk fails naming the scale and field, writing nothing", async () => {
+test("--shard-bytes below one chunk is a usage error naming the scale and field, writing nothing", async () => {
   const { url } = await imageLayer();
   const dest = dir();
-  expect(await ngpipe("image", "xfer", url, dest, "--sharded", "--shard-bytes", "100")).toBe(1);
+  expect(await ngpipe("image", "xfer", url, dest, "--sharded", "--shard-bytes", "100")).toBe(2);
   expect(err).toMatch(/scale 4_4_40: shardBytes: 100 bytes is less than one chunk/);
   expect(readdirSync(tmp)).not.toContain(dest.split("/").pop());
 });
 
 test("--shard-bytes without --sharded, and --sharded with --unsharded, are usage errors", async () => {
   const { url } = await imageLayer();
-  expect(await ngpipe("image", "xfer", url, dir(), "--shard-bytes", "1M")).toBe(1);
+  expect(await ngpipe("image", "xfer", url, dir(), "--shard-bytes", "1M")).toBe(2);
   expect(err).toMatch(/--shard-bytes sizes the shards of --sharded/);
-  expect(await ngpipe("image", "xfer", url, dir(), "--sharded", "--unsharded")).toBe(1);
+  expect(await ngpipe("image", "xfer", url, dir(), "--sharded", "--unsharded")).toBe(2);
   expect(err).toMatch(/exclude each other/);
 });
 
 test("downsample --sharded into a mip that exists unsharded names --dest", async () => {
   const { url } = await imageLayer();
   expect(await ngpipe("image", "downsample", url)).toBe(0);
-  expect(await ngpipe("image", "downsample", url, "--sharded")).toBe(1);
+  expect(await ngpipe("image", "downsample", url, "--sharded")).toBe(2);
   expect(err).toMatch(/scale 8_8_40: sharding: exists unsharded.*\(dest\)/);
   expect(await ngpipe("image", "downsample", url, "--sharded", "--dest", dir())).toBe(0);
 });
