@@ -35,7 +35,13 @@ import { UnknownEncodingError } from "../errors";
 import { Bbox, floorNear } from "../geometry/bbox";
 import type { Vec3 } from "../geometry/vec3";
 import { type AddScaleOptions, addScale, type CreateInfoOptions, createInfo } from "../info/edit";
-import { type InfoJSON, type Scale, type ScaleJSON, scaleForMip } from "../info/info";
+import {
+  type InfoJSON,
+  MAX_ARRAY_BYTES,
+  type Scale,
+  type ScaleJSON,
+  scaleForMip,
+} from "../info/info";
 import { readInfo, writeInfo } from "../info/io";
 import { precomputedKernels } from "../kernel-module";
 import { poolSize, runKernel } from "../pool";
@@ -46,7 +52,13 @@ import type { ShardEntry } from "../sharding/shard";
 import type { ShardingSpec } from "../sharding/spec";
 import { writeShards } from "../sharding/writer";
 import { ChunkCache } from "./cache";
-import { AlignmentError, ArrayMismatchError, MissingChunkError, OutOfBoundsError } from "./errors";
+import {
+  AlignmentError,
+  ArrayMismatchError,
+  CutoutTooLargeError,
+  MissingChunkError,
+  OutOfBoundsError,
+} from "./errors";
 
 /** Options of {@link Volume.open}. */
 export interface VolumeOptions {
@@ -567,6 +579,11 @@ export class Volume {
     const bbox = this.boxAtMip(box, opts.coordResolution);
     if (this.options.bounded !== false) this.checkBounds(bbox, "read");
     const size = bbox.size();
+    const bytes = bbox.volume() * bytesPerVoxel(this.dataType) * this.numChannels;
+    if (bytes > MAX_ARRAY_BYTES)
+      throw new CutoutTooLargeError(
+        `reading ${bbox} of ${this.url} needs ${bytes} bytes, more than one array can hold (${MAX_ARRAY_BYTES}); read it in smaller boxes`,
+      );
     const out = NdArray.zeros(this.dataType, [size[0], size[1], size[2], this.numChannels]);
     const bg = this.background;
     if (bg !== 0 && bg !== 0n) (out.data as unknown as { fill(v: Voxel): void }).fill(bg);
