@@ -10,6 +10,7 @@ import {
   decompressBytes,
   isCompression,
   logicalKeys,
+  maxJsonBytes,
   SUFFIX_OF,
 } from "./compression";
 import {
@@ -323,7 +324,8 @@ export class Storage {
     const res = await this.fetchStored(this.full(key), key, opts);
     if (res === null) return null;
     const codec = res.info.contentEncoding;
-    if (codec !== undefined) res.data = await decompressBytes(res.data, codec, this.url, key);
+    if (codec !== undefined)
+      res.data = await decompressBytes(res.data, codec, this.url, key, opts.maxBytes);
     return res;
   }
 
@@ -336,7 +338,9 @@ export class Storage {
     const res = await this.fetchStored(this.full(key), key, opts);
     if (res === null) return null;
     const codec = res.info.contentEncoding;
-    return codec === undefined ? res.data : decompressBytes(res.data, codec, this.url, key);
+    return codec === undefined
+      ? res.data
+      : decompressBytes(res.data, codec, this.url, key, opts.maxBytes);
   }
 
   /**
@@ -520,10 +524,11 @@ export class Storage {
   /**
    * Reads `key` as JSON (CloudFiles' `get_json`): the parsed value, or null
    * when the object does not exist. Bytes that are not JSON throw
-   * `JsonDecodeError` naming the key.
+   * `JsonDecodeError` naming the key; a compressed object stops inflating
+   * at `opts.maxBytes` (default `maxJsonBytes()`, 64 MiB).
    */
   async getJson<T = unknown>(key: string, opts: GetOptions = {}): Promise<T | null> {
-    const bytes = await this.get(key, opts);
+    const bytes = await this.get(key, { ...opts, maxBytes: opts.maxBytes ?? maxJsonBytes() });
     if (bytes === null) return null;
     try {
       return JSON.parse(new TextDecoder().decode(bytes)) as T;

@@ -43,6 +43,12 @@ export interface IoOptions {
 export interface GetOptions extends IoOptions {
   /** Fetch only these bytes. Ranges apply to the stored (uncompressed) object. */
   range?: ByteRange;
+  /**
+   * The most bytes a compressed object may inflate to: past it, inflation
+   * stops with DecompressionLimitError. Default: no limit (readers that know
+   * what to expect, such as chunk and info reads, set one).
+   */
+  maxBytes?: number;
 }
 
 export interface PutOptions extends IoOptions {

@@ -33,7 +33,18 @@ export interface ShardReaderOptions {
   minishardCacheSize?: number;
   /** Requests in flight for {@link ShardReader.getMany} (default 16). */
   concurrency?: number;
+  /**
+   * The most bytes one chunk's gzip data may inflate to (a Volume sets its
+   * chunk's limit); default {@link MAX_MINISHARD_INDEX_BYTES}.
+   */
+  maxChunkBytes?: number;
 }
+
+/**
+ * The most bytes a gzip minishard index may inflate to: 64 MiB, 2.8 million
+ * chunks (24 bytes each) in one minishard, far beyond any real shard.
+ */
+export const MAX_MINISHARD_INDEX_BYTES = 64 * 2 ** 20;
 
 /** Options of one read. */
 export interface ShardReadOptions extends IoOptions {
@@ -67,6 +78,7 @@ export class ShardReader {
   private readonly minishards: Lru<string, MinishardIndex | null>;
   private readonly pending = new Map<string, Promise<unknown>>();
   private readonly concurrency: number;
+  private readonly maxChunkBytes: number;
 
   constructor(
     readonly storage: StorageReader,
@@ -79,6 +91,7 @@ export class ShardReader {
     this.shardIndexes = new Lru(opts.shardIndexCacheSize ?? 256);
     this.minishards = new Lru(opts.minishardCacheSize ?? 512);
     this.concurrency = opts.concurrency ?? 16;
+    this.maxChunkBytes = opts.maxChunkBytes ?? MAX_MINISHARD_INDEX_BYTES;
   }
 
   /** Storage key of the shard file with number `shard`. */
@@ -154,7 +167,13 @@ export class ShardReader {
     return this.once(`m:${ck}`, async () => {
       const raw = await this.range(key, start, end, opts);
       if (raw === null) throw new ShardError("shard file vanished while reading", this.url(key));
-      const bytes = decodeShardBytes(raw, this.spec.minishard_index_encoding, this.url(key));
+      const bytes = decodeShardBytes(
+        raw,
+        this.spec.minishard_index_encoding,
+        this.url(key),
+        undefined,
+        MAX_MINISHARD_INDEX_BYTES,
+      );
       const mi = decodeMinishardIndex(bytes, shardIndexBytes(this.spec), this.url(key));
       this.minishards.set(ck, mi);
       return mi;
@@ -219,7 +238,13 @@ export class ShardReader {
     const raw = await this.range(loc.file, mi.starts[i], mi.starts[i] + mi.sizes[i], opts, id);
     if (raw === null)
       throw new ShardError("shard file vanished while reading", this.url(loc.file), id);
-    return decodeShardBytes(raw, this.spec.data_encoding, this.url(loc.file), id);
+    return decodeShardBytes(
+      raw,
+      this.spec.data_encoding,
+      this.url(loc.file),
+      id,
+      this.maxChunkBytes,
+    );
   }
 
   /**
@@ -286,7 +311,13 @@ export class ShardReader {
           const raw = bytes.subarray(w.start - start, w.start - start + w.size);
           out.set(
             w.loc.id,
-            decodeShardBytes(raw, this.spec.data_encoding, this.url(file), w.loc.id),
+            decodeShardBytes(
+              raw,
+              this.spec.data_encoding,
+              this.url(file),
+              w.loc.id,
+              this.maxChunkBytes,
+            ),
           );
         }
       },

@@ -17,7 +17,7 @@ import {
   type Compression,
   compressBytes,
   DecompressionError,
-  decompressBytes,
+  DecompressionLimitError,
   forEachLimit,
   isAbortError,
   openStorage,
@@ -27,11 +27,11 @@ import {
   sleep,
 } from "@ngpipe/storage";
 import { copyBox, fillBox, NdArray, type Voxel } from "../array";
-import type { ChunkCompression } from "../chunks/stored";
+import { type ChunkCompression, inflateChunk, storedChunkLimit } from "../chunks/stored";
 import { decodeChunk, encodeChunk, getCodec } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
 import { allocTyped, bytesPerVoxel, type DataType, type TypedArray } from "../dtypes";
-import { UnknownEncodingError } from "../errors";
+import { ChunkDecodeError, UnknownEncodingError } from "../errors";
 import { Bbox, floorNear } from "../geometry/bbox";
 import type { Vec3 } from "../geometry/vec3";
 import { type AddScaleOptions, addScale, type CreateInfoOptions, createInfo } from "../info/edit";
@@ -386,6 +386,30 @@ export class Volume {
   }
 
   /**
+   * A chunk's bytes (transport compression undone on libuv's thread pool),
+   * or null when it is missing. Inflation stops at the chunk's limit
+   * (`storedChunkLimit`) with a ChunkDecodeError naming the chunk.
+   */
+  private async getChunkBytes(
+    key: string,
+    ctx: ChunkContext,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array | null> {
+    const maxBytes = storedChunkLimit(this.scale.encoding, ctx);
+    try {
+      return await this.storage.get(key, { signal, maxBytes });
+    } catch (e) {
+      if (e instanceof DecompressionLimitError)
+        throw new ChunkDecodeError(
+          `inflates to more than ${maxBytes} bytes, the most a ${ctx.shape.join("x")} ${ctx.dtype} ${this.scale.encoding} chunk can take; inflation stopped there`,
+          ctx.key,
+          { cause: e },
+        );
+      throw e;
+    }
+  }
+
+  /**
    * Voxels of a chunk from its stored bytes (as `getRaw` returns them): one
    * pool task gunzips and decodes, so the main thread only moves bytes.
    */
@@ -398,7 +422,7 @@ export class Volume {
   ): Promise<TypedArray> {
     let plain = bytes;
     let compression: ChunkCompression | undefined;
-    if (codec === "zstd") plain = await decompressBytes(bytes, codec, this.url, key);
+    if (codec === "zstd") plain = inflateChunk(bytes, codec, this.scale.encoding, ctx);
     else compression = codec;
     const own = ownBuffer(plain);
     try {
@@ -483,8 +507,11 @@ export class Volume {
   }
 
   private reader(): ShardReader {
+    const [x, y, z] = this.chunkSize;
+    const whole: ChunkContext = { dtype: this.dataType, shape: [x, y, z, this.numChannels] };
     this.shardReader ??= new ShardReader(this.storage, this.scale.sharding!, {
       prefix: this.scale.key,
+      maxChunkBytes: storedChunkLimit(this.scale.encoding, whole),
       concurrency: this.options.concurrency ?? 32,
     });
     return this.shardReader;
@@ -550,9 +577,10 @@ export class Volume {
               opts.signal,
             );
           } else {
-            const bytes = await this.storage.get(key, { signal: opts.signal });
+            const ctx = this.chunkContext(chunk);
+            const bytes = await this.getChunkBytes(key, ctx, opts.signal);
             if (bytes === null) return finish(chunk, null);
-            data = decodeChunk(bytes, this.scale.encoding, this.chunkContext(chunk));
+            data = decodeChunk(bytes, this.scale.encoding, ctx);
           }
           this.cache?.set(key, data);
         }
@@ -762,7 +790,7 @@ export class Volume {
       // The version comes from head, before the read: if the object changes in
       // between, the conditional put below fails and the loop reads it again.
       const head = await this.storage.head(key, { signal });
-      const found = head === null ? null : await this.storage.get(key, { signal });
+      const found = head === null ? null : await this.getChunkBytes(key, ctx, signal);
       let data: TypedArray;
       if (found) {
         data = decodeChunk(found, this.scale.encoding, ctx);
