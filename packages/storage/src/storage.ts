@@ -48,6 +48,7 @@ import type {
   PutOptions,
   PutResult,
   StorageOptions,
+  TemporaryFile,
 } from "./types";
 
 /** One object of a {@link Storage.putMany} call: its key, bytes, and per-object put options. */
@@ -518,6 +519,32 @@ export class Storage {
       return;
     }
     await this.removeOtherForms(full, key, undefined, opts.signal);
+  }
+
+  /**
+   * Temporary files that interrupted writes left under `prefix` (file://
+   * only; other backends never leave any): see `FileBackend.temporaries`.
+   */
+  async *temporaries(prefix = "", opts: IoOptions = {}): AsyncGenerator<TemporaryFile> {
+    const b = this.backend;
+    if (!b.temporaries) return;
+    const root = this.prefix;
+    for await (const t of b.temporaries(prefix === "" ? root : this.full(prefix), opts))
+      yield {
+        ...t,
+        key: t.key.slice(root.length),
+        ...(t.of !== undefined ? { of: t.of.slice(root.length) } : {}),
+      };
+  }
+
+  /** Removes the temporary files of writes of `keys` (file:// only); resolves to how many. */
+  async removeTemporaries(keys: readonly string[], opts: IoOptions = {}): Promise<number> {
+    const b = this.backend;
+    if (!b.removeTemporaries || keys.length === 0) return 0;
+    return b.removeTemporaries(
+      keys.map((k) => this.full(k)),
+      opts,
+    );
   }
 
   /** What is known of the stored object, or null when missing. */

@@ -129,6 +129,13 @@ export interface Backend {
   exists?(key: string, opts?: IoOptions): boolean | Promise<boolean>;
   /** Server-side copy within the same backend kind, if supported. */
   copyWithin?(srcKey: string, dst: Backend, dstKey: string, opts?: IoOptions): Promise<void>;
+  /**
+   * Temporary files of interrupted writes under `prefix` (file:// only:
+   * other backends write objects whole), never listed by `list`.
+   */
+  temporaries?(prefix: string, opts?: IoOptions): AsyncIterable<TemporaryFile>;
+  /** Remove the temporary files of writes of `keys` (file:// only); resolves to how many. */
+  removeTemporaries?(keys: readonly string[], opts?: IoOptions): Promise<number>;
   close?(): Promise<void>;
 }
 
@@ -163,4 +170,15 @@ export interface CloudLocation {
   prefix: string;
   /** Explicit endpoint (S3-compatible host, or a GCS API endpoint for tests). */
   endpoint?: string;
+}
+
+/** A temporary file an interrupted write left (see `Backend.temporaries`). */
+export interface TemporaryFile {
+  /** Its own key (a dot file beside the object). */
+  key: string;
+  /** The key of the object it was written for, when its name says (older names do not). */
+  of?: string;
+  size: number;
+  /** Last modified, ms since the epoch. */
+  mtimeMs: number;
 }
