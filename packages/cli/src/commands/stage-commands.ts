@@ -21,7 +21,7 @@ import {
 } from "../args";
 import { UsageError } from "../errors";
 import { type RunTasksOptions, runTasks } from "../run-tasks";
-import { parseBackground, parseMemory } from "./stages";
+import { parseBackground, parseMemory, parsePositiveBytes } from "./stages";
 
 /** Options every stage command shares: where tasks go, how many at once. */
 export function withRunOptions(cmd: Command): Command {
@@ -108,6 +108,7 @@ export const stageArgParsers: StageArgParsers = {
   compress: parseCompress,
   dataType: parseDataType,
   memory: parseMemory,
+  bytes: parsePositiveBytes,
   background: parseBackground,
   usage: (message) => new UsageError(message),
 };
