@@ -134,13 +134,13 @@ const CASES: Array<[string, string[], number, RegExp]> = [
     "blackout --value 300",
     ["image", "blackout", "L", "0-64_0-64_0-16", "--value", "300"],
     2,
-    /from 0 to 255 for uint8/,
+    /from 0 to 255 for a uint8 layer/,
   ],
   [
     "blackout --value -1",
     ["image", "blackout", "L", "0-64_0-64_0-16", "--value", "-1"],
     2,
-    /from 0 to 255 for uint8/,
+    /from 0 to 255 for a uint8 layer/,
   ],
   [
     "blackout --value 1.5",
