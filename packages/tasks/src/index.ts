@@ -30,6 +30,17 @@ export {
   downsampleStriding,
 } from "./kernels/downsample/downsample";
 export {
+  ConnectedComponentsError,
+  type ConnectedComponentsTaskOptions,
+  cclBlockTask,
+  cclCleanupTask,
+  cclNumberTask,
+  cclReduceTask,
+  cclRelabelTask,
+  createConnectedComponentsTasks,
+  type TaskPhase,
+} from "./labels/ccl";
+export {
   type MeshBlockOptions,
   type MeshBlockResult,
   meshBlock,
