@@ -70,9 +70,12 @@ export interface CclBlockResult {
   count: number;
   /** Each component's first voxel as an x-fastest index into the dataset. */
   first: Float64Array;
-  /** Equivalences: component `edgeLocal[e]` (1-based) is linked to node `edgeNode[e]`. */
-  edgeLocal: Uint32Array;
-  edgeNode: Float64Array;
+  /**
+   * Equivalences: node `edgeA[e]` is linked to node `edgeB[e]`. This block's
+   * components are nodes of kind `component` (id = local id).
+   */
+  edgeA: Float64Array;
+  edgeB: Float64Array;
 }
 
 function crop(keys: Uint32Array, ext: V3, core: V3): Uint32Array {
@@ -132,14 +135,16 @@ export function cclBlock(labels: LabelArray, p: CclBlockParams): CclBlockResult 
   const owner = (a: number, b: number, c: number) => a + grid[0] * (b + grid[1] * c);
   const self = owner(i, j, k);
   const links: number[] = [];
-  let lastLocal = -1;
-  let lastNode = -1;
-  const link = (l: number, node: number) => {
-    if (l === lastLocal && node === lastNode) return;
-    links.push(l, node);
-    lastLocal = l;
-    lastNode = node;
+  let lastA = -1;
+  let lastB = -1;
+  const link = (a: number, b: number) => {
+    if (a > b) [a, b] = [b, a];
+    if (a === lastA && b === lastB) return;
+    links.push(a, b);
+    lastA = a;
+    lastB = b;
   };
+  const comp = (l: number) => nodeKey(self, NodeKind.component, l);
   const at = (x: number, y: number, z: number) => ids[x + cx * (y + cy * z)];
 
   // This block's own nodes: its low planes and low edge lines.
@@ -147,33 +152,37 @@ export function cclBlock(labels: LabelArray, p: CclBlockParams): CclBlockResult 
     const pc = planeComponents(keys, ext, core, 0, 0);
     for (let z = 0; z < cz; z++)
       for (let y = 0; y < cy; y++)
-        if (pc[y + cy * z]) link(at(0, y, z), nodeKey(self, NodeKind.planeX, pc[y + cy * z]));
+        if (pc[y + cy * z]) link(comp(at(0, y, z)), nodeKey(self, NodeKind.planeX, pc[y + cy * z]));
   }
   if (j > 0) {
     const pc = planeComponents(keys, ext, core, 1, 0);
     for (let z = 0; z < cz; z++)
       for (let x = 0; x < cx; x++)
-        if (pc[x + cx * z]) link(at(x, 0, z), nodeKey(self, NodeKind.planeY, pc[x + cx * z]));
+        if (pc[x + cx * z]) link(comp(at(x, 0, z)), nodeKey(self, NodeKind.planeY, pc[x + cx * z]));
   }
   if (k > 0) {
     const pc = planeComponents(keys, ext, core, 2, 0);
     for (let y = 0; y < cy; y++)
       for (let x = 0; x < cx; x++)
-        if (pc[x + cx * y]) link(at(x, y, 0), nodeKey(self, NodeKind.planeZ, pc[x + cx * y]));
+        if (pc[x + cx * y]) link(comp(at(x, y, 0)), nodeKey(self, NodeKind.planeZ, pc[x + cx * y]));
   }
   if (connectivity !== 6) {
     if (i > 0 && j > 0)
       for (let z = 0; z < cz; z++)
-        if (at(0, 0, z)) link(at(0, 0, z), nodeKey(self, NodeKind.lineZ, z + 1));
+        if (at(0, 0, z)) link(comp(at(0, 0, z)), nodeKey(self, NodeKind.lineZ, z + 1));
     if (i > 0 && k > 0)
       for (let y = 0; y < cy; y++)
-        if (at(0, y, 0)) link(at(0, y, 0), nodeKey(self, NodeKind.lineY, y + 1));
+        if (at(0, y, 0)) link(comp(at(0, y, 0)), nodeKey(self, NodeKind.lineY, y + 1));
     if (j > 0 && k > 0)
       for (let x = 0; x < cx; x++)
-        if (at(x, 0, 0)) link(at(x, 0, 0), nodeKey(self, NodeKind.lineX, x + 1));
+        if (at(x, 0, 0)) link(comp(at(x, 0, 0)), nodeKey(self, NodeKind.lineX, x + 1));
   }
 
-  // The neighbours' nodes that this block's high boundary voxels touch.
+  // Pairs of touching voxels in different blocks, at least one outside the
+  // core, that no other block sees: those whose blocks' lowest corner is
+  // this block (both in the +1 overlap of this block only, or one in the
+  // core). This includes the "anti-diagonal" steps, e.g. from block
+  // (i, j + 1) to block (i + 1, j), which neither of them sees.
   const high = [ext[0] > cx, ext[1] > cy, ext[2] > cz];
   const planes = [0, 1, 2].map((axis) =>
     high[axis] ? planeComponents(keys, ext, core, axis as 0 | 1 | 2, core[axis]) : undefined,
@@ -183,13 +192,16 @@ export function cclBlock(labels: LabelArray, p: CclBlockParams): CclBlockResult 
     for (let dy = -1; dy <= 1; dy++)
       for (let dx = -1; dx <= 1; dx++) {
         const d = Math.abs(dx) + Math.abs(dy) + Math.abs(dz);
-        if (d > 0 && d <= (connectivity === 6 ? 1 : connectivity === 18 ? 2 : 3))
+        // One of each pair of opposite steps: forward in scan order.
+        const forward = dz > 0 || (dz === 0 && (dy > 0 || (dy === 0 && dx > 0)));
+        if (forward && d <= (connectivity === 6 ? 1 : connectivity === 18 ? 2 : 3))
           steps.push([dx, dy, dz]);
       }
   const nodeOf = (x: number, y: number, z: number): number => {
     const sx = x === cx;
     const sy = y === cy;
     const sz = z === cz;
+    if (!sx && !sy && !sz) return comp(at(x, y, z));
     if (sx && sy && sz) return nodeKey(owner(i + 1, j + 1, k + 1), NodeKind.lineZ, 1);
     if (sx && sy) return nodeKey(owner(i + 1, j + 1, k), NodeKind.lineZ, z + 1);
     if (sx && sz) return nodeKey(owner(i + 1, j, k + 1), NodeKind.lineY, y + 1);
@@ -203,40 +215,49 @@ export function cclBlock(labels: LabelArray, p: CclBlockParams): CclBlockResult 
   const visit = (x: number, y: number, z: number) => {
     const key = keys[x + ex * (y + ey * z)];
     if (key === 0) return;
-    const l = at(x, y, z);
+    const inShell = [x === cx, y === cy, z === cz];
     for (const [dx, dy, dz] of steps) {
-      const [nx, ny, nz] = [x + dx, y + dy, z + dz];
-      if (nx < 0 || ny < 0 || nz < 0 || nx >= ext[0] || ny >= ext[1] || nz >= ext[2]) continue;
-      if (nx < cx && ny < cy && nz < cz) continue;
-      if (keys[nx + ex * (ny + ey * nz)] === key) link(l, nodeOf(nx, ny, nz));
+      const q = [x + dx, y + dy, z + dz];
+      if (q.some((n, a) => n < 0 || n >= ext[a])) continue;
+      const qShell = [q[0] === cx, q[1] === cy, q[2] === cz];
+      // Both in the core: the block's own components. Both in the overlap on
+      // one axis: a higher block's pair.
+      if (!inShell.some((s) => s) && !qShell.some((s) => s)) continue;
+      if (inShell.some((s, a) => s && qShell[a])) continue;
+      if (keys[q[0] + ex * (q[1] + ey * q[2])] === key)
+        link(nodeOf(x, y, z), nodeOf(q[0], q[1], q[2]));
     }
   };
-  for (let z = 0; z < cz; z++)
-    for (let y = 0; y < cy; y++) {
-      if ((high[1] && y === cy - 1) || (high[2] && z === cz - 1))
-        for (let x = 0; x < cx; x++) visit(x, y, z);
-      else if (high[0]) visit(cx - 1, y, z);
+  // The band of the last core layer and the overlap along each high axis.
+  for (let z = 0; z < ext[2]; z++)
+    for (let y = 0; y < ext[1]; y++) {
+      const band = (high[1] && y >= cy - 1) || (high[2] && z >= cz - 1);
+      if (band) for (let x = 0; x < ext[0]; x++) visit(x, y, z);
+      else if (high[0]) {
+        visit(cx - 1, y, z);
+        visit(cx, y, z);
+      }
     }
 
   // Sorted and without repeats, so a rerun writes the same bytes.
   const n = links.length / 2;
   const order = Array.from({ length: n }, (_, e) => e).sort(
-    (a, b) => links[2 * a + 1] - links[2 * b + 1] || links[2 * a] - links[2 * b],
+    (a, b) => links[2 * a] - links[2 * b] || links[2 * a + 1] - links[2 * b + 1],
   );
-  const edgeLocal: number[] = [];
-  const edgeNode: number[] = [];
+  const edgeA: number[] = [];
+  const edgeB: number[] = [];
   for (const e of order) {
-    const [l, node] = [links[2 * e], links[2 * e + 1]];
-    const m = edgeNode.length - 1;
-    if (m >= 0 && edgeNode[m] === node && edgeLocal[m] === l) continue;
-    edgeLocal.push(l);
-    edgeNode.push(node);
+    const [a, b] = [links[2 * e], links[2 * e + 1]];
+    const m = edgeA.length - 1;
+    if (m >= 0 && edgeA[m] === a && edgeB[m] === b) continue;
+    edgeA.push(a);
+    edgeB.push(b);
   }
   return {
     count: local.count,
     first,
-    edgeLocal: Uint32Array.from(edgeLocal),
-    edgeNode: Float64Array.from(edgeNode),
+    edgeA: Float64Array.from(edgeA),
+    edgeB: Float64Array.from(edgeB),
   };
 }
 

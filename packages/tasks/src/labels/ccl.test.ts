@@ -98,6 +98,17 @@ describe("createConnectedComponentsTasks", () => {
     });
   }
 
+  test("dense random labels, several seeds and block shapes, 26-connected (every diagonal and anti-diagonal step)", async () => {
+    for (const [seed, shape] of [
+      [11, [8, 8, 8]],
+      [12, [16, 8, 8]],
+      [13, [8, 16, 24]],
+    ] as [number, V3][]) {
+      const size: V3 = [21, 19, 27];
+      await expectSameAsKernel(noise(size, seed, 2), size, 26, shape);
+    }
+  });
+
   test("a Voronoi segmentation, three reduce levels (group size 2, 5 blocks a side)", async () => {
     const size: V3 = [40, 40, 40];
     await expectSameAsKernel(voronoiSegmentation(size, { seeds: 40 }), size, 26, [8, 8, 8]);

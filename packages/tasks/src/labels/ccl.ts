@@ -158,26 +158,21 @@ export const cclBlockTask = defineTask({
     const store = ctx.storage(p.scratch);
     await store.put(
       `blocks/${linear(p.block, grid.blocks)}`,
-      packRecord(
-        { count: r.count },
-        { minFirst: r.first, extComp: minusOne(r.edgeLocal), extNode: r.edgeNode },
-      ),
+      packRecord({ count: r.count }, { minFirst: r.first, pairA: r.edgeA, pairB: r.edgeB }),
       { signal: ctx.signal },
     );
     return { components: r.count };
   },
 });
 
-function minusOne(a: Uint32Array): Uint32Array {
-  return a.map((v) => v - 1);
-}
-
 function memberOf(arrays: Record<string, Uint32Array | Float64Array>, count: number): ReduceMember {
   return {
     count,
     minFirst: arrays.minFirst as Float64Array,
-    extComp: arrays.extComp as Uint32Array,
-    extNode: arrays.extNode as Float64Array,
+    extComp: (arrays.extComp as Uint32Array) ?? new Uint32Array(0),
+    extNode: (arrays.extNode as Float64Array) ?? new Float64Array(0),
+    pairA: (arrays.pairA as Float64Array) ?? new Float64Array(0),
+    pairB: (arrays.pairB as Float64Array) ?? new Float64Array(0),
     expNode: (arrays.expNode as Float64Array) ?? new Float64Array(0),
     expComp: (arrays.expComp as Uint32Array) ?? new Uint32Array(0),
   };
@@ -225,7 +220,7 @@ export const cclReduceTask = defineTask({
           return c.some((n, a) => n === lo[a] && lo[a] > 0);
         },
       },
-      p.level === 0,
+      p.level === 0 ? pos.map((m) => linear(m, dims)) : undefined,
     );
     const mapOffsets = new Uint32Array(r.maps.length + 1);
     r.maps.forEach((m, i) => {
@@ -241,6 +236,8 @@ export const cclReduceTask = defineTask({
           minFirst: r.up.minFirst,
           extComp: r.up.extComp,
           extNode: r.up.extNode,
+          pairA: r.up.pairA,
+          pairB: r.up.pairB,
           expNode: r.up.expNode,
           expComp: r.up.expComp,
           closed: r.closed,

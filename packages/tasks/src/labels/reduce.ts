@@ -8,7 +8,10 @@
  * known by its first voxel. Memory is that of one group's members, whatever
  * the size of the dataset.
  */
-import { nodeOwner } from "./ccl-block";
+import { NODE_ID_SPAN, nodeOwner } from "./ccl-block";
+
+const nodeKind = (key: number) => Math.floor(key / NODE_ID_SPAN) % 8;
+const nodeId = (key: number) => key % NODE_ID_SPAN;
 
 /** A member of a group: its components and what links them outside it. */
 export interface ReduceMember {
@@ -19,6 +22,9 @@ export interface ReduceMember {
   /** Links of components (0-based) to nodes owned elsewhere. */
   extComp: Uint32Array;
   extNode: Float64Array;
+  /** Links between two nodes, neither of them this member's (at level 0: all of a block's links). */
+  pairA: Float64Array;
+  pairB: Float64Array;
   /** Nodes this member owns that members of other groups may link to, and their components. */
   expNode: Float64Array;
   expComp: Uint32Array;
@@ -61,21 +67,24 @@ function union(parent: Uint32Array, a: number, b: number): void {
 }
 
 /**
- * Reduce one group. At level 0 (`leaf`) members are blocks whose links all
- * count as external and whose nodes are created here; above, members'
- * links to nodes inside the group are resolved through the members' exports.
+ * Reduce one group. At level 0 (`blocks` gives each member's block) members
+ * are blocks, their links name their components as nodes, and the group's
+ * nodes are created as they are named; above, a link to a node inside the
+ * group is resolved through the member that exports it.
  */
 export function reduceGroup(
   members: ReduceMember[],
   geo: GroupGeometry,
-  leaf: boolean,
+  blocks?: number[],
 ): ReduceResult {
+  const leaf = blocks !== undefined;
   const base: number[] = [];
   let total = 0;
   for (const m of members) {
     base.push(total);
     total += m.count;
   }
+  const memberOfBlock = new Map((blocks ?? []).map((b, c) => [b, c]));
   // Nodes get indices after the components, in order of first mention.
   const nodes = new Map<number, number>();
   const nodeIndex = (key: number, create: boolean): number => {
@@ -90,6 +99,15 @@ export function reduceGroup(
     }
     return t;
   };
+  /** A node's union-find index, or -1 when it is owned outside the group. */
+  const resolve = (key: number): number => {
+    const owner = nodeOwner(key);
+    if (leaf && nodeKind(key) === 0) {
+      const c = memberOfBlock.get(owner);
+      if (c !== undefined) return base[c] + nodeId(key) - 1;
+    }
+    return geo.contains(owner) ? nodeIndex(key, leaf) : -1;
+  };
   const pairs: number[] = [];
   if (!leaf)
     members.forEach((m, c) => {
@@ -97,11 +115,20 @@ export function reduceGroup(
         pairs.push(base[c] + m.expComp[e], nodeIndex(m.expNode[e], true));
     });
   const external: number[] = [];
+  const carried: number[] = [];
   members.forEach((m, c) => {
     for (let e = 0; e < m.extNode.length; e++) {
-      const key = m.extNode[e];
-      if (geo.contains(nodeOwner(key))) pairs.push(base[c] + m.extComp[e], nodeIndex(key, leaf));
-      else external.push(base[c] + m.extComp[e], key);
+      const r = resolve(m.extNode[e]);
+      if (r >= 0) pairs.push(base[c] + m.extComp[e], r);
+      else external.push(base[c] + m.extComp[e], m.extNode[e]);
+    }
+    for (let e = 0; e < m.pairA.length; e++) {
+      const ra = resolve(m.pairA[e]);
+      const rb = resolve(m.pairB[e]);
+      if (ra >= 0 && rb >= 0) pairs.push(ra, rb);
+      else if (ra >= 0) external.push(ra, m.pairB[e]);
+      else if (rb >= 0) external.push(rb, m.pairA[e]);
+      else carried.push(m.pairA[e], m.pairB[e]);
     }
   });
   const parent = new Uint32Array(total + nodes.size);
@@ -112,13 +139,13 @@ export function reduceGroup(
   if (leaf) {
     for (const [key, t] of nodes) if (geo.onLowFace(nodeOwner(key))) exports.push(key, t);
   } else
-    members.forEach((m) => {
+    for (const m of members)
       for (let e = 0; e < m.expNode.length; e++)
         if (geo.onLowFace(nodeOwner(m.expNode[e])))
           exports.push(m.expNode[e], nodeIndex(m.expNode[e], false));
-    });
 
-  // Open classes: those with an external link or an export.
+  // Open classes: those with an external link or an export. Components have
+  // smaller indices than nodes, so a class's root is one of its components.
   const isOpen = new Uint8Array(parent.length);
   for (let e = 0; e < external.length; e += 2) isOpen[find(parent, external[e])] = 1;
   for (let e = 0; e < exports.length; e += 2) isOpen[find(parent, exports[e + 1])] = 1;
@@ -153,6 +180,7 @@ export function reduceGroup(
   const exp = sortedPairs(
     exports.flatMap((v, e) => (e % 2 === 0 ? [] : [openIndex[find(parent, v)], exports[e - 1]])),
   );
+  const up = sortedPairs(carried);
   return {
     maps,
     up: {
@@ -160,6 +188,8 @@ export function reduceGroup(
       minFirst: Float64Array.from(openFirst),
       extComp: Uint32Array.from(ext.comp),
       extNode: Float64Array.from(ext.node),
+      pairA: Float64Array.from(up.comp),
+      pairB: Float64Array.from(up.node),
       expNode: Float64Array.from(exp.node),
       expComp: Uint32Array.from(exp.comp),
     },
