@@ -1,4 +1,5 @@
 export { copyBox, fillBox, NdArray, type Shape4, type Voxel } from "./array";
+export * from "./chunks";
 export {
   compressedSegmentationCodec,
   DEFAULT_CSEG_BLOCK_SIZE,
@@ -19,6 +20,23 @@ export {
   registerCodec,
 } from "./codecs/registry";
 export type * from "./codecs/types";
+export {
+  DownsampleError,
+  downsampleShape,
+  type Factor3,
+  type ShapeLike,
+} from "./downsample/common";
+export {
+  type DownsampledMip,
+  type DownsampleMethod,
+  type DownsampleOptions,
+  downsample,
+  downsampleAverage,
+  downsampleMax,
+  downsampleMin,
+  downsampleMode,
+  downsampleStriding,
+} from "./downsample/downsample";
 export * from "./dtypes";
 export * from "./errors";
 export * from "./geometry/bbox";
@@ -30,6 +48,7 @@ export * from "./info/errors";
 export * from "./info/info";
 export * from "./info/io";
 export type { StorageReader, StorageWriter } from "./info/store";
+export { precomputedKernels } from "./kernel-module";
 export {
   closePool,
   configurePool,

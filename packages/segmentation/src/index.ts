@@ -3,7 +3,13 @@
  * Nothing here does IO or depends on another ngpipe package.
  */
 
-// Labels across a dataset (issue 14): connected components, remap, renumber, voxel counts.
+export type {
+  AgglomerateOptions,
+  AgglomerationEdges,
+  AgglomerationMethod,
+  AgglomerationTable,
+} from "./agglomerate";
+export { agglomerate } from "./agglomerate";
 export {
   type ConnectedComponentsOptions,
   type ConnectedComponentsResult,
@@ -13,12 +19,27 @@ export {
 } from "./ccl";
 export { countVoxels, type VoxelCounts } from "./counts";
 export {
+  type DistanceLabels,
+  DistanceTransformError,
+  type DistanceTransformOptions,
+  distanceTransform,
+} from "./edt";
+export {
   type IntegerLabelArray,
   type LabelArray,
   LabelArrayError,
   type Shape3,
 } from "./label-array";
 export { type LabelType, labelRange, labelTypeOf } from "./label-types";
+export type { SegmentationScores } from "./metrics";
+export { evaluateSegmentation } from "./metrics";
+export type {
+  RegionGraph,
+  RegionGraphOptions,
+  RegionGraphReduce,
+  RegionLabels,
+} from "./region-graph";
+export { regionGraph } from "./region-graph";
 export {
   RemapMissingIdError,
   type RemapOptions,
@@ -28,3 +49,26 @@ export {
   remap,
 } from "./remap";
 export { type RenumberOptions, type RenumberResult, renumber } from "./renumber";
+export {
+  type Skeleton,
+  type SkeletonizeOptions,
+  type SkeletonStats,
+  skeletonize,
+  skeletonStats,
+} from "./skeleton/skeletonize";
+export type { TeasarParams } from "./skeleton/teasar";
+export type { AffinityArray } from "./watershed/affinities";
+export { AffinityInputError, SegmentationOptionError } from "./watershed/errors";
+export type { SpanningTree } from "./watershed/merge";
+export type { HistogramRange, WatershedThresholds } from "./watershed/thresholds";
+export {
+  accumulateHistogram,
+  histogramEdges,
+  histogramRange,
+  quantileThreshold,
+  RELATIVE_THRESHOLD_BINS,
+  relativeThresholds,
+  valueRange,
+} from "./watershed/thresholds";
+export type { WatershedOptions, WatershedResult } from "./watershed/watershed";
+export { watershed } from "./watershed/watershed";
