@@ -19,7 +19,6 @@ export {
   cclReduceTask,
   cclRelabelTask,
   createConnectedComponentsTasks,
-  type TaskPhase,
 } from "./labels/ccl";
 export {
   type MeshBlockOptions,

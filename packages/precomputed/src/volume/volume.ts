@@ -28,14 +28,7 @@ import { type AddScaleOptions, addScale, type CreateInfoOptions, createInfo } fr
 import { type InfoJSON, type Scale, type ScaleJSON, scaleForMip } from "../info/info";
 import { readInfo, writeInfo } from "../info/io";
 import { ChunkCache } from "./cache";
-import {
-  boxAtPoint,
-  checkArray,
-  cropChunk,
-  newCutout,
-  paintChunk,
-  type VolumeArray,
-} from "./edge";
+import { boxAtPoint, checkArray, cropChunk, newCutout, paintChunk, type VolumeArray } from "./edge";
 import { AlignmentError, MissingChunkError, OutOfBoundsError } from "./errors";
 import {
   type BboxLike,

@@ -16,17 +16,20 @@
  */
 import {
   Bbox,
+  bytesPerVoxel,
   type DataType,
   type InfoJSON,
   NdArray,
   readInfo,
   scaleForMip,
+  type Vec3,
   Volume,
   writeInfo,
 } from "@ngpipe/precomputed";
 import type { Storage } from "@ngpipe/storage";
 import { z } from "zod";
 import { labelsKernels } from "../labels-kernel-module";
+import type { TaskPhase } from "../registry/stage";
 import { defineTask, type TaskContext } from "../runtime";
 import {
   type CreateOptionsBase,
@@ -35,7 +38,7 @@ import {
   storageFor,
 } from "../stages/common";
 import { backgroundSchema, backgroundValue, createDownsampleTasks } from "../stages/downsample";
-import { type TaskList, taskList } from "../tiling";
+import { taskList } from "../tiling";
 import type { CclBlockResult } from "./ccl-block";
 import { packRecord, unpackRecord } from "./records";
 import { type ReduceMember, reduceGroup } from "./reduce";
@@ -227,7 +230,7 @@ export const cclReduceTask = defineTask({
       mapOffsets[i + 1] = mapOffsets[i] + m.length;
     });
     const map = new Float64Array(mapOffsets[r.maps.length]);
-    r.maps.forEach((m, i) => map.set(m, mapOffsets[i]));
+    for (const [i, m] of r.maps.entries()) map.set(m, mapOffsets[i]);
     await store.put(
       `reduce/${p.level}/${linear(p.group, groupsAt(grid, p.groupSize, p.level))}`,
       packRecord(
@@ -409,8 +412,8 @@ export const cclCleanupTask = defineTask({
 export interface ConnectedComponentsTaskOptions extends CreateOptionsBase {
   /** 6, 18 or 26 (default 26). */
   connectivity?: 6 | 18 | 26;
-  /** Block shape (a multiple of the chunk size). Default: the chunk size times [4, 4, 2]. */
-  shape?: V3;
+  /** Block shape (a multiple of the chunk size). Default: the chunk doubled while within `memoryTarget`. */
+  shape?: Vec3;
   /** Mip of the source read. Default 0. */
   mip?: number;
   /** The source value that is background. Default 0. */
@@ -429,12 +432,16 @@ export interface ConnectedComponentsTaskOptions extends CreateOptionsBase {
   mips?: number;
   /** Encoding of dest. Default: the source's when a label encoding, else raw. */
   encoding?: "raw" | "compressed_segmentation";
+  /** Bytes one task may hold; picks the block shape when `shape` is not given. Default 3.5 GB. */
+  memoryTarget?: number;
 }
 
-/** One phase of a multi-phase stage: its name and its tasks, made when the phase starts. */
-export interface TaskPhase {
-  name: string;
-  tasks(): Promise<TaskList<unknown>>;
+/**
+ * Bytes a task holds per voxel of its block: the source voxel, its uint32
+ * key, its local id, and the output id (the largest of the phases).
+ */
+function bytesPerBlockVoxel(srcBytes: number): number {
+  return srcBytes + 4 + 4 + 8;
 }
 
 /**
@@ -460,7 +467,15 @@ export async function createConnectedComponentsTasks(
     throw new LayerMismatchError(
       `${src} has ${info.num_channels} channels; connected components take one`,
     );
-  const shape = (o.shape ?? scale.chunkSize.map((n, a) => n * [4, 4, 2][a])) as V3;
+  const memory = o.memoryTarget ?? 3.5e9;
+  const perVoxel = bytesPerBlockVoxel(bytesPerVoxel(dtype));
+  const shape: V3 = o.shape
+    ? [o.shape[0], o.shape[1], o.shape[2]]
+    : defaultBlockShape(scale.chunkSize as V3, perVoxel, memory);
+  if (shape[0] * shape[1] * shape[2] * perVoxel > memory)
+    throw new ConnectedComponentsError(
+      `a block of [${shape.join(", ")}] needs about ${shape[0] * shape[1] * shape[2] * perVoxel} bytes, over the memory target of ${memory}: give a smaller --shape or more --memory`,
+    );
   if (shape.some((n, a) => !Number.isInteger(n) || n <= 0 || n % scale.chunkSize[a] !== 0))
     throw new ConnectedComponentsError(
       `block shape [${shape.join(", ")}] must be a multiple of the chunk size [${scale.chunkSize.join(", ")}] of ${src} mip ${mip}`,
@@ -567,6 +582,19 @@ export async function createConnectedComponentsTasks(
       tasks: async () => taskList([scratch], (s) => cclCleanupTask.payload({ scratch: s })),
     });
   return phases;
+}
+
+/**
+ * The chunk grown by doubling x, y, then z in turn while the block stays
+ * within the memory target and under 2^27 voxels.
+ */
+function defaultBlockShape(chunk: V3, perVoxel: number, memory: number): V3 {
+  const shape: V3 = [...chunk];
+  for (let a = 0; ; a = (a + 1) % 3) {
+    const next = shape[0] * shape[1] * shape[2] * 2;
+    if (next * perVoxel > memory || next > 2 ** 27) return shape;
+    shape[a] *= 2;
+  }
 }
 
 /** The info of the components layer: the source's geometry at `mip`, one id channel. */

@@ -1,0 +1,100 @@
+/** The label stages: `ngpipe image ccl`, `"stage": "ccl"`. */
+import { z } from "zod";
+import {
+  type ConnectedComponentsTaskOptions,
+  cclBlockTask,
+  cclCleanupTask,
+  cclNumberTask,
+  cclReduceTask,
+  cclRelabelTask,
+  createConnectedComponentsTasks,
+} from "../labels/ccl";
+import { backgroundSchema } from "../stages/downsample";
+import { countOption, shapeOption } from "./options";
+import { defineStage } from "./stage";
+
+/** Options of the connected-components stage as JSON (a pipeline step's `options`). */
+export const connectedComponentsStageOptions = z
+  .object({
+    connectivity: z.union([z.literal(6), z.literal(18), z.literal(26)]).optional(),
+    shape: shapeOption.optional(),
+    mip: countOption.optional(),
+    background: backgroundSchema.optional(),
+    threshold: z.tuple([z.number(), z.number()]).optional(),
+    scratch: z.string().optional(),
+    keepScratch: z.boolean().optional(),
+    groupSize: z.number().int().min(2).optional(),
+    dataType: z.enum(["uint32", "uint64", "auto"]).optional(),
+    mips: countOption.optional(),
+    encoding: z.enum(["raw", "compressed_segmentation"]).optional(),
+    memoryTarget: z.number().positive().optional(),
+  })
+  .strict();
+
+/** Connected components across a whole layer, in phases. */
+export const connectedComponentsStage = defineStage<ConnectedComponentsTaskOptions>({
+  name: "ccl",
+  tasks: [cclBlockTask, cclReduceTask, cclNumberTask, cclRelabelTask, cclCleanupTask],
+  inputs: ["src", "dest"],
+  options: connectedComponentsStageOptions,
+  createPhases: ({ src, dest }, o) => createConnectedComponentsTasks(src, dest, o),
+  cli: {
+    command: ["image", "ccl"],
+    description:
+      "connected components of a layer across tasks, numbered as one connectedComponents call on the whole volume would (phases: blocks, reduce, number, relabel, downsample, cleanup)",
+    arguments: [
+      { name: "src", description: "label (or, with --threshold, image) layer", input: "src" },
+      { name: "dest", description: "destination segmentation layer", input: "dest" },
+    ],
+    options: [
+      { flags: "--connectivity <n>", description: "6, 18 or 26", default: "26" },
+      {
+        flags: "--shape <x,y,z>",
+        description: "block shape, a multiple of the chunk size (default: from --memory)",
+      },
+      { flags: "--mip <n>", description: "mip to read", default: "0" },
+      { flags: "--threshold <lo,hi>", description: "image layers: foreground is lo <= value < hi" },
+      {
+        flags: "--num-mips <n>",
+        description: "downsampled mips of the result (mode)",
+        default: "0",
+      },
+      { flags: "--data-type <t>", description: "uint32, uint64 or auto", default: "auto" },
+      {
+        flags: "--scratch <url>",
+        description: "where the phases keep their state (default: DEST/ccl-scratch)",
+      },
+      { flags: "--keep-scratch", description: "keep the state objects after the last phase" },
+      { flags: "--memory <bytes>", description: "memory target per task", default: "3.5e9" },
+    ],
+    async parse(o, { parse }) {
+      const connectivity = parse.int(String(o.connectivity), "--connectivity");
+      if (connectivity !== 6 && connectivity !== 18 && connectivity !== 26)
+        throw parse.usage(`--connectivity must be 6, 18 or 26; got "${o.connectivity}"`);
+      let threshold: [number, number] | undefined;
+      if (o.threshold !== undefined) {
+        const parts = String(o.threshold).split(",");
+        if (parts.length !== 2)
+          throw parse.usage(`--threshold must be lo,hi; got "${o.threshold}"`);
+        threshold = [
+          parse.number(parts[0], "--threshold lo", -Infinity),
+          parse.number(parts[1], "--threshold hi", -Infinity),
+        ];
+      }
+      const dataType = String(o.dataType);
+      if (!["uint32", "uint64", "auto"].includes(dataType))
+        throw parse.usage(`--data-type must be uint32, uint64 or auto; got "${dataType}"`);
+      return {
+        connectivity,
+        shape: o.shape ? parse.shape(String(o.shape), "--shape") : undefined,
+        mip: parse.int(String(o.mip), "--mip"),
+        threshold,
+        mips: parse.int(String(o.numMips), "--num-mips"),
+        dataType: dataType as "uint32" | "uint64" | "auto",
+        scratch: o.scratch === undefined ? undefined : String(o.scratch),
+        keepScratch: Boolean(o.keepScratch),
+        memoryTarget: parse.memory(String(o.memory)),
+      };
+    },
+  },
+});
