@@ -20,6 +20,8 @@ export {
   cclRelabelTask,
   createConnectedComponentsTasks,
 } from "./labels/ccl";
+export { fileLocation, parseRemapMap, RemapMapFileError, readRemapMap } from "./labels/map-file";
+export { createRemapTasks, type RemapTaskOptions, remapTask } from "./labels/remap-stage";
 export {
   type MeshBlockOptions,
   type MeshBlockResult,
