@@ -138,6 +138,7 @@ export const stageArgParsers: StageArgParsers = {
   dataType: parseDataType,
   memory: parseMemory,
   background: parseBackground,
+  location: toUrl,
   usage: (message) => new UsageError(message),
 };
 

@@ -4,7 +4,7 @@
  */
 import { downsampleStage } from "./downsample";
 import { ingestStage } from "./ingest";
-import { connectedComponentsStage } from "./labels";
+import { connectedComponentsStage, remapStage } from "./labels";
 import { blackoutStage, deleteStage, touchStage } from "./maintenance";
 import { manifestStage, meshStage } from "./mesh";
 import { quantizeStage } from "./quantize";
@@ -21,3 +21,4 @@ registerStage(blackoutStage);
 registerStage(meshStage);
 registerStage(manifestStage);
 registerStage(connectedComponentsStage);
+registerStage(remapStage);

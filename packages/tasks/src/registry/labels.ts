@@ -1,4 +1,4 @@
-/** The label stages: `ngpipe image ccl`, `"stage": "ccl"`. */
+/** The label stages: `ngpipe image ccl` / `"stage": "ccl"`, `ngpipe image remap` / `"stage": "remap"`. */
 import { z } from "zod";
 import {
   type ConnectedComponentsTaskOptions,
@@ -9,6 +9,7 @@ import {
   cclRelabelTask,
   createConnectedComponentsTasks,
 } from "../labels/ccl";
+import { createRemapTasks, type RemapTaskOptions, remapTask } from "../labels/remap-stage";
 import { backgroundSchema } from "../stages/downsample";
 import { countOption, shapeOption } from "./options";
 import { defineStage } from "./stage";
@@ -94,6 +95,73 @@ export const connectedComponentsStage = defineStage<ConnectedComponentsTaskOptio
         scratch: o.scratch === undefined ? undefined : String(o.scratch),
         keepScratch: Boolean(o.keepScratch),
         memoryTarget: parse.memory(String(o.memory)),
+      };
+    },
+  },
+});
+
+const labelTypes = [
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+] as const;
+
+/** Options of the remap stage as JSON. */
+export const remapStageOptions = z
+  .object({
+    map: z.string().min(1),
+    dataType: z.enum(labelTypes).optional(),
+    preserveMissing: z.boolean().optional(),
+    mip: countOption.optional(),
+    shape: shapeOption.optional(),
+    mips: countOption.optional(),
+  })
+  .strict();
+
+/** A map file applied to every block of a layer (the seed's Remap). */
+export const remapStage = defineStage<RemapTaskOptions>({
+  name: "remap",
+  tasks: [remapTask],
+  inputs: ["src", "dest"],
+  options: remapStageOptions,
+  createPhases: ({ src, dest }, o) => createRemapTasks(src, dest, o),
+  cli: {
+    command: ["image", "remap"],
+    description:
+      "apply a map (dense .npy, JSON object, or .bin of little-endian uint64 (from, to) pairs) to every voxel of a layer",
+    arguments: [
+      { name: "src", description: "label layer", input: "src" },
+      { name: "dest", description: "destination layer", input: "dest" },
+    ],
+    options: [
+      { flags: "--map <url>", description: "the map file (path or URL)" },
+      { flags: "--data-type <t>", description: "data type of dest (default: the source's)" },
+      { flags: "--preserve-missing", description: "ids missing from the map keep their value" },
+      { flags: "--mip <n>", description: "mip to read", default: "0" },
+      { flags: "--shape <x,y,z>", description: "task shape (a multiple of the chunk size)" },
+      {
+        flags: "--num-mips <n>",
+        description: "downsampled mips of the result (mode)",
+        default: "0",
+      },
+    ],
+    parse(o, { parse }) {
+      if (o.map === undefined) throw parse.usage("--map is required: the map file");
+      const dataType = o.dataType === undefined ? undefined : String(o.dataType);
+      if (dataType !== undefined && !(labelTypes as readonly string[]).includes(dataType))
+        throw parse.usage(`--data-type must be one of ${labelTypes.join(", ")}; got "${dataType}"`);
+      return {
+        map: parse.location(String(o.map)),
+        dataType: dataType as RemapTaskOptions["dataType"],
+        preserveMissing: Boolean(o.preserveMissing),
+        mip: parse.int(String(o.mip), "--mip"),
+        shape: o.shape ? parse.shape(String(o.shape), "--shape") : undefined,
+        mips: parse.int(String(o.numMips), "--num-mips"),
       };
     },
   },

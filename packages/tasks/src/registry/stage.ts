@@ -78,6 +78,8 @@ export interface StageArgParsers {
   memory(text: string): number;
   /** A voxel value of `dtype` as payloads take it (a decimal string beyond 2^53). */
   background(text: string, dtype: DataType): number | string;
+  /** A path or URL of a file or layer, as a URL (relative paths made absolute). */
+  location(text: string): string;
   /** The CLI's usage error with this message, to throw for checks across options. */
   usage(message: string): Error;
 }
