@@ -4,7 +4,7 @@
  */
 import { downsampleStage } from "./downsample";
 import { ingestStage } from "./ingest";
-import { connectedComponentsStage, remapStage } from "./labels";
+import { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from "./labels";
 import { blackoutStage, deleteStage, touchStage } from "./maintenance";
 import { manifestStage, meshStage } from "./mesh";
 import { quantizeStage } from "./quantize";
@@ -22,3 +22,5 @@ registerStage(meshStage);
 registerStage(manifestStage);
 registerStage(connectedComponentsStage);
 registerStage(remapStage);
+registerStage(voxelCountStage);
+registerStage(dustStage);

@@ -2,7 +2,7 @@ import "./builtin";
 
 export { downsampleStage } from "./downsample";
 export { ingestStage } from "./ingest";
-export { connectedComponentsStage, remapStage } from "./labels";
+export { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from "./labels";
 export { type BlackoutStageOptions, blackoutStage, deleteStage, touchStage } from "./maintenance";
 export { manifestStage, meshStage } from "./mesh";
 export { quantizeStage } from "./quantize";

@@ -9,7 +9,14 @@ import {
   cclRelabelTask,
   createConnectedComponentsTasks,
 } from "../labels/ccl";
+import { createDustTasks, type DustTaskOptions, dustTask } from "../labels/dust";
 import { createRemapTasks, type RemapTaskOptions, remapTask } from "../labels/remap-stage";
+import {
+  createVoxelCountTasks,
+  type VoxelCountOptions,
+  voxelCountBlockTask,
+  voxelCountMergeTask,
+} from "../labels/voxel-counts";
 import { backgroundSchema } from "../stages/downsample";
 import { countOption, shapeOption } from "./options";
 import { defineStage } from "./stage";
@@ -161,6 +168,94 @@ export const remapStage = defineStage<RemapTaskOptions>({
         preserveMissing: Boolean(o.preserveMissing),
         mip: parse.int(String(o.mip), "--mip"),
         shape: o.shape ? parse.shape(String(o.shape), "--shape") : undefined,
+        mips: parse.int(String(o.numMips), "--num-mips"),
+      };
+    },
+  },
+});
+
+/** Options of the count-voxels stage as JSON. */
+export const voxelCountStageOptions = z
+  .object({
+    dest: z.string().optional(),
+    mip: countOption.optional(),
+    shape: shapeOption.optional(),
+    groupSize: z.number().int().min(2).optional(),
+    scratch: z.string().optional(),
+  })
+  .strict();
+
+/** Dataset-wide voxel counts per label, as a chunked table in storage. */
+export const voxelCountStage = defineStage<VoxelCountOptions>({
+  name: "count-voxels",
+  tasks: [voxelCountBlockTask, voxelCountMergeTask, cclCleanupTask],
+  inputs: ["layer"],
+  options: voxelCountStageOptions as z.ZodType<VoxelCountOptions>,
+  createPhases: ({ layer }, o) => createVoxelCountTasks(layer, o),
+  cli: {
+    command: ["image", "count-voxels"],
+    description:
+      "voxel counts of every label of a layer, merged in storage into a chunked table (index.json + chunk-<k>; read with readVoxelCounts)",
+    arguments: [{ name: "layer", description: "label layer", input: "layer" }],
+    options: [
+      { flags: "--dest <url>", description: "where the table goes (default: LAYER/voxel-counts)" },
+      { flags: "--mip <n>", description: "mip to count", default: "0" },
+      { flags: "--shape <x,y,z>", description: "block shape (a multiple of the chunk size)" },
+    ],
+    parse: (o, { parse }) => ({
+      dest: o.dest === undefined ? undefined : parse.location(String(o.dest)),
+      mip: parse.int(String(o.mip), "--mip"),
+      shape: o.shape
+        ? (parse.shape(String(o.shape), "--shape") as [number, number, number])
+        : undefined,
+    }),
+  },
+});
+
+/** Options of the dust stage as JSON. */
+export const dustStageOptions = z
+  .object({
+    minSize: z.number().min(0),
+    mip: countOption.optional(),
+    shape: shapeOption.optional(),
+    mips: countOption.optional(),
+    counts: z.string().optional(),
+    keepCounts: z.boolean().optional(),
+  })
+  .strict();
+
+/** Labels below a dataset-wide voxel count set to 0. */
+export const dustStage = defineStage<DustTaskOptions>({
+  name: "dust",
+  tasks: [voxelCountBlockTask, voxelCountMergeTask, dustTask, cclCleanupTask],
+  inputs: ["src", "dest"],
+  options: dustStageOptions as z.ZodType<DustTaskOptions>,
+  createPhases: ({ src, dest }, o) => createDustTasks(src, dest, o),
+  cli: {
+    command: ["image", "dust"],
+    description: "set to 0 every label with fewer than --min-size voxels in the whole dataset",
+    arguments: [
+      { name: "src", description: "label layer", input: "src" },
+      { name: "dest", description: "destination layer", input: "dest" },
+    ],
+    options: [
+      { flags: "--min-size <n>", description: "smallest voxel count kept" },
+      { flags: "--mip <n>", description: "mip to read", default: "0" },
+      { flags: "--shape <x,y,z>", description: "task shape (a multiple of the chunk size)" },
+      {
+        flags: "--num-mips <n>",
+        description: "downsampled mips of the result (mode)",
+        default: "0",
+      },
+    ],
+    parse(o, { parse }) {
+      if (o.minSize === undefined) throw parse.usage("--min-size is required");
+      return {
+        minSize: parse.number(String(o.minSize), "--min-size"),
+        mip: parse.int(String(o.mip), "--mip"),
+        shape: o.shape
+          ? (parse.shape(String(o.shape), "--shape") as [number, number, number])
+          : undefined,
         mips: parse.int(String(o.numMips), "--num-mips"),
       };
     },
