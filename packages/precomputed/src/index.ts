@@ -64,8 +64,23 @@ export * from "./sharding/errors";
 export * from "./sharding/morton";
 export * from "./sharding/murmurhash";
 export * from "./sharding/params";
+export * from "./sharding/plan";
 export * from "./sharding/reader";
 export * from "./sharding/shard";
 export * from "./sharding/spec";
 export * from "./sharding/writer";
+export {
+  decodeSkeleton,
+  type EncodedSkeleton,
+  encodeSkeleton,
+  parseSkeletonInfo,
+  type SkeletonAttributeArray,
+  type SkeletonAttributeInfo,
+  type SkeletonAttributeType,
+  SkeletonDecodeError,
+  type SkeletonInfo,
+  SkeletonInfoError,
+  skeletonInfo,
+} from "./skeletons/format";
+export { type SegmentId, SkeletonLayer, type SkeletonLayerOptions } from "./skeletons/layer";
 export * from "./volume";

@@ -63,7 +63,7 @@ export type { SpanningTree } from "./watershed/merge";
 export type { HistogramRange, WatershedThresholds } from "./watershed/thresholds";
 export {
   accumulateHistogram,
-  histogramEdges,
+  histogramEdge,
   histogramRange,
   quantileThreshold,
   RELATIVE_THRESHOLD_BINS,

@@ -5,7 +5,7 @@
  * processes on one machine.
  */
 
-import { type BigIntStats, type Dirent, promises as fsp, statSync } from "node:fs";
+import { type BigIntStats, type Dir, type Dirent, promises as fsp, statSync } from "node:fs";
 import * as path from "node:path";
 import {
   AbortError,
@@ -303,6 +303,24 @@ export class FileBackend implements Backend {
       // Let the real request report anything but a missing path.
       return !isMissing(err);
     }
+  }
+
+  async namesIn(dir: string, limit: number, opts?: IoOptions): Promise<Set<string> | null> {
+    this.checkSignal(opts?.signal, dir);
+    const names = new Set<string>();
+    let d: Dir;
+    try {
+      d = await fsp.opendir(dir === "" ? this.root : this.pathOf(dir), { bufferSize: 256 });
+    } catch (err) {
+      if (isMissing(err)) return names;
+      this.fail(err, "list", dir);
+    }
+    // Leaving the loop, by its end or early, closes the directory.
+    for await (const entry of d) {
+      if (names.size >= limit) return null;
+      names.add(entry.name);
+    }
+    return names;
   }
 
   async head(key: string, opts?: IoOptions): Promise<ObjectInfo | null> {

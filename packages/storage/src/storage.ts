@@ -22,7 +22,14 @@ import {
   RequestError,
   StorageError,
 } from "./errors";
-import { compressedRangeError, FORMS, type Form, tagVersion, untagVersion } from "./forms";
+import {
+  compressedRangeError,
+  FORMS,
+  type Form,
+  StoredNames,
+  tagVersion,
+  untagVersion,
+} from "./forms";
 import { joinPrefix, normalizeKey, normalizePrefix } from "./keys";
 import { type BatchInput, runPool } from "./pool";
 import {
@@ -262,6 +269,24 @@ export class Storage {
   }
 
   /**
+   * Directory listings for the reads of one batch (pass as `names` to
+   * {@link get}/{@link getRaw}), or undefined when this backend keeps
+   * Content-Encoding as metadata or cannot list a directory cheaply.
+   */
+  batchNames(): StoredNames | undefined {
+    const b = this.backend;
+    if (b.encodingInMetadata || b.namesIn === undefined) return undefined;
+    return new StoredNames((dir, limit, signal) =>
+      this.call(
+        "list",
+        dir.slice(this.prefix.length),
+        () => b.namesIn!(dir, limit, { signal }),
+        signal,
+      ),
+    );
+  }
+
+  /**
    * The stored bytes of `key` as the backend holds them (still compressed),
    * with `info.contentEncoding` saying how; null when missing. On file, mem
    * and http backends this finds `key`, `key.gz`, `key.br` or `key.zst`.
@@ -278,6 +303,26 @@ export class Storage {
     const { range, signal } = opts;
     if (range !== undefined) checkRange(range, this.url, key);
     const b = this.backend;
+    if (opts.names !== undefined && range === undefined && !b.encodingInMetadata) {
+      const form = await opts.names.formOf(full, signal);
+      if (form === null) return null;
+      if (form !== undefined) {
+        const r = await this.call(
+          "get",
+          key,
+          (s) => b.get(full + form.suffix, { signal: s }),
+          signal,
+        );
+        if (r !== null) {
+          if (form.codec !== undefined) {
+            r.info.contentEncoding = form.codec;
+            r.info.version = tagVersion(r.info.version, form.suffix);
+          }
+          return r;
+        }
+        // Gone since the listing (or replaced by another form): look again.
+      }
+    }
     const res = await this.call(
       "get",
       key,
@@ -646,7 +691,11 @@ export class Storage {
     keys: BatchInput<string>,
     opts: BatchOptions & Pick<GetOptions, "range"> = {},
   ): Promise<BatchResult<Uint8Array | null>[]> {
-    const getOpts: GetOptions = { signal: opts.signal, range: opts.range };
+    const getOpts: GetOptions = {
+      signal: opts.signal,
+      range: opts.range,
+      names: opts.range === undefined ? this.batchNames() : undefined,
+    };
     return runPool(
       keys,
       keyOfString,

@@ -1,3 +1,4 @@
+import type { StoredNames } from "./forms";
 /**
  * The storage contract: bytes at keys. Every backend (file, mem, gs, s3, http)
  * implements {@link Backend}; {@link Storage} adds compression, retries and the
@@ -43,6 +44,13 @@ export interface IoOptions {
 export interface GetOptions extends IoOptions {
   /** Fetch only these bytes. Ranges apply to the stored (uncompressed) object. */
   range?: ByteRange;
+  /**
+   * Directory listings shared by the reads of one batch (from
+   * `Storage.batchNames()`): on file://, the stored form of each key
+   * (`key`, `key.gz`, ...) is then looked up in one listing per directory
+   * instead of probed key by key. `getMany` uses one itself.
+   */
+  names?: StoredNames;
 }
 
 export interface PutOptions extends IoOptions {
@@ -121,6 +129,13 @@ export interface Backend {
    * Backends without it are probed with `head`.
    */
   exists?(key: string, opts?: IoOptions): boolean | Promise<boolean>;
+  /**
+   * Optional: the entry names of directory `dir` (a backend key without
+   * the trailing "/", "" for the root), or null when it holds more than
+   * `limit` entries. A missing directory has none. Lets {@link Storage}
+   * find the stored forms of many keys with one listing.
+   */
+  namesIn?(dir: string, limit: number, opts?: IoOptions): Promise<Set<string> | null>;
   /** Server-side copy within the same backend kind, if supported. */
   copyWithin?(srcKey: string, dst: Backend, dstKey: string, opts?: IoOptions): Promise<void>;
   close?(): Promise<void>;

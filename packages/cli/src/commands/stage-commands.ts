@@ -28,7 +28,7 @@ import {
 import { UsageError } from "../errors";
 import { runPipeline } from "../pipeline";
 import { type RunTasksOptions, runTasks } from "../run-tasks";
-import { parseBackground, parseMemory } from "./stages";
+import { parseBackground, parseMemory, parsePositiveBytes } from "./stages";
 
 /** Options every stage command shares: where tasks go, how many at once. */
 export function withRunOptions(cmd: Command): Command {
@@ -137,6 +137,7 @@ export const stageArgParsers: StageArgParsers = {
   compress: parseCompress,
   dataType: parseDataType,
   memory: parseMemory,
+  bytes: parsePositiveBytes,
   background: parseBackground,
   location: toUrl,
   usage: (message) => new UsageError(message),

@@ -8,6 +8,7 @@
  */
 import type { Compression } from "@ngpipe/storage";
 import { compressSync, decompressSync } from "@ngpipe/storage/compression";
+import { copyBox, NdArray, type Shape4 } from "../array";
 import { decodeChunk, encodeChunk } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
 import type { TypedArray } from "../dtypes";
@@ -48,4 +49,26 @@ export function decodeStoredChunk(
       ? bytes
       : decompressSync(bytes, compression, { url: ctx.key ?? "chunk" });
   return decodeChunk(plain, encoding, ctx);
+}
+
+/**
+ * {@link decodeStoredChunk}, then copy the box `size` at `srcMin` of the
+ * chunk to `dstMin` of `out` (an array of shape `outShape`, normally on a
+ * SharedArrayBuffer, so that a worker of the pool paints the chunk into the
+ * reader's array itself and the chunk's voxels never travel back).
+ */
+export function decodeStoredChunkInto(
+  bytes: Uint8Array,
+  compression: Compression | undefined,
+  encoding: string,
+  ctx: ChunkContext,
+  out: TypedArray,
+  outShape: Shape4,
+  srcMin: readonly number[],
+  dstMin: readonly number[],
+  size: readonly number[],
+): void {
+  const data = decodeStoredChunk(bytes, compression, encoding, ctx);
+  const chunk = new NdArray(data, [...ctx.shape] as Shape4, ctx.dtype);
+  copyBox(chunk, srcMin, new NdArray(out, outShape, ctx.dtype), dstMin, size);
 }

@@ -38,7 +38,7 @@ export interface ShardReaderOptions {
    * range request (the gap is read and dropped). Default 32 KiB.
    */
   maxGapBytes?: number;
-  /** A coalesced range request stops growing at this size. Default 8 MiB. */
+  /** A coalesced range request stops growing at this size. Default 256 KiB (reads of a few chunks overlap their decoding better than one large read). */
   maxRangeBytes?: number;
 }
 
@@ -89,7 +89,7 @@ export class ShardReader {
     this.minishards = new Lru(opts.minishardCacheSize ?? 512);
     this.concurrency = opts.concurrency ?? 16;
     this.maxGap = opts.maxGapBytes ?? 32 * 1024;
-    this.maxRange = opts.maxRangeBytes ?? 8 * 1024 * 1024;
+    this.maxRange = opts.maxRangeBytes ?? 256 * 1024;
   }
 
   /** Storage key of the shard file with number `shard`. */

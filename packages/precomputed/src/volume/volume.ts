@@ -272,13 +272,14 @@ export class Volume {
     region: Bbox,
     paint: (chunk: Bbox, data: TypedArray | null) => void,
     opts: VolumeIoOptions,
+    shared?: { out: VolumeArray; box: Bbox },
   ): Promise<void> {
     const cells = this.cells(region);
     let done = 0;
-    const finish = (chunk: Bbox, data: TypedArray | null) => {
+    const finish = (chunk: Bbox, data: TypedArray | null, painted = false) => {
       if (data === null && !this.options.fillMissing)
         throw new MissingChunkError(this.chunkKey(chunk), this.url);
-      paint(chunk, data);
+      if (!painted) paint(chunk, data);
       opts.onProgress?.(++done, cells.length);
     };
     const cache = this.cache;
@@ -293,6 +294,10 @@ export class Volume {
       wanted,
       async ({ bbox }, stored) => {
         if (stored === null) return finish(bbox, null);
+        if (shared && pooled && !cache) {
+          await this.coder.decodeInto(stored, bbox, shared.out, shared.box, opts);
+          return finish(bbox, shared.out.data, true);
+        }
         const data = await this.coder.decode(stored, bbox, { pooled, signal: opts.signal });
         cache?.set(this.chunkKey(bbox), data);
         finish(bbox, data);
@@ -312,10 +317,15 @@ export class Volume {
     const bbox = this.boxAtMip(box, opts.coordResolution);
     if (this.options.bounded !== false) this.checkBounds(bbox, "read");
     const bg = this.background;
-    const out = newCutout(this.dataType, bbox, this.numChannels, bg);
+    const out = newCutout(this.dataType, bbox, this.numChannels, bg, opts.shared);
     const region = bbox.intersect(this.bounds);
     if (region.empty()) return out;
-    await this.loadChunks(region, (chunk, data) => paintChunk(out, bbox, chunk, data, bg), opts);
+    await this.loadChunks(
+      region,
+      (chunk, data) => paintChunk(out, bbox, chunk, data, bg),
+      opts,
+      opts.shared ? { out, box: bbox } : undefined,
+    );
     return out;
   }
 

@@ -142,7 +142,7 @@ describe("skeletonize", () => {
 
   test("fixBorders: two blocks sharing a face plane put a vertex at the same point of it", () => {
     const shape: Shape = [40, 15, 15];
-    const labels = volume(shape, (x, y, z) => ((y - 7) ** 2 + (z - 6) ** 2 <= 12 ? 9 : 0));
+    const labels = volume(shape, (_x, y, z) => ((y - 7) ** 2 + (z - 6) ** 2 <= 12 ? 9 : 0));
     // Blocks [0, 21) and [20, 40) share the plane x = 20.
     const crop = (x0: number, x1: number): Uint32Array => {
       const out = new Uint32Array((x1 - x0) * 15 * 15);

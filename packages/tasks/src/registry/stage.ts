@@ -76,6 +76,8 @@ export interface StageArgParsers {
   dataType(text: string, what?: string): DataType;
   /** A byte count above zero: 3.5e9, 512M, 2G. */
   memory(text: string): number;
+  /** A byte count above zero for the option `what` (e.g. `--shard-bytes`). */
+  bytes(text: string, what: string): number;
   /** A voxel value of `dtype` as payloads take it (a decimal string beyond 2^53). */
   background(text: string, dtype: DataType): number | string;
   /** A path or URL of a file or layer, as a URL (relative paths made absolute). */
