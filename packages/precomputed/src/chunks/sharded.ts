@@ -23,6 +23,8 @@ export interface ShardedChunkStoreOptions {
   concurrency?: number;
   /** Encoded bytes one {@link ShardedChunkStore.putMany} may hold in memory. Default 4 GiB. */
   maxShardBytes?: number;
+  /** The most bytes one chunk's gzip data may inflate to (see `storedChunkLimit`). */
+  maxChunkBytes?: number;
 }
 
 /**
@@ -79,6 +81,7 @@ export class ShardedChunkStore implements ChunkStore {
     this.reader = new ShardReader(storage, spec, {
       prefix: scale.key,
       concurrency: this.concurrency,
+      maxChunkBytes: opts.maxChunkBytes,
     });
   }
 

@@ -18,6 +18,7 @@ import type { Voxel } from "../array";
 import { ChunkCoder } from "../chunks/coder";
 import { ShardedChunkStore, shardWriteBoxes } from "../chunks/sharded";
 import type { ChunkCell, ChunkStore } from "../chunks/store";
+import { storedChunkLimit } from "../chunks/stored";
 import { UnshardedChunkStore } from "../chunks/unsharded";
 import { getCodec } from "../codecs/registry";
 import { bytesPerVoxel, type DataType, type TypedArray } from "../dtypes";
@@ -25,11 +26,17 @@ import { UnknownEncodingError } from "../errors";
 import { Bbox, floorNear } from "../geometry/bbox";
 import type { Vec3 } from "../geometry/vec3";
 import { type AddScaleOptions, addScale, type CreateInfoOptions, createInfo } from "../info/edit";
-import { type InfoJSON, type Scale, type ScaleJSON, scaleForMip } from "../info/info";
+import {
+  type InfoJSON,
+  MAX_ARRAY_BYTES,
+  type Scale,
+  type ScaleJSON,
+  scaleForMip,
+} from "../info/info";
 import { readInfo, writeInfo } from "../info/io";
 import { ChunkCache } from "./cache";
 import { boxAtPoint, checkArray, cropChunk, newCutout, paintChunk, type VolumeArray } from "./edge";
-import { AlignmentError, MissingChunkError, OutOfBoundsError } from "./errors";
+import { AlignmentError, CutoutTooLargeError, MissingChunkError, OutOfBoundsError } from "./errors";
 import {
   type BboxLike,
   type DownloadPointOptions,
@@ -82,7 +89,13 @@ export class Volume {
     this.cache = cache ?? (budget > 0 ? new ChunkCache(budget) : undefined);
     const concurrency = options.concurrency ?? 32;
     this.chunks = this.scale.sharding
-      ? new ShardedChunkStore(storage, this.scale, { concurrency })
+      ? new ShardedChunkStore(storage, this.scale, {
+          concurrency,
+          maxChunkBytes: storedChunkLimit(this.scale.encoding, {
+            dtype: info.data_type as DataType,
+            shape: [...this.scale.chunkSize, info.num_channels],
+          }),
+        })
       : new UnshardedChunkStore(storage, this.scale, {
           concurrency,
           writeCompression: this.compression,
@@ -316,6 +329,11 @@ export class Volume {
     this.checkCodec();
     const bbox = this.boxAtMip(box, opts.coordResolution);
     if (this.options.bounded !== false) this.checkBounds(bbox, "read");
+    const bytes = bbox.volume() * bytesPerVoxel(this.dataType) * this.numChannels;
+    if (bytes > MAX_ARRAY_BYTES)
+      throw new CutoutTooLargeError(
+        `reading ${bbox} of ${this.url} needs ${bytes} bytes, more than one array can hold (${MAX_ARRAY_BYTES}); read it in smaller boxes`,
+      );
     const bg = this.background;
     const out = newCutout(this.dataType, bbox, this.numChannels, bg, opts.shared);
     const region = bbox.intersect(this.bounds);

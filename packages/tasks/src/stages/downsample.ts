@@ -399,8 +399,7 @@ export function addDownsampleScales(
   mips: number,
   factor: Vec3,
   newChunk: Vec3,
-  o: { encoding?: string; blockSize?: Vec3; chunkSize?: Vec3; bounds?: unknown } = {},
-  url = "",
+  o: { encoding?: string; blockSize?: Vec3; chunkSize?: Vec3 } = {},
 ): string[] {
   const keys: string[] = [];
   const scale = scaleForMip(info, mip);
@@ -408,22 +407,6 @@ export function addDownsampleScales(
   const ratio = [0, 1, 2].map((i) => scale.resolution[i] / r0[i]);
   for (let k = 1; k <= mips; k++) {
     const f = factorPow(factor, k);
-    const res = [0, 1, 2].map((i) => r0[i] * ratio[i] * f[i]);
-    const old = info.scales.find((s) => s.resolution.every((v, i) => Math.abs(v - res[i]) < 1e-9));
-    // Re-chunking or re-encoding an existing scale rewrites it: only for
-    // the whole layer, or the chunks outside `bounds` would be unreadable.
-    if (
-      old &&
-      o.bounds !== undefined &&
-      ((o.chunkSize && !sameVec(old.chunk_sizes[0], newChunk)) ||
-        (o.encoding && old.encoding !== o.encoding))
-    ) {
-      throw new LayerMismatchError(
-        `${url}: scale ${old.key} exists with chunk size ${old.chunk_sizes[0].join("x")} and ${old.encoding} encoding; ` +
-          "changing them for only a part of the layer (bounds) would leave the other chunks unreadable. " +
-          "Downsample the whole layer, or keep the scale's chunk size and encoding",
-      );
-    }
     const s = addScale(info, [ratio[0] * f[0], ratio[1] * f[1], ratio[2] * f[2]], {
       chunkSize: newChunk,
       encoding: o.encoding ?? scale.encoding,
@@ -515,7 +498,7 @@ export async function createDownsampleTasks(
     checkVoxelValue(o.background, srcInfo.data_type, "background", url);
   const before = destUrl === url || existing ? structuredClone(info) : null;
   const had = new Set(info.scales.map((s) => s.key));
-  const keys = addDownsampleScales(info, mip, mips, factor, newChunk, o, destUrl);
+  const keys = addDownsampleScales(info, mip, mips, factor, newChunk, o);
   if (sharded) {
     const next = scaleForMip(info, nextRes);
     const plan = shardScale(info, next.raw, o, {

@@ -310,18 +310,6 @@ function transferInfo(src: InfoJSON, existing: InfoJSON | null, o: TransferTaskO
     s.voxel_offset = [off[0] + t[0], off[1] + t[1], off[2] + t[2]];
     delete s.sharding;
   }
-  if (
-    existing !== null &&
-    !added &&
-    o.bounds !== undefined &&
-    ((o.chunkSize && !sameVec(s.chunk_sizes[0], o.chunkSize)) ||
-      (o.encoding && s.encoding !== o.encoding))
-  ) {
-    throw new LayerMismatchError(
-      `scale ${s.key} of the destination exists with chunk size ${s.chunk_sizes[0].join("x")} and ${s.encoding} encoding; ` +
-        "changing them while copying only a part (bounds) would leave its other chunks unreadable",
-    );
-  }
   if (o.chunkSize) s.chunk_sizes = [[...o.chunkSize]];
   if (o.encoding) s.encoding = o.encoding;
   if (s.encoding === "compressed_segmentation") {
@@ -434,7 +422,7 @@ export async function createTransferTasks(
   });
   if (o.background !== undefined)
     checkVoxelValue(o.background, srcInfo.data_type, "background", src);
-  const keys = addDownsampleScales(info, destScale.mip, mips, factor, destScale.chunkSize, o, dest);
+  const keys = addDownsampleScales(info, destScale.mip, mips, factor, destScale.chunkSize, o);
   // Scales written whole: the one copied into, when the source covers it
   // (and is not this very scale), and the new mips, unless bounds limit them.
   const covers =
