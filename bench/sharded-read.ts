@@ -11,7 +11,6 @@
  * defaults: a 3.5 GB uncompressed target, so the box is one shard file with
  * many minishards); data_encoding gzip, like the unsharded chunks' `.gz`.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,8 +24,8 @@ import {
   NdArray,
   Volume,
 } from "@ngpipe/precomputed";
-import { FaultProxy } from "@ngpipe/storage/testing";
 import { motoInstalled, startMoto } from "../test/support/moto";
+import { startLatencyProxy } from "./latency-proxy";
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -102,31 +101,8 @@ async function compare(where: string, base: string, endpoint?: string): Promise<
   return `| ${where} | ${N}^3 uint8 raw gzip, ${CHUNK}^3 chunks | ${(mvox / (u / 1000)).toFixed(1)} | ${(mvox / (s / 1000)).toFixed(1)} | ${(s / u).toFixed(2)} |`;
 }
 
-async function startLatencyProxy(target: string) {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, __filename, "--serve-proxy", target, String(LATENCY)],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`latency proxy exited (${code})`)));
-    child.stdout.once("data", (b: Buffer) => resolve(b.toString().trim()));
-  });
-  return { endpoint, stop: () => child.kill("SIGTERM") };
-}
-
-async function serveProxy(target: string, latency: number) {
-  const proxy = await FaultProxy.start(target);
-  proxy.faults.setPlan({ latencyMs: latency });
-  process.stdout.write(`${proxy.endpoint}\n`);
-  process.once("SIGTERM", () => void proxy.stop().then(() => process.exit(0)));
-  const parent = process.ppid;
-  setInterval(() => process.ppid !== parent && process.exit(0), 1000).unref();
-}
-
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  if (argv[0] === "--serve-proxy") return serveProxy(argv[1], Number(argv[2]));
   const array = makeArray();
   const rows: string[] = [];
   let spec = "";
@@ -144,7 +120,7 @@ async function main(): Promise<void> {
     process.env.AWS_ACCESS_KEY_ID ??= "testing";
     process.env.AWS_SECRET_ACCESS_KEY ??= "testing";
     const moto = await startMoto();
-    const proxy = await startLatencyProxy(moto.endpoint);
+    const proxy = await startLatencyProxy(moto.endpoint, LATENCY);
     try {
       const client = new S3Client({
         endpoint: moto.endpoint,

@@ -14,6 +14,7 @@ export {
   type ConnectedComponentsOptions,
   type ConnectedComponentsResult,
   type Connectivity,
+  comparableLabels,
   connectedComponents,
 } from "./ccl";
 export { countVoxels, type VoxelCounts } from "./counts";

@@ -38,7 +38,7 @@ export interface ShardReaderOptions {
    * range request (the gap is read and dropped). Default 32 KiB.
    */
   maxGapBytes?: number;
-  /** A coalesced range request stops growing at this size. Default 8 MiB. */
+  /** A coalesced range request stops growing at this size. Default 256 KiB (reads of a few chunks overlap their decoding better than one large read). */
   maxRangeBytes?: number;
   /**
    * The most bytes one chunk's gzip data may inflate to (a Volume sets its
@@ -102,7 +102,7 @@ export class ShardReader {
     this.concurrency = opts.concurrency ?? 16;
     this.maxChunkBytes = opts.maxChunkBytes ?? MAX_MINISHARD_INDEX_BYTES;
     this.maxGap = opts.maxGapBytes ?? 32 * 1024;
-    this.maxRange = opts.maxRangeBytes ?? 8 * 1024 * 1024;
+    this.maxRange = opts.maxRangeBytes ?? 256 * 1024;
   }
 
   /** Storage key of the shard file with number `shard`. */
