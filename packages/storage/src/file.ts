@@ -372,6 +372,21 @@ export class FileBackend implements Backend {
     );
   }
 
+  /** The path and entries of directory `dirKey` (relative, "" or ending in "/"); none when it is missing. */
+  private async entries(
+    dirKey: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ dir: string; entries: Dirent[] }> {
+    this.checkSignal(signal);
+    const dir = dirKey === "" ? this.root : `${this.root}/${dirKey.slice(0, -1)}`;
+    try {
+      return { dir, entries: await fsp.readdir(dir, { withFileTypes: true }) };
+    } catch (err) {
+      if (isMissing(err)) return { dir, entries: [] };
+      this.fail(err, "list", dirKey);
+    }
+  }
+
   /** Lists directory `dirKey` (relative, "" or ending in "/"), entries starting with `partial`, in key order. */
   private async *walk(
     dirKey: string,
@@ -379,15 +394,7 @@ export class FileBackend implements Backend {
     recursive: boolean,
     signal: AbortSignal | undefined,
   ): AsyncGenerator<string> {
-    this.checkSignal(signal);
-    const dir = dirKey === "" ? this.root : `${this.root}/${dirKey.slice(0, -1)}`;
-    let entries: Dirent[];
-    try {
-      entries = await fsp.readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isMissing(err)) return;
-      this.fail(err, "list", dirKey);
-    }
+    const { dir, entries } = await this.entries(dirKey, signal);
     const names: string[] = [];
     for (const e of entries) {
       const name = e.name;
@@ -445,15 +452,7 @@ export class FileBackend implements Backend {
     dirKey: string,
     signal: AbortSignal | undefined,
   ): AsyncGenerator<TemporaryFile> {
-    this.checkSignal(signal);
-    const dir = dirKey === "" ? this.root : `${this.root}/${dirKey.slice(0, -1)}`;
-    let entries: Dirent[];
-    try {
-      entries = await fsp.readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isMissing(err)) return;
-      this.fail(err, "list", dirKey);
-    }
+    const { dir, entries } = await this.entries(dirKey, signal);
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       if (e.isDirectory()) {
