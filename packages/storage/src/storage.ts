@@ -10,6 +10,7 @@ import {
   decompressBytes,
   isCompression,
   logicalKeys,
+  maxJsonBytes,
   SUFFIX_OF,
 } from "./compression";
 import {
@@ -54,6 +55,7 @@ import type {
   PutOptions,
   PutResult,
   StorageOptions,
+  TemporaryFile,
 } from "./types";
 
 /** One object of a {@link Storage.putMany} call: its key, bytes, and per-object put options. */
@@ -368,7 +370,8 @@ export class Storage {
     const res = await this.fetchStored(this.full(key), key, opts);
     if (res === null) return null;
     const codec = res.info.contentEncoding;
-    if (codec !== undefined) res.data = await decompressBytes(res.data, codec, this.url, key);
+    if (codec !== undefined)
+      res.data = await decompressBytes(res.data, codec, this.url, key, opts.maxBytes);
     return res;
   }
 
@@ -381,7 +384,9 @@ export class Storage {
     const res = await this.fetchStored(this.full(key), key, opts);
     if (res === null) return null;
     const codec = res.info.contentEncoding;
-    return codec === undefined ? res.data : decompressBytes(res.data, codec, this.url, key);
+    return codec === undefined
+      ? res.data
+      : decompressBytes(res.data, codec, this.url, key, opts.maxBytes);
   }
 
   /**
@@ -561,14 +566,41 @@ export class Storage {
     await this.removeOtherForms(full, key, undefined, opts.signal);
   }
 
+  /**
+   * Temporary files that interrupted writes left under `prefix` (file://
+   * only; other backends never leave any): see `FileBackend.temporaries`.
+   */
+  async *temporaries(prefix = "", opts: IoOptions = {}): AsyncGenerator<TemporaryFile> {
+    const b = this.backend;
+    if (!b.temporaries) return;
+    const root = this.prefix;
+    for await (const t of b.temporaries(prefix === "" ? root : this.full(prefix), opts))
+      yield {
+        ...t,
+        key: t.key.slice(root.length),
+        ...(t.of !== undefined ? { of: t.of.slice(root.length) } : {}),
+      };
+  }
+
+  /** Removes the temporary files of writes of `keys` (file:// only); resolves to how many. */
+  async removeTemporaries(keys: readonly string[], opts: IoOptions = {}): Promise<number> {
+    const b = this.backend;
+    if (!b.removeTemporaries || keys.length === 0) return 0;
+    return b.removeTemporaries(
+      keys.map((k) => this.full(k)),
+      opts,
+    );
+  }
+
   /** What is known of the stored object, or null when missing. */
   /**
    * Reads `key` as JSON (CloudFiles' `get_json`): the parsed value, or null
    * when the object does not exist. Bytes that are not JSON throw
-   * `JsonDecodeError` naming the key.
+   * `JsonDecodeError` naming the key; a compressed object stops inflating
+   * at `opts.maxBytes` (default `maxJsonBytes()`, 64 MiB).
    */
   async getJson<T = unknown>(key: string, opts: GetOptions = {}): Promise<T | null> {
-    const bytes = await this.get(key, opts);
+    const bytes = await this.get(key, { ...opts, maxBytes: opts.maxBytes ?? maxJsonBytes() });
     if (bytes === null) return null;
     try {
       return JSON.parse(new TextDecoder().decode(bytes)) as T;

@@ -45,6 +45,12 @@ export interface GetOptions extends IoOptions {
   /** Fetch only these bytes. Ranges apply to the stored (uncompressed) object. */
   range?: ByteRange;
   /**
+   * The most bytes a compressed object may inflate to: past it, inflation
+   * stops with DecompressionLimitError. Default: no limit (readers that know
+   * what to expect, such as chunk and info reads, set one).
+   */
+  maxBytes?: number;
+  /**
    * Directory listings shared by the reads of one batch (from
    * `Storage.batchNames()`): on file://, the stored form of each key
    * (`key`, `key.gz`, ...) is then looked up in one listing per directory
@@ -138,6 +144,13 @@ export interface Backend {
   namesIn?(dir: string, limit: number, opts?: IoOptions): Promise<Set<string> | null>;
   /** Server-side copy within the same backend kind, if supported. */
   copyWithin?(srcKey: string, dst: Backend, dstKey: string, opts?: IoOptions): Promise<void>;
+  /**
+   * Temporary files of interrupted writes under `prefix` (file:// only:
+   * other backends write objects whole), never listed by `list`.
+   */
+  temporaries?(prefix: string, opts?: IoOptions): AsyncIterable<TemporaryFile>;
+  /** Remove the temporary files of writes of `keys` (file:// only); resolves to how many. */
+  removeTemporaries?(keys: readonly string[], opts?: IoOptions): Promise<number>;
   close?(): Promise<void>;
 }
 
@@ -172,4 +185,15 @@ export interface CloudLocation {
   prefix: string;
   /** Explicit endpoint (S3-compatible host, or a GCS API endpoint for tests). */
   endpoint?: string;
+}
+
+/** A temporary file an interrupted write left (see `Backend.temporaries`). */
+export interface TemporaryFile {
+  /** Its own key (a dot file beside the object). */
+  key: string;
+  /** The key of the object it was written for, when its name says (older names do not). */
+  of?: string;
+  size: number;
+  /** Last modified, ms since the epoch. */
+  mtimeMs: number;
 }
