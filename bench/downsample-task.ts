@@ -18,7 +18,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closePool, configurePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, configurePool, fromTyped, Volume } from "@ngpipe/precomputed";
 import {
   createDownsampleTasks,
   createTaskContext,
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const labels = voronoiSegmentation(shape, { seeds: 400, seed: 5 });
   const image = emLikeImage(labels, shape);
   const imageUrl = `file://${join(dir, "image")}`;
-  await Volume.fromArray(imageUrl, NdArray.from(image, [...shape]), {
+  await Volume.fromArray(imageUrl, fromTyped(image, [...shape]), {
     chunkSize: [128, 128, 64],
     resolution: [4, 4, 40],
   });
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const big = new BigUint64Array(labels.length);
   for (let i = 0; i < labels.length; i++) big[i] = BigInt(labels[i]) + (1n << 40n);
   const segUrl = `file://${join(dir, "seg")}`;
-  await Volume.fromArray(segUrl, NdArray.from(big, [...shape]), {
+  await Volume.fromArray(segUrl, fromTyped(big, [...shape]), {
     type: "segmentation",
     chunkSize: [128, 128, 64],
     resolution: [4, 4, 40],

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { Bbox, closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { Bbox, closePool, fromTyped, Volume } from "@ngpipe/precomputed";
 import { emLikeImage, voronoiSegmentation } from "@ngpipe/tasks";
 import { main, makeSyntheticLayers, segmentStats } from "./cutout-analysis";
 
@@ -34,11 +34,11 @@ test("counts, centroids and mean intensities of two boxes match their geometry",
         if (x < 8 && y < 8 && z < 8) [labels[i], pixels[i]] = [5, 100];
         else if (x >= 16 && y < 4 && z < 2) [labels[i], pixels[i]] = [7, 50 + x];
       }
-  await Volume.fromArray("mem://cutout-example/seg", NdArray.from(labels, shape), {
+  await Volume.fromArray("mem://cutout-example/seg", fromTyped(labels, shape), {
     chunkSize: [16, 16, 16],
     encoding: "compressed_segmentation",
   });
-  await Volume.fromArray("mem://cutout-example/img", NdArray.from(pixels, shape), {
+  await Volume.fromArray("mem://cutout-example/img", fromTyped(pixels, shape), {
     chunkSize: [16, 16, 16],
   });
 
@@ -70,7 +70,7 @@ test("an unaligned box reports dataset coordinates and only the voxels inside it
 
 test("uint64 labels above 2^32 are measured under their full id", () => {
   const data = new BigUint64Array([0n, 2n ** 40n + 3n, 2n ** 40n + 3n, 3n]);
-  const stats = segmentStats(NdArray.from(data, [4, 1, 1]), undefined, [10, 0, 0]);
+  const stats = segmentStats(fromTyped(data, [4, 1, 1]), undefined, [10, 0, 0]);
   expect(stats.map((s) => [s.id, s.voxels, s.centroid[0]])).toEqual([
     [2 ** 40 + 3, 2, 11.5],
     [3, 1, 13],

@@ -17,7 +17,14 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Bbox, closePool, NdArray, type Vec3, Volume } from "@ngpipe/precomputed";
+import {
+  Bbox,
+  closePool,
+  fromTyped,
+  type Vec3,
+  Volume,
+  type VoxelArray,
+} from "@ngpipe/precomputed";
 import { emLikeImage, voronoiSegmentation } from "@ngpipe/tasks";
 
 /** Measurements of one segment inside the analysed box. */
@@ -41,7 +48,7 @@ export interface SegmentStats {
  * One pass over the voxels with running sums per id; uint64 labels are read
  * as (low, high) uint32 pairs, so no BigInt is made per voxel.
  */
-export function segmentStats(labels: NdArray, image: NdArray | undefined, origin: Vec3) {
+export function segmentStats(labels: VoxelArray, image: VoxelArray | undefined, origin: Vec3) {
   const [sx, sy, sz] = labels.shape;
   if (image?.shape.slice(0, 3).some((n, i) => n !== labels.shape[i])) {
     throw new RangeError(
@@ -99,12 +106,12 @@ export async function makeSyntheticLayers(
   const segmentation = pathToFileURL(join(dir, "segmentation")).href;
   const image = pathToFileURL(join(dir, "image")).href;
   const common = { resolution: [8, 8, 40] as Vec3, chunkSize: [64, 64, 32] as Vec3 };
-  await Volume.fromArray(segmentation, NdArray.from(labels, size), {
+  await Volume.fromArray(segmentation, fromTyped(labels, size), {
     ...common,
     type: "segmentation",
     encoding: "compressed_segmentation",
   });
-  await Volume.fromArray(image, NdArray.from(pixels, size), { ...common, type: "image" });
+  await Volume.fromArray(image, fromTyped(pixels, size), { ...common, type: "image" });
   return { segmentation, image };
 }
 

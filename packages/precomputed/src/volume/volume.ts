@@ -9,7 +9,8 @@
  * ```ts
  * const vol = await Volume.open("gs://bucket/dataset/seg", { mip: 0, fillMissing: true });
  * const cut = await vol.read(new Bbox([1000, 1000, 100], [1256, 1256, 164]));
- * cut.get(10, 20, 30); // a bigint for uint64 layers
+ * cut.shape; // [256, 256, 64, 1]: a scijs ndarray, x fastest
+ * cut.get(10, 20, 30, 0); // a bigint for uint64 layers
  * ```
  */
 import {
@@ -25,7 +26,18 @@ import {
   type StorageOptions,
   sleep,
 } from "@ngpipe/storage";
-import { copyBox, fillBox, NdArray, type Voxel } from "../array";
+import {
+  copyBox,
+  crop,
+  dataTypeOfInput,
+  fillBox,
+  fromTyped,
+  type Voxel,
+  type VoxelArray,
+  type VoxelInput,
+  voxelView,
+  zeros,
+} from "../array";
 import { decodeChunk, encodeChunk, getCodec } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
 import { allocTyped, bytesPerVoxel, type DataType, type TypedArray } from "../dtypes";
@@ -267,21 +279,21 @@ export class Volume {
    * array is written. Handy for tests of analyses:
    *
    * ```ts
-   * const vol = await Volume.fromArray("mem://t/seg", NdArray.from(labels, [64, 64, 64]),
+   * const vol = await Volume.fromArray("mem://t/seg", ndarray(labels, [64, 64, 64], [1, 64, 4096]),
    *   { type: "segmentation", encoding: "compressed_segmentation" });
    * ```
    */
   static async fromArray(
     url: string,
-    array: NdArray,
+    array: VoxelInput,
     options: Partial<CreateInfoOptions> & VolumeOptions = {},
   ): Promise<Volume> {
-    const [sx, sy, sz, nc] = array.shape;
+    const [sx, sy, sz] = array.shape;
+    const nc = array.shape.length === 4 ? array.shape[3] : 1;
+    const dtype = dataTypeOfInput(array, `fromArray ${url}`);
     const info = createInfo({
-      type:
-        options.type ??
-        (array.dtype === "uint32" || array.dtype === "uint64" ? "segmentation" : "image"),
-      dataType: array.dtype,
+      type: options.type ?? (dtype === "uint32" || dtype === "uint64" ? "segmentation" : "image"),
+      dataType: dtype,
       numChannels: nc,
       resolution: options.resolution ?? [1, 1, 1],
       voxelOffset: options.voxelOffset ?? [0, 0, 0],
@@ -573,17 +585,29 @@ export class Volume {
    * [x, y, z, c] array. Missing chunks fail with `MissingChunkError` unless
    * `fillMissing`; boxes outside the dataset fail with `OutOfBoundsError`
    * unless `bounded: false`.
+   *
+   * The result is a scijs ndarray with Fortran strides over a typed array of
+   * the layer's dtype (BigUint64Array for uint64). `T` names that typed array
+   * for the type checker when the caller knows the dtype (it is not checked):
+   *
+   * ```ts
+   * const cut = await img.read<Uint8Array>(box);
+   * ops.sup(cut); // ndarray-ops
+   * ```
    */
-  async read(box: BboxLike, opts: ReadOptions = {}): Promise<NdArray> {
+  async read<T extends TypedArray = TypedArray>(
+    box: BboxLike,
+    opts: ReadOptions = {},
+  ): Promise<VoxelArray<T>> {
     this.checkCodec();
     const bbox = this.boxAtMip(box, opts.coordResolution);
     if (this.options.bounded !== false) this.checkBounds(bbox, "read");
     const size = bbox.size();
-    const out = NdArray.zeros(this.dataType, [size[0], size[1], size[2], this.numChannels]);
+    const out = zeros(this.dataType, [size[0], size[1], size[2], this.numChannels]);
     const bg = this.background;
     if (bg !== 0 && bg !== 0n) (out.data as unknown as { fill(v: Voxel): void }).fill(bg);
     const region = bbox.intersect(this.bounds);
-    if (region.empty()) return out;
+    if (region.empty()) return out as VoxelArray<T>;
     await this.loadChunks(
       region,
       (chunk, data) => {
@@ -598,7 +622,7 @@ export class Volume {
           return;
         }
         const cs = chunk.size();
-        const src = new NdArray(data, [cs[0], cs[1], cs[2], this.numChannels], this.dataType);
+        const src = fromTyped(data, [cs[0], cs[1], cs[2], this.numChannels]);
         const srcMin = [
           part.min[0] - chunk.min[0],
           part.min[1] - chunk.min[1],
@@ -608,7 +632,7 @@ export class Volume {
       },
       opts,
     );
-    return out;
+    return out as VoxelArray<T>;
   }
 
   /**
@@ -622,11 +646,11 @@ export class Volume {
    * await vol.downloadPoint([5120, 3072, 100], 64);
    * await vol.withMip(2).downloadPoint([5120, 3072, 100], 64); // centred on [1280, 768, 100]
    */
-  async downloadPoint(
+  async downloadPoint<T extends TypedArray = TypedArray>(
     point: Vec3,
     size: number | Vec3 = 64,
     opts: DownloadPointOptions = {},
-  ): Promise<NdArray> {
+  ): Promise<VoxelArray<T>> {
     const { coordResolution, ...io } = opts;
     const from = coordResolution ?? scaleForMip(this.info, 0).resolution;
     const to = this.resolution;
@@ -634,7 +658,7 @@ export class Volume {
     // Multiply before dividing (exact for integer points and resolutions),
     // then snap values within rounding error of a whole number to it.
     const at = (i: number) => floorNear((point[i] * from[i]) / to[i]) - Math.floor(s[i] / 2);
-    return this.read(Bbox.fromSize([at(0), at(1), at(2)], s), io);
+    return this.read<T>(Bbox.fromSize([at(0), at(1), at(2)], s), io);
   }
 
   /** An encoding with no codec fails here, naming the layer and scale, before any chunk is touched. */
@@ -642,25 +666,33 @@ export class Volume {
     checkEncoding(this.scale.encoding, () => `${this.url} scale ${this.scale.key}`);
   }
 
-  private checkArray(array: NdArray, bbox: Bbox): void {
-    if (!(array instanceof NdArray)) {
+  /**
+   * The caller's array as a checked [x, y, z, c] view (no copy): any ndarray
+   * or `{ data, shape }` of this layer's dtype whose shape is the box's.
+   */
+  private checkArray(array: VoxelInput, bbox: Bbox): VoxelArray {
+    if (!ArrayBuffer.isView(array?.data)) {
       const got = (array as object)?.constructor?.name ?? typeof array;
       throw new ArrayMismatchError(
-        `write to ${this.url} ${bbox}: expected an NdArray (NdArray.from(data, shape)), got ${got}`,
+        `write to ${this.url} ${bbox}: expected an ndarray over a typed array ` +
+          `(ndarray(data, shape, stride), fromTyped(data, shape) or { data, shape }), got ${got}`,
       );
     }
-    if (array.dtype !== this.dataType) {
+    const dtype = dataTypeOfInput(array, `write to ${this.url} ${bbox}`);
+    if (dtype !== this.dataType) {
       throw new ArrayMismatchError(
-        `cannot write ${array.dtype} voxels to the ${this.dataType} layer ${this.url}`,
+        `cannot write ${dtype} voxels to the ${this.dataType} layer ${this.url}`,
       );
     }
     const s = bbox.size();
     const want = [s[0], s[1], s[2], this.numChannels];
-    if (array.shape.some((n, i) => n !== want[i])) {
+    const shape = array.shape.length === 3 ? [...array.shape, 1] : array.shape;
+    if (shape.length !== 4 || shape.some((n, i) => n !== want[i])) {
       throw new ArrayMismatchError(
         `array shape [${array.shape.join(", ")}] does not fit box ${bbox} with ${this.numChannels} channel(s) of ${this.url}`,
       );
     }
+    return voxelView(array, `write to ${this.url} ${bbox}`);
   }
 
   /**
@@ -668,13 +700,13 @@ export class Volume {
    * given). The box must be aligned to the chunk grid (the dataset's upper
    * edge counts as aligned) unless `readModifyWrite` is set.
    */
-  async write(box: BboxLike | Vec3, array: NdArray, opts: WriteOptions = {}): Promise<void> {
+  async write(box: BboxLike | Vec3, input: VoxelInput, opts: WriteOptions = {}): Promise<void> {
     this.checkCodec();
     const bbox =
       Array.isArray(box) && typeof box[0] === "number"
-        ? Bbox.fromSize(box as unknown as Vec3, [array.shape[0], array.shape[1], array.shape[2]])
+        ? Bbox.fromSize(box as unknown as Vec3, [input.shape[0], input.shape[1], input.shape[2]])
         : toBbox(box as BboxLike);
-    this.checkArray(array, bbox);
+    const array = this.checkArray(input, bbox);
     this.checkBounds(bbox, "write");
     if (bbox.empty()) return;
     const { chunkSize, voxelOffset } = this.scale;
@@ -714,7 +746,7 @@ export class Volume {
         await encoding.acquire();
         let bytes: Uint8Array;
         try {
-          const piece = array.crop(srcMin, chunk.size());
+          const piece = crop(array, srcMin, chunk.size());
           bytes = await this.encodeStored(piece.data, ctx, pooled, compress, opts.signal);
         } finally {
           encoding.release();
@@ -734,7 +766,7 @@ export class Volume {
   private async patchChunk(
     chunk: Bbox,
     part: Bbox,
-    array: NdArray,
+    array: VoxelArray,
     srcMin: number[],
     compress: "gzip" | "br" | false,
     signal?: AbortSignal,
@@ -761,7 +793,7 @@ export class Volume {
         const bg = this.background;
         if (bg !== 0 && bg !== 0n) (data as unknown as { fill(v: Voxel): void }).fill(bg);
       }
-      const target = new NdArray(data, [cs[0], cs[1], cs[2], this.numChannels], this.dataType);
+      const target = fromTyped(data, [cs[0], cs[1], cs[2], this.numChannels]);
       copyBox(array, srcMin, target, dstMin, part.size());
       const bytes = await this.encodeStored(data, ctx, false, compress, signal);
       try {
@@ -785,7 +817,7 @@ export class Volume {
     );
   }
 
-  private async writeSharded(bbox: Bbox, array: NdArray, opts: WriteOptions): Promise<void> {
+  private async writeSharded(bbox: Bbox, array: VoxelArray, opts: WriteOptions): Promise<void> {
     const { chunkSize, voxelOffset, sharding, size, gridSize } = this.scale;
     const plan = mortonPlan(gridSize);
     if (!shardBoxesAreFiles(sharding!, plan.bits)) {
@@ -822,7 +854,7 @@ export class Volume {
   /** Encodes and writes the chunks of each box as a complete set of shard files. */
   private async writeShardedBoxes(
     bbox: Bbox,
-    array: NdArray,
+    array: VoxelArray,
     shards: Bbox[],
     plan: ReturnType<typeof mortonPlan>,
     opts: WriteOptions,
@@ -843,7 +875,7 @@ export class Volume {
             c.bbox.min[1] - bbox.min[1],
             c.bbox.min[2] - bbox.min[2],
           ];
-          const piece = array.crop(srcMin, c.bbox.size());
+          const piece = crop(array, srcMin, c.bbox.size());
           const data = await this.encode(
             piece.data,
             this.chunkContext(c.bbox),
@@ -951,13 +983,13 @@ export class Volume {
           let voxels = data;
           if (!part.equals(chunk)) {
             const cs = chunk.size();
-            const whole = new NdArray(data, [cs[0], cs[1], cs[2], nc], this.dataType);
+            const whole = fromTyped(data, [cs[0], cs[1], cs[2], nc]);
             const srcMin = [
               part.min[0] - chunk.min[0],
               part.min[1] - chunk.min[1],
               part.min[2] - chunk.min[2],
             ];
-            voxels = whole.crop(srcMin, part.size()).data;
+            voxels = crop(whole, srcMin, part.size()).data;
           }
           const found = uniqueValues(voxels, { counts: true });
           for (let i = 0; i < found.values.length; i++) add(found.values[i], found.counts[i]);

@@ -10,8 +10,8 @@
  */
 import {
   type BboxLike,
+  fromTyped,
   type InfoJSON,
-  NdArray,
   readInfo,
   scaleForMip,
   type Vec3,
@@ -77,7 +77,7 @@ export const quantizeTask = defineTask({
       { transfer: [data.buffer as ArrayBuffer], signal: ctx.signal },
     );
     const s = box.size();
-    const out = new NdArray(q, [s[0], s[1], s[2], 1], "uint8");
+    const out = fromTyped(q, [s[0], s[1], s[2], 1]);
     await writeLevel(dest, box, out, { signal: ctx.signal });
     await writeDownsamples(ctx, dest, box, out, {
       factor: p.factor,
