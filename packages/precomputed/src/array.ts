@@ -259,8 +259,9 @@ export function crop<T extends TypedArray>(
 /**
  * Copy the box `size` at `srcMin` of `src` to `dstMin` of `dst`, every
  * channel. Both may be any views. Rows along x with stride 1 on both sides
- * are one `set` of a subarray (a memcpy); other rows are a tight index loop;
- * whole x-y planes of contiguous arrays go in one `set`. Both arrays need the
+ * are one `set` of a subarray (a memcpy), except rows under 16 elements and
+ * BigInt arrays, where a tight index loop is faster; strided rows are that
+ * loop; whole x-y planes of contiguous arrays go in one `set`. Both arrays need the
  * same dtype and channel count; the caller guarantees the box is inside both.
  */
 export function copyBox(
@@ -307,7 +308,10 @@ function copyView(
     nx === dst.shape[0] &&
     ny === src.shape[1] &&
     ny === dst.shape[1];
-  const rows = ssx === 1 && dsx === 1;
+  // `set` of a subarray is a memcpy but costs a fixed ~0.3 µs (more for
+  // BigInt arrays, whose element loop is faster at every row length measured:
+  // bench/ndarray-ops.ts, docs/performance.md); short rows loop too.
+  const rows = ssx === 1 && dsx === 1 && nx >= MIN_SET_ROW && !isBigIntArray(src.data);
   for (let c = 0; c < channels; c++) {
     if (planes) {
       const so = so0 + ssc * c;
@@ -328,6 +332,13 @@ function copyView(
   }
 }
 
+/** Rows shorter than this many elements are copied by a loop rather than `set`. */
+const MIN_SET_ROW = 16;
+
+function isBigIntArray(a: TypedArray): boolean {
+  return (a as BigUint64Array)[Symbol.toStringTag].startsWith("Big");
+}
+
 /** Fill the box `size` at `min` of `dst` (every channel, any view) with one value. */
 export function fillBox(
   dst: VoxelInput,
@@ -341,12 +352,14 @@ export function fillBox(
   const d = v.data as unknown as Float64Array;
   const val = value as number;
   const [sx, sy, sz, sc] = v.stride;
+  // `fill` of a BigInt array is slower than its element loop (see copyView).
+  const rows = sx === 1 && !isBigIntArray(v.data);
   const o0 = v.offset + sx * min[0] + sy * min[1] + sz * min[2];
   for (let c = 0; c < v.shape[3]; c++) {
     for (let z = 0; z < nz; z++) {
       let o = o0 + sz * z + sc * c;
       for (let y = 0; y < ny; y++, o += sy) {
-        if (sx === 1) d.fill(val, o, o + nx);
+        if (rows) d.fill(val, o, o + nx);
         else for (let x = 0, i = o; x < nx; x++, i += sx) d[i] = val;
       }
     }
