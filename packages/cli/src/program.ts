@@ -11,10 +11,10 @@ import { parseIntArg, parseVec3 } from "./args";
 import { registerFileCommands } from "./commands/files";
 import { registerImageCommands } from "./commands/image";
 import { registerInfo } from "./commands/info";
-import { registerMeshCommands } from "./commands/mesh";
 import { registerPipeline } from "./commands/pipeline";
 import { registerQueueCommands } from "./commands/queue";
-import { registerStageCommands } from "./commands/stages";
+import { registerStageCommands } from "./commands/stage-commands";
+import { registerDesignCommands } from "./commands/stages";
 import { registerView } from "./commands/view";
 import { quickstart } from "./quickstart";
 
@@ -36,8 +36,9 @@ export function buildProgram(): Command {
     // and --help of a subcommand end `main` with an exit code, not the process.
     .exitOverride();
   registerInfo(program);
-  registerStageCommands(program, registerImageCommands(program));
-  registerMeshCommands(program);
+  registerImageCommands(program);
+  registerStageCommands(program);
+  registerDesignCommands(program);
   registerPipeline(program);
   registerQueueCommands(program);
   registerView(program);

@@ -34,6 +34,23 @@ export {
   registerCodec,
 } from "./codecs/registry";
 export type * from "./codecs/types";
+export {
+  DownsampleError,
+  downsampleShape,
+  type Factor3,
+  type ShapeLike,
+} from "./downsample/common";
+export {
+  type DownsampledMip,
+  type DownsampleMethod,
+  type DownsampleOptions,
+  downsample,
+  downsampleAverage,
+  downsampleMax,
+  downsampleMin,
+  downsampleMode,
+  downsampleStriding,
+} from "./downsample/downsample";
 export * from "./dtypes";
 export * from "./errors";
 export * from "./geometry/bbox";
@@ -45,6 +62,7 @@ export * from "./info/errors";
 export * from "./info/info";
 export * from "./info/io";
 export type { StorageReader, StorageWriter } from "./info/store";
+export { precomputedKernels } from "./kernel-module";
 export {
   closePool,
   configurePool,

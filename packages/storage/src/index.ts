@@ -5,6 +5,7 @@ export * from "./file";
 export * from "./gcs";
 export * from "./http";
 export * from "./keys";
+export * from "./limit";
 export * from "./memory";
 export * from "./open";
 export * from "./pool";

@@ -11,25 +11,6 @@ export {
 } from "./ingest/stage";
 export { tasksKernels } from "./kernel-module";
 export {
-  DownsampleError,
-  downsampleShape,
-  type Factor3,
-  type Shape4,
-  type ShapeLike,
-  type VoxelArray,
-} from "./kernels/downsample/common";
-export {
-  type DownsampledMip,
-  type DownsampleMethod,
-  type DownsampleOptions,
-  downsample,
-  downsampleAverage,
-  downsampleMax,
-  downsampleMin,
-  downsampleMode,
-  downsampleStriding,
-} from "./kernels/downsample/downsample";
-export {
   type MeshBlockOptions,
   type MeshBlockResult,
   meshBlock,
@@ -44,6 +25,7 @@ export {
   meshManifestTask,
   meshTask,
 } from "./mesh/stages";
+export * from "./registry";
 export * from "./runtime";
 export * from "./stages";
 export { emLikeImage, mulberry32, type VoronoiOptions, voronoiSegmentation } from "./synthetic";

@@ -11,16 +11,14 @@
  * ```
  */
 import { readFile } from "node:fs/promises";
-import { Bbox } from "@ngpipe/precomputed";
 import {
-  createDeleteTasks,
-  createDownsampleTasks,
-  createIngestTasks,
-  createMeshingTasks,
-  createMeshManifestTasks,
-  createQuantizeTasks,
-  createTouchTasks,
-  createTransferTasks,
+  getStage,
+  InvalidStageOptionsError,
+  parseStageOptions,
+  registeredStages,
+  type StageDefinition,
+  type StageInput,
+  UnknownStageError,
 } from "@ngpipe/tasks";
 import type { Command } from "commander";
 import { parseIntArg, toSourcePath, toUrl } from "../args";
@@ -47,7 +45,7 @@ export interface PipelineSpec {
   steps: StepSpec[];
 }
 
-function need(step: StepSpec, i: number, field: "layer" | "source" | "src" | "dest"): string {
+function need(step: StepSpec, i: number, field: StageInput): string {
   const v = step[field];
   if (typeof v !== "string" || v === "") {
     throw new UsageError(`pipeline step ${i + 1} (${step.stage}) needs "${field}"`);
@@ -56,57 +54,37 @@ function need(step: StepSpec, i: number, field: "layer" | "source" | "src" | "de
   return field === "source" ? toSourcePath(v) : toUrl(v);
 }
 
-/** Options with `bounds` given as a chunk name or [[min],[max]] turned into a Bbox. */
-function opts(step: StepSpec): Record<string, unknown> {
-  const o = { ...(step.options ?? {}) };
-  if (o.bounds !== undefined && !(o.bounds instanceof Bbox)) o.bounds = Bbox.fromJSON(o.bounds);
-  return o;
+/** The registered stage a step names. */
+function stageOf(step: StepSpec, i: number): StageDefinition {
+  try {
+    return getStage(step.stage);
+  } catch (e) {
+    if (!(e instanceof UnknownStageError)) throw e;
+    const known = registeredStages().map((s) => s.name);
+    throw new UsageError(
+      `pipeline step ${i + 1}: unknown stage "${step.stage}" (${known.join(", ")})`,
+    );
+  }
 }
 
-/** Turn a spec's steps into pipeline steps (validating names and fields first). */
+/** Turn a spec's steps into pipeline steps (validating names, fields and options first). */
 export function pipelineSteps(spec: PipelineSpec): PipelineStep[] {
   if (!Array.isArray(spec.steps) || spec.steps.length === 0)
     throw new UsageError('a pipeline spec needs a non-empty "steps" list');
   return spec.steps.map((step, i): PipelineStep => {
-    const name = `${i + 1}. ${step.stage}`;
-    switch (step.stage) {
-      case "ingest": {
-        const [source, layer] = [need(step, i, "source"), need(step, i, "layer")];
-        return { name, tasks: () => createIngestTasks(source, layer, opts(step)) };
-      }
-      case "downsample": {
-        const layer = need(step, i, "layer");
-        return { name, tasks: () => createDownsampleTasks(layer, opts(step)) };
-      }
-      case "transfer": {
-        const [src, dest] = [need(step, i, "src"), need(step, i, "dest")];
-        return { name, tasks: () => createTransferTasks(src, dest, opts(step)) };
-      }
-      case "quantize": {
-        const [src, dest] = [need(step, i, "src"), need(step, i, "dest")];
-        return { name, tasks: () => createQuantizeTasks(src, dest, opts(step)) };
-      }
-      case "delete": {
-        const layer = need(step, i, "layer");
-        return { name, tasks: () => createDeleteTasks(layer, opts(step)) };
-      }
-      case "touch": {
-        const layer = need(step, i, "layer");
-        return { name, tasks: () => createTouchTasks(layer, opts(step)) };
-      }
-      case "mesh": {
-        const layer = need(step, i, "layer");
-        return { name, tasks: () => createMeshingTasks(layer, opts(step)) };
-      }
-      case "manifest": {
-        const layer = need(step, i, "layer");
-        return { name, tasks: () => createMeshManifestTasks(layer, opts(step)) };
-      }
-      default:
-        throw new UsageError(
-          `pipeline step ${i + 1}: unknown stage "${step.stage}" (ingest, downsample, transfer, quantize, delete, touch, mesh, manifest)`,
-        );
+    const stage = stageOf(step, i);
+    const inputs = Object.fromEntries(stage.inputs.map((field) => [field, need(step, i, field)]));
+    let options: unknown;
+    try {
+      options = parseStageOptions(stage, step.options);
+    } catch (e) {
+      if (!(e instanceof InvalidStageOptionsError)) throw e;
+      throw new UsageError(`pipeline step ${i + 1}: ${e.message}`);
     }
+    return {
+      name: `${i + 1}. ${step.stage}`,
+      tasks: () => stage.create(inputs as Record<StageInput, string>, options),
+    };
   });
 }
 

@@ -8,15 +8,17 @@ import {
   asFortran,
   Bbox,
   crop,
+  type DownsampledMip,
+  type DownsampleMethod,
   fromTyped,
+  precomputedKernels,
   type TypedArray,
   type Vec3,
   type Volume,
   type VoxelArray,
   type VoxelInput,
 } from "@ngpipe/precomputed";
-import { tasksKernels } from "../kernel-module";
-import type { DownsampledMip, DownsampleMethod } from "../kernels/downsample/downsample";
+import { forEachLimit } from "@ngpipe/storage";
 import type { TaskContext } from "../runtime";
 import { factorPow } from "./common";
 
@@ -134,16 +136,16 @@ export async function writeLevel(
   }
   const results = await vol.storage.deleteMany(blank, io);
   for (const r of results) if (!r.ok) throw r.error;
-  let next = 0;
-  const worker = async () => {
-    while (next < full.length) {
-      const part = full[next++];
+  await forEachLimit(
+    full,
+    16,
+    async (part) => {
       const piece = crop(arr, offset(part), part.size());
       const partAligned = part.isAlignedTo(chunkSize, voxelOffset, vol.bounds);
       await vol.write(part, piece, { ...io, readModifyWrite: !partAligned });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, full.length) }, worker));
+    },
+    io,
+  );
 }
 
 /** A typed array that owns its whole buffer (so it can be moved to a worker). */
@@ -170,7 +172,7 @@ export async function writeDownsamples(
   const array = asFortran(input);
   const data = owned(array.data);
   const levels = await ctx.runKernel<DownsampledMip[]>(
-    tasksKernels(),
+    precomputedKernels(),
     "downsample",
     [opts.method, data, array.shape, opts.factor, opts.mips, { sparse: opts.sparse ?? false }],
     { transfer: [data.buffer as ArrayBuffer], signal: opts.signal },

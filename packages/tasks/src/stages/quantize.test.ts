@@ -1,6 +1,5 @@
-import { closePool, fromTyped, readInfo, Volume, zeros } from "@ngpipe/precomputed";
+import { closePool, downsample, fromTyped, readInfo, Volume, zeros } from "@ngpipe/precomputed";
 import { openStorage } from "@ngpipe/storage";
-import { downsample } from "../kernels/downsample/downsample";
 import { mulberry32 } from "../synthetic";
 import { LayerMismatchError } from "./common";
 import { createQuantizedInfo, createQuantizeTasks } from "./quantize";

@@ -2,6 +2,7 @@ import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   closePool,
   crop,
+  downsample,
   fromTyped,
   readInfo,
   type Shape4,
@@ -10,7 +11,6 @@ import {
 } from "@ngpipe/precomputed";
 import { openStorage } from "@ngpipe/storage";
 import { useMoto } from "../../../../test/support/moto";
-import { downsample } from "../kernels/downsample/downsample";
 import { createTaskContext } from "../runtime";
 import { LayerMismatchError } from "./common";
 import { createDownsampleTasks } from "./downsample";

@@ -1,0 +1,134 @@
+/**
+ * The stage commands, built from @ngpipe/tasks' stage registry: each
+ * registered stage with a CLI form becomes `ngpipe <group> <name>` with its
+ * own options plus `--queue` and `-p`, and runs (or enqueues) its tasks.
+ */
+import { registeredStages, type StageArgParsers, type StageDefinition } from "@ngpipe/tasks";
+import type { Command } from "commander";
+import {
+  parseBbox,
+  parseCompress,
+  parseDataType,
+  parseEncoding,
+  parseIntArg,
+  parseNumberArg,
+  parseShape,
+  parseVec3,
+  toSourcePath,
+  toUrl,
+} from "../args";
+import { UsageError } from "../errors";
+import { type RunTasksOptions, runTasks } from "../run-tasks";
+import { parseBackground, parseMemory } from "./stages";
+
+/** Options every stage command shares: where tasks go, how many at once. */
+export function withRunOptions(cmd: Command): Command {
+  return cmd
+    .option("--queue <url>", "insert the tasks into this queue instead of running them here")
+    .option("-p, --parallel <n>", "tasks at once when running here", "1");
+}
+
+/**
+ * The run options every stage command shares (`--queue`, `-p`, `--quiet`),
+ * parsed before anything is written.
+ */
+export function runOptions(
+  program: Command,
+  o: Record<string, string | undefined>,
+): RunTasksOptions & { queue?: string } {
+  return {
+    queue: o.queue,
+    parallel: parseIntArg(o.parallel ?? "1", "--parallel", 1),
+    quiet: program.opts().quiet,
+  };
+}
+
+/** Run (or enqueue) a stage's tasks, then say what was done in one line. */
+export async function runStage(
+  label: string,
+  what: string,
+  tasks: Parameters<typeof runTasks>[1],
+  run: RunTasksOptions & { queue?: string },
+): Promise<void> {
+  const r = await runTasks(label, tasks, run);
+  report(r.inserted, r.count, run.queue, what, r.seconds);
+}
+
+/** One line about what a stage command did. */
+export function report(
+  inserted: boolean,
+  count: number,
+  queue: string | undefined,
+  what: string,
+  seconds: number,
+): void {
+  process.stderr.write(
+    inserted
+      ? `inserted ${count} ${what} task(s) into ${queue}; run workers with: ngpipe execute ${queue}\n`
+      : `ran ${count} ${what} task(s) in ${seconds.toFixed(1)} s\n`,
+  );
+}
+
+/** The CLI's value parsers, as stage definitions call them. */
+export const stageArgParsers: StageArgParsers = {
+  int: parseIntArg,
+  number: parseNumberArg,
+  vec3: parseVec3,
+  shape: parseShape,
+  bbox: parseBbox,
+  encoding: parseEncoding,
+  compress: parseCompress,
+  dataType: parseDataType,
+  memory: parseMemory,
+  background: parseBackground,
+  usage: (message) => new UsageError(message),
+};
+
+/** Descriptions of the command groups stages put their commands in. */
+const GROUPS: Record<string, string> = {
+  image: "image and segmentation layers",
+  mesh: "meshes of segmentation layers (legacy precomputed format)",
+};
+
+/** The group command `name` under `program`, made if it does not exist yet. */
+export function commandGroup(program: Command, name: string): Command {
+  return (
+    program.commands.find((c) => c.name() === name) ??
+    program.command(name).description(GROUPS[name] ?? `${name} stages`)
+  );
+}
+
+/** A location argument as the stage takes it: sources stay paths, layers become URLs. */
+function inputLocation(input: string, text: string): string {
+  return input === "source" ? toSourcePath(text) : toUrl(text);
+}
+
+function addStageCommand(program: Command, stage: StageDefinition): void {
+  const cli = stage.cli;
+  if (!cli) return;
+  const path = [...cli.command];
+  const name = path.pop() as string;
+  let parent = program;
+  for (const group of path) parent = commandGroup(parent, group);
+  const cmd = parent.command(name).description(cli.description);
+  for (const a of cli.arguments) cmd.argument(`<${a.name}>`, a.description);
+  for (const o of cli.options) cmd.option(o.flags, o.description, o.default);
+  withRunOptions(cmd).action(async (...args: unknown[]) => {
+    const positional = args.slice(0, cli.arguments.length) as string[];
+    const values = { ...(args[cli.arguments.length] as Record<string, string | boolean>) };
+    const inputs: Record<string, string> = {};
+    cli.arguments.forEach((a, i) => {
+      if (a.input) inputs[a.input] = inputLocation(a.input, positional[i]);
+      else values[a.name] = positional[i];
+    });
+    const run = runOptions(program, values as Record<string, string | undefined>);
+    const options = await cli.parse(values, { inputs, parse: stageArgParsers });
+    const tasks = await stage.create(inputs as Parameters<typeof stage.create>[0], options);
+    await runStage(cli.label ?? stage.name, cli.noun ?? stage.name, tasks, run);
+  });
+}
+
+/** Add a command for every registered stage that has a CLI form. */
+export function registerStageCommands(program: Command): void {
+  for (const stage of registeredStages()) addStageCommand(program, stage);
+}

@@ -1,0 +1,177 @@
+/**
+ * Relative watershed thresholds: Watershed.jl turns `low`, `high` and each
+ * merge threshold, given as fractions, into affinity values at those
+ * quantiles of the affinity distribution. It bins every affinity value (all
+ * three channels) into StatsBase's `fit(Histogram, v; nbins = 10^6)`, whose
+ * edges are "nice" numbers `k / divisor` chosen by `histrange` in Float32
+ * arithmetic, and takes the left edge of the first bin at which the running
+ * count reaches `total * fraction`. Reproducing that rule (not an exact
+ * quantile) is what makes our thresholds, and so our segmentations, equal
+ * Watershed.jl's.
+ *
+ * The pieces are exported separately so a dataset-wide stage can find the
+ * range once, sum per-block histograms and take the quantiles at the end.
+ */
+import { SegmentationOptionError } from "./errors";
+
+const f = Math.fround;
+
+/** Number of histogram bins Watershed.jl asks StatsBase for. */
+export const RELATIVE_THRESHOLD_BINS = 1_000_000;
+
+/**
+ * Histogram edges as StatsBase's `histrange` returns them: edge `i` (0-based)
+ * is `float32((start + i * step) / divisor)`, for `i` in `[0, length)`; there
+ * are `length - 1` bins, bin `i` holding `edge(i) <= v < edge(i + 1)`.
+ */
+export interface HistogramRange {
+  readonly start: number;
+  readonly step: number;
+  readonly divisor: number;
+  readonly length: number;
+}
+
+/**
+ * StatsBase's `histrange(lo, hi, nbins, :left)` over Float32 data: a bin
+ * width rounded to 1, 2 or 5 times a power of ten, and edges widened until
+ * `lo` and `hi` fall inside.
+ */
+export function histogramRange(lo: number, hi: number, nbins: number): HistogramRange {
+  lo = f(lo);
+  hi = f(hi);
+  let start: number;
+  let step: number;
+  let divisor: number;
+  let length: number;
+  if (hi === lo) {
+    start = hi;
+    step = 1;
+    divisor = 1;
+    length = 1;
+  } else {
+    const bw = f(f(hi - lo) / f(nbins));
+    const lbw = f(Math.log10(bw));
+    if (lbw >= 0) {
+      step = f(10 ** Math.floor(lbw));
+      const r = f(bw / step);
+      if (r <= 1.1) {
+        // keep the power of ten
+      } else if (r <= 2.2) step = f(step * 2);
+      else if (r <= 5.5) step = f(step * 5);
+      else step = f(step * 10);
+      divisor = 1;
+      start = f(step * Math.floor(f(lo / step)));
+      length = Math.ceil(f(f(hi - start) / step));
+    } else {
+      // StatsBase scales up by a power of ten here to keep the edges exact.
+      divisor = f(10 ** -Math.floor(lbw));
+      const r = f(bw * divisor);
+      if (r <= 1.1) {
+        // keep the power of ten
+      } else if (r <= 2.2) divisor = f(divisor / 2);
+      else if (r <= 5.5) divisor = f(divisor / 5);
+      else divisor = f(divisor / 10);
+      step = 1;
+      start = Math.floor(f(lo * divisor));
+      length = Math.ceil(f(f(hi * divisor) - start));
+    }
+  }
+  while (lo < f(start / divisor)) start = f(start - step);
+  while (f(f(start + f(f(length - 1) * step)) / divisor) <= hi) length += 1;
+  return { start, step, divisor, length };
+}
+
+/** The edges of `range` as float32 values (length `range.length`). */
+export function histogramEdges(range: HistogramRange): Float32Array {
+  const edges = new Float32Array(range.length);
+  for (let i = 0; i < range.length; i++) {
+    edges[i] = (range.start + i * range.step) / range.divisor;
+  }
+  return edges;
+}
+
+/** Smallest and largest value of `values` (NaN-free input expected). */
+export function valueRange(values: Float32Array): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
+/**
+ * Adds the values to `counts` (one slot per bin, `edges.length - 1`), binned
+ * on `edges`; values outside the edges are an error of the caller (the range
+ * must come from the data's own minimum and maximum).
+ */
+export function accumulateHistogram(
+  values: Float32Array,
+  edges: Float32Array,
+  counts: Float64Array,
+): Float64Array {
+  const nb = edges.length - 1;
+  const first = edges[0];
+  const width = (edges[nb] - first) / nb;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    let k = Math.floor((v - first) / width);
+    if (k < 0) k = 0;
+    else if (k >= nb) k = nb - 1;
+    while (k > 0 && edges[k] > v) k--;
+    while (k < nb - 1 && edges[k + 1] <= v) k++;
+    counts[k]++;
+  }
+  return counts;
+}
+
+/**
+ * `_percent2thd`: the left edge of the first bin where the running count
+ * reaches `total * fraction` (both rounded to float32, as Julia multiplies an
+ * Int by a Float32 fraction).
+ */
+export function quantileThreshold(
+  counts: Float64Array,
+  edges: Float32Array,
+  fraction: number,
+): number {
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) total += counts[i];
+  const rank = f(f(total) * f(fraction));
+  let acc = 0;
+  for (let i = 0; i < counts.length; i++) {
+    acc += counts[i];
+    if (acc >= rank) return edges[i];
+  }
+  return edges[counts.length - 1];
+}
+
+/** Watershed thresholds: `low`, `high` and the (size, affinity) merge pairs. */
+export interface WatershedThresholds {
+  low: number;
+  high: number;
+  merge: Array<[number, number]>;
+}
+
+/**
+ * Turns fractions into affinity thresholds at those quantiles of `aff` (every
+ * value, all channels), exactly as Watershed.jl's `relative2absolute` does.
+ */
+export function relativeThresholds(
+  aff: Float32Array,
+  fractions: WatershedThresholds,
+): WatershedThresholds {
+  if (aff.length === 0) {
+    throw new SegmentationOptionError("relative thresholds need at least one affinity", "relative");
+  }
+  const [lo, hi] = valueRange(aff);
+  const edges = histogramEdges(histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS));
+  const counts = accumulateHistogram(aff, edges, new Float64Array(edges.length - 1));
+  return {
+    low: quantileThreshold(counts, edges, fractions.low),
+    high: quantileThreshold(counts, edges, fractions.high),
+    merge: fractions.merge.map(([size, t]) => [size, quantileThreshold(counts, edges, t)]),
+  };
+}

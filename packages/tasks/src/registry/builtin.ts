@@ -1,0 +1,21 @@
+/**
+ * The built-in stages, registered when @ngpipe/tasks loads. The order is the
+ * order the CLI lists their commands in. A new stage: its file, and a line here.
+ */
+import { downsampleStage } from "./downsample";
+import { ingestStage } from "./ingest";
+import { blackoutStage, deleteStage, touchStage } from "./maintenance";
+import { manifestStage, meshStage } from "./mesh";
+import { quantizeStage } from "./quantize";
+import { registerStage } from "./stage";
+import { transferStage } from "./transfer";
+
+registerStage(ingestStage);
+registerStage(downsampleStage);
+registerStage(transferStage);
+registerStage(quantizeStage);
+registerStage(deleteStage);
+registerStage(touchStage);
+registerStage(blackoutStage);
+registerStage(meshStage);
+registerStage(manifestStage);

@@ -1,0 +1,27 @@
+import "./builtin";
+
+export { downsampleStage } from "./downsample";
+export { ingestStage } from "./ingest";
+export { type BlackoutStageOptions, blackoutStage, deleteStage, touchStage } from "./maintenance";
+export { manifestStage, meshStage } from "./mesh";
+export { quantizeStage } from "./quantize";
+export {
+  DuplicateStageError,
+  defineStage,
+  getStage,
+  InvalidStageOptionsError,
+  parseStageOptions,
+  registeredStages,
+  registerStage,
+  type StageArgParsers,
+  type StageCli,
+  type StageCliArgument,
+  type StageCliContext,
+  type StageCliOption,
+  type StageDefinition,
+  type StageInput,
+  StageRegistryError,
+  type StageTasks,
+  UnknownStageError,
+} from "./stage";
+export { transferStage } from "./transfer";
