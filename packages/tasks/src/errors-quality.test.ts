@@ -94,7 +94,9 @@ test("arrays of the wrong shape or kind are typed errors", async () => {
     .write(vol.bounds, new Uint8Array(512) as unknown as VoxelArray)
     .catch((e) => e);
   expect(err).toBeInstanceOf(ArrayMismatchError);
-  expect((err as Error).message).toMatch(/expected an ndarray over a typed array .* got Uint8Array/);
+  expect((err as Error).message).toMatch(
+    /expected an ndarray over a typed array .* got Uint8Array/,
+  );
 });
 
 test("createInfo without required options is an InfoValidationError naming them", () => {
