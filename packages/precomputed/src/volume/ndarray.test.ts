@@ -35,8 +35,9 @@ function values(dtype: DataType, n: number): TypedArray {
   return out;
 }
 
-/** Voxel (x, y, z) of a 3- or 4-axis view, channel 0, by scijs `get`. */
+/** Voxel (x, y, z) of a 3- or 4-axis view, channel 0, by scijs `get` (or x-fastest indexing of a `{ data, shape }`). */
 function at(a: VoxelInput, x: number, y: number, z: number): number | bigint {
+  if (!("get" in a)) return a.data[x + a.shape[0] * (y + a.shape[1] * z)];
   const v = a as VoxelArray;
   return v.shape.length === 3 ? v.get(x, y, z) : v.get(x, y, z, 0);
 }
