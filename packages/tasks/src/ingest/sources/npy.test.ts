@@ -37,8 +37,14 @@ async function expectFormula(
   b: BlockBox,
   conv: (v: number) => unknown = (v) => v,
 ) {
-  const block = (await src.readBlock(b)).data;
+  const array = await src.readBlock(b);
+  const block = array.data;
   const [nx, ny, nz] = [0, 1, 2].map((i) => b.max[i] - b.min[i]);
+  // A scijs ndarray [x, y, z, c] with Fortran strides over exactly its voxels.
+  expect(array.shape).toEqual([nx, ny, nz, src.shape[3]]);
+  expect(array.stride).toEqual([1, nx, nx * ny, nx * ny * nz]);
+  expect(array.offset).toBe(0);
+  expect(block.length).toBe(array.size);
   const got: unknown[] = [];
   const want: unknown[] = [];
   for (let c = 0; c < src.shape[3]; c++)
