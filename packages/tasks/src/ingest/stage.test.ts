@@ -15,6 +15,9 @@ beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), "ngpipe-ingest-"));
 });
 afterAll(async () => {
+  // Ingest tasks run here keep their sources (file handles) open between
+  // blocks, as a worker does; close them rather than leave them to the GC.
+  await closeIngestSources();
   rmSync(tmp, { recursive: true, force: true });
   await closePool();
 });
