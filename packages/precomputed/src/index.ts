@@ -14,6 +14,7 @@ export {
   voxelView,
   zeros,
 } from "./array";
+export * from "./chunks";
 export {
   compressedSegmentationCodec,
   DEFAULT_CSEG_BLOCK_SIZE,
@@ -82,4 +83,18 @@ export * from "./sharding/reader";
 export * from "./sharding/shard";
 export * from "./sharding/spec";
 export * from "./sharding/writer";
+export {
+  decodeSkeleton,
+  type EncodedSkeleton,
+  encodeSkeleton,
+  parseSkeletonInfo,
+  type SkeletonAttributeArray,
+  type SkeletonAttributeInfo,
+  type SkeletonAttributeType,
+  SkeletonDecodeError,
+  type SkeletonInfo,
+  SkeletonInfoError,
+  skeletonInfo,
+} from "./skeletons/format";
+export { type SegmentId, SkeletonLayer, type SkeletonLayerOptions } from "./skeletons/layer";
 export * from "./volume";

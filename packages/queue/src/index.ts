@@ -1,7 +1,13 @@
 export * from "./errors";
 export { FileQueue, type FileQueueOptions } from "./file";
 export { MemoryQueue } from "./mem";
-export { type OpenQueueOptions, openQueue, type QueueOpener, registerQueueBackend } from "./open";
+export {
+  checkQueueUrl,
+  type OpenQueueOptions,
+  openQueue,
+  type QueueOpener,
+  registerQueueBackend,
+} from "./open";
 export { MAX_PAYLOAD_BYTES } from "./payload";
 export {
   backoffDelay,
@@ -13,5 +19,5 @@ export {
   type TaskHandler,
 } from "./poll";
 export { findAwsSecretFile, readSqsSecret, type SqsSecret } from "./secrets";
-export { SqsQueue, type SqsQueueOptions } from "./sqs";
+export { parseSqsUrl, SqsQueue, type SqsQueueOptions } from "./sqs";
 export type * from "./types";

@@ -196,6 +196,33 @@ function join(parent: Uint32Array, a: number, b: number): number {
   return a;
 }
 
+/** The provisional labels of the first pass and their union-find forest. */
+class Forest {
+  parent: Uint32Array;
+  /** With first voxels wanted: where each provisional label was created. */
+  starts: Uint32Array;
+  next = 0;
+  constructor(
+    private readonly max: number,
+    private readonly wantFirst: boolean,
+  ) {
+    this.parent = new Uint32Array(Math.min(max, 1 << 16));
+    this.starts = new Uint32Array(wantFirst ? this.parent.length : 0);
+  }
+
+  /** A new provisional label first seen at voxel `loc`. */
+  create(loc: number): number {
+    const label = ++this.next;
+    if (label >= this.parent.length) {
+      this.parent = growTo(this.parent, label + 1, this.max);
+      if (this.wantFirst) this.starts = growTo(this.starts, label + 1, this.max);
+    }
+    this.parent[label] = label;
+    if (this.wantFirst) this.starts[label] = loc;
+    return label;
+  }
+}
+
 function growTo(a: Uint32Array, min: number, max: number): Uint32Array {
   const b = new Uint32Array(Math.min(max, Math.max(min, a.length * 2)));
   b.set(a);
@@ -209,123 +236,15 @@ function label32(
   connectivity: Connectivity,
   wantFirst: boolean,
 ): ConnectedComponentsResult {
-  const [sx, sy, sz] = shape;
   const n = input.length;
-  const sxy = sx * sy;
   const out = new Uint32Array(n);
-  const maxLabels = n + 1;
-  let parent: Uint32Array = new Uint32Array(Math.min(maxLabels, 1 << 16));
-  let starts: Uint32Array = new Uint32Array(wantFirst ? parent.length : 0);
-  let next = 0;
-  for (let z = 0; z < sz; z++) {
-    const hasZ = z > 0;
-    for (let y = 0; y < sy; y++) {
-      const hasY0 = y > 0;
-      const hasY1 = y < sy - 1;
-      const row = sx * (y + sy * z);
-      for (let x = 0; x < sx; x++) {
-        const loc = row + x;
-        const cur = input[loc];
-        if (cur === 0) continue;
-        const hasX0 = x > 0;
-        const hasX1 = x < sx - 1;
-        let label = 0;
-        if (connectivity === 26) {
-          // E = (0,0,-1) touches all 12 other earlier neighbours.
-          if (hasZ && input[loc - sxy] === cur) {
-            out[loc] = out[loc - sxy];
-            continue;
-          }
-          if (hasX0 && input[loc - 1] === cur) {
-            // A = (-1,0,0) touches all but the x+1 column; (1,0,-1) touches that whole column.
-            label = out[loc - 1];
-            if (hasX1) {
-              if (hasZ && input[loc + 1 - sxy] === cur)
-                label = join(parent, label, out[loc + 1 - sxy]);
-              else {
-                if (hasY0 && input[loc + 1 - sx] === cur)
-                  label = join(parent, label, out[loc + 1 - sx]);
-                else if (hasY0 && hasZ && input[loc + 1 - sx - sxy] === cur)
-                  label = join(parent, label, out[loc + 1 - sx - sxy]);
-                if (hasY1 && hasZ && input[loc + 1 + sx - sxy] === cur)
-                  label = join(parent, label, out[loc + 1 + sx - sxy]);
-              }
-            }
-          } else if (hasY0 && input[loc - sx] === cur) {
-            // B = (0,-1,0) touches all but the y+1 row below; (0,1,-1) touches that whole row.
-            label = out[loc - sx];
-            if (hasZ && hasY1) {
-              if (input[loc + sx - sxy] === cur) label = join(parent, label, out[loc + sx - sxy]);
-              else {
-                if (hasX0 && input[loc - 1 + sx - sxy] === cur)
-                  label = join(parent, label, out[loc - 1 + sx - sxy]);
-                if (hasX1 && input[loc + 1 + sx - sxy] === cur)
-                  label = join(parent, label, out[loc + 1 + sx - sxy]);
-              }
-            }
-          } else {
-            if (hasY0) {
-              if (hasX0 && input[loc - 1 - sx] === cur)
-                label = join(parent, label, out[loc - 1 - sx]);
-              if (hasX1 && input[loc + 1 - sx] === cur)
-                label = join(parent, label, out[loc + 1 - sx]);
-            }
-            if (hasZ) {
-              const b = loc - sxy;
-              if (hasX0 && input[b - 1] === cur) label = join(parent, label, out[b - 1]);
-              if (hasX1 && input[b + 1] === cur) label = join(parent, label, out[b + 1]);
-              if (hasY0) {
-                if (input[b - sx] === cur) label = join(parent, label, out[b - sx]);
-                if (hasX0 && input[b - sx - 1] === cur)
-                  label = join(parent, label, out[b - sx - 1]);
-                if (hasX1 && input[b - sx + 1] === cur)
-                  label = join(parent, label, out[b - sx + 1]);
-              }
-              if (hasY1) {
-                if (input[b + sx] === cur) label = join(parent, label, out[b + sx]);
-                if (hasX0 && input[b + sx - 1] === cur)
-                  label = join(parent, label, out[b + sx - 1]);
-                if (hasX1 && input[b + sx + 1] === cur)
-                  label = join(parent, label, out[b + sx + 1]);
-              }
-            }
-          }
-        } else {
-          if (hasX0 && input[loc - 1] === cur) label = out[loc - 1];
-          if (hasY0 && input[loc - sx] === cur) label = join(parent, label, out[loc - sx]);
-          if (hasZ && input[loc - sxy] === cur) label = join(parent, label, out[loc - sxy]);
-          if (connectivity === 18) {
-            if (hasY0) {
-              if (hasX0 && input[loc - 1 - sx] === cur)
-                label = join(parent, label, out[loc - 1 - sx]);
-              if (hasX1 && input[loc + 1 - sx] === cur)
-                label = join(parent, label, out[loc + 1 - sx]);
-            }
-            if (hasZ) {
-              const b = loc - sxy;
-              if (hasX0 && input[b - 1] === cur) label = join(parent, label, out[b - 1]);
-              if (hasX1 && input[b + 1] === cur) label = join(parent, label, out[b + 1]);
-              if (hasY0 && input[b - sx] === cur) label = join(parent, label, out[b - sx]);
-              if (hasY1 && input[b + sx] === cur) label = join(parent, label, out[b + sx]);
-            }
-          }
-        }
-        if (label === 0) {
-          label = ++next;
-          if (label >= parent.length) {
-            parent = growTo(parent, label + 1, maxLabels);
-            if (wantFirst) starts = growTo(starts, label + 1, maxLabels);
-          }
-          parent[label] = label;
-          if (wantFirst) starts[label] = loc;
-        }
-        out[loc] = label;
-      }
-    }
-  }
+  const forest = new Forest(n + 1, wantFirst);
+  if (connectivity === 26) scan26(input, out, shape, forest);
+  else scan6or18(input, out, shape, forest, connectivity === 18);
   // Roots are their set's smallest label and parents are smaller than their
   // children, so one ascending sweep points every label at its root, and a
   // second numbers roots in order (first voxels in scan order).
+  const { parent, starts, next } = forest;
   let count = 0;
   for (let p = 1; p <= next; p++) parent[p] = parent[parent[p]];
   const firstVoxels = wantFirst ? new Uint32Array(next) : undefined;
@@ -342,4 +261,124 @@ function label32(
     count,
     ...(firstVoxels ? { firstVoxels: firstVoxels.slice(0, count) } : {}),
   };
+}
+
+/** First pass, 26-connectivity, with the decision tree. */
+function scan26(input: Uint32Array, out: Uint32Array, [sx, sy, sz]: Shape3, f: Forest): void {
+  const sxy = sx * sy;
+  for (let z = 0; z < sz; z++) {
+    const hasZ = z > 0;
+    for (let y = 0; y < sy; y++) {
+      const hasY0 = y > 0;
+      const hasY1 = y < sy - 1;
+      const row = sx * (y + sy * z);
+      for (let x = 0; x < sx; x++) {
+        const loc = row + x;
+        const cur = input[loc];
+        if (cur === 0) continue;
+        // E = (0,0,-1) touches all 12 other earlier neighbours.
+        if (hasZ && input[loc - sxy] === cur) {
+          out[loc] = out[loc - sxy];
+          continue;
+        }
+        const hasX0 = x > 0;
+        const hasX1 = x < sx - 1;
+        let label = 0;
+        if (hasX0 && input[loc - 1] === cur) {
+          // A = (-1,0,0) touches all but the x+1 column; (1,0,-1) touches that whole column.
+          label = out[loc - 1];
+          if (hasX1) {
+            if (hasZ && input[loc + 1 - sxy] === cur)
+              label = join(f.parent, label, out[loc + 1 - sxy]);
+            else {
+              if (hasY0 && input[loc + 1 - sx] === cur)
+                label = join(f.parent, label, out[loc + 1 - sx]);
+              else if (hasY0 && hasZ && input[loc + 1 - sx - sxy] === cur)
+                label = join(f.parent, label, out[loc + 1 - sx - sxy]);
+              if (hasY1 && hasZ && input[loc + 1 + sx - sxy] === cur)
+                label = join(f.parent, label, out[loc + 1 + sx - sxy]);
+            }
+          }
+        } else if (hasY0 && input[loc - sx] === cur) {
+          // B = (0,-1,0) touches all but the y+1 row below; (0,1,-1) touches that whole row.
+          label = out[loc - sx];
+          if (hasZ && hasY1) {
+            if (input[loc + sx - sxy] === cur) label = join(f.parent, label, out[loc + sx - sxy]);
+            else {
+              if (hasX0 && input[loc - 1 + sx - sxy] === cur)
+                label = join(f.parent, label, out[loc - 1 + sx - sxy]);
+              if (hasX1 && input[loc + 1 + sx - sxy] === cur)
+                label = join(f.parent, label, out[loc + 1 + sx - sxy]);
+            }
+          }
+        } else {
+          const p = f.parent;
+          if (hasY0) {
+            if (hasX0 && input[loc - 1 - sx] === cur) label = join(p, label, out[loc - 1 - sx]);
+            if (hasX1 && input[loc + 1 - sx] === cur) label = join(p, label, out[loc + 1 - sx]);
+          }
+          if (hasZ) {
+            const b = loc - sxy;
+            if (hasX0 && input[b - 1] === cur) label = join(p, label, out[b - 1]);
+            if (hasX1 && input[b + 1] === cur) label = join(p, label, out[b + 1]);
+            if (hasY0) {
+              if (input[b - sx] === cur) label = join(p, label, out[b - sx]);
+              if (hasX0 && input[b - sx - 1] === cur) label = join(p, label, out[b - sx - 1]);
+              if (hasX1 && input[b - sx + 1] === cur) label = join(p, label, out[b - sx + 1]);
+            }
+            if (hasY1) {
+              if (input[b + sx] === cur) label = join(p, label, out[b + sx]);
+              if (hasX0 && input[b + sx - 1] === cur) label = join(p, label, out[b + sx - 1]);
+              if (hasX1 && input[b + sx + 1] === cur) label = join(p, label, out[b + sx + 1]);
+            }
+          }
+        }
+        out[loc] = label === 0 ? f.create(loc) : label;
+      }
+    }
+  }
+}
+
+/** First pass, 6- or 18-connectivity: every matching earlier neighbour is joined. */
+function scan6or18(
+  input: Uint32Array,
+  out: Uint32Array,
+  [sx, sy, sz]: Shape3,
+  f: Forest,
+  edges: boolean,
+): void {
+  const sxy = sx * sy;
+  for (let z = 0; z < sz; z++) {
+    const hasZ = z > 0;
+    for (let y = 0; y < sy; y++) {
+      const hasY0 = y > 0;
+      const hasY1 = y < sy - 1;
+      const row = sx * (y + sy * z);
+      for (let x = 0; x < sx; x++) {
+        const loc = row + x;
+        const cur = input[loc];
+        if (cur === 0) continue;
+        const hasX0 = x > 0;
+        const hasX1 = x < sx - 1;
+        const p = f.parent;
+        let label = hasX0 && input[loc - 1] === cur ? out[loc - 1] : 0;
+        if (hasY0 && input[loc - sx] === cur) label = join(p, label, out[loc - sx]);
+        if (hasZ && input[loc - sxy] === cur) label = join(p, label, out[loc - sxy]);
+        if (edges) {
+          if (hasY0) {
+            if (hasX0 && input[loc - 1 - sx] === cur) label = join(p, label, out[loc - 1 - sx]);
+            if (hasX1 && input[loc + 1 - sx] === cur) label = join(p, label, out[loc + 1 - sx]);
+          }
+          if (hasZ) {
+            const b = loc - sxy;
+            if (hasX0 && input[b - 1] === cur) label = join(p, label, out[b - 1]);
+            if (hasX1 && input[b + 1] === cur) label = join(p, label, out[b + 1]);
+            if (hasY0 && input[b - sx] === cur) label = join(p, label, out[b - sx]);
+            if (hasY1 && input[b + sx] === cur) label = join(p, label, out[b + sx]);
+          }
+        }
+        out[loc] = label === 0 ? f.create(loc) : label;
+      }
+    }
+  }
 }

@@ -48,6 +48,14 @@ export {
   remap,
 } from "./remap";
 export { type RenumberOptions, type RenumberResult, renumber } from "./renumber";
+export {
+  type Skeleton,
+  type SkeletonizeOptions,
+  type SkeletonStats,
+  skeletonize,
+  skeletonStats,
+} from "./skeleton/skeletonize";
+export type { TeasarParams } from "./skeleton/teasar";
 export type { AffinityArray } from "./watershed/affinities";
 export { AffinityInputError, SegmentationOptionError } from "./watershed/errors";
 export type { SpanningTree } from "./watershed/merge";

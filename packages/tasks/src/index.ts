@@ -28,5 +28,12 @@ export {
 export * from "./registry";
 export * from "./runtime";
 export * from "./stages";
-export { emLikeImage, mulberry32, type VoronoiOptions, voronoiSegmentation } from "./synthetic";
+export {
+  type AffinityOptions,
+  emLikeImage,
+  mulberry32,
+  type VoronoiOptions,
+  voronoiAffinities,
+  voronoiSegmentation,
+} from "./synthetic";
 export * from "./tiling";

@@ -23,6 +23,10 @@ const ASSIGNED = 0x80;
 const DIR_MASK = [NEG_X, NEG_Y, NEG_Z, POS_X, POS_Y, POS_Z] as const;
 const REVERSE_MASK = [POS_X, POS_Y, POS_Z, NEG_X, NEG_Y, NEG_Z] as const;
 
+/** Direction index of a single edge bit. */
+const BIT_INDEX = new Int8Array(64);
+for (let d = 0; d < 6; d++) BIT_INDEX[DIR_MASK[d]] = d;
+
 function offsets(shape: Shape3): number[] {
   const sxy = shape[0] * shape[1];
   return [-1, -shape[0], -sxy, 1, shape[0], sxy];
@@ -40,7 +44,30 @@ export function steepestAscent(
   low: number,
   high: number,
 ): Uint8Array {
+  return hasSignBit(aff) ? ascentFloat(aff, shape, low, high) : ascentBits(aff, shape, low, high);
+}
+
+function hasSignBit(aff: Float32Array): boolean {
+  const bits = new Int32Array(aff.buffer, aff.byteOffset, aff.length);
+  let any = 0;
+  for (let i = 0; i < bits.length; i++) any |= bits[i];
+  return any < 0;
+}
+
+function float32Bits(v: number): number {
+  return new Int32Array(Float32Array.of(v).buffer)[0];
+}
+
+/**
+ * The common case, every affinity >= +0: float32 bit patterns then order as
+ * int32, so maxima and comparisons are branch-free integer arithmetic (on
+ * noisy affinities the float comparisons are coin flips the CPU mispredicts).
+ */
+function ascentBits(aff: Float32Array, shape: Shape3, lowF: number, highF: number): Uint8Array {
   const [sx, sy, sz] = shape;
+  const b = new Int32Array(aff.buffer, aff.byteOffset, aff.length);
+  const low = float32Bits(lowF);
+  const high1 = float32Bits(highF) - 1;
   const n = sx * sy * sz;
   const sxy = sx * sy;
   const cy = n;
@@ -55,18 +82,61 @@ export function steepestAscent(
       const zOut = z < sz - 1;
       for (let x = 0; x < sx; x++) {
         const i = row + x;
-        const negx = x > 0 ? aff[i] : low;
-        const negy = yIn ? aff[cy + i] : low;
-        const negz = zIn ? aff[cz + i] : low;
-        const posx = x < sx - 1 ? aff[i + 1] : low;
-        const posy = yOut ? aff[cy + i + sx] : low;
-        const posz = zOut ? aff[cz + i + sxy] : low;
+        const negx = x > 0 ? b[i] : low;
+        const negy = yIn ? b[cy + i] : low;
+        const negz = zIn ? b[cz + i] : low;
+        const posx = x < sx - 1 ? b[i + 1] : low;
+        const posy = yOut ? b[cy + i + sx] : low;
+        const posz = zOut ? b[cz + i + sxy] : low;
+        // m = max(...): d & (d >> 31) is d when d < 0, else 0.
         let m = negx;
-        if (negy > m) m = negy;
-        if (negz > m) m = negz;
-        if (posx > m) m = posx;
-        if (posy > m) m = posy;
-        if (posz > m) m = posz;
+        let d = m - negy;
+        m -= d & (d >> 31);
+        d = m - negz;
+        m -= d & (d >> 31);
+        d = m - posx;
+        m -= d & (d >> 31);
+        d = m - posy;
+        m -= d & (d >> 31);
+        d = m - posz;
+        m -= d & (d >> 31);
+        if (m > low) {
+          // ((v ^ m) - 1) >>> 31 is 1 iff v === m; (high - 1 - v) >>> 31 is 1 iff v >= high.
+          sag[i] =
+            (((negx ^ m) - 1) >>> 31) |
+            ((high1 - negx) >>> 31) |
+            (((((negy ^ m) - 1) >>> 31) | ((high1 - negy) >>> 31)) << 1) |
+            (((((negz ^ m) - 1) >>> 31) | ((high1 - negz) >>> 31)) << 2) |
+            (((((posx ^ m) - 1) >>> 31) | ((high1 - posx) >>> 31)) << 3) |
+            (((((posy ^ m) - 1) >>> 31) | ((high1 - posy) >>> 31)) << 4) |
+            (((((posz ^ m) - 1) >>> 31) | ((high1 - posz) >>> 31)) << 5);
+        }
+      }
+    }
+  }
+  return sag;
+}
+
+/** Any affinities, negative ones included, compared as floats. */
+function ascentFloat(aff: Float32Array, shape: Shape3, low: number, high: number): Uint8Array {
+  const [sx, sy, sz] = shape;
+  const n = sx * sy * sz;
+  const sxy = sx * sy;
+  const cy = n;
+  const cz = 2 * n;
+  const sag = new Uint8Array(n);
+  for (let z = 0; z < sz; z++) {
+    for (let y = 0; y < sy; y++) {
+      const row = sx * (y + sy * z);
+      for (let x = 0; x < sx; x++) {
+        const i = row + x;
+        const negx = x > 0 ? aff[i] : low;
+        const negy = y > 0 ? aff[cy + i] : low;
+        const negz = z > 0 ? aff[cz + i] : low;
+        const posx = x < sx - 1 ? aff[i + 1] : low;
+        const posy = y < sy - 1 ? aff[cy + i + sx] : low;
+        const posz = z < sz - 1 ? aff[cz + i + sxy] : low;
+        const m = Math.max(negx, negy, negz, posx, posy, posz);
         if (m > low) {
           let s = 0;
           if (negx === m || negx >= high) s |= NEG_X;
@@ -97,6 +167,9 @@ export function dividePlateaus(sag: Uint8Array, shape: Shape3, queue: Int32Array
   for (let idx = 0; idx < n; idx++) {
     const s = sag[idx];
     if (s === 0) continue;
+    // A voxel with one one-way edge would be queued only to keep that edge:
+    // nothing ever queues it again or reads its queued bit, so skip it.
+    if ((s & (s - 1)) === 0) continue;
     for (let d = 0; d < 6; d++) {
       if ((s & DIR_MASK[d]) !== 0 && (sag[idx + dir[d]] & REVERSE_MASK[d]) === 0) {
         sag[idx] = s | QUEUED;
@@ -159,6 +232,17 @@ export function findBasins(sag: Uint8Array, shape: Shape3, queue: Int32Array): B
       continue;
     }
     if ((s0 & ASSIGNED) !== 0) continue;
+    // Most voxels have one edge to a voxel the scan already assigned.
+    if ((s0 & (s0 - 1)) === 0) {
+      const him = idx + dir[BIT_INDEX[s0]];
+      if ((sag[him] & ASSIGNED) !== 0) {
+        const id = labels[him];
+        labels[idx] = id;
+        sizes[id - 1]++;
+        sag[idx] = s0 | ASSIGNED;
+        continue;
+      }
+    }
     queue[0] = idx;
     let tail = 1;
     sag[idx] = s0 | QUEUED;

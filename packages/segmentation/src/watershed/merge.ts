@@ -29,8 +29,18 @@ export function basinGraph(aff: Float32Array, labels: Uint32Array, shape: Shape3
   const sxy = sx * sy;
   const pairs = new PairTable(4096);
   let weight = new Float32Array(4096);
+  // Faces between the same two basins come in runs along x: remember the last pair.
+  let lastS = 0;
+  let lastT = 0;
+  let lastK = -1;
   const visit = (s: number, t: number, v: number): void => {
-    const k = s < t ? pairs.add(s, t) : pairs.add(t, s);
+    let k = lastK;
+    if (s !== lastS || t !== lastT) {
+      k = s < t ? pairs.add(s, t) : pairs.add(t, s);
+      lastS = s;
+      lastT = t;
+      lastK = k;
+    }
     if (k === weight.length) weight = grow(weight, k + 1);
     // Watershed.jl starts every edge at 0, not at its first affinity.
     if (v > weight[k]) weight[k] = v;

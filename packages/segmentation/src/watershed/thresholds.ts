@@ -103,27 +103,51 @@ export function valueRange(values: Float32Array): [number, number] {
 }
 
 /**
+ * A function giving the bin of a value on `edges` (StatsBase's
+ * `searchsortedlast`: `edges[k] <= v < edges[k + 1]`). The bin is computed
+ * arithmetically and checked against the float32 edges only when the value
+ * lies near an edge, where their rounding could matter; the edges are then
+ * recomputed rather than loaded, as a million of them do not stay in cache.
+ */
+function binner(edges: Float32Array, range?: HistogramRange): (v: number) => number {
+  const nb = edges.length - 1;
+  const first = edges[0];
+  const last = edges[nb];
+  const scale = nb / (last - first);
+  // Rounding an edge to float32 moves it by at most |edge| * 2^-24: in bins,
+  // at most `slack`. Away from the edges by more than that, the arithmetic
+  // bin is the exact one.
+  const slack = Math.max(Math.abs(first), Math.abs(last)) * 2 ** -24 * scale;
+  const margin = slack < 0.04 ? slack + 0.01 : 2;
+  const edge = range
+    ? (k: number): number => f((range.start + k * range.step) / range.divisor)
+    : (k: number): number => edges[k];
+  return (v: number): number => {
+    const q = (v - first) * scale;
+    let k = Math.floor(q);
+    const frac = q - k;
+    if (frac < margin || frac > 1 - margin || k < 0 || k >= nb) {
+      if (k < 0) k = 0;
+      else if (k >= nb) k = nb - 1;
+      while (k > 0 && edge(k) > v) k--;
+      while (k < nb - 1 && edge(k + 1) <= v) k++;
+    }
+    return k;
+  };
+}
+
+/**
  * Adds the values to `counts` (one slot per bin, `edges.length - 1`), binned
- * on `edges`; values outside the edges are an error of the caller (the range
- * must come from the data's own minimum and maximum).
+ * on `edges`; the range must come from the data's own minimum and maximum
+ * (or a wider one), so no value falls outside.
  */
 export function accumulateHistogram(
   values: Float32Array,
   edges: Float32Array,
   counts: Float64Array,
 ): Float64Array {
-  const nb = edges.length - 1;
-  const first = edges[0];
-  const width = (edges[nb] - first) / nb;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    let k = Math.floor((v - first) / width);
-    if (k < 0) k = 0;
-    else if (k >= nb) k = nb - 1;
-    while (k > 0 && edges[k] > v) k--;
-    while (k < nb - 1 && edges[k + 1] <= v) k++;
-    counts[k]++;
-  }
+  const bin = binner(edges);
+  for (let i = 0; i < values.length; i++) counts[bin(values[i])]++;
   return counts;
 }
 
@@ -167,11 +191,67 @@ export function relativeThresholds(
     throw new SegmentationOptionError("relative thresholds need at least one affinity", "relative");
   }
   const [lo, hi] = valueRange(aff);
-  const edges = histogramEdges(histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS));
-  const counts = accumulateHistogram(aff, edges, new Float64Array(edges.length - 1));
+  const range = histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS);
+  const edges = histogramEdges(range);
+  const quantiles = [fractions.low, fractions.high, ...fractions.merge.map(([, t]) => t)];
+  const found = histogramQuantiles(aff, edges, range, quantiles);
   return {
-    low: quantileThreshold(counts, edges, fractions.low),
-    high: quantileThreshold(counts, edges, fractions.high),
-    merge: fractions.merge.map(([size, t]) => [size, quantileThreshold(counts, edges, t)]),
+    low: found[0],
+    high: found[1],
+    merge: fractions.merge.map(([size], i) => [size, found[2 + i]]),
   };
+}
+
+/**
+ * `quantileThreshold` of the histogram of `values` on `edges` for each
+ * fraction, without the histogram: a million bins of counts make every value
+ * a cache miss. The first pass counts coarse groups of bins; the group where
+ * each quantile's running count crosses its rank is then counted bin by bin
+ * in a second pass over the values in those groups only.
+ */
+function histogramQuantiles(
+  values: Float32Array,
+  edges: Float32Array,
+  range: HistogramRange,
+  fractions: number[],
+): number[] {
+  const nb = edges.length - 1;
+  const group = Math.max(1, Math.ceil(nb / 4096));
+  const groups = Math.ceil(nb / group);
+  const bin = binner(edges, range);
+  const coarse = new Float64Array(groups);
+  for (let i = 0; i < values.length; i++) coarse[Math.floor(bin(values[i]) / group)]++;
+  const total = values.length;
+  const want = fractions.map((p) => {
+    const rank = f(f(total) * f(p));
+    let acc = 0;
+    for (let g = 0; g < groups; g++) {
+      if (acc + coarse[g] >= rank) return { rank, g, before: acc };
+      acc += coarse[g];
+    }
+    return { rank, g: groups - 1, before: acc - coarse[groups - 1] };
+  });
+  const slot = new Int32Array(groups).fill(-1);
+  const picked: number[] = [];
+  for (const w of want) {
+    if (slot[w.g] < 0) {
+      slot[w.g] = picked.length;
+      picked.push(w.g);
+    }
+  }
+  const fine = new Float64Array(picked.length * group);
+  for (let i = 0; i < values.length; i++) {
+    const k = bin(values[i]);
+    const s = slot[Math.floor(k / group)];
+    if (s >= 0) fine[s * group + (k % group)]++;
+  }
+  return want.map(({ rank, g, before }) => {
+    const base = slot[g] * group;
+    let acc = before;
+    for (let j = 0; j < group && g * group + j < nb; j++) {
+      acc += fine[base + j];
+      if (acc >= rank) return edges[g * group + j];
+    }
+    return edges[Math.min(nb - 1, g * group + group - 1)];
+  });
 }

@@ -120,3 +120,23 @@ describe("watershed input checks", () => {
     );
   });
 });
+
+describe("watershed implementation paths agree", () => {
+  test("a map with a -0 (compared as floats) segments like the same map with +0 (compared as bits)", () => {
+    const c = readJsonFixture<TinyCase[]>("watershed-tiny.json")[0];
+    const aff = Float32Array.from(c.q, (v) => v / c.levels);
+    const zero = aff.indexOf(0);
+    expect(zero).toBeGreaterThanOrEqual(0);
+    const negZero = aff.slice();
+    negZero[zero] = -0;
+    const a = watershed(aff, c.shape, c.options);
+    const b = watershed(negZero, c.shape, c.options);
+    expect(b.labels).toEqual(a.labels);
+    expect(Array.from(a.labels)).toEqual(c.labels);
+  });
+
+  test("negative affinities are accepted and count as below low", () => {
+    const { aff, shape } = line([0.9, -0.5, 0.8]);
+    expect(Array.from(watershed(aff, shape, ABS).labels)).toEqual([1, 1, 2, 2]);
+  });
+});

@@ -17,6 +17,7 @@ import { z } from "zod";
 import { meshKernels } from "../mesh-kernel-module";
 import { createTaskContext, type TaskContext } from "../runtime/context";
 import { defineTask } from "../runtime/define";
+import { type BoundsCheckOptions, checkBounds } from "../stages/checks";
 import { type TaskList, type TaskSet, taskList, taskSet } from "../tiling";
 import type { MeshBlockResult } from "./mesh-block";
 
@@ -103,7 +104,7 @@ export const meshTask = defineTask({
 });
 
 /** Options of {@link createMeshingTasks}. */
-export interface MeshingOptions {
+export interface MeshingOptions extends BoundsCheckOptions {
   mip?: number;
   /** Block shape in voxels (default 448^3 like Igneous); need not be chunk aligned. */
   shape?: Vec3;
@@ -145,6 +146,9 @@ export async function createMeshingTasks(
   if (vol.layerType !== "segmentation") {
     throw new TypeError(`${vol.url} is an ${vol.layerType} layer; meshing needs a segmentation`);
   }
+  const region = options.bounds
+    ? checkBounds(vol.info, options.bounds, mip, vol.url, options)
+    : vol.bounds;
   const shape = options.shape ?? [448, 448, 448];
   const meshDir = options.meshDir ?? (typeof vol.info.mesh === "string" ? vol.info.mesh : "mesh");
   if (vol.info.mesh !== meshDir) {
@@ -175,7 +179,6 @@ export async function createMeshingTasks(
   };
   if (old === null || JSON.stringify(merged) !== JSON.stringify(existing))
     await meshes.writeInfo(merged);
-  const region = options.bounds ? options.bounds.intersect(vol.bounds) : vol.bounds;
   return taskSet(region, shape, { origin: vol.scale.voxelOffset }, (box) =>
     meshTask.payload({
       layer: vol.url,

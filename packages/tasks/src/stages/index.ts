@@ -1,5 +1,13 @@
 export * from "./blackout";
 export {
+  type BoundsCheckOptions,
+  checkBounds,
+  checkInfoRewrite,
+  checkVoxelValue,
+  StageInputError,
+  sameLocation,
+} from "./checks";
+export {
   type BboxParam,
   bboxOf,
   bboxSchema,
