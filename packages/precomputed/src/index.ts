@@ -79,6 +79,7 @@ export * from "./sharding/errors";
 export * from "./sharding/morton";
 export * from "./sharding/murmurhash";
 export * from "./sharding/params";
+export * from "./sharding/plan";
 export * from "./sharding/reader";
 export * from "./sharding/shard";
 export * from "./sharding/spec";

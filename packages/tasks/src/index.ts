@@ -11,6 +11,30 @@ export {
 } from "./ingest/stage";
 export { tasksKernels } from "./kernel-module";
 export {
+  ConnectedComponentsError,
+  type ConnectedComponentsTaskOptions,
+  cclBlockTask,
+  cclCleanupTask,
+  cclNumberTask,
+  cclReduceTask,
+  cclRelabelTask,
+  createConnectedComponentsTasks,
+} from "./labels/ccl";
+export { createDustTasks, type DustTaskOptions, dustTask } from "./labels/dust";
+export { fileLocation, parseRemapMap, RemapMapFileError, readRemapMap } from "./labels/map-file";
+export { createRemapTasks, type RemapTaskOptions, remapTask } from "./labels/remap-stage";
+export {
+  COUNT_CHUNK,
+  createVoxelCountTasks,
+  lookupVoxelCounts,
+  readVoxelCounts,
+  type VoxelCountOptions,
+  VoxelCountsError,
+  type VoxelCountTable,
+  voxelCountBlockTask,
+  voxelCountMergeTask,
+} from "./labels/voxel-counts";
+export {
   type MeshBlockOptions,
   type MeshBlockResult,
   meshBlock,

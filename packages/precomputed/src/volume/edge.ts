@@ -17,7 +17,7 @@ import {
   voxelView,
   zeros,
 } from "../array";
-import { allocTyped, type DataType, type TypedArray } from "../dtypes";
+import { allocTyped, bytesPerVoxel, type DataType, type TypedArray, viewTyped } from "../dtypes";
 import { Bbox } from "../geometry/bbox";
 import type { Vec3 } from "../geometry/vec3";
 import { ArrayMismatchError } from "./errors";
@@ -35,9 +35,19 @@ export function newCutout(
   box: Bbox,
   channels: number,
   background: Voxel,
+  shared = false,
 ): VoxelArray {
   const s = box.size();
-  const out = zeros(dtype, [s[0], s[1], s[2], channels]);
+  const shape = [s[0], s[1], s[2], channels];
+  const out = shared
+    ? fromTyped(
+        viewTyped(
+          dtype,
+          new SharedArrayBuffer(s[0] * s[1] * s[2] * channels * bytesPerVoxel(dtype)),
+        ),
+        shape,
+      )
+    : zeros(dtype, shape);
   if (background !== 0 && background !== 0n)
     (out.data as unknown as { fill(v: Voxel): void }).fill(background);
   return out;

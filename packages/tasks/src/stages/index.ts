@@ -25,5 +25,7 @@ export * from "./downsample";
 export * from "./pyramid";
 export * from "./quantize";
 export { quantizeChannel } from "./quantize-kernel";
+export { copyEncodedChunks } from "./reshard";
+export { type ShardedOutputOptions, wantsSharded } from "./sharding";
 export * from "./touch";
 export * from "./transfer";
