@@ -38,6 +38,8 @@ const config: Config = {
     "^reference-spec-reader$": "<rootDir>/node_modules/reference-spec-reader/src/index.js",
     "^h5wasm/node$": "<rootDir>/node_modules/h5wasm/dist/node/hdf5_hl.js",
   },
+  // Silences the AWS SDK's Node-version notice (see the file).
+  setupFiles: ["<rootDir>/test/support/env.ts"],
   testTimeout: 60_000,
   maxWorkers: 2,
 };

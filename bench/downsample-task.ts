@@ -29,8 +29,9 @@ import { join } from "node:path";
 import {
   closePool,
   configurePool,
+  crop,
   downsample,
-  NdArray,
+  fromTyped,
   type TypedArray,
   Volume,
 } from "@ngpipe/precomputed";
@@ -130,10 +131,10 @@ function floor(
   // Encoding reads each chunk from a copy cut beforehand (cutting is not a floor call).
   const crops: TypedArray[] = [];
   for (const { data, shape } of levels) {
-    const a = new NdArray(data, shape, layer.dtype);
+    const a = fromTyped(data, shape);
     for (let y = 0; y < shape[1]; y += CHUNK[1])
       for (let x = 0; x < shape[0]; x += CHUNK[0])
-        crops.push(a.crop([x, y, 0], [CHUNK[0], CHUNK[1], CHUNK[2]]).data);
+        crops.push(crop(a, [x, y, 0], [CHUNK[0], CHUNK[1], CHUNK[2]]).data);
   }
   const t2 = performance.now();
   for (const c of crops) encodeStoredChunk(c, layer.encoding, ctx(CHUNK), "gzip");
@@ -224,11 +225,11 @@ async function main(): Promise<void> {
       dtype: "uint8",
       method: "average",
     };
-    await Volume.fromArray(imageLayer.url, NdArray.from(image, [...SHAPE]), {
+    await Volume.fromArray(imageLayer.url, fromTyped(image, [...SHAPE]), {
       chunkSize: [...CHUNK],
       resolution: [4, 4, 40],
     });
-    const imageBlock = new NdArray(image, [...SHAPE, 1], "uint8").crop([0, 0, 0], [...BLOCK]).data;
+    const imageBlock = crop(fromTyped(image, [...SHAPE, 1]), [0, 0, 0], [...BLOCK]).data;
     await bench(imageLayer, imageBlock);
   }
   if (only === "image") return;
@@ -243,13 +244,13 @@ async function main(): Promise<void> {
     dtype: "uint64",
     method: "mode",
   };
-  await Volume.fromArray(segLayer.url, NdArray.from(big, [...SHAPE]), {
+  await Volume.fromArray(segLayer.url, fromTyped(big, [...SHAPE]), {
     type: "segmentation",
     chunkSize: [...CHUNK],
     resolution: [4, 4, 40],
     encoding: "compressed_segmentation",
   });
-  const segBlock = new NdArray(big, [...SHAPE, 1], "uint64").crop([0, 0, 0], [...BLOCK]).data;
+  const segBlock = crop(fromTyped(big, [...SHAPE, 1]), [0, 0, 0], [...BLOCK]).data;
   await bench(segLayer, segBlock);
 }
 

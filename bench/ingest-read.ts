@@ -118,7 +118,7 @@ async function readAll(src: VolumeSource, ref: Uint8Array): Promise<number> {
           Math.min(y + B, N),
           Math.min(z + B, Z),
         ];
-        const block = (await src.readBlock({ min: [x, y, z], max })) as Uint8Array;
+        const block = (await src.readBlock({ min: [x, y, z], max })).data as Uint8Array;
         if (block[0] !== ref[(z * N + y) * N + x])
           throw new Error(`${src.format}: wrong data at ${[x, y, z]}`);
       }

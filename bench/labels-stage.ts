@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { closePool, configurePool, NdArray, Volume } from "../packages/precomputed/src";
+import { closePool, configurePool, fromTyped, Volume } from "../packages/precomputed/src";
 import {
   createTaskContext,
   executeTask,
@@ -37,7 +37,7 @@ async function ccl(size: [number, number, number], workers: number): Promise<voi
       { length: ids.length },
       (_, i) => BigInt(ids[i]) + (1n << 40n) * BigInt(ids[i] % 3),
     );
-    await Volume.fromArray(src, NdArray.from(labels, size), { chunkSize: [128, 128, 128] });
+    await Volume.fromArray(src, fromTyped(labels, size), { chunkSize: [128, 128, 128] });
     const ctx = createTaskContext();
     const started = performance.now();
     for (const phase of await createConnectedComponentsTasks(

@@ -21,8 +21,9 @@ import {
   closePool,
   computeImageShardingSpec,
   createInfo,
-  NdArray,
   Volume,
+  type VoxelArray,
+  zeros,
 } from "@ngpipe/precomputed";
 import { motoInstalled, startMoto } from "../test/support/moto";
 import { startLatencyProxy } from "./latency-proxy";
@@ -37,8 +38,8 @@ const LATENCY = Number(arg("latency", "10"));
 const ONLY = new Set(arg("only", "file,s3").split(","));
 const CHUNK = 64;
 
-function makeArray(): NdArray {
-  const a = NdArray.zeros("uint8", [N, N, N, 1]);
+function makeArray(): VoxelArray {
+  const a = zeros("uint8", [N, N, N, 1]);
   const d = a.data as Uint8Array;
   let seed = 12345;
   for (let z = 0, i = 0; z < N; z++)
@@ -50,7 +51,7 @@ function makeArray(): NdArray {
   return a;
 }
 
-async function makeLayers(base: string, opts: { endpoint?: string }, array: NdArray) {
+async function makeLayers(base: string, opts: { endpoint?: string }, array: VoxelArray) {
   const storageOptions = opts.endpoint ? { endpoint: opts.endpoint } : undefined;
   const common = {
     type: "image" as const,

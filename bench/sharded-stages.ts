@@ -21,7 +21,7 @@ import { join } from "node:path";
 import {
   closePool,
   configurePool,
-  NdArray,
+  fromTyped,
   planImageSharding,
   readInfo,
   Volume,
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   configurePool({ threads: 2 });
   const labels = voronoiSegmentation(shape, { seeds: 400, seed: 3 });
   const src = `file://${dir}/src`;
-  await Volume.fromArray(src, NdArray.from(emLikeImage(labels, shape), shape), {
+  await Volume.fromArray(src, fromTyped(emLikeImage(labels, shape), shape), {
     type: "image",
     chunkSize: [128, 128, 64],
   });

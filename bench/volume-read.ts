@@ -17,7 +17,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { closePool, configurePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, configurePool, Volume, type VoxelArray, zeros } from "@ngpipe/precomputed";
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,8 +36,8 @@ type LayerName = keyof typeof LAYERS;
 const url = (name: LayerName) => pathToFileURL(join(root, LAYERS[name].dir)).href;
 
 /** Smooth image with a little noise; segments are boxes of 40x40x24 voxels with ragged faces. */
-function makeArray(name: LayerName): NdArray {
-  const a = NdArray.zeros(LAYERS[name].dtype, [N, N, N, 1]);
+function makeArray(name: LayerName): VoxelArray {
+  const a = zeros(LAYERS[name].dtype, [N, N, N, 1]);
   const d = a.data as Uint8Array | Uint32Array;
   let seed = 7;
   let i = 0;
@@ -82,7 +82,7 @@ async function runOne(name: LayerName, threads: number): Promise<void> {
   let best = Number.POSITIVE_INFINITY;
   for (let r = 0; r < ROUNDS; r++) {
     const t = performance.now();
-    let out: NdArray | undefined = await vol.read(vol.bounds);
+    let out: VoxelArray | undefined = await vol.read(vol.bounds);
     best = Math.min(best, (performance.now() - t) / 1000);
     if (out.data.length !== N * N * N) throw new Error("short read");
     out = undefined;

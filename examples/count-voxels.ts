@@ -18,7 +18,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, fromTyped, Volume } from "@ngpipe/precomputed";
 import {
   createTaskContext,
   createVoxelCountTasks,
@@ -32,7 +32,7 @@ import {
 export async function makeSyntheticLayer(dir: string): Promise<string> {
   const url = pathToFileURL(join(dir, "seg")).href;
   const labels = voronoiSegmentation([128, 128, 32], { seeds: 80 });
-  await Volume.fromArray(url, NdArray.from(labels, [128, 128, 32]), { chunkSize: [32, 32, 16] });
+  await Volume.fromArray(url, fromTyped(labels, [128, 128, 32]), { chunkSize: [32, 32, 16] });
   return url;
 }
 

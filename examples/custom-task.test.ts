@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, fromTyped, Volume } from "@ngpipe/precomputed";
 import { InvalidTaskParamsError } from "@ngpipe/tasks";
 import { createHistogramTasks, histogramTask, main } from "./custom-task";
 
@@ -24,7 +24,7 @@ beforeAll(async () => {
     for (let y = 0; y < size[1]; y++)
       for (let x = 0; x < size[0]; x++)
         pixels[x + size[0] * (y + size[1] * z)] = (x * 7 + y * 3 + z) % 256;
-  await Volume.fromArray("mem://custom-task-example/img", NdArray.from(pixels, size), {
+  await Volume.fromArray("mem://custom-task-example/img", fromTyped(pixels, size), {
     chunkSize: [16, 16, 16],
   });
 });

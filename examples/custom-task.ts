@@ -21,7 +21,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Bbox, closePool, NdArray, type Vec3, Volume } from "@ngpipe/precomputed";
+import { Bbox, closePool, fromTyped, type Vec3, Volume } from "@ngpipe/precomputed";
 import { openQueue, type PollSummary, poll } from "@ngpipe/queue";
 import {
   createTaskContext,
@@ -132,7 +132,7 @@ export async function main(options: CustomTaskOptions = {}) {
       const size: [number, number, number] = [128, 128, 64];
       const labels = voronoiSegmentation(size, { seeds: 30, seed: 11 });
       image = pathToFileURL(join(dir, "image")).href;
-      await Volume.fromArray(image, NdArray.from(emLikeImage(labels, size, 2), size), {
+      await Volume.fromArray(image, fromTyped(emLikeImage(labels, size, 2), size), {
         type: "image",
         chunkSize: [64, 64, 32],
         resolution: [8, 8, 40],

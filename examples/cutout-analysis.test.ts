@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { Bbox, closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { Bbox, closePool, fromTyped, Volume } from "@ngpipe/precomputed";
 import { emLikeImage, voronoiSegmentation } from "@ngpipe/tasks";
 import { main, makeSyntheticLayers, segmentStats } from "./cutout-analysis";
 
@@ -34,11 +34,11 @@ test("counts, centroids and mean intensities of two boxes match their geometry",
         if (x < 8 && y < 8 && z < 8) [labels[i], pixels[i]] = [5, 100];
         else if (x >= 16 && y < 4 && z < 2) [labels[i], pixels[i]] = [7, 50 + x];
       }
-  await Volume.fromArray("mem://cutout-example/seg", NdArray.from(labels, shape), {
+  await Volume.fromArray("mem://cutout-example/seg", fromTyped(labels, shape), {
     chunkSize: [16, 16, 16],
     encoding: "compressed_segmentation",
   });
-  await Volume.fromArray("mem://cutout-example/img", NdArray.from(pixels, shape), {
+  await Volume.fromArray("mem://cutout-example/img", fromTyped(pixels, shape), {
     chunkSize: [16, 16, 16],
   });
 
@@ -70,7 +70,7 @@ test("an unaligned box reports dataset coordinates and only the voxels inside it
 
 test("uint64 labels above 2^32 are measured under their full id", () => {
   const data = new BigUint64Array([0n, 2n ** 40n + 3n, 2n ** 40n + 3n, 3n]);
-  const stats = segmentStats(NdArray.from(data, [4, 1, 1]), undefined, [10, 0, 0]);
+  const stats = segmentStats(fromTyped(data, [4, 1, 1]), undefined, [10, 0, 0]);
   expect(stats.map((s) => [s.id, s.voxels, s.centroid[0]])).toEqual([
     [2 ** 40 + 3, 2, 11.5],
     [3, 1, 13],
@@ -80,7 +80,7 @@ test("uint64 labels above 2^32 are measured under their full id", () => {
 test("the synthetic file:// dataset is measured like a direct count over the source arrays", async () => {
   const size: [number, number, number] = [64, 64, 32];
   const layers = await makeSyntheticLayers(dir, size);
-  const { bbox, stats } = await main({ ...layers, out: sink() });
+  const { bbox, stats, range } = await main({ ...layers, out: sink() });
   expect(bbox.equals(new Bbox([16, 16, 8], [48, 48, 24]))).toBe(true);
 
   // Independent reference: the generator's own arrays, cropped by index.
@@ -88,17 +88,32 @@ test("the synthetic file:// dataset is measured like a direct count over the sou
   const pixels = emLikeImage(labels, size, 5);
   const count = new Map<number, number>();
   const sum = new Map<number, number>();
+  let [min, max, total] = [Infinity, -Infinity, 0];
   for (let z = 8; z < 24; z++)
     for (let y = 16; y < 48; y++)
       for (let x = 16; x < 48; x++) {
         const i = x + 64 * (y + 64 * z);
+        [min, max, total] = [Math.min(min, pixels[i]), Math.max(max, pixels[i]), total + pixels[i]];
         if (labels[i] === 0) continue;
         count.set(labels[i], (count.get(labels[i]) ?? 0) + 1);
         sum.set(labels[i], (sum.get(labels[i]) ?? 0) + pixels[i]);
       }
+  expect(range).toEqual({ min, max, mean: total / (32 * 32 * 16) });
   expect(stats.length).toBe(count.size);
   for (const s of stats) {
     expect(s.voxels).toBe(count.get(s.id));
     expect(s.meanIntensity).toBeCloseTo(sum.get(s.id)! / s.voxels, 9);
   }
+});
+
+test("segmentStats takes ndarray views: a transposed cutout measures like the cutout", () => {
+  // Labels 1..4 along x of a 4x2x1 array, seen through a [y, x] transpose.
+  const yx = fromTyped(Uint32Array.of(1, 1, 2, 2, 3, 3, 4, 4), [2, 4, 1]);
+  const stats = segmentStats(yx.transpose(1, 0, 2, 3), undefined, [0, 0, 0]);
+  expect(stats.map((s) => [s.id, s.voxels, s.centroid])).toEqual([
+    [1, 2, [0, 0.5, 0]],
+    [2, 2, [1, 0.5, 0]],
+    [3, 2, [2, 0.5, 0]],
+    [4, 2, [3, 0.5, 0]],
+  ]);
 });

@@ -3,6 +3,10 @@
  * then measure every segment inside the box — voxel count, centroid (voxels
  * and nm) and mean image intensity — and print the largest ones.
  *
+ * Cutouts are scijs ndarrays ([x, y, z, c], Fortran strides), so the scijs
+ * libraries work on them directly: the image's range and mean come from
+ * `ndarray-ops`; the per-segment pass walks the typed array itself.
+ *
  * Run it on a synthetic dataset it writes to a temporary directory:
  *
  *   npx tsx examples/cutout-analysis.ts
@@ -17,8 +21,20 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Bbox, closePool, NdArray, type Vec3, Volume } from "@ngpipe/precomputed";
+import {
+  asFortran,
+  Bbox,
+  closePool,
+  fromTyped,
+  type Vec3,
+  Volume,
+  type VoxelArray,
+} from "@ngpipe/precomputed";
 import { emLikeImage, voronoiSegmentation } from "@ngpipe/tasks";
+import ops from "ndarray-ops";
+
+/** Image voxels as ndarray-ops' types take them (any number typed array). */
+type ImageArray = VoxelArray<Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array>;
 
 /** Measurements of one segment inside the analysed box. */
 export interface SegmentStats {
@@ -38,10 +54,18 @@ export interface SegmentStats {
  * skipped), `image` an optional one-channel image of the same shape, and
  * `origin` the dataset coordinate of the cutout's (0, 0, 0) voxel.
  *
- * One pass over the voxels with running sums per id; uint64 labels are read
- * as (low, high) uint32 pairs, so no BigInt is made per voxel.
+ * Any ndarray views are accepted: `asFortran` makes them contiguous (no copy
+ * for what `Volume.read` returns). One pass over the voxels with running sums
+ * per id; uint64 labels are read as (low, high) uint32 pairs, so no BigInt is
+ * made per voxel.
  */
-export function segmentStats(labels: NdArray, image: NdArray | undefined, origin: Vec3) {
+export function segmentStats(
+  labelArray: VoxelArray,
+  imageArray: VoxelArray | undefined,
+  origin: Vec3,
+) {
+  const labels = asFortran(labelArray);
+  const image = imageArray && asFortran(imageArray);
   const [sx, sy, sz] = labels.shape;
   if (image?.shape.slice(0, 3).some((n, i) => n !== labels.shape[i])) {
     throw new RangeError(
@@ -99,12 +123,12 @@ export async function makeSyntheticLayers(
   const segmentation = pathToFileURL(join(dir, "segmentation")).href;
   const image = pathToFileURL(join(dir, "image")).href;
   const common = { resolution: [8, 8, 40] as Vec3, chunkSize: [64, 64, 32] as Vec3 };
-  await Volume.fromArray(segmentation, NdArray.from(labels, size), {
+  await Volume.fromArray(segmentation, fromTyped(labels, size), {
     ...common,
     type: "segmentation",
     encoding: "compressed_segmentation",
   });
-  await Volume.fromArray(image, NdArray.from(pixels, size), { ...common, type: "image" });
+  await Volume.fromArray(image, fromTyped(pixels, size), { ...common, type: "image" });
   return { segmentation, image };
 }
 
@@ -146,11 +170,22 @@ export async function main(options: CutoutAnalysisOptions = {}) {
         [b.min[0] + quarter[0], b.min[1] + quarter[1], b.min[2] + quarter[2]],
         [b.max[0] - quarter[0], b.max[1] - quarter[1], b.max[2] - quarter[2]],
       );
-  const [labels, pixels] = await Promise.all([seg.read(bbox), img?.read(bbox)]);
+  if (img && (img.dataType === "uint64" || img.dataType === "int64"))
+    throw new Error(`${image} holds ${img.dataType}: this example measures number images`);
+  const [labels, pixels] = await Promise.all([seg.read(bbox), img?.read<ImageArray["data"]>(bbox)]);
   const stats = segmentStats(labels, pixels, bbox.min);
+  // Whole-cutout statistics with ndarray-ops, on the cutout as read.
+  const range = pixels && {
+    min: ops.inf(pixels),
+    max: ops.sup(pixels),
+    mean: ops.sum(pixels) / pixels.size,
+  };
 
   const res = seg.resolution;
-  out.write(`${stats.length} segments in ${bbox} of ${segmentation}\n\n`);
+  out.write(`${stats.length} segments in ${bbox} of ${segmentation}\n`);
+  if (range)
+    out.write(`image: min ${range.min}, max ${range.max}, mean ${range.mean.toFixed(1)}\n`);
+  out.write("\n");
   out.write("   segment    voxels   centroid (nm)                 mean intensity\n");
   for (const s of stats.slice(0, options.top ?? 10)) {
     const nm = s.centroid.map((c, i) => Math.round(c * res[i])).join(", ");
@@ -158,7 +193,7 @@ export async function main(options: CutoutAnalysisOptions = {}) {
       `${String(s.id).padStart(10)} ${String(s.voxels).padStart(9)}   ${`(${nm})`.padEnd(30)} ${Number.isNaN(s.meanIntensity) ? "-" : s.meanIntensity.toFixed(1)}\n`,
     );
   }
-  return { bbox, stats };
+  return { bbox, stats, range };
 }
 
 if (require.main === module) {

@@ -11,7 +11,7 @@
  *
  * Copy this file next to your own code; jest and `@ngpipe/*` are all it needs.
  */
-import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, fromTyped, Volume, type VoxelArray, zeros } from "@ngpipe/precomputed";
 
 // ---- The code under test (in a real project: its own module, imported here). --
 
@@ -32,8 +32,10 @@ async function contacts(
   seg: Volume,
   box: { min: [number, number, number]; max: [number, number, number] },
 ): Promise<Contact[]> {
-  const cut = await seg.read(box);
-  const labels = cut.data as Uint32Array;
+  // A scijs ndarray [x, y, z, c] with Fortran strides: its data is x fastest,
+  // so the inner loop walks the typed array itself.
+  const cut = await seg.read<Uint32Array>(box);
+  const labels = cut.data;
   const [sx, sy, sz] = cut.shape;
   const count = new Map<string, number>();
   const touch = (p: number, q: number) => {
@@ -44,7 +46,7 @@ async function contacts(
   for (let z = 0; z < sz; z++)
     for (let y = 0; y < sy; y++)
       for (let x = 0; x < sx; x++) {
-        const i = cut.index(x, y, z);
+        const i = x + sx * (y + sy * z);
         if (x + 1 < sx) touch(labels[i], labels[i + 1]);
         if (y + 1 < sy) touch(labels[i], labels[i + sx]);
         if (z + 1 < sz) touch(labels[i], labels[i + sx * sy]);
@@ -62,8 +64,8 @@ async function contacts(
 afterAll(closePool); // Volume decodes batches of chunks in a worker pool.
 
 /** Two half-spaces split at x = 8, plus a small cube of 3 inside the right half. */
-function halves(): NdArray {
-  const seg = NdArray.zeros("uint32", [16, 16, 16]);
+function halves(): VoxelArray {
+  const seg = zeros("uint32", [16, 16, 16]);
   for (let z = 0; z < 16; z++)
     for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) seg.set(x, y, z, 0, x < 8 ? 1 : 2);
   for (let z = 4; z < 6; z++)
@@ -74,7 +76,7 @@ function halves(): NdArray {
 test("two half-spaces touch over one full plane", async () => {
   // The two lines: make a layer in memory from an array, then analyse it.
   const labels = Uint32Array.from({ length: 16 ** 3 }, (_, i) => (i % 16 < 8 ? 1 : 2));
-  const vol = await Volume.fromArray("mem://lab-tests/halves", NdArray.from(labels, [16, 16, 16]));
+  const vol = await Volume.fromArray("mem://lab-tests/halves", fromTyped(labels, [16, 16, 16]));
 
   expect(await contacts(vol, { min: [0, 0, 0], max: [16, 16, 16] })).toEqual([
     { a: 1, b: 2, faces: 16 * 16 },
@@ -109,6 +111,6 @@ test("an unaligned box only counts the faces inside it", async () => {
 test("background (0) never counts as a contact", async () => {
   const seg = new Uint32Array(8 * 8 * 8); // all zero but one voxel
   seg[9] = 5;
-  const vol = await Volume.fromArray("mem://lab-tests/empty", NdArray.from(seg, [8, 8, 8]));
+  const vol = await Volume.fromArray("mem://lab-tests/empty", fromTyped(seg, [8, 8, 8]));
   expect(await contacts(vol, { min: [0, 0, 0], max: [8, 8, 8] })).toEqual([]);
 });

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { MeshLayer } from "@ngpipe/mesh";
-import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, fromTyped, Volume } from "@ngpipe/precomputed";
 import { openQueue, poll } from "@ngpipe/queue";
 import { createTaskContext, executeTask, voronoiSegmentation } from "@ngpipe/tasks";
 import { useMoto } from "../../test/support/moto";
@@ -52,7 +52,7 @@ withMoto("cluster example: enqueue into SQS, workers drain it (moto)", () => {
     const layer = `s3://${moto.endpoint}/lab/seg`;
     const size: [number, number, number] = [64, 64, 32];
     const labels = voronoiSegmentation(size, { seeds: 12, seed: 5 });
-    await Volume.fromArray(layer, NdArray.from(labels, size), {
+    await Volume.fromArray(layer, fromTyped(labels, size), {
       chunkSize: [32, 32, 32],
       encoding: "compressed_segmentation",
     });
@@ -75,7 +75,7 @@ withMoto("cluster example: enqueue into SQS, workers drain it (moto)", () => {
           const block = [0, 1, 2, 3].map(
             (k) => labels[2 * x + (k & 1) + 64 * (2 * y + (k >> 1) + 64 * z)],
           );
-          if (!block.includes(down.get(x, y, z) as number)) notInBlock++;
+          if (!block.includes(down.get(x, y, z, 0) as number)) notInBlock++;
         }
     expect(notInBlock).toBe(0);
 

@@ -7,7 +7,7 @@
  * downsample stages.
  */
 import { MeshLayer } from "@ngpipe/mesh";
-import { downsampleAverage, downsampleMode, NdArray, Volume } from "@ngpipe/precomputed";
+import { downsampleAverage, downsampleMode, fromTyped, Volume } from "@ngpipe/precomputed";
 import {
   createDownsampleTasks,
   createMeshingTasks,
@@ -43,7 +43,7 @@ async function addMip1(vol: Volume, level: Uint8Array | Uint32Array): Promise<st
   vol.addScale([2, 2, 1], { chunkSize: CHUNK });
   await vol.commitInfo();
   const mip1 = vol.withMip(1);
-  await mip1.write(mip1.bounds, NdArray.from(level, [SHAPE[0] / 2, SHAPE[1] / 2, SHAPE[2]]));
+  await mip1.write(mip1.bounds, fromTyped(level, [SHAPE[0] / 2, SHAPE[1] / 2, SHAPE[2]]));
   const keys: string[] = [];
   for (const v of [vol, mip1])
     for (const c of v.bounds.chunks(v.chunkSize, v.scale.voxelOffset, v.bounds))
@@ -67,14 +67,14 @@ export async function writeLayers(
   const pixels = emLikeImage(labels, SHAPE);
   const common = { chunkSize: CHUNK, resolution: RESOLUTION, workers: false };
 
-  const image = await Volume.fromArray(`file://${dir}/image`, NdArray.from(pixels, SHAPE), {
+  const image = await Volume.fromArray(`file://${dir}/image`, fromTyped(pixels, SHAPE), {
     ...common,
     type: "image",
   });
   const imageChunks = await addMip1(image, downsampleAverage(pixels, SHAPE, [2, 2, 1], 1)[0]);
 
   const segUrl = `file://${dir}/segmentation`;
-  const seg = await Volume.fromArray(segUrl, NdArray.from(labels, SHAPE), {
+  const seg = await Volume.fromArray(segUrl, fromTyped(labels, SHAPE), {
     ...common,
     type: "segmentation",
     encoding: "compressed_segmentation",

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, Volume, zeros } from "@ngpipe/precomputed";
 import { captureOutput } from "./capture.testutil";
 import { main } from "./program";
 
@@ -50,7 +50,7 @@ beforeAll(async () => {
       },
     ],
   });
-  const a = NdArray.zeros("uint8", [64, 64, 16, 1]);
+  const a = zeros("uint8", [64, 64, 16, 1]);
   for (let i = 0; i < a.data.length; i++) a.data[i] = i % 251;
   await vol.write(vol.bounds, a);
   writeFileSync(join(tmp, "spec.json"), JSON.stringify({ steps: [] }));

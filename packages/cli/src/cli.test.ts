@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MeshLayer } from "@ngpipe/mesh";
-import { closePool, MissingChunkError, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, fromTyped, MissingChunkError, Volume } from "@ngpipe/precomputed";
 import { openQueue } from "@ngpipe/queue";
 import { detectFormat, voronoiSegmentation } from "@ngpipe/tasks";
 import { captureOutput } from "./capture.testutil";
@@ -37,7 +37,7 @@ const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args
 async function segLayer(name: string): Promise<string> {
   const url = `file://${join(tmp, name)}`;
   const labels = voronoiSegmentation([48, 48, 24], { seeds: 12, seed: 4 });
-  await Volume.fromArray(url, NdArray.from(labels, [48, 48, 24]), {
+  await Volume.fromArray(url, fromTyped(labels, [48, 48, 24]), {
     type: "segmentation",
     encoding: "compressed_segmentation",
     chunkSize: [16, 16, 8],

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Bbox, closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { Bbox, closePool, fromTyped, Volume } from "@ngpipe/precomputed";
 import { openNpy } from "@ngpipe/tasks";
 import { main } from "./program";
 
@@ -25,7 +25,7 @@ test("image export writes a cutout as .npy that reads back voxel for voxel", asy
   const labels = new BigUint64Array(20 * 16 * 8);
   for (let i = 0; i < labels.length; i++) labels[i] = BigInt(i) * 2n ** 33n + 5n;
   const layer = join(tmp, "seg");
-  await Volume.fromArray(`file://${layer}`, NdArray.from(labels, [20, 16, 8]), {
+  await Volume.fromArray(`file://${layer}`, fromTyped(labels, [20, 16, 8]), {
     encoding: "compressed_segmentation",
     chunkSize: [8, 8, 8],
     voxelOffset: [100, 0, 0],
@@ -37,7 +37,7 @@ test("image export writes a cutout as .npy that reads back voxel for voxel", asy
   expect(err).toContain("wrote");
   const src = await openNpy(out);
   expect(src.shape).toEqual([12, 7, 7, 1]);
-  const got = await src.readBlock({ min: [0, 0, 0], max: [12, 7, 7] });
+  const got = (await src.readBlock({ min: [0, 0, 0], max: [12, 7, 7] })).data;
   await src.close();
   const want = await (await Volume.open(`file://${layer}`)).read(
     new Bbox([103, 2, 1], [115, 9, 8]),

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, fromTyped, Volume } from "@ngpipe/precomputed";
 import { openQueue } from "@ngpipe/queue";
 import { openStorage } from "@ngpipe/storage";
 import { toSourcePath, toUrl } from "./args";
@@ -178,7 +178,7 @@ describe("options are checked before anything is written", () => {
 
   test("image downsample -p 0 leaves the layer's info as it was", async () => {
     const url = toUrl(join(tmp, "ds-layer"));
-    await Volume.fromArray(url, NdArray.from(new Uint8Array(16 * 16 * 8), [16, 16, 8]), {
+    await Volume.fromArray(url, fromTyped(new Uint8Array(16 * 16 * 8), [16, 16, 8]), {
       type: "image",
       chunkSize: [8, 8, 8],
     });
@@ -203,7 +203,7 @@ describe("options are checked before anything is written", () => {
 
   test("mesh forge and mesh merge of an image layer are refused, leaving the layer as it was", async () => {
     const url = toUrl(join(tmp, "image-layer"));
-    await Volume.fromArray(url, NdArray.from(new Uint8Array(16 * 16 * 8), [16, 16, 8]), {
+    await Volume.fromArray(url, fromTyped(new Uint8Array(16 * 16 * 8), [16, 16, 8]), {
       type: "image",
       chunkSize: [8, 8, 8],
     });

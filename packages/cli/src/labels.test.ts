@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, fromTyped, Volume } from "@ngpipe/precomputed";
 import { connectedComponents } from "@ngpipe/segmentation";
 import { voronoiSegmentation } from "@ngpipe/tasks";
 import { captureOutput } from "./capture.testutil";
@@ -26,7 +26,7 @@ async function seg(name: string): Promise<{ url: string; labels: Uint32Array }> 
   // Split one id in two places so components and ids differ.
   labels.fill(7, 0, 200);
   const url = `file://${join(tmp, name)}`;
-  await Volume.fromArray(url, NdArray.from(labels, SIZE), { chunkSize: [16, 8, 10] });
+  await Volume.fromArray(url, fromTyped(labels, SIZE), { chunkSize: [16, 8, 10] });
   return { url, labels };
 }
 

@@ -7,7 +7,12 @@
  * pipeline with its error, instead of letting later stages read half a layer.
  */
 import { openQueue, poll, type Queue, type TaskInput } from "@ngpipe/queue";
-import { createTaskContext, executeTask, type TaskPayload } from "@ngpipe/tasks";
+import {
+  closeIngestSources,
+  createTaskContext,
+  executeTask,
+  type TaskPayload,
+} from "@ngpipe/tasks";
 import { createProgress } from "./progress";
 
 /** One step: a name and the (lazily created) tasks it runs. */
@@ -131,18 +136,24 @@ export async function runPipeline(
 ): Promise<StepResult[]> {
   const queue = await openQueue(o.queue, { create: true });
   const results: StepResult[] = [];
-  for (const step of steps) {
-    if (step.phases) {
-      results.push(...(await runPipeline(await step.phases(), o)));
-      continue;
+  try {
+    for (const step of steps) {
+      if (step.phases) {
+        results.push(...(await runPipeline(await step.phases(), o)));
+        continue;
+      }
+      const started = Date.now();
+      const tasks = (await step.tasks()) as AsyncIterable<TaskInput>;
+      const n = await queue.insert(tasks, { signal: o.signal });
+      await drain(queue, o, step.name, n);
+      const r = { name: step.name, tasks: n, seconds: (Date.now() - started) / 1000 };
+      results.push(r);
+      o.onStep?.(r);
     }
-    const started = Date.now();
-    const tasks = (await step.tasks()) as AsyncIterable<TaskInput>;
-    const n = await queue.insert(tasks, { signal: o.signal });
-    await drain(queue, o, step.name, n);
-    const r = { name: step.name, tasks: n, seconds: (Date.now() - started) / 1000 };
-    results.push(r);
-    o.onStep?.(r);
+  } finally {
+    // The in-process workers' ingest tasks keep their sources open between
+    // blocks; release them (their file handles) when the pipeline ends.
+    await closeIngestSources();
   }
   return results;
 }

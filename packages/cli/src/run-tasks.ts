@@ -5,7 +5,12 @@
  */
 import { openQueue, type TaskInput } from "@ngpipe/queue";
 import { forEachLimit } from "@ngpipe/storage";
-import { createTaskContext, executeTask, type TaskPayload } from "@ngpipe/tasks";
+import {
+  closeIngestSources,
+  createTaskContext,
+  executeTask,
+  type TaskPayload,
+} from "@ngpipe/tasks";
 import { createProgress } from "./progress";
 
 /** Options of {@link runTasks}. */
@@ -73,6 +78,9 @@ export async function runTasks(
     );
   } finally {
     progress.stop();
+    // Ingest tasks keep their sources open for the next block; once this
+    // run is over nothing else here reads them.
+    await closeIngestSources();
   }
   return { count, inserted: false, seconds: (Date.now() - started) / 1000 };
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closePool, NdArray, readInfo, Volume } from "@ngpipe/precomputed";
+import { closePool, fromTyped, readInfo, Volume } from "@ngpipe/precomputed";
 import { openStorage } from "@ngpipe/storage";
 import { captureOutput } from "./capture.testutil";
 import { main } from "./program";
@@ -34,7 +34,7 @@ async function imageLayer(): Promise<{ url: string; data: Uint8Array }> {
   const data = new Uint8Array(40 * 40 * 12);
   for (let i = 0; i < data.length; i++) data[i] = (i * 7) % 251;
   const url = `file://${join(tmp, `src${n++}`)}`;
-  await Volume.fromArray(url, NdArray.from(data, [40, 40, 12]), {
+  await Volume.fromArray(url, fromTyped(data, [40, 40, 12]), {
     chunkSize: [16, 16, 4],
     resolution: [4, 4, 40],
   });

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Bbox, closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { Bbox, closePool, Volume, zeros } from "@ngpipe/precomputed";
 import { parseCompress } from "./args";
 import { captureOutput } from "./capture.testutil";
 import { parseBackground } from "./commands/stages";
@@ -37,7 +37,7 @@ const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args
 let n = 0;
 /** A 32x32x16 uint8 image in 16x16x8 chunks: all 5 from z = 8 on, x + y below. */
 async function imageLayer(): Promise<string> {
-  const a = NdArray.zeros("uint8", [32, 32, 16]);
+  const a = zeros("uint8", [32, 32, 16]);
   for (let z = 0; z < 16; z++)
     for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) a.set(x, y, z, 0, z >= 8 ? 5 : x + y);
   const url = `file://${join(tmp, `src${n++}`)}`;
@@ -61,7 +61,7 @@ describe("image xfer", () => {
     const m1 = await Volume.open(dest, { mip: 1 });
     expect(m1.resolution).toEqual([8, 8, 80]);
     // max of x + y over the 2x2x2 block at mip-1 voxel (3, 2, 0): x = 7, y = 5.
-    expect((await m1.read(new Bbox([3, 2, 0], [4, 3, 1]))).get(0, 0, 0)).toBe(12);
+    expect((await m1.read(new Bbox([3, 2, 0], [4, 3, 1]))).get(0, 0, 0, 0)).toBe(12);
   });
 
   test("makes no downsamples without --num-mips, and refuses downsample options then", async () => {

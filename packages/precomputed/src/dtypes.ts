@@ -85,10 +85,17 @@ export function viewTyped(
 
 /** The data type a typed array holds. */
 export function dataTypeOf(array: TypedArray): DataType {
-  for (const [k, C] of Object.entries(CTORS))
-    if (array instanceof (C as unknown as typeof Uint8Array)) return k as DataType;
-  throw new TypeError("not a supported typed array");
+  // By tag, not instanceof: arrays made in another realm (a worker's reply
+  // deserialized outside a vm context, as under jest) have other constructors.
+  const tag = ArrayBuffer.isView(array) ? (array as Uint8Array)[Symbol.toStringTag] : undefined;
+  const found = tag === undefined ? undefined : BY_TAG.get(tag);
+  if (found === undefined) throw new TypeError("not a supported typed array");
+  return found;
 }
+
+const BY_TAG = new Map(
+  Object.entries(CTORS).map(([k, C]) => [C.name, k as DataType] as [string, DataType]),
+);
 
 /** Whether a data type is 64-bit integer (kernels handle it as uint32 pairs). */
 export function is64Bit(dtype: DataType): boolean {

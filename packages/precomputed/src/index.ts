@@ -1,4 +1,19 @@
-export { copyBox, fillBox, NdArray, type Shape4, type Voxel } from "./array";
+export {
+  asFortran,
+  channel,
+  copyBox,
+  crop,
+  dataTypeOfInput,
+  fillBox,
+  fromTyped,
+  type Shape4,
+  type TypedArrayOf,
+  type Voxel,
+  type VoxelArray,
+  type VoxelInput,
+  voxelView,
+  zeros,
+} from "./array";
 export * from "./chunks";
 export {
   compressedSegmentationCodec,

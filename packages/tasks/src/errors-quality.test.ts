@@ -11,11 +11,13 @@ import {
   ArrayShapeError,
   closePool,
   createInfo,
+  fromTyped,
   InfoNotFoundError,
   InfoValidationError,
-  NdArray,
   UnknownEncodingError,
   Volume,
+  type VoxelArray,
+  zeros,
 } from "@ngpipe/precomputed";
 import { createMeshManifestTasks, meshManifestTask } from "./mesh/stages";
 import { InvalidTaskParamsError } from "./runtime";
@@ -45,7 +47,7 @@ test("mesh manifests of a layer that does not exist fail instead of writing none
 
 test("quantizing a layer that is not float is refused before the destination info is written", async () => {
   const src = `file://${join(tmp, "labels")}`;
-  await Volume.fromArray(src, NdArray.from(new Uint32Array(512), [8, 8, 8]), {
+  await Volume.fromArray(src, fromTyped(new Uint32Array(512), [8, 8, 8]), {
     type: "segmentation",
   });
   const dest = join(tmp, "q1");
@@ -58,7 +60,7 @@ test("quantizing a layer that is not float is refused before the destination inf
 test("an encoding with no codec is refused before the info is written, and names the layer when read", async () => {
   const url = join(tmp, "bogus");
   await expect(
-    Volume.fromArray(`file://${url}`, NdArray.from(new Uint8Array(512), [8, 8, 8]), {
+    Volume.fromArray(`file://${url}`, fromTyped(new Uint8Array(512), [8, 8, 8]), {
       encoding: "bogus",
     }),
   ).rejects.toBeInstanceOf(UnknownEncodingError);
@@ -66,7 +68,7 @@ test("an encoding with no codec is refused before the info is written, and names
   // A layer written by another tool in an encoding ngpipe cannot decode.
   const vol = await Volume.fromArray(
     `file://${join(tmp, "other")}`,
-    NdArray.from(new Uint8Array(512), [8, 8, 8]),
+    fromTyped(new Uint8Array(512), [8, 8, 8]),
   );
   vol.info.scales[0].encoding = "compresso";
   await vol.commitInfo();
@@ -86,16 +88,15 @@ test("mesh labels that are not decimal uint64s are refused as task params", asyn
 });
 
 test("arrays of the wrong shape or kind are typed errors", async () => {
-  expect(() => NdArray.from(new Uint8Array(10), [32, 32, 16])).toThrow(ArrayShapeError);
-  const vol = await Volume.fromArray(
-    `mem://errors/${Date.now()}`,
-    NdArray.zeros("uint8", [8, 8, 8]),
-  );
+  expect(() => fromTyped(new Uint8Array(10), [32, 32, 16])).toThrow(ArrayShapeError);
+  const vol = await Volume.fromArray(`mem://errors/${Date.now()}`, zeros("uint8", [8, 8, 8]));
   const err = await vol
-    .write(vol.bounds, new Uint8Array(512) as unknown as NdArray)
+    .write(vol.bounds, new Uint8Array(512) as unknown as VoxelArray)
     .catch((e) => e);
   expect(err).toBeInstanceOf(ArrayMismatchError);
-  expect((err as Error).message).toMatch(/expected an NdArray .* got Uint8Array/);
+  expect((err as Error).message).toMatch(
+    /expected an ndarray over a typed array .* got Uint8Array/,
+  );
 });
 
 test("createInfo without required options is an InfoValidationError naming them", () => {

@@ -27,9 +27,9 @@ export function registerImageCommands(program: Command): void {
         throw new UsageError(`the output file must end in .npy; got "${out}"`);
       const vol = await Volume.open(toUrl(layer), { mip, fillMissing: Boolean(o.fillMissing) });
       const cut = await vol.read(bounds);
-      await writeFile(out, encodeNpy(cut.data, cut.shape, cut.dtype));
+      await writeFile(out, encodeNpy(cut.data, cut.shape, vol.dataType));
       process.stderr.write(
-        `wrote ${out}: ${cut.dtype} (${cut.shape.join(", ")}) from ${vol.url} mip ${mip} ${bounds}\n`,
+        `wrote ${out}: ${vol.dataType} (${cut.shape.join(", ")}) from ${vol.url} mip ${mip} ${bounds}\n`,
       );
     });
 }

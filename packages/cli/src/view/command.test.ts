@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { NdArray, Volume } from "@ngpipe/precomputed";
+import { fromTyped, Volume } from "@ngpipe/precomputed";
 
 /** `ngpipe view` as a user runs it: the real bin in a child process (tsx resolves @ngpipe/* from tsconfig). */
 const REPO = resolve(__dirname, "../../../..");
@@ -43,14 +43,14 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "ngpipe-view-cmd-"));
   const labels = new Uint32Array(32 * 32 * 8).map((_, i) => 1 + (i % 3));
-  await Volume.fromArray(`file://${dir}/seg`, NdArray.from(labels, [32, 32, 8]), {
+  await Volume.fromArray(`file://${dir}/seg`, fromTyped(labels, [32, 32, 8]), {
     chunkSize: [32, 32, 8],
     encoding: "compressed_segmentation",
     workers: false,
   });
   await Volume.fromArray(
     `file://${dir}/em/raw`,
-    NdArray.from(new Uint8Array(32 * 32 * 8).fill(9), [32, 32, 8]),
+    fromTyped(new Uint8Array(32 * 32 * 8).fill(9), [32, 32, 8]),
     { chunkSize: [32, 32, 8], workers: false },
   );
 });

@@ -3,7 +3,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { NdArray, Volume } from "@ngpipe/precomputed";
+import { fromTyped, Volume } from "@ngpipe/precomputed";
 import {
   findLayers,
   neuroglancerState,
@@ -74,14 +74,14 @@ beforeAll(async () => {
   await mkdir(root);
   image = new Uint8Array(SX * SY * SZ);
   for (let i = 0; i < image.length; i++) image[i] = (i * 7 + (i >> 8)) & 255;
-  const array = NdArray.from(image, [SX, SY, SZ]);
+  const array = fromTyped(image, [SX, SY, SZ]);
   const opts = { chunkSize: [32, 32, 4] as [number, number, number], workers: false };
   // gzip is the default transport compression of raw chunks: chunk files end in .gz.
   await Volume.fromArray(`file://${root}/img`, array, opts);
   await Volume.fromArray(`file://${root}/brimg`, array, { ...opts, compress: "br" });
   await Volume.fromArray(`file://${root}/plain`, array, { ...opts, compress: false });
   const labels = new Uint32Array(SX * SY * SZ).map((_, i) => 1 + (i % 5));
-  await Volume.fromArray(`file://${root}/group/seg`, NdArray.from(labels, [SX, SY, SZ]), {
+  await Volume.fromArray(`file://${root}/group/seg`, fromTyped(labels, [SX, SY, SZ]), {
     ...opts,
     encoding: "compressed_segmentation",
   });

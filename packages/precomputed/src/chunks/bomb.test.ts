@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { constants, createBrotliCompress, createGzip } from "node:zlib";
-import { NdArray } from "../array";
+import { zeros } from "../array";
 import { closePool } from "../pool";
 import { Volume } from "../volume";
 
@@ -61,7 +61,7 @@ test.each(["gzip", "br"] as const)(
         },
       ],
     });
-    await vol.write("0-128_0-64_0-64", NdArray.zeros("uint8", [128, 64, 64, 1]));
+    await vol.write("0-128_0-64_0-64", zeros("uint8", [128, 64, 64, 1]));
     mkdirSync(join(dir, "1_1_1"), { recursive: true });
     const suffix = codec === "gzip" ? ".gz" : ".br";
     for (const x of ["128-192", "192-256"])

@@ -6,7 +6,7 @@
  * encoding goes to the pool, anything else runs inline.
  */
 import { type Compression, DecompressionError } from "@ngpipe/storage";
-import type { NdArray } from "../array";
+import type { VoxelArray } from "../array";
 import type { ChunkContext } from "../codecs/types";
 import type { DataType, TypedArray } from "../dtypes";
 import type { Bbox } from "../geometry/bbox";
@@ -106,7 +106,7 @@ export class ChunkCoder {
   async decodeInto(
     chunk: StoredChunk,
     bbox: Bbox,
-    out: NdArray,
+    out: VoxelArray,
     outBox: Bbox,
     opts: { signal?: AbortSignal },
   ): Promise<void> {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { brotliDecompressSync, gunzipSync, gzipSync } from "node:zlib";
 import { DecompressionError } from "@ngpipe/storage";
-import { NdArray } from "../array";
+import { fromTyped } from "../array";
 import { encodeChunk } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
 import { ChunkDecodeError } from "../errors";
@@ -68,7 +68,7 @@ test("a gzipped chunk that is not a valid chunk throws ChunkDecodeError", () => 
 
 describe("Volume through the pool", () => {
   const vol = () =>
-    Volume.fromArray(`mem://stored-test/${Math.random()}`, NdArray.from(labels(), [8, 8, 4, 1]), {
+    Volume.fromArray(`mem://stored-test/${Math.random()}`, fromTyped(labels(), [8, 8, 4, 1]), {
       type: "segmentation",
       encoding: "raw",
       chunkSize: [4, 4, 4],
@@ -105,7 +105,7 @@ test("pooled Volume reads of many compressed_segmentation chunks, edges included
   const shape = [20, 12, 9, 1];
   const vox = new Uint32Array(20 * 12 * 9);
   for (let i = 0; i < vox.length; i++) vox[i] = (i * 2654435761) % 13;
-  const v = await Volume.fromArray(`mem://stored-test/${Math.random()}`, NdArray.from(vox, shape), {
+  const v = await Volume.fromArray(`mem://stored-test/${Math.random()}`, fromTyped(vox, shape), {
     type: "segmentation",
     encoding: "compressed_segmentation",
     chunkSize: [4, 4, 4],
@@ -118,7 +118,7 @@ test("pooled Volume reads of many compressed_segmentation chunks, edges included
   for (let z = 2; z < 8; z++)
     for (let y = 1; y < 11; y++)
       for (let x = 3; x < 17; x++)
-        expect(part.get(x - 3, y - 1, z - 2)).toBe(vox[x + 20 * (y + 12 * z)]);
+        expect(part.get(x - 3, y - 1, z - 2, 0)).toBe(vox[x + 20 * (y + 12 * z)]);
 });
 
 test("on file:// pooled writes store <chunk>.gz (gzip) or the bare chunk (no compression)", async () => {
@@ -128,7 +128,7 @@ test("on file:// pooled writes store <chunk>.gz (gzip) or the bare chunk (no com
     for (const compress of ["gzip", false] as const) {
       const v = await Volume.fromArray(
         pathToFileURL(join(dir, String(compress))).href,
-        NdArray.from(vox, [8, 8, 4, 1]),
+        fromTyped(vox, [8, 8, 4, 1]),
         { chunkSize: [4, 4, 4], compress },
       );
       const file = join(dir, String(compress), v.scale.key, "4-8_4-8_0-4");

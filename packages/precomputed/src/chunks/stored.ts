@@ -8,7 +8,7 @@
  */
 import type { Compression } from "@ngpipe/storage";
 import { compressSync, decompressSync } from "@ngpipe/storage/compression";
-import { copyBox, NdArray, type Shape4 } from "../array";
+import { copyBox, fromTyped, type Shape4 } from "../array";
 import { decodeChunk, encodeChunk } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
 import { bytesPerVoxel, type TypedArray } from "../dtypes";
@@ -106,6 +106,6 @@ export function decodeStoredChunkInto(
   size: readonly number[],
 ): void {
   const data = decodeStoredChunk(bytes, compression, encoding, ctx);
-  const chunk = new NdArray(data, [...ctx.shape] as Shape4, ctx.dtype);
-  copyBox(chunk, srcMin, new NdArray(out, outShape, ctx.dtype), dstMin, size);
+  const chunk = fromTyped(data, [...ctx.shape]);
+  copyBox(chunk, srcMin, fromTyped(out, outShape), dstMin, size);
 }

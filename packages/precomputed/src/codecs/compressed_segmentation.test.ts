@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import fc from "fast-check";
+import { testIf } from "../../../../test/support/skip";
 import { ChunkDecodeError, ChunkEncodeError } from "../errors";
 import { compressedSegmentationCodec } from "./compressed_segmentation";
 import { decodeCompressedSegmentation } from "./compressed_segmentation_decode";
@@ -192,7 +193,7 @@ describe("compressed_segmentation round trips (property)", () => {
 });
 
 describe("compressed_segmentation on real data (FIB-25 64^3 cutout)", () => {
-  const run = existsSync(FIB25) ? it : it.skip;
+  const run = testIf(existsSync(FIB25), `${FIB25} not found (the shared FIB-25 cutout)`);
 
   run("round-trips with several block sizes and chunk subdivisions", () => {
     const all = new BigUint64Array(readAligned(FIB25).buffer);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStorage } from "@ngpipe/storage";
 import fc from "fast-check";
-import { NdArray } from "../array";
+import { crop, dataTypeOfInput, fromTyped, type VoxelArray, zeros } from "../array";
 import { ChunkDecodeError } from "../errors";
 import { Bbox } from "../geometry/bbox";
 import { createInfo } from "../info/edit";
@@ -26,13 +26,13 @@ afterAll(async () => {
   await closePool();
 });
 
-function ramp(dtype: "uint8" | "uint16" | "float32", shape: number[]): NdArray {
-  const a = NdArray.zeros(dtype, shape);
+function ramp(dtype: "uint8" | "uint16" | "float32", shape: number[]): VoxelArray {
+  const a = zeros(dtype, shape);
   for (let i = 0; i < a.data.length; i++) (a.data as Uint16Array)[i] = (i * 7 + 3) % 251;
   return a;
 }
 
-function sameArray(a: NdArray, b: NdArray): boolean {
+function sameArray(a: VoxelArray, b: VoxelArray): boolean {
   if (a.shape.join() !== b.shape.join() || a.dtype !== b.dtype) return false;
   const x = new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
   const y = new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength);
@@ -40,9 +40,10 @@ function sameArray(a: NdArray, b: NdArray): boolean {
 }
 
 /** The part of `whole` (which starts at `origin`) inside `box`, background elsewhere. */
-function cutFrom(whole: NdArray, origin: number[], box: Bbox, bg = 0): NdArray {
+function cutFrom(whole: VoxelArray, origin: number[], box: Bbox, bg = 0): VoxelArray {
   const s = box.size();
-  const out = NdArray.zeros(whole.dtype, [s[0], s[1], s[2], whole.shape[3]]);
+  const dtype = dataTypeOfInput(whole);
+  const out = zeros(dtype, [s[0], s[1], s[2], whole.shape[3]]);
   for (let c = 0; c < whole.shape[3]; c++)
     for (let z = 0; z < s[2]; z++)
       for (let y = 0; y < s[1]; y++)
@@ -62,7 +63,7 @@ function cutFrom(whole: NdArray, origin: number[], box: Bbox, bg = 0): NdArray {
             y,
             z,
             c,
-            inside ? whole.get(wx, wy, wz, c) : whole.dtype === "uint64" ? BigInt(bg) : bg,
+            (inside ? whole.get(wx, wy, wz, c) : dtype === "uint64" ? BigInt(bg) : bg) as number,
           );
         }
   return out;
@@ -111,7 +112,7 @@ test("the FIB-25 labels round-trip as compressed_segmentation and raw on file://
   const labels = new BigUint64Array(
     bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
   );
-  const a = NdArray.from(labels, [64, 64, 64]);
+  const a = fromTyped(labels, [64, 64, 64]);
   for (const encoding of ["compressed_segmentation", "raw"]) {
     const url = `file://${join(tmp, `fib25-${encoding}`)}`;
     await Volume.fromArray(url, a, { encoding, chunkSize: [32, 32, 16], resolution: [8, 8, 8] });
@@ -133,7 +134,7 @@ test("a shared read paints the chunks in the workers and equals a plain read, an
   const labels = new BigUint64Array(
     bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
   );
-  const a = NdArray.from(labels, [64, 64, 64]);
+  const a = fromTyped(labels, [64, 64, 64]);
   const url = `file://${join(tmp, "fib25-shared")}`;
   await Volume.fromArray(url, a, {
     encoding: "compressed_segmentation",
@@ -158,13 +159,13 @@ test("a shared read paints the chunks in the workers and equals a plain read, an
 test("uint64 ids above 2^53 survive writes and reads in every 64-bit path", async () => {
   const labels = new BigUint64Array(20 * 20 * 6);
   for (let i = 0; i < labels.length; i++) labels[i] = 2n ** 60n + BigInt(i % 7) * 2n ** 40n + 1n;
-  const a = NdArray.from(labels, [20, 20, 6]);
+  const a = fromTyped(labels, [20, 20, 6]);
   const vol = await Volume.fromArray(memUrl(), a, {
     encoding: "compressed_segmentation",
     chunkSize: [8, 8, 4],
   });
   const got = await vol.read(new Bbox([1, 2, 1], [19, 17, 6]));
-  expect(got.get(0, 0, 0)).toBe(a.get(1, 2, 1));
+  expect(got.get(0, 0, 0, 0)).toBe(a.get(1, 2, 1, 0));
   expect(sameArray(got, cutFrom(a, [0, 0, 0], new Bbox([1, 2, 1], [19, 17, 6])))).toBe(true);
   expect(uniqueValues(a.data).length).toBe(7);
 });
@@ -181,15 +182,15 @@ test("a missing chunk is an error naming it, or background with fillMissing", as
   const vol = await Volume.create(url, info);
   await vol.write(
     new Bbox([0, 0, 0], [16, 16, 8]),
-    NdArray.from(new Uint8Array(16 * 16 * 8).fill(9), [16, 16, 8]),
+    fromTyped(new Uint8Array(16 * 16 * 8).fill(9), [16, 16, 8]),
   );
   const err = await vol.read(vol.bounds).catch((e) => e);
   expect(err).toBeInstanceOf(MissingChunkError);
   expect((err as Error).message).toContain("4_4_40/16-32_0-16_0-8");
   const filled = await Volume.open(url, { fillMissing: true, background: 3 });
   const cut = await filled.read(vol.bounds);
-  expect(cut.get(0, 0, 0)).toBe(9);
-  expect(cut.get(20, 0, 0)).toBe(3);
+  expect(cut.get(0, 0, 0, 0)).toBe(9);
+  expect(cut.get(20, 0, 0, 0)).toBe(3);
 });
 
 test("boxes outside the dataset fail when bounded and read as background when not", async () => {
@@ -206,7 +207,7 @@ test("an unaligned write is refused unless read-modify-write is asked for, which
   const a = ramp("uint8", [24, 24, 8]);
   const vol = await Volume.fromArray(memUrl(), a, { chunkSize: [8, 8, 8] });
   const box = new Bbox([3, 5, 1], [13, 9, 7]);
-  const patch = NdArray.from(new Uint8Array(10 * 4 * 6).fill(200), [10, 4, 6]);
+  const patch = fromTyped(new Uint8Array(10 * 4 * 6).fill(200), [10, 4, 6]);
   await expect(vol.write(box, patch)).rejects.toThrow(AlignmentError);
   await expect(vol.write(box, patch)).rejects.toThrow(/0-16_0-16_0-8/);
   await vol.write(box, patch, { readModifyWrite: true });
@@ -231,13 +232,13 @@ test("concurrent read-modify-writes of one chunk never lose each other's voxels 
   await Promise.all(
     writers.map(async (i) => {
       const vol = await Volume.open(url, { fillMissing: true, storage: openStorage(url) });
-      const patch = NdArray.from(new Uint32Array(16 * 16).fill(i + 1), [16, 16, 1]);
+      const patch = fromTyped(new Uint32Array(16 * 16).fill(i + 1), [16, 16, 1]);
       await vol.write(new Bbox([0, 0, i], [16, 16, i + 1]), patch, { readModifyWrite: true });
     }),
   );
   const got = await (await Volume.open(url)).read(new Bbox([0, 0, 0], [16, 16, 16]));
-  for (const i of writers) expect(got.get(7, 7, i)).toBe(i + 1);
-  expect(got.get(7, 7, 15)).toBe(0);
+  for (const i of writers) expect(got.get(7, 7, i, 0)).toBe(i + 1);
+  expect(got.get(7, 7, 15, 0)).toBe(0);
 });
 
 test("sharded scales write whole shards and read any box", async () => {
@@ -260,7 +261,7 @@ test("sharded scales write whole shards and read any box", async () => {
   const box = new Bbox([5, 7, 3], [60, 41, 15]);
   expect(sameArray(await vol.read(box), cutFrom(a, [0, 0, 0], box))).toBe(true);
   await expect(
-    vol.write(new Bbox([0, 0, 0], [16, 16, 8]), a.crop([0, 0, 0], [16, 16, 8])),
+    vol.write(new Bbox([0, 0, 0], [16, 16, 8]), crop(a, [0, 0, 0], [16, 16, 8])),
   ).rejects.toThrow(/whole shards/);
 });
 
@@ -286,7 +287,7 @@ test("specs whose shard files mix chunks from across the scale take whole-scale 
     const back = await Volume.open(vol.url, { storage: vol.storage, fillMissing: true });
     expect(sameArray(await back.read(back.bounds), a)).toBe(true);
     const err = await vol
-      .write(new Bbox([0, 0, 0], [32, 32, 16]), a.crop([0, 0, 0], [32, 32, 16]))
+      .write(new Bbox([0, 0, 0], [32, 32, 16]), crop(a, [0, 0, 0], [32, 32, 16]))
       .catch((e) => e);
     expect(err).toBeInstanceOf(AlignmentError);
     expect((err as Error).message).toMatch(/only whole-scale writes/);
@@ -324,11 +325,11 @@ test("exists, delete, downloadPoint and the chunk cache", async () => {
   // The cached chunk is served even once its object is gone from storage.
   await vol.storage.delete(`${vol.scale.key}/0-16_0-16_0-8`);
   const cached = await vol.read(new Bbox([0, 0, 0], [16, 16, 8]));
-  expect(sameArray(cached, a.crop([0, 0, 0], [16, 16, 8]))).toBe(true);
+  expect(sameArray(cached, crop(a, [0, 0, 0], [16, 16, 8]))).toBe(true);
 });
 
 test("jpegQuality sets the quality of jpeg chunks written", async () => {
-  const a = NdArray.zeros("uint8", [64, 64, 1]);
+  const a = zeros("uint8", [64, 64, 1]);
   for (let i = 0; i < a.data.length; i++) a.data[i] = (i * 37 + (i >> 6) * 11) % 256;
   const size = async (quality: number | undefined) => {
     const vol = await Volume.fromArray(memUrl(), a, {
@@ -364,9 +365,9 @@ describe("Neuroglancer's precomputed:// prefix", () => {
 });
 
 /** A two-mip layer: mip 0 at 4x4x40 nm, mip 1 at 8x8x40 nm holding `mip1`. */
-async function twoMips(mip1: NdArray): Promise<Volume> {
+async function twoMips(mip1: VoxelArray): Promise<Volume> {
   const [x, y, z] = mip1.shape;
-  const vol = await Volume.fromArray(memUrl(), NdArray.zeros(mip1.dtype, [2 * x, 2 * y, z]), {
+  const vol = await Volume.fromArray(memUrl(), zeros(dataTypeOfInput(mip1), [2 * x, 2 * y, z]), {
     resolution: [4, 4, 40],
     chunkSize: [8, 8, 4],
     workers: false,
@@ -401,7 +402,7 @@ describe("downloadPoint", () => {
   test("resolutions that are not whole numbers of nm do not put the point one voxel off", async () => {
     // 6 * 3.8 / 7.6 is 2.9999999999999996 in binary floating point: mip-0
     // voxel 6 must still be mip-1 voxel 3.
-    const vol = await Volume.fromArray(memUrl(), NdArray.zeros("uint16", [32, 32, 4]), {
+    const vol = await Volume.fromArray(memUrl(), zeros("uint16", [32, 32, 4]), {
       resolution: [3.8, 5.6, 40],
       chunkSize: [8, 8, 4],
       workers: false,
@@ -409,7 +410,7 @@ describe("downloadPoint", () => {
     vol.addScale([2, 2, 1], { chunkSize: [8, 8, 4] });
     await vol.commitInfo();
     const at1 = vol.withMip(1);
-    const a = NdArray.zeros("uint16", [16, 16, 4]);
+    const a = zeros("uint16", [16, 16, 4]);
     for (let y = 0; y < 16; y++)
       for (let x = 0; x < 16; x++)
         for (let z = 0; z < 4; z++) a.data[x + 16 * (y + 16 * z)] = x + 100 * y;
@@ -468,7 +469,7 @@ describe("unique with counts", () => {
 
   for (const dtype of ["uint8", "uint16", "uint32", "uint64"] as const) {
     test(`vol.unique counts ${dtype} voxels of an unaligned box chunk by chunk`, async () => {
-      const a = NdArray.zeros(dtype, [20, 18, 10]);
+      const a = zeros(dtype, [20, 18, 10]);
       for (let i = 0; i < a.data.length; i++) {
         const v = (i * 13 + (i >> 5)) % 11;
         if (dtype === "uint64") (a.data as BigUint64Array)[i] = BigInt(v) * 2n ** 40n + 1n;
@@ -488,7 +489,7 @@ describe("unique with counts", () => {
   }
 
   test("missing chunks and the outside count as background", async () => {
-    const a = NdArray.zeros("uint8", [16, 8, 4]);
+    const a = zeros("uint8", [16, 8, 4]);
     (a.data as Uint8Array).fill(9);
     const url = memUrl();
     const made = await Volume.fromArray(url, a, { chunkSize: [8, 8, 4] });

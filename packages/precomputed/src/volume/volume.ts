@@ -10,11 +10,12 @@
  * ```ts
  * const vol = await Volume.open("gs://bucket/dataset/seg", { mip: 0, fillMissing: true });
  * const cut = await vol.read(new Bbox([1000, 1000, 100], [1256, 1256, 164]));
- * cut.get(10, 20, 30); // a bigint for uint64 layers
+ * cut.shape; // [256, 256, 64, 1]: a scijs ndarray, x fastest
+ * cut.get(10, 20, 30, 0); // a bigint for uint64 layers
  * ```
  */
 import { openStorage, type Storage } from "@ngpipe/storage";
-import type { Voxel } from "../array";
+import { dataTypeOfInput, type Voxel, type VoxelArray, type VoxelInput } from "../array";
 import { ChunkCoder } from "../chunks/coder";
 import { ShardedChunkStore, shardWriteBoxes } from "../chunks/sharded";
 import type { ChunkCell, ChunkStore } from "../chunks/store";
@@ -35,7 +36,7 @@ import {
 } from "../info/info";
 import { readInfo, writeInfo } from "../info/io";
 import { ChunkCache } from "./cache";
-import { boxAtPoint, checkArray, cropChunk, newCutout, paintChunk, type VolumeArray } from "./edge";
+import { boxAtPoint, checkArray, cropChunk, newCutout, paintChunk } from "./edge";
 import { AlignmentError, CutoutTooLargeError, MissingChunkError, OutOfBoundsError } from "./errors";
 import {
   type BboxLike,
@@ -136,21 +137,21 @@ export class Volume {
    * array is written. Handy for tests of analyses:
    *
    * ```ts
-   * const vol = await Volume.fromArray("mem://t/seg", NdArray.from(labels, [64, 64, 64]),
+   * const vol = await Volume.fromArray("mem://t/seg", fromTyped(labels, [64, 64, 64]),
    *   { type: "segmentation", encoding: "compressed_segmentation" });
    * ```
    */
   static async fromArray(
     url: string,
-    array: VolumeArray,
+    array: VoxelInput,
     options: Partial<CreateInfoOptions> & VolumeOptions = {},
   ): Promise<Volume> {
-    const [sx, sy, sz, nc] = array.shape;
+    const [sx, sy, sz] = array.shape;
+    const nc = array.shape.length === 4 ? array.shape[3] : 1;
+    const dtype = dataTypeOfInput(array, `fromArray ${url}`);
     const info = createInfo({
-      type:
-        options.type ??
-        (array.dtype === "uint32" || array.dtype === "uint64" ? "segmentation" : "image"),
-      dataType: array.dtype,
+      type: options.type ?? (dtype === "uint32" || dtype === "uint64" ? "segmentation" : "image"),
+      dataType: dtype,
       numChannels: nc,
       resolution: options.resolution ?? [1, 1, 1],
       voxelOffset: options.voxelOffset ?? [0, 0, 0],
@@ -285,7 +286,7 @@ export class Volume {
     region: Bbox,
     paint: (chunk: Bbox, data: TypedArray | null) => void,
     opts: VolumeIoOptions,
-    shared?: { out: VolumeArray; box: Bbox },
+    shared?: { out: VoxelArray; box: Bbox },
   ): Promise<void> {
     const cells = this.cells(region);
     let done = 0;
@@ -324,8 +325,20 @@ export class Volume {
    * [x, y, z, c] array. Missing chunks fail with `MissingChunkError` unless
    * `fillMissing`; boxes outside the dataset fail with `OutOfBoundsError`
    * unless `bounded: false`.
+   *
+   * The result is a scijs ndarray with Fortran strides over a typed array of
+   * the layer's dtype (BigUint64Array for uint64). `T` names that typed array
+   * for the type checker when the caller knows the dtype (it is not checked):
+   *
+   * ```ts
+   * const cut = await img.read<Uint8Array>(box);
+   * ops.sup(cut); // ndarray-ops
+   * ```
    */
-  async read(box: BboxLike, opts: ReadOptions = {}): Promise<VolumeArray> {
+  async read<T extends TypedArray = TypedArray>(
+    box: BboxLike,
+    opts: ReadOptions = {},
+  ): Promise<VoxelArray<T>> {
     this.checkCodec();
     const bbox = this.boxAtMip(box, opts.coordResolution);
     if (this.options.bounded !== false) this.checkBounds(bbox, "read");
@@ -337,14 +350,14 @@ export class Volume {
     const bg = this.background;
     const out = newCutout(this.dataType, bbox, this.numChannels, bg, opts.shared);
     const region = bbox.intersect(this.bounds);
-    if (region.empty()) return out;
+    if (region.empty()) return out as VoxelArray<T>;
     await this.loadChunks(
       region,
       (chunk, data) => paintChunk(out, bbox, chunk, data, bg),
       opts,
       opts.shared ? { out, box: bbox } : undefined,
     );
-    return out;
+    return out as VoxelArray<T>;
   }
 
   /**
@@ -358,11 +371,11 @@ export class Volume {
    * await vol.downloadPoint([5120, 3072, 100], 64);
    * await vol.withMip(2).downloadPoint([5120, 3072, 100], 64); // centred on [1280, 768, 100]
    */
-  async downloadPoint(
+  async downloadPoint<T extends TypedArray = TypedArray>(
     point: Vec3,
     size: number | Vec3 = 64,
     opts: DownloadPointOptions = {},
-  ): Promise<VolumeArray> {
+  ): Promise<VoxelArray<T>> {
     const { coordResolution, ...io } = opts;
     const from = coordResolution ?? scaleForMip(this.info, 0).resolution;
     const to = this.resolution;
@@ -370,20 +383,23 @@ export class Volume {
     // Multiply before dividing (exact for integer points and resolutions),
     // then snap values within rounding error of a whole number to it.
     const at = (i: number) => floorNear((point[i] * from[i]) / to[i]) - Math.floor(s[i] / 2);
-    return this.read(Bbox.fromSize([at(0), at(1), at(2)], s), io);
+    return this.read<T>(Bbox.fromSize([at(0), at(1), at(2)], s), io);
   }
 
   /**
-   * Write `array` at `box` (or with its low corner at `box` when a point is
-   * given). The box must be aligned to the chunk grid (the dataset's upper
+   * Write `input` at `box` (or with its low corner at `box` when a point is
+   * given): any ndarray of the layer's dtype whose shape is the box's
+   * (`[x, y, z]` or `[x, y, z, c]`), a view (`lo/hi/step/transpose/pick`)
+   * included, or a `{ data, shape }` (x fastest); a non-contiguous one is
+   * copied once, row by row, into the chunks it covers. The box must be aligned to the chunk grid (the dataset's upper
    * edge counts as aligned) unless `readModifyWrite` is set; a sharded
    * scale takes whole shards (or the whole scale, for specs whose shard
    * files gather chunks from across it).
    */
-  async write(box: BboxLike | Vec3, array: VolumeArray, opts: WriteOptions = {}): Promise<void> {
+  async write(box: BboxLike | Vec3, input: VoxelInput, opts: WriteOptions = {}): Promise<void> {
     this.checkCodec();
-    const bbox = boxAtPoint(box, array) ?? toBbox(box as BboxLike);
-    checkArray(array, bbox, this.dataType, this.numChannels, this.url);
+    const bbox = boxAtPoint(box, input) ?? toBbox(box as BboxLike);
+    const array = checkArray(input, bbox, this.dataType, this.numChannels, this.url);
     this.checkBounds(bbox, "write");
     if (bbox.empty()) return;
     const { chunkSize, voxelOffset } = this.scale;
@@ -471,7 +487,7 @@ export class Volume {
         (chunk, data) => {
           const part = chunk.intersect(bbox);
           if (data === null) tally.add(bg, part.volume() * nc);
-          else tally.addAll(cropChunk(data, chunk, part, nc, this.dataType));
+          else tally.addAll(cropChunk(data, chunk, part, nc));
         },
         opts,
       );

@@ -114,9 +114,12 @@ export function describeStorageConformance(
   const conditional = !readOnly && (caps.conditional ?? true);
   const canList = caps.list ?? true;
   const large = caps.largeBytes ?? 5 * 1024 * 1024;
-  const writeTest = readOnly ? test.skip : test;
-  const condTest = conditional ? test : test.skip;
-  const listTest = canList ? test : test.skip;
+  const writeTest = skipUnless(!readOnly, `${name} is read-only: its write tests are skipped`);
+  const condTest = skipUnless(
+    conditional,
+    `${name} has no conditional writes: its ifAbsent/ifVersion tests are skipped`,
+  );
+  const listTest = skipUnless(canList, `${name} cannot list: its list tests are skipped`);
 
   describe(`storage conformance: ${name}`, () => {
     let target: ConformanceTarget;
@@ -519,4 +522,10 @@ export function describeStorageConformance(
       });
     }
   });
+}
+
+/** `test` when `ok`; else `test.skip`, saying why on stderr (a bare skip only shows a count). */
+function skipUnless(ok: boolean, why: string): jest.It {
+  if (!ok) process.stderr.write(`skipping tests: ${why}\n`);
+  return ok ? test : test.skip;
 }

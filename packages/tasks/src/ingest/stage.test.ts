@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Bbox, closePool, Volume } from "@ngpipe/precomputed";
+import { Bbox, channel, closePool, Volume } from "@ngpipe/precomputed";
 import UTIF from "utif";
 import { executeTask } from "../runtime/define";
 import { createDownsampleTasks } from "../stages/downsample";
@@ -15,6 +15,9 @@ beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), "ngpipe-ingest-"));
 });
 afterAll(async () => {
+  // Ingest tasks run here keep their sources (file handles) open between
+  // blocks, as a worker does; close them rather than leave them to the GC.
+  await closeIngestSources();
   rmSync(tmp, { recursive: true, force: true });
   await closePool();
 });
@@ -42,7 +45,7 @@ test("the piriform affinity map ingests to a 3-channel float32 layer equal to th
   const got = await vol.read(vol.bounds);
   // The reference: the whole dataset through the HDF5 reader (C shape (3, 5, 200, 200) = [c, z, y, x]).
   const src = await openSource(`${AFF}#/main`);
-  const all = (await src.readBlock({ min: [0, 0, 0], max: [200, 200, 5] })) as Float32Array;
+  const all = (await src.readBlock({ min: [0, 0, 0], max: [200, 200, 5] })).data as Float32Array;
   await src.close();
   expect(
     Buffer.from(got.data.buffer).equals(Buffer.from(all.buffer, all.byteOffset, all.byteLength)),
@@ -111,7 +114,7 @@ test("the piriform affinities quantize to an 8-bit image of one channel (value x
   const q = await Volume.open(dest);
   expect(q.dataType).toBe("uint8");
   expect(q.numChannels).toBe(1);
-  const src = (await vol.read(vol.bounds)).channel(2).data as Float32Array;
+  const src = channel(await vol.read(vol.bounds), 2).data as Float32Array;
   const got = (await q.read(q.bounds)).data as Uint8Array;
   let mismatches = 0;
   for (let i = 0; i < src.length; i++)

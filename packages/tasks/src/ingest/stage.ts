@@ -15,7 +15,6 @@ import {
   getCodec,
   type InfoJSON,
   InfoNotFoundError,
-  NdArray,
   readInfo,
   ShardPlanError,
   type Vec3,
@@ -152,25 +151,18 @@ export const ingestTask = defineTask({
   async run({ source, layer, bbox, voxelOffset, compressLevel }, ctx: TaskContext) {
     const box = Bbox.parseChunkName(bbox);
     const { source: src, release } = await acquireSource(source);
-    let data: Awaited<ReturnType<VolumeSource["readBlock"]>>;
-    let channels: number;
-    let dtype: DataType;
+    let block: Awaited<ReturnType<VolumeSource["readBlock"]>>;
     try {
       const srcBox = box.translate([-voxelOffset[0], -voxelOffset[1], -voxelOffset[2]]);
-      data = await src.readBlock(
+      block = await src.readBlock(
         { min: [...srcBox.min], max: [...srcBox.max] },
         { signal: ctx.signal },
       );
-      channels = src.shape[3];
-      dtype = src.dataType;
     } finally {
       release();
     }
     const vol = await Volume.open(layer, { storage: ctx.storage(layer), compressLevel });
-    const s = box.size();
-    await vol.write(box, new NdArray(data, [s[0], s[1], s[2], channels], dtype), {
-      signal: ctx.signal,
-    });
+    await vol.write(box, block, { signal: ctx.signal });
     ctx.progress(box.volume());
   },
 });

@@ -1,4 +1,4 @@
-import { closePool, NdArray, readInfo, Volume } from "@ngpipe/precomputed";
+import { closePool, fromTyped, readInfo, Volume } from "@ngpipe/precomputed";
 import { connectedComponents } from "@ngpipe/segmentation";
 import { openStorage } from "@ngpipe/storage";
 import { snapshotStorage } from "../stages/testing";
@@ -18,7 +18,7 @@ async function layer(
   offset: V3 = [5, -3, 7],
 ): Promise<string> {
   const url = `mem://ccl-${++serial}/seg`;
-  await Volume.fromArray(url, NdArray.from(labels, size), {
+  await Volume.fromArray(url, fromTyped(labels, size), {
     chunkSize: [8, 8, 8],
     voxelOffset: offset,
   });
@@ -134,7 +134,7 @@ describe("createConnectedComponentsTasks", () => {
 
   test("a float layer without a threshold is a ConnectedComponentsError naming the layer", async () => {
     const url = `mem://ccl-${++serial}/img`;
-    await Volume.fromArray(url, NdArray.from(new Float32Array(512), [8, 8, 8]), {
+    await Volume.fromArray(url, fromTyped(new Float32Array(512), [8, 8, 8]), {
       chunkSize: [8, 8, 8],
     });
     await expect(createConnectedComponentsTasks(url, `mem://ccl-${serial}/cc`)).rejects.toThrow(
@@ -150,7 +150,7 @@ describe("createConnectedComponentsTasks", () => {
     const rand = mulberry32(5);
     const img = Float32Array.from({ length: 16 * 16 * 8 }, () => rand());
     const url = `mem://ccl-${++serial}/img`;
-    await Volume.fromArray(url, NdArray.from(img, size), { chunkSize: [8, 8, 8] });
+    await Volume.fromArray(url, fromTyped(img, size), { chunkSize: [8, 8, 8] });
     const dest = `mem://ccl-${serial}/cc`;
     await runPhases(
       await createConnectedComponentsTasks(url, dest, {

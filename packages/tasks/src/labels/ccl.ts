@@ -18,8 +18,8 @@ import {
   Bbox,
   bytesPerVoxel,
   type DataType,
+  fromTyped,
   type InfoJSON,
-  NdArray,
   readInfo,
   scaleForMip,
   type Vec3,
@@ -390,7 +390,7 @@ export const cclRelabelTask = defineTask({
     );
     // Typed arrays of this realm over the worker's buffer.
     const out = wide ? new BigUint64Array(words.buffer) : new Uint32Array(words.buffer);
-    await dest.write(box, NdArray.from(out, size), { signal: ctx.signal });
+    await dest.write(box, fromTyped(out, size), { signal: ctx.signal });
     return { voxels: box.volume() };
   },
 });

@@ -5,8 +5,8 @@
  * scratch table), then one task per block, then the downsamples.
  */
 import {
+  fromTyped,
   type InfoJSON,
-  NdArray,
   readInfo,
   scaleForMip,
   type TypedArray,
@@ -74,7 +74,7 @@ export const dustTask = defineTask({
       { transfer: [data.buffer as ArrayBuffer], signal: ctx.signal },
     );
     const Ctor = data.constructor as new (b: ArrayBufferLike) => TypedArray;
-    await dest.write(box, new NdArray(new Ctor(out.buffer), cut.shape, dest.dataType), {
+    await dest.write(box, fromTyped(new Ctor(out.buffer), cut.shape), {
       signal: ctx.signal,
     });
     return { removed: small.length };

@@ -1,4 +1,4 @@
-import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, fromTyped, Volume } from "@ngpipe/precomputed";
 import { RemapMissingIdError, RemapRangeError } from "@ngpipe/segmentation";
 import { openStorage } from "@ngpipe/storage";
 import { encodeNpy } from "../ingest/sources/npy";
@@ -15,7 +15,7 @@ let serial = 0;
 async function setup(): Promise<{ src: string; dir: string; labels: Uint32Array }> {
   const dir = `mem://remap-${++serial}`;
   const labels = voronoiSegmentation(SIZE, { seeds: 12 });
-  await Volume.fromArray(`${dir}/seg`, NdArray.from(labels, SIZE), { chunkSize: [8, 8, 5] });
+  await Volume.fromArray(`${dir}/seg`, fromTyped(labels, SIZE), { chunkSize: [8, 8, 5] });
   return { src: `${dir}/seg`, dir, labels };
 }
 

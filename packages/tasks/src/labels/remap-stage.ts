@@ -8,8 +8,8 @@
  */
 import {
   type DataType,
+  fromTyped,
   type InfoJSON,
-  NdArray,
   readInfo,
   scaleForMip,
   type TypedArray,
@@ -91,7 +91,7 @@ export const remapTask = defineTask({
     // A typed array of this realm over the worker's buffer.
     const Ctor = cut.data.constructor as new (b: ArrayBufferLike) => TypedArray;
     const same = dest.dataType === src.dataType ? new Ctor(out.buffer) : out;
-    await dest.write(box, new NdArray(same, cut.shape, dest.dataType), { signal: ctx.signal });
+    await dest.write(box, fromTyped(same, cut.shape), { signal: ctx.signal });
     return { voxels: box.volume() };
   },
 });

@@ -1,4 +1,4 @@
-import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, fromTyped, Volume } from "@ngpipe/precomputed";
 import { countVoxels } from "@ngpipe/segmentation";
 import { openStorage } from "@ngpipe/storage";
 import { voronoiSegmentation } from "../synthetic";
@@ -13,7 +13,7 @@ let serial = 0;
 
 async function layer(labels: Uint32Array | BigUint64Array): Promise<string> {
   const url = `mem://counts-${++serial}/seg`;
-  await Volume.fromArray(url, NdArray.from(labels, SIZE), {
+  await Volume.fromArray(url, fromTyped(labels, SIZE), {
     chunkSize: [8, 8, 4],
     voxelOffset: [3, 0, -2],
   });

@@ -9,7 +9,14 @@ import {
   meshTopology,
   meshVolume,
 } from "@ngpipe/mesh";
-import { Bbox, closePool, NdArray, type Vec3, Volume } from "@ngpipe/precomputed";
+import {
+  Bbox,
+  closePool,
+  fromTyped,
+  type Vec3,
+  Volume,
+  type VoxelArray,
+} from "@ngpipe/precomputed";
 import { executeTask } from "../runtime/define";
 import { smallLabels } from "./mesh-block";
 import { createMeshingTasks, createMeshManifestTasks, manifestPrefixes } from "./stages";
@@ -33,9 +40,9 @@ async function runAll(tasks: Promise<Iterable<unknown>>): Promise<number> {
   return n;
 }
 
-function fib25(): NdArray {
+function fib25(): VoxelArray {
   const bytes = readFileSync(FIB25);
-  return NdArray.from(
+  return fromTyped(
     new BigUint64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
     [64, 64, 64],
   );
@@ -180,7 +187,7 @@ test("a dataset one voxel longer than a multiple of the block shape is closed on
     for (let y = 0; y < n; y++)
       for (let x = 0; x < n; x++) labels[x + n * (y + n * z)] = src[x + 64 * (y + 64 * z)];
   const url = "mem://mesh-stage/odd-extent";
-  await Volume.fromArray(url, NdArray.from(labels, [n, n, n]), {
+  await Volume.fromArray(url, fromTyped(labels, [n, n, n]), {
     encoding: "raw",
     chunkSize: [n, n, n],
     resolution: [8, 8, 8],
@@ -225,7 +232,7 @@ test("blocks far from the origin at a non-integer resolution still meet exactly"
   for (let z = 2; z < 6; z++)
     for (let y = 2; y < 6; y++) for (let x = 2; x < 14; x++) labels[x + 16 * (y + 8 * z)] = 1;
   const url = "mem://mesh-stage/far";
-  await Volume.fromArray(url, NdArray.from(labels, [16, 8, 8]), {
+  await Volume.fromArray(url, fromTyped(labels, [16, 8, 8]), {
     type: "segmentation",
     encoding: "raw",
     chunkSize: [8, 8, 8],
@@ -271,7 +278,7 @@ test("fragments are gzipped by default, brotli or plain when asked", async () =>
   const url = `file://${root}`;
   const labels = new Uint32Array(8 * 8 * 8);
   labels.fill(5, 0, 200);
-  await Volume.fromArray(url, NdArray.from(labels, [8, 8, 8]), { type: "segmentation" });
+  await Volume.fromArray(url, fromTyped(labels, [8, 8, 8]), { type: "segmentation" });
   const name = "5:0:0-8_0-8_0-8";
   for (const [dir, compress, file] of [
     ["gz", undefined, `${name}.gz`],
@@ -287,7 +294,7 @@ test("fragments are gzipped by default, brotli or plain when asked", async () =>
 
 test("an existing mesh info keeps the keys meshing does not set", async () => {
   const url = "mem://mesh-stage/info-merge";
-  await Volume.fromArray(url, NdArray.from(new Uint32Array(512).fill(3), [8, 8, 8]), {
+  await Volume.fromArray(url, fromTyped(new Uint32Array(512).fill(3), [8, 8, 8]), {
     type: "segmentation",
   });
   const layer = await MeshLayer.open(url);
@@ -313,7 +320,7 @@ test("dust labels are not meshed", async () => {
   signed[3000] = -5;
   expect(smallLabels(signed, 5)).toEqual([String(2 ** 32 - 5)]);
   const url = "mem://mesh-stage/dust";
-  await Volume.fromArray(url, NdArray.from(labels, [16, 16, 16]), { type: "segmentation" });
+  await Volume.fromArray(url, fromTyped(labels, [16, 16, 16]), { type: "segmentation" });
   await runAll(createMeshingTasks(url, { shape: [16, 16, 16], dust: 5 }));
   await runAll(createMeshManifestTasks(url));
   const meshes = await MeshLayer.open(url);
@@ -324,7 +331,7 @@ test("dust labels are not meshed", async () => {
 test("a corrupt fragment is a MeshDecodeError naming it", async () => {
   const url = "mem://mesh-stage/corrupt";
   const labels = new Uint32Array(8 * 8 * 8).fill(7);
-  await Volume.fromArray(url, NdArray.from(labels, [8, 8, 8]), { type: "segmentation" });
+  await Volume.fromArray(url, fromTyped(labels, [8, 8, 8]), { type: "segmentation" });
   await runAll(createMeshingTasks(url, { shape: [8, 8, 8] }));
   await runAll(createMeshManifestTasks(url));
   const meshes = await MeshLayer.open(url);
@@ -338,7 +345,7 @@ test("a corrupt fragment is a MeshDecodeError naming it", async () => {
 test("a fragment whose stored gzip is corrupt is a MeshDecodeError naming it", async () => {
   const root = join(tmp, "corrupt-gz");
   const url = `file://${root}`;
-  await Volume.fromArray(url, NdArray.from(new Uint32Array(512).fill(7), [8, 8, 8]), {
+  await Volume.fromArray(url, fromTyped(new Uint32Array(512).fill(7), [8, 8, 8]), {
     type: "segmentation",
   });
   await runAll(createMeshingTasks(url, { shape: [8, 8, 8] }));

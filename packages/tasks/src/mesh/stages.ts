@@ -12,7 +12,7 @@ import {
   MeshLayer,
   withMeshDir,
 } from "@ngpipe/mesh";
-import { Bbox, InfoNotFoundError, type Vec3, Volume } from "@ngpipe/precomputed";
+import { Bbox, channel, InfoNotFoundError, type Vec3, Volume } from "@ngpipe/precomputed";
 import { z } from "zod";
 import { meshKernels } from "../mesh-kernel-module";
 import { createTaskContext, type TaskContext } from "../runtime/context";
@@ -64,7 +64,7 @@ export const meshTask = defineTask({
       p.closeEdges && box.max[2] >= b.max[2],
     ] as [boolean, boolean, boolean, boolean, boolean, boolean];
     const res = vol.resolution;
-    const labels = data.channel(0).data as LabelArray;
+    const labels = channel(data, 0).data as LabelArray;
     const result = await ctx.runKernel<MeshBlockResult>(
       meshKernels(),
       "meshBlock",

@@ -6,10 +6,10 @@ import {
   type Bbox,
   type BboxLike,
   fillBox,
-  NdArray,
   readInfo,
   scaleForMip,
   type Vec3,
+  zeros,
 } from "@ngpipe/precomputed";
 import { z } from "zod";
 import { defineTask } from "../runtime";
@@ -49,7 +49,7 @@ export const blackoutTask = defineTask({
     const box = bboxOf(p.bbox).intersect(vol.bounds);
     if (box.empty()) return { voxels: 0 };
     const s = box.size();
-    const block = NdArray.zeros(vol.dataType, [s[0], s[1], s[2], vol.numChannels]);
+    const block = zeros(vol.dataType, [s[0], s[1], s[2], vol.numChannels]);
     const value = backgroundValue(p.value, vol.dataType);
     if (value !== 0 && value !== 0n) fillBox(block, [0, 0, 0], s, value);
     await writeLevel(vol, box, block, { signal: ctx.signal });

@@ -6,7 +6,7 @@
  */
 import { symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { Bbox, closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { Bbox, closePool, Volume, zeros } from "@ngpipe/precomputed";
 import { openStorage } from "@ngpipe/storage";
 import { createBlackoutTasks } from "./blackout";
 import { StageInputError, sameLocation } from "./checks";
@@ -37,7 +37,7 @@ beforeAll(async () => {
       },
     ],
   });
-  const a = NdArray.zeros("uint8", [64, 64, 16, 1]);
+  const a = zeros("uint8", [64, 64, 16, 1]);
   (a.data as Uint8Array).fill(7);
   await vol.write(vol.bounds, a);
 });
@@ -139,7 +139,7 @@ describe("info rewrites", () => {
 
   test("quantize onto its source is refused", async () => {
     const aff = "mem://checks-quantize/aff";
-    await Volume.fromArray(aff, NdArray.zeros("float32", [8, 8, 8]));
+    await Volume.fromArray(aff, zeros("float32", [8, 8, 8]));
     const err = await createQuantizeTasks(aff, aff).catch((e) => e);
     expect(err).toBeInstanceOf(StageInputError);
     expect(err.message).toMatch(/quantizing it onto itself/);

@@ -2,7 +2,7 @@ import {
   closePool,
   DownsampleError,
   downsample,
-  NdArray,
+  fromTyped,
   precomputedKernels,
   readInfo,
   runKernel,
@@ -92,7 +92,7 @@ describe("downsample tasks", () => {
   test("FIB-25 segmentation: 3 mode mips over several tasks equal the kernel's output", async () => {
     const url = "mem://ds-fib25/seg";
     const labels = fib25();
-    await Volume.fromArray(url, NdArray.from(labels, [64, 64, 64]), {
+    await Volume.fromArray(url, fromTyped(labels, [64, 64, 64]), {
       type: "segmentation",
       resolution: [8, 8, 8],
       chunkSize: [8, 8, 8],
@@ -136,7 +136,7 @@ describe("downsample tasks", () => {
 
   test("asking for more mips than the memory target allows names the memory it would take", async () => {
     const url = "mem://ds-fib25-mem/seg";
-    await Volume.fromArray(url, NdArray.from(fib25(), [64, 64, 64]), {
+    await Volume.fromArray(url, fromTyped(fib25(), [64, 64, 64]), {
       resolution: [8, 8, 8],
       chunkSize: [8, 8, 8],
     });
@@ -159,7 +159,7 @@ describe("downsample tasks", () => {
       const shape = [64, 64, 32] as const;
       const image = emLikeImage(voronoiSegmentation(shape, { seeds: 40, seed: 3 }), shape);
       const url = tmp.url("em");
-      await Volume.fromArray(url, NdArray.from(image, [...shape]), {
+      await Volume.fromArray(url, fromTyped(image, [...shape]), {
         resolution: [4, 4, 4],
         chunkSize: [16, 16, 16],
       });
@@ -190,7 +190,7 @@ describe("downsample tasks", () => {
 
   test("running the FIB-25 tasks twice on mem:// stores the same bytes", async () => {
     const url = "mem://ds-twice/seg";
-    await Volume.fromArray(url, NdArray.from(fib25(), [64, 64, 64]), {
+    await Volume.fromArray(url, fromTyped(fib25(), [64, 64, 64]), {
       resolution: [8, 8, 8],
       chunkSize: [16, 16, 16],
       encoding: "compressed_segmentation",
@@ -206,7 +206,7 @@ describe("downsample tasks", () => {
     const data = new Uint8Array(32 * 32 * 8);
     for (let z = 0; z < 8; z++)
       for (let y = 0; y < 32; y++) for (let x = 0; x < 16; x++) data[x + 32 * (y + 32 * z)] = 200;
-    await Volume.fromArray(url, NdArray.from(data, [32, 32, 8]), { chunkSize: [8, 8, 8] });
+    await Volume.fromArray(url, fromTyped(data, [32, 32, 8]), { chunkSize: [8, 8, 8] });
     const s = openStorage(url);
     // A stale object where mip 1 will be all background.
     await createDownsampleTasks(url, { mips: 1, skipBackground: true });
@@ -217,13 +217,13 @@ describe("downsample tasks", () => {
     expect(exists.get("0-8_0-8_0-8")).toBe(true);
     expect(exists.get("8-16_0-8_0-8")).toBe(false);
     const got = await level.read(level.bounds);
-    expect(got.get(3, 3, 3)).toBe(200);
-    expect(got.get(12, 3, 3)).toBe(0);
+    expect(got.get(3, 3, 3, 0)).toBe(200);
+    expect(got.get(12, 3, 3, 0)).toBe(0);
   });
 
   test("bounds restrict the tasks to a box grown to the task grid", async () => {
     const url = "mem://ds-bounds/img";
-    await Volume.fromArray(url, NdArray.from(new Uint8Array(64 * 64 * 8).fill(5), [64, 64, 8]), {
+    await Volume.fromArray(url, fromTyped(new Uint8Array(64 * 64 * 8).fill(5), [64, 64, 8]), {
       chunkSize: [8, 8, 8],
     });
     const tasks = await createDownsampleTasks(url, {
@@ -237,7 +237,7 @@ describe("downsample tasks", () => {
 
   test("re-chunking an existing scale is refused when only bounds are downsampled", async () => {
     const url = "mem://ds-rechunk/img";
-    await Volume.fromArray(url, NdArray.from(new Uint8Array(64 * 64 * 8).fill(5), [64, 64, 8]), {
+    await Volume.fromArray(url, fromTyped(new Uint8Array(64 * 64 * 8).fill(5), [64, 64, 8]), {
       chunkSize: [8, 8, 8],
     });
     await runAll(await createDownsampleTasks(url, { mips: 1 }));
@@ -258,7 +258,7 @@ describe("downsample tasks", () => {
   test("downsampling again from the top mip continues the pyramid", async () => {
     const url = "mem://ds-continue/seg";
     const labels = fib25();
-    await Volume.fromArray(url, NdArray.from(labels, [64, 64, 64]), {
+    await Volume.fromArray(url, fromTyped(labels, [64, 64, 64]), {
       resolution: [8, 8, 8],
       chunkSize: [16, 16, 16],
     });
@@ -277,7 +277,7 @@ describe("downsample tasks", () => {
     const dest = "mem://ds-dest/out";
     const shape = [32, 32, 8] as const;
     const image = emLikeImage(voronoiSegmentation(shape, { seeds: 10 }), shape);
-    await Volume.fromArray(url, NdArray.from(image, [...shape]), { chunkSize: [8, 8, 8] });
+    await Volume.fromArray(url, fromTyped(image, [...shape]), { chunkSize: [8, 8, 8] });
     await runAll(await createDownsampleTasks(url, { mips: 2, method: "max", dest }));
     expect((await readInfo(openStorage(url))).scales).toHaveLength(1);
     const out = await Volume.open(dest);

@@ -1,4 +1,4 @@
-import { closePool, MissingChunkError, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, fromTyped, MissingChunkError, Volume } from "@ngpipe/precomputed";
 import { executeTask } from "../runtime";
 import { createBlackoutTasks } from "./blackout";
 import { createDeleteTasks, deleteTask } from "./delete";
@@ -12,7 +12,7 @@ afterAll(() => closePool());
 async function layer(url: string): Promise<Uint16Array> {
   const data = new Uint16Array(64 * 64 * 16);
   for (let i = 0; i < data.length; i++) data[i] = 1 + (i % 1000);
-  await Volume.fromArray(url, NdArray.from(data, [64, 64, 16]), { chunkSize: [16, 16, 16] });
+  await Volume.fromArray(url, fromTyped(data, [64, 64, 16]), { chunkSize: [16, 16, 16] });
   await runAll(await createDownsampleTasks(url, { mips: 2 }));
   return data;
 }

@@ -5,14 +5,18 @@
  * read-modify-write (conditional puts) where it does not.
  */
 import {
+  asFortran,
   Bbox,
+  crop,
   type DownsampledMip,
   type DownsampleMethod,
-  NdArray,
+  fromTyped,
   precomputedKernels,
   type TypedArray,
   type Vec3,
   type Volume,
+  type VoxelArray,
+  type VoxelInput,
 } from "@ngpipe/precomputed";
 import { forEachLimit } from "@ngpipe/storage";
 import type { TaskContext } from "../runtime";
@@ -41,9 +45,13 @@ export interface PyramidOptions extends LevelWriteOptions {
   sparse?: boolean;
 }
 
-/** Whether every voxel of the sub-box `[min, min+size)` of `a` (every channel) equals `value`. */
+/**
+ * Whether every voxel of the sub-box `[min, min+size)` of `a` (every channel)
+ * equals `value`. `a` is contiguous (Fortran strides, offset 0), as
+ * `asFortran` makes it.
+ */
 export function isUniform(
-  a: NdArray,
+  a: VoxelArray,
   min: readonly number[],
   size: readonly number[],
   value: number | bigint,
@@ -84,19 +92,20 @@ export function isUniform(
 }
 
 /**
- * Write `array` (the voxels of `box` at the volume's mip) to `vol`, clipped to
- * the dataset. Boxes off the chunk grid are patched with read-modify-write.
+ * Write `input` (the voxels of `box` at the volume's mip, any ndarray) to
+ * `vol`, clipped to the dataset. Boxes off the chunk grid are patched with
+ * read-modify-write.
  */
 export async function writeLevel(
   vol: Volume,
   box: Bbox,
-  array: NdArray,
+  input: VoxelInput,
   opts: LevelWriteOptions = {},
 ): Promise<void> {
   const clipped = box.intersect(vol.bounds);
   if (clipped.empty()) return;
   const at = (b: Bbox) => [b.min[0] - box.min[0], b.min[1] - box.min[1], b.min[2] - box.min[2]];
-  const arr = clipped.equals(box) ? array : array.crop(at(clipped), clipped.size());
+  const arr = clipped.equals(box) ? asFortran(input) : crop(input, at(clipped), clipped.size());
   const offset = (b: Bbox) => [
     b.min[0] - clipped.min[0],
     b.min[1] - clipped.min[1],
@@ -131,7 +140,7 @@ export async function writeLevel(
     full,
     16,
     async (part) => {
-      const piece = arr.crop(offset(part), part.size());
+      const piece = crop(arr, offset(part), part.size());
       const partAligned = part.isAlignedTo(chunkSize, voxelOffset, vol.bounds);
       await vol.write(part, piece, { ...io, readModifyWrite: !partAligned });
     },
@@ -147,19 +156,20 @@ function owned<T extends TypedArray>(data: T): T {
 }
 
 /**
- * Downsample `array` (the voxels of `box` at the mip of `vol`) `opts.mips`
- * times in the worker pool and write each level to the scale whose
- * resolution is `vol`'s times `factor^k`. `array` is moved to the worker and
- * must not be used afterwards.
+ * Downsample `input` (the voxels of `box` at the mip of `vol`, any ndarray)
+ * `opts.mips` times in the worker pool and write each level to the scale
+ * whose resolution is `vol`'s times `factor^k`. A contiguous input's buffer
+ * is moved to the worker and must not be used afterwards.
  */
 export async function writeDownsamples(
   ctx: TaskContext,
   vol: Volume,
   box: Bbox,
-  array: NdArray,
+  input: VoxelInput,
   opts: PyramidOptions,
 ): Promise<void> {
   if (opts.mips <= 0) return;
+  const array = asFortran(input);
   const data = owned(array.data);
   const levels = await ctx.runKernel<DownsampledMip[]>(
     precomputedKernels(),
@@ -180,7 +190,7 @@ export async function writeDownsamples(
         Math.floor(box.min[2] / f[2]),
       ];
       const levelBox = Bbox.fromSize(min, [shape[0], shape[1], shape[2]]);
-      return writeLevel(level, levelBox, new NdArray(d, shape, vol.dataType), opts);
+      return writeLevel(level, levelBox, fromTyped(d, shape), opts);
     }),
   );
 }

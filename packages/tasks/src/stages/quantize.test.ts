@@ -1,4 +1,4 @@
-import { closePool, downsample, NdArray, readInfo, Volume } from "@ngpipe/precomputed";
+import { closePool, downsample, fromTyped, readInfo, Volume, zeros } from "@ngpipe/precomputed";
 import { openStorage } from "@ngpipe/storage";
 import { mulberry32 } from "../synthetic";
 import { LayerMismatchError } from "./common";
@@ -44,7 +44,7 @@ test("quantize tasks write the uint8 layer and its average downsamples", async (
   const src = "mem://quantize/aff";
   const dest = "mem://quantize/q";
   const a = affinities();
-  await Volume.fromArray(src, NdArray.from(a, [...SHAPE, 3]), {
+  await Volume.fromArray(src, fromTyped(a, [...SHAPE, 3]), {
     resolution: [4, 4, 40],
     chunkSize: [8, 8, 8],
   });
@@ -95,7 +95,7 @@ test("createQuantizedInfo keeps scales up to the mip, as raw uint8 without shard
 
 test("quantizing a channel the layer lacks is refused", async () => {
   const src = "mem://quantize-bad/aff";
-  await Volume.fromArray(src, NdArray.zeros("float32", [8, 8, 8, 2]));
+  await Volume.fromArray(src, zeros("float32", [8, 8, 8, 2]));
   await expect(createQuantizeTasks(src, "mem://quantize-bad/q", { channel: 2 })).rejects.toThrow(
     LayerMismatchError,
   );

@@ -10,9 +10,9 @@
  */
 import {
   type BboxLike,
+  fromTyped,
   type InfoJSON,
   InfoNotFoundError,
-  NdArray,
   readInfo,
   scaleForMip,
   type Vec3,
@@ -79,7 +79,7 @@ export const quantizeTask = defineTask({
       { transfer: [data.buffer as ArrayBuffer], signal: ctx.signal },
     );
     const s = box.size();
-    const out = new NdArray(q, [s[0], s[1], s[2], 1], "uint8");
+    const out = fromTyped(q, [s[0], s[1], s[2], 1]);
     await writeLevel(dest, box, out, { signal: ctx.signal });
     await writeDownsamples(ctx, dest, box, out, {
       factor: p.factor,

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import {
   closePool,
   type DataType,
-  NdArray,
+  fromTyped,
   readInfo,
   type ShardingSpec,
   ShardMemoryError,
@@ -201,7 +201,7 @@ describe("sharded outputs with a murmurhash3 spec", () => {
 
   test("one task writes the whole scale and it decodes like the source", async () => {
     const src = tmp.url("src");
-    await Volume.fromArray(src, NdArray.from(labels(), SIZE), {
+    await Volume.fromArray(src, fromTyped(labels(), SIZE), {
       chunkSize: CHUNK,
       voxelOffset: OFFSET,
       encoding: "compressed_segmentation",
@@ -235,7 +235,7 @@ describe("shard tasks are idempotent", () => {
 
   test("rerunning, and rerunning after an interrupted run, writes the same bytes", async () => {
     const src = tmp.url("src");
-    await Volume.fromArray(src, NdArray.from(emLikeImage(labels(), SIZE), SIZE), {
+    await Volume.fromArray(src, fromTyped(emLikeImage(labels(), SIZE), SIZE), {
       chunkSize: CHUNK,
       voxelOffset: OFFSET,
       type: "image",
@@ -290,7 +290,7 @@ describe("sharded outputs refuse bad input", () => {
   let src: string;
   beforeAll(async () => {
     src = tmp.url("src");
-    await Volume.fromArray(src, NdArray.from(labels(), SIZE), {
+    await Volume.fromArray(src, fromTyped(labels(), SIZE), {
       chunkSize: CHUNK,
       type: "segmentation",
       encoding: "compressed_segmentation",
@@ -330,7 +330,7 @@ describe("sharded outputs refuse bad input", () => {
 
   test("a sharded copy into a layer the source does not cover", async () => {
     const small = tmp.url("small");
-    await Volume.fromArray(small, NdArray.from(new Uint32Array(20 * 20 * 8), [20, 20, 8]), {
+    await Volume.fromArray(small, fromTyped(new Uint32Array(20 * 20 * 8), [20, 20, 8]), {
       chunkSize: CHUNK,
       type: "segmentation",
       encoding: "compressed_segmentation",

@@ -1,5 +1,14 @@
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { closePool, downsample, NdArray, readInfo, Volume } from "@ngpipe/precomputed";
+import {
+  closePool,
+  crop,
+  downsample,
+  fromTyped,
+  readInfo,
+  type Shape4,
+  Volume,
+  zeros,
+} from "@ngpipe/precomputed";
 import { openStorage } from "@ngpipe/storage";
 import { useMoto } from "../../../../test/support/moto";
 import { createTaskContext } from "../runtime";
@@ -20,7 +29,7 @@ function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
 }
 
 async function fib25Layer(url: string, encoding = "compressed_segmentation"): Promise<Volume> {
-  return Volume.fromArray(url, NdArray.from(fib25(), [64, 64, 64]), {
+  return Volume.fromArray(url, fromTyped(fib25(), [64, 64, 64]), {
     type: "segmentation",
     resolution: [8, 8, 8],
     chunkSize: [32, 32, 32],
@@ -161,7 +170,7 @@ describe("transfer", () => {
     const expected = downsample("mode", labels, [64, 64, 64], [2, 2, 1], 2);
     const top = vol.withMip(2);
     const got = await top.read("0-16_0-16_0-32");
-    const want = NdArray.from(expected[1].data, [16, 16, 64]).crop([0, 0, 0], [16, 16, 32]);
+    const want = crop(fromTyped(expected[1].data, [16, 16, 64]), [0, 0, 0], [16, 16, 32]);
     expect(sameBytes(got.data, want.data)).toBe(true);
   });
 
@@ -170,13 +179,13 @@ describe("transfer", () => {
     // 5,5,0, off the destination's 2x2 grid: coarse voxels must pool the
     // destination's fine voxels (new and old), not the source's.
     const dst = "mem://xfer-within/dst";
-    await Volume.fromArray(dst, NdArray.from(new Uint8Array(64 * 64 * 4), [64, 64, 4]), {
+    await Volume.fromArray(dst, fromTyped(new Uint8Array(64 * 64 * 4), [64, 64, 4]), {
       chunkSize: [16, 16, 4],
     });
     const values = new Uint8Array(20 * 20 * 4);
     for (let i = 0; i < values.length; i++) values[i] = 40 + ((i * 37) % 200);
     const src = "mem://xfer-within/src";
-    await Volume.fromArray(src, NdArray.from(values, [20, 20, 4]), {
+    await Volume.fromArray(src, fromTyped(values, [20, 20, 4]), {
       chunkSize: [16, 16, 4],
       voxelOffset: [5, 5, 0],
     });
@@ -186,7 +195,7 @@ describe("transfer", () => {
     // The copy landed where it should, the rest stayed 0.
     expect(fine.data[5 + 64 * 5]).toBe(values[0]);
     expect(fine.data[4 + 64 * 5]).toBe(0);
-    const expected = downsample("average", fine.data, fine.shape, [2, 2, 1], 1)[0];
+    const expected = downsample("average", fine.data, fine.shape as Shape4, [2, 2, 1], 1)[0];
     const coarse = await vol.withMip(1).read(vol.withMip(1).bounds);
     expect(sameBytes(coarse.data, expected.data)).toBe(true);
   });
@@ -195,7 +204,7 @@ describe("transfer", () => {
     const src = "mem://xfer-addscale/src";
     const values = new Uint8Array(32 * 32 * 4);
     for (let i = 0; i < values.length; i++) values[i] = 1 + (i % 250);
-    await Volume.fromArray(src, NdArray.from(values, [32, 32, 4]), { chunkSize: [8, 8, 4] });
+    await Volume.fromArray(src, fromTyped(values, [32, 32, 4]), { chunkSize: [8, 8, 4] });
     await runAll(await createDownsampleTasks(src, { mips: 1 }));
     const dst = "mem://xfer-addscale/dst";
     await runAll(await createTransferTasks(src, dst, { translate: [16, 0, 0] }));
@@ -214,7 +223,7 @@ describe("transfer", () => {
 
   test("averaging a data type the kernel cannot take is refused before the info changes", async () => {
     const src = "mem://xfer-int16/src";
-    await Volume.fromArray(src, NdArray.zeros("int16", [16, 16, 4]), { type: "image" });
+    await Volume.fromArray(src, zeros("int16", [16, 16, 4]), { type: "image" });
     await expect(createTransferTasks(src, "mem://xfer-int16/dst", { mips: 1 })).rejects.toThrow(
       /mem:\/\/xfer-int16\/src is a int16 image layer: average downsampling/,
     );
@@ -229,7 +238,7 @@ describe("transfer", () => {
 
   test("re-chunking an existing destination scale for only a part of it is refused", async () => {
     const src = "mem://xfer-rechunk/src";
-    await Volume.fromArray(src, NdArray.from(new Uint8Array(32 * 32 * 4).fill(3), [32, 32, 4]), {
+    await Volume.fromArray(src, fromTyped(new Uint8Array(32 * 32 * 4).fill(3), [32, 32, 4]), {
       chunkSize: [8, 8, 4],
     });
     const dst = "mem://xfer-rechunk/dst";
@@ -246,7 +255,7 @@ describe("transfer", () => {
   test("a destination of another data type is refused", async () => {
     const src = "mem://xfer-mismatch/src";
     await fib25Layer(src);
-    await Volume.fromArray("mem://xfer-mismatch/dst", NdArray.zeros("uint8", [8, 8, 8]));
+    await Volume.fromArray("mem://xfer-mismatch/dst", zeros("uint8", [8, 8, 8]));
     await expect(createTransferTasks(src, "mem://xfer-mismatch/dst")).rejects.toThrow(
       /uint8 x 1.*uint64 x 1/,
     );

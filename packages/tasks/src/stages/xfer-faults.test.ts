@@ -7,7 +7,7 @@
  * NGPIPE_FAULT_REPORT=1 prints requests, injected faults and retries.
  */
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { closePool, Volume, zeros } from "@ngpipe/precomputed";
 import { openStorage, type StorageOptions } from "@ngpipe/storage";
 import { FaultProxy } from "@ngpipe/storage/testing";
 import { useMoto } from "../../../../test/support/moto";
@@ -42,7 +42,7 @@ withMoto("image xfer between s3:// layers under injected faults", () => {
     });
     await admin.send(new CreateBucketCommand({ Bucket: "xfer-faults" }));
     admin.destroy();
-    const a = NdArray.zeros("uint8", [128, 128, 32, 1]);
+    const a = zeros("uint8", [128, 128, 32, 1]);
     for (let i = 0; i < a.data.length; i++) (a.data as Uint8Array)[i] = (i * 2654435761) >>> 24;
     await Volume.fromArray(src, a, {
       chunkSize: [32, 32, 32],

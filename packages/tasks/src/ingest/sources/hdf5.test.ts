@@ -54,7 +54,7 @@ describe("piriform affinity map (real data)", () => {
     const src = await openHdf5(`${PIRIFORM}#/main`);
     const seen = new Uint8Array(ref.length);
     for (const b of oddBlocks([200, 200, 5], [77, 61, 3])) {
-      const block = (await src.readBlock(b)) as Float32Array;
+      const block = (await src.readBlock(b)).data as Float32Array;
       const [nx, ny, nz] = [b.max[0] - b.min[0], b.max[1] - b.min[1], b.max[2] - b.min[2]];
       expect(block.length).toBe(nx * ny * nz * 3);
       let bad = 0;
@@ -118,7 +118,7 @@ describe("HDF5 files written by h5wasm", () => {
       expect(src.dataType).toBe(dtype);
       const step = [16, 15, 4];
       for (const b of oddBlocks([37, 40, 6], step)) {
-        const block = await src.readBlock(b);
+        const block = (await src.readBlock(b)).data;
         const [nx, ny, nz] = [b.max[0] - b.min[0], b.max[1] - b.min[1], b.max[2] - b.min[2]];
         for (let z = 0; z < nz; z++)
           for (let y = 0; y < ny; y++)
@@ -147,7 +147,7 @@ describe("HDF5 files written by h5wasm", () => {
     w.close();
     const src = await openHdf5(file, { axes: "xyz" });
     expect(src.shape).toEqual([5, 4, 3, 1]);
-    const block = await src.readBlock({ min: [1, 2, 0], max: [4, 4, 3] });
+    const block = (await src.readBlock({ min: [1, 2, 0], max: [4, 4, 3] })).data;
     // element [x][y][z] of a C-order (5,4,3) array is at (x*4 + y)*3 + z
     const expected: number[] = [];
     for (let z = 0; z < 3; z++)
@@ -164,7 +164,7 @@ describe("HDF5 files written by h5wasm", () => {
     w.close();
     const src = await openHdf5(`${file}#rgb`, { axes: "zyxc" });
     expect(src.shape).toEqual([4, 3, 2, 3]);
-    const block = (await src.readBlock({ min: [0, 0, 0], max: [4, 3, 2] })) as Uint8Array;
+    const block = (await src.readBlock({ min: [0, 0, 0], max: [4, 3, 2] })).data as Uint8Array;
     for (let c = 0; c < 3; c++)
       for (let z = 0; z < 2; z++)
         for (let y = 0; y < 3; y++)

@@ -7,7 +7,13 @@
  */
 import { open as openFile } from "node:fs/promises";
 import * as path from "node:path";
-import { allocTyped, type DataType, type Shape4 } from "@ngpipe/precomputed";
+import {
+  allocTyped,
+  type DataType,
+  fromTyped,
+  type Shape4,
+  type VoxelArray,
+} from "@ngpipe/precomputed";
 import type { Dataset, Group, File as H5File } from "h5wasm";
 import {
   CorruptSourceError,
@@ -139,7 +145,7 @@ class Hdf5Source implements VolumeSource {
     private readonly littleEndian: boolean,
   ) {}
 
-  async readBlock(bbox: BlockBox, opts: ReadBlockOptions = {}) {
+  async readBlock(bbox: BlockBox, opts: ReadBlockOptions = {}): Promise<VoxelArray> {
     opts.signal?.throwIfAborted();
     if (this.closed) throw new SourceError(`${this.url}: source is closed`, this.url);
     const size = blockSize(bbox, this.shape, this.url);
@@ -164,10 +170,11 @@ class Hdf5Source implements VolumeSource {
     const out = allocTyped(this.dataType, 0);
     // A "zyx" or "czyx" slab is already an x-fastest block with planar
     // channels: hand it out as it is (HDF5 gave us our own copy).
-    if (src.constructor === out.constructor && isXyzcLayout(stride, size)) return src;
+    if (src.constructor === out.constructor && isXyzcLayout(stride, size))
+      return fromTyped(src, size);
     const block = allocTyped(this.dataType, size[0] * size[1] * size[2] * size[3]);
     copyToXyzc(src, 0, stride, size, block);
-    return block;
+    return fromTyped(block, size);
   }
 
   async close() {

@@ -87,7 +87,7 @@ async function expectBlock(
   max: [number, number, number],
   bits: 8 | 16,
 ) {
-  const block = await src.readBlock({ min, max });
+  const block = (await src.readBlock({ min, max })).data;
   const [nx, ny, nz] = [0, 1, 2].map((i) => max[i] - min[i]);
   const C = src.shape[3];
   const got: number[] = [];
@@ -181,7 +181,7 @@ test("colour JPEG slices decode to 3 channels close to the source pixels", async
   }
   const src = await openImageStack(d);
   expect([src.shape, src.dataType]).toEqual([[16, 16, 2, 3], "uint8"]);
-  const b = (await src.readBlock({ min: [0, 0, 0], max: [16, 16, 2] })) as Uint8Array;
+  const b = (await src.readBlock({ min: [0, 0, 0], max: [16, 16, 2] })).data as Uint8Array;
   const n = w * h;
   for (const [z, c, v] of [
     [0, 0, 100],
@@ -206,7 +206,7 @@ test("greyscale JPEG slices decode to 1 channel", async () => {
   }
   const src = await openImageStack(d);
   expect([src.shape, src.dataType]).toEqual([[16, 8, 2, 1], "uint8"]);
-  const b = (await src.readBlock({ min: [3, 2, 0], max: [4, 3, 2] })) as Uint8Array;
+  const b = (await src.readBlock({ min: [3, 2, 0], max: [4, 3, 2] })).data as Uint8Array;
   expect(Math.abs(b[0] - 40)).toBeLessThanOrEqual(2);
   expect(Math.abs(b[1] - 140)).toBeLessThanOrEqual(2);
 });

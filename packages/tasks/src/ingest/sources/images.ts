@@ -7,7 +7,13 @@
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import * as path from "node:path";
-import { allocTyped, type DataType, type Shape4 } from "@ngpipe/precomputed";
+import {
+  allocTyped,
+  type DataType,
+  fromTyped,
+  type Shape4,
+  type VoxelArray,
+} from "@ngpipe/precomputed";
 import type { IFD } from "utif";
 import { ShapeMismatchError, SourceError } from "./errors";
 import { decodeJpeg, decodePng, decodeTiffPage, type Slice, tiffPages } from "./image-decode";
@@ -155,7 +161,7 @@ class ImageStackSource implements VolumeSource {
     }
   }
 
-  async readBlock(bbox: BlockBox, opts: ReadBlockOptions = {}) {
+  async readBlock(bbox: BlockBox, opts: ReadBlockOptions = {}): Promise<VoxelArray> {
     const size = blockSize(bbox, this.shape, this.url);
     const [nx, ny, nz, nc] = size;
     const [w, h] = this.shape;
@@ -174,7 +180,7 @@ class ImageStackSource implements VolumeSource {
         outStride,
       );
     }
-    return out;
+    return fromTyped(out, size);
   }
 
   async close() {

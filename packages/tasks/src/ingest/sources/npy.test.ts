@@ -37,8 +37,14 @@ async function expectFormula(
   b: BlockBox,
   conv: (v: number) => unknown = (v) => v,
 ) {
-  const block = await src.readBlock(b);
+  const array = await src.readBlock(b);
+  const block = array.data;
   const [nx, ny, nz] = [0, 1, 2].map((i) => b.max[i] - b.min[i]);
+  // A scijs ndarray [x, y, z, c] with Fortran strides over exactly its voxels.
+  expect(array.shape).toEqual([nx, ny, nz, src.shape[3]]);
+  expect(array.stride).toEqual([1, nx, nx * ny, nx * ny * nz]);
+  expect(array.offset).toBe(0);
+  expect(block.length).toBe(array.size);
   const got: unknown[] = [];
   const want: unknown[] = [];
   for (let c = 0; c < src.shape[3]; c++)
@@ -206,7 +212,7 @@ describe("files written by numpy (fixtures/make_fixtures.py)", () => {
     // read the (z, y, x) file as if it were (x, y, z): x and z swap roles
     const src = await openNpy(path.join(FIXTURES, "numpy_c_zyx_be_u16.npy"), { axes: "xyz" });
     expect(src.shape).toEqual([3, 4, 5, 1]);
-    const b = (await src.readBlock({ min: [2, 3, 4], max: [3, 4, 5] })) as Uint16Array;
+    const b = (await src.readBlock({ min: [2, 3, 4], max: [3, 4, 5] })).data as Uint16Array;
     expect(b[0]).toBe(value(4, 3, 2, 0));
     await src.close();
   });
@@ -216,7 +222,7 @@ describe("encodeNpy", () => {
   test("writes the bytes numpy writes for a Fortran-order [x, y, z, c] array", async () => {
     const file = path.join(FIXTURES, "numpy_f_xyzc_f32.npy");
     const src = await openNpy(file);
-    const data = (await src.readBlock({ min: [0, 0, 0], max: [5, 4, 3] })) as Float32Array;
+    const data = (await src.readBlock({ min: [0, 0, 0], max: [5, 4, 3] })).data as Float32Array;
     await src.close();
     expect(Buffer.from(encodeNpy(data, [5, 4, 3, 2]))).toEqual(readFileSync(file));
   });
@@ -235,7 +241,7 @@ describe("encodeNpy", () => {
       writeFileSync(file, encodeNpy(data, shape));
       const src = await openNpy(file);
       expect(src.shape).toEqual(shape);
-      const back = await src.readBlock({ min: [0, 0, 0], max: [7, 3, 2] });
+      const back = (await src.readBlock({ min: [0, 0, 0], max: [7, 3, 2] })).data;
       await src.close();
       expect(Buffer.from(back.buffer, back.byteOffset, back.byteLength)).toEqual(
         Buffer.from(data.buffer, data.byteOffset, data.byteLength),

@@ -12,8 +12,10 @@ import {
   allocTyped,
   type DataType,
   dataTypeOf,
+  fromTyped,
   type Shape4,
   type TypedArray,
+  type VoxelArray,
   viewTyped,
 } from "@ngpipe/precomputed";
 import { CorruptSourceError, SourceError, UnsupportedDataTypeError } from "./errors";
@@ -184,7 +186,7 @@ class NpySource implements VolumeSource {
     this.whole = await this.readElements(0, n);
   }
 
-  async readBlock(bbox: BlockBox, opts: ReadBlockOptions = {}) {
+  async readBlock(bbox: BlockBox, opts: ReadBlockOptions = {}): Promise<VoxelArray> {
     opts.signal?.throwIfAborted();
     const size = blockSize(bbox, this.shape, this.url);
     const out = allocTyped(this.dataType, size[0] * size[1] * size[2] * size[3]);
@@ -198,7 +200,7 @@ class NpySource implements VolumeSource {
     if (this.whole) {
       const stride = roleStrides(this.strides, this.roles);
       copyStrided(this.whole, at(lo), stride, size, out, 0, outStride);
-      return out;
+      return fromTyped(out, size);
     }
     // Memory axes, slowest first. The two fastest are read as one span per
     // combination of the others (e.g. one read of the block's y rows per z
@@ -231,7 +233,7 @@ class NpySource implements VolumeSource {
       }
       if (k < 0) break;
     }
-    return out;
+    return fromTyped(out, size);
   }
 
   async close() {

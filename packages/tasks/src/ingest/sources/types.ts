@@ -2,7 +2,7 @@
  * The contract every ingest source reader fulfils: a 4-D volume with shape
  * [x, y, z, c] that hands out any block as an x-fastest typed array.
  */
-import type { DataType, Shape4, TypedArray } from "@ngpipe/precomputed";
+import type { DataType, Shape4, VoxelArray } from "@ngpipe/precomputed";
 
 /** A voxel position [x, y, z]. */
 export type Vec3 = [number, number, number];
@@ -22,7 +22,7 @@ export interface ReadBlockOptions {
  * A volume to ingest, opened by {@link openSource} or one of the format
  * readers. Blocks come back x-fastest with channels planar, exactly the
  * layout of a precomputed raw chunk: element (x, y, z, c) of a block of size
- * (sx, sy, sz) is at `x + sx * (y + sy * (z + sz * c))`.
+ * (sx, sy, sz) is at `x + sx * (y + sy * (z + sz * c))` of its `data`.
  */
 export interface VolumeSource {
   /** Which reader opened it: "hdf5", "zarr", "npy", "images". */
@@ -36,10 +36,11 @@ export interface VolumeSource {
   readonly resolution?: Vec3;
   /**
    * Read exactly the voxels of `bbox` (which must lie inside the volume),
-   * all channels. Never reads the whole source unless the box is the whole
-   * source.
+   * all channels, as a scijs ndarray [x, y, z, c] with Fortran strides over
+   * its own typed array. Never reads the whole source unless the box is the
+   * whole source.
    */
-  readBlock(bbox: BlockBox, opts?: ReadBlockOptions): Promise<TypedArray>;
+  readBlock(bbox: BlockBox, opts?: ReadBlockOptions): Promise<VoxelArray>;
   /** Release file handles; the source can't be read afterwards. */
   close(): Promise<void>;
 }

@@ -49,7 +49,7 @@ async function expectAllBlocks(
           min: [x0, y0, z0],
           max: [Math.min(x0 + step[0], X), Math.min(y0 + step[1], Y), Math.min(z0 + step[2], Z)],
         };
-        const block = await src.readBlock(b);
+        const block = (await src.readBlock(b)).data;
         const [nx, ny, nz] = [0, 1, 2].map((i) => b.max[i] - b.min[i]);
         for (let c = 0; c < C; c++)
           for (let z = 0; z < nz; z++)

@@ -9,7 +9,14 @@
  * coordinateTransformations; 0.4 in `.zattrs`, 0.5 under `attributes.ome`).
  */
 import * as path from "node:path";
-import { allocTyped, type DataType, isDataType, type Shape4 } from "@ngpipe/precomputed";
+import {
+  allocTyped,
+  type DataType,
+  fromTyped,
+  isDataType,
+  type Shape4,
+  type VoxelArray,
+} from "@ngpipe/precomputed";
 import { openStorage } from "@ngpipe/storage";
 import {
   CorruptSourceError,
@@ -219,7 +226,7 @@ class ZarrSource implements VolumeSource {
     readonly resolution: Vec3 | undefined,
   ) {}
 
-  async readBlock(bbox: BlockBox, opts: ReadBlockOptions = {}) {
+  async readBlock(bbox: BlockBox, opts: ReadBlockOptions = {}): Promise<VoxelArray> {
     opts.signal?.throwIfAborted();
     const size = blockSize(bbox, this.shape, this.url);
     const z = this.zarr;
@@ -247,7 +254,7 @@ class ZarrSource implements VolumeSource {
       size,
       out,
     );
-    return out;
+    return fromTyped(out, size);
   }
 
   async close() {}
