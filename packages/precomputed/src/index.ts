@@ -18,22 +18,73 @@ export {
   knownEncodings,
   registerCodec,
 } from "./codecs/registry";
-export type * from "./codecs/types";
-export * from "./dtypes";
-export * from "./errors";
-export * from "./geometry/bbox";
-export * from "./geometry/errors";
+export type {
+  ChunkCodec,
+  ChunkContext,
+  ChunkShape,
+} from "./codecs/types";
+export {
+  allocTyped,
+  bytesPerVoxel,
+  DATA_TYPES,
+  type DataType,
+  dataTypeOf,
+  is64Bit,
+  isDataType,
+  type TypedArray,
+  viewTyped,
+} from "./dtypes";
+export {
+  ArrayShapeError,
+  ChunkDecodeError,
+  ChunkEncodeError,
+  KernelCrashError,
+  PrecomputedError,
+  UnknownEncodingError,
+} from "./errors";
+export {
+  Bbox,
+  type BboxJSON,
+  type FaceAmounts,
+} from "./geometry/bbox";
+export { BboxError } from "./geometry/errors";
 export type { Vec3, Vec3Like } from "./geometry/vec3";
 export * as vec3 from "./geometry/vec3";
-export * from "./info/edit";
-export * from "./info/errors";
-export * from "./info/info";
-export * from "./info/io";
+export {
+  type AddScaleOptions,
+  addScale,
+  type CreateInfoOptions,
+  closestDivisor,
+  createInfo,
+  scaleKey,
+} from "./info/edit";
+export {
+  InfoNotFoundError,
+  type InfoProblem,
+  InfoValidationError,
+  ScaleNotFoundError,
+} from "./info/errors";
+export {
+  downsampleRatio,
+  formatInfo,
+  type InfoJSON,
+  KNOWN_ENCODINGS,
+  mipOfResolution,
+  parseInfo,
+  type Scale,
+  type ScaleJSON,
+  scaleAt,
+  scaleForMip,
+  validateInfo,
+} from "./info/info";
+export {
+  readInfo,
+  writeInfo,
+} from "./info/io";
 export type { StorageReader, StorageWriter } from "./info/store";
 export {
   closePool,
   configurePool,
-  getPool,
   type KernelCallOptions,
   kernelModulePath,
   type PoolOptions,
@@ -41,12 +92,78 @@ export {
   registerKernelError,
   runKernel,
 } from "./pool";
-export * from "./sharding/errors";
-export * from "./sharding/morton";
-export * from "./sharding/murmurhash";
-export * from "./sharding/params";
-export * from "./sharding/reader";
-export * from "./sharding/shard";
-export * from "./sharding/spec";
-export * from "./sharding/writer";
-export * from "./volume";
+export {
+  ShardError,
+  ShardSpecError,
+} from "./sharding/errors";
+export {
+  compressedMortonCode,
+  decodeMortonChunkId,
+  type MortonPlan,
+  mortonChunkId,
+  mortonPlan,
+} from "./sharding/morton";
+export {
+  murmurHash3X86_128,
+  murmurHash3X86_128Low64,
+} from "./sharding/murmurhash";
+export {
+  computeHashedShardingSpec,
+  computeImageShardingSpec,
+  type HashedShardingOptions,
+  type ImageShardingOptions,
+  imageShardShape,
+} from "./sharding/params";
+export {
+  ShardReader,
+  type ShardReaderOptions,
+  type ShardReadOptions,
+} from "./sharding/reader";
+export {
+  buildShard,
+  buildShards,
+  decodeMinishardIndex,
+  decodeShardBytes,
+  decodeShardIndex,
+  encodeMinishardIndex,
+  type MinishardIndex,
+  minishardIdAt,
+  type ShardEntry,
+} from "./sharding/shard";
+export {
+  hashedChunkId,
+  joinU64,
+  type ShardEncoding,
+  type ShardingHash,
+  type ShardingSpec,
+  type ShardLocation,
+  shardFileName,
+  shardIndexBytes,
+  shardingSpec,
+  shardingSpecProblems,
+  shardLocation,
+  shardLocationOf,
+  shardNumberFor,
+  splitU64,
+  validateShardingSpec,
+} from "./sharding/spec";
+export {
+  type WriteShardsOptions,
+  writeShards,
+} from "./sharding/writer";
+export {
+  AlignmentError,
+  ArrayMismatchError,
+  type BboxLike,
+  type DownloadPointOptions,
+  MissingChunkError,
+  OutOfBoundsError,
+  type ReadOptions,
+  type UniqueOptions,
+  uniqueValues,
+  type ValueCounts,
+  Volume,
+  type VolumeIoOptions,
+  type VolumeOptions,
+  type WriteOptions,
+} from "./volume";

@@ -1,17 +1,35 @@
-export * from "./errors";
+export {
+  InvalidQueueUrlError,
+  InvalidTaskError,
+  LeaseLostError,
+  PayloadTooLargeError,
+  QueueError,
+  QueueNotFoundError,
+  UnsupportedOperationError,
+} from "./errors";
 export { FileQueue, type FileQueueOptions } from "./file";
 export { MemoryQueue } from "./mem";
 export { type OpenQueueOptions, openQueue, type QueueOpener, registerQueueBackend } from "./open";
 export { MAX_PAYLOAD_BYTES } from "./payload";
 export {
-  backoffDelay,
+  type HandlerContext,
   type PollEvent,
   type PollOptions,
   type PollSummary,
   poll,
-  type TaskContext,
   type TaskHandler,
 } from "./poll";
 export { findAwsSecretFile, readSqsSecret, type SqsSecret } from "./secrets";
 export { SqsQueue, type SqsQueueOptions } from "./sqs";
-export type * from "./types";
+export type {
+  DeadLetter,
+  DeadLetterOptions,
+  InsertOptions,
+  JsonValue,
+  Lease,
+  LeaseOptions,
+  Queue,
+  QueuedTask,
+  QueueStatus,
+  TaskInput,
+} from "./types";

@@ -14,13 +14,13 @@ import type {
   Lease,
   LeaseOptions,
   Queue,
+  QueuedTask,
   QueueStatus,
   TaskInput,
-  TaskPayload,
 } from "./types";
 
 interface Entry {
-  task: TaskPayload;
+  task: QueuedTask;
   attempt: number;
   availableAt: number;
 }

@@ -46,9 +46,9 @@ import type {
   Lease,
   LeaseOptions,
   Queue,
+  QueuedTask,
   QueueStatus,
   TaskInput,
-  TaskPayload,
 } from "./types";
 
 /** Options of the sqs:// backend. */
@@ -487,7 +487,7 @@ export class SqsQueue implements Queue {
 
   private deadLetterOf(m: Message): DeadLetter {
     const attr = (name: string) => m.MessageAttributes?.[name]?.StringValue;
-    let task: TaskPayload;
+    let task: QueuedTask;
     try {
       task = decodeTask(m.Body ?? "", `${this.url} dead letter ${m.MessageId}`);
     } catch {
