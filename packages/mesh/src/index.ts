@@ -21,6 +21,7 @@ export {
   type VoxelBox,
   withMeshDir,
 } from "./format/legacy";
+export { meshKernelModule } from "./kernel-module";
 export {
   cutoutLockedPlanes,
   doubledToPhysical,
@@ -29,6 +30,11 @@ export {
   type MarchingCubesOptions,
   marchingCubes,
 } from "./kernels/marching-cubes";
+export {
+  type MeshBlockOptions,
+  type MeshBlockResult,
+  meshBlock,
+} from "./kernels/mesh-block";
 export {
   concatMeshes,
   type MeshTopology,

@@ -59,12 +59,6 @@ export {
   downsampleStriding,
 } from "./kernels/downsample/downsample";
 export {
-  type MeshBlockOptions,
-  type MeshBlockResult,
-  meshBlock,
-  smallLabels,
-} from "./mesh/mesh-block";
-export {
   createMeshingTasks,
   createMeshManifestTasks,
   type MeshingOptions,

@@ -1,17 +1,13 @@
 /**
- * The CPU half of the Mesh stage, as one pure kernel: a label cutout in,
+ * The CPU half of a meshing task, as one pure kernel: a label cutout in,
  * encoded legacy fragments out (marching cubes, dust removal, simplification
- * with locked open faces). It runs in the worker pool.
+ * with locked open faces). @ngpipe/tasks runs it in the worker pool through
+ * {@link meshKernelModule}.
  */
-import {
-  cutoutLockedPlanes,
-  encodeLegacyMesh,
-  type FaceFlags,
-  type Label,
-  type LabelArray,
-  marchingCubes,
-  simplifyMesh,
-} from "@ngpipe/mesh";
+import { encodeLegacyMesh } from "../format/legacy";
+import type { FaceFlags, Label } from "../types";
+import { cutoutLockedPlanes, type LabelArray, marchingCubes } from "./marching-cubes";
+import { simplifyMesh } from "./simplify";
 
 /** Options of {@link meshBlock}. */
 export interface MeshBlockOptions {
