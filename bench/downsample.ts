@@ -15,7 +15,7 @@
  * Run: npx tsx bench/downsample.ts [runs]
  */
 
-import { downsampleAverage, downsampleMode } from "@ngpipe/tasks";
+import { downsampleAverage, downsampleMode } from "@ngpipe/precomputed";
 import { emLikeImage, voronoiSegmentation } from "../packages/tasks/src/synthetic";
 
 const shape = [512, 512, 128] as const;

@@ -5,12 +5,10 @@
  * and MeshManifest stages, each layer with a second mip downsampled 2x2x1.
  */
 import { MeshLayer } from "@ngpipe/mesh";
-import { NdArray, Volume } from "@ngpipe/precomputed";
+import { downsampleAverage, downsampleMode, NdArray, Volume } from "@ngpipe/precomputed";
 import {
   createMeshingTasks,
   createMeshManifestTasks,
-  downsampleAverage,
-  downsampleMode,
   emLikeImage,
   executeTask,
   voronoiSegmentation,

@@ -4,6 +4,7 @@
  * at once in this process, `parallel` at a time, with a progress bar.
  */
 import { openQueue, type TaskInput } from "@ngpipe/queue";
+import { forEachLimit } from "@ngpipe/storage";
 import { createTaskContext, executeTask, type TaskPayload } from "@ngpipe/tasks";
 import { createProgress } from "./progress";
 
@@ -57,40 +58,21 @@ export async function runTasks(
   }
 
   const ctx = createTaskContext({ signal: options.signal });
-  const it =
-    Symbol.asyncIterator in tasks
-      ? (tasks as AsyncIterable<TaskPayload>)[Symbol.asyncIterator]()
-      : (tasks as Iterable<TaskPayload>)[Symbol.iterator]();
   let count = 0;
-  let failed: unknown;
-  let pulling: Promise<unknown> = Promise.resolve();
-  const next = async (): Promise<IteratorResult<TaskPayload>> => {
-    // Serialise pulls from the (async) generator.
-    const p = pulling.then(() => it.next());
-    pulling = p.catch(() => {});
-    return p;
-  };
-  const worker = async () => {
-    while (failed === undefined) {
-      options.signal?.throwIfAborted();
-      const r = await next();
-      if (r.done) return;
-      count++;
-      if (total === undefined) progress.setTotal(count);
-      try {
-        await executeTask(r.value, ctx);
-      } catch (e) {
-        failed ??= e;
-        return;
-      }
-      progress.tick();
-    }
-  };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, options.parallel ?? 1) }, worker));
+    await forEachLimit(
+      tasks as Iterable<TaskPayload> | AsyncIterable<TaskPayload>,
+      options.parallel ?? 1,
+      async (task) => {
+        count++;
+        if (total === undefined) progress.setTotal(count);
+        await executeTask(task, ctx);
+        progress.tick();
+      },
+      { signal: options.signal },
+    );
   } finally {
     progress.stop();
   }
-  if (failed !== undefined) throw failed;
   return { count, inserted: false, seconds: (Date.now() - started) / 1000 };
 }

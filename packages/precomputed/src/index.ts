@@ -24,6 +24,23 @@ export type {
   ChunkShape,
 } from "./codecs/types";
 export {
+  DownsampleError,
+  downsampleShape,
+  type Factor3,
+  type ShapeLike,
+} from "./downsample/common";
+export {
+  type DownsampledMip,
+  type DownsampleMethod,
+  type DownsampleOptions,
+  downsample,
+  downsampleAverage,
+  downsampleMax,
+  downsampleMin,
+  downsampleMode,
+  downsampleStriding,
+} from "./downsample/downsample";
+export {
   allocTyped,
   bytesPerVoxel,
   DATA_TYPES,
@@ -82,6 +99,7 @@ export {
   writeInfo,
 } from "./info/io";
 export type { StorageReader, StorageWriter } from "./info/store";
+export { precomputedKernels } from "./kernel-module";
 export {
   closePool,
   configurePool,

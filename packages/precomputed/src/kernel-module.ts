@@ -1,10 +1,19 @@
 /** Where this package's kernel module lives (src/kernels.ts, or dist/kernels.js once built). */
+import { DownsampleError } from "./downsample/common";
 import { ChunkDecodeError, ChunkEncodeError, UnknownEncodingError } from "./errors";
 import { kernelModulePath, registerKernelError } from "./pool";
+
+/** A DownsampleError rebuilt from a worker's message ("downsample: <field>: ..."). */
+class WorkerDownsampleError extends DownsampleError {
+  constructor(message: string) {
+    super(/^downsample: (\w+):/.exec(message)?.[1] ?? "unknown", message);
+  }
+}
 
 registerKernelError(ChunkDecodeError);
 registerKernelError(ChunkEncodeError);
 registerKernelError(UnknownEncodingError);
+registerKernelError(WorkerDownsampleError, "DownsampleError");
 
 let cached: string | undefined;
 

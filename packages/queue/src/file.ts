@@ -29,8 +29,9 @@
 import { randomBytes } from "node:crypto";
 import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { forEachConcurrent, sleep } from "./concurrency";
+import { sleep } from "./concurrency";
 import { InvalidQueueUrlError, LeaseLostError, QueueError } from "./errors";
+import { forEachLimit } from "./limit";
 import { deadLetterLimit, decodeTask, describeError, encodeTask } from "./payload";
 import type {
   DeadLetter,
@@ -147,7 +148,7 @@ export class FileQueue implements Queue {
       return counted;
     };
     try {
-      await forEachConcurrent(
+      await forEachLimit(
         tasks,
         options.concurrency ?? 32,
         async (input, index) => {
@@ -172,7 +173,7 @@ export class FileQueue implements Queue {
             options.onProgress?.(n);
           }
         },
-        options.signal,
+        { signal: options.signal },
       );
     } finally {
       if (n > 0) await record(n);

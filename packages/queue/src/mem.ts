@@ -4,8 +4,9 @@
  * the backend for tests, examples and single-process pipelines.
  */
 import { randomUUID } from "node:crypto";
-import { forEachConcurrent, sleep } from "./concurrency";
+import { sleep } from "./concurrency";
 import { LeaseLostError } from "./errors";
+import { forEachLimit } from "./limit";
 import { deadLetterLimit, describeError, encodeTask } from "./payload";
 import type {
   DeadLetter,
@@ -80,7 +81,7 @@ export class MemoryQueue implements Queue {
     const delayMs = (options.delaySeconds ?? 0) * 1000;
     let n = 0;
     // Concurrency 1: the work is synchronous; the helper only streams the iterable.
-    await forEachConcurrent(
+    await forEachLimit(
       tasks,
       1,
       async (input, index) => {
@@ -92,7 +93,7 @@ export class MemoryQueue implements Queue {
         n++;
         if (options.onProgress && n % 1000 === 0) options.onProgress(n);
       },
-      options.signal,
+      { signal: options.signal },
     );
     options.onProgress?.(n);
     return n;

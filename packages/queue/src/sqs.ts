@@ -23,7 +23,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { batch, forEachConcurrent, sleep } from "./concurrency";
+import { batch, sleep } from "./concurrency";
 import {
   InvalidQueueUrlError,
   LeaseLostError,
@@ -31,6 +31,7 @@ import {
   QueueNotFoundError,
   UnsupportedOperationError,
 } from "./errors";
+import { forEachLimit } from "./limit";
 import {
   deadLetterLimit,
   decodeTask,
@@ -217,7 +218,7 @@ export class SqsQueue implements Queue {
         MAX_PAYLOAD_BYTES,
     );
     let n = 0;
-    await forEachConcurrent(
+    await forEachLimit(
       groups,
       options.concurrency ?? 16,
       async (bodies) => {
@@ -225,7 +226,7 @@ export class SqsQueue implements Queue {
         n += bodies.length;
         if (options.onProgress && n % 1000 < bodies.length) options.onProgress(n);
       },
-      options.signal,
+      { signal: options.signal },
     );
     options.onProgress?.(n);
     return n;

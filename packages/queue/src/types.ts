@@ -63,7 +63,7 @@ export interface InsertOptions {
   delaySeconds?: number;
   /** Writes/requests in flight at once (default: backend-specific). */
   concurrency?: number;
-  /** Stops inserting; tasks already written stay. */
+  /** Stops inserting (the call rejects with the signal's reason); tasks already written stay. */
   signal?: AbortSignal;
   /** Called with the running count of inserted tasks. */
   onProgress?: (inserted: number) => void;

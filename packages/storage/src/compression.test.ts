@@ -1,8 +1,11 @@
+import { Worker } from "node:worker_threads";
 import { gunzipSync, gzipSync } from "node:zlib";
 import fc from "fast-check";
 import {
   compressBytes,
+  compressSync,
   decompressBytes,
+  decompressSync,
   logicalKeys,
   parseContentEncoding,
   stripCompressionSuffix,
@@ -41,6 +44,73 @@ test("gzip and brotli round-trip any bytes", async () => {
     ),
     { numRuns: 40 },
   );
+});
+
+test("the synchronous pair round-trips any bytes, and matches the async pair's output", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.uint8Array({ maxLength: 2000 }),
+      fc.constantFrom("gzip", "br"),
+      fc.integer({ min: 1, max: 9 }),
+      async (data, codec, level) => {
+        const c = codec as "gzip" | "br";
+        const packed = compressSync(data, c, level);
+        expect(Buffer.from(packed).equals(Buffer.from(await compressBytes(data, c, level)))).toBe(
+          true,
+        );
+        // The result owns its buffer, so a worker can transfer it.
+        expect(packed.byteOffset === 0 && packed.byteLength === packed.buffer.byteLength).toBe(
+          true,
+        );
+        const back = decompressSync(packed, c);
+        expect(Buffer.from(back).equals(Buffer.from(data))).toBe(true);
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+test("decompressSync reads zstd (what CloudFiles writes) and refuses to write it", () => {
+  // "hello zstd\n" compressed by the zstd command line tool.
+  const zst = Buffer.from("KLUv/QRYWQAAaGVsbG8genN0ZApsV/lR", "base64");
+  expect(Buffer.from(decompressSync(zst, "zstd")).toString()).toBe("hello zstd\n");
+  expect(() => compressSync(new Uint8Array(4), "zstd")).toThrow(/reading only/);
+});
+
+test("decompressSync names the url and key of bytes that do not decompress", () => {
+  for (const codec of ["gzip", "br", "zstd"] as const) {
+    let err: unknown;
+    try {
+      decompressSync(new Uint8Array([1, 2, 3, 4, 5]), codec, {
+        url: "s3://b/l",
+        key: "1_1_1/0-64_0-64_0-64",
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DecompressionError);
+    expect((err as DecompressionError).key).toBe("1_1_1/0-64_0-64_0-64");
+    expect((err as Error).message).toContain("s3://b/l");
+    expect((err as Error).message).toContain(codec);
+  }
+});
+
+test("the compression module runs in a worker thread with no event loop turn", async () => {
+  // The worker decompresses synchronously and answers before it ever yields.
+  const gz = gzipSync(Buffer.from("in a worker"));
+  const worker = new Worker(
+    `const { parentPort, workerData } = require("node:worker_threads");
+     require("tsx/cjs/api").register();
+     const { decompressSync } = require(workerData.module);
+     parentPort.postMessage(Buffer.from(decompressSync(workerData.gz, "gzip")).toString());`,
+    { eval: true, workerData: { module: require.resolve("./compression.ts"), gz } },
+  );
+  const answer = await new Promise((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+  });
+  await worker.terminate();
+  expect(answer).toBe("in a worker");
 });
 
 test("undecodable bytes are a DecompressionError naming codec, key and url", async () => {

@@ -1,6 +1,10 @@
 export {
   compressBytes,
+  compressSync,
+  DEFAULT_COMPRESSION_LEVEL,
+  type DecompressOptions,
   decompressBytes,
+  decompressSync,
 } from "./compression";
 export {
   type AwsCredentialConfig,
@@ -29,6 +33,7 @@ export {
 export { FileBackend } from "./file";
 export { GcsBackend } from "./gcs";
 export { HttpBackend } from "./http";
+export { forEachLimit, type LimitInput, type LimitOptions } from "./limit";
 export {
   clearMemoryStores,
   MemoryBackend,

@@ -41,24 +41,6 @@ export {
   ingestTask,
 } from "./ingest/stage";
 export {
-  DownsampleError,
-  downsampleShape,
-  type Factor3,
-  type ShapeLike,
-  type VoxelArray,
-} from "./kernels/downsample/common";
-export {
-  type DownsampledMip,
-  type DownsampleMethod,
-  type DownsampleOptions,
-  downsample,
-  downsampleAverage,
-  downsampleMax,
-  downsampleMin,
-  downsampleMode,
-  downsampleStriding,
-} from "./kernels/downsample/downsample";
-export {
   createMeshingTasks,
   createMeshManifestTasks,
   type MeshingOptions,

@@ -3,5 +3,4 @@
  * by name (see `runKernel` in @ngpipe/precomputed). Every export is a pure,
  * synchronous function over typed arrays.
  */
-export { downsample } from "./kernels/downsample/downsample";
 export { quantizeChannel } from "./stages/quantize-kernel";

@@ -4,7 +4,7 @@
  * the chunk. Both index levels are cached (bounded LRU) and concurrent
  * requests for the same index share one fetch.
  */
-import type { IoOptions } from "@ngpipe/storage";
+import { forEachLimit, type IoOptions } from "@ngpipe/storage";
 import { bytesOf, joinUrl, type StorageReader } from "../info/store";
 import { ShardError } from "./errors";
 import { Lru } from "./lru";
@@ -50,14 +50,6 @@ interface Located {
   hi: number;
   file: string;
   minishard: number;
-}
-
-async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  });
-  await Promise.all(workers);
 }
 
 /**
@@ -255,14 +247,19 @@ export class ShardReader {
     // Resolve the minishard indexes, then list the byte ranges to fetch.
     type Want = { loc: Located; start: number; size: number };
     const wants: Want[] = [];
-    await pool([...groups.values()], limit, async (locs) => {
-      const mi = await this.minishardIndex(locs[0].file, locs[0].minishard, opts);
-      if (mi === null) return;
-      for (const loc of locs) {
-        const i = ShardReader.find(mi, loc.lo, loc.hi);
-        if (i >= 0) wants.push({ loc, start: mi.starts[i], size: mi.sizes[i] });
-      }
-    });
+    await forEachLimit(
+      groups.values(),
+      limit,
+      async (locs) => {
+        const mi = await this.minishardIndex(locs[0].file, locs[0].minishard, opts);
+        if (mi === null) return;
+        for (const loc of locs) {
+          const i = ShardReader.find(mi, loc.lo, loc.hi);
+          if (i >= 0) wants.push({ loc, start: mi.starts[i], size: mi.sizes[i] });
+        }
+      },
+      opts,
+    );
 
     // Coalesce chunks that are contiguous in the same file.
     wants.sort((a, b) =>
@@ -275,18 +272,26 @@ export class ShardReader {
       if (prev && prev.loc.file === w.loc.file && prev.start + prev.size === w.start) last.push(w);
       else runs.push([w]);
     }
-    await pool(runs, limit, async (run) => {
-      const file = run[0].loc.file;
-      const start = run[0].start;
-      const end = run[run.length - 1].start + run[run.length - 1].size;
-      const bytes = await this.range(file, start, end, opts, run[0].loc.id);
-      if (bytes === null)
-        throw new ShardError("shard file vanished while reading", this.url(file), run[0].loc.id);
-      for (const w of run) {
-        const raw = bytes.subarray(w.start - start, w.start - start + w.size);
-        out.set(w.loc.id, decodeShardBytes(raw, this.spec.data_encoding, this.url(file), w.loc.id));
-      }
-    });
+    await forEachLimit(
+      runs,
+      limit,
+      async (run) => {
+        const file = run[0].loc.file;
+        const start = run[0].start;
+        const end = run[run.length - 1].start + run[run.length - 1].size;
+        const bytes = await this.range(file, start, end, opts, run[0].loc.id);
+        if (bytes === null)
+          throw new ShardError("shard file vanished while reading", this.url(file), run[0].loc.id);
+        for (const w of run) {
+          const raw = bytes.subarray(w.start - start, w.start - start + w.size);
+          out.set(
+            w.loc.id,
+            decodeShardBytes(raw, this.spec.data_encoding, this.url(file), w.loc.id),
+          );
+        }
+      },
+      opts,
+    );
     return out;
   }
 }

@@ -5,7 +5,7 @@
  * Layout written here (as CloudVolume writes it):
  * `[shard index][chunk data, by minishard then id][minishard indexes, by minishard]`.
  */
-import { gunzipSync, gzipSync } from "node:zlib";
+import { compressSync, decompressSync } from "@ngpipe/storage/compression";
 import { ShardError, ShardSpecError } from "./errors";
 import {
   joinU64,
@@ -147,7 +147,7 @@ export function decodeShardIndex(
 }
 
 function encode(bytes: Uint8Array, enc: string | undefined): Uint8Array {
-  return enc === "gzip" ? new Uint8Array(gzipSync(bytes)) : bytes;
+  return enc === "gzip" ? compressSync(bytes, "gzip") : bytes;
 }
 
 /** Undoes `minishard_index_encoding` / `data_encoding`; throws `ShardError` on bad gzip. */
@@ -159,7 +159,7 @@ export function decodeShardBytes(
 ): Uint8Array {
   if (enc !== "gzip") return bytes;
   try {
-    return new Uint8Array(gunzipSync(bytes));
+    return decompressSync(bytes, "gzip", { url: file });
   } catch (e) {
     throw new ShardError("gzip data does not decompress", file, chunkId, { cause: e });
   }

@@ -18,6 +18,7 @@ import {
   compressBytes,
   DecompressionError,
   decompressBytes,
+  forEachLimit,
   isAbortError,
   openStorage,
   PreconditionFailedError,
@@ -26,6 +27,7 @@ import {
   sleep,
 } from "@ngpipe/storage";
 import { copyBox, fillBox, NdArray, type Voxel } from "../array";
+import type { ChunkCompression } from "../chunks/stored";
 import { decodeChunk, encodeChunk, getCodec } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
 import { allocTyped, bytesPerVoxel, type DataType, type TypedArray } from "../dtypes";
@@ -45,7 +47,6 @@ import type { ShardingSpec } from "../sharding/spec";
 import { writeShards } from "../sharding/writer";
 import { ChunkCache } from "./cache";
 import { AlignmentError, ArrayMismatchError, MissingChunkError, OutOfBoundsError } from "./errors";
-import type { ChunkCompression } from "./stored";
 
 /** Options of {@link Volume.open}. */
 export interface VolumeOptions {
@@ -145,29 +146,6 @@ const CROP_BUDGET = 64 * 1024 * 1024;
 
 function toBbox(b: BboxLike): Bbox {
   return b instanceof Bbox ? b : Bbox.fromJSON(b);
-}
-
-async function forEachLimit<T>(
-  items: readonly T[],
-  limit: number,
-  signal: AbortSignal | undefined,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed: unknown;
-  const worker = async () => {
-    while (next < items.length && failed === undefined) {
-      signal?.throwIfAborted();
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (e) {
-        failed ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failed !== undefined) throw failed;
 }
 
 /** A copy of `bytes` that owns its whole buffer, so it can be transferred to a worker. */
@@ -526,40 +504,50 @@ export class Volume {
       const plan = mortonPlan(this.scale.gridSize);
       const ids = cells.map((c) => mortonChunkId(plan, c.grid));
       const found = await this.reader().getMany(ids, { signal: opts.signal });
-      await forEachLimit(cells, limit, opts.signal, async (cell) => {
-        const bytes = found.get(mortonChunkId(plan, cell.grid)) ?? null;
-        const data =
-          bytes === null
-            ? null
-            : await this.decode(bytes, this.chunkContext(cell.bbox), pooled, opts.signal);
-        finish(cell.bbox, data);
-      });
+      await forEachLimit(
+        cells,
+        limit,
+        async (cell) => {
+          const bytes = found.get(mortonChunkId(plan, cell.grid)) ?? null;
+          const data =
+            bytes === null
+              ? null
+              : await this.decode(bytes, this.chunkContext(cell.bbox), pooled, opts.signal);
+          finish(cell.bbox, data);
+        },
+        opts,
+      );
       return;
     }
 
-    await forEachLimit(cells, limit, opts.signal, async ({ bbox: chunk }) => {
-      const key = this.chunkKey(chunk);
-      let data = this.cache?.get(key);
-      if (data === undefined) {
-        if (pooled) {
-          const stored = await this.storage.getRaw(key, { signal: opts.signal });
-          if (stored === null) return finish(chunk, null);
-          data = await this.decodeStored(
-            key,
-            stored.data,
-            stored.info.contentEncoding,
-            this.chunkContext(chunk),
-            opts.signal,
-          );
-        } else {
-          const bytes = await this.storage.get(key, { signal: opts.signal });
-          if (bytes === null) return finish(chunk, null);
-          data = decodeChunk(bytes, this.scale.encoding, this.chunkContext(chunk));
+    await forEachLimit(
+      cells,
+      limit,
+      async ({ bbox: chunk }) => {
+        const key = this.chunkKey(chunk);
+        let data = this.cache?.get(key);
+        if (data === undefined) {
+          if (pooled) {
+            const stored = await this.storage.getRaw(key, { signal: opts.signal });
+            if (stored === null) return finish(chunk, null);
+            data = await this.decodeStored(
+              key,
+              stored.data,
+              stored.info.contentEncoding,
+              this.chunkContext(chunk),
+              opts.signal,
+            );
+          } else {
+            const bytes = await this.storage.get(key, { signal: opts.signal });
+            if (bytes === null) return finish(chunk, null);
+            data = decodeChunk(bytes, this.scale.encoding, this.chunkContext(chunk));
+          }
+          this.cache?.set(key, data);
         }
-        this.cache?.set(key, data);
-      }
-      finish(chunk, data);
-    });
+        finish(chunk, data);
+      },
+      opts,
+    );
   }
 
   /** `box` in voxels of this mip (converted from `coordResolution` when given). */
@@ -700,34 +688,39 @@ export class Volume {
     const chunkBytes = cs[0] * cs[1] * cs[2] * this.numChannels * bytesPerVoxel(this.dataType);
     const encoding = new Gate(Math.max(2 * poolSize(), Math.floor(CROP_BUDGET / chunkBytes)));
     let done = 0;
-    await forEachLimit(chunks, this.options.concurrency ?? 32, opts.signal, async (chunk) => {
-      const key = this.chunkKey(chunk);
-      const part = chunk.intersect(bbox);
-      const srcMin = [
-        part.min[0] - bbox.min[0],
-        part.min[1] - bbox.min[1],
-        part.min[2] - bbox.min[2],
-      ];
-      const ctx = this.chunkContext(chunk);
-      if (part.equals(chunk)) {
-        this.cache?.delete(key);
-        await encoding.acquire();
-        let bytes: Uint8Array;
-        try {
-          const piece = array.crop(srcMin, chunk.size());
-          bytes = await this.encodeStored(piece.data, ctx, pooled, compress, opts.signal);
-        } finally {
-          encoding.release();
+    await forEachLimit(
+      chunks,
+      this.options.concurrency ?? 32,
+      async (chunk) => {
+        const key = this.chunkKey(chunk);
+        const part = chunk.intersect(bbox);
+        const srcMin = [
+          part.min[0] - bbox.min[0],
+          part.min[1] - bbox.min[1],
+          part.min[2] - bbox.min[2],
+        ];
+        const ctx = this.chunkContext(chunk);
+        if (part.equals(chunk)) {
+          this.cache?.delete(key);
+          await encoding.acquire();
+          let bytes: Uint8Array;
+          try {
+            const piece = array.crop(srcMin, chunk.size());
+            bytes = await this.encodeStored(piece.data, ctx, pooled, compress, opts.signal);
+          } finally {
+            encoding.release();
+          }
+          await this.storage.putRaw(key, bytes, {
+            contentEncoding: compress === false ? undefined : compress,
+            signal: opts.signal,
+          });
+        } else {
+          await this.patchChunk(chunk, part, array, srcMin, compress, opts.signal);
         }
-        await this.storage.putRaw(key, bytes, {
-          contentEncoding: compress === false ? undefined : compress,
-          signal: opts.signal,
-        });
-      } else {
-        await this.patchChunk(chunk, part, array, srcMin, compress, opts.signal);
-      }
-      opts.onProgress?.(++done, chunks.length);
-    });
+        opts.onProgress?.(++done, chunks.length);
+      },
+      opts,
+    );
   }
 
   /** Read-modify-write of one partial chunk with conditional writes, retried on conflict. */
@@ -836,7 +829,6 @@ export class Volume {
       await forEachLimit(
         cells.map((c, i) => ({ c, i })),
         this.options.concurrency ?? 32,
-        opts.signal,
         async ({ c, i }) => {
           const srcMin = [
             c.bbox.min[0] - bbox.min[0],
@@ -852,6 +844,7 @@ export class Volume {
           );
           entries[i] = { id: mortonChunkId(plan, c.grid), data };
         },
+        opts,
       );
       await writeShards(this.storage, entries, sharding!, {
         prefix: this.scale.key,

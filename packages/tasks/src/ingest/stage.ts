@@ -20,6 +20,7 @@ import {
   type Vec3,
   Volume,
 } from "@ngpipe/precomputed";
+import { forEachLimit } from "@ngpipe/storage";
 import { z } from "zod";
 import { createTaskContext, type TaskContext } from "../runtime/context";
 import { defineTask } from "../runtime/define";
@@ -316,18 +317,17 @@ export async function ingest(
 ): Promise<Volume> {
   const ctx = createTaskContext({ signal: opts.signal });
   const tasks = [...(await createIngestTasks(source, destUrl, opts, ctx))];
-  let next = 0;
   let done = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      opts.signal?.throwIfAborted();
-      const t = tasks[next++];
-      await ingestTask.run(ingestTask.parse(t.params), ctx);
-      opts.onProgress?.(++done, tasks.length);
-    }
-  };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? 2) }, worker));
+    await forEachLimit(
+      tasks,
+      opts.parallel ?? 2,
+      async (t) => {
+        await ingestTask.run(ingestTask.parse(t.params), ctx);
+        opts.onProgress?.(++done, tasks.length);
+      },
+      { signal: opts.signal },
+    );
   } finally {
     await closeIngestSources();
   }

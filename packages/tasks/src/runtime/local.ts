@@ -3,6 +3,7 @@
  * `LocalTaskQueue(parallel=N).insert(tasks)` does: for scripts, notebooks
  * and tests. For many machines, insert the same payloads into a queue.
  */
+import { forEachLimit } from "@ngpipe/storage";
 import { createTaskContext, type TaskContext } from "./context";
 import { executeTask, type TaskPayload } from "./define";
 
@@ -40,51 +41,18 @@ export async function executeTasks(
   tasks: Iterable<TaskPayload | unknown> | AsyncIterable<TaskPayload | unknown>,
   options: ExecuteTasksOptions = {},
 ): Promise<ExecuteTasksResult> {
-  const parallel = Math.max(1, Math.floor(options.parallel ?? 1));
   const ctx = options.context ?? createTaskContext({ signal: options.signal });
-  const it =
-    Symbol.asyncIterator in (tasks as object)
-      ? (tasks as AsyncIterable<unknown>)[Symbol.asyncIterator]()
-      : (tasks as Iterable<unknown>)[Symbol.iterator]();
   const results: unknown[] = [];
-  let index = 0;
   let done = 0;
-  let failure: { error: unknown } | undefined;
-  let pulling: Promise<unknown> = Promise.resolve();
-  const next = (): Promise<IteratorResult<unknown>> => {
-    // One pull at a time from the (possibly async) iterator.
-    const p = pulling.then(() => it.next());
-    pulling = p.catch(() => {});
-    return p;
-  };
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && !options.signal?.aborted) {
-      let r: IteratorResult<unknown>;
-      try {
-        r = await next();
-      } catch (error) {
-        // The task source failed: stop like a failed task.
-        failure ??= { error };
-        return;
-      }
-      if (r.done) return;
-      const at = index++;
-      try {
-        results[at] = await executeTask(r.value, ctx);
-      } catch (error) {
-        failure ??= { error };
-        return;
-      }
+  await forEachLimit(
+    tasks,
+    options.parallel ?? 1,
+    async (task, at) => {
+      results[at] = await executeTask(task, ctx);
       done++;
       options.onProgress?.(done);
-    }
-  };
-  await Promise.all(Array.from({ length: parallel }, worker));
-  if (failure) {
-    // Let a generator clean up (finally blocks) when we stop early.
-    await Promise.resolve(it.return?.()).catch(() => {});
-    throw failure.error;
-  }
-  options.signal?.throwIfAborted();
+    },
+    { signal: options.signal },
+  );
   return { done, results };
 }

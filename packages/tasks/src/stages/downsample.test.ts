@@ -1,8 +1,14 @@
-import { closePool, NdArray, readInfo, runKernel, Volume } from "@ngpipe/precomputed";
+import {
+  closePool,
+  DownsampleError,
+  downsample,
+  NdArray,
+  precomputedKernels,
+  readInfo,
+  runKernel,
+  Volume,
+} from "@ngpipe/precomputed";
 import { openStorage } from "@ngpipe/storage";
-import { tasksKernels } from "../kernel-module";
-import { DownsampleError } from "../kernels/downsample/common";
-import { downsample } from "../kernels/downsample/downsample";
 import { emLikeImage, voronoiSegmentation } from "../synthetic";
 import { DownsampleMemoryError } from "./common";
 import {
@@ -281,7 +287,7 @@ describe("downsample tasks", () => {
 });
 
 test("a kernel error in the pool reaches the caller as a DownsampleError with its field", async () => {
-  const err = (await runKernel(tasksKernels(), "downsample", [
+  const err = (await runKernel(precomputedKernels(), "downsample", [
     "average",
     new Uint8Array(8),
     [2, 2, 2],

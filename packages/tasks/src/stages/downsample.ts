@@ -15,6 +15,7 @@ import {
   bytesPerVoxel,
   closestDivisor,
   type DataType,
+  type DownsampleMethod,
   type InfoJSON,
   InfoNotFoundError,
   readInfo,
@@ -23,7 +24,6 @@ import {
   writeInfo,
 } from "@ngpipe/precomputed";
 import { z } from "zod";
-import type { DownsampleMethod } from "../kernels/downsample/downsample";
 import { defineTask } from "../runtime";
 import { resolveBounds, type TaskSet, taskSet } from "../tiling";
 import {

@@ -4,9 +4,17 @@
  * go through `Volume.write`, aligned where the box allows and with
  * read-modify-write (conditional puts) where it does not.
  */
-import { Bbox, NdArray, type TypedArray, type Vec3, type Volume } from "@ngpipe/precomputed";
-import { tasksKernels } from "../kernel-module";
-import type { DownsampledMip, DownsampleMethod } from "../kernels/downsample/downsample";
+import {
+  Bbox,
+  type DownsampledMip,
+  type DownsampleMethod,
+  NdArray,
+  precomputedKernels,
+  type TypedArray,
+  type Vec3,
+  type Volume,
+} from "@ngpipe/precomputed";
+import { forEachLimit } from "@ngpipe/storage";
 import type { TaskContext } from "../runtime";
 import { factorPow } from "./common";
 
@@ -119,16 +127,16 @@ export async function writeLevel(
   }
   const results = await vol.storage.deleteMany(blank, io);
   for (const r of results) if (!r.ok) throw r.error;
-  let next = 0;
-  const worker = async () => {
-    while (next < full.length) {
-      const part = full[next++];
+  await forEachLimit(
+    full,
+    16,
+    async (part) => {
       const piece = arr.crop(offset(part), part.size());
       const partAligned = part.isAlignedTo(chunkSize, voxelOffset, vol.bounds);
       await vol.write(part, piece, { ...io, readModifyWrite: !partAligned });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, full.length) }, worker));
+    },
+    io,
+  );
 }
 
 /** A typed array that owns its whole buffer (so it can be moved to a worker). */
@@ -154,7 +162,7 @@ export async function writeDownsamples(
   if (opts.mips <= 0) return;
   const data = owned(array.data);
   const levels = await ctx.runKernel<DownsampledMip[]>(
-    tasksKernels(),
+    precomputedKernels(),
     "downsample",
     [opts.method, data, array.shape, opts.factor, opts.mips, { sparse: opts.sparse ?? false }],
     { transfer: [data.buffer as ArrayBuffer], signal: opts.signal },

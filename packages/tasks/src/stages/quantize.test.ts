@@ -1,6 +1,5 @@
-import { closePool, NdArray, readInfo, Volume } from "@ngpipe/precomputed";
+import { closePool, downsample, NdArray, readInfo, Volume } from "@ngpipe/precomputed";
 import { openStorage } from "@ngpipe/storage";
-import { downsample } from "../kernels/downsample/downsample";
 import { mulberry32 } from "../synthetic";
 import { LayerMismatchError } from "./common";
 import { createQuantizedInfo, createQuantizeTasks } from "./quantize";

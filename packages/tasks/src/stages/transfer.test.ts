@@ -1,8 +1,7 @@
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { closePool, NdArray, readInfo, Volume } from "@ngpipe/precomputed";
+import { closePool, downsample, NdArray, readInfo, Volume } from "@ngpipe/precomputed";
 import { openStorage } from "@ngpipe/storage";
 import { useMoto } from "../../../../test/support/moto";
-import { downsample } from "../kernels/downsample/downsample";
 import { createTaskContext } from "../runtime";
 import { LayerMismatchError } from "./common";
 import { createDownsampleTasks } from "./downsample";

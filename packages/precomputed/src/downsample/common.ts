@@ -8,10 +8,10 @@
 
 /**
  * Any typed array a volume can hold, and the `[x, y, z, channels]` shape: the
- * data model's own types (type-only imports, so kernels stay free of
- * runtime dependencies in the worker threads).
+ * data model's own types.
  */
-import type { Shape4, TypedArray as VoxelArray } from "@ngpipe/precomputed";
+import type { Shape4 } from "../array";
+import type { TypedArray as VoxelArray } from "../dtypes";
 
 export type { Shape4, VoxelArray };
 

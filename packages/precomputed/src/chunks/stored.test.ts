@@ -10,8 +10,8 @@ import type { ChunkContext } from "../codecs/types";
 import { ChunkDecodeError } from "../errors";
 import { Bbox } from "../geometry/bbox";
 import { closePool } from "../pool";
+import { Volume } from "../volume/volume";
 import { decodeStoredChunk, encodeStoredChunk } from "./stored";
-import { Volume } from "./volume";
 
 afterAll(() => closePool());
 
