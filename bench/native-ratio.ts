@@ -29,6 +29,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { decodeCompressedSegmentation } from "../packages/precomputed/src/codecs/compressed_segmentation_decode";
 import { encodeCompressedSegmentation } from "../packages/precomputed/src/codecs/compressed_segmentation_encode";
 import { downsampleAverage } from "../packages/precomputed/src/downsample/downsample";
@@ -98,12 +100,27 @@ function native(binary: string, args: string[]): NativeResult {
   return JSON.parse(r.stdout.trim().split("\n").pop() as string) as NativeResult;
 }
 
-function timed(fn: () => unknown): number[] {
+/**
+ * A full garbage collection, run between timed calls so that one call's
+ * output (up to 256 MiB, garbage once timed) is not collected inside the
+ * next call's time: the native binaries free their outputs outside their
+ * timers too.
+ */
+setFlagsFromString("--expose-gc");
+const collect = runInNewContext("gc") as () => void;
+
+/** Wall-clock times of `reps` calls; their CPU times (user + system) are added to `cpu`. */
+function timed(fn: () => unknown, cpu: number[]): number[] {
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
+    collect();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     fn();
     times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e3);
   }
   return times;
 }
@@ -196,18 +213,20 @@ function main(): void {
     op.run(); // warm-up: compiles the kernel
     const n: number[] = [];
     const ours: number[] = [];
+    const cpu: number[] = [];
     let verdict = "";
     for (let r = 0; r < rounds; r++) {
       const res = native(op.binary, op.args);
       if (r === 0) verdict = op.check(res);
       n.push(...res.times_ms);
-      ours.push(...timed(op.run));
+      ours.push(...timed(op.run, cpu));
     }
     const mn = median(n);
     const mo = median(ours);
     console.log(
       `${`${op.binary} ${op.name}`.padEnd(20)} native median ${mn.toFixed(1).padStart(7)} ms` +
-        `  ngpipe median ${mo.toFixed(1).padStart(7)} ms  ratio ${(mo / mn).toFixed(2)}  ${verdict}`,
+        `  ngpipe median ${mo.toFixed(1).padStart(7)} ms (CPU ${median(cpu).toFixed(1)} ms)` +
+        `  ratio ${(mo / mn).toFixed(2)}  ${verdict}`,
     );
   }
   console.log(

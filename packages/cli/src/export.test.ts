@@ -57,6 +57,6 @@ test("image export writes a cutout as .npy that reads back voxel for voxel", asy
       "--bounds",
       "100-101_0-1_0-1",
     ]),
-  ).toBe(1);
+  ).toBe(2);
   expect(err).toMatch(/must end in \.npy/);
 });

@@ -61,13 +61,13 @@ test("ls, cp -r, cat, du and rm work across file:// and mem://, keeping stored c
   expect(await ngpipe("cp", join(tmp, "src", "1_1_1", "0-8_0-8_0-8"), join(tmp, "one"))).toBe(0);
   expect(readdirSync(join(tmp, "one")).sort()).toEqual(["0-8_0-8_0-8.gz", "info"]);
 
-  expect(await ngpipe("rm", join(tmp, "src", "1_1_1"))).toBe(1);
+  expect(await ngpipe("rm", join(tmp, "src", "1_1_1"))).toBe(2);
   expect(err).toMatch(/use -r for a directory/);
   expect(await ngpipe("rm", "-r", join(tmp, "src", "1_1_1"))).toBe(0);
   expect(await src.exists("1_1_1/0-8_0-8_0-8")).toBe(false);
   expect(await src.exists("info")).toBe(true);
   expect(await ngpipe("rm", "-r", join(tmp, "src", "info"))).toBe(0);
   expect(await src.exists("info")).toBe(false);
-  expect(await ngpipe("rm", "-r", join(tmp, "src", "gone"))).toBe(1);
+  expect(await ngpipe("rm", "-r", join(tmp, "src", "gone"))).toBe(2);
   expect(err).toMatch(/nothing at/);
 });

@@ -169,7 +169,7 @@ describe("options are checked before anything is written", () => {
     [["--format", "tiff"], /--format must be one of hdf5, zarr, npy, images; got "tiff"/],
   ])("image create %j: one-line UsageError, no layer", async (args, message) => {
     const layer = join(tmp, `bad-${args.join("")}`);
-    expect(await ngpipe("image", "create", src(), layer, ...(args as string[]))).toBe(1);
+    expect(await ngpipe("image", "create", src(), layer, ...(args as string[]))).toBe(2);
     expect(err).toMatch(/^ngpipe: UsageError: /);
     expect(err).toMatch(message);
     expect(err.trim().split("\n")).toHaveLength(1);
@@ -182,20 +182,20 @@ describe("options are checked before anything is written", () => {
       type: "image",
       chunkSize: [8, 8, 8],
     });
-    expect(await ngpipe("image", "downsample", url, "--num-mips", "1", "-p", "0")).toBe(1);
+    expect(await ngpipe("image", "downsample", url, "--num-mips", "1", "-p", "0")).toBe(2);
     expect(err).toMatch(/^ngpipe: UsageError: --parallel must be a whole number ≥ 1/);
     expect((await Volume.open(url)).mipCount).toBe(1);
   });
 
   test("design ds-memory --dtype foo names the data types", async () => {
-    expect(await ngpipe("design", "ds-memory", "64,64,64", "--dtype", "foo")).toBe(1);
+    expect(await ngpipe("design", "ds-memory", "64,64,64", "--dtype", "foo")).toBe(2);
     expect(err).toMatch(
       /^ngpipe: UsageError: --dtype must be one of uint8, .*float64; got "foo"\n$/,
     );
   });
 
   test("view --port abc is a UsageError", async () => {
-    expect(await ngpipe("view", tmp, "--port", "abc")).toBe(1);
+    expect(await ngpipe("view", tmp, "--port", "abc")).toBe(2);
     expect(err).toBe(
       'ngpipe: UsageError: --port must be a whole number from 0 to 65535; got "abc"\n',
     );
@@ -210,14 +210,14 @@ describe("options are checked before anything is written", () => {
     const before = readdirSync(join(tmp, "image-layer")).sort();
     for (const cmd of ["forge", "merge"]) {
       err = "";
-      expect(await ngpipe("mesh", cmd, url)).toBe(1);
+      expect(await ngpipe("mesh", cmd, url)).toBe(2);
       expect(err).toMatch(/^ngpipe: UsageError: .*image-layer is an image layer; meshes are made/);
     }
     expect(readdirSync(join(tmp, "image-layer")).sort()).toEqual(before);
   });
 
   test("mesh forge --simplification abc is a UsageError", async () => {
-    expect(await ngpipe("mesh", "forge", join(tmp, "x"), "--simplification", "abc")).toBe(1);
+    expect(await ngpipe("mesh", "forge", join(tmp, "x"), "--simplification", "abc")).toBe(2);
     expect(err).toMatch(/UsageError: --simplification must be a number ≥ 0; got "abc"/);
   });
 });

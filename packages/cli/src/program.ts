@@ -31,9 +31,11 @@ export function buildProgram(): Command {
       "--threads <n>",
       "worker threads for CPU kernels (default: NGPIPE_THREADS, else the number of cores; set it to a container's CPU limit)",
     )
-    .showHelpAfterError()
-    // Before the subcommands exist, so that they inherit it: usage errors
-    // and --help of a subcommand end `main` with an exit code, not the process.
+    // Commander's own error output is replaced by one line from `main`
+    // (see commanderMessage); set before the subcommands exist so that they
+    // inherit it, as they inherit exitOverride: usage errors and --help of a
+    // subcommand end `main` with an exit code, not the process.
+    .configureOutput({ outputError: () => {} })
     .exitOverride();
   registerInfo(program);
   registerImageCommands(program);
@@ -89,6 +91,44 @@ export function cliMessage(err: Error): string {
   return m;
 }
 
+/** Exit code of a usage error: a bad option or argument, refused before anything ran. */
+export const USAGE_EXIT_CODE = 2;
+
+/**
+ * Errors of the packages that mean the command line asked for something
+ * impossible (bounds outside the layer, a value out of the type's range, a
+ * bad queue URL): like {@link UsageError}, they exit with
+ * {@link USAGE_EXIT_CODE}.
+ */
+const USAGE_ERROR_NAMES = new Set(["UsageError", "StageInputError", "InvalidQueueUrlError"]);
+
+/** The subcommand `argv` names (its leading words that are commands), e.g. "ngpipe image xfer". */
+function commandPath(program: Command, argv: string[]): string {
+  const names = [program.name()];
+  let cmd: Command | undefined = program;
+  for (const word of argv.slice(2)) {
+    if (word.startsWith("-")) continue;
+    cmd = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!cmd) break;
+    names.push(cmd.name());
+  }
+  return names.join(" ");
+}
+
+/**
+ * Commander's message for a usage error as one line ("unknown option
+ * '--bogus' (Did you mean --bounds?)") with a pointer to the command's help.
+ */
+function commanderMessage(e: CommanderError, program: Command, argv: string[]): string {
+  const text = e.message
+    .replace(/^error:\s*/, "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(" ");
+  return `ngpipe: ${text}; see '${commandPath(program, argv)} --help'\n`;
+}
+
 /** Run the CLI with `argv` (as process.argv); resolves to the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram();
@@ -102,7 +142,13 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof CommanderError) {
+      // --help and --version (code 0), and the help shown for a bare
+      // command group, have printed what they had to.
+      if (e.exitCode === 0 || e.code === "commander.help") return e.exitCode;
+      process.stderr.write(commanderMessage(e, program, argv));
+      return USAGE_EXIT_CODE;
+    }
     const err = e as Error;
     const verbose = program.opts().verbose || argv.includes("--verbose") || argv.includes("-v");
     process.stderr.write(
@@ -110,6 +156,6 @@ export async function main(argv: string[] = process.argv): Promise<number> {
         ? `${err.stack ?? err}\n`
         : `ngpipe: ${err.name && err.name !== "Error" ? `${err.name}: ` : ""}${cliMessage(err)}\n`,
     );
-    return 1;
+    return USAGE_ERROR_NAMES.has(err.name) ? USAGE_EXIT_CODE : 1;
   }
 }

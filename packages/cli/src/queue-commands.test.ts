@@ -75,7 +75,7 @@ describe("queue dead and queue redrive", () => {
   });
 
   test("--limit must be a whole number", async () => {
-    expect(await ngpipe("queue", "redrive", join(tmp, "x"), "--limit", "-1")).toBe(1);
+    expect(await ngpipe("queue", "redrive", join(tmp, "x"), "--limit", "-1")).toBe(2);
     expect(err).toMatch(/UsageError: --limit must be a whole number ≥ 0; got "-1"/);
   });
 });
@@ -93,6 +93,7 @@ test("queue commands take a bare path, relative or absolute, for an fq:// queue"
 describe("execute accepts Igneous's spellings as hidden aliases", () => {
   test("-x and --exit-on-empty stop on an empty queue", async () => {
     const dir = join(tmp, "empty");
+    await openQueue(`fq://${dir}`, { create: true });
     expect(await ngpipe("execute", dir, "-x")).toBe(0);
     expect(await ngpipe("execute", dir, "--exit-on-empty")).toBe(0);
     expect(err).toContain("stopped by empty");
@@ -100,10 +101,11 @@ describe("execute accepts Igneous's spellings as hidden aliases", () => {
 
   test("--lease-sec and -p are read as --lease-seconds and --concurrency", async () => {
     const dir = join(tmp, "aliases");
-    expect(await ngpipe("execute", dir, "-x", "--lease-sec", "0")).toBe(1);
+    await openQueue(`fq://${dir}`, { create: true });
+    expect(await ngpipe("execute", dir, "-x", "--lease-sec", "0")).toBe(2);
     expect(err).toMatch(/UsageError: --lease-sec must be a whole number ≥ 1; got "0"/);
     err = "";
-    expect(await ngpipe("execute", dir, "-x", "-p", "0")).toBe(1);
+    expect(await ngpipe("execute", dir, "-x", "-p", "0")).toBe(2);
     expect(err).toMatch(/UsageError: -p must be a whole number ≥ 1; got "0"/);
     err = "";
     expect(await ngpipe("execute", dir, "-x", "--lease-sec", "30", "-p", "2")).toBe(0);

@@ -69,7 +69,7 @@ test("a registered stage becomes a command with its options and the run options"
 });
 
 test("its option parser's errors are usage errors", async () => {
-  expect(await ngpipe("extra", "stamp", "mem://bucket/l", "--copies", "0")).toBe(1);
+  expect(await ngpipe("extra", "stamp", "mem://bucket/l", "--copies", "0")).toBe(2);
   expect(err).toMatch(/^ngpipe: UsageError: --copies must be a whole number ≥ 1; got "0"/);
 });
 

@@ -25,9 +25,9 @@ export { meshKernelModule } from "./kernel-module";
 export {
   cutoutLockedPlanes,
   doubledToPhysical,
-  type LabelArray,
   LabelSurfaces,
   type MarchingCubesOptions,
+  type MeshLabelArray,
   marchingCubes,
 } from "./kernels/marching-cubes";
 export {

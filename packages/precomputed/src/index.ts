@@ -1,5 +1,22 @@
 export { copyBox, fillBox, NdArray, type Shape4, type Voxel } from "./array";
 export {
+  type ChunkCell,
+  ChunkCoder,
+  type ChunkCoderOptions,
+  type ChunkCompression,
+  type ChunkIoOptions,
+  type ChunkStore,
+  type CodeOptions,
+  decodeStoredChunk,
+  encodeStoredChunk,
+  ShardedChunkStore,
+  type ShardedChunkStoreOptions,
+  type StoredChunk,
+  shardWriteBoxes,
+  UnshardedChunkStore,
+  type UnshardedChunkStoreOptions,
+} from "./chunks";
+export {
   compressedSegmentationCodec,
   DEFAULT_CSEG_BLOCK_SIZE,
 } from "./codecs/compressed_segmentation";
@@ -46,10 +63,13 @@ export {
   DATA_TYPES,
   type DataType,
   dataTypeOf,
+  dataTypeRange,
   is64Bit,
   isDataType,
   type TypedArray,
+  VoxelValueError,
   viewTyped,
+  voxelValue,
 } from "./dtypes";
 export {
   ArrayShapeError,
@@ -138,6 +158,7 @@ export {
   type ShardReadOptions,
 } from "./sharding/reader";
 export {
+  type BuildShardOptions,
   buildShard,
   buildShards,
   decodeMinishardIndex,
@@ -169,6 +190,20 @@ export {
   type WriteShardsOptions,
   writeShards,
 } from "./sharding/writer";
+export {
+  decodeSkeleton,
+  type EncodedSkeleton,
+  encodeSkeleton,
+  parseSkeletonInfo,
+  type SkeletonAttributeArray,
+  type SkeletonAttributeInfo,
+  type SkeletonAttributeType,
+  SkeletonDecodeError,
+  type SkeletonInfo,
+  SkeletonInfoError,
+  skeletonInfo,
+} from "./skeletons/format";
+export { type SegmentId, SkeletonLayer, type SkeletonLayerOptions } from "./skeletons/layer";
 export {
   AlignmentError,
   ArrayMismatchError,

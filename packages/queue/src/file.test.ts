@@ -74,7 +74,7 @@ test("a task file that is not JSON goes to dead/ instead of reaching a handler",
 
 test("dead reads the error record beside each dead task, including a corrupt one", async () => {
   const q = new FileQueue(join(root, "dead-list"));
-  await q.status(); // creates the directories
+  await q.create();
   writeFileSync(join(q.dir, "queue", "000000000000000--broken--0.json"), "{not json");
   expect(await q.lease({ seconds: 30 })).toEqual([]);
   const [d] = await q.dead();

@@ -27,10 +27,20 @@
  * keep clocks synchronised (NTP) when workers run on several hosts.
  */
 import { randomBytes } from "node:crypto";
-import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
+import {
+  link,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { sleep } from "./concurrency";
-import { InvalidQueueUrlError, LeaseLostError, QueueError } from "./errors";
+import { InvalidQueueUrlError, LeaseLostError, QueueError, QueueNotFoundError } from "./errors";
 import { forEachLimit } from "./limit";
 import { deadLetterLimit, decodeTask, describeError, encodeTask } from "./payload";
 import type {
@@ -120,10 +130,32 @@ export class FileQueue implements Queue {
     return join(this.dir, sub, name);
   }
 
-  private async ensureDirs(): Promise<void> {
+  /**
+   * Make the queue's subdirectories. Only `insert` creates the queue itself
+   * (`create`): every other operation on a directory that does not exist
+   * throws QueueNotFoundError, so a mistyped path is reported instead of
+   * looking like an empty queue (and being created).
+   */
+  private async ensureDirs(create = false): Promise<void> {
     if (this.ready) return;
+    if (!create) {
+      const st = await stat(this.dir).catch((err) => {
+        if (isMissing(err)) return undefined;
+        throw err;
+      });
+      if (st === undefined || !st.isDirectory())
+        throw new QueueNotFoundError(
+          `no queue at ${this.url}: ${this.dir} ${st === undefined ? "does not exist" : "is not a directory"}; create it, or open with {create: true}`,
+          this.url,
+        );
+    }
     await Promise.all(DIRS.map((d) => mkdir(join(this.dir, d), { recursive: true })));
     this.ready = true;
+  }
+
+  /** Create the queue's directory (what `openQueue(url, {create: true})` does). */
+  async create(): Promise<void> {
+    await this.ensureDirs(true);
   }
 
   private token(): string {
@@ -134,7 +166,7 @@ export class FileQueue implements Queue {
     tasks: Iterable<TaskInput> | AsyncIterable<TaskInput>,
     options: InsertOptions = {},
   ): Promise<number> {
-    await this.ensureDirs();
+    await this.ensureDirs(true);
     const availableAt = this.now() + (options.delaySeconds ?? 0) * 1000;
     const writer = `${process.pid}-${this.token()}.count`;
     let n = 0;

@@ -9,7 +9,13 @@ export {
 } from "./errors";
 export { FileQueue, type FileQueueOptions } from "./file";
 export { MemoryQueue } from "./mem";
-export { type OpenQueueOptions, openQueue, type QueueOpener, registerQueueBackend } from "./open";
+export {
+  checkQueueUrl,
+  type OpenQueueOptions,
+  openQueue,
+  type QueueOpener,
+  registerQueueBackend,
+} from "./open";
 export { MAX_PAYLOAD_BYTES } from "./payload";
 export {
   type HandlerContext,
@@ -20,7 +26,7 @@ export {
   type TaskHandler,
 } from "./poll";
 export { findAwsSecretFile, readSqsSecret, type SqsSecret } from "./secrets";
-export { SqsQueue, type SqsQueueOptions } from "./sqs";
+export { parseSqsUrl, SqsQueue, type SqsQueueOptions } from "./sqs";
 export type {
   DeadLetter,
   DeadLetterOptions,

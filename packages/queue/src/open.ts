@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { InvalidQueueUrlError } from "./errors";
 import { FileQueue, type FileQueueOptions } from "./file";
 import { MemoryQueue } from "./mem";
-import { SqsQueue, type SqsQueueOptions } from "./sqs";
+import { parseSqsUrl, SqsQueue, type SqsQueueOptions } from "./sqs";
 import type { Queue } from "./types";
 
 /** Options understood by `openQueue`; each backend reads the ones that concern it. */
@@ -12,20 +12,64 @@ export interface OpenQueueOptions extends SqsQueueOptions, FileQueueOptions {}
 /** Opens a queue for a URL of one scheme. */
 export type QueueOpener = (url: string, options: OpenQueueOptions) => Queue | Promise<Queue>;
 
+function memName(url: string): string {
+  const name = url.slice("mem://".length);
+  if (!name) throw new InvalidQueueUrlError(`mem:// needs a name: ${url}`, url);
+  return name;
+}
+
 const backends = new Map<string, QueueOpener>([
+  ["mem", (url, o) => new MemoryQueue(memName(url), o.now)],
   [
-    "mem",
-    (url, o) => {
-      const name = url.slice("mem://".length);
-      if (!name) throw new InvalidQueueUrlError(`mem:// needs a name: ${url}`, url);
-      return new MemoryQueue(name, o.now);
+    "fq",
+    async (url, o) => {
+      const q = FileQueue.fromUrl(url, o);
+      if (o.create) await q.create();
+      return q;
     },
   ],
-  ["fq", (url, o) => FileQueue.fromUrl(url, o)],
   ["sqs", (url, o) => SqsQueue.open(url, o)],
   ["https", (url, o) => SqsQueue.open(url, o)],
   ["http", (url, o) => SqsQueue.open(url, o)],
 ]);
+
+/** URL checks of the built-in schemes that need no request (see checkQueueUrl). */
+const checks = new Map<string, (url: string) => unknown>([
+  ["mem", memName],
+  ["fq", (url) => FileQueue.fromUrl(url)],
+  ["sqs", parseSqsUrl],
+  ["https", parseSqsUrl],
+  ["http", parseSqsUrl],
+]);
+
+/** `url` with a bare path turned into fq:// (percent signs kept literal), and its backend. */
+function resolveUrl(url: string): { full: string; open: QueueOpener; scheme: string } {
+  // fq:// URLs are percent-decoded: a literal % in a bare path must survive that.
+  const full =
+    url.length > 0 && !url.includes("://") ? `fq://${resolve(url).replaceAll("%", "%25")}` : url;
+  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(full);
+  const scheme = m ? m[1].toLowerCase() : "";
+  const open = backends.get(scheme);
+  if (!open) {
+    throw new InvalidQueueUrlError(
+      `no queue backend for ${url} (known schemes: ${[...backends.keys()].join(", ")}; a bare path means fq://)`,
+      url,
+    );
+  }
+  return { full, open, scheme };
+}
+
+/**
+ * Check a queue URL without opening the queue or making any request: the
+ * scheme has a backend and the URL has the form that backend needs (an fq://
+ * path, an SQS queue name of [A-Za-z0-9_-], not FIFO, ...). Throws
+ * InvalidQueueUrlError; commands call it before they write anything.
+ * Backends added with registerQueueBackend are checked for their scheme only.
+ */
+export function checkQueueUrl(url: string): void {
+  const { full, scheme } = resolveUrl(url);
+  checks.get(scheme)?.(full);
+}
 
 /**
  * Register a backend for a URL scheme (without `://`), replacing any existing one.
@@ -34,6 +78,7 @@ const backends = new Map<string, QueueOpener>([
  */
 export function registerQueueBackend(scheme: string, open: QueueOpener): void {
   backends.set(scheme, open);
+  checks.delete(scheme);
 }
 
 /**
@@ -50,16 +95,6 @@ export function registerQueueBackend(scheme: string, open: QueueOpener): void {
  * await q.insert([{ name: "downsample", params: { bbox: [0, 0, 0, 512, 512, 64] } }]);
  */
 export async function openQueue(url: string, options: OpenQueueOptions = {}): Promise<Queue> {
-  // fq:// URLs are percent-decoded: a literal % in a bare path must survive that.
-  const full =
-    url.length > 0 && !url.includes("://") ? `fq://${resolve(url).replaceAll("%", "%25")}` : url;
-  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(full);
-  const open = m ? backends.get(m[1].toLowerCase()) : undefined;
-  if (!open) {
-    throw new InvalidQueueUrlError(
-      `no queue backend for ${url} (known schemes: ${[...backends.keys()].join(", ")}; a bare path means fq://)`,
-      url,
-    );
-  }
+  const { full, open } = resolveUrl(url);
   return open(full, options);
 }

@@ -39,6 +39,43 @@ import type {
   TaskInput,
 } from "./types";
 
+/**
+ * The queue name of `sqs://name`, or the queue URL of
+ * `http(s)://host/account/name`; throws InvalidQueueUrlError for anything
+ * else, without any request (so a command can check a URL before it writes).
+ */
+export function parseSqsUrl(url: string): { name?: string; queueUrl?: string } {
+  if (url.startsWith("sqs://")) {
+    const name = url.slice("sqs://".length).replace(/\/+$/, "");
+    if (!/^[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(name)) {
+      throw new InvalidQueueUrlError(
+        `bad SQS queue name in ${url}: 1-80 characters of [A-Za-z0-9_-]`,
+        url,
+      );
+    }
+    if (name.endsWith(".fifo")) {
+      throw new InvalidQueueUrlError(`FIFO queues are not supported: ${url}`, url);
+    }
+    return { name };
+  }
+  if (/^https?:\/\//.test(url)) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new InvalidQueueUrlError(`not a URL: ${url}`, url);
+    }
+    if (u.pathname.split("/").filter(Boolean).length !== 2) {
+      throw new InvalidQueueUrlError(
+        `not an SQS queue URL: ${url} (expected https://sqs.<region>.amazonaws.com/<account>/<name>)`,
+        url,
+      );
+    }
+    return { queueUrl: url.replace(/\/+$/, "") };
+  }
+  throw new InvalidQueueUrlError(`not an SQS URL: ${url}`, url);
+}
+
 /** Options of the sqs:// backend. */
 export interface SqsQueueOptions {
   /**
@@ -119,30 +156,13 @@ export class SqsQueue implements Queue {
     let endpoint = options.endpoint;
     let name: string | undefined;
     let queueUrl: string | undefined;
-    if (url.startsWith("sqs://")) {
-      name = url.slice("sqs://".length).replace(/\/+$/, "");
-      if (!/^[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(name)) {
-        throw new InvalidQueueUrlError(
-          `bad SQS queue name in ${url}: 1-80 characters of [A-Za-z0-9_-]`,
-          url,
-        );
-      }
-      if (name.endsWith(".fifo")) {
-        throw new InvalidQueueUrlError(`FIFO queues are not supported: ${url}`, url);
-      }
-    } else if (/^https?:\/\//.test(url)) {
+    const parsed = parseSqsUrl(url);
+    if (parsed.name !== undefined) name = parsed.name;
+    else {
+      queueUrl = parsed.queueUrl;
       const u = new URL(url);
-      if (u.pathname.split("/").filter(Boolean).length !== 2) {
-        throw new InvalidQueueUrlError(
-          `not an SQS queue URL: ${url} (expected https://sqs.<region>.amazonaws.com/<account>/<name>)`,
-          url,
-        );
-      }
-      queueUrl = url.replace(/\/+$/, "");
       region ??= /^sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(u.host)?.[1];
       if (!u.host.endsWith("amazonaws.com")) endpoint ??= u.origin;
-    } else {
-      throw new InvalidQueueUrlError(`not an SQS URL: ${url}`, url);
     }
     const ownsClient = !options.client;
     let client = options.client;

@@ -2,4 +2,72 @@
  * @ngpipe/segmentation: pure label kernels over typed arrays, x fastest.
  * Nothing here does IO or depends on another ngpipe package.
  */
-export {};
+
+export type {
+  AgglomerateOptions,
+  AgglomerationEdges,
+  AgglomerationMethod,
+  AgglomerationTable,
+} from "./agglomerate";
+export { agglomerate } from "./agglomerate";
+export {
+  type ConnectedComponentsOptions,
+  type ConnectedComponentsResult,
+  type Connectivity,
+  connectedComponents,
+} from "./ccl";
+export { countVoxels, type VoxelCounts } from "./counts";
+export {
+  type DistanceLabels,
+  DistanceTransformError,
+  type DistanceTransformOptions,
+  distanceTransform,
+} from "./edt";
+export {
+  type IntegerLabelArray,
+  type LabelArray,
+  LabelArrayError,
+  type Shape3,
+} from "./label-array";
+export { type LabelType, labelRange, labelTypeOf } from "./label-types";
+export type { SegmentationScores } from "./metrics";
+export { evaluateSegmentation } from "./metrics";
+export type {
+  RegionGraph,
+  RegionGraphOptions,
+  RegionGraphReduce,
+  RegionLabels,
+} from "./region-graph";
+export { regionGraph } from "./region-graph";
+export {
+  RemapMissingIdError,
+  type RemapOptions,
+  RemapRangeError,
+  type RemapTable,
+  RemapTableError,
+  remap,
+} from "./remap";
+export { type RenumberOptions, type RenumberResult, renumber } from "./renumber";
+export {
+  type Skeleton,
+  type SkeletonizeOptions,
+  type SkeletonStats,
+  skeletonize,
+  skeletonStats,
+} from "./skeleton/skeletonize";
+export type { TeasarParams } from "./skeleton/teasar";
+export type { AffinityArray } from "./watershed/affinities";
+export { AffinityInputError, SegmentationOptionError } from "./watershed/errors";
+export type { SpanningTree } from "./watershed/merge";
+export type { HistogramRange, WatershedThresholds } from "./watershed/thresholds";
+export {
+  accumulateHistogram,
+  histogramEdges,
+  histogramRange,
+  quantileThreshold,
+  RELATIVE_THRESHOLD_BINS,
+  relativeThresholds,
+  valueRange,
+} from "./watershed/thresholds";
+export type { WatershedOptions, WatershedResult } from "./watershed/watershed";
+export { watershed } from "./watershed/watershed";

@@ -125,6 +125,7 @@ export {
   type ShapeForMemoryOptions,
   type StageDownsampleMethod,
   StageError,
+  StageInputError,
   type TouchTaskOptions,
   type TransferTaskOptions,
   type TransferTaskResult,
@@ -134,7 +135,14 @@ export {
   writeDownsamples,
   writeLevel,
 } from "./stages";
-export { emLikeImage, mulberry32, type VoronoiOptions, voronoiSegmentation } from "./synthetic";
+export {
+  type AffinityOptions,
+  emLikeImage,
+  mulberry32,
+  type VoronoiOptions,
+  voronoiAffinities,
+  voronoiSegmentation,
+} from "./synthetic";
 export {
   resolveBounds,
   type TaskList,

@@ -1,4 +1,4 @@
-import { emLikeImage, voronoiSegmentation } from "./synthetic";
+import { emLikeImage, voronoiAffinities, voronoiSegmentation } from "./synthetic";
 
 test("a Voronoi segmentation labels every cell and separates cells with zero boundaries", () => {
   const shape = [48, 40, 20] as const;
@@ -42,4 +42,29 @@ test("membranes are darker than cell interiors in the EM-like image", () => {
     }
   }
   expect(mem / nm).toBeLessThan(cell / nc - 50);
+});
+
+test("Voronoi affinities are high inside cells and low across boundaries, in [0, 1]", () => {
+  const shape = [24, 20, 10] as const;
+  const seg = voronoiSegmentation(shape, { seeds: 8, seed: 2 });
+  const aff = voronoiAffinities(seg, shape, { noise: 0.05 });
+  expect(aff.length).toBe(3 * seg.length);
+  const n = seg.length;
+  let inside = 0;
+  let across = 0;
+  for (let i = 1; i < n; i++) {
+    if (i % shape[0] === 0) continue;
+    const v = aff[i];
+    expect(v).toBeGreaterThanOrEqual(0);
+    expect(v).toBeLessThanOrEqual(1);
+    if (seg[i] !== 0 && seg[i] === seg[i - 1]) {
+      expect(v).toBeGreaterThan(0.8);
+      inside++;
+    } else {
+      expect(v).toBeLessThan(0.2);
+      across++;
+    }
+  }
+  expect(inside).toBeGreaterThan(across);
+  expect(voronoiAffinities(seg, shape, { noise: 0.05 })).toEqual(aff);
 });

@@ -12,6 +12,7 @@
  */
 import { type Bbox, type InfoJSON, scaleForMip, type Vec3 } from "@ngpipe/precomputed";
 import type { TaskPayload } from "./runtime";
+import { type BoundsCheckOptions, checkBounds } from "./stages/checks";
 
 /** Bad arguments to a tiling function (shape, bounds). */
 export class TilingError extends Error {
@@ -55,7 +56,10 @@ export function tileCount(bounds: Bbox, shape: Vec3, options: TileOptions = {}):
 /**
  * `bounds` (voxels of mip `boundsMip`) as a box of mip `mip`, grown to the
  * chunk grid of that mip and clipped to its dataset bounds, like Igneous'
- * `get_bounds`. Without `bounds`, the whole dataset at `mip`.
+ * `get_bounds`. Without `bounds`, the whole dataset at `mip`. Bounds are
+ * checked first (see `checkBounds`): entirely outside the dataset they are
+ * refused with StageInputError; partly outside, clipped with a notice or
+ * refused under `strictBounds`.
  */
 export function resolveBounds(
   info: InfoJSON,
@@ -63,11 +67,13 @@ export function resolveBounds(
   bounds?: Bbox,
   boundsMip = 0,
   grid?: Vec3,
+  check: BoundsCheckOptions & { url?: string } = {},
 ): Bbox {
   const scale = scaleForMip(info, mip);
   if (!bounds) return scale.bounds;
+  const inside = checkBounds(info, bounds, boundsMip, check.url ?? "the layer", check);
   const from = scaleForMip(info, boundsMip).resolution;
-  const box = bounds.toMip(from, scale.resolution);
+  const box = inside.toMip(from, scale.resolution);
   return box.expandToChunks(grid ?? scale.chunkSize, scale.voxelOffset).intersect(scale.bounds);
 }
 

@@ -5,7 +5,7 @@
  * kept as stored, server-side copies within one cloud.
  */
 import { statSync } from "node:fs";
-import { openStorage, type Storage, transfer } from "@ngpipe/storage";
+import { FileBackend, openStorage, type Storage, transfer } from "@ngpipe/storage";
 import type { Command } from "commander";
 import { parseCompress, toUrl } from "../args";
 import { UsageError } from "../errors";
@@ -42,6 +42,18 @@ function humanBytes(n: number): string {
   return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
+/**
+ * The storage of a directory to list: a local directory must exist (a typo
+ * must not look like an empty directory); an empty cloud prefix stays silent,
+ * as CloudFiles does, since prefixes are not objects there.
+ */
+function listedStorage(url: string): Storage {
+  const st = openStorage(toUrl(url));
+  if (st.backend instanceof FileBackend && !isDirectory(st.backend.root))
+    throw new UsageError(`no directory at ${st.backend.root}`);
+  return st;
+}
+
 async function listAll(st: Storage, recursive: boolean): Promise<string[]> {
   const keys: string[] = [];
   for await (const k of st.list("", { recursive })) keys.push(k);
@@ -55,7 +67,7 @@ export function registerFileCommands(program: Command): void {
     .argument("<url>", "path or URL")
     .option("-r, --recursive", "every object below, not only direct children")
     .action(async (url: string, o) => {
-      const st = openStorage(toUrl(url));
+      const st = listedStorage(url);
       for await (const k of st.list("", { recursive: Boolean(o.recursive) }))
         process.stdout.write(`${st.url}/${k}\n`);
     });

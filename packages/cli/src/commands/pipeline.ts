@@ -11,6 +11,7 @@
  * ```
  */
 import { readFile } from "node:fs/promises";
+import { checkQueueUrl } from "@ngpipe/queue";
 import {
   getStage,
   InvalidStageOptionsError,
@@ -116,6 +117,8 @@ export function registerPipeline(program: Command): void {
         throw new UsageError(
           'a pipeline needs a queue: --queue fq:///dir (or sqs://name), or "queue" in the spec',
         );
+      // The whole spec, queue URL included, is checked before step 1 runs.
+      checkQueueUrl(queue);
       const steps = pipelineSteps(spec);
       const workers = parseIntArg(o.workers, "--workers");
       await runPipeline(steps, {

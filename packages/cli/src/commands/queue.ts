@@ -80,6 +80,9 @@ export function registerQueueCommands(program: Command): void {
         timeoutSeconds: parseIntArg(o.timeoutSeconds, "--timeout-seconds", 1),
       };
       const queue = await openQueue(url);
+      // A queue that does not exist fails here, naming it, instead of
+      // being polled (or created) as if it were empty.
+      await queue.status();
       const progress = createProgress("execute", { quiet: program.opts().quiet });
       const summary = await poll(
         queue,

@@ -3,6 +3,8 @@
  * registered stage with a CLI form becomes `ngpipe <group> <name>` with its
  * own options plus `--queue` and `-p`, and runs (or enqueues) its tasks.
  */
+
+import { checkQueueUrl } from "@ngpipe/queue";
 import { registeredStages, type StageArgParsers, type StageDefinition } from "@ngpipe/tasks";
 import type { Command } from "commander";
 import {
@@ -36,11 +38,37 @@ export function runOptions(
   program: Command,
   o: Record<string, string | undefined>,
 ): RunTasksOptions & { queue?: string } {
+  // The queue is opened only after the tasks are made (which writes infos):
+  // a URL that cannot name a queue is refused here, before that.
+  if (o.queue !== undefined) checkQueueUrl(o.queue);
   return {
     queue: o.queue,
     parallel: parseIntArg(o.parallel ?? "1", "--parallel", 1),
     quiet: program.opts().quiet,
   };
+}
+
+/**
+ * How a stage treats bounds outside the dataset: refused under
+ * `--strict-bounds`, else clipped with a one-line notice on stderr.
+ */
+export function boundsChecks(o: Record<string, unknown>): {
+  strictBounds: boolean;
+  onNotice: (message: string) => void;
+} {
+  return {
+    strictBounds: Boolean(o.strictBounds),
+    onNotice: (message) => process.stderr.write(`ngpipe: ${message}\n`),
+  };
+}
+
+/**
+ * Whether a stage's options take `bounds`, a box of a layer the stage is
+ * limited to (ingest's bounds are a box of its source, not of a layer).
+ */
+function takesBounds(stage: StageDefinition): boolean {
+  const shape = (stage.options as { shape?: Record<string, unknown> }).shape;
+  return shape !== undefined && "bounds" in shape && !stage.inputs.includes("source");
 }
 
 /** Run (or enqueue) a stage's tasks, then say what was done in one line. */
@@ -113,6 +141,14 @@ function addStageCommand(program: Command, stage: StageDefinition): void {
   const cmd = parent.command(name).description(cli.description);
   for (const a of cli.arguments) cmd.argument(`<${a.name}>`, a.description);
   for (const o of cli.options) cmd.option(o.flags, o.description, o.default);
+  // Every stage limited to a box checks it against the dataset (see
+  // checkBounds in @ngpipe/tasks): clipped with a notice, or refused.
+  const bounded = takesBounds(stage);
+  if (bounded)
+    cmd.option(
+      "--strict-bounds",
+      "refuse a box that reaches outside the dataset instead of clipping it",
+    );
   withRunOptions(cmd).action(async (...args: unknown[]) => {
     const positional = args.slice(0, cli.arguments.length) as string[];
     const values = { ...(args[cli.arguments.length] as Record<string, string | boolean>) };
@@ -123,7 +159,10 @@ function addStageCommand(program: Command, stage: StageDefinition): void {
     });
     const run = runOptions(program, values as Record<string, string | undefined>);
     const options = await cli.parse(values, { inputs, parse: stageArgParsers });
-    const tasks = await stage.create(inputs as Parameters<typeof stage.create>[0], options);
+    const tasks = await stage.create(
+      inputs as Parameters<typeof stage.create>[0],
+      bounded ? { ...(options as object), ...boundsChecks(values) } : options,
+    );
     await runStage(cli.label ?? stage.name, cli.noun ?? stage.name, tasks, run);
   });
 }

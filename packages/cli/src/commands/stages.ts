@@ -3,7 +3,7 @@
  * counts and background values the stage commands use.
  */
 
-import type { DataType } from "@ngpipe/precomputed";
+import { type DataType, voxelValue } from "@ngpipe/precomputed";
 import { downsampleMemory, downsampleShapeForMemory } from "@ngpipe/tasks";
 import type { Command } from "commander";
 import { parseDataType, parseIntArg, parseShape } from "../args";
@@ -29,36 +29,20 @@ export function parseMemory(text: string): number {
   return bytes;
 }
 
-const INT_RANGES: Partial<Record<DataType, [bigint, bigint]>> = {
-  uint8: [0n, 255n],
-  uint16: [0n, 65535n],
-  uint32: [0n, 2n ** 32n - 1n],
-  uint64: [0n, 2n ** 64n - 1n],
-  int8: [-128n, 127n],
-  int16: [-32768n, 32767n],
-  int32: [-(2n ** 31n), 2n ** 31n - 1n],
-  int64: [-(2n ** 63n), 2n ** 63n - 1n],
-};
-
 /**
  * `--background`: a voxel value of `dtype` (the layer's), as the task
  * payloads take it: a number, or a decimal string for integers beyond 2^53
  * (uint64 labels).
  */
 export function parseBackground(text: string, dtype: DataType): number | string {
-  const range = INT_RANGES[dtype];
-  if (range === undefined) {
-    const n = Number(text);
-    if (text.trim() === "" || !Number.isFinite(n))
-      throw new UsageError(`--background must be a number for a ${dtype} layer; got "${text}"`);
-    return n;
+  let v: number | bigint;
+  try {
+    v = voxelValue(text, dtype, "--background");
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
-  const v = /^-?\d+$/.test(text.trim()) ? BigInt(text.trim()) : undefined;
-  if (v === undefined || v < range[0] || v > range[1])
-    throw new UsageError(
-      `--background must be a whole number from ${range[0]} to ${range[1]} for a ${dtype} layer; got "${text}"`,
-    );
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+  return typeof v === "number" ||
+    (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER))
     ? Number(v)
     : v.toString();
 }

@@ -96,6 +96,6 @@ test("ngpipe view of a directory without layers fails with one line", async () =
   child.stderr!.on("data", (d) => {
     err += d;
   });
-  expect(await exitCode(child)).toBe(1);
+  expect(await exitCode(child)).toBe(2);
   expect(err).toMatch(/^ngpipe: UsageError: no precomputed layer .* under .*1_1_1\n$/);
 }, 60_000);

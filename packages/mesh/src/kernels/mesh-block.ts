@@ -6,7 +6,7 @@
  */
 import { encodeLegacyMesh } from "../format/legacy";
 import type { FaceFlags, Label } from "../types";
-import { cutoutLockedPlanes, type LabelArray, marchingCubes } from "./marching-cubes";
+import { cutoutLockedPlanes, type MeshLabelArray, marchingCubes } from "./marching-cubes";
 import { simplifyMesh } from "./simplify";
 
 /** Options of {@link meshBlock}. */
@@ -47,7 +47,7 @@ export interface MeshBlockResult {
  * `threshold` voxels. Runs of equal labels along x are counted at once, so
  * the map sees one operation per run, not per voxel.
  */
-export function smallLabels(data: LabelArray, threshold: number): string[] {
+export function smallLabels(data: MeshLabelArray, threshold: number): string[] {
   if (threshold <= 0) return [];
   const counts = new Map<number | string, number>();
   const wide = data instanceof BigUint64Array || data instanceof BigInt64Array;
@@ -99,7 +99,7 @@ function toLabel(s: string): Label {
 
 /** Mesh every (non-dust) label of a cutout and encode one fragment per label. */
 export function meshBlock(
-  data: LabelArray,
+  data: MeshLabelArray,
   shape: [number, number, number],
   o: MeshBlockOptions,
 ): MeshBlockResult {

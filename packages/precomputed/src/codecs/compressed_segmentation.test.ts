@@ -134,6 +134,40 @@ describe("compressed_segmentation round trips (property)", () => {
     );
   });
 
+  it("keeps uint64 values whose bits are a float64 NaN, infinity, -0 or denormal", () => {
+    // The decoder moves uint64 voxels as float64 values where that is exact;
+    // these bit patterns are the ones a float64 might not carry unchanged.
+    const specials = [
+      [0x00000001, 0x7ff80000], // quiet NaN with a payload
+      [0x00000001, 0x7ff00000], // signalling NaN
+      [0x00000000, 0x7ff00000], // +infinity
+      [0xffffffff, 0xffffffff], // 2^64 - 1, a NaN
+      [0x00000000, 0x80000000], // -0
+      [0x00000001, 0x00000000], // smallest denormal
+      [0x12345678, 0x000fffff], // largest-exponent-zero denormal
+      [0x00000000, 0x00000000],
+    ];
+    const shape: ChunkShape = [16, 8, 8, 1];
+    const n = 16 * 8 * 8;
+    const data = new Uint32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      // Left half: one value per 8^3 block (bits 0); right half: a mix (bits 4).
+      const k = i % 16 < 8 ? (i >> 10) % 8 : (i * 7 + (i >> 4)) % 8;
+      data[2 * i] = specials[k][0];
+      data[2 * i + 1] = specials[k][1];
+    }
+    const bytes = encodeCompressedSegmentation(data, shape, [8, 8, 8], "uint64");
+    // A fresh output, an 8-byte aligned one, and one at a 4-byte offset (word pairs).
+    for (const into of [
+      undefined,
+      new Uint32Array(2 * n),
+      new Uint32Array(2 * n + 1).subarray(1),
+    ]) {
+      const back = decodeCompressedSegmentation(bytes, shape, [8, 8, 8], "uint64", "k", into);
+      expect(sameBytes(back, data)).toBe(true);
+    }
+  });
+
   it("the codec returns BigUint64Array for uint64 and keeps ids above 2^53", () => {
     const data = BigUint64Array.of(
       2n ** 60n + 1n,
@@ -193,6 +227,18 @@ describe("compressed_segmentation on real data (FIB-25 64^3 cutout)", () => {
             }
       }
     }
+  });
+
+  run("encodes to the bytes compressedseg writes, and decodes them back", () => {
+    // fib25_u64_8x8x8.cseg was written by seung-lab/compressedseg's CompressChannels
+    // (the native anchor: `cseg enc_u64 --in fib25-64x64x64-uint64.raw
+    // --shape 64,64,64 --write-enc fib25_u64_8x8x8.cseg`).
+    const full = new Uint32Array(readAligned(FIB25).buffer);
+    const expected = readAligned(join(FIXTURES, "fib25_u64_8x8x8.cseg"));
+    const bytes = encodeCompressedSegmentation(full, [64, 64, 64, 1], [8, 8, 8], "uint64");
+    expect(sameBytes(bytes, expected)).toBe(true);
+    const back = decodeCompressedSegmentation(expected, [64, 64, 64, 1], [8, 8, 8], "uint64");
+    expect(sameBytes(back, full)).toBe(true);
   });
 
   run("compresses the full cutout well below raw size with 8^3 blocks", () => {

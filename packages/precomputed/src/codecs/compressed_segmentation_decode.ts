@@ -104,6 +104,11 @@ function decodeChannel(
   const gy = Math.ceil(sy / by);
   const gz = Math.ceil(sz / bz);
   const nw = words.length;
+  // uint64 voxels move as one float64 each where the output is 8-byte aligned.
+  const out64 =
+    wpe === 2 && (out.byteOffset & 7) === 0
+      ? new Float64Array(out.buffer, out.byteOffset, out.length >>> 1)
+      : undefined;
   let block = 0;
   for (let kz = 0; kz < gz; kz++) {
     const z0 = kz * bz;
@@ -122,7 +127,9 @@ function decodeChannel(
         if (bits === 0) {
           if (table + wpe > nw) throw fail(key, block, `table offset ${table} is past the end`);
           if (wpe === 1) fill32(out, o, words[table], ax, ay, az, sx, sy);
-          else fill64(out, o, words[table], words[table + 1], ax, ay, az, sx, sy);
+          else if (out64 === undefined || !loadTable64(words, table, 0, 1))
+            fill64(out, o, words[table], words[table + 1], ax, ay, az, sx, sy);
+          else fillF64(out64, o >>> 1, TABLE64[0], ax, ay, az, sx, sy);
           continue;
         }
         if (bits > 32 || (bits & (bits - 1)) !== 0)
@@ -140,10 +147,43 @@ function decodeChannel(
         }
         if (wpe === 1)
           decodeBlock32(words, values, table, bits, out, o, ax, ay, az, bx, by, sx, sy);
-        else decodeBlock64(words, values, table, bits, out, o, ax, ay, az, bx, by, sx, sy);
+        else if (out64 === undefined || !loadTable64(words, table, bits, entries))
+          decodeBlock64(words, values, table, bits, out, o, ax, ay, az, bx, by, sx, sy);
+        else decodeBlockF64(words, values, bits, out64, o >>> 1, ax, ay, az, bx, by, sx, sy);
       }
     }
   }
+}
+
+/**
+ * Scratch for {@link loadTable64}: a uint64 block table as float64 values.
+ * Tables of up to 8-bit indices fit (the common case by far); wider ones take
+ * the word-pair path, as loading 2^16 entries for one block would cost more
+ * than it saves.
+ */
+const TABLE64 = new Float64Array(1 << 8);
+const PAIR = new Float64Array(1);
+const PAIR_WORDS = new Uint32Array(PAIR.buffer);
+
+/**
+ * Loads the first `min(2^bits, entries)` entries of a uint64 table into
+ * {@link TABLE64} as float64 values with the same bits, so that a voxel is
+ * one load and one store. Returns false (the caller copies word pairs) for
+ * a table of 32-bit indices, or when an entry has the bits of a NaN or an
+ * infinity: a float64 holding a NaN need not keep its payload through a
+ * load and a store, every other bit pattern (denormals and -0 included) does.
+ */
+function loadTable64(words: Uint32Array, table: number, bits: number, entries: number): boolean {
+  if (bits > 8) return false;
+  const n = Math.min(1 << bits, entries);
+  for (let i = 0, t = table; i < n; i++, t += 2) {
+    const hi = words[t + 1];
+    if ((hi & 0x7ff00000) === 0x7ff00000) return false;
+    PAIR_WORDS[0] = words[t];
+    PAIR_WORDS[1] = hi;
+    TABLE64[i] = PAIR[0];
+  }
+  return true;
 }
 
 /** The largest table index used by the voxels of a block that lie inside the chunk. */
@@ -261,6 +301,12 @@ function decodeBlock32(
     return;
   }
   const mask = (1 << bits) - 1;
+  if (ax === 8 && bx === 8 && bits <= 4) {
+    if (bits === 1) rows8x1(words, values, table, out, o, ay, az, by, sx, sy);
+    else if (bits === 2) rows8x2(words, values, table, out, o, ay, az, by, sx, sy);
+    else rows8x4(words, values, table, out, o, ay, az, by, sx, sy);
+    return;
+  }
   if (bx * bits <= 32 && 32 % (bx * bits) === 0) {
     // Every row of the block lies in one word (e.g. 8-voxel rows of 1, 2 or 4 bits).
     for (let z = 0; z < az; z++)
@@ -374,5 +420,167 @@ function decodeBlock64(
         out[row + 2 * x] = words[t];
         out[row + 2 * x + 1] = words[t + 1];
       }
+    }
+}
+
+/** {@link fill64} with the value as one float64 (see {@link loadTable64}); `o` counts voxels. */
+function fillF64(
+  out: Float64Array,
+  o: number,
+  v: number,
+  ax: number,
+  ay: number,
+  az: number,
+  sx: number,
+  sy: number,
+): void {
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      const row = o + sx * (y + sy * z);
+      if (ax === 8) {
+        out[row] = v;
+        out[row + 1] = v;
+        out[row + 2] = v;
+        out[row + 3] = v;
+        out[row + 4] = v;
+        out[row + 5] = v;
+        out[row + 6] = v;
+        out[row + 7] = v;
+      } else for (let x = 0; x < ax; x++) out[row + x] = v;
+    }
+}
+
+/**
+ * {@link decodeBlock64} for tables loaded by {@link loadTable64} (indices of
+ * at most 8 bits); `o` counts voxels.
+ */
+function decodeBlockF64(
+  words: Uint32Array,
+  values: number,
+  bits: number,
+  out: Float64Array,
+  o: number,
+  ax: number,
+  ay: number,
+  az: number,
+  bx: number,
+  by: number,
+  sx: number,
+  sy: number,
+): void {
+  const tab = TABLE64;
+  const mask = (1 << bits) - 1;
+  if (bx * bits <= 32 && 32 % (bx * bits) === 0) {
+    for (let z = 0; z < az; z++)
+      for (let y = 0; y < ay; y++) {
+        const bit = bits * bx * (y + by * z);
+        let w = words[values + (bit >>> 5)] >>> (bit & 31);
+        const row = o + sx * (y + sy * z);
+        if (ax === 8) {
+          out[row] = tab[w & mask];
+          out[row + 1] = tab[(w >>> bits) & mask];
+          out[row + 2] = tab[(w >>> (2 * bits)) & mask];
+          out[row + 3] = tab[(w >>> (3 * bits)) & mask];
+          out[row + 4] = tab[(w >>> (4 * bits)) & mask];
+          out[row + 5] = tab[(w >>> (5 * bits)) & mask];
+          out[row + 6] = tab[(w >>> (6 * bits)) & mask];
+          out[row + 7] = tab[(w >>> (7 * bits)) & mask];
+        } else
+          for (let x = 0; x < ax; x++) {
+            out[row + x] = tab[w & mask];
+            w >>>= bits;
+          }
+      }
+    return;
+  }
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      let bit = bits * bx * (y + by * z);
+      const row = o + sx * (y + sy * z);
+      for (let x = 0; x < ax; x++, bit += bits)
+        out[row + x] = tab[(words[values + (bit >>> 5)] >>> (bit & 31)) & mask];
+    }
+}
+
+function rows8x1(
+  words: Uint32Array,
+  values: number,
+  table: number,
+  out: Uint32Array,
+  o: number,
+  ay: number,
+  az: number,
+  by: number,
+  sx: number,
+  sy: number,
+): void {
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      const r = y + by * z;
+      const w = words[values + (r >>> 2)] >>> ((r & 3) << 3);
+      const row = o + sx * (y + sy * z);
+      out[row] = words[table + (w & 1)];
+      out[row + 1] = words[table + ((w >>> 1) & 1)];
+      out[row + 2] = words[table + ((w >>> 2) & 1)];
+      out[row + 3] = words[table + ((w >>> 3) & 1)];
+      out[row + 4] = words[table + ((w >>> 4) & 1)];
+      out[row + 5] = words[table + ((w >>> 5) & 1)];
+      out[row + 6] = words[table + ((w >>> 6) & 1)];
+      out[row + 7] = words[table + ((w >>> 7) & 1)];
+    }
+}
+
+function rows8x2(
+  words: Uint32Array,
+  values: number,
+  table: number,
+  out: Uint32Array,
+  o: number,
+  ay: number,
+  az: number,
+  by: number,
+  sx: number,
+  sy: number,
+): void {
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      const r = y + by * z;
+      const w = words[values + (r >>> 1)] >>> ((r & 1) << 4);
+      const row = o + sx * (y + sy * z);
+      out[row] = words[table + (w & 3)];
+      out[row + 1] = words[table + ((w >>> 2) & 3)];
+      out[row + 2] = words[table + ((w >>> 4) & 3)];
+      out[row + 3] = words[table + ((w >>> 6) & 3)];
+      out[row + 4] = words[table + ((w >>> 8) & 3)];
+      out[row + 5] = words[table + ((w >>> 10) & 3)];
+      out[row + 6] = words[table + ((w >>> 12) & 3)];
+      out[row + 7] = words[table + ((w >>> 14) & 3)];
+    }
+}
+
+function rows8x4(
+  words: Uint32Array,
+  values: number,
+  table: number,
+  out: Uint32Array,
+  o: number,
+  ay: number,
+  az: number,
+  by: number,
+  sx: number,
+  sy: number,
+): void {
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      const w = words[values + y + by * z];
+      const row = o + sx * (y + sy * z);
+      out[row] = words[table + (w & 15)];
+      out[row + 1] = words[table + ((w >>> 4) & 15)];
+      out[row + 2] = words[table + ((w >>> 8) & 15)];
+      out[row + 3] = words[table + ((w >>> 12) & 15)];
+      out[row + 4] = words[table + ((w >>> 16) & 15)];
+      out[row + 5] = words[table + ((w >>> 20) & 15)];
+      out[row + 6] = words[table + ((w >>> 24) & 15)];
+      out[row + 7] = words[table + (w >>> 28)];
     }
 }

@@ -62,6 +62,8 @@ interface Scratch {
   readonly cacheOffset: Int32Array;
   readonly cacheCount: Uint32Array;
   readonly cacheMask: number;
+  /** One block row of the channel (see copyBlockRow). */
+  readonly tile: Uint32Array;
   out: Uint32Array;
   pos: number;
   /** Most words one block can add: its packed indices plus a full table. */
@@ -71,6 +73,7 @@ interface Scratch {
 function makeScratch(
   bvox: number,
   blocksPerChannel: number,
+  tileWords: number,
   outWords: number,
   maxBlockWords: number,
 ): Scratch {
@@ -94,6 +97,7 @@ function makeScratch(
     cacheOffset: new Int32Array(cacheSize),
     cacheCount: new Uint32Array(cacheSize),
     cacheMask: cacheSize - 1,
+    tile: new Uint32Array(tileWords),
     out: uninitialisedWords(outWords),
     pos: 0,
     maxBlockWords,
@@ -150,7 +154,7 @@ export function encodeCompressedSegmentation(
   const maxBlockWords = maxEncodedWords + Math.min(bvox, nvox) * wpe;
   // Room for the headers and about 1/8 of the raw size; grown if needed.
   const initial = nc + nc * 2 * nblocks + ((nvox * nc * wpe) >>> 3) + maxBlockWords;
-  const s = makeScratch(bvox, nblocks, initial, maxBlockWords);
+  const s = makeScratch(bvox, nblocks, sx * by * bz * wpe, initial, maxBlockWords);
   s.pos = nc;
   for (let c = 0; c < nc; c++) {
     reserve(s, 2 * nblocks);
@@ -161,6 +165,30 @@ export function encodeCompressedSegmentation(
   const result = new Uint8Array(s.pos * 4);
   result.set(new Uint8Array(s.out.buffer, s.out.byteOffset, s.pos * 4));
   return result;
+}
+
+/**
+ * Copies the `az` slices of `ay` whole rows of one block row (all blocks of
+ * one y, z block position) from the chunk into `tile`, rows `rowWords` long
+ * and slices `tileSlice` words apart. Read row by row, the chunk streams
+ * through the cache; read block by block, every 8-voxel row of a block
+ * would be its own cache miss, and those misses cost more than the copy.
+ */
+function copyBlockRow(
+  data: Uint32Array,
+  start: number,
+  rowWords: number,
+  sliceWords: number,
+  tileSlice: number,
+  ay: number,
+  az: number,
+  tile: Uint32Array,
+): void {
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      const from = start + rowWords * y + sliceWords * z;
+      tile.set(data.subarray(from, from + rowWords), rowWords * y + tileSlice * z);
+    }
 }
 
 /** Writes the block's packed indices (if any), then its table or a reference to an equal earlier one. */
@@ -369,7 +397,7 @@ function sortTable64(s: Scratch, n: number, tabLo: Uint32Array, tabHi: Uint32Arr
 }
 
 function encodeChannel32(
-  data: Uint32Array,
+  input: Uint32Array,
   inBase: number,
   shape: ChunkShape,
   blockSize: BlockSize,
@@ -391,7 +419,9 @@ function encodeChannel32(
   const hashMask = s.hashMask;
   const uniq = s.uniqLo;
   const tab = new Uint32Array(s.bvox);
-  const sxy = sx * sy;
+  // Blocks are read from a copy of their block row (see copyBlockRow).
+  const tile = s.tile;
+  const sxy = sx * by;
   let headerAt = channelBase;
   for (let kz = 0; kz < gz; kz++) {
     const z0 = kz * bz;
@@ -399,18 +429,19 @@ function encodeChannel32(
     for (let ky = 0; ky < gy; ky++) {
       const y0 = ky * by;
       const ay = Math.min(by, sy - y0);
+      copyBlockRow(input, inBase + sx * (y0 + sy * z0), sx, sx * sy, sx * by, ay, az, tile);
       for (let kx = 0; kx < gx; kx++, headerAt += 2) {
         const x0 = kx * bx;
         const ax = Math.min(bx, sx - x0);
-        const origin = inBase + x0 + sx * y0 + sxy * z0;
-        const first = data[origin];
+        const origin = x0;
+        const first = tile[origin];
         // Fast path: one value in the whole block.
         let uniform = true;
         scan: for (let z = 0; z < az; z++) {
           for (let y = 0; y < ay; y++) {
             const row = origin + sx * y + sxy * z;
             for (let x = 0; x < ax; x++)
-              if (data[row + x] !== first) {
+              if (tile[row + x] !== first) {
                 uniform = false;
                 break scan;
               }
@@ -439,7 +470,7 @@ function encodeChannel32(
             const row = origin + sx * y + sxy * z;
             const pos = bx * (y + by * z);
             for (let x = 0; x < ax; x++) {
-              const v = data[row + x];
+              const v = tile[row + x];
               if (v !== prev) {
                 let h = Math.imul(v, 0x9e3779b1) >>> hashShift;
                 for (;;) {
@@ -470,7 +501,7 @@ function encodeChannel32(
 }
 
 function encodeChannel64(
-  data: Uint32Array,
+  input: Uint32Array,
   inBase: number,
   shape: ChunkShape,
   blockSize: BlockSize,
@@ -495,9 +526,10 @@ function encodeChannel64(
   const uniqHi = s.uniqHi;
   const tabLo = new Uint32Array(s.bvox);
   const tabHi = new Uint32Array(s.bvox);
-  // Word strides: two words per voxel.
+  // Word strides of the block row copy: two words per voxel.
+  const tile = s.tile;
   const rowStride = 2 * sx;
-  const sliceStride = 2 * sx * sy;
+  const sliceStride = 2 * sx * by;
   let headerAt = channelBase;
   for (let kz = 0; kz < gz; kz++) {
     const z0 = kz * bz;
@@ -505,19 +537,29 @@ function encodeChannel64(
     for (let ky = 0; ky < gy; ky++) {
       const y0 = ky * by;
       const ay = Math.min(by, sy - y0);
+      copyBlockRow(
+        input,
+        inBase + 2 * sx * (y0 + sy * z0),
+        rowStride,
+        2 * sx * sy,
+        sliceStride,
+        ay,
+        az,
+        tile,
+      );
       for (let kx = 0; kx < gx; kx++, headerAt += 2) {
         const x0 = kx * bx;
         const ax = Math.min(bx, sx - x0);
         const ax2 = 2 * ax;
-        const origin = inBase + 2 * x0 + rowStride * y0 + sliceStride * z0;
-        const firstLo = data[origin];
-        const firstHi = data[origin + 1];
+        const origin = 2 * x0;
+        const firstLo = tile[origin];
+        const firstHi = tile[origin + 1];
         let uniform = true;
         scan: for (let z = 0; z < az; z++) {
           for (let y = 0; y < ay; y++) {
             const row = origin + rowStride * y + sliceStride * z;
             for (let x = 0; x < ax2; x += 2)
-              if (data[row + x] !== firstLo || data[row + x + 1] !== firstHi) {
+              if (tile[row + x] !== firstLo || tile[row + x + 1] !== firstHi) {
                 uniform = false;
                 break scan;
               }
@@ -549,8 +591,8 @@ function encodeChannel64(
             const row = origin + rowStride * y + sliceStride * z;
             let pos = bx * (y + by * z);
             for (let x = 0; x < ax2; x += 2, pos++) {
-              const lo = data[row + x];
-              const hi = data[row + x + 1];
+              const lo = tile[row + x];
+              const hi = tile[row + x + 1];
               if (lo !== prevLo || hi !== prevHi) {
                 let h = Math.imul(lo ^ Math.imul(hi, 0x85ebca77), 0x9e3779b1) >>> hashShift;
                 for (;;) {

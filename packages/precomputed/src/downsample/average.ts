@@ -180,8 +180,12 @@ function scratch(i: number, n: number): { u16: Uint16Array; u32: Uint32Array } {
   return s;
 }
 
-/** Input bytes the SIMD kernel takes per call (planes are grouped up to this). */
-const SIMD_SLAB = 1 << 22;
+/**
+ * Input bytes the SIMD kernel takes per call (planes are grouped up to this):
+ * small enough that the copy into WebAssembly memory and the outputs stay in
+ * the core's L2 cache until they are read again.
+ */
+const SIMD_SLAB = 1 << 18;
 
 /**
  * uint8 2x2x1 with rows a multiple of 4 voxels, one xy-plane at a time (z and
@@ -214,7 +218,8 @@ function uint8Flat(data: Uint8Array, shape: Shape4, mips: number): AverageArray[
       // The sums alternate between two scratch planes (never the input's).
       const next = scratch(1 + (mip & 1), plane2);
       sumUint16(sums, sumsW, w, h, next.u16, outs[mip], p * n, shift);
-      if (mip % 4 === 3) for (let i = 0; i < n; i++) next.u16[i] >>>= shift;
+      // Truncated sums feed the mips after this one; the last needs none.
+      if (mip % 4 === 3 && mip + 1 < mips) for (let i = 0; i < n; i++) next.u16[i] >>>= shift;
       sums = next.u16;
       sumsW = next.u32;
     }

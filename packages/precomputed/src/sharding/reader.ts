@@ -33,6 +33,13 @@ export interface ShardReaderOptions {
   minishardCacheSize?: number;
   /** Requests in flight for {@link ShardReader.getMany} (default 16). */
   concurrency?: number;
+  /**
+   * Chunks at most this many bytes apart in a file are fetched with one
+   * range request (the gap is read and dropped). Default 32 KiB.
+   */
+  maxGapBytes?: number;
+  /** A coalesced range request stops growing at this size. Default 8 MiB. */
+  maxRangeBytes?: number;
 }
 
 /** Options of one read. */
@@ -67,6 +74,8 @@ export class ShardReader {
   private readonly minishards: Lru<string, MinishardIndex | null>;
   private readonly pending = new Map<string, Promise<unknown>>();
   private readonly concurrency: number;
+  private readonly maxGap: number;
+  private readonly maxRange: number;
 
   constructor(
     readonly storage: StorageReader,
@@ -79,6 +88,8 @@ export class ShardReader {
     this.shardIndexes = new Lru(opts.shardIndexCacheSize ?? 256);
     this.minishards = new Lru(opts.minishardCacheSize ?? 512);
     this.concurrency = opts.concurrency ?? 16;
+    this.maxGap = opts.maxGapBytes ?? 32 * 1024;
+    this.maxRange = opts.maxRangeBytes ?? 8 * 1024 * 1024;
   }
 
   /** Storage key of the shard file with number `shard`. */
@@ -224,18 +235,45 @@ export class ShardReader {
 
   /**
    * Reads many chunks at once: ids are grouped by shard file and minishard so
-   * each index is fetched once, and chunks lying back to back in a file are
-   * fetched with one range request. Returns a map from id to bytes or null.
+   * each index is fetched once, and chunks lying close together in a file
+   * are fetched with one range request. Returns a map from id to bytes (after
+   * `data_encoding`) or null.
    */
   async getMany(
     ids: Iterable<bigint>,
     opts: ShardReadOptions = {},
   ): Promise<Map<bigint, Uint8Array | null>> {
     const out = new Map<bigint, Uint8Array | null>();
+    await this.readMany(
+      ids,
+      (id, raw, file) => {
+        out.set(
+          id,
+          raw === null ? null : decodeShardBytes(raw, this.spec.data_encoding, this.url(file), id),
+        );
+      },
+      opts,
+    );
+    return out;
+  }
+
+  /**
+   * The streaming form of {@link getMany}: calls `each` with every distinct
+   * id's bytes as stored in the shard file (still under `data_encoding`,
+   * so the caller may decompress them elsewhere, e.g. in a worker), or null
+   * when it is not stored. Calls for the chunks of one range request run
+   * `concurrency` at a time while other requests continue.
+   */
+  async readMany(
+    ids: Iterable<bigint>,
+    each: (id: bigint, raw: Uint8Array | null, file: string) => Promise<void> | void,
+    opts: ShardReadOptions = {},
+  ): Promise<void> {
+    const seen = new Set<bigint>();
     const groups = new Map<string, Located[]>();
     for (const id of ids) {
-      if (out.has(id)) continue;
-      out.set(id, null);
+      if (seen.has(id)) continue;
+      seen.add(id);
       const loc = this.locate(id);
       const k = `${loc.file}#${loc.minishard}`;
       let g = groups.get(k);
@@ -247,29 +285,39 @@ export class ShardReader {
     // Resolve the minishard indexes, then list the byte ranges to fetch.
     type Want = { loc: Located; start: number; size: number };
     const wants: Want[] = [];
+    const absent: Located[] = [];
     await forEachLimit(
       groups.values(),
       limit,
       async (locs) => {
         const mi = await this.minishardIndex(locs[0].file, locs[0].minishard, opts);
-        if (mi === null) return;
         for (const loc of locs) {
-          const i = ShardReader.find(mi, loc.lo, loc.hi);
-          if (i >= 0) wants.push({ loc, start: mi.starts[i], size: mi.sizes[i] });
+          const i = mi === null ? -1 : ShardReader.find(mi, loc.lo, loc.hi);
+          if (i >= 0) wants.push({ loc, start: mi!.starts[i], size: mi!.sizes[i] });
+          else absent.push(loc);
         }
       },
       opts,
     );
+    await forEachLimit(absent, limit, (loc) => each(loc.id, null, loc.file), opts);
 
-    // Coalesce chunks that are contiguous in the same file.
+    // Coalesce chunks that lie close together in the same file.
     wants.sort((a, b) =>
       a.loc.file < b.loc.file ? -1 : a.loc.file > b.loc.file ? 1 : a.start - b.start,
     );
     const runs: Want[][] = [];
     for (const w of wants) {
       const last = runs[runs.length - 1];
+      const first = last?.[0];
       const prev = last?.[last.length - 1];
-      if (prev && prev.loc.file === w.loc.file && prev.start + prev.size === w.start) last.push(w);
+      if (
+        prev !== undefined &&
+        prev.loc.file === w.loc.file &&
+        w.start >= prev.start + prev.size &&
+        w.start - (prev.start + prev.size) <= this.maxGap &&
+        w.start + w.size - first!.start <= this.maxRange
+      )
+        last.push(w);
       else runs.push([w]);
     }
     await forEachLimit(
@@ -282,16 +330,14 @@ export class ShardReader {
         const bytes = await this.range(file, start, end, opts, run[0].loc.id);
         if (bytes === null)
           throw new ShardError("shard file vanished while reading", this.url(file), run[0].loc.id);
-        for (const w of run) {
-          const raw = bytes.subarray(w.start - start, w.start - start + w.size);
-          out.set(
-            w.loc.id,
-            decodeShardBytes(raw, this.spec.data_encoding, this.url(file), w.loc.id),
-          );
-        }
+        await forEachLimit(
+          run,
+          limit,
+          (w) => each(w.loc.id, bytes.subarray(w.start - start, w.start - start + w.size), file),
+          opts,
+        );
       },
       opts,
     );
-    return out;
   }
 }

@@ -208,7 +208,7 @@ describe("ShardReader", () => {
     }));
     const store = new CountingStore();
     store.objects.set("0.shard", buildShard(entries, spec));
-    const reader = new ShardReader(store, spec);
+    const reader = new ShardReader(store, spec, { maxGapBytes: 0 });
     const ids = [0n, 1n, 2n, 3n, 9n, 10n, 99n];
     const got = await reader.getMany(ids);
     expect(got.get(2n)).toEqual(new Uint8Array(10).fill(2));
@@ -219,6 +219,25 @@ describe("ShardReader", () => {
     expect(store.requests).toHaveLength(5);
     expect(sizes.filter((s) => s === 40)).toHaveLength(1); // chunks 0..3 in one request
     expect(sizes.filter((s) => s === 20)).toHaveLength(1); // chunks 9..10 in one request
+  });
+
+  test("getMany reads chunks a small gap apart with one range request, up to maxRangeBytes", async () => {
+    const spec = shardingSpec({ minishard_bits: 0, shard_bits: 0, preshift_bits: 0 });
+    const entries = Array.from({ length: 16 }, (_, i) => ({
+      id: BigInt(i),
+      data: new Uint8Array(10).fill(i),
+    }));
+    const store = new CountingStore();
+    store.objects.set("0.shard", buildShard(entries, spec));
+    const ids = [0n, 1n, 5n, 6n, 15n];
+    const gapped = await new ShardReader(store, spec, { maxGapBytes: 40 }).getMany(ids);
+    for (const id of ids) expect(gapped.get(id)).toEqual(new Uint8Array(10).fill(Number(id)));
+    // shard index, minishard index, then 0..6 in one range (gap 30 bytes) and 15 alone (gap 80).
+    expect(store.requests.map((r) => r.end! - r.start).slice(2)).toEqual([70, 10]);
+    store.requests.length = 0;
+    await new ShardReader(store, spec, { maxGapBytes: 1000, maxRangeBytes: 40 }).getMany(ids);
+    // Runs stop growing at 40 bytes: [0, 1], [5, 6], [15].
+    expect(store.requests.map((r) => r.end! - r.start).slice(2)).toEqual([20, 20, 10]);
   });
 
   test("corrupt or truncated shards raise ShardError naming the file and chunk", async () => {

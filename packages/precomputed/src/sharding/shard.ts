@@ -165,6 +165,12 @@ export function decodeShardBytes(
   }
 }
 
+/** Options of {@link buildShard} and {@link buildShards}. */
+export interface BuildShardOptions {
+  /** The entries' bytes already carry `data_encoding` (default false: it is applied here). */
+  dataEncoded?: boolean;
+}
+
 function compareIds(a: ShardEntry, b: ShardEntry): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
@@ -172,14 +178,20 @@ function compareIds(a: ShardEntry, b: ShardEntry): number {
 /**
  * Builds one whole shard file from chunks that all hash to the same shard.
  * Chunks are sorted by minishard, then id; `data_encoding` and
- * `minishard_index_encoding` are applied. Throws `ShardSpecError` for chunks
- * of different shards or a repeated id.
+ * `minishard_index_encoding` are applied (`data_encoding` not when
+ * `opts.dataEncoded` says the chunks' bytes already have it, e.g. gzipped in
+ * a worker). Throws `ShardSpecError` for chunks of different shards or a
+ * repeated id.
  *
  * @example
  * const bytes = buildShard([{ id: 5n, data }, { id: 9n, data: other }], spec);
  * await storage.put(`8_8_40/${shardFileName(shardNumberFor(5n, spec), spec)}`, bytes);
  */
-export function buildShard(entries: Iterable<ShardEntry>, spec: ShardingSpec): Uint8Array {
+export function buildShard(
+  entries: Iterable<ShardEntry>,
+  spec: ShardingSpec,
+  opts: BuildShardOptions = {},
+): Uint8Array {
   const byMinishard = new Map<number, ShardEntry[]>();
   let shard = -1;
   for (const e of entries) {
@@ -206,7 +218,7 @@ export function buildShard(entries: Iterable<ShardEntry>, spec: ShardingSpec): U
     for (let i = 0; i < list.length; i++) {
       if (i > 0 && list[i].id === list[i - 1].id)
         throw new ShardSpecError(`chunk ${list[i].id} appears twice`);
-      const bytes = encode(list[i].data, spec.data_encoding);
+      const bytes = opts.dataEncoded ? list[i].data : encode(list[i].data, spec.data_encoding);
       starts.push(pos);
       sizes.push(bytes.length);
       dataParts.push(bytes);
@@ -251,6 +263,7 @@ export function buildShard(entries: Iterable<ShardEntry>, spec: ShardingSpec): U
 export function buildShards(
   entries: Iterable<ShardEntry>,
   spec: ShardingSpec,
+  opts: BuildShardOptions = {},
 ): Map<string, Uint8Array> {
   const groups = new Map<number, ShardEntry[]>();
   for (const e of entries) {
@@ -262,7 +275,7 @@ export function buildShards(
   }
   const out = new Map<string, Uint8Array>();
   for (const [shard, list] of [...groups].sort((a, b) => a[0] - b[0]))
-    out.set(shardFileName(shard, spec), buildShard(list, spec));
+    out.set(shardFileName(shard, spec), buildShard(list, spec, opts));
   return out;
 }
 

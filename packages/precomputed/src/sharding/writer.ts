@@ -1,11 +1,11 @@
 /** Writing whole shard files through storage. */
 import type { IoOptions } from "@ngpipe/storage";
 import type { StorageWriter } from "../info/store";
-import { buildShards, type ShardEntry } from "./shard";
+import { type BuildShardOptions, buildShards, type ShardEntry } from "./shard";
 import type { ShardingSpec } from "./spec";
 
 /** Options of {@link writeShards}. */
-export interface WriteShardsOptions extends IoOptions {
+export interface WriteShardsOptions extends IoOptions, BuildShardOptions {
   /** Key prefix of the shard files, e.g. the scale key `8_8_40`. */
   prefix?: string;
 }
@@ -25,7 +25,7 @@ export async function writeShards(
   const p = opts.prefix ?? "";
   const prefix = p === "" || p.endsWith("/") ? p : `${p}/`;
   const keys: string[] = [];
-  for (const [name, bytes] of buildShards(entries, spec)) {
+  for (const [name, bytes] of buildShards(entries, spec, opts)) {
     const key = prefix + name;
     await storage.put(key, bytes, {
       contentType: "application/octet-stream",

@@ -4,15 +4,14 @@ export {
   MissingChunkError,
   OutOfBoundsError,
 } from "./errors";
-export {
-  type BboxLike,
-  type DownloadPointOptions,
-  type ReadOptions,
-  type UniqueOptions,
-  uniqueValues,
-  type ValueCounts,
-  Volume,
-  type VolumeIoOptions,
-  type VolumeOptions,
-  type WriteOptions,
-} from "./volume";
+export type {
+  BboxLike,
+  DownloadPointOptions,
+  ReadOptions,
+  UniqueOptions,
+  VolumeIoOptions,
+  VolumeOptions,
+  WriteOptions,
+} from "./options";
+export { uniqueValues, type ValueCounts } from "./unique";
+export { Volume } from "./volume";

@@ -11,7 +11,8 @@ import { closePool } from "../pool";
 import { computeImageShardingSpec } from "../sharding/params";
 import { shardingSpec } from "../sharding/spec";
 import { AlignmentError, MissingChunkError, OutOfBoundsError } from "./errors";
-import { uniqueValues, Volume } from "./volume";
+import { uniqueValues } from "./unique";
+import { Volume } from "./volume";
 
 let n = 0;
 const memUrl = () => `mem://volume-test/${n++}`;

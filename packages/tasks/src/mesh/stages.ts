@@ -6,9 +6,9 @@
  * manifest tasks gather each segment's fragments into its `<id>:0` manifest.
  */
 import {
-  type LabelArray,
   legacyMeshInfo,
   type MeshBlockResult,
+  type MeshLabelArray,
   MeshLayer,
   meshKernelModule,
   withMeshDir,
@@ -17,6 +17,7 @@ import { Bbox, InfoNotFoundError, type Vec3, Volume } from "@ngpipe/precomputed"
 import { z } from "zod";
 import { createTaskContext, type TaskContext } from "../runtime/context";
 import { defineTask } from "../runtime/define";
+import { type BoundsCheckOptions, checkBounds } from "../stages/checks";
 import { type TaskList, type TaskSet, taskList, taskSet } from "../tiling";
 
 /** Meshing params, as Igneous' MeshTask takes them. */
@@ -62,7 +63,7 @@ export const meshTask = defineTask({
       p.closeEdges && box.max[2] >= b.max[2],
     ] as [boolean, boolean, boolean, boolean, boolean, boolean];
     const res = vol.resolution;
-    const labels = data.channel(0).data as LabelArray;
+    const labels = data.channel(0).data as MeshLabelArray;
     const result = await ctx.runKernel<MeshBlockResult>(
       meshKernelModule(),
       "meshBlock",
@@ -96,7 +97,7 @@ export const meshTask = defineTask({
 });
 
 /** Options of {@link createMeshingTasks}. */
-export interface MeshingOptions {
+export interface MeshingOptions extends BoundsCheckOptions {
   mip?: number;
   /** Block shape in voxels (default 448^3 like Igneous); need not be chunk aligned. */
   shape?: Vec3;
@@ -138,6 +139,9 @@ export async function createMeshingTasks(
   if (vol.layerType !== "segmentation") {
     throw new TypeError(`${vol.url} is an ${vol.layerType} layer; meshing needs a segmentation`);
   }
+  const region = options.bounds
+    ? checkBounds(vol.info, options.bounds, mip, vol.url, options)
+    : vol.bounds;
   const shape = options.shape ?? [448, 448, 448];
   const meshDir = options.meshDir ?? (typeof vol.info.mesh === "string" ? vol.info.mesh : "mesh");
   if (vol.info.mesh !== meshDir) {
@@ -168,7 +172,6 @@ export async function createMeshingTasks(
   };
   if (old === null || JSON.stringify(merged) !== JSON.stringify(existing))
     await meshes.writeInfo(merged);
-  const region = options.bounds ? options.bounds.intersect(vol.bounds) : vol.bounds;
   return taskSet(region, shape, { origin: vol.scale.voxelOffset }, (box) =>
     meshTask.payload({
       layer: vol.url,

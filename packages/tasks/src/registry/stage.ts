@@ -45,7 +45,7 @@ export interface StageCliOption {
 
 /**
  * Parsers of command-line values the CLI hands to {@link StageCli.parse}:
- * each throws the CLI's usage error (one line, exit code 1) with a message
+ * each throws the CLI's usage error (one line, exit code 2) with a message
  * naming the option (`what`) and the text given.
  */
 export interface StageArgParsers {

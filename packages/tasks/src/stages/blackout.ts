@@ -14,6 +14,7 @@ import {
 import { z } from "zod";
 import { defineTask } from "../runtime";
 import { type TaskSet, taskSet } from "../tiling";
+import { checkBounds, checkVoxelValue } from "./checks";
 import {
   bboxOf,
   bboxSchema,
@@ -83,8 +84,11 @@ export async function createBlackoutTasks(
   const mip = o.mip ?? 0;
   const info = await readInfo(storageFor(url, o));
   const scale = scaleForMip(info, mip);
-  const from = scaleForMip(info, o.boundsMip ?? 0).resolution;
-  let box: Bbox = (toBbox(bounds) as Bbox).toMip(from, scale.resolution);
+  const boundsMip = o.boundsMip ?? 0;
+  const inside = checkBounds(info, toBbox(bounds) as Bbox, boundsMip, url, o);
+  checkVoxelValue(o.value ?? 0, info.data_type, "value", url);
+  const from = scaleForMip(info, boundsMip).resolution;
+  let box: Bbox = inside.toMip(from, scale.resolution);
   if (!o.nonAligned) box = box.expandToChunks(scale.chunkSize, scale.voxelOffset);
   box = box.intersect(scale.bounds);
   const shape =

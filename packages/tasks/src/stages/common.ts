@@ -13,6 +13,7 @@ import {
 import { openStorage, type Storage, type StorageOptions } from "@ngpipe/storage";
 import { z } from "zod";
 import type { TaskContext } from "../runtime";
+import type { BoundsCheckOptions } from "./checks";
 
 /** Base class of the stages' errors. */
 export class StageError extends Error {
@@ -100,7 +101,7 @@ export function openLayer(
 }
 
 /** Options of the task creation functions that reach storage. */
-export interface CreateOptionsBase {
+export interface CreateOptionsBase extends BoundsCheckOptions {
   /** Options for `openStorage` (endpoint, credentials, ...) of the layers named. */
   storageOptions?: StorageOptions;
   /** Already open storages by URL (e.g. a test's `mem://` store). */

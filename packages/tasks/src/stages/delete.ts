@@ -104,7 +104,10 @@ export async function createDeleteTasks(
   const block = blockShape(scale.chunkSize, "uint8", 1);
   const shape =
     o.shape ?? ([0, 1, 2].map((i) => Math.ceil(block[i] / grid[i]) * grid[i]) as unknown as Vec3);
-  const bounds = resolveBounds(info, mip, toBbox(o.bounds), o.boundsMip ?? 0);
+  const bounds = resolveBounds(info, mip, toBbox(o.bounds), o.boundsMip ?? 0, undefined, {
+    ...o,
+    url,
+  });
   return taskSet(bounds, shape, { origin: scale.voxelOffset, clip: scale.bounds }, (tile) =>
     deleteTask.payload({ layer: url, mip, bbox: tile.toChunkName(), mips }),
   );

@@ -26,6 +26,7 @@ import {
 import { z } from "zod";
 import { defineTask } from "../runtime";
 import { resolveBounds, type TaskSet, taskSet } from "../tiling";
+import { checkInfoRewrite, checkVoxelValue } from "./checks";
 import {
   bboxOf,
   bboxSchema,
@@ -382,6 +383,7 @@ function sameVec(a: readonly number[], b: readonly number[]): boolean {
  * Add the scales `factor^1 .. factor^mips` times coarser than `mip` to `info`
  * (in place), with chunk size `newChunk`. Scales that exist are kept, except
  * that an explicitly given chunk size or encoding is applied to them.
+ * Returns the keys of those scales, coarsest last.
  */
 export function addDownsampleScales(
   info: InfoJSON,
@@ -391,7 +393,8 @@ export function addDownsampleScales(
   newChunk: Vec3,
   o: { encoding?: string; blockSize?: Vec3; chunkSize?: Vec3; bounds?: unknown } = {},
   url = "",
-): void {
+): string[] {
+  const keys: string[] = [];
   const scale = scaleForMip(info, mip);
   const r0 = info.scales[0].resolution;
   const ratio = [0, 1, 2].map((i) => scale.resolution[i] / r0[i]);
@@ -424,7 +427,9 @@ export function addDownsampleScales(
       if (o.encoding === "compressed_segmentation")
         s.compressed_segmentation_block_size ??= [...(o.blockSize ?? [8, 8, 8])];
     }
+    keys.push(s.key);
   }
+  return keys;
 }
 
 /**
@@ -450,9 +455,11 @@ export async function createDownsampleTasks(
   const destUrl = o.dest ?? url;
   const destStorage = storageFor(destUrl, o);
   let info = srcInfo;
+  let existing = true;
   if (destUrl !== url) {
     info = await readInfo(destStorage).catch((e) => {
       if (!(e instanceof InfoNotFoundError)) throw e;
+      existing = false;
       return {
         ...structuredClone(srcInfo),
         scales: structuredClone(srcInfo.scales.slice(0, mip + 1)),
@@ -477,9 +484,18 @@ export async function createDownsampleTasks(
     minMips: 1,
   });
   checkDownsampleMethod(url, o.method ?? "auto", srcInfo);
-  addDownsampleScales(info, mip, mips, factor, newChunk, o, destUrl);
+  const bounds = resolveBounds(srcInfo, mip, toBbox(o.bounds), o.boundsMip ?? 0, grid, {
+    ...o,
+    url,
+  });
+  if (o.background !== undefined)
+    checkVoxelValue(o.background, srcInfo.data_type, "background", url);
+  const before = destUrl === url || existing ? structuredClone(info) : null;
+  const keys = addDownsampleScales(info, mip, mips, factor, newChunk, o, destUrl);
+  // The new mips are rewritten whole unless bounds limit the stage.
+  const written = new Set(o.bounds === undefined ? keys : []);
+  checkInfoRewrite(before, info, destUrl, (key) => written.has(key));
   await writeInfo(destStorage, info);
-  const bounds = resolveBounds(srcInfo, mip, toBbox(o.bounds), o.boundsMip ?? 0, grid);
   const base = {
     layer: url,
     ...(destUrl !== url ? { dest: destUrl } : {}),

@@ -5,6 +5,14 @@ export {
   createBlackoutTasks,
 } from "./blackout";
 export {
+  type BoundsCheckOptions,
+  checkBounds,
+  checkInfoRewrite,
+  checkVoxelValue,
+  StageInputError,
+  sameLocation,
+} from "./checks";
+export {
   type BboxParam,
   bboxOf,
   bboxSchema,

@@ -11,6 +11,7 @@
 import {
   type BboxLike,
   type InfoJSON,
+  InfoNotFoundError,
   NdArray,
   readInfo,
   scaleForMip,
@@ -21,6 +22,7 @@ import { z } from "zod";
 import { tasksKernels } from "../kernel-module";
 import { defineTask } from "../runtime";
 import { resolveBounds, type TaskSet, taskSet } from "../tiling";
+import { checkInfoRewrite, StageInputError, sameLocation } from "./checks";
 import {
   bboxOf,
   bboxSchema,
@@ -180,9 +182,23 @@ export async function createQuantizeTasks(
     mips: o.mips ?? 0,
     minMips: 0,
   });
+  const bounds = resolveBounds(info, mip, toBbox(o.bounds), o.boundsMip ?? 0, grid, {
+    ...o,
+    url: src,
+  });
+  const destStorage = storageFor(dest, o);
+  if (sameLocation(storageFor(src, o), destStorage))
+    throw new StageInputError(
+      `${dest} is the source layer ${src}: quantizing it onto itself would replace the affinities it reads; nothing was written`,
+      "dest",
+    );
+  const existing = await readInfo(destStorage).catch((e) => {
+    if (e instanceof InfoNotFoundError) return null;
+    throw e;
+  });
   addDownsampleScales(info, mip, mips, factor, scale.chunkSize);
-  await writeInfo(storageFor(dest, o), info);
-  const bounds = resolveBounds(info, mip, toBbox(o.bounds), o.boundsMip ?? 0, grid);
+  checkInfoRewrite(existing, info, dest, () => o.bounds === undefined);
+  await writeInfo(destStorage, info);
   return taskSet(bounds, shape, { origin: scale.voxelOffset, clip: scale.bounds }, (tile) =>
     quantizeTask.payload({
       layer: src,

@@ -58,7 +58,10 @@ export async function createTouchTasks(
   const scale = scaleForMip(info, mip);
   const shape =
     o.shape ?? blockShape(scale.chunkSize, info.data_type, info.num_channels, o.memoryTarget);
-  const bounds = resolveBounds(info, mip, toBbox(o.bounds), o.boundsMip ?? 0);
+  const bounds = resolveBounds(info, mip, toBbox(o.bounds), o.boundsMip ?? 0, undefined, {
+    ...o,
+    url,
+  });
   return taskSet(bounds, shape, { origin: scale.voxelOffset, clip: scale.bounds }, (tile) =>
     touchTask.payload({ layer: url, mip, bbox: tile.toChunkName() }),
   );

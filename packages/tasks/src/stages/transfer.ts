@@ -27,6 +27,7 @@ import type { Storage } from "@ngpipe/storage";
 import { z } from "zod";
 import { defineTask, type TaskContext } from "../runtime";
 import { resolveBounds, type TaskSet, taskSet } from "../tiling";
+import { checkInfoRewrite, checkVoxelValue, StageInputError, sameLocation } from "./checks";
 import {
   bboxOf,
   bboxSchema,
@@ -342,8 +343,23 @@ export async function createTransferTasks(
         `${srcInfo.data_type} x ${srcInfo.num_channels}`,
     );
   }
+  const srcStorage = storageFor(src, o);
+  const onItself = sameLocation(srcStorage, destStorage);
+  // transferInfo edits the destination's info in place.
+  const before = existing && structuredClone(existing);
   const info = transferInfo(srcInfo, existing, o);
   const destScale = scaleForMip(info, srcScale.resolution);
+  if (
+    onItself &&
+    (!chunksCopyAsIs({ info: srcInfo, scale: srcScale }, { info, scale: destScale }, translate) ||
+      o.compress !== undefined)
+  )
+    throw new StageInputError(
+      `${dest} is the source layer ${src}: transferring it onto itself with another ` +
+        "chunk size, encoding, translation or compression would overwrite the chunks it reads; " +
+        "nothing was written. Transfer to a new layer",
+      "dest",
+    );
   const { mips, shape, grid } = planTasks({
     what: `transferring ${src} at mip ${mip}`,
     chunkSize: destScale.chunkSize,
@@ -356,7 +372,21 @@ export async function createTransferTasks(
     minMips: 0,
   });
   if (mips > 0) checkDownsampleMethod(src, o.method ?? "auto", srcInfo);
-  addDownsampleScales(info, destScale.mip, mips, factor, destScale.chunkSize, o, dest);
+  const srcBounds = resolveBounds(srcInfo, mip, toBbox(o.bounds), o.boundsMip ?? 0, undefined, {
+    ...o,
+    url: src,
+  });
+  if (o.background !== undefined)
+    checkVoxelValue(o.background, srcInfo.data_type, "background", src);
+  const keys = addDownsampleScales(info, destScale.mip, mips, factor, destScale.chunkSize, o, dest);
+  // Scales written whole: the one copied into, when the source covers it
+  // (and is not this very scale), and the new mips, unless bounds limit them.
+  const covers =
+    o.bounds === undefined &&
+    !onItself &&
+    srcBounds.translate(translate).contains(destScale.bounds);
+  const written = new Set(covers ? [destScale.key, ...keys] : []);
+  checkInfoRewrite(before, info, dest, (key) => written.has(key));
   await writeInfo(destStorage, info);
   const fastPath =
     (o.fastPath ?? true) &&
@@ -364,7 +394,6 @@ export async function createTransferTasks(
     !o.skipBackground &&
     o.compress === undefined &&
     chunksCopyAsIs({ info: srcInfo, scale: srcScale }, { info, scale: destScale }, translate);
-  const srcBounds = resolveBounds(srcInfo, mip, toBbox(o.bounds), o.boundsMip ?? 0);
   const bounds = srcBounds
     .translate(translate)
     .expandToChunks(grid, destScale.voxelOffset)

@@ -1,0 +1,251 @@
+/**
+ * Bad input on the command line, one table: each case runs one command
+ * against a small layer and asserts its exit code, that it printed exactly
+ * one line on stderr (matching the case), and that no file under the test
+ * directory was written, changed or removed.
+ */
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { closePool, NdArray, Volume } from "@ngpipe/precomputed";
+import { captureOutput } from "./capture.testutil";
+import { main } from "./program";
+
+let tmp: string;
+let layer: string;
+let err = "";
+
+/** Every file below `dir` (dot files included) with the hash of its bytes. */
+function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        out.set(`${p}/`, "dir");
+        walk(p);
+      } else out.set(p, createHash("sha1").update(readFileSync(p)).digest("hex"));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "ngpipe-bad-input-"));
+  layer = join(tmp, "layer");
+  const vol = await Volume.create(`file://${layer}`, {
+    type: "image",
+    data_type: "uint8",
+    num_channels: 1,
+    scales: [
+      {
+        key: "1_1_1",
+        resolution: [1, 1, 1],
+        size: [64, 64, 16],
+        voxel_offset: [0, 0, 0],
+        chunk_sizes: [[16, 16, 16]],
+        encoding: "raw",
+      },
+    ],
+  });
+  const a = NdArray.zeros("uint8", [64, 64, 16, 1]);
+  for (let i = 0; i < a.data.length; i++) a.data[i] = i % 251;
+  await vol.write(vol.bounds, a);
+  writeFileSync(join(tmp, "spec.json"), JSON.stringify({ steps: [] }));
+});
+afterAll(async () => {
+  rmSync(tmp, { recursive: true, force: true });
+  await closePool();
+});
+captureOutput({
+  reset: () => {
+    err = "";
+  },
+  err: (s) => {
+    err += s;
+  },
+});
+
+const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args]);
+
+/** [what, args (L is the layer, T the test directory), exit code, stderr pattern] */
+const CASES: Array<[string, string[], number, RegExp]> = [
+  // 0. A layer transferred onto itself with another layout.
+  ["xfer onto itself, png", ["image", "xfer", "L", "L", "--encoding", "png"], 2, /onto itself/],
+  [
+    "xfer onto itself, rechunked",
+    ["image", "xfer", "L", "L", "--chunk-size", "16,16,8"],
+    2,
+    /onto itself/,
+  ],
+  [
+    "xfer onto itself by another path",
+    ["image", "xfer", "L", "T/./layer/", "--translate", "1,0,0"],
+    2,
+    /onto itself/,
+  ],
+  // 1. Bounds outside the dataset.
+  [
+    "downsample, bounds outside",
+    ["image", "downsample", "L", "--bounds", "100-200_0-10_0-10"],
+    2,
+    /bounds 100-200_0-10_0-10 lie outside the dataset's bounds 0-64_0-64_0-16/,
+  ],
+  [
+    "downsample, negative bounds",
+    ["image", "downsample", "L", "--bounds", "-64-0_0-64_0-16"],
+    2,
+    /outside the dataset's bounds 0-64_0-64_0-16/,
+  ],
+  [
+    "downsample, partly outside, strict",
+    ["image", "downsample", "L", "--bounds", "0-1000_0-1000_0-100", "--strict-bounds"],
+    2,
+    /reach outside the dataset's bounds 0-64_0-64_0-16/,
+  ],
+  [
+    "xfer, bounds outside",
+    ["image", "xfer", "L", "T/copy", "--bounds", "100-200_0-10_0-10"],
+    2,
+    /lie outside the dataset's bounds/,
+  ],
+  [
+    "blackout outside",
+    ["image", "blackout", "L", "100-200_0-10_0-10"],
+    2,
+    /lie outside the dataset's bounds/,
+  ],
+  [
+    "blackout, partly outside, strict",
+    ["image", "blackout", "L", "0-1000_0-10_0-10", "--strict-bounds"],
+    2,
+    /reach outside/,
+  ],
+  ["rm, bounds outside", ["image", "rm", "L", "--bounds", "100-200_0-10_0-10"], 2, /lie outside/],
+  // 2. Values the data type cannot hold.
+  [
+    "blackout --value 300",
+    ["image", "blackout", "L", "0-64_0-64_0-16", "--value", "300"],
+    2,
+    /from 0 to 255 for uint8/,
+  ],
+  [
+    "blackout --value -1",
+    ["image", "blackout", "L", "0-64_0-64_0-16", "--value", "-1"],
+    2,
+    /from 0 to 255 for uint8/,
+  ],
+  [
+    "blackout --value 1.5",
+    ["image", "blackout", "L", "0-64_0-64_0-16", "--value", "1.5"],
+    2,
+    /whole number/,
+  ],
+  [
+    "downsample --background 256",
+    ["image", "downsample", "L", "--skip-background", "--background", "256"],
+    2,
+    /from 0 to 255/,
+  ],
+  [
+    "xfer --background -3",
+    ["image", "xfer", "L", "T/copy", "--skip-background", "--background", "-3"],
+    2,
+    /from 0 to 255/,
+  ],
+  // 3. Queue URLs that cannot name a queue, refused before the info is written.
+  [
+    "downsample --queue fq://",
+    ["image", "downsample", "L", "--queue", "fq://"],
+    2,
+    /InvalidQueueUrlError/,
+  ],
+  [
+    "downsample --queue sqs://bad name!",
+    ["image", "downsample", "L", "--queue", "sqs://bad name!"],
+    2,
+    /bad SQS queue name/,
+  ],
+  [
+    "downsample --queue sqs://jobs.fifo",
+    ["image", "downsample", "L", "--queue", "sqs://jobs.fifo"],
+    2,
+    /FIFO/,
+  ],
+  [
+    "xfer --queue ftp://host/q",
+    ["image", "xfer", "L", "T/copy", "--queue", "ftp://host/q"],
+    2,
+    /no queue backend/,
+  ],
+  [
+    "blackout --queue http://127.0.0.1:1/notsqs",
+    ["image", "blackout", "L", "0-16_0-16_0-16", "--queue", "http://127.0.0.1:1/notsqs"],
+    2,
+    /not an SQS queue URL/,
+  ],
+  [
+    "mesh forge --queue fq://",
+    ["mesh", "forge", "L", "--queue", "fq://"],
+    2,
+    /InvalidQueueUrlError/,
+  ],
+  [
+    "pipeline with a bad queue",
+    ["pipeline", "T/spec.json", "--queue", "sqs://jobs.fifo"],
+    2,
+    /FIFO/,
+  ],
+  // 4. Reading queue commands never create a queue.
+  [
+    "queue status of a missing queue",
+    ["queue", "status", "fq://T/nonexistent/queue"],
+    1,
+    /T\/nonexistent\/queue does not exist/,
+  ],
+  ["queue wait of a missing queue", ["queue", "wait", "T/typo-q"], 1, /T\/typo-q does not exist/],
+  ["queue dead of a missing queue", ["queue", "dead", "T/typo-q"], 1, /does not exist/],
+  ["queue redrive of a missing queue", ["queue", "redrive", "T/typo-q"], 1, /does not exist/],
+  ["execute of a missing queue", ["execute", "T/typo-q", "--exit-when-empty"], 1, /does not exist/],
+  ["ls of a missing directory", ["ls", "T/nothing-here"], 2, /no directory at .*nothing-here/],
+  // 8. Unknown options: one line and a pointer to --help.
+  [
+    "unknown option",
+    ["image", "downsample", "L", "--bogus"],
+    2,
+    /unknown option '--bogus'.*see 'ngpipe image downsample --help'/,
+  ],
+];
+
+describe("bad input is refused before anything is written", () => {
+  test.each(CASES)("%s", async (_what, args, code, pattern) => {
+    const argv = args.map((a) =>
+      a === "L" ? layer : a.replaceAll(/^T\//g, `${tmp}/`).replace("fq://T/", `fq://${tmp}/`),
+    );
+    const before = snapshot(tmp);
+    expect(await ngpipe(...argv)).toBe(code);
+    const lines = err.trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      pattern.source.includes("T\\/")
+        ? new RegExp(pattern.source.replaceAll("T\\/", `${tmp}/`))
+        : pattern,
+    );
+    expect(snapshot(tmp)).toEqual(before);
+  });
+});
+
+describe("bounds partly outside the dataset", () => {
+  test("are clipped with a one-line notice", async () => {
+    const dest = join(tmp, "clipped");
+    expect(await ngpipe("image", "xfer", layer, dest, "--bounds", "0-1000_0-16_0-16")).toBe(0);
+    expect(err).toMatch(
+      /^ngpipe: bounds 0-1000_0-16_0-16 clipped to the dataset's bounds 0-64_0-64_0-16: 0-64_0-16_0-16\n/,
+    );
+    expect(readdirSync(join(dest, "1_1_1")).sort()).toEqual(
+      ["0-16", "16-32", "32-48", "48-64"].map((x) => `${x}_0-16_0-16.gz`),
+    );
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * The chunk coder: voxels to stored bytes and back for one scale, in the
+ * shared worker pool or on the calling thread. Both ways run the same
+ * synchronous functions (`encodeStoredChunk`, `decodeStoredChunk`: codec
+ * plus transport compression); a batch of more than one chunk of a built-in
+ * encoding goes to the pool, anything else runs inline.
+ */
+import { type Compression, DecompressionError } from "@ngpipe/storage";
+import type { ChunkContext } from "../codecs/types";
+import type { DataType, TypedArray } from "../dtypes";
+import type { Bbox } from "../geometry/bbox";
+import { precomputedKernels } from "../kernel-module";
+import { runKernel } from "../pool";
+import type { StoredChunk } from "./store";
+import { type ChunkCompression, decodeStoredChunk, encodeStoredChunk } from "./stored";
+
+/** Encodings whose codecs the pool's workers have (user-registered ones run inline). */
+const BUILTIN = new Set(["raw", "compressed_segmentation", "jpeg", "png"]);
+
+/** What a {@link ChunkCoder} codes. */
+export interface ChunkCoderOptions {
+  encoding: string;
+  dtype: DataType;
+  numChannels: number;
+  /** compressed_segmentation block size. */
+  blockSize?: readonly [number, number, number];
+  /** The layer's URL (for error messages). */
+  url: string;
+  /** The scale's key: chunks are named `<url>/<scaleKey>/<chunk name>` in messages. */
+  scaleKey: string;
+  /** Code batches in the worker pool. Default true. */
+  workers?: boolean;
+  /** Level of the transport compression written (gzip 1..9, brotli 0..11). */
+  compressLevel?: number;
+  /** Quality of jpeg chunks written. */
+  jpegQuality?: number;
+}
+
+/** Options of one coding call. */
+export interface CodeOptions {
+  /** Run in the worker pool (see {@link ChunkCoder.pooled}). */
+  pooled: boolean;
+  signal?: AbortSignal;
+}
+
+/** A copy of `bytes` that owns its whole buffer, so it can be moved to a worker. */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.buffer instanceof ArrayBuffer
+    ? bytes
+    : bytes.slice();
+}
+
+/** Encodes and decodes the chunks of one scale. */
+export class ChunkCoder {
+  constructor(readonly options: ChunkCoderOptions) {}
+
+  /** Whether a batch of `count` chunks is coded in the worker pool. */
+  pooled(count: number): boolean {
+    return this.options.workers !== false && count > 1 && BUILTIN.has(this.options.encoding);
+  }
+
+  /** The codec context of the chunk with box `bbox`. */
+  context(bbox: Bbox): ChunkContext {
+    const s = bbox.size();
+    const o = this.options;
+    return {
+      dtype: o.dtype,
+      shape: [s[0], s[1], s[2], o.numChannels],
+      blockSize: o.blockSize as ChunkContext["blockSize"],
+      key: `${o.url}/${o.scaleKey}/${bbox.toChunkName()}`,
+      ...(o.jpegQuality !== undefined ? { quality: o.jpegQuality } : {}),
+    };
+  }
+
+  /**
+   * Voxels of a stored chunk. Pooled, the bytes are moved to a worker that
+   * decompresses and decodes them in one call: a view owning its whole
+   * buffer is detached (the caller gives it up); other views (e.g. a slice
+   * of a shard read) are copied first.
+   */
+  async decode(chunk: StoredChunk, bbox: Bbox, opts: CodeOptions): Promise<TypedArray> {
+    const ctx = this.context(bbox);
+    const { encoding } = this.options;
+    try {
+      if (!opts.pooled) return decodeStoredChunk(chunk.bytes, chunk.compression, encoding, ctx);
+      const own = ownBuffer(chunk.bytes);
+      return await runKernel<TypedArray>(
+        precomputedKernels(),
+        "decodeStoredChunk",
+        [own, chunk.compression, encoding, ctx],
+        { transfer: [own.buffer as ArrayBuffer], signal: opts.signal },
+      );
+    } catch (e) {
+      throw this.namedDecompressionError(e, bbox);
+    }
+  }
+
+  /**
+   * The stored bytes of a chunk: encoded, then compressed with
+   * `compression`. Pooled, `data` (which the caller gives up) is moved to
+   * the worker.
+   */
+  async encode(
+    data: TypedArray,
+    bbox: Bbox,
+    compression: ChunkCompression | undefined,
+    opts: CodeOptions,
+  ): Promise<StoredChunk> {
+    const ctx = this.context(bbox);
+    const { encoding, compressLevel } = this.options;
+    const bytes = opts.pooled
+      ? await runKernel<Uint8Array>(
+          precomputedKernels(),
+          "encodeStoredChunk",
+          [data, encoding, ctx, compression, compressLevel],
+          { transfer: [data.buffer as ArrayBuffer], signal: opts.signal },
+        )
+      : encodeStoredChunk(data, encoding, ctx, compression, compressLevel);
+    return { bytes, compression: compression as Compression | undefined };
+  }
+
+  /**
+   * A DecompressionError names the layer URL and the chunk's key (one from a
+   * worker arrives as a plain Error of that name, one from inline coding
+   * knows only the chunk's URL).
+   */
+  private namedDecompressionError(e: unknown, bbox: Bbox): unknown {
+    if (!(e instanceof Error) || e.name !== "DecompressionError") return e;
+    const key = `${this.options.scaleKey}/${bbox.toChunkName()}`;
+    return new DecompressionError(e.message, this.options.url, key, { cause: e });
+  }
+}

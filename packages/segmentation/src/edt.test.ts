@@ -1,0 +1,145 @@
+import fc from "fast-check";
+import { type DistanceLabels, DistanceTransformError, distanceTransform } from "./edt";
+
+/** Brute force: the nearest voxel with another label (or outside, with a black border). */
+function bruteForce(
+  labels: ArrayLike<number | bigint>,
+  [sx, sy, sz]: [number, number, number],
+  [wx, wy, wz]: [number, number, number],
+  blackBorder: boolean,
+): Float64Array {
+  const out = new Float64Array(sx * sy * sz);
+  for (let z = 0; z < sz; z++) {
+    for (let y = 0; y < sy; y++) {
+      for (let x = 0; x < sx; x++) {
+        const i = x + sx * (y + sy * z);
+        const l = labels[i];
+        if (l === 0 || l === 0n) continue;
+        let best = Number.POSITIVE_INFINITY;
+        // Outside voxels lie one step beyond each face.
+        for (let zz = blackBorder ? -1 : 0; zz < sz + (blackBorder ? 1 : 0); zz++) {
+          for (let yy = blackBorder ? -1 : 0; yy < sy + (blackBorder ? 1 : 0); yy++) {
+            for (let xx = blackBorder ? -1 : 0; xx < sx + (blackBorder ? 1 : 0); xx++) {
+              const inside = xx >= 0 && yy >= 0 && zz >= 0 && xx < sx && yy < sy && zz < sz;
+              if (inside && labels[xx + sx * (yy + sy * zz)] === l) continue;
+              const d = ((xx - x) * wx) ** 2 + ((yy - y) * wy) ** 2 + ((zz - z) * wz) ** 2;
+              if (d < best) best = d;
+            }
+          }
+        }
+        out[i] = Math.sqrt(best);
+      }
+    }
+  }
+  return out;
+}
+
+function expectClose(actual: Float32Array, expected: Float64Array): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    const e = expected[i];
+    if (e === Number.POSITIVE_INFINITY) {
+      expect(actual[i]).toBe(Number.POSITIVE_INFINITY);
+    } else if (Math.abs(actual[i] - e) > 1e-4 * Math.max(1, e)) {
+      throw new Error(`voxel ${i}: got ${actual[i]}, expected ${e}`);
+    }
+  }
+}
+
+describe("distanceTransform", () => {
+  test("a single object in a background: distance to the nearest background voxel", () => {
+    const shape: [number, number, number] = [7, 6, 5];
+    const labels = new Uint8Array(7 * 6 * 5);
+    for (let z = 1; z < 4; z++)
+      for (let y = 1; y < 5; y++) for (let x = 1; x < 6; x++) labels[x + 7 * (y + 6 * z)] = 1;
+    expectClose(distanceTransform(labels, shape), bruteForce(labels, shape, [1, 1, 1], false));
+    // The centre voxel (3, 2, 2) is two voxels from the background along x and y.
+    expect(distanceTransform(labels, shape)[3 + 7 * (2 + 6 * 2)]).toBeCloseTo(2);
+  });
+
+  test("neighbouring labels are each other's boundary", () => {
+    const labels = new Uint32Array([5, 5, 5, 9, 9, 9, 9, 9]);
+    expect(Array.from(distanceTransform(labels, [8, 1, 1]))).toEqual([3, 2, 1, 1, 2, 3, 4, 5]);
+  });
+
+  test("the volume's faces are boundaries only with blackBorder", () => {
+    const labels = new Uint16Array(4).fill(3);
+    expect(Array.from(distanceTransform(labels, [4, 1, 1]))).toEqual(
+      new Array(4).fill(Number.POSITIVE_INFINITY),
+    );
+    expect(
+      Array.from(
+        distanceTransform(labels, [4, 1, 1], { blackBorder: true, anisotropy: [1, 10, 10] }),
+      ),
+    ).toEqual([1, 2, 2, 1]);
+    // One voxel thick along y and z: the outside is one voxel away along those axes.
+    expect(
+      Array.from(
+        distanceTransform(labels, [4, 1, 1], { blackBorder: true, anisotropy: [10, 3, 4] }),
+      ),
+    ).toEqual([3, 3, 3, 3]);
+  });
+
+  test("uint64 labels differing only in the high word are different objects", () => {
+    const labels = new BigUint64Array([7n, 7n, 7n | (1n << 40n), 7n | (1n << 40n)]);
+    expect(Array.from(distanceTransform(labels, [4, 1, 1]))).toEqual([2, 1, 1, 2]);
+  });
+
+  test("squared returns the squares", () => {
+    const labels = new Uint8Array([0, 1, 1, 1, 1, 1, 0]);
+    expect(Array.from(distanceTransform(labels, [7, 1, 1], { squared: true }))).toEqual([
+      0, 1, 4, 9, 4, 1, 0,
+    ]);
+  });
+
+  test("matches brute force on random segmentations, anisotropic, both border modes", () => {
+    fc.assert(
+      fc.property(
+        fc.tuple(
+          fc.integer({ min: 1, max: 7 }),
+          fc.integer({ min: 1, max: 6 }),
+          fc.integer({ min: 1, max: 5 }),
+        ),
+        fc.integer({ min: 1, max: 4 }),
+        fc.tuple(
+          fc.integer({ min: 1, max: 6 }),
+          fc.integer({ min: 1, max: 6 }),
+          fc.integer({ min: 1, max: 20 }),
+        ),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer(),
+        (shape, nLabels, anisotropy, blackBorder, wide, seed) => {
+          const n = shape[0] * shape[1] * shape[2];
+          let s = seed >>> 0;
+          const rand = () => {
+            s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+            return s >>> 16;
+          };
+          // Blocky labels so that runs of more than one voxel occur.
+          const plain = new Uint32Array(n);
+          for (let i = 0; i < n; i++)
+            plain[i] = i > 0 && rand() % 3 ? plain[i - 1] : rand() % (nLabels + 1);
+          const labels: DistanceLabels = wide
+            ? BigUint64Array.from(plain, (v) => (v === 0 ? 0n : BigInt(v) << 33n))
+            : plain;
+          const expected = bruteForce(
+            wide ? Array.from(labels as BigUint64Array) : plain,
+            shape,
+            anisotropy,
+            blackBorder,
+          );
+          expectClose(distanceTransform(labels, shape, { anisotropy, blackBorder }), expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test("a shape that does not match the labels is refused", () => {
+    expect(() => distanceTransform(new Uint8Array(10), [3, 3, 1])).toThrow(DistanceTransformError);
+    expect(() =>
+      distanceTransform(new Uint8Array(9), [3, 3, 1], { anisotropy: [1, 0, 1] }),
+    ).toThrow(/anisotropy/);
+  });
+});

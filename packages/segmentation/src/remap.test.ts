@@ -1,0 +1,146 @@
+import fc from "fast-check";
+import { countVoxels } from "./counts";
+import type { IntegerLabelArray } from "./label-array";
+import { RemapMissingIdError, RemapRangeError, RemapTableError, remap } from "./remap";
+import { renumber } from "./renumber";
+
+const list = (a: IntegerLabelArray): (number | bigint)[] =>
+  Array.from(a as ArrayLike<number | bigint>);
+
+describe("remap", () => {
+  test("a Map, (from, to) pairs and a dense array give the same result", () => {
+    const labels = new Uint32Array([0, 5, 5, 9, 0]);
+    const want = [0, 1, 1, 2, 0];
+    expect(
+      list(
+        remap(
+          labels,
+          new Map([
+            [0, 0],
+            [5, 1],
+            [9, 2],
+          ]),
+        ),
+      ),
+    ).toEqual(want);
+    expect(
+      list(remap(labels, { from: new Uint32Array([0, 5, 9]), to: new Uint32Array([0, 1, 2]) })),
+    ).toEqual(want);
+    expect(list(remap(labels, [0, 0, 0, 0, 0, 1, 0, 0, 0, 2]))).toEqual(want);
+  });
+
+  test("uint64 ids are looked up by both words", () => {
+    const labels = new BigUint64Array([7n, (1n << 32n) | 7n, 7n]);
+    const table = new Map<bigint, bigint>([
+      [7n, 1n],
+      [(1n << 32n) | 7n, 2n ** 40n],
+    ]);
+    expect(list(remap(labels, table) as BigUint64Array)).toEqual([1n, 2n ** 40n, 1n]);
+  });
+
+  test("an id missing from the table is a RemapMissingIdError naming it and the context", () => {
+    const labels = new BigUint64Array([1n, 2n ** 50n]);
+    const run = () => remap(labels, new Map([[1n, 1n]]), { context: "file:///seg 0-2_0-1_0-1" });
+    expect(run).toThrow(RemapMissingIdError);
+    expect(run).toThrow(`id ${2n ** 50n} in file:///seg 0-2_0-1_0-1 is not in the table`);
+  });
+
+  test("preserveMissing keeps ids the table lacks", () => {
+    expect(
+      list(remap(new Uint16Array([1, 2, 3]), new Map([[2, 9]]), { preserveMissing: true })),
+    ).toEqual([1, 9, 3]);
+  });
+
+  test("a value the output type cannot hold is a RemapRangeError", () => {
+    const run = () => remap(new Uint32Array([4]), new Map([[4, 300]]), { dataType: "uint8" });
+    expect(run).toThrow(RemapRangeError);
+    expect(run).toThrow(/id 4 maps to 300, which a uint8 array cannot hold/);
+  });
+
+  test("signed labels and a table of negative ids", () => {
+    expect(
+      list(
+        remap(
+          new Int32Array([-1, 3]),
+          new Map([
+            [-1, 0],
+            [3, -7],
+          ]),
+        ),
+      ),
+    ).toEqual([0, -7]);
+  });
+
+  test("a table with from and to of different lengths is a RemapTableError", () => {
+    expect(() => remap(new Uint8Array(1), { from: [1, 2], to: [1] })).toThrow(RemapTableError);
+  });
+});
+
+describe("renumber", () => {
+  test("ids in order of first appearance from start, zero kept, the smallest type", () => {
+    const r = renumber(new BigUint64Array([0n, 7n, 2n ** 40n, 7n]));
+    expect(r.dataType).toBe("uint8");
+    expect(Array.from(r.labels as Uint8Array)).toEqual([0, 1, 2, 1]);
+    expect(Array.from(r.mapping.from as BigUint64Array)).toEqual([7n, 2n ** 40n]);
+    expect(Array.from(r.mapping.to)).toEqual([1, 2]);
+  });
+
+  test("preserveZero false numbers 0 like any id; start shifts the ids", () => {
+    const r = renumber(new Uint32Array([5, 0, 5]), { preserveZero: false, start: 10 });
+    expect(Array.from(r.labels as Uint8Array)).toEqual([10, 11, 10]);
+  });
+
+  test("more than 65535 ids give uint32", () => {
+    const labels = Uint32Array.from({ length: 70000 }, (_, i) => i * 3 + 1);
+    const r = renumber(labels);
+    expect(r.dataType).toBe("uint32");
+    expect((r.labels as Uint32Array)[69999]).toBe(70000);
+  });
+
+  test("property: remap(labels, mapping) inverts renumber", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), { maxLength: 40 }),
+        fc.array(fc.nat(39), { maxLength: 300 }),
+        (pool, picks) => {
+          if (pool.length === 0) return;
+          const labels = BigUint64Array.from(picks, (p) => pool[p % pool.length]);
+          const r = renumber(labels);
+          const back = new Map<number, bigint>([[0, 0n]]);
+          for (let k = 0; k < r.mapping.to.length; k++)
+            back.set(r.mapping.to[k], (r.mapping.from as BigUint64Array)[k]);
+          const wide = BigUint64Array.from(r.labels as ArrayLike<number>, (v) => BigInt(v));
+          expect(remap(wide, new Map([...back].map(([k, v]) => [BigInt(k), v])))).toEqual(labels);
+        },
+      ),
+    );
+  });
+});
+
+describe("countVoxels", () => {
+  test("counts per id in ascending id order, 0 included", () => {
+    const c = countVoxels(new Uint32Array([3, 3, 0, 7, 3]));
+    expect(Array.from(c.ids as Uint32Array)).toEqual([0, 3, 7]);
+    expect(Array.from(c.counts)).toEqual([1, 3, 1]);
+  });
+
+  test("signed ids sort by value; uint64 by both words", () => {
+    expect(Array.from(countVoxels(new Int8Array([5, -3, 5])).ids as Int8Array)).toEqual([-3, 5]);
+    const c = countVoxels(new BigUint64Array([2n ** 33n, 1n, 2n ** 33n]));
+    expect(Array.from(c.ids as BigUint64Array)).toEqual([1n, 2n ** 33n]);
+    expect(Array.from(c.counts)).toEqual([1, 2]);
+  });
+
+  test("property: counts sum to the voxels and match a Map count", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 500 }), (values) => {
+        const c = countVoxels(Uint32Array.from(values));
+        const want = new Map<number, number>();
+        for (const v of values) want.set(v, (want.get(v) ?? 0) + 1);
+        expect(new Map(Array.from(c.ids as Uint32Array, (id, k) => [id, c.counts[k]]))).toEqual(
+          want,
+        );
+      }),
+    );
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * Renumber: compact the ids of a label array to start, start + 1, ... in
+ * order of first appearance (x fastest), in the smallest type that holds
+ * them — fastremap's `renumber` with `preserve_zero`.
+ */
+import { IdTable } from "./id-table";
+import { type IntegerLabelArray, labelWords } from "./label-array";
+import { type LabelType, labelTypeOf, newLabels } from "./label-types";
+
+/** Options of {@link renumber}. */
+export interface RenumberOptions {
+  /** Keep 0 as 0 (background) instead of renumbering it. Default true. */
+  preserveZero?: boolean;
+  /** The first new id. Default 1. */
+  start?: number;
+}
+
+/** What {@link renumber} returns. */
+export interface RenumberResult {
+  /** The renumbered array, in the smallest unsigned type that holds its ids. */
+  labels: IntegerLabelArray;
+  /** The type of `labels`. */
+  dataType: LabelType;
+  /**
+   * Old ids (the input's type) in order of first appearance and their new ids
+   * (`to[k]` replaces `from[k]`); 0 is not listed when `preserveZero`.
+   */
+  mapping: { from: IntegerLabelArray; to: Float64Array };
+}
+
+/**
+ * Renumber the ids of `labels` in order of first appearance.
+ *
+ * @example
+ * const { labels: compact, mapping } = renumber(new BigUint64Array([0n, 7n, 2n ** 40n, 7n]));
+ * // compact = Uint8Array [0, 1, 2, 1]; mapping.from = [7n, 2n ** 40n], mapping.to = [1, 2]
+ */
+export function renumber(labels: IntegerLabelArray, options: RenumberOptions = {}): RenumberResult {
+  const preserveZero = options.preserveZero ?? true;
+  const start = options.start ?? 1;
+  if (!Number.isSafeInteger(start) || start < 0)
+    throw new RangeError(`renumber: start must be a whole number >= 0; got ${start}`);
+  const { words, pairs } = labelWords(labels, "renumber");
+  const n = labels.length;
+  const table = new IdTable(1024);
+  // With preserveZero, id 0 takes index 0 and keeps the value 0.
+  if (preserveZero) table.add(0, 0);
+  const index = new Uint32Array(n);
+  let pl = -1;
+  let ph = -1;
+  let pv = 0;
+  if (pairs) {
+    for (let i = 0; i < n; i++) {
+      const lo = words[2 * i];
+      const hi = words[2 * i + 1];
+      if (lo !== pl || hi !== ph) {
+        pv = table.add(lo, hi);
+        pl = lo;
+        ph = hi;
+      }
+      index[i] = pv;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = words[i];
+      if (v !== pl) {
+        pv = table.add(v, 0);
+        pl = v;
+      }
+      index[i] = pv;
+    }
+  }
+  const skip = preserveZero ? 1 : 0;
+  const count = table.size - skip;
+  const max = count === 0 ? 0 : start + count - 1;
+  const dataType: LabelType =
+    max <= 0xff ? "uint8" : max <= 0xffff ? "uint16" : max <= 0xffffffff ? "uint32" : "uint64";
+  const values = new Float64Array(table.size);
+  for (let k = skip; k < table.size; k++) values[k] = start + k - skip;
+  let relabelled: IntegerLabelArray = index;
+  if (dataType === "uint32") {
+    // The index array becomes the output: one pass instead of two.
+    for (let i = 0; i < n; i++) index[i] = values[index[i]];
+  } else {
+    const out = newLabels(dataType, n);
+    const w = out.words;
+    if (out.pairs) {
+      for (let i = 0; i < n; i++) {
+        const v = values[index[i]];
+        w[2 * i] = v % 4294967296;
+        w[2 * i + 1] = Math.floor(v / 4294967296);
+      }
+    } else for (let i = 0; i < n; i++) w[i] = values[index[i]];
+    relabelled = out.array;
+  }
+  const from = newLabels(labelTypeOf(labels), count);
+  for (let k = 0; k < count; k++) {
+    if (from.pairs) {
+      from.words[2 * k] = table.lo[k + skip];
+      from.words[2 * k + 1] = table.hi[k + skip];
+    } else from.words[k] = table.lo[k + skip];
+  }
+  return { labels: relabelled, dataType, mapping: { from: from.array, to: values.slice(skip) } };
+}
