@@ -70,8 +70,48 @@ function report(pkgDir) {
   return out.join("\n");
 }
 
+/**
+ * Names a built entry exports, each with the package it re-exports it from
+ * (undefined when the package declares it itself).
+ */
+function exportedNames(entry) {
+  const sf = ts.createSourceFile(entry, readFileSync(entry, "utf8"), ts.ScriptTarget.Latest);
+  const out = new Map();
+  for (const st of sf.statements) {
+    if (!ts.isExportDeclaration(st) || !st.exportClause || !ts.isNamedExports(st.exportClause))
+      continue;
+    const from = st.moduleSpecifier?.text;
+    for (const e of st.exportClause.elements)
+      out.set(e.name.text, from?.startsWith("@ngpipe/") ? from : undefined);
+  }
+  return out;
+}
+
+/**
+ * The rules of the public API that a report cannot show: no `export *` in a
+ * package's index (each name is listed on purpose), and no name exported by
+ * two packages unless one re-exports the other's.
+ */
+function apiRuleViolations(workspaces) {
+  const problems = [];
+  const owners = new Map();
+  for (const ws of workspaces) {
+    const index = readFileSync(join(root, ws, "src", "index.ts"), "utf8");
+    if (/^export (type )?\*(?! as )/m.test(index))
+      problems.push(`${ws}/src/index.ts uses export *: list the names`);
+    const pkg = JSON.parse(readFileSync(join(root, ws, "package.json"), "utf8"));
+    for (const [name, from] of exportedNames(join(root, ws, "dist", "index.d.ts")))
+      if (from === undefined) owners.set(name, [...(owners.get(name) ?? []), pkg.name]);
+  }
+  for (const [name, pkgs] of owners)
+    if (pkgs.length > 1) problems.push(`${pkgs.join(" and ")} both export their own "${name}"`);
+  return problems;
+}
+
 const packages = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).workspaces;
 const check = process.argv.includes("--check");
+const violations = apiRuleViolations(packages);
+for (const v of violations) console.error(`api: ${v}`);
 let stale = 0;
 for (const ws of packages) {
   const dir = join(root, ws);
@@ -107,6 +147,7 @@ for (const ws of packages) {
     rmSync(tmp, { recursive: true, force: true });
   }
 }
+if (violations.length > 0) process.exitCode = 1;
 if (stale > 0) {
   console.error(
     `\n${stale} API report(s) differ from the built packages. If the change to the public API is meant, run:\n  ${REGENERATE}\nand commit the reports.`,
