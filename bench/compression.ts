@@ -15,13 +15,11 @@
  * Also the async zlib call (libuv thread pool) the storage layer makes on the
  * event loop, as a latency per call.
  */
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import * as zlib from "node:zlib";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { encodeCompressedSegmentation } from "@ngpipe/precomputed";
 import { emLikeImage, voronoiSegmentation } from "@ngpipe/tasks";
-import * as fflate from "fflate";
-
-const SIZES = [4 << 10, 64 << 10, 1 << 20, 4 << 20];
 
 interface Row {
   where: string;
@@ -33,6 +31,11 @@ interface Row {
   ratio: number;
   zlibAsync?: number;
 }
+
+// The timing loops are plain JavaScript so that a worker thread runs the same code.
+const { measure } = require("./compression-measure.cjs") as {
+  measure(where: string, inputs: [string, Uint8Array][], rounds: number): Promise<Row[]>;
+};
 
 function inputs(only: string | undefined): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
@@ -61,145 +64,11 @@ function inputs(only: string | undefined): Map<string, Uint8Array> {
   return out;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
-
-/** Median seconds of `fn` over `rounds`, alternating with the others of the same group. */
-function timeGroup(fns: (() => unknown)[], rounds: number, size: number): number[] {
-  // Enough repetitions per round for ~20 ms of work on small inputs.
-  const reps = Math.max(1, Math.round((8 << 20) / size));
-  const times: number[][] = fns.map(() => []);
-  for (const fn of fns) for (let i = 0; i < Math.min(reps, 4); i++) fn();
-  for (let r = 0; r < rounds; r++) {
-    fns.forEach((fn, j) => {
-      const t0 = process.hrtime.bigint();
-      for (let i = 0; i < reps; i++) fn();
-      times[j].push(Number(process.hrtime.bigint() - t0) / 1e9 / reps);
-    });
-  }
-  return times.map(median);
-}
-
-async function asyncLatency(
-  fn: () => Promise<unknown>,
-  rounds: number,
-  size: number,
-): Promise<number> {
-  const reps = Math.max(1, Math.round((8 << 20) / size));
-  const times: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < reps; i++) await fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e9 / reps);
-  }
-  return median(times);
-}
-
-async function measure(where: string, only: string | undefined, rounds: number): Promise<Row[]> {
-  const rows: Row[] = [];
-  const gzipAsync = (b: Uint8Array, o: zlib.ZlibOptions) =>
-    new Promise<Buffer>((res, rej) => zlib.gzip(b, o, (e, r) => (e ? rej(e) : res(r))));
-  const gunzipAsync = (b: Uint8Array, o: zlib.ZlibOptions) =>
-    new Promise<Buffer>((res, rej) => zlib.gunzip(b, o, (e, r) => (e ? rej(e) : res(r))));
-  for (const [kind, all] of inputs(only)) {
-    for (const size of SIZES) {
-      const data = all.subarray(0, size).slice();
-      const mb = size / 1e6;
-      for (const level of [6, 1] as const) {
-        const [z, f] = timeGroup(
-          [() => zlib.gzipSync(data, { level }), () => fflate.gzipSync(data, { level })],
-          rounds,
-          size,
-        );
-        const za =
-          where === "main"
-            ? await asyncLatency(() => gzipAsync(data, { level }), rounds, size)
-            : undefined;
-        rows.push({
-          where,
-          kind,
-          size,
-          op: `gzip ${level}`,
-          zlib: mb / z,
-          fflate: mb / f,
-          ratio: z / f,
-          zlibAsync: za === undefined ? undefined : mb / za,
-        });
-      }
-      const gz = zlib.gzipSync(data, { level: 6 });
-      const [z, f] = timeGroup(
-        [
-          () => zlib.gunzipSync(gz, size > 32768 ? { chunkSize: 256 * 1024 } : {}),
-          () => fflate.gunzipSync(gz),
-          () => fflate.gunzipSync(gz, { out: new Uint8Array(size) }),
-        ],
-        rounds,
-        size,
-      ).slice(0, 2);
-      const za =
-        where === "main"
-          ? await asyncLatency(
-              () => gunzipAsync(gz, size > 32768 ? { chunkSize: 256 * 1024 } : {}),
-              rounds,
-              size,
-            )
-          : undefined;
-      rows.push({
-        where,
-        kind,
-        size,
-        op: "gunzip",
-        zlib: mb / z,
-        fflate: mb / f,
-        ratio: z / f,
-        zlibAsync: za === undefined ? undefined : mb / za,
-      });
-      const [dz, df] = timeGroup(
-        [() => zlib.deflateSync(data, { level: 6 }), () => fflate.zlibSync(data, { level: 6 })],
-        rounds,
-        size,
-      );
-      rows.push({
-        where,
-        kind,
-        size,
-        op: "deflate 6 (png)",
-        zlib: mb / dz,
-        fflate: mb / df,
-        ratio: dz / df,
-      });
-      const zd = zlib.deflateSync(data, { level: 6 });
-      const [iz, ifl] = timeGroup(
-        [() => zlib.inflateSync(zd), () => fflate.unzlibSync(zd)],
-        rounds,
-        size,
-      );
-      rows.push({
-        where,
-        kind,
-        size,
-        op: "inflate (png)",
-        zlib: mb / iz,
-        fflate: mb / ifl,
-        ratio: iz / ifl,
-      });
-    }
-  }
-  return rows;
-}
-
 function fmt(n: number | undefined): string {
   return n === undefined ? "-" : n >= 100 ? n.toFixed(0) : n.toFixed(1);
 }
 
 async function main(): Promise<void> {
-  if (!isMainThread) {
-    const { only, rounds } = workerData as { only?: string; rounds: number };
-    parentPort!.postMessage(await measure("worker", only, rounds));
-    return;
-  }
   const argv = process.argv.slice(2);
   let rounds = 7;
   let only: string | undefined;
@@ -207,20 +76,21 @@ async function main(): Promise<void> {
     if (argv[i] === "--rounds") rounds = Number(argv[++i]);
     else if (argv[i] === "--only") only = argv[++i];
   }
-  const rows = await measure("main", only, rounds);
+  const data = [...inputs(only)];
+  const rows = await measure("main", data, rounds);
   const inWorker = await new Promise<Row[]>((resolve, reject) => {
-    // tsx's hook is installed in the worker the way the kernel pool's worker does it.
-    const w = new Worker(
-      `require("tsx/cjs/api").register(); require(${JSON.stringify(__filename)});`,
-      { eval: true, workerData: { only, rounds } },
-    );
-    w.once("message", resolve);
+    const w = new Worker(join(__dirname, "compression-measure.cjs"), {
+      workerData: { compressionBench: true, inputs: data, rounds },
+    });
+    w.once("message", (m) => {
+      resolve(m);
+      void w.terminate();
+    });
     w.once("error", reject);
   });
   rows.push(...inWorker);
   console.log(
-    `# ${["npx tsx bench/compression.ts", ...argv].join(" ")}  (load ${(await import("node:os"))
-      .loadavg()
+    `# ${["npx tsx bench/compression.ts", ...argv].join(" ")}  (load ${loadavg()
       .map((l) => l.toFixed(1))
       .join(" ")})`,
   );

@@ -1,24 +1,39 @@
 /**
- * End-to-end downsample task throughput from file://: read the block (chunk
- * fetch + gunzip + decode in the pool), pool the mips in the pool, encode and
- * write every new chunk (gzip) back to file://.
+ * A downsample task end to end against its CPU floor (issue 13).
  *
- * Layouts (CloudVolume/Igneous defaults: 128x128x64 chunks, gzip on disk):
- *   image  512x512x128 uint8 raw,                      EM-like synthetic image
- *   seg    512x512x128 uint64 compressed_segmentation,  Voronoi segmentation
- * Both downsampled 2x2x1 by 2 mips with a memory target (32 MB for uint8,
- * 256 MB for uint64) that makes tasks of 512x512x64: two tasks, run
- * concurrently.
+ * Layers on file://, 2048x1024x64 voxels in 128x128x64 chunks with gzip (the
+ * CloudVolume/Igneous defaults), read as two tasks of one 1024x1024x64 block
+ * each, downsampled 2x2x1 by 3 mips (16 + 4 + 1 new chunks per task):
+ *   image  uint8  raw                      EM-like synthetic image, average pooling
+ *   seg    uint64 compressed_segmentation  Voronoi labels above 2^40, mode pooling
  *
- * Throughput = mip-0 voxels / wall time of all tasks, in Mvox/s, for 1 and 2
- * pool threads; best and median of the runs.
+ * floor    the CPU calls of one task, back to back on this thread, nothing
+ *          else: gunzip + decode of its 64 stored chunks (decodeStoredChunk),
+ *          the pooling kernel over the block (downsample), encode + gzip of
+ *          its 21 new chunks (encodeStoredChunk). No IO, no painting, no
+ *          cropping, no worker hand-offs.
+ * task     `executeTask` of the real payloads: 1 worker = pool of 1 thread,
+ *          the two tasks one after the other; 2 workers = pool of 2 threads,
+ *          the two tasks at once (as `ngpipe execute --workers 2 --threads 2`).
  *
- * Run: npx tsx bench/downsample-task.ts [runs]
+ * Printed per layer: medians over the runs of the floor per task, the task
+ * time per task, task/floor efficiency (floor time / task time, >= 0.8 is the
+ * goal for 1 worker) and the 2-worker speed-up (>= 1.8 the goal), with the
+ * load average. Runs alternate floor, 1 worker, 2 workers.
+ *
+ * Run: npx tsx bench/downsample-task.ts [runs] [image|seg]
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { closePool, configurePool, NdArray, Volume } from "@ngpipe/precomputed";
+import {
+  closePool,
+  configurePool,
+  downsample,
+  NdArray,
+  type TypedArray,
+  Volume,
+} from "@ngpipe/precomputed";
 import {
   createDownsampleTasks,
   createTaskContext,
@@ -26,62 +41,216 @@ import {
   executeTask,
   voronoiSegmentation,
 } from "@ngpipe/tasks";
+import { decodeStoredChunk, encodeStoredChunk } from "../packages/precomputed/src/chunks/stored";
 
 const runs = Number(process.argv[2] ?? 3);
-const shape = [512, 512, 128] as const;
-const voxels = shape[0] * shape[1] * shape[2];
+const only = process.argv[3];
+const BLOCK = [1024, 1024, 64] as const;
+const SHAPE = [2 * BLOCK[0], BLOCK[1], BLOCK[2]] as const;
+const CHUNK = [128, 128, 64] as const;
+const MIPS = 3;
 const dir = mkdtempSync(join(tmpdir(), "ngpipe-bench-ds-"));
 
-async function runTasks(url: string, memoryTarget: number): Promise<number> {
-  const tasks = await createDownsampleTasks(url, { mips: 2, memoryTarget });
-  const ctx = createTaskContext();
-  const t0 = process.hrtime.bigint();
-  await Promise.all([...tasks].map((p) => executeTask(p, ctx)));
-  return Number(process.hrtime.bigint() - t0) / 1e6;
+/** Voronoi labels for the layer: a 512x512x64 partition tiled 4x2, each tile's ids offset. */
+function labels(): Uint32Array {
+  const [tx, ty, tz] = [512, 512, 64];
+  const tile = voronoiSegmentation([tx, ty, tz], { seeds: 300, seed: 5 });
+  const out = new Uint32Array(SHAPE[0] * SHAPE[1] * SHAPE[2]);
+  for (let t = 0; t < 8; t++) {
+    const x0 = (t % 4) * tx;
+    const y0 = (t >> 2) * ty;
+    for (let z = 0; z < tz; z++)
+      for (let y = 0; y < ty; y++) {
+        const from = tx * (y + ty * z);
+        const to = x0 + SHAPE[0] * (y0 + y + SHAPE[1] * z);
+        for (let x = 0; x < tx; x++) {
+          const v = tile[from + x];
+          out[to + x] = v === 0 ? 0 : v + 1000 * t;
+        }
+      }
+  }
+  return out;
 }
 
-async function bench(name: string, url: string, memoryTarget: number): Promise<void> {
-  for (const threads of [1, 2]) {
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+interface Layer {
+  name: string;
+  url: string;
+  path: string;
+  encoding: "raw" | "compressed_segmentation";
+  dtype: "uint8" | "uint64";
+  method: "average" | "mode";
+}
+
+/** The two task payloads: one per 1024x1024x64 block. */
+async function payloads(layer: Layer) {
+  const set = await createDownsampleTasks(layer.url, { mips: MIPS, memoryTarget: 8e9 });
+  const [first] = [...set];
+  return [0, 1].map((i) => ({
+    ...first,
+    params: {
+      ...first.params,
+      bbox: `${i * BLOCK[0]}-${(i + 1) * BLOCK[0]}_0-${BLOCK[1]}_0-${BLOCK[2]}`,
+    },
+  }));
+}
+
+/** The stored bytes of the first block's chunks, read once (the floor excludes IO). */
+function storedChunks(layer: Layer): { bytes: Uint8Array; key: string }[] {
+  const out: { bytes: Uint8Array; key: string }[] = [];
+  const key0 = "4_4_40";
+  for (let y = 0; y < BLOCK[1]; y += CHUNK[1])
+    for (let x = 0; x < BLOCK[0]; x += CHUNK[0]) {
+      const name = `${x}-${x + CHUNK[0]}_${y}-${y + CHUNK[1]}_0-${CHUNK[2]}`;
+      const b = readFileSync(join(layer.path, key0, `${name}.gz`));
+      out.push({ bytes: new Uint8Array(b), key: name });
+    }
+  return out;
+}
+
+/** The floor of one task: its decode, pooling and encode calls back to back. */
+function floor(
+  layer: Layer,
+  stored: { bytes: Uint8Array; key: string }[],
+  block: TypedArray,
+): number {
+  const ctx = (shape: readonly number[]) => ({
+    dtype: layer.dtype,
+    shape: [shape[0], shape[1], shape[2], 1] as [number, number, number, number],
+    blockSize: [8, 8, 8] as const,
+  });
+  const t0 = performance.now();
+  for (const s of stored) decodeStoredChunk(s.bytes, "gzip", layer.encoding, ctx(CHUNK));
+  const levels = downsample(layer.method, block, [...BLOCK, 1], [2, 2, 1], MIPS);
+  const t1 = performance.now();
+  // Encoding reads each chunk from a copy cut beforehand (cutting is not a floor call).
+  const crops: TypedArray[] = [];
+  for (const { data, shape } of levels) {
+    const a = new NdArray(data, shape, layer.dtype);
+    for (let y = 0; y < shape[1]; y += CHUNK[1])
+      for (let x = 0; x < shape[0]; x += CHUNK[0])
+        crops.push(a.crop([x, y, 0], [CHUNK[0], CHUNK[1], CHUNK[2]]).data);
+  }
+  const t2 = performance.now();
+  for (const c of crops) encodeStoredChunk(c, layer.encoding, ctx(CHUNK), "gzip");
+  return t1 - t0 + (performance.now() - t2);
+}
+
+/**
+ * Wall time of running the two tasks; per task, their CPU time (all threads
+ * of the process), minor page faults and the main thread's busy time go
+ * into `cpu`, `faults` and `main`.
+ */
+async function runTasks(
+  layer: Layer,
+  workers: number,
+  cpu?: number[],
+  faults?: number[],
+  main?: number[],
+): Promise<number> {
+  const tasks = await payloads(layer);
+  const ctx = createTaskContext();
+  const c0 = process.cpuUsage();
+  const f0 = process.resourceUsage().minorPageFault;
+  const e0 = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  if (workers === 1) for (const p of tasks) await executeTask(p, ctx);
+  else await Promise.all(tasks.map((p) => executeTask(p, ctx)));
+  const c = process.cpuUsage(c0);
+  cpu?.push((c.user + c.system) / 1e3 / 2);
+  faults?.push((process.resourceUsage().minorPageFault - f0) / 2);
+  main?.push(performance.eventLoopUtilization(e0).active / 2);
+  return performance.now() - t0;
+}
+
+async function bench(layer: Layer, block: TypedArray): Promise<void> {
+  const stored = storedChunks(layer);
+  const f: number[] = [];
+  const t1: number[] = [];
+  const t2: number[] = [];
+  const fc: number[] = [];
+  const c1: number[] = [];
+  const ff: number[] = [];
+  const f1: number[] = [];
+  const m1s: number[] = [];
+  const setThreads = async (threads: number) => {
     await closePool();
     configurePool({ threads });
-    await runTasks(url, memoryTarget); // warm-up: starts the threads and loads the kernels
-    const times: number[] = [];
-    for (let r = 0; r < runs; r++) times.push(await runTasks(url, memoryTarget));
-    times.sort((a, b) => a - b);
-    const rate = (ms: number) => (voxels / 1e6 / (ms / 1e3)).toFixed(1);
-    const best = times[0];
-    const median = times[times.length >> 1];
-    console.log(
-      `${name.padEnd(44)} threads ${threads}  best ${best.toFixed(0).padStart(6)} ms ` +
-        `${rate(best).padStart(6)} Mvox/s   median ${median.toFixed(0).padStart(6)} ms ` +
-        `${rate(median).padStart(6)} Mvox/s`,
-    );
+    await runTasks(layer, threads); // warm-up: starts the threads, loads the kernels
+  };
+  floor(layer, stored, block);
+  for (let r = 0; r < runs; r++) {
+    const c0 = process.cpuUsage();
+    const f0 = process.resourceUsage().minorPageFault;
+    f.push(floor(layer, stored, block));
+    const c = process.cpuUsage(c0);
+    fc.push((c.user + c.system) / 1e3);
+    ff.push(process.resourceUsage().minorPageFault - f0);
+    await setThreads(1);
+    t1.push((await runTasks(layer, 1, c1, f1, m1s)) / 2);
+    await setThreads(2);
+    t2.push((await runTasks(layer, 2)) / 2);
   }
+  const [mf, m1, m2] = [median(f), median(t1), median(t2)];
+  console.log(
+    `${layer.name.padEnd(34)} floor ${mf.toFixed(0).padStart(5)} ms/task` +
+      `  1 worker ${m1.toFixed(0).padStart(5)} ms/task (efficiency ${(mf / m1).toFixed(2)})` +
+      `  2 workers ${m2.toFixed(0).padStart(5)} ms/task (speed-up ${(m1 / m2).toFixed(2)})` +
+      `  load ${loadavg()[0].toFixed(1)}` +
+      `\n${"".padEnd(34)} CPU: floor ${median(fc).toFixed(0)} ms (cutting included),` +
+      ` 1-worker task ${median(c1).toFixed(0)} ms (all threads; main thread busy ${median(m1s).toFixed(0)} ms);` +
+      ` minor page faults: floor ${median(ff)}, task ${median(f1)}`,
+  );
 }
 
 async function main(): Promise<void> {
   console.log(
-    `# npx tsx bench/downsample-task.ts ${runs}  (node ${process.version}, ${runs} runs)`,
+    `# npx tsx bench/downsample-task.ts ${runs}  (node ${process.version}, ${runs} runs, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")})`,
   );
-  const labels = voronoiSegmentation(shape, { seeds: 400, seed: 5 });
-  const image = emLikeImage(labels, shape);
-  const imageUrl = `file://${join(dir, "image")}`;
-  await Volume.fromArray(imageUrl, NdArray.from(image, [...shape]), {
-    chunkSize: [128, 128, 64],
-    resolution: [4, 4, 40],
-  });
-  await bench("image uint8 raw 128x128x64, 2 mips 2x2x1", imageUrl, 32e6);
+  const seg = labels();
+  if (only !== "seg") {
+    const image = emLikeImage(seg, SHAPE);
+    const imageLayer: Layer = {
+      name: "image uint8 raw, 3 mips",
+      url: `file://${join(dir, "image")}`,
+      path: join(dir, "image"),
+      encoding: "raw",
+      dtype: "uint8",
+      method: "average",
+    };
+    await Volume.fromArray(imageLayer.url, NdArray.from(image, [...SHAPE]), {
+      chunkSize: [...CHUNK],
+      resolution: [4, 4, 40],
+    });
+    const imageBlock = new NdArray(image, [...SHAPE, 1], "uint8").crop([0, 0, 0], [...BLOCK]).data;
+    await bench(imageLayer, imageBlock);
+  }
+  if (only === "image") return;
 
-  const big = new BigUint64Array(labels.length);
-  for (let i = 0; i < labels.length; i++) big[i] = BigInt(labels[i]) + (1n << 40n);
-  const segUrl = `file://${join(dir, "seg")}`;
-  await Volume.fromArray(segUrl, NdArray.from(big, [...shape]), {
+  const big = new BigUint64Array(seg.length);
+  for (let i = 0; i < seg.length; i++) big[i] = seg[i] === 0 ? 0n : BigInt(seg[i]) + (1n << 40n);
+  const segLayer: Layer = {
+    name: "seg uint64 cseg, 3 mips",
+    url: `file://${join(dir, "seg")}`,
+    path: join(dir, "seg"),
+    encoding: "compressed_segmentation",
+    dtype: "uint64",
+    method: "mode",
+  };
+  await Volume.fromArray(segLayer.url, NdArray.from(big, [...SHAPE]), {
     type: "segmentation",
-    chunkSize: [128, 128, 64],
+    chunkSize: [...CHUNK],
     resolution: [4, 4, 40],
     encoding: "compressed_segmentation",
   });
-  await bench("seg uint64 cseg 128x128x64, 2 mips 2x2x1", segUrl, 256e6);
+  const segBlock = new NdArray(big, [...SHAPE, 1], "uint64").crop([0, 0, 0], [...BLOCK]).data;
+  await bench(segLayer, segBlock);
 }
 
 main()

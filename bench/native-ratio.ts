@@ -104,9 +104,12 @@ function native(binary: string, args: string[]): NativeResult {
  * A full garbage collection, run between timed calls so that one call's
  * output (up to 256 MiB, garbage once timed) is not collected inside the
  * next call's time: the native binaries free their outputs outside their
- * timers too.
+ * timers too. Array buffers are swept during the collection, not by a
+ * background thread that would unmap the old output while the next call
+ * faults its new one in (the two contend for the process's memory map).
  */
 setFlagsFromString("--expose-gc");
+setFlagsFromString("--no-concurrent-array-buffer-sweeping");
 const collect = runInNewContext("gc") as () => void;
 
 /** Wall-clock times of `reps` calls; their CPU times (user + system) are added to `cpu`. */
@@ -114,7 +117,6 @@ function timed(fn: () => unknown, cpu: number[]): number[] {
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     collect();
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     fn();

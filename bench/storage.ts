@@ -18,7 +18,6 @@
  *
  * Goal: ngpipe within 10% of (b), far ahead of (a).
  */
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import { Agent as HttpAgent } from "node:http";
@@ -31,8 +30,8 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { openStorage, type Storage } from "@ngpipe/storage";
-import { FaultProxy } from "@ngpipe/storage/testing";
 import { motoInstalled, startMoto } from "../test/support/moto";
+import { startLatencyProxy } from "./latency-proxy";
 
 interface Args {
   small: number;
@@ -378,36 +377,8 @@ function report(args: Args) {
   console.log(`\nreproduce: npx tsx bench/storage.ts ${flags}`);
 }
 
-/** Run this file again as a {@link FaultProxy} adding `latency` ms in front of `target`. */
-async function startLatencyProxy(
-  target: string,
-  latency: number,
-): Promise<{ endpoint: string; stop: () => void }> {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, __filename, "--serve-proxy", target, String(latency)],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`latency proxy exited (${code})`)));
-    child.stdout.once("data", (b: Buffer) => resolve(b.toString().trim()));
-  });
-  return { endpoint, stop: () => child.kill("SIGTERM") };
-}
-
-async function serveProxy(target: string, latency: number) {
-  const proxy = await FaultProxy.start(target);
-  proxy.faults.setPlan({ latencyMs: latency });
-  process.stdout.write(`${proxy.endpoint}\n`);
-  process.once("SIGTERM", () => void proxy.stop().then(() => process.exit(0)));
-  // Never outlive the benchmark that started it.
-  const parent = process.ppid;
-  setInterval(() => process.ppid !== parent && process.exit(0), 1000).unref();
-}
-
 async function main() {
   const argv = process.argv.slice(2);
-  if (argv[0] === "--serve-proxy") return serveProxy(argv[1], Number(argv[2]));
   const args = parseArgs(argv);
   if (args.only.has("file")) await benchFile(args);
   if (args.only.has("s3")) await benchS3(args);

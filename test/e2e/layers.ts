@@ -2,13 +2,17 @@
  * The layers the Neuroglancer end-to-end test serves, written with ngpipe's
  * own packages: a uint8 EM-like image (raw, gzip chunks) and a uint32 Voronoi
  * segmentation (compressed_segmentation) with legacy meshes made by the Mesh
- * and MeshManifest stages, each layer with a second mip downsampled 2x2x1.
+ * and MeshManifest stages, each layer with a second mip downsampled 2x2x1;
+ * and a sharded copy of the image written by the sharded transfer and
+ * downsample stages.
  */
 import { MeshLayer } from "@ngpipe/mesh";
 import { downsampleAverage, downsampleMode, NdArray, Volume } from "@ngpipe/precomputed";
 import {
+  createDownsampleTasks,
   createMeshingTasks,
   createMeshManifestTasks,
+  createTransferTasks,
   emLikeImage,
   executeTask,
   voronoiSegmentation,
@@ -31,6 +35,8 @@ export interface WrittenLayers {
   fragments: Map<string, string[]>;
   /** Chunk keys (`<scale key>/<chunk name>`) of every mip, per layer. */
   chunks: { image: string[]; segmentation: string[] };
+  /** Shard file keys (`<scale key>/<hex>.shard`) of the sharded layer, both mips. */
+  shards: string[];
 }
 
 async function addMip1(vol: Volume, level: Uint8Array | Uint32Array): Promise<string[]> {
@@ -80,9 +86,29 @@ export async function writeLayers(
   );
   await runAll(createMeshManifestTasks(segUrl));
   const fragments = await (await MeshLayer.open(segUrl)).listFragments();
+
+  // Four chunks per shard: several shard files per mip.
+  const shardedUrl = `file://${dir}/sharded`;
+  const shardBytes = 4 * CHUNK[0] * CHUNK[1] * CHUNK[2];
+  await runAll(
+    createTransferTasks(`file://${dir}/image`, shardedUrl, {
+      mip: 0,
+      sharded: true,
+      shardBytes,
+      fastPath: false,
+    }),
+  );
+  await runAll(createDownsampleTasks(shardedUrl, { sharded: true, shardBytes }));
+  const shards: string[] = [];
+  const sharded = await Volume.open(shardedUrl);
+  for (let mip = 0; mip < sharded.mipCount; mip++) {
+    const key = sharded.withMip(mip).scale.key;
+    for await (const k of sharded.storage.list(`${key}/`)) shards.push(k);
+  }
   return {
     meshed: [...fragments.keys()].sort(),
     fragments,
     chunks: { image: imageChunks, segmentation: segChunks },
+    shards,
   };
 }

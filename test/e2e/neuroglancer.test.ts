@@ -136,7 +136,7 @@ describe("Neuroglancer end to end", () => {
   });
 
   e2e(
-    "an image and a segmentation with meshes written by ngpipe load without errors",
+    "an image, a segmentation with meshes and a sharded image written by ngpipe load without errors",
     async () => {
       if (missing) throw new Error(`cannot run the Neuroglancer end-to-end test: ${missing}`);
       const viewerDir = (bundle as { dir: string }).dir;
@@ -165,7 +165,10 @@ describe("Neuroglancer end to end", () => {
       expect(layers.map((l) => `${l.path}:${l.type}`)).toEqual([
         "image:image",
         "segmentation:segmentation",
+        "sharded:image",
       ]);
+      expect(written.shards.length).toBeGreaterThan(2);
+      for (const k of written.shards) expect(k).toMatch(/^[^/]+\/[0-9a-f]+\.shard$/);
       const state = neuroglancerState(data.url, layers);
       const segmentation = state.layers.find((l) => l.type === "segmentation");
       Object.assign(segmentation!, { segments: written.meshed });
@@ -209,7 +212,7 @@ describe("Neuroglancer end to end", () => {
         probe = await page.evaluate(probeLayers);
         const settled =
           probe !== null &&
-          probe.length === 2 &&
+          probe.length === 3 &&
           probe.every(
             (l) =>
               l.ready &&
@@ -278,10 +281,11 @@ describe("Neuroglancer end to end", () => {
       expect(workerErrors).toEqual([]);
       expect(failed).toEqual([]);
       expect(domErrors).toEqual([]);
-      expect(layerItems).toEqual(["image", "segmentation"]);
+      expect(layerItems).toEqual(["image", "segmentation", "sharded"]);
       expect(probe?.map((l) => ({ name: l.name, errors: l.errors }))).toEqual([
         { name: "image", errors: [] },
         { name: "segmentation", errors: [] },
+        { name: "sharded", errors: [] },
       ]);
       expect(probe?.[1].active).toEqual(expect.arrayContaining(["default", "mesh"]));
       for (const l of probe ?? []) {
@@ -311,6 +315,13 @@ describe("Neuroglancer end to end", () => {
       ]);
       for (const r of [...chunkRequests("image"), ...chunkRequests("segmentation")])
         expect(written_.has(r.path)).toBe(true);
+      // The sharded layer is read from its shard files (ranged reads), never as chunk objects.
+      const shardRequests = requests.filter((r) => r.path.startsWith("/sharded/"));
+      expect(shardRequests.filter((r) => r.path.endsWith(".shard")).length).toBeGreaterThan(0);
+      expect(chunkRequests("sharded")).toEqual([]);
+      const shardPaths = new Set(written.shards.map((k) => `/sharded/${k}`));
+      for (const r of shardRequests)
+        if (r.path.endsWith(".shard")) expect(shardPaths.has(r.path)).toBe(true);
     },
     120_000,
   );

@@ -59,9 +59,14 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
   await closePool();
 });
+let out = "";
 captureOutput({
   reset: () => {
     err = "";
+    out = "";
+  },
+  out: (s) => {
+    out += s;
   },
   err: (s) => {
     err += s;
@@ -129,13 +134,13 @@ const CASES: Array<[string, string[], number, RegExp]> = [
     "blackout --value 300",
     ["image", "blackout", "L", "0-64_0-64_0-16", "--value", "300"],
     2,
-    /from 0 to 255 for uint8/,
+    /from 0 to 255 for a uint8 layer/,
   ],
   [
     "blackout --value -1",
     ["image", "blackout", "L", "0-64_0-64_0-16", "--value", "-1"],
     2,
-    /from 0 to 255 for uint8/,
+    /from 0 to 255 for a uint8 layer/,
   ],
   [
     "blackout --value 1.5",
@@ -247,5 +252,24 @@ describe("bounds partly outside the dataset", () => {
     expect(readdirSync(join(dest, "1_1_1")).sort()).toEqual(
       ["0-16", "16-32", "32-48", "48-64"].map((x) => `${x}_0-16_0-16.gz`),
     );
+  });
+});
+
+describe("temporary files left by killed writes", () => {
+  test("du counts them and image rm removes those of the chunks it deletes", async () => {
+    const dir = join(tmp, "killed");
+    expect(await ngpipe("image", "xfer", layer, dir)).toBe(0);
+    const scale = join(dir, "1_1_1");
+    writeFileSync(join(scale, ".0-16_0-16_0-16.ngpipe-4242-0.tmp"), "half");
+    writeFileSync(join(scale, ".48-64_48-64_0-16.ngpipe-4242-1.tmp"), "half");
+    out = "";
+    expect(await ngpipe("du", dir)).toBe(0);
+    expect(out).toMatch(
+      /\t17 object\(s\)\t.*\(and 2 temporary file\(s\), 8 B, left by interrupted writes\)/,
+    );
+    expect(await ngpipe("image", "rm", dir, "--bounds", "0-16_0-16_0-16")).toBe(0);
+    expect(readdirSync(scale).filter((n) => n.endsWith(".tmp"))).toEqual([
+      ".48-64_48-64_0-16.ngpipe-4242-1.tmp",
+    ]);
   });
 });

@@ -14,6 +14,11 @@ import { createProgress } from "./progress";
 export interface PipelineStep {
   name: string;
   tasks: () => Promise<Iterable<TaskPayload> | AsyncIterable<TaskPayload>>;
+  /**
+   * A step of several phases (connected components): made when the step
+   * starts, each phase run as a step of its own, in order.
+   */
+  phases?: () => Promise<PipelineStep[]>;
 }
 
 /** Options of {@link runPipeline}. */
@@ -127,6 +132,10 @@ export async function runPipeline(
   const queue = await openQueue(o.queue, { create: true });
   const results: StepResult[] = [];
   for (const step of steps) {
+    if (step.phases) {
+      results.push(...(await runPipeline(await step.phases(), o)));
+      continue;
+    }
     const started = Date.now();
     const tasks = (await step.tasks()) as AsyncIterable<TaskInput>;
     const n = await queue.insert(tasks, { signal: o.signal });

@@ -97,10 +97,16 @@ export const USAGE_EXIT_CODE = 2;
 /**
  * Errors of the packages that mean the command line asked for something
  * impossible (bounds outside the layer, a value out of the type's range, a
- * bad queue URL): like {@link UsageError}, they exit with
+ * bad queue URL, a shard plan that cannot work): like {@link UsageError}, they exit with
  * {@link USAGE_EXIT_CODE}.
  */
-const USAGE_ERROR_NAMES = new Set(["UsageError", "StageInputError", "InvalidQueueUrlError"]);
+const USAGE_ERROR_NAMES = new Set([
+  "UsageError",
+  "StageInputError",
+  "InvalidQueueUrlError",
+  "ShardPlanError",
+  "ShardMemoryError",
+]);
 
 /** The subcommand `argv` names (its leading words that are commands), e.g. "ngpipe image xfer". */
 function commandPath(program: Command, argv: string[]): string {

@@ -11,6 +11,7 @@
 import {
   type Compression,
   DecompressionError,
+  maxJsonBytes,
   openStorage,
   type Storage,
   type StorageOptions,
@@ -87,7 +88,7 @@ export class MeshLayer {
     const layer = options.storage ?? openStorage(layerUrl, options.storageOptions);
     let dir = options.meshDir;
     if (dir === undefined) {
-      const info = await layer.get("info");
+      const info = await layer.get("info", { maxBytes: maxJsonBytes() });
       if (info === null)
         throw new MeshNotFoundError(
           `no layer info at ${layer.url}/info: not a segmentation layer (check the URL)`,
@@ -110,7 +111,7 @@ export class MeshLayer {
 
   /** The mesh directory's `info`, or null when it has none (legacy meshes need none). */
   async info(): Promise<LegacyMeshInfo | null> {
-    const bytes = await this.storage.get("info");
+    const bytes = await this.storage.get("info", { maxBytes: maxJsonBytes() });
     if (bytes === null) return null;
     let json: unknown;
     try {

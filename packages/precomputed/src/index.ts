@@ -151,8 +151,19 @@ export {
   type HashedShardingOptions,
   type ImageShardingOptions,
   imageShardShape,
+  shardsAreBoxes,
 } from "./sharding/params";
 export {
+  DEFAULT_SHARD_MEMORY,
+  type ImageShardingPlan,
+  type ImageShardingPlanOptions,
+  planImageSharding,
+  SHARD_TASK_BUFFERS,
+  ShardMemoryError,
+  ShardPlanError,
+} from "./sharding/plan";
+export {
+  MAX_MINISHARD_INDEX_BYTES,
   ShardReader,
   type ShardReaderOptions,
   type ShardReadOptions,

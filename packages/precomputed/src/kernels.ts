@@ -5,6 +5,6 @@
  * user-registered encodings are coded on the main thread.
  */
 
-export { decodeStoredChunk, encodeStoredChunk } from "./chunks/stored";
+export { decodeStoredChunk, decodeStoredChunkInto, encodeStoredChunk } from "./chunks/stored";
 export { decodeChunk, encodeChunk } from "./codecs/registry";
 export { downsample } from "./downsample/downsample";

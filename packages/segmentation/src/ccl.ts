@@ -77,10 +77,29 @@ export function connectedComponents(
     throw new LabelArrayError(
       `connectedComponents: ${labels.length} voxels; one call takes fewer than 2^32 (use the stage for more)`,
     );
-  const words = options.threshold
+  return label32(
+    comparableLabels(labels, options),
+    shape,
+    connectivity,
+    options.firstVoxels === true,
+  );
+}
+
+/**
+ * The labels as uint32 keys whose equality is the labels' equality, 0 for
+ * background (or, with a threshold, 1 for foreground and 0 elsewhere): what
+ * {@link connectedComponents} labels. Two calls on arrays with the same
+ * pattern of equal values give keys with that same pattern (not the same
+ * keys), hence the same components — what lets a task compare a block's
+ * face with its neighbour's without sharing ids.
+ */
+export function comparableLabels(
+  labels: LabelArray,
+  options: Pick<ConnectedComponentsOptions, "background" | "threshold"> = {},
+): Uint32Array {
+  return options.threshold
     ? foreground(labels, options.threshold)
     : comparableWords(labels, options.background ?? 0);
-  return label32(words, shape, connectivity, options.firstVoxels === true);
 }
 
 /** The threshold's foreground as 1 and everything else as 0. */

@@ -9,6 +9,7 @@ import {
 } from "./fixtures.testutil";
 import { evaluateSegmentation } from "./metrics";
 import { regionGraph } from "./region-graph";
+import { remap } from "./remap";
 import { AffinityInputError, SegmentationOptionError } from "./watershed/errors";
 
 interface Fixture {
@@ -76,6 +77,18 @@ describePiriform("region graph, agglomeration and metrics on piriform (numpy ref
       expect(changed).toEqual(fixture.agglomerateBasins[method]);
     },
   );
+
+  test("an agglomeration table feeds remap: the agglomerated basins are the table's groups", () => {
+    const basins = readLabelsFixture("piriform-basins.u32.gz");
+    const table = agglomerate(regionGraph(aff, basins, PIRIFORM_SHAPE), { threshold: 0.3 });
+    const merged = remap(basins, table, { preserveMissing: true }) as Uint32Array;
+    const to = new Map(Array.from(table.from, (f, i) => [f, table.to[i]]));
+    let wrong = 0;
+    for (let i = 0; i < basins.length; i++)
+      if (merged[i] !== (to.get(basins[i]) ?? basins[i])) wrong++;
+    expect(wrong).toBe(0);
+    expect(new Set(merged).size).toBeLessThan(new Set(basins).size);
+  });
 
   test("evaluateSegmentation matches numpy's Rand and VOI figures, both ways round", () => {
     const other = readLabelsFixture("piriform-watershed-abs.u32.gz");

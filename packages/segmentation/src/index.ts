@@ -14,6 +14,7 @@ export {
   type ConnectedComponentsOptions,
   type ConnectedComponentsResult,
   type Connectivity,
+  comparableLabels,
   connectedComponents,
 } from "./ccl";
 export { countVoxels, type VoxelCounts } from "./counts";
@@ -62,7 +63,7 @@ export type { SpanningTree } from "./watershed/merge";
 export type { HistogramRange, WatershedThresholds } from "./watershed/thresholds";
 export {
   accumulateHistogram,
-  histogramEdges,
+  histogramEdge,
   histogramRange,
   quantileThreshold,
   RELATIVE_THRESHOLD_BINS,

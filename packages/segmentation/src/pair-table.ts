@@ -5,8 +5,6 @@
  * per pair.
  */
 
-const EMPTY = -1;
-
 /** Pairs (a, b) numbered 0, 1, 2, ... in the order they were first added. */
 export class PairTable {
   /** First label of pair `i`. */
@@ -15,13 +13,14 @@ export class PairTable {
   b: Uint32Array;
   /** Number of pairs. */
   size = 0;
-  private slots: Int32Array;
+  // Slot j holds [a, b, index + 1] (0: empty), so a probe reads one cache line.
+  private slots: Uint32Array;
   private mask: number;
 
   constructor(expected = 1024) {
     let cap = 1024;
     while (cap < expected * 2) cap *= 2;
-    this.slots = new Int32Array(cap).fill(EMPTY);
+    this.slots = new Uint32Array(cap * 3);
     this.mask = cap - 1;
     this.a = new Uint32Array(cap >>> 1);
     this.b = new Uint32Array(cap >>> 1);
@@ -29,15 +28,19 @@ export class PairTable {
 
   /** Index of (a, b), adding the pair if it is new (then the index is `size - 1`). */
   add(a: number, b: number): number {
-    let slot = hash(a, b) & this.mask;
+    const slots = this.slots;
+    let j = hash(a, b) & this.mask;
     for (;;) {
-      const k = this.slots[slot];
-      if (k === EMPTY) break;
-      if (this.a[k] === a && this.b[k] === b) return k;
-      slot = (slot + 1) & this.mask;
+      const o = 3 * j;
+      const k = slots[o + 2];
+      if (k === 0) break;
+      if (slots[o] === a && slots[o + 1] === b) return k - 1;
+      j = (j + 1) & this.mask;
     }
     const k = this.size++;
-    this.slots[slot] = k;
+    slots[3 * j] = a;
+    slots[3 * j + 1] = b;
+    slots[3 * j + 2] = k + 1;
     if (k === this.a.length) this.growPairs();
     this.a[k] = a;
     this.b[k] = b;
@@ -47,12 +50,14 @@ export class PairTable {
 
   /** Index of (a, b), or -1 when absent. */
   get(a: number, b: number): number {
-    let slot = hash(a, b) & this.mask;
+    const slots = this.slots;
+    let j = hash(a, b) & this.mask;
     for (;;) {
-      const k = this.slots[slot];
-      if (k === EMPTY) return -1;
-      if (this.a[k] === a && this.b[k] === b) return k;
-      slot = (slot + 1) & this.mask;
+      const o = 3 * j;
+      const k = slots[o + 2];
+      if (k === 0) return -1;
+      if (slots[o] === a && slots[o + 1] === b) return k - 1;
+      j = (j + 1) & this.mask;
     }
   }
 
@@ -66,14 +71,17 @@ export class PairTable {
   }
 
   private rehash(): void {
-    const cap = this.slots.length * 2;
-    this.slots = new Int32Array(cap).fill(EMPTY);
+    const cap = (this.mask + 1) * 2;
+    const slots = new Uint32Array(cap * 3);
     this.mask = cap - 1;
     for (let k = 0; k < this.size; k++) {
-      let slot = hash(this.a[k], this.b[k]) & this.mask;
-      while (this.slots[slot] !== EMPTY) slot = (slot + 1) & this.mask;
-      this.slots[slot] = k;
+      let j = hash(this.a[k], this.b[k]) & this.mask;
+      while (slots[3 * j + 2] !== 0) j = (j + 1) & this.mask;
+      slots[3 * j] = this.a[k];
+      slots[3 * j + 1] = this.b[k];
+      slots[3 * j + 2] = k + 1;
     }
+    this.slots = slots;
   }
 }
 

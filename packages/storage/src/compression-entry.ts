@@ -8,6 +8,7 @@ export {
   DEFAULT_COMPRESSION_LEVEL,
   type DecompressOptions,
   decompressSync,
+  maxJsonBytes,
 } from "./compression";
-export { DecompressionError } from "./errors";
+export { DecompressionError, DecompressionLimitError } from "./errors";
 export type { Compression } from "./types";

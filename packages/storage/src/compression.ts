@@ -13,8 +13,8 @@
 
 import { promisify } from "node:util";
 import * as zlib from "node:zlib";
-import { decompress as zstdDecompress } from "fzstd";
-import { DecompressionError, RequestError } from "./errors";
+import { Decompress as ZstdStream } from "fzstd";
+import { DecompressionError, DecompressionLimitError, RequestError } from "./errors";
 import type { Compression } from "./types";
 
 const gzipAsync = promisify(zlib.gzip);
@@ -28,17 +28,83 @@ export const DEFAULT_COMPRESSION_LEVEL: Readonly<Record<"gzip" | "br", number>> 
   br: 5,
 };
 
-/** Where decompressed bytes came from, for the error message. */
+/** Where decompressed bytes came from (for the error message), and how many may come out. */
 export interface DecompressOptions {
   /** The storage root URL (or the whole URL when `key` is absent). */
   url?: string;
   /** The key under `url`. */
   key?: string;
+  /**
+   * The most bytes the data may inflate to. Inflation stops as soon as it
+   * is passed, with {@link DecompressionLimitError}: a bomb costs at most
+   * about this much memory. Default: no limit.
+   */
+  maxBytes?: number;
+}
+
+/**
+ * What JSON read from storage (infos, manifests, shard specs) may inflate
+ * to: 64 MiB, or the `NGPIPE_MAX_JSON_BYTES` environment variable. Larger
+ * JSON is refused with DecompressionLimitError instead of filling memory.
+ */
+export function maxJsonBytes(): number {
+  const env = Number(process.env.NGPIPE_MAX_JSON_BYTES);
+  return Number.isSafeInteger(env) && env > 0 ? env : 64 * 2 ** 20;
 }
 
 /** Output pieces of 256 KiB instead of zlib's 16 KiB above 32 KiB of input: a quarter less time for a megabyte. */
-function inflateOptions(bytes: number): zlib.ZlibOptions {
-  return bytes > 32768 ? { chunkSize: 256 * 1024 } : {};
+function inflateOptions(bytes: number, maxBytes?: number): zlib.ZlibOptions {
+  const o: zlib.ZlibOptions = bytes > 32768 ? { chunkSize: 256 * 1024 } : {};
+  // zlib stops at maxOutputLength (and takes no value beyond its buffer limit).
+  if (maxBytes !== undefined && maxBytes < MAX_OUTPUT) o.maxOutputLength = Math.max(1, maxBytes);
+  return o;
+}
+
+const MAX_OUTPUT = 2 ** 32;
+
+/** zstd, streamed: the output is counted and the stream abandoned once it passes `maxBytes`. */
+function zstdInflate(data: Uint8Array, maxBytes: number | undefined): Uint8Array {
+  const pieces: Uint8Array[] = [];
+  let total = 0;
+  const stream = new ZstdStream((piece) => {
+    total += piece.byteLength;
+    if (maxBytes !== undefined && total > maxBytes) throw new OutputLimit();
+    pieces.push(piece);
+  });
+  stream.push(data, true);
+  if (pieces.length === 1) return pieces[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/** Thrown inside the zstd stream's callback to stop it. */
+class OutputLimit extends Error {}
+
+function isOutputLimit(err: unknown): boolean {
+  return err instanceof OutputLimit || (err as { code?: string })?.code === "ERR_BUFFER_TOO_LARGE";
+}
+
+/** The error for data that does not decompress, or inflates past `opts.maxBytes`. */
+function decompressionFailure(err: unknown, codec: Compression, opts: DecompressOptions): Error {
+  if (isOutputLimit(err))
+    return new DecompressionLimitError(
+      `${where(opts)} is stored with ${codec} and inflates to more than ${opts.maxBytes} bytes, the most expected there; refused before inflating it further`,
+      opts.url ?? "",
+      opts.key,
+      opts.maxBytes as number,
+      { cause: err },
+    );
+  return new DecompressionError(
+    `${where(opts)} is stored with ${codec} but does not decompress: ${(err as Error).message}`,
+    opts.url ?? "",
+    opts.key,
+    { cause: err },
+  );
 }
 
 function brotliParams(level: number | undefined, size: number): zlib.BrotliOptions {
@@ -88,7 +154,9 @@ export function compressSync(data: Uint8Array, codec: Compression, level?: numbe
 /**
  * Decompresses `data` stored with `codec` (gzip, br or zstd),
  * synchronously. Throws {@link DecompressionError} naming `opts.url` and
- * `opts.key` when the bytes are not valid for the codec. The result owns
+ * `opts.key` when the bytes are not valid for the codec, and
+ * {@link DecompressionLimitError} as soon as they inflate past
+ * `opts.maxBytes`. The result owns
  * its whole ArrayBuffer. Safe in worker threads.
  */
 export function decompressSync(
@@ -97,18 +165,13 @@ export function decompressSync(
   opts: DecompressOptions = {},
 ): Uint8Array {
   try {
-    if (codec === "gzip") return owned(zlib.gunzipSync(data, inflateOptions(data.byteLength)));
-    if (codec === "br")
-      return owned(zlib.brotliDecompressSync(data, inflateOptions(data.byteLength)));
-    if (codec === "zstd") return zstdDecompress(data);
+    const o = inflateOptions(data.byteLength, opts.maxBytes);
+    if (codec === "gzip") return owned(zlib.gunzipSync(data, o));
+    if (codec === "br") return owned(zlib.brotliDecompressSync(data, o));
+    if (codec === "zstd") return zstdInflate(data, opts.maxBytes);
     throw new Error(`unknown codec ${JSON.stringify(codec)}`);
   } catch (err) {
-    throw new DecompressionError(
-      `${where(opts)} is stored with ${codec} but does not decompress: ${(err as Error).message}`,
-      opts.url ?? "",
-      opts.key,
-      { cause: err },
-    );
+    throw decompressionFailure(err, codec, opts);
   }
 }
 
@@ -177,29 +240,26 @@ export async function compressBytes(
 /**
  * Decompresses stored bytes on libuv's thread pool. Throws
  * {@link DecompressionError} naming the key when the bytes are not valid
- * for the codec.
+ * for the codec, and {@link DecompressionLimitError} as soon as they
+ * inflate past `maxBytes`.
  */
 export async function decompressBytes(
   data: Uint8Array,
   codec: Compression,
   url: string,
   key: string,
+  maxBytes?: number,
 ): Promise<Uint8Array> {
-  if (codec === "zstd") return decompressSync(data, codec, { url, key });
+  if (codec === "zstd") return decompressSync(data, codec, { url, key, maxBytes });
   try {
     let out: Buffer;
-    if (codec === "gzip") out = await gunzipAsync(data, inflateOptions(data.byteLength));
-    else if (codec === "br")
-      out = await brotliDecompressAsync(data, inflateOptions(data.byteLength));
+    const o = inflateOptions(data.byteLength, maxBytes);
+    if (codec === "gzip") out = await gunzipAsync(data, o);
+    else if (codec === "br") out = await brotliDecompressAsync(data, o);
     else throw new Error(`unknown codec ${String(codec)}`);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (err) {
-    throw new DecompressionError(
-      `${key} under ${url} is stored with ${codec} but does not decompress: ${(err as Error).message}`,
-      url,
-      key,
-      { cause: err },
-    );
+    throw decompressionFailure(err, codec, { url, key, maxBytes });
   }
 }
 

@@ -88,6 +88,26 @@ export class DecompressionError extends StorageError {
 }
 
 /**
+ * Stored bytes that inflate to more than the reader allowed (`maxBytes`):
+ * a decompression bomb, or an object far larger than what was expected at
+ * that key. Inflation stops as soon as the limit is passed, so the memory
+ * a bomb can take is bounded by the limit.
+ */
+export class DecompressionLimitError extends DecompressionError {
+  override name = "DecompressionLimitError";
+  constructor(
+    message: string,
+    url: string,
+    key: string | undefined,
+    /** The most bytes the reader allowed. */
+    readonly limit: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, url, key, options);
+  }
+}
+
+/**
  * The caller's `AbortSignal` fired. `cause` holds the signal's reason. Like the
  * platform's own abort errors its `name` is `"AbortError"`, so
  * `err.name === "AbortError"` catches both.

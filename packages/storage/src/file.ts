@@ -5,7 +5,7 @@
  * processes on one machine.
  */
 
-import { type BigIntStats, type Dirent, promises as fsp, statSync } from "node:fs";
+import { type BigIntStats, type Dir, type Dirent, promises as fsp, statSync } from "node:fs";
 import * as path from "node:path";
 import {
   AbortError,
@@ -25,14 +25,35 @@ import type {
   ObjectInfo,
   PutOptions,
   PutResult,
+  TemporaryFile,
 } from "./types";
 
-/** Temporary and lock files of in-flight writes; never listed. */
-const INTERNAL_NAME = /^\.(ngpipe-\d+-\d+\.tmp|.*\.ngpipe-lock)$/;
+/**
+ * Temporary and lock files of in-flight writes; never listed. A temporary
+ * is `.<name>.ngpipe-<pid>-<n>.tmp` beside the object `<name>` it is for
+ * (`.ngpipe-<pid>-<n>.tmp` before 2026-12).
+ */
+const INTERNAL_NAME = /^\.((?:.*\.)?ngpipe-\d+-\d+\.tmp|.*\.ngpipe-lock)$/;
+const TEMP_NAME = /^\.(?:(.*)\.)?ngpipe-\d+-\d+\.tmp$/;
+
+/**
+ * A temporary older than this is left over from a killed writer (a write
+ * of one object takes seconds; the default task lease is 10 minutes) and
+ * the first write into its directory removes it.
+ */
+export const STALE_TEMP_MS = 10 * 60_000;
+
+/** Directories this process has swept of stale temporaries (once each). */
+const swept = new Set<string>();
 /** A lock older than this is left over from a crashed writer and is broken. */
 const STALE_LOCK_MS = 30_000;
 
 let tmpCounter = 0;
+
+/** A fresh temporary name beside `p`, naming the object it is for. */
+function tempName(p: string): string {
+  return `${path.dirname(p)}/.${path.basename(p)}.ngpipe-${process.pid}-${tmpCounter++}.tmp`;
+}
 
 function errCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -165,7 +186,11 @@ export class FileBackend implements Backend {
   /** Writes `data` to a fresh temporary file next to `p` (creating directories) and returns its name. */
   private async writeTemp(p: string, data: Uint8Array, signal?: AbortSignal): Promise<string> {
     const dir = path.dirname(p);
-    const tmp = `${dir}/.ngpipe-${process.pid}-${tmpCounter++}.tmp`;
+    if (!swept.has(dir)) {
+      swept.add(dir);
+      await this.sweep(dir);
+    }
+    const tmp = tempName(p);
     const opts = signal ? { signal, flag: "wx" } : { flag: "wx" };
     try {
       await fsp.writeFile(tmp, data, opts);
@@ -305,6 +330,24 @@ export class FileBackend implements Backend {
     }
   }
 
+  async namesIn(dir: string, limit: number, opts?: IoOptions): Promise<Set<string> | null> {
+    this.checkSignal(opts?.signal, dir);
+    const names = new Set<string>();
+    let d: Dir;
+    try {
+      d = await fsp.opendir(dir === "" ? this.root : this.pathOf(dir), { bufferSize: 256 });
+    } catch (err) {
+      if (isMissing(err)) return names;
+      this.fail(err, "list", dir);
+    }
+    // Leaving the loop, by its end or early, closes the directory.
+    for await (const entry of d) {
+      if (names.size >= limit) return null;
+      names.add(entry.name);
+    }
+    return names;
+  }
+
   async head(key: string, opts?: IoOptions): Promise<ObjectInfo | null> {
     const p = this.pathOf(key);
     this.checkSignal(opts?.signal, key);
@@ -367,6 +410,108 @@ export class FileBackend implements Backend {
     }
   }
 
+  /** Removes the temporaries in `dir` older than {@link STALE_TEMP_MS}; failures are ignored (a later write retries nothing, a later sweep in another process may). */
+  private async sweep(dir: string): Promise<void> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch {
+      return;
+    }
+    const now = Date.now();
+    for (const name of names) {
+      if (!TEMP_NAME.test(name)) continue;
+      const p = `${dir}/${name}`;
+      try {
+        if (now - (await fsp.stat(p)).mtimeMs > STALE_TEMP_MS) await fsp.unlink(p);
+      } catch {
+        // Gone already, or not ours to remove: either way nothing to do.
+      }
+    }
+  }
+
+  /**
+   * The temporary files under `prefix` (recursively): what killed writers
+   * left. `ngpipe du` counts them; the first write into a directory removes
+   * those older than {@link STALE_TEMP_MS}.
+   */
+  async *temporaries(prefix: string, opts?: IoOptions): AsyncGenerator<TemporaryFile> {
+    const base = prefix === "" ? "" : prefix.endsWith("/") ? prefix : `${prefix}/`;
+    if (base !== "") this.pathOf(`${base}x`);
+    yield* this.walkTemporaries(base, opts?.signal);
+  }
+
+  private async *walkTemporaries(
+    dirKey: string,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<TemporaryFile> {
+    this.checkSignal(signal);
+    const dir = dirKey === "" ? this.root : `${this.root}/${dirKey.slice(0, -1)}`;
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      this.fail(err, "list", dirKey);
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (e.isDirectory()) {
+        yield* this.walkTemporaries(`${dirKey}${e.name}/`, signal);
+        continue;
+      }
+      const m = TEMP_NAME.exec(e.name);
+      if (!m) continue;
+      try {
+        const st = await fsp.stat(`${dir}/${e.name}`);
+        yield {
+          key: dirKey + e.name,
+          ...(m[1] ? { of: dirKey + m[1] } : {}),
+          size: st.size,
+          mtimeMs: st.mtimeMs,
+        };
+      } catch {
+        // Renamed into place or removed since the listing.
+      }
+    }
+  }
+
+  /**
+   * Removes the temporaries written for `keys` (whatever their age: the
+   * objects themselves are being deleted), one directory listing per
+   * directory. Resolves to how many were removed.
+   */
+  async removeTemporaries(keys: readonly string[], opts?: IoOptions): Promise<number> {
+    const byDir = new Map<string, Set<string>>();
+    for (const key of keys) {
+      const p = this.pathOf(key);
+      const dir = path.dirname(p);
+      let names = byDir.get(dir);
+      if (!names) byDir.set(dir, (names = new Set()));
+      names.add(path.basename(p));
+    }
+    let removed = 0;
+    for (const [dir, names] of byDir) {
+      this.checkSignal(opts?.signal);
+      let entries: string[];
+      try {
+        entries = await fsp.readdir(dir);
+      } catch (err) {
+        if (isMissing(err)) continue;
+        this.fail(err, "list", dir);
+      }
+      for (const name of entries) {
+        const of = TEMP_NAME.exec(name)?.[1];
+        if (of === undefined || !names.has(of)) continue;
+        await fsp.unlink(`${dir}/${name}`).then(
+          () => removed++,
+          () => {},
+        );
+      }
+    }
+    return removed;
+  }
+
   async copyWithin(srcKey: string, dst: Backend, dstKey: string, opts?: IoOptions): Promise<void> {
     if (!(dst instanceof FileBackend)) {
       throw new TypeError(`copyWithin from ${this.url} needs a file:// destination`);
@@ -374,7 +519,7 @@ export class FileBackend implements Backend {
     const src = this.pathOf(srcKey);
     const target = dst.pathOf(dstKey);
     this.checkSignal(opts?.signal, srcKey);
-    const tmp = `${path.dirname(target)}/.ngpipe-${process.pid}-${tmpCounter++}.tmp`;
+    const tmp = tempName(target);
     try {
       try {
         await fsp.copyFile(src, tmp);

@@ -43,3 +43,51 @@ export function compressedRangeError(url: string, key: string, codec: Compressio
     undefined,
   );
 }
+
+/** Keys of one directory a batch reads before its stored names are listed. */
+const LIST_AFTER_KEYS = 8;
+/** A directory with more entries than this is not listed (its keys are probed). */
+const LIST_LIMIT = 65_536;
+
+/**
+ * The stored forms of many keys on a suffix backend from one directory
+ * listing per directory, for the reads of one batch. A directory is listed
+ * once the batch has asked for {@link LIST_AFTER_KEYS} keys in it (fewer
+ * are cheaper to probe), at most {@link LIST_LIMIT} entries. A key the
+ * listing does not hold reads as missing: the batch sees the directory as
+ * it was when listed.
+ */
+export class StoredNames {
+  private readonly dirs = new Map<string, { asked: number; names?: Promise<Set<string> | null> }>();
+
+  constructor(
+    private readonly list: (
+      dir: string,
+      limit: number,
+      signal: AbortSignal | undefined,
+    ) => Promise<Set<string> | null>,
+  ) {}
+
+  /**
+   * The stored form of backend key `full` by the listing of its directory:
+   * a form, null when none is stored, or undefined when the directory is not
+   * (yet) listed and the key must be probed.
+   */
+  async formOf(full: string, signal?: AbortSignal): Promise<Form | null | undefined> {
+    const slash = full.lastIndexOf("/");
+    const dir = slash < 0 ? "" : full.slice(0, slash);
+    let d = this.dirs.get(dir);
+    if (d === undefined) this.dirs.set(dir, (d = { asked: 0 }));
+    d.asked++;
+    if (d.names === undefined) {
+      if (d.asked < LIST_AFTER_KEYS) return undefined;
+      // A failed listing only means probing, as without one.
+      d.names = this.list(dir, LIST_LIMIT, signal).catch(() => null);
+    }
+    const names = await d.names;
+    if (names === null) return undefined;
+    const base = full.slice(slash + 1);
+    for (const [suffix, codec] of FORMS) if (names.has(base + suffix)) return { suffix, codec };
+    return null;
+  }
+}

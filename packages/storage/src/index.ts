@@ -5,6 +5,7 @@ export {
   type DecompressOptions,
   decompressBytes,
   decompressSync,
+  maxJsonBytes,
 } from "./compression";
 export {
   type AwsCredentialConfig,
@@ -18,6 +19,7 @@ export {
 export {
   AbortError,
   DecompressionError,
+  DecompressionLimitError,
   IntegrityError,
   InvalidKeyError,
   InvalidUrlError,
@@ -83,4 +85,5 @@ export type {
   PutOptions,
   PutResult,
   StorageOptions,
+  TemporaryFile,
 } from "./types";

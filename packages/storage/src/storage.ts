@@ -10,6 +10,7 @@ import {
   decompressBytes,
   isCompression,
   logicalKeys,
+  maxJsonBytes,
   SUFFIX_OF,
 } from "./compression";
 import {
@@ -22,7 +23,14 @@ import {
   RequestError,
   StorageError,
 } from "./errors";
-import { compressedRangeError, FORMS, type Form, tagVersion, untagVersion } from "./forms";
+import {
+  compressedRangeError,
+  FORMS,
+  type Form,
+  StoredNames,
+  tagVersion,
+  untagVersion,
+} from "./forms";
 import { joinPrefix, normalizeKey, normalizePrefix } from "./keys";
 import { type BatchInput, runPool } from "./pool";
 import {
@@ -47,6 +55,7 @@ import type {
   PutOptions,
   PutResult,
   StorageOptions,
+  TemporaryFile,
 } from "./types";
 
 /** One object of a {@link Storage.putMany} call: its key, bytes, and per-object put options. */
@@ -262,6 +271,24 @@ export class Storage {
   }
 
   /**
+   * Directory listings for the reads of one batch (pass as `names` to
+   * {@link get}/{@link getRaw}), or undefined when this backend keeps
+   * Content-Encoding as metadata or cannot list a directory cheaply.
+   */
+  batchNames(): StoredNames | undefined {
+    const b = this.backend;
+    if (b.encodingInMetadata || b.namesIn === undefined) return undefined;
+    return new StoredNames((dir, limit, signal) =>
+      this.call(
+        "list",
+        dir.slice(this.prefix.length),
+        () => b.namesIn!(dir, limit, { signal }),
+        signal,
+      ),
+    );
+  }
+
+  /**
    * The stored bytes of `key` as the backend holds them (still compressed),
    * with `info.contentEncoding` saying how; null when missing. On file, mem
    * and http backends this finds `key`, `key.gz`, `key.br` or `key.zst`.
@@ -278,6 +305,26 @@ export class Storage {
     const { range, signal } = opts;
     if (range !== undefined) checkRange(range, this.url, key);
     const b = this.backend;
+    if (opts.names !== undefined && range === undefined && !b.encodingInMetadata) {
+      const form = await opts.names.formOf(full, signal);
+      if (form === null) return null;
+      if (form !== undefined) {
+        const r = await this.call(
+          "get",
+          key,
+          (s) => b.get(full + form.suffix, { signal: s }),
+          signal,
+        );
+        if (r !== null) {
+          if (form.codec !== undefined) {
+            r.info.contentEncoding = form.codec;
+            r.info.version = tagVersion(r.info.version, form.suffix);
+          }
+          return r;
+        }
+        // Gone since the listing (or replaced by another form): look again.
+      }
+    }
     const res = await this.call(
       "get",
       key,
@@ -323,7 +370,8 @@ export class Storage {
     const res = await this.fetchStored(this.full(key), key, opts);
     if (res === null) return null;
     const codec = res.info.contentEncoding;
-    if (codec !== undefined) res.data = await decompressBytes(res.data, codec, this.url, key);
+    if (codec !== undefined)
+      res.data = await decompressBytes(res.data, codec, this.url, key, opts.maxBytes);
     return res;
   }
 
@@ -336,7 +384,9 @@ export class Storage {
     const res = await this.fetchStored(this.full(key), key, opts);
     if (res === null) return null;
     const codec = res.info.contentEncoding;
-    return codec === undefined ? res.data : decompressBytes(res.data, codec, this.url, key);
+    return codec === undefined
+      ? res.data
+      : decompressBytes(res.data, codec, this.url, key, opts.maxBytes);
   }
 
   /**
@@ -516,14 +566,41 @@ export class Storage {
     await this.removeOtherForms(full, key, undefined, opts.signal);
   }
 
+  /**
+   * Temporary files that interrupted writes left under `prefix` (file://
+   * only; other backends never leave any): see `FileBackend.temporaries`.
+   */
+  async *temporaries(prefix = "", opts: IoOptions = {}): AsyncGenerator<TemporaryFile> {
+    const b = this.backend;
+    if (!b.temporaries) return;
+    const root = this.prefix;
+    for await (const t of b.temporaries(prefix === "" ? root : this.full(prefix), opts))
+      yield {
+        ...t,
+        key: t.key.slice(root.length),
+        ...(t.of !== undefined ? { of: t.of.slice(root.length) } : {}),
+      };
+  }
+
+  /** Removes the temporary files of writes of `keys` (file:// only); resolves to how many. */
+  async removeTemporaries(keys: readonly string[], opts: IoOptions = {}): Promise<number> {
+    const b = this.backend;
+    if (!b.removeTemporaries || keys.length === 0) return 0;
+    return b.removeTemporaries(
+      keys.map((k) => this.full(k)),
+      opts,
+    );
+  }
+
   /** What is known of the stored object, or null when missing. */
   /**
    * Reads `key` as JSON (CloudFiles' `get_json`): the parsed value, or null
    * when the object does not exist. Bytes that are not JSON throw
-   * `JsonDecodeError` naming the key.
+   * `JsonDecodeError` naming the key; a compressed object stops inflating
+   * at `opts.maxBytes` (default `maxJsonBytes()`, 64 MiB).
    */
   async getJson<T = unknown>(key: string, opts: GetOptions = {}): Promise<T | null> {
-    const bytes = await this.get(key, opts);
+    const bytes = await this.get(key, { ...opts, maxBytes: opts.maxBytes ?? maxJsonBytes() });
     if (bytes === null) return null;
     try {
       return JSON.parse(new TextDecoder().decode(bytes)) as T;
@@ -646,7 +723,11 @@ export class Storage {
     keys: BatchInput<string>,
     opts: BatchOptions & Pick<GetOptions, "range"> = {},
   ): Promise<BatchResult<Uint8Array | null>[]> {
-    const getOpts: GetOptions = { signal: opts.signal, range: opts.range };
+    const getOpts: GetOptions = {
+      signal: opts.signal,
+      range: opts.range,
+      names: opts.range === undefined ? this.batchNames() : undefined,
+    };
     return runPool(
       keys,
       keyOfString,

@@ -1,3 +1,4 @@
+import type { StoredNames } from "./forms";
 /**
  * The storage contract: bytes at keys. Every backend (file, mem, gs, s3, http)
  * implements {@link Backend}; {@link Storage} adds compression, retries and the
@@ -43,6 +44,19 @@ export interface IoOptions {
 export interface GetOptions extends IoOptions {
   /** Fetch only these bytes. Ranges apply to the stored (uncompressed) object. */
   range?: ByteRange;
+  /**
+   * The most bytes a compressed object may inflate to: past it, inflation
+   * stops with DecompressionLimitError. Default: no limit (readers that know
+   * what to expect, such as chunk and info reads, set one).
+   */
+  maxBytes?: number;
+  /**
+   * Directory listings shared by the reads of one batch (from
+   * `Storage.batchNames()`): on file://, the stored form of each key
+   * (`key`, `key.gz`, ...) is then looked up in one listing per directory
+   * instead of probed key by key. `getMany` uses one itself.
+   */
+  names?: StoredNames;
 }
 
 export interface PutOptions extends IoOptions {
@@ -121,8 +135,22 @@ export interface Backend {
    * Backends without it are probed with `head`.
    */
   exists?(key: string, opts?: IoOptions): boolean | Promise<boolean>;
+  /**
+   * Optional: the entry names of directory `dir` (a backend key without
+   * the trailing "/", "" for the root), or null when it holds more than
+   * `limit` entries. A missing directory has none. Lets {@link Storage}
+   * find the stored forms of many keys with one listing.
+   */
+  namesIn?(dir: string, limit: number, opts?: IoOptions): Promise<Set<string> | null>;
   /** Server-side copy within the same backend kind, if supported. */
   copyWithin?(srcKey: string, dst: Backend, dstKey: string, opts?: IoOptions): Promise<void>;
+  /**
+   * Temporary files of interrupted writes under `prefix` (file:// only:
+   * other backends write objects whole), never listed by `list`.
+   */
+  temporaries?(prefix: string, opts?: IoOptions): AsyncIterable<TemporaryFile>;
+  /** Remove the temporary files of writes of `keys` (file:// only); resolves to how many. */
+  removeTemporaries?(keys: readonly string[], opts?: IoOptions): Promise<number>;
   close?(): Promise<void>;
 }
 
@@ -157,4 +185,15 @@ export interface CloudLocation {
   prefix: string;
   /** Explicit endpoint (S3-compatible host, or a GCS API endpoint for tests). */
   endpoint?: string;
+}
+
+/** A temporary file an interrupted write left (see `Backend.temporaries`). */
+export interface TemporaryFile {
+  /** Its own key (a dot file beside the object). */
+  key: string;
+  /** The key of the object it was written for, when its name says (older names do not). */
+  of?: string;
+  size: number;
+  /** Last modified, ms since the epoch. */
+  mtimeMs: number;
 }

@@ -41,6 +41,30 @@ export {
   ingestTask,
 } from "./ingest/stage";
 export {
+  ConnectedComponentsError,
+  type ConnectedComponentsTaskOptions,
+  cclBlockTask,
+  cclCleanupTask,
+  cclNumberTask,
+  cclReduceTask,
+  cclRelabelTask,
+  createConnectedComponentsTasks,
+} from "./labels/ccl";
+export { createDustTasks, type DustTaskOptions, dustTask } from "./labels/dust";
+export { fileLocation, parseRemapMap, RemapMapFileError, readRemapMap } from "./labels/map-file";
+export { createRemapTasks, type RemapTaskOptions, remapTask } from "./labels/remap-stage";
+export {
+  COUNT_CHUNK,
+  createVoxelCountTasks,
+  lookupVoxelCounts,
+  readVoxelCounts,
+  type VoxelCountOptions,
+  VoxelCountsError,
+  type VoxelCountTable,
+  voxelCountBlockTask,
+  voxelCountMergeTask,
+} from "./labels/voxel-counts";
+export {
   createMeshingTasks,
   createMeshManifestTasks,
   type MeshingOptions,
@@ -66,6 +90,7 @@ export {
   type StageInput,
   StageRegistryError,
   type StageTasks,
+  type TaskPhase,
   UnknownStageError,
 } from "./registry";
 export {
@@ -96,6 +121,7 @@ export {
   blackoutTask,
   blockShape,
   type CreateOptionsBase,
+  copyEncodedChunks,
   createBlackoutTasks,
   createDeleteTasks,
   createDownsampleTasks,
@@ -123,6 +149,7 @@ export {
   quantizeChannel,
   quantizeTask,
   type ShapeForMemoryOptions,
+  type ShardedOutputOptions,
   type StageDownsampleMethod,
   StageError,
   StageInputError,

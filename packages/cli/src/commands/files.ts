@@ -152,17 +152,31 @@ export function registerFileCommands(program: Command): void {
 
   program
     .command("du")
-    .description("objects and bytes (as stored) under a path or URL")
+    .description(
+      "objects and bytes (as stored) under a path or URL, and temporary files interrupted writes left (file://)",
+    )
     .argument("<url>", "path or URL")
     .action(async (url: string) => {
-      const st = openStorage(toUrl(url));
+      const st = listedStorage(url);
       const keys = await listAll(st, true);
       let bytes = 0;
       for (let i = 0; i < keys.length; i += 256) {
         const sizes = await Promise.all(keys.slice(i, i + 256).map((k) => st.size(k)));
         for (const s of sizes) bytes += s ?? 0;
       }
-      process.stdout.write(`${humanBytes(bytes)}\t${keys.length} object(s)\t${st.url}\n`);
+      let temps = 0;
+      let tempBytes = 0;
+      for await (const t of st.temporaries()) {
+        temps++;
+        tempBytes += t.size;
+      }
+      process.stdout.write(
+        `${humanBytes(bytes)}\t${keys.length} object(s)\t${st.url}` +
+          (temps > 0
+            ? `\t(and ${temps} temporary file(s), ${humanBytes(tempBytes)}, left by interrupted writes)`
+            : "") +
+          "\n",
+      );
     });
 
   program

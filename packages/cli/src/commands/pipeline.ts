@@ -82,10 +82,20 @@ export function pipelineSteps(spec: PipelineSpec): PipelineStep[] {
       if (!(e instanceof InvalidStageOptionsError)) throw e;
       throw new UsageError(`pipeline step ${i + 1}: ${e.message}`);
     }
-    return {
-      name: `${i + 1}. ${step.stage}`,
-      tasks: () => stage.create(inputs as Record<StageInput, string>, options),
-    };
+    const name = `${i + 1}. ${step.stage}`;
+    const at = inputs as Record<StageInput, string>;
+    const { create, createPhases } = stage;
+    if (createPhases)
+      return {
+        name,
+        tasks: async () => [],
+        phases: async () =>
+          (await createPhases(at, options)).map((phase) => ({
+            name: `${name}: ${phase.name}`,
+            tasks: () => phase.tasks(),
+          })),
+      };
+    return { name, tasks: () => (create as NonNullable<typeof create>)(at, options) };
   });
 }
 

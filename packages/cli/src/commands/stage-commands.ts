@@ -5,7 +5,13 @@
  */
 
 import { checkQueueUrl } from "@ngpipe/queue";
-import { registeredStages, type StageArgParsers, type StageDefinition } from "@ngpipe/tasks";
+import {
+  registeredStages,
+  type StageArgParsers,
+  type StageDefinition,
+  type StageInput,
+  type TaskPhase,
+} from "@ngpipe/tasks";
 import type { Command } from "commander";
 import {
   parseBbox,
@@ -20,8 +26,9 @@ import {
   toUrl,
 } from "../args";
 import { UsageError } from "../errors";
+import { runPipeline } from "../pipeline";
 import { type RunTasksOptions, runTasks } from "../run-tasks";
-import { parseBackground, parseMemory } from "./stages";
+import { parseBackground, parseMemory, parsePositiveBytes } from "./stages";
 
 /** Options every stage command shares: where tasks go, how many at once. */
 export function withRunOptions(cmd: Command): Command {
@@ -82,6 +89,28 @@ export async function runStage(
   report(r.inserted, r.count, run.queue, what, r.seconds);
 }
 
+/**
+ * Run a stage's phases in order: here, each after the previous is done; or
+ * through `--queue`, inserting each phase when the queue has drained the
+ * previous one (run workers elsewhere with `ngpipe execute`).
+ */
+async function runPhases(
+  program: Command,
+  stage: string,
+  phases: TaskPhase[],
+  run: RunTasksOptions & { queue?: string },
+): Promise<void> {
+  if (run.queue) {
+    process.stderr.write(
+      `${stage}: ${phases.length} phases through ${run.queue}; each is inserted when the previous one has finished — run workers with: ngpipe execute ${run.queue}\n`,
+    );
+    const steps = phases.map((p) => ({ name: p.name, tasks: () => p.tasks() }));
+    await runPipeline(steps, { queue: run.queue, workers: 0, quiet: program.opts().quiet });
+    return;
+  }
+  for (const phase of phases) await runStage(phase.name, phase.name, await phase.tasks(), run);
+}
+
 /** One line about what a stage command did. */
 export function report(
   inserted: boolean,
@@ -108,7 +137,9 @@ export const stageArgParsers: StageArgParsers = {
   compress: parseCompress,
   dataType: parseDataType,
   memory: parseMemory,
+  bytes: parsePositiveBytes,
   background: parseBackground,
+  location: toUrl,
   usage: (message) => new UsageError(message),
 };
 
@@ -159,8 +190,13 @@ function addStageCommand(program: Command, stage: StageDefinition): void {
     });
     const run = runOptions(program, values as Record<string, string | undefined>);
     const options = await cli.parse(values, { inputs, parse: stageArgParsers });
-    const tasks = await stage.create(
-      inputs as Parameters<typeof stage.create>[0],
+    const at = inputs as Record<StageInput, string>;
+    if (stage.createPhases) {
+      await runPhases(program, stage.name, await stage.createPhases(at, options), run);
+      return;
+    }
+    const tasks = await (stage.create as NonNullable<typeof stage.create>)(
+      at,
       bounded ? { ...(options as object), ...boundsChecks(values) } : options,
     );
     await runStage(cli.label ?? stage.name, cli.noun ?? stage.name, tasks, run);

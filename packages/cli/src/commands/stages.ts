@@ -9,11 +9,13 @@ import type { Command } from "commander";
 import { parseDataType, parseIntArg, parseShape } from "../args";
 import { UsageError } from "../errors";
 
-/** Parse a byte count like 3.5e9, 512M, 2G. */
-export function parseBytes(text: string): number {
+/** Parse a byte count like 3.5e9, 512M, 2G (`what` names the option in errors). */
+export function parseBytes(text: string, what?: string): number {
   const m = /^([\d.e+]+)\s*([kKmMgGtT]i?)?[bB]?$/.exec(text.trim());
   if (!m || !Number.isFinite(Number(m[1])))
-    throw new UsageError(`bad byte count "${text}" (e.g. 3.5e9, 512M, 2G)`);
+    throw new UsageError(
+      `bad byte count "${text}"${what ? ` for ${what}` : ""} (e.g. 3.5e9, 512M, 2G)`,
+    );
   const unit = (m[2] ?? "").toLowerCase();
   const base = unit.endsWith("i") ? 1024 : 1000;
   const pow = { "": 0, k: 1, m: 2, g: 3, t: 4 }[
@@ -22,11 +24,16 @@ export function parseBytes(text: string): number {
   return Number(m[1]) * base ** pow;
 }
 
+/** A byte count (see {@link parseBytes}) above zero, for the option `what`. */
+export function parsePositiveBytes(text: string, what: string): number {
+  const bytes = parseBytes(text, what);
+  if (!(bytes > 0)) throw new UsageError(`${what} must be more than 0 bytes; got "${text}"`);
+  return bytes;
+}
+
 /** `--memory`: a byte count (see {@link parseBytes}) above zero. */
 export function parseMemory(text: string): number {
-  const bytes = parseBytes(text);
-  if (!(bytes > 0)) throw new UsageError(`--memory must be more than 0 bytes; got "${text}"`);
-  return bytes;
+  return parsePositiveBytes(text, "--memory");
 }
 
 /**

@@ -11,9 +11,9 @@ import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { PassThrough, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { promisify } from "node:util";
-import { brotliDecompress, gunzip } from "node:zlib";
+import { createBrotliDecompress, createGunzip } from "node:zlib";
 
 /** Options of {@link startViewServer}. */
 export interface ViewServerOptions {
@@ -38,12 +38,13 @@ export interface ViewServer {
 interface Encoding {
   suffix: string;
   name: string;
-  decode: (data: Buffer) => Promise<Buffer>;
+  /** A stream that decodes the stored bytes. */
+  decoder: () => Transform;
 }
 
 const ENCODINGS: readonly Encoding[] = [
-  { suffix: ".gz", name: "gzip", decode: promisify(gunzip) },
-  { suffix: ".br", name: "br", decode: promisify(brotliDecompress) },
+  { suffix: ".gz", name: "gzip", decoder: () => createGunzip() },
+  { suffix: ".br", name: "br", decoder: () => createBrotliDecompress() },
 ];
 
 const FORBIDDEN = "forbidden: path leaves the served directory\n";
@@ -195,7 +196,7 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
 }
 
 async function sendBytes(
-  source: string | Buffer,
+  source: string | Buffer | { file: string; encoding: Encoding },
   size: number,
   headers: Record<string, string | number>,
   req: IncomingMessage,
@@ -218,8 +219,19 @@ async function sendBytes(
     res.writeHead(200, headers);
   }
   if (head) return void res.end();
-  if (typeof source !== "string") {
+  if (source instanceof Uint8Array) {
     res.end(range ? source.subarray(range.start, range.end + 1) : source);
+    return;
+  }
+  if (typeof source !== "string") {
+    const whole = { start: 0, end: size - 1 };
+    const { start, end } = range ?? whole;
+    await pipeline(
+      createReadStream(source.file),
+      source.encoding.decoder(),
+      slice(start, end),
+      res,
+    ).catch(() => res.destroy());
     return;
   }
   // A file removed between stat and read ends the response instead of the process.
@@ -250,9 +262,33 @@ async function serveFile(
     await pipeline(createReadStream(file), res).catch(() => res.destroy());
     return;
   }
-  // A client that cannot decode it (e.g. no brotli over plain http) gets the decoded bytes.
-  const decoded = await encoding.decode(await readFile(file));
-  return sendBytes(decoded, decoded.length, headers, req, res);
+  // A client that cannot decode it (e.g. no brotli over plain http) gets the
+  // decoded bytes, inflated as they are sent: memory stays at the streams'
+  // buffers however far a file inflates (a small .gz can inflate to
+  // gigabytes). One inflating pass counts the bytes (for Content-Length and
+  // ranges), a second sends them.
+  let decoded = 0;
+  await pipeline(
+    createReadStream(file),
+    encoding.decoder(),
+    async (chunks: AsyncIterable<Buffer>) => {
+      for await (const c of chunks) decoded += c.length;
+    },
+  );
+  return sendBytes({ file, encoding }, decoded, headers, req, res);
+}
+
+/** The bytes `[start, end]` (inclusive) of a stream, as a stream. */
+function slice(start: number, end: number): Transform {
+  let at = 0;
+  return new PassThrough({
+    transform(chunk: Buffer, _enc, done) {
+      const from = Math.max(0, start - at);
+      const to = Math.min(chunk.length, end + 1 - at);
+      at += chunk.length;
+      done(null, from < to ? chunk.subarray(from, to) : undefined);
+    },
+  });
 }
 
 /**

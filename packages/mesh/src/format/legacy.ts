@@ -20,6 +20,7 @@
  */
 
 import { gunzipSync } from "node:zlib";
+import { maxJsonBytes } from "@ngpipe/storage/compression";
 import { MeshDecodeError, MeshInputError } from "../errors";
 import type { Label, Mesh, Vec3 } from "../types";
 
@@ -166,7 +167,7 @@ export function decodeLegacyManifest(bytes: Uint8Array, key?: string): string[] 
   let data = bytes;
   if (isGzip(data)) {
     try {
-      data = new Uint8Array(gunzipSync(data));
+      data = new Uint8Array(gunzipSync(data, { maxOutputLength: maxJsonBytes() }));
     } catch (e) {
       throw new MeshDecodeError(`manifest is not valid gzip: ${(e as Error).message}`, key, {
         cause: e,

@@ -6,6 +6,7 @@
  * encoding goes to the pool, anything else runs inline.
  */
 import { type Compression, DecompressionError } from "@ngpipe/storage";
+import type { NdArray } from "../array";
 import type { ChunkContext } from "../codecs/types";
 import type { DataType, TypedArray } from "../dtypes";
 import type { Bbox } from "../geometry/bbox";
@@ -90,6 +91,42 @@ export class ChunkCoder {
         precomputedKernels(),
         "decodeStoredChunk",
         [own, chunk.compression, encoding, ctx],
+        { transfer: [own.buffer as ArrayBuffer], signal: opts.signal },
+      );
+    } catch (e) {
+      throw this.namedDecompressionError(e, bbox);
+    }
+  }
+
+  /**
+   * {@link decode} in the pool, the worker then copying the part of the
+   * chunk inside `outBox` into `out` (an array on a SharedArrayBuffer
+   * covering `outBox`) itself: the chunk's voxels never come back.
+   */
+  async decodeInto(
+    chunk: StoredChunk,
+    bbox: Bbox,
+    out: NdArray,
+    outBox: Bbox,
+    opts: { signal?: AbortSignal },
+  ): Promise<void> {
+    const part = bbox.intersect(outBox);
+    const own = ownBuffer(chunk.bytes);
+    try {
+      await runKernel<void>(
+        precomputedKernels(),
+        "decodeStoredChunkInto",
+        [
+          own,
+          chunk.compression,
+          this.options.encoding,
+          this.context(bbox),
+          out.data,
+          out.shape,
+          [0, 1, 2].map((i) => part.min[i] - bbox.min[i]),
+          [0, 1, 2].map((i) => part.min[i] - outBox.min[i]),
+          part.size(),
+        ],
         { transfer: [own.buffer as ArrayBuffer], signal: opts.signal },
       );
     } catch (e) {

@@ -10,10 +10,9 @@ import type { Bbox } from "../geometry/bbox";
 import type { Scale } from "../info/info";
 import { ShardError } from "../sharding/errors";
 import { type MortonPlan, mortonChunkId, mortonPlan } from "../sharding/morton";
-import { imageShardShape } from "../sharding/params";
+import { imageShardShape, shardsAreBoxes } from "../sharding/params";
 import { ShardReader } from "../sharding/reader";
 import type { ShardEntry } from "../sharding/shard";
-import type { ShardingSpec } from "../sharding/spec";
 import { writeShards } from "../sharding/writer";
 import { AlignmentError } from "../volume/errors";
 import type { ChunkCell, ChunkIoOptions, ChunkStore, StoredChunk } from "./store";
@@ -24,17 +23,8 @@ export interface ShardedChunkStoreOptions {
   concurrency?: number;
   /** Encoded bytes one {@link ShardedChunkStore.putMany} may hold in memory. Default 4 GiB. */
   maxShardBytes?: number;
-}
-
-/**
- * Whether each shard file of an image scale holds exactly the chunks of one
- * aligned block (see `imageShardShape`): true for an identity hash whose
- * preshift, minishard and shard bits together cover the chunk ids' bits.
- */
-function shardBoxesAreFiles(spec: ShardingSpec, idBits: number): boolean {
-  return (
-    spec.hash === "identity" && spec.preshift_bits + spec.minishard_bits + spec.shard_bits >= idBits
-  );
+  /** The most bytes one chunk's gzip data may inflate to (see `storedChunkLimit`). */
+  maxChunkBytes?: number;
 }
 
 /**
@@ -47,7 +37,7 @@ export function shardWriteBoxes(scale: Scale, bbox: Bbox, url: string): Bbox[] {
   const { chunkSize, voxelOffset, size, bounds } = scale;
   const spec = scale.sharding!;
   const bits = mortonPlan(scale.gridSize).bits;
-  if (!shardBoxesAreFiles(spec, bits)) {
+  if (!shardsAreBoxes(spec, size, chunkSize)) {
     if (!bbox.equals(bounds)) {
       throw new AlignmentError(
         `write of ${bbox} to the sharded scale ${scale.key} of ${url}: its sharding ` +
@@ -91,6 +81,7 @@ export class ShardedChunkStore implements ChunkStore {
     this.reader = new ShardReader(storage, spec, {
       prefix: scale.key,
       concurrency: this.concurrency,
+      maxChunkBytes: opts.maxChunkBytes,
     });
   }
 

@@ -8,9 +8,49 @@
  */
 import type { Compression } from "@ngpipe/storage";
 import { compressSync, decompressSync } from "@ngpipe/storage/compression";
+import { copyBox, NdArray, type Shape4 } from "../array";
 import { decodeChunk, encodeChunk } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
-import type { TypedArray } from "../dtypes";
+import { bytesPerVoxel, type TypedArray } from "../dtypes";
+import { ChunkDecodeError } from "../errors";
+
+/**
+ * The most bytes a stored chunk may inflate to before it is decoded: the
+ * voxels themselves for raw, and twice that plus 64 KiB for the other
+ * codecs (compressed_segmentation's tables and headers, png's filter bytes
+ * and stored blocks never come near it). A chunk that inflates further is
+ * a decompression bomb or not this chunk, and inflation stops there.
+ */
+export function storedChunkLimit(encoding: string, ctx: ChunkContext): number {
+  const [x, y, z, c] = ctx.shape;
+  const raw = x * y * z * c * bytesPerVoxel(ctx.dtype);
+  return encoding === "raw" ? raw : 2 * raw + 65536;
+}
+
+/**
+ * Transport-decompress a chunk's stored bytes, inflating no further than
+ * {@link storedChunkLimit}; past it, a ChunkDecodeError naming the chunk.
+ * Other failures throw storage's DecompressionError naming `ctx.key`.
+ */
+export function inflateChunk(
+  bytes: Uint8Array,
+  compression: Compression,
+  encoding: string,
+  ctx: ChunkContext,
+): Uint8Array {
+  const maxBytes = storedChunkLimit(encoding, ctx);
+  try {
+    return decompressSync(bytes, compression, { url: ctx.key ?? "chunk", maxBytes });
+  } catch (e) {
+    if ((e as Error).name === "DecompressionLimitError")
+      throw new ChunkDecodeError(
+        `the ${compression} chunk inflates to more than ${maxBytes} bytes, the most a ${ctx.shape.join("x")} ${ctx.dtype} ${encoding} chunk can take; inflation stopped there`,
+        ctx.key,
+        { cause: e },
+      );
+    throw e;
+  }
+}
 
 /** Transport compressions chunks are written with (zstd is read only). */
 export type ChunkCompression = "gzip" | "br";
@@ -33,9 +73,10 @@ export function encodeStoredChunk(
 
 /**
  * Voxels of one stored chunk: decompress `bytes` (when `compression` is
- * set: gzip, br or zstd), then decode them with `encoding`. Decompression
- * failures throw storage's `DecompressionError` naming `ctx.key`; codec
- * failures throw `ChunkDecodeError` as {@link decodeChunk} does.
+ * set: gzip, br or zstd; see {@link inflateChunk}), then decode them with
+ * `encoding`. Decompression failures throw storage's `DecompressionError`
+ * naming `ctx.key`; inflating past the chunk's limit and codec failures
+ * throw `ChunkDecodeError`.
  */
 export function decodeStoredChunk(
   bytes: Uint8Array,
@@ -43,9 +84,28 @@ export function decodeStoredChunk(
   encoding: string,
   ctx: ChunkContext,
 ): TypedArray {
-  const plain =
-    compression === undefined
-      ? bytes
-      : decompressSync(bytes, compression, { url: ctx.key ?? "chunk" });
+  const plain = compression === undefined ? bytes : inflateChunk(bytes, compression, encoding, ctx);
   return decodeChunk(plain, encoding, ctx);
+}
+
+/**
+ * {@link decodeStoredChunk}, then copy the box `size` at `srcMin` of the
+ * chunk to `dstMin` of `out` (an array of shape `outShape`, normally on a
+ * SharedArrayBuffer, so that a worker of the pool paints the chunk into the
+ * reader's array itself and the chunk's voxels never travel back).
+ */
+export function decodeStoredChunkInto(
+  bytes: Uint8Array,
+  compression: Compression | undefined,
+  encoding: string,
+  ctx: ChunkContext,
+  out: TypedArray,
+  outShape: Shape4,
+  srcMin: readonly number[],
+  dstMin: readonly number[],
+  size: readonly number[],
+): void {
+  const data = decodeStoredChunk(bytes, compression, encoding, ctx);
+  const chunk = new NdArray(data, [...ctx.shape] as Shape4, ctx.dtype);
+  copyBox(chunk, srcMin, new NdArray(out, outShape, ctx.dtype), dstMin, size);
 }

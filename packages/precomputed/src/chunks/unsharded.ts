@@ -50,11 +50,13 @@ export class UnshardedChunkStore implements ChunkStore {
     each: (cell: ChunkCell, chunk: StoredChunk | null) => Promise<void> | void,
     opts: ChunkIoOptions = {},
   ): Promise<void> {
+    // One directory listing finds the stored form (`.gz`, ...) of every chunk on file://.
+    const names = this.storage.batchNames();
     await forEachLimit(
       cells,
       opts.concurrency ?? this.concurrency,
       async (cell) => {
-        const got = await this.storage.getRaw(this.key(cell), { signal: opts.signal });
+        const got = await this.storage.getRaw(this.key(cell), { signal: opts.signal, names });
         await each(
           cell,
           got === null ? null : { bytes: got.data, compression: got.info.contentEncoding },

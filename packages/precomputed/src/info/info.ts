@@ -6,7 +6,8 @@
  * module does not know (CloudVolume's extras, newer upstream members) survive
  * a read-edit-write cycle untouched.
  */
-import { DATA_TYPES, type DataType, isDataType } from "../dtypes";
+import { constants } from "node:buffer";
+import { bytesPerVoxel, DATA_TYPES, type DataType, isDataType } from "../dtypes";
 import { Bbox } from "../geometry/bbox";
 import { ceilDiv, formatVec3, type Vec3 } from "../geometry/vec3";
 import { type ShardingSpec, shardingSpecProblems } from "../sharding/spec";
@@ -151,6 +152,54 @@ function checkScale(s: unknown, i: number, info: Record<string, unknown>, out: P
 }
 
 /**
+ * The most bytes one array (a decoded chunk, a cutout) can hold: Node's
+ * buffer limit (4 GiB on 64-bit Node 20). An info whose chunks, or whose
+ * lines of voxels along one axis, would need more cannot be read.
+ */
+export const MAX_ARRAY_BYTES: number = constants.MAX_LENGTH;
+
+function isTriple(v: unknown): v is [number, number, number] {
+  return Array.isArray(v) && v.length === 3 && v.every((x) => Number.isSafeInteger(x) && x > 0);
+}
+
+/**
+ * What a read of `info` would have to allocate, checked against
+ * {@link MAX_ARRAY_BYTES}: one chunk (chunk size x channels x bytes per
+ * voxel), and one line of voxels across the dataset along each axis. Values
+ * such as num_channels 1e9 or size 2^40 pass the spec's type rules but no
+ * read could hold them; they are reported at their field instead of as a
+ * RangeError from a typed array constructor later.
+ */
+function checkAllocations(json: Record<string, unknown>, out: Problems): void {
+  const dt = typeof json.data_type === "string" ? json.data_type.toLowerCase() : "";
+  const channels = json.num_channels as number;
+  if (!isDataType(dt) || !Number.isSafeInteger(channels) || channels < 1) return;
+  const voxel = bytesPerVoxel(dt) * channels;
+  const limit = `more than a read can allocate (${MAX_ARRAY_BYTES} bytes)`;
+  if (voxel > MAX_ARRAY_BYTES) {
+    out.push({
+      path: "num_channels",
+      rule: `${channels} channels of ${dt} make ${voxel} bytes per voxel, ${limit}`,
+    });
+    return;
+  }
+  (json.scales as unknown[]).forEach((s, i) => {
+    if (!isObject(s)) return;
+    const chunk = Array.isArray(s.chunk_sizes) ? s.chunk_sizes[0] : undefined;
+    if (isTriple(chunk) && chunk[0] * chunk[1] * chunk[2] * voxel > MAX_ARRAY_BYTES)
+      out.push({
+        path: channels > 1 ? "num_channels" : `scales[${i}].chunk_sizes[0]`,
+        rule: `chunks of ${chunk.join("x")} voxels x ${channels} channel(s) of ${dt} are ${chunk[0] * chunk[1] * chunk[2] * voxel} bytes, ${limit}`,
+      });
+    if (isTriple(s.size) && s.size.some((n) => n * voxel > MAX_ARRAY_BYTES))
+      out.push({
+        path: `scales[${i}].size`,
+        rule: `${show(s.size)}: one line of voxels across the dataset would be ${Math.max(...s.size) * voxel} bytes, ${limit}`,
+      });
+  });
+}
+
+/**
  * Every way `json` breaks the info spec, as `{path, rule}` pairs (empty when
  * valid). Rules: volume.md of the Neuroglancer precomputed format, with the
  * data types of `DataType` (see docs/precomputed-format.md for the choices).
@@ -195,6 +244,7 @@ export function validateInfo(json: unknown): InfoProblem[] {
   json.scales.forEach((s: unknown, i: number) => {
     checkScale(s, i, json, out);
   });
+  checkAllocations(json, out);
   // Resolutions must not decrease along the scales array (volume.md).
   for (let i = 1; i < json.scales.length; i++) {
     const a = (json.scales[i - 1] as ScaleJSON | undefined)?.resolution;

@@ -11,7 +11,7 @@ export interface StorageReader {
   readonly url?: string;
   get(
     key: string,
-    opts?: { range?: ByteRange; signal?: AbortSignal },
+    opts?: { range?: ByteRange; signal?: AbortSignal; maxBytes?: number },
   ): Promise<GetResult | Uint8Array | null>;
 }
 

@@ -201,3 +201,20 @@ export function imageShardShape(spec: ShardingSpec, size: Vec3, chunkSize: Vec3)
   for (let j = 0; j < n; j++) bits[plan.axis[j]]++;
   return [chunkSize[0] * 2 ** bits[0], chunkSize[1] * 2 ** bits[1], chunkSize[2] * 2 ** bits[2]];
 }
+
+/**
+ * Whether every shard file of `spec` holds exactly the chunks of one
+ * aligned box of the scale (see {@link imageShardShape}): an identity hash
+ * whose preshift, minishard and shard bits cover the chunk ids' bits.
+ */
+export function shardsAreBoxes(spec: ShardingSpec, size: Vec3, chunkSize: Vec3): boolean {
+  const grid: Vec3 = [
+    Math.ceil(size[0] / chunkSize[0]),
+    Math.ceil(size[1] / chunkSize[1]),
+    Math.ceil(size[2] / chunkSize[2]),
+  ];
+  const bits = mortonPlan(grid).bits;
+  return (
+    spec.hash === "identity" && spec.preshift_bits + spec.minishard_bits + spec.shard_bits >= bits
+  );
+}

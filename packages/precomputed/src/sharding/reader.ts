@@ -38,9 +38,20 @@ export interface ShardReaderOptions {
    * range request (the gap is read and dropped). Default 32 KiB.
    */
   maxGapBytes?: number;
-  /** A coalesced range request stops growing at this size. Default 8 MiB. */
+  /** A coalesced range request stops growing at this size. Default 256 KiB (reads of a few chunks overlap their decoding better than one large read). */
   maxRangeBytes?: number;
+  /**
+   * The most bytes one chunk's gzip data may inflate to (a Volume sets its
+   * chunk's limit); default {@link MAX_MINISHARD_INDEX_BYTES}.
+   */
+  maxChunkBytes?: number;
 }
+
+/**
+ * The most bytes a gzip minishard index may inflate to: 64 MiB, 2.8 million
+ * chunks (24 bytes each) in one minishard, far beyond any real shard.
+ */
+export const MAX_MINISHARD_INDEX_BYTES = 64 * 2 ** 20;
 
 /** Options of one read. */
 export interface ShardReadOptions extends IoOptions {
@@ -74,6 +85,7 @@ export class ShardReader {
   private readonly minishards: Lru<string, MinishardIndex | null>;
   private readonly pending = new Map<string, Promise<unknown>>();
   private readonly concurrency: number;
+  private readonly maxChunkBytes: number;
   private readonly maxGap: number;
   private readonly maxRange: number;
 
@@ -88,8 +100,9 @@ export class ShardReader {
     this.shardIndexes = new Lru(opts.shardIndexCacheSize ?? 256);
     this.minishards = new Lru(opts.minishardCacheSize ?? 512);
     this.concurrency = opts.concurrency ?? 16;
+    this.maxChunkBytes = opts.maxChunkBytes ?? MAX_MINISHARD_INDEX_BYTES;
     this.maxGap = opts.maxGapBytes ?? 32 * 1024;
-    this.maxRange = opts.maxRangeBytes ?? 8 * 1024 * 1024;
+    this.maxRange = opts.maxRangeBytes ?? 256 * 1024;
   }
 
   /** Storage key of the shard file with number `shard`. */
@@ -165,7 +178,13 @@ export class ShardReader {
     return this.once(`m:${ck}`, async () => {
       const raw = await this.range(key, start, end, opts);
       if (raw === null) throw new ShardError("shard file vanished while reading", this.url(key));
-      const bytes = decodeShardBytes(raw, this.spec.minishard_index_encoding, this.url(key));
+      const bytes = decodeShardBytes(
+        raw,
+        this.spec.minishard_index_encoding,
+        this.url(key),
+        undefined,
+        MAX_MINISHARD_INDEX_BYTES,
+      );
       const mi = decodeMinishardIndex(bytes, shardIndexBytes(this.spec), this.url(key));
       this.minishards.set(ck, mi);
       return mi;
@@ -230,7 +249,13 @@ export class ShardReader {
     const raw = await this.range(loc.file, mi.starts[i], mi.starts[i] + mi.sizes[i], opts, id);
     if (raw === null)
       throw new ShardError("shard file vanished while reading", this.url(loc.file), id);
-    return decodeShardBytes(raw, this.spec.data_encoding, this.url(loc.file), id);
+    return decodeShardBytes(
+      raw,
+      this.spec.data_encoding,
+      this.url(loc.file),
+      id,
+      this.maxChunkBytes,
+    );
   }
 
   /**
@@ -249,7 +274,15 @@ export class ShardReader {
       (id, raw, file) => {
         out.set(
           id,
-          raw === null ? null : decodeShardBytes(raw, this.spec.data_encoding, this.url(file), id),
+          raw === null
+            ? null
+            : decodeShardBytes(
+                raw,
+                this.spec.data_encoding,
+                this.url(file),
+                id,
+                this.maxChunkBytes,
+              ),
         );
       },
       opts,

@@ -150,17 +150,29 @@ function encode(bytes: Uint8Array, enc: string | undefined): Uint8Array {
   return enc === "gzip" ? compressSync(bytes, "gzip") : bytes;
 }
 
-/** Undoes `minishard_index_encoding` / `data_encoding`; throws `ShardError` on bad gzip. */
+/**
+ * Undoes `minishard_index_encoding` / `data_encoding`, inflating no further
+ * than `maxBytes`; throws `ShardError` on bad gzip and as soon as the data
+ * inflates past the limit.
+ */
 export function decodeShardBytes(
   bytes: Uint8Array,
   enc: string | undefined,
   file: string,
   chunkId?: bigint,
+  maxBytes?: number,
 ): Uint8Array {
   if (enc !== "gzip") return bytes;
   try {
-    return decompressSync(bytes, "gzip", { url: file });
+    return decompressSync(bytes, "gzip", { url: file, maxBytes });
   } catch (e) {
+    if ((e as Error).name === "DecompressionLimitError")
+      throw new ShardError(
+        `gzip data inflates to more than ${maxBytes} bytes, the most expected there; inflation stopped there`,
+        file,
+        chunkId,
+        { cause: e },
+      );
     throw new ShardError("gzip data does not decompress", file, chunkId, { cause: e });
   }
 }

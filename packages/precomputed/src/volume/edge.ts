@@ -4,7 +4,7 @@
  * change of the user-facing array type touches only this module.
  */
 import { copyBox, fillBox, NdArray, type Voxel } from "../array";
-import { allocTyped, type DataType, type TypedArray } from "../dtypes";
+import { allocTyped, bytesPerVoxel, type DataType, type TypedArray, viewTyped } from "../dtypes";
 import { Bbox } from "../geometry/bbox";
 import type { Vec3 } from "../geometry/vec3";
 import { ArrayMismatchError } from "./errors";
@@ -22,9 +22,19 @@ export function newCutout(
   box: Bbox,
   channels: number,
   background: Voxel,
+  shared = false,
 ): NdArray {
   const s = box.size();
-  const out = NdArray.zeros(dtype, [s[0], s[1], s[2], channels]);
+  const shape = [s[0], s[1], s[2], channels];
+  const out = shared
+    ? NdArray.from(
+        viewTyped(
+          dtype,
+          new SharedArrayBuffer(s[0] * s[1] * s[2] * channels * bytesPerVoxel(dtype)),
+        ),
+        shape,
+      )
+    : NdArray.zeros(dtype, shape);
   if (background !== 0 && background !== 0n)
     (out.data as unknown as { fill(v: Voxel): void }).fill(background);
   return out;

@@ -28,3 +28,11 @@ export class AlignmentError extends PrecomputedError {
 export class ArrayMismatchError extends PrecomputedError {
   override name = "ArrayMismatchError";
 }
+
+/**
+ * A read whose array would hold more bytes than Node can allocate
+ * (`MAX_ARRAY_BYTES`). Names the box; read it in smaller boxes.
+ */
+export class CutoutTooLargeError extends PrecomputedError {
+  override name = "CutoutTooLargeError";
+}

@@ -51,6 +51,13 @@ export interface ReadOptions extends VolumeIoOptions {
    * Neuroglancer state at mip 0 read at mip 2: `{ coordResolution: [4, 4, 40] }`.
    */
   coordResolution?: Vec3;
+  /**
+   * Return voxels on a SharedArrayBuffer, which the pool's workers paint
+   * chunk by chunk as they decode them: this thread then moves no voxels.
+   * For large reads handed on to other kernels of the pool, e.g. a
+   * downsample task's block. Default false.
+   */
+  shared?: boolean;
 }
 
 /** Options of {@link Volume.unique}. */

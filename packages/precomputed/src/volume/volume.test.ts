@@ -126,6 +126,35 @@ test("the FIB-25 labels round-trip as compressed_segmentation and raw on file://
   }
 });
 
+test("a shared read paints the chunks in the workers and equals a plain read, any box", async () => {
+  const bytes = readFileSync(
+    join(__dirname, "../../../../../shared/data/fib25-64x64x64-uint64.raw"),
+  );
+  const labels = new BigUint64Array(
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+  );
+  const a = NdArray.from(labels, [64, 64, 64]);
+  const url = `file://${join(tmp, "fib25-shared")}`;
+  await Volume.fromArray(url, a, {
+    encoding: "compressed_segmentation",
+    chunkSize: [32, 32, 16],
+    resolution: [8, 8, 8],
+  });
+  // A missing chunk and a box reaching outside the dataset are painted on this thread.
+  const vol = await Volume.open(url, { fillMissing: true, bounded: false });
+  await vol.delete(new Bbox([32, 32, 48], [64, 64, 64]));
+  for (const box of [
+    vol.bounds,
+    new Bbox([3, 17, 30], [61, 40, 64]),
+    new Bbox([-5, 0, 0], [9, 9, 9]),
+  ]) {
+    const plain = await vol.read(box);
+    const shared = await vol.read(box, { shared: true });
+    expect(shared.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(sameArray(shared, plain)).toBe(true);
+  }
+});
+
 test("uint64 ids above 2^53 survive writes and reads in every 64-bit path", async () => {
   const labels = new BigUint64Array(20 * 20 * 6);
   for (let i = 0; i < labels.length; i++) labels[i] = 2n ** 60n + BigInt(i % 7) * 2n ** 40n + 1n;

@@ -18,6 +18,7 @@ import type { Voxel } from "../array";
 import { ChunkCoder } from "../chunks/coder";
 import { ShardedChunkStore, shardWriteBoxes } from "../chunks/sharded";
 import type { ChunkCell, ChunkStore } from "../chunks/store";
+import { storedChunkLimit } from "../chunks/stored";
 import { UnshardedChunkStore } from "../chunks/unsharded";
 import { getCodec } from "../codecs/registry";
 import { bytesPerVoxel, type DataType, type TypedArray } from "../dtypes";
@@ -25,11 +26,17 @@ import { UnknownEncodingError } from "../errors";
 import { Bbox, floorNear } from "../geometry/bbox";
 import type { Vec3 } from "../geometry/vec3";
 import { type AddScaleOptions, addScale, type CreateInfoOptions, createInfo } from "../info/edit";
-import { type InfoJSON, type Scale, type ScaleJSON, scaleForMip } from "../info/info";
+import {
+  type InfoJSON,
+  MAX_ARRAY_BYTES,
+  type Scale,
+  type ScaleJSON,
+  scaleForMip,
+} from "../info/info";
 import { readInfo, writeInfo } from "../info/io";
 import { ChunkCache } from "./cache";
 import { boxAtPoint, checkArray, cropChunk, newCutout, paintChunk, type VolumeArray } from "./edge";
-import { AlignmentError, MissingChunkError, OutOfBoundsError } from "./errors";
+import { AlignmentError, CutoutTooLargeError, MissingChunkError, OutOfBoundsError } from "./errors";
 import {
   type BboxLike,
   type DownloadPointOptions,
@@ -82,7 +89,13 @@ export class Volume {
     this.cache = cache ?? (budget > 0 ? new ChunkCache(budget) : undefined);
     const concurrency = options.concurrency ?? 32;
     this.chunks = this.scale.sharding
-      ? new ShardedChunkStore(storage, this.scale, { concurrency })
+      ? new ShardedChunkStore(storage, this.scale, {
+          concurrency,
+          maxChunkBytes: storedChunkLimit(this.scale.encoding, {
+            dtype: info.data_type as DataType,
+            shape: [...this.scale.chunkSize, info.num_channels],
+          }),
+        })
       : new UnshardedChunkStore(storage, this.scale, {
           concurrency,
           writeCompression: this.compression,
@@ -272,13 +285,14 @@ export class Volume {
     region: Bbox,
     paint: (chunk: Bbox, data: TypedArray | null) => void,
     opts: VolumeIoOptions,
+    shared?: { out: VolumeArray; box: Bbox },
   ): Promise<void> {
     const cells = this.cells(region);
     let done = 0;
-    const finish = (chunk: Bbox, data: TypedArray | null) => {
+    const finish = (chunk: Bbox, data: TypedArray | null, painted = false) => {
       if (data === null && !this.options.fillMissing)
         throw new MissingChunkError(this.chunkKey(chunk), this.url);
-      paint(chunk, data);
+      if (!painted) paint(chunk, data);
       opts.onProgress?.(++done, cells.length);
     };
     const cache = this.cache;
@@ -293,6 +307,10 @@ export class Volume {
       wanted,
       async ({ bbox }, stored) => {
         if (stored === null) return finish(bbox, null);
+        if (shared && pooled && !cache) {
+          await this.coder.decodeInto(stored, bbox, shared.out, shared.box, opts);
+          return finish(bbox, shared.out.data, true);
+        }
         const data = await this.coder.decode(stored, bbox, { pooled, signal: opts.signal });
         cache?.set(this.chunkKey(bbox), data);
         finish(bbox, data);
@@ -311,11 +329,21 @@ export class Volume {
     this.checkCodec();
     const bbox = this.boxAtMip(box, opts.coordResolution);
     if (this.options.bounded !== false) this.checkBounds(bbox, "read");
+    const bytes = bbox.volume() * bytesPerVoxel(this.dataType) * this.numChannels;
+    if (bytes > MAX_ARRAY_BYTES)
+      throw new CutoutTooLargeError(
+        `reading ${bbox} of ${this.url} needs ${bytes} bytes, more than one array can hold (${MAX_ARRAY_BYTES}); read it in smaller boxes`,
+      );
     const bg = this.background;
-    const out = newCutout(this.dataType, bbox, this.numChannels, bg);
+    const out = newCutout(this.dataType, bbox, this.numChannels, bg, opts.shared);
     const region = bbox.intersect(this.bounds);
     if (region.empty()) return out;
-    await this.loadChunks(region, (chunk, data) => paintChunk(out, bbox, chunk, data, bg), opts);
+    await this.loadChunks(
+      region,
+      (chunk, data) => paintChunk(out, bbox, chunk, data, bg),
+      opts,
+      opts.shared ? { out, box: bbox } : undefined,
+    );
     return out;
   }
 

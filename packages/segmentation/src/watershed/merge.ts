@@ -29,17 +29,16 @@ export function basinGraph(aff: Float32Array, labels: Uint32Array, shape: Shape3
   const sxy = sx * sy;
   const pairs = new PairTable(4096);
   let weight = new Float32Array(4096);
-  // Faces between the same two basins come in runs along x: remember the last pair.
-  let lastS = 0;
-  let lastT = 0;
-  let lastK = -1;
-  const visit = (s: number, t: number, v: number): void => {
-    let k = lastK;
-    if (s !== lastS || t !== lastT) {
+  // Faces between the same two basins come in runs along x (in all three
+  // directions): remember the last pair seen in each direction.
+  const cache = new Float64Array([0, 0, -1, 0, 0, -1, 0, 0, -1]);
+  const visit = (d: number, s: number, t: number, v: number): void => {
+    let k = cache[d + 2];
+    if (s !== cache[d] || t !== cache[d + 1]) {
       k = s < t ? pairs.add(s, t) : pairs.add(t, s);
-      lastS = s;
-      lastT = t;
-      lastK = k;
+      cache[d] = s;
+      cache[d + 1] = t;
+      cache[d + 2] = k;
     }
     if (k === weight.length) weight = grow(weight, k + 1);
     // Watershed.jl starts every edge at 0, not at its first affinity.
@@ -54,15 +53,15 @@ export function basinGraph(aff: Float32Array, labels: Uint32Array, shape: Shape3
         if (s === 0) continue;
         if (x > 0) {
           const t = labels[i - 1];
-          if (t !== 0 && t !== s) visit(s, t, aff[i]);
+          if (t !== 0 && t !== s) visit(0, s, t, aff[i]);
         }
         if (y > 0) {
           const t = labels[i - sx];
-          if (t !== 0 && t !== s) visit(s, t, aff[n + i]);
+          if (t !== 0 && t !== s) visit(3, s, t, aff[n + i]);
         }
         if (z > 0) {
           const t = labels[i - sxy];
-          if (t !== 0 && t !== s) visit(s, t, aff[2 * n + i]);
+          if (t !== 0 && t !== s) visit(6, s, t, aff[2 * n + i]);
         }
       }
     }

@@ -81,13 +81,9 @@ export function histogramRange(lo: number, hi: number, nbins: number): Histogram
   return { start, step, divisor, length };
 }
 
-/** The edges of `range` as float32 values (length `range.length`). */
-export function histogramEdges(range: HistogramRange): Float32Array {
-  const edges = new Float32Array(range.length);
-  for (let i = 0; i < range.length; i++) {
-    edges[i] = (range.start + i * range.step) / range.divisor;
-  }
-  return edges;
+/** Edge `k` of `range` (0-based), a float32 value. */
+export function histogramEdge(range: HistogramRange, k: number): number {
+  return f((range.start + k * range.step) / range.divisor);
 }
 
 /** Smallest and largest value of `values` (NaN-free input expected). */
@@ -103,51 +99,52 @@ export function valueRange(values: Float32Array): [number, number] {
 }
 
 /**
- * A function giving the bin of a value on `edges` (StatsBase's
- * `searchsortedlast`: `edges[k] <= v < edges[k + 1]`). The bin is computed
- * arithmetically and checked against the float32 edges only when the value
- * lies near an edge, where their rounding could matter; the edges are then
- * recomputed rather than loaded, as a million of them do not stay in cache.
+ * How values are binned on a histogram range (StatsBase's `searchsortedlast`:
+ * bin k holds `edge(k) <= v < edge(k + 1)`): the bin is computed
+ * arithmetically, then corrected against its two float32 edges, which
+ * rounding may have moved past the value (by a fraction of a bin). The edges are
+ * materialised once (4 MB) and read as the counts are: affinities vary
+ * smoothly, so both stay mostly in cache.
  */
-function binner(edges: Float32Array, range?: HistogramRange): (v: number) => number {
-  const nb = edges.length - 1;
+interface Binning {
+  first: number;
+  scale: number;
+  bins: number;
+  edges: Float32Array;
+}
+
+function binning(range: HistogramRange): Binning {
+  const bins = range.length - 1;
+  const edges = new Float32Array(range.length + 1);
+  for (let k = 0; k < range.length; k++) edges[k] = histogramEdge(range, k);
+  // A sentinel above every value, so edge k + 1 always exists.
+  edges[range.length] = Number.POSITIVE_INFINITY;
   const first = edges[0];
-  const last = edges[nb];
-  const scale = nb / (last - first);
-  // Rounding an edge to float32 moves it by at most |edge| * 2^-24: in bins,
-  // at most `slack`. Away from the edges by more than that, the arithmetic
-  // bin is the exact one.
-  const slack = Math.max(Math.abs(first), Math.abs(last)) * 2 ** -24 * scale;
-  const margin = slack < 0.04 ? slack + 0.01 : 2;
-  const edge = range
-    ? (k: number): number => f((range.start + k * range.step) / range.divisor)
-    : (k: number): number => edges[k];
-  return (v: number): number => {
-    const q = (v - first) * scale;
-    let k = Math.floor(q);
-    const frac = q - k;
-    if (frac < margin || frac > 1 - margin || k < 0 || k >= nb) {
-      if (k < 0) k = 0;
-      else if (k >= nb) k = nb - 1;
-      while (k > 0 && edge(k) > v) k--;
-      while (k < nb - 1 && edge(k + 1) <= v) k++;
-    }
-    return k;
-  };
+  return { first, scale: bins / (edges[bins] - first), bins, edges };
 }
 
 /**
- * Adds the values to `counts` (one slot per bin, `edges.length - 1`), binned
- * on `edges`; the range must come from the data's own minimum and maximum
- * (or a wider one), so no value falls outside.
+ * Adds the values to `counts` (one slot per bin, `range.length - 1`), binned
+ * on the range's edges; the range must come from the data's own minimum and
+ * maximum (or a wider one), so no value falls outside.
  */
 export function accumulateHistogram(
   values: Float32Array,
-  edges: Float32Array,
+  range: HistogramRange,
   counts: Float64Array,
 ): Float64Array {
-  const bin = binner(edges);
-  for (let i = 0; i < values.length; i++) counts[bin(values[i])]++;
+  const { first, scale, bins, edges } = binning(range);
+  const last = bins - 1;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    // v >= first, so truncation is floor.
+    let k = ((v - first) * scale) | 0;
+    if (k > last) k = last;
+    else if (k < 0) k = 0;
+    while (k > 0 && edges[k] > v) k--;
+    while (k < last && edges[k + 1] <= v) k++;
+    counts[k]++;
+  }
   return counts;
 }
 
@@ -158,7 +155,7 @@ export function accumulateHistogram(
  */
 export function quantileThreshold(
   counts: Float64Array,
-  edges: Float32Array,
+  range: HistogramRange,
   fraction: number,
 ): number {
   let total = 0;
@@ -167,9 +164,9 @@ export function quantileThreshold(
   let acc = 0;
   for (let i = 0; i < counts.length; i++) {
     acc += counts[i];
-    if (acc >= rank) return edges[i];
+    if (acc >= rank) return histogramEdge(range, i);
   }
-  return edges[counts.length - 1];
+  return histogramEdge(range, counts.length - 1);
 }
 
 /** Watershed thresholds: `low`, `high` and the (size, affinity) merge pairs. */
@@ -192,66 +189,10 @@ export function relativeThresholds(
   }
   const [lo, hi] = valueRange(aff);
   const range = histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS);
-  const edges = histogramEdges(range);
-  const quantiles = [fractions.low, fractions.high, ...fractions.merge.map(([, t]) => t)];
-  const found = histogramQuantiles(aff, edges, range, quantiles);
+  const counts = accumulateHistogram(aff, range, new Float64Array(range.length - 1));
   return {
-    low: found[0],
-    high: found[1],
-    merge: fractions.merge.map(([size], i) => [size, found[2 + i]]),
+    low: quantileThreshold(counts, range, fractions.low),
+    high: quantileThreshold(counts, range, fractions.high),
+    merge: fractions.merge.map(([size, t]) => [size, quantileThreshold(counts, range, t)]),
   };
-}
-
-/**
- * `quantileThreshold` of the histogram of `values` on `edges` for each
- * fraction, without the histogram: a million bins of counts make every value
- * a cache miss. The first pass counts coarse groups of bins; the group where
- * each quantile's running count crosses its rank is then counted bin by bin
- * in a second pass over the values in those groups only.
- */
-function histogramQuantiles(
-  values: Float32Array,
-  edges: Float32Array,
-  range: HistogramRange,
-  fractions: number[],
-): number[] {
-  const nb = edges.length - 1;
-  const group = Math.max(1, Math.ceil(nb / 4096));
-  const groups = Math.ceil(nb / group);
-  const bin = binner(edges, range);
-  const coarse = new Float64Array(groups);
-  for (let i = 0; i < values.length; i++) coarse[Math.floor(bin(values[i]) / group)]++;
-  const total = values.length;
-  const want = fractions.map((p) => {
-    const rank = f(f(total) * f(p));
-    let acc = 0;
-    for (let g = 0; g < groups; g++) {
-      if (acc + coarse[g] >= rank) return { rank, g, before: acc };
-      acc += coarse[g];
-    }
-    return { rank, g: groups - 1, before: acc - coarse[groups - 1] };
-  });
-  const slot = new Int32Array(groups).fill(-1);
-  const picked: number[] = [];
-  for (const w of want) {
-    if (slot[w.g] < 0) {
-      slot[w.g] = picked.length;
-      picked.push(w.g);
-    }
-  }
-  const fine = new Float64Array(picked.length * group);
-  for (let i = 0; i < values.length; i++) {
-    const k = bin(values[i]);
-    const s = slot[Math.floor(k / group)];
-    if (s >= 0) fine[s * group + (k % group)]++;
-  }
-  return want.map(({ rank, g, before }) => {
-    const base = slot[g] * group;
-    let acc = before;
-    for (let j = 0; j < group && g * group + j < nb; j++) {
-      acc += fine[base + j];
-      if (acc >= rank) return edges[g * group + j];
-    }
-    return edges[Math.min(nb - 1, g * group + group - 1)];
-  });
 }

@@ -17,6 +17,7 @@ import {
   InfoNotFoundError,
   NdArray,
   readInfo,
+  ShardPlanError,
   type Vec3,
   Volume,
 } from "@ngpipe/precomputed";
@@ -24,6 +25,7 @@ import { forEachLimit } from "@ngpipe/storage";
 import { z } from "zod";
 import { createTaskContext, type TaskContext } from "../runtime/context";
 import { defineTask } from "../runtime/define";
+import { type ShardedOutputOptions, shardScale, wantsSharded } from "../stages/sharding";
 import { type TaskSet, taskSet } from "../tiling";
 import { SourceError } from "./sources/errors";
 import { type OpenSourceOptions, openSource, type SourceSpec } from "./sources/open";
@@ -32,8 +34,11 @@ import type { VolumeSource } from "./sources/types";
 /** The destination layer cannot hold the source as asked (encoding vs data type or channels, task shape). */
 export class IngestConfigError extends SourceError {}
 
-/** Options of {@link createIngestTasks}. */
-export interface IngestOptions {
+/**
+ * Options of {@link createIngestTasks}. With `sharded`, mip 0 is sharded and
+ * each task writes one whole shard (the task shape is the shard's).
+ */
+export interface IngestOptions extends ShardedOutputOptions {
   /** "image" or "segmentation". Default: segmentation for uint32/uint64 sources, image otherwise. */
   layerType?: "image" | "segmentation";
   /** Voxel size in nm. Default: the source's (OME-Zarr), else [1, 1, 1]. */
@@ -54,6 +59,8 @@ export interface IngestOptions {
   mesh?: boolean;
   /** gzip level of the written chunks, 1 (fastest) to 9. Default 6 (see `VolumeOptions.compressLevel`). */
   compressLevel?: number;
+  /** Bytes one sharded ingest task may hold (see `planImageSharding`). Default 3.5 GB. */
+  memoryTarget?: number;
 }
 
 const sourceSchema = z.union([
@@ -272,11 +279,28 @@ export async function createIngestTasks(
   } finally {
     await src.close();
   }
+  let shardShape: Vec3 | undefined;
+  if (wantsSharded(opts)) {
+    if (opts.taskShape) {
+      throw new ShardPlanError(
+        "a sharded ingest writes one shard per task, so the shard plan sets the task shape; " +
+          "choose the shard size with shardBytes instead",
+        info.scales[0].key,
+        "taskShape",
+      );
+    }
+    shardShape = shardScale(info, info.scales[0], opts, {
+      url: destUrl,
+      fresh: true,
+      readFactor: 1,
+      memoryTarget: opts.memoryTarget,
+    }).taskShape;
+  }
   const vol = await createOrKeepLayer(destUrl, info, ctx);
   const chunk = vol.chunkSize;
   const offset = vol.scale.voxelOffset;
   const size = vol.scale.size;
-  const shape = opts.taskShape ?? defaultTaskShape(chunk, size);
+  const shape = shardShape ?? opts.taskShape ?? defaultTaskShape(chunk, size);
   for (let i = 0; i < 3; i++) {
     if (shape[i] % chunk[i] !== 0) {
       throw new IngestConfigError(
@@ -287,7 +311,10 @@ export async function createIngestTasks(
   }
   let region = vol.bounds;
   if (opts.bounds) {
-    region = opts.bounds.translate(offset).expandToChunks(chunk, offset).intersect(vol.bounds);
+    region = opts.bounds
+      .translate(offset)
+      .expandToChunks(shardShape ?? chunk, offset)
+      .intersect(vol.bounds);
   }
   return taskSet(region, shape, { origin: offset }, (box) =>
     ingestTask.payload({

@@ -4,6 +4,7 @@
  */
 import { downsampleStage } from "./downsample";
 import { ingestStage } from "./ingest";
+import { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from "./labels";
 import { blackoutStage, deleteStage, touchStage } from "./maintenance";
 import { manifestStage, meshStage } from "./mesh";
 import { quantizeStage } from "./quantize";
@@ -19,3 +20,7 @@ registerStage(touchStage);
 registerStage(blackoutStage);
 registerStage(meshStage);
 registerStage(manifestStage);
+registerStage(connectedComponentsStage);
+registerStage(remapStage);
+registerStage(voxelCountStage);
+registerStage(dustStage);

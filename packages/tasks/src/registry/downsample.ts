@@ -12,6 +12,7 @@ import {
   type StageDownsampleMethod,
 } from "../stages/downsample";
 import { bboxOption, countOption, shapeOption } from "./options";
+import { parseShardedFlags, shardedFlags, shardedOptionsShape } from "./sharded";
 import { defineStage, type StageArgParsers } from "./stage";
 
 /** `--method`: one of the downsampling methods. */
@@ -64,6 +65,7 @@ export const downsampleStageOptions = z
     memoryTarget: z.number().positive().optional(),
     compress: compressSchema.optional(),
     dest: z.string().optional(),
+    ...shardedOptionsShape,
   })
   .strict();
 
@@ -109,6 +111,8 @@ export const downsampleStage = defineStage<DownsampleTaskOptions>({
         default: String(DEFAULT_MEMORY_TARGET),
       },
       { flags: "--bounds <bbox>", description: "only this box (voxels of mip 0)" },
+      { flags: "--dest <layer>", description: "write the new mips to this layer instead" },
+      ...shardedFlags("the new mip (one mip per run: --num-mips 1)"),
     ],
     async parse(o, { inputs, parse }) {
       const options: DownsampleTaskOptions = {
@@ -124,6 +128,8 @@ export const downsampleStage = defineStage<DownsampleTaskOptions>({
         compress: parse.compress(o.compress === undefined ? undefined : String(o.compress)),
         memoryTarget: parse.memory(String(o.memory)),
         bounds: o.bounds ? parse.bbox(String(o.bounds)) : undefined,
+        ...(o.dest === undefined ? {} : { dest: String(o.dest) }),
+        ...parseShardedFlags(o, parse),
       };
       return { ...options, background: await parseBackgroundOption(inputs.layer ?? "", o, parse) };
     },

@@ -2,6 +2,7 @@ import "./builtin";
 
 export { downsampleStage } from "./downsample";
 export { ingestStage } from "./ingest";
+export { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from "./labels";
 export { type BlackoutStageOptions, blackoutStage, deleteStage, touchStage } from "./maintenance";
 export { manifestStage, meshStage } from "./mesh";
 export { quantizeStage } from "./quantize";
@@ -22,6 +23,7 @@ export {
   type StageInput,
   StageRegistryError,
   type StageTasks,
+  type TaskPhase,
   UnknownStageError,
 } from "./stage";
 export { transferStage } from "./transfer";

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { OpenSourceOptions, SourceFormat } from "../ingest/sources";
 import { createIngestTasks, type IngestOptions, ingestTask } from "../ingest/stage";
 import { bboxOption, shapeOption, vec3Option } from "./options";
+import { parseShardedFlags, shardedFlags, shardedOptionsShape } from "./sharded";
 import { defineStage } from "./stage";
 
 const FORMATS: SourceFormat[] = ["hdf5", "zarr", "npy", "images"];
@@ -23,6 +24,8 @@ export const ingestStageOptions = z
       .optional(),
     mesh: z.boolean().optional(),
     compressLevel: z.number().int().min(1).max(9).optional(),
+    memoryTarget: z.number().positive().optional(),
+    ...shardedOptionsShape,
   })
   .strict();
 
@@ -68,6 +71,12 @@ export const ingestStage = defineStage<IngestOptions>({
         description: "gzip level of the chunks (1 fastest .. 9 smallest)",
         default: "6",
       },
+      ...shardedFlags("mip 0"),
+      {
+        flags: "--memory <bytes>",
+        description: "memory target per sharded task",
+        default: "3.5e9",
+      },
     ],
     parse(values, { parse }) {
       const o = values as Record<string, string | undefined>;
@@ -85,6 +94,10 @@ export const ingestStage = defineStage<IngestOptions>({
         throw parse.usage(`--offset must be three whole numbers; got "${o.offset}"`);
       if (o.format !== undefined && !(FORMATS as string[]).includes(o.format))
         throw parse.usage(`--format must be one of ${FORMATS.join(", ")}; got "${o.format}"`);
+      if (o.sharded && o.taskShape)
+        throw parse.usage(
+          "--task-shape is the shard's with --sharded; size shards with --shard-bytes",
+        );
       if (o.layerType !== undefined && o.layerType !== "image" && o.layerType !== "segmentation")
         throw parse.usage(`--layer-type must be image or segmentation; got "${o.layerType}"`);
       return {
@@ -103,6 +116,8 @@ export const ingestStage = defineStage<IngestOptions>({
           format: o.format as SourceFormat | undefined,
         },
         compressLevel: parse.int(o.compressLevel ?? "6", "--compress-level", 1, 9),
+        memoryTarget: parse.memory(o.memory ?? "3.5e9"),
+        ...parseShardedFlags(values, parse),
       };
     },
   },

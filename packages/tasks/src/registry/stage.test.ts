@@ -49,7 +49,8 @@ test("a registered stage is found by name; registering it again is harmless", as
   registerStage(countStage);
   registerStage(countStage);
   const stage = getStage("registry-test-count");
-  const tasks = [...((await stage.create({ layer: "mem://x" } as never, { n: 3 })) as [])];
+  const create = stage.create as NonNullable<typeof stage.create>;
+  const tasks = [...((await create({ layer: "mem://x" } as never, { n: 3 })) as [])];
   expect(tasks).toHaveLength(3);
 });
 

@@ -22,6 +22,15 @@ export type StageInput = "layer" | "source" | "src" | "dest";
 /** What a stage's task creation function resolves to: payloads, iterated lazily. */
 export type StageTasks = Iterable<TaskPayload> | AsyncIterable<TaskPayload>;
 
+/**
+ * One phase of a stage that runs in phases: its name and its tasks, made
+ * when the phase starts, after the previous phase has finished.
+ */
+export interface TaskPhase {
+  readonly name: string;
+  tasks(): Promise<StageTasks>;
+}
+
 /** A positional argument of a stage command. */
 export interface StageCliArgument {
   /** Commander's name, without brackets (`layer`, `bbox`). */
@@ -67,8 +76,12 @@ export interface StageArgParsers {
   dataType(text: string, what?: string): DataType;
   /** A byte count above zero: 3.5e9, 512M, 2G. */
   memory(text: string): number;
+  /** A byte count above zero for the option `what` (e.g. `--shard-bytes`). */
+  bytes(text: string, what: string): number;
   /** A voxel value of `dtype` as payloads take it (a decimal string beyond 2^53). */
   background(text: string, dtype: DataType): number | string;
+  /** A path or URL of a file or layer, as a URL (relative paths made absolute). */
+  location(text: string): string;
   /** The CLI's usage error with this message, to throw for checks across options. */
   usage(message: string): Error;
 }
@@ -110,7 +123,12 @@ export interface StageDefinition<O = unknown> {
   /** Schema of the creation function's options as JSON (a pipeline step's `options`). */
   readonly options: z.ZodType<O>;
   /** Make the stage's tasks (writing infos first where the stage does). */
-  create(inputs: Record<StageInput, string>, options: O): Promise<StageTasks>;
+  create?(inputs: Record<StageInput, string>, options: O): Promise<StageTasks>;
+  /**
+   * Instead of `create`, for a stage whose tasks run in phases (each phase
+   * reads what the previous wrote): the phases, in order.
+   */
+  createPhases?(inputs: Record<StageInput, string>, options: O): Promise<TaskPhase[]>;
   /** The CLI command; a stage without one runs only in pipelines and scripts. */
   readonly cli?: StageCli<O>;
 }
@@ -156,6 +174,10 @@ export function defineStage<O>(def: StageDefinition<O>): StageDefinition<O> {
 
 /** Add a stage to the registry. Registering the same object twice is harmless. */
 export function registerStage<O>(def: StageDefinition<O>): void {
+  if (!def.create === !def.createPhases)
+    throw new StageRegistryError(
+      `stage "${def.name}" needs exactly one of create and createPhases`,
+    );
   const existing = stages.get(def.name);
   if (existing && existing !== def)
     throw new DuplicateStageError(`a different stage is already registered as "${def.name}"`);

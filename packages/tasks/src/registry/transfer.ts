@@ -5,6 +5,7 @@ import { backgroundSchema, DEFAULT_MEMORY_TARGET, methodSchema } from "../stages
 import { createTransferTasks, type TransferTaskOptions, transferTask } from "../stages/transfer";
 import { parseBackgroundOption, parseMethod } from "./downsample";
 import { bboxOption, countOption, shapeOption, vec3Option } from "./options";
+import { parseShardedFlags, shardedFlags, shardedOptionsShape } from "./sharded";
 import { defineStage } from "./stage";
 
 /** Options of the transfer stage as JSON (a pipeline step's `options`). */
@@ -27,6 +28,7 @@ export const transferStageOptions = z
     memoryTarget: z.number().positive().optional(),
     fastPath: z.boolean().optional(),
     compress: compressSchema.optional(),
+    ...shardedOptionsShape,
   })
   .strict();
 
@@ -78,6 +80,7 @@ export const transferStage = defineStage<TransferTaskOptions>({
         default: String(DEFAULT_MEMORY_TARGET),
       },
       { flags: "--no-fast-path", description: "never copy chunk files byte for byte" },
+      ...shardedFlags("the destination scale", true),
     ],
     async parse(o, { inputs, parse }) {
       const mips = o.numMips === undefined ? 0 : parse.int(String(o.numMips), "--num-mips");
@@ -101,6 +104,7 @@ export const transferStage = defineStage<TransferTaskOptions>({
         compress: parse.compress(o.compress === undefined ? undefined : String(o.compress)),
         memoryTarget: parse.memory(String(o.memory)),
         fastPath: o.fastPath !== false,
+        ...parseShardedFlags(o, parse),
       };
       return { ...options, background: await parseBackgroundOption(inputs.src ?? "", o, parse) };
     },

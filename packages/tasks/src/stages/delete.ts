@@ -48,15 +48,17 @@ function chunksInside(vol: Volume, box: ReturnType<typeof bboxOf>): string[] {
  * Delete the chunks inside a box at `mip`, and at each of the next `mips`
  * scales the chunks inside the same region (scaled by the resolutions).
  * Chunks only partly inside are kept, so neighbouring data survives.
- * Deleting what is already gone is not an error.
+ * Deleting what is already gone is not an error. Temporary files that
+ * killed writes of the deleted chunks left (file://) are removed too.
  */
 export const deleteTask = defineTask({
   name: "delete",
   params: deleteParams,
-  async run(p, ctx): Promise<{ deleted: number }> {
+  async run(p, ctx): Promise<{ deleted: number; temporaries: number }> {
     const base = await openLayer(ctx, p.layer, p.mip);
     const box = bboxOf(p.bbox as BboxParam);
     let deleted = 0;
+    let temporaries = 0;
     const last = Math.min(p.mip + p.mips, base.mipCount - 1);
     for (let m = p.mip; m <= last; m++) {
       const vol = base.withMip(m);
@@ -65,9 +67,11 @@ export const deleteTask = defineTask({
       const results = await vol.storage.deleteMany(keys, { signal: ctx.signal });
       for (const r of results) if (!r.ok) throw r.error;
       deleted += keys.length;
+      // What killed writes of these chunks left beside them (file:// only).
+      temporaries += await vol.storage.removeTemporaries(keys, { signal: ctx.signal });
     }
     ctx.progress(1, 1);
-    return { deleted };
+    return { deleted, temporaries };
   },
 });
 

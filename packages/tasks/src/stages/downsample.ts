@@ -19,6 +19,7 @@ import {
   type InfoJSON,
   InfoNotFoundError,
   readInfo,
+  ShardPlanError,
   scaleForMip,
   type Vec3,
   writeInfo,
@@ -42,6 +43,7 @@ import {
   toBbox,
 } from "./common";
 import { writeDownsamples } from "./pyramid";
+import { type ShardedOutputOptions, shardScale, wantsSharded } from "./sharding";
 
 /** Igneous' default memory target per task: 3.5 GB. */
 export const DEFAULT_MEMORY_TARGET = 3.5e9;
@@ -316,7 +318,8 @@ export const downsampleTask = defineTask({
         : src;
     const box = bboxOf(p.bbox).intersect(src.bounds);
     if (box.empty()) return { voxels: 0 };
-    const array = await src.read(box, { signal: ctx.signal });
+    // Shared: the pool's workers paint the chunks they decode straight into the block.
+    const array = await src.read(box, { signal: ctx.signal, shared: true });
     await writeDownsamples(ctx, dest, box, array, {
       factor: p.factor,
       mips: p.mips,
@@ -331,8 +334,13 @@ export const downsampleTask = defineTask({
   },
 });
 
-/** Options of {@link createDownsampleTasks}. */
-export interface DownsampleTaskOptions extends CreateOptionsBase {
+/**
+ * Options of {@link createDownsampleTasks}. With `sharded`, a task set makes
+ * one mip (Igneous' ImageShardDownsampleTask): each task reads
+ * `shard shape x factor` voxels and writes one whole shard of the new mip;
+ * make further mips with further task sets, each reading the mip before.
+ */
+export interface DownsampleTaskOptions extends CreateOptionsBase, ShardedOutputOptions {
   /** Mip read. Default 0. */
   mip?: number;
   /**
@@ -391,8 +399,7 @@ export function addDownsampleScales(
   mips: number,
   factor: Vec3,
   newChunk: Vec3,
-  o: { encoding?: string; blockSize?: Vec3; chunkSize?: Vec3; bounds?: unknown } = {},
-  url = "",
+  o: { encoding?: string; blockSize?: Vec3; chunkSize?: Vec3 } = {},
 ): string[] {
   const keys: string[] = [];
   const scale = scaleForMip(info, mip);
@@ -400,22 +407,6 @@ export function addDownsampleScales(
   const ratio = [0, 1, 2].map((i) => scale.resolution[i] / r0[i]);
   for (let k = 1; k <= mips; k++) {
     const f = factorPow(factor, k);
-    const res = [0, 1, 2].map((i) => r0[i] * ratio[i] * f[i]);
-    const old = info.scales.find((s) => s.resolution.every((v, i) => Math.abs(v - res[i]) < 1e-9));
-    // Re-chunking or re-encoding an existing scale rewrites it: only for
-    // the whole layer, or the chunks outside `bounds` would be unreadable.
-    if (
-      old &&
-      o.bounds !== undefined &&
-      ((o.chunkSize && !sameVec(old.chunk_sizes[0], newChunk)) ||
-        (o.encoding && old.encoding !== o.encoding))
-    ) {
-      throw new LayerMismatchError(
-        `${url}: scale ${old.key} exists with chunk size ${old.chunk_sizes[0].join("x")} and ${old.encoding} encoding; ` +
-          "changing them for only a part of the layer (bounds) would leave the other chunks unreadable. " +
-          "Downsample the whole layer, or keep the scale's chunk size and encoding",
-      );
-    }
     const s = addScale(info, [ratio[0] * f[0], ratio[1] * f[1], ratio[2] * f[2]], {
       chunkSize: newChunk,
       encoding: o.encoding ?? scale.encoding,
@@ -471,7 +462,23 @@ export async function createDownsampleTasks(
     (o.preserveChunkSize === false
       ? closestDivisor(info.scales[0].chunk_sizes[0])
       : scale.chunkSize);
-  const { mips, shape, grid } = planTasks({
+  const res = scale.resolution;
+  const nextRes: Vec3 = [res[0] * factor[0], res[1] * factor[1], res[2] * factor[2]];
+  // Downsampling into a scale that is sharded already writes it sharded too.
+  const sharded =
+    wantsSharded(o) ||
+    info.scales.some(
+      (s) => s.sharding && s.resolution.every((v, i) => Math.abs(v - nextRes[i]) < 1e-9),
+    );
+  if (sharded && o.mips !== undefined && o.mips !== 1) {
+    throw new ShardPlanError(
+      `sharded downsampling makes one mip per task set (each task writes whole shards of it), ` +
+        `not ${o.mips}; make mip ${mip + 1}, then downsample again from it`,
+      scale.key,
+      "mips",
+    );
+  }
+  const planned = planTasks({
     what: `downsampling ${url} from mip ${mip}`,
     chunkSize: scale.chunkSize,
     newChunkSize: newChunk,
@@ -479,19 +486,35 @@ export async function createDownsampleTasks(
     dtype: srcInfo.data_type,
     channels: srcInfo.num_channels,
     factor,
-    memoryTarget: o.memoryTarget,
-    mips: o.mips,
+    // A shard task's memory is the sharding planner's to check.
+    memoryTarget: sharded ? Number.POSITIVE_INFINITY : o.memoryTarget,
+    mips: sharded ? 1 : o.mips,
     minMips: 1,
   });
+  const { mips } = planned;
+  let { shape, grid } = planned;
   checkDownsampleMethod(url, o.method ?? "auto", srcInfo);
+  if (o.background !== undefined)
+    checkVoxelValue(o.background, srcInfo.data_type, "background", url);
+  const before = destUrl === url || existing ? structuredClone(info) : null;
+  const had = new Set(info.scales.map((s) => s.key));
+  const keys = addDownsampleScales(info, mip, mips, factor, newChunk, o);
+  if (sharded) {
+    const next = scaleForMip(info, nextRes);
+    const plan = shardScale(info, next.raw, o, {
+      url: destUrl,
+      fresh: !had.has(next.key),
+      readFactor: factor[0] * factor[1] * factor[2],
+      memoryTarget: o.memoryTarget,
+    });
+    const t = plan.taskShape;
+    shape = [t[0] * factor[0], t[1] * factor[1], t[2] * factor[2]];
+    grid = shape;
+  }
   const bounds = resolveBounds(srcInfo, mip, toBbox(o.bounds), o.boundsMip ?? 0, grid, {
     ...o,
     url,
   });
-  if (o.background !== undefined)
-    checkVoxelValue(o.background, srcInfo.data_type, "background", url);
-  const before = destUrl === url || existing ? structuredClone(info) : null;
-  const keys = addDownsampleScales(info, mip, mips, factor, newChunk, o, destUrl);
   // The new mips are rewritten whole unless bounds limit the stage.
   const written = new Set(o.bounds === undefined ? keys : []);
   checkInfoRewrite(before, info, destUrl, (key) => written.has(key));

@@ -69,6 +69,8 @@ export {
   quantizeTask,
 } from "./quantize";
 export { quantizeChannel } from "./quantize-kernel";
+export { copyEncodedChunks } from "./reshard";
+export { type ShardedOutputOptions, wantsSharded } from "./sharding";
 export {
   createTouchTasks,
   type TouchTaskOptions,
@@ -78,6 +80,7 @@ export {
 export {
   chunksCopyAsIs,
   createTransferTasks,
+  encodedChunksMatch,
   type TransferTaskOptions,
   type TransferTaskResult,
   transferParams,

@@ -42,8 +42,8 @@ describe("delete", () => {
     const url = "mem://stage-delete-partial/img";
     await layer(url);
     const payload = deleteTask.payload({ layer: url, mip: 0, bbox: "0-24_0-16_0-16", mips: 0 });
-    expect(await executeTask(payload)).toEqual({ deleted: 1 });
-    expect(await executeTask(payload)).toEqual({ deleted: 1 });
+    expect(await executeTask(payload)).toEqual({ deleted: 1, temporaries: 0 });
+    expect(await executeTask(payload)).toEqual({ deleted: 1, temporaries: 0 });
     const m0 = await present(url, 0);
     expect(m0).toContain("16-32_0-16_0-16");
     expect(m0).not.toContain("0-16_0-16_0-16");

@@ -165,7 +165,8 @@ export async function writeDownsamples(
     precomputedKernels(),
     "downsample",
     [opts.method, data, array.shape, opts.factor, opts.mips, { sparse: opts.sparse ?? false }],
-    { transfer: [data.buffer as ArrayBuffer], signal: opts.signal },
+    // A block on a SharedArrayBuffer (a shared read) is shared with the worker, not moved.
+    { transfer: data.buffer instanceof ArrayBuffer ? [data.buffer] : [], signal: opts.signal },
   );
   const res = vol.resolution;
   // Levels are distinct scales: their writes can proceed together.

@@ -236,7 +236,9 @@ describe("transfer", () => {
     await runAll(await createTransferTasks(src, dst));
     await expect(
       createTransferTasks(src, dst, { bounds: "0-16_0-16_0-4", chunkSize: [16, 16, 4] }),
-    ).rejects.toThrow(/scale 1_1_1 of the destination exists with chunk size 8x8x4/);
+    ).rejects.toThrow(
+      /scale 1_1_1 exists and this would change its chunk_size \[8,8,4\] -> \[16,16,4\]/,
+    );
     await runAll(await createTransferTasks(src, dst, { chunkSize: [16, 16, 4] }));
     expect((await Volume.open(dst)).chunkSize).toEqual([16, 16, 4]);
   });

@@ -18,6 +18,7 @@ import {
   InfoNotFoundError,
   readInfo,
   type Scale,
+  ShardPlanError,
   scaleForMip,
   type Vec3,
   type Volume,
@@ -51,6 +52,8 @@ import {
   type StageDownsampleMethod,
 } from "./downsample";
 import { writeDownsamples, writeLevel } from "./pyramid";
+import { copyEncodedChunks } from "./reshard";
+import { type ShardedOutputOptions, shardScale, unshardScale, wantsSharded } from "./sharding";
 
 /** Params of {@link transferTask}. */
 export const transferParams = z.object({
@@ -64,7 +67,11 @@ export const transferParams = z.object({
   /** Destination position minus source position, voxels of `mip`. */
   translate: vec3Schema.default([0, 0, 0]),
   fillMissing: z.boolean().default(false),
-  /** Copy chunk objects as stored (set by createTransferTasks when nothing changes). */
+  /**
+   * Copy chunks without decoding them (set by createTransferTasks when only
+   * the sharding may change): chunk objects as stored, or encoded chunks
+   * moved into or out of shard files.
+   */
   fastPath: z.boolean().default(false),
   /** Downsampled mips written below `mip`. Default 0. */
   mips: z.number().int().min(0).default(0),
@@ -83,11 +90,11 @@ function sameVec(a: readonly number[] | undefined, b: readonly number[] | undefi
 }
 
 /**
- * Whether chunk objects of scale `a` can be copied as they are to scale `b`:
- * same data type and channels, same grid, same encoding (and block size), no
- * sharding, no translation.
+ * Whether the encoded chunks of scale `a` are valid chunks of scale `b`:
+ * same data type and channels, same grid, same encoding (and block size),
+ * no translation. Their sharding may differ.
  */
-export function chunksCopyAsIs(
+export function encodedChunksMatch(
   a: { info: InfoJSON; scale: Scale },
   b: { info: InfoJSON; scale: Scale },
   translate: Vec3 = [0, 0, 0],
@@ -100,10 +107,20 @@ export function chunksCopyAsIs(
     sameVec(a.scale.voxelOffset, b.scale.voxelOffset) &&
     sameVec(a.scale.size, b.scale.size) &&
     a.scale.encoding === b.scale.encoding &&
-    sameVec(a.scale.blockSize, b.scale.blockSize) &&
-    !a.scale.sharding &&
-    !b.scale.sharding
+    sameVec(a.scale.blockSize, b.scale.blockSize)
   );
+}
+
+/**
+ * Whether chunk objects of scale `a` can be copied as they are to scale `b`:
+ * {@link encodedChunksMatch} and neither scale sharded.
+ */
+export function chunksCopyAsIs(
+  a: { info: InfoJSON; scale: Scale },
+  b: { info: InfoJSON; scale: Scale },
+  translate: Vec3 = [0, 0, 0],
+): boolean {
+  return encodedChunksMatch(a, b, translate) && !a.scale.sharding && !b.scale.sharding;
 }
 
 /** Copy the stored chunk objects of `box` from `src` to `dest`; missing chunks stay missing. */
@@ -148,7 +165,7 @@ async function copyChunks(ctx: TaskContext, src: Volume, dest: Volume, box: Bbox
 export interface TransferTaskResult {
   /** Voxels of the box copied. */
   voxels: number;
-  /** Chunk objects copied as stored (fast path), else 0. */
+  /** Chunks copied without decoding (fast path), else 0. */
   copiedObjects: number;
 }
 
@@ -174,18 +191,18 @@ export const transferTask = defineTask({
     const destBox = bboxOf(p.bbox).intersect(src.bounds).translate(t).intersect(dest.bounds);
     if (destBox.empty()) return { voxels: 0, copiedObjects: 0 };
     const srcBox = destBox.translate([-t[0], -t[1], -t[2]]);
-    const asIs =
+    const a = { info: src.info, scale: src.scale };
+    const b = { info: dest.info, scale: dest.scale };
+    const direct =
       p.fastPath &&
       p.mips === 0 &&
       p.compress === undefined &&
       !p.skipBackground &&
-      chunksCopyAsIs(
-        { info: src.info, scale: src.scale },
-        { info: dest.info, scale: dest.scale },
-        t,
-      );
-    if (asIs) {
-      const copiedObjects = await copyChunks(ctx, src, dest, srcBox);
+      encodedChunksMatch(a, b, t);
+    if (direct) {
+      const copiedObjects = chunksCopyAsIs(a, b, t)
+        ? await copyChunks(ctx, src, dest, srcBox)
+        : await copyEncodedChunks(ctx, src, dest, srcBox);
       ctx.progress(srcBox.volume(), srcBox.volume());
       return { voxels: srcBox.volume(), copiedObjects };
     }
@@ -223,8 +240,12 @@ export const transferTask = defineTask({
   },
 });
 
-/** Options of {@link createTransferTasks}. */
-export interface TransferTaskOptions extends CreateOptionsBase {
+/**
+ * Options of {@link createTransferTasks}. With `sharded`, the destination
+ * scale is sharded and each task copies one whole shard (Igneous'
+ * ImageShardTransferTask); `sharded: false` writes it unsharded.
+ */
+export interface TransferTaskOptions extends CreateOptionsBase, ShardedOutputOptions {
   /** Mip copied. Default 0. */
   mip?: number;
   /** Chunk size of the destination at `mip`; default the source's. */
@@ -260,7 +281,7 @@ export interface TransferTaskOptions extends CreateOptionsBase {
  * The destination info of a transfer: the destination's own if it exists,
  * else the source's with scales up to `mip`; then the scale at `mip` gets
  * the requested chunk size, encoding and translated voxel offset, and loses
- * its sharding (tasks write unsharded chunks).
+ * the source's sharding (createTransferTasks plans the destination's).
  */
 function transferInfo(src: InfoJSON, existing: InfoJSON | null, o: TransferTaskOptions): InfoJSON {
   const mip = o.mip ?? 0;
@@ -282,24 +303,12 @@ function transferInfo(src: InfoJSON, existing: InfoJSON | null, o: TransferTaskO
   }
   const s = info.scales[destMip];
   // A scale taken from the source (new layer, or a destination without this
-  // resolution) moves with the translation and is written unsharded.
+  // resolution) moves with the translation, unsharded unless asked.
   if (existing === null || added) {
     const t = o.translate ?? [0, 0, 0];
     const off = srcScale.voxelOffset;
     s.voxel_offset = [off[0] + t[0], off[1] + t[1], off[2] + t[2]];
     delete s.sharding;
-  }
-  if (
-    existing !== null &&
-    !added &&
-    o.bounds !== undefined &&
-    ((o.chunkSize && !sameVec(s.chunk_sizes[0], o.chunkSize)) ||
-      (o.encoding && s.encoding !== o.encoding))
-  ) {
-    throw new LayerMismatchError(
-      `scale ${s.key} of the destination exists with chunk size ${s.chunk_sizes[0].join("x")} and ${s.encoding} encoding; ` +
-        "changing them while copying only a part (bounds) would leave its other chunks unreadable",
-    );
   }
   if (o.chunkSize) s.chunk_sizes = [[...o.chunkSize]];
   if (o.encoding) s.encoding = o.encoding;
@@ -360,7 +369,20 @@ export async function createTransferTasks(
         "nothing was written. Transfer to a new layer",
       "dest",
     );
-  const { mips, shape, grid } = planTasks({
+  const fresh =
+    existing === null || !existing.scales.some((s) => sameVec(s.resolution, srcScale.resolution));
+  // Copying into a scale that is sharded already writes it sharded too.
+  const sharded = wantsSharded(o) || (o.sharded === undefined && !!destScale.sharding);
+  if (o.sharded === false) unshardScale(destScale.raw, { url: dest, fresh });
+  if (sharded && (o.mips ?? 0) > 0) {
+    throw new ShardPlanError(
+      `a sharded transfer writes whole shards of mip ${mip} only, not ${o.mips} downsampled mips; ` +
+        "make them afterwards with a (sharded) downsample",
+      destScale.key,
+      "mips",
+    );
+  }
+  const planned = planTasks({
     what: `transferring ${src} at mip ${mip}`,
     chunkSize: destScale.chunkSize,
     size: destScale.size,
@@ -371,6 +393,28 @@ export async function createTransferTasks(
     mips: o.mips ?? 0,
     minMips: 0,
   });
+  const { mips } = planned;
+  let { shape, grid } = planned;
+  if (sharded) {
+    // A shard task writes its whole shard from the source alone: never read one back.
+    const covered = srcScale.bounds.translate(translate);
+    if (!covered.contains(destScale.bounds)) {
+      throw new ShardPlanError(
+        `the source covers ${covered} of the destination, not all of ${destScale.bounds}; ` +
+          "shard tasks would have to read the destination's shards back. Copy into a new layer",
+        destScale.key,
+        "bounds",
+      );
+    }
+    const plan = shardScale(info, destScale.raw, o, {
+      url: dest,
+      fresh,
+      readFactor: 1,
+      memoryTarget: o.memoryTarget,
+    });
+    shape = plan.taskShape;
+    grid = shape;
+  }
   if (mips > 0) checkDownsampleMethod(src, o.method ?? "auto", srcInfo);
   const srcBounds = resolveBounds(srcInfo, mip, toBbox(o.bounds), o.boundsMip ?? 0, undefined, {
     ...o,
@@ -378,7 +422,7 @@ export async function createTransferTasks(
   });
   if (o.background !== undefined)
     checkVoxelValue(o.background, srcInfo.data_type, "background", src);
-  const keys = addDownsampleScales(info, destScale.mip, mips, factor, destScale.chunkSize, o, dest);
+  const keys = addDownsampleScales(info, destScale.mip, mips, factor, destScale.chunkSize, o);
   // Scales written whole: the one copied into, when the source covers it
   // (and is not this very scale), and the new mips, unless bounds limit them.
   const covers =
@@ -393,7 +437,7 @@ export async function createTransferTasks(
     mips === 0 &&
     !o.skipBackground &&
     o.compress === undefined &&
-    chunksCopyAsIs({ info: srcInfo, scale: srcScale }, { info, scale: destScale }, translate);
+    encodedChunksMatch({ info: srcInfo, scale: srcScale }, { info, scale: destScale }, translate);
   const bounds = srcBounds
     .translate(translate)
     .expandToChunks(grid, destScale.voxelOffset)

@@ -1,0 +1,85 @@
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { closePool, NdArray, readInfo, Volume } from "@ngpipe/precomputed";
+import { openStorage } from "@ngpipe/storage";
+import { captureOutput } from "./capture.testutil";
+import { main } from "./program";
+
+let tmp: string;
+let err = "";
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), "ngpipe-cli-sharded-"));
+});
+afterAll(async () => {
+  rmSync(tmp, { recursive: true, force: true });
+  await closePool();
+});
+captureOutput({
+  reset: () => {
+    err = "";
+  },
+  out: () => {},
+  err: (s) => {
+    err += s;
+  },
+});
+
+const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args]);
+
+let n = 0;
+/** A 40x40x12 uint8 image in 16x16x4 chunks (a size the chunks do not divide). */
+async function imageLayer(): Promise<{ url: string; data: Uint8Array }> {
+  const data = new Uint8Array(40 * 40 * 12);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7) % 251;
+  const url = `file://${join(tmp, `src${n++}`)}`;
+  await Volume.fromArray(url, NdArray.from(data, [40, 40, 12]), {
+    chunkSize: [16, 16, 4],
+    resolution: [4, 4, 40],
+  });
+  return { url, data };
+}
+const dir = () => join(tmp, `out${n++}`);
+
+test("image xfer --sharded, then --unsharded, keeps every voxel; downsample --sharded adds a sharded mip", async () => {
+  const { url, data } = await imageLayer();
+  const sharded = dir();
+  const back = dir();
+  expect(await ngpipe("image", "xfer", url, sharded, "--sharded", "--shard-bytes", "8K")).toBe(0);
+  const info = await readInfo(openStorage(`file://${sharded}`));
+  expect(info.scales[0].sharding?.hash).toBe("identity");
+  expect(readdirSync(join(sharded, "4_4_40")).every((f) => f.endsWith(".shard"))).toBe(true);
+  expect(await ngpipe("image", "downsample", sharded, "--sharded")).toBe(0);
+  expect((await readInfo(openStorage(`file://${sharded}`))).scales[1].sharding).toBeDefined();
+  expect(await ngpipe("image", "xfer", sharded, back, "--unsharded")).toBe(0);
+  const vol = await Volume.open(`file://${back}`);
+  expect(vol.scale.sharding).toBeUndefined();
+  expect(
+    Buffer.from((await vol.read(vol.bounds)).data.buffer).equals(Buffer.from(data.buffer)),
+  ).toBe(true);
+});
+
+test("--shard-bytes below one chunk is a usage error naming the scale and field, writing nothing", async () => {
+  const { url } = await imageLayer();
+  const dest = dir();
+  expect(await ngpipe("image", "xfer", url, dest, "--sharded", "--shard-bytes", "100")).toBe(2);
+  expect(err).toMatch(/scale 4_4_40: shardBytes: 100 bytes is less than one chunk/);
+  expect(readdirSync(tmp)).not.toContain(dest.split("/").pop());
+});
+
+test("--shard-bytes without --sharded, and --sharded with --unsharded, are usage errors", async () => {
+  const { url } = await imageLayer();
+  expect(await ngpipe("image", "xfer", url, dir(), "--shard-bytes", "1M")).toBe(2);
+  expect(err).toMatch(/--shard-bytes sizes the shards of --sharded/);
+  expect(await ngpipe("image", "xfer", url, dir(), "--sharded", "--unsharded")).toBe(2);
+  expect(err).toMatch(/exclude each other/);
+});
+
+test("downsample --sharded into a mip that exists unsharded names --dest", async () => {
+  const { url } = await imageLayer();
+  expect(await ngpipe("image", "downsample", url)).toBe(0);
+  expect(await ngpipe("image", "downsample", url, "--sharded")).toBe(2);
+  expect(err).toMatch(/scale 8_8_40: sharding: exists unsharded.*\(dest\)/);
+  expect(await ngpipe("image", "downsample", url, "--sharded", "--dest", dir())).toBe(0);
+});

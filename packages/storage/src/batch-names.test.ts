@@ -1,0 +1,75 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { FileBackend } from "./file";
+import { Storage } from "./storage";
+
+let root: string;
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), "ngpipe-names-"));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+function counted(): { storage: Storage; calls: { get: number; exists: number; list: number } } {
+  const backend = new FileBackend(root);
+  const calls = { get: 0, exists: 0, list: 0 };
+  const get = backend.get.bind(backend);
+  backend.get = (k, o) => {
+    calls.get++;
+    return get(k, o);
+  };
+  const exists = backend.exists.bind(backend);
+  backend.exists = (k) => {
+    calls.exists++;
+    return exists(k);
+  };
+  const namesIn = backend.namesIn.bind(backend);
+  backend.namesIn = (d, l, o) => {
+    calls.list++;
+    return namesIn(d, l, o);
+  };
+  return { storage: new Storage(backend), calls };
+}
+
+test("getMany finds .gz forms with one directory listing instead of probing each key", async () => {
+  const { storage, calls } = counted();
+  const keys = Array.from({ length: 100 }, (_, i) => `s/${i}`);
+  await storage.putMany(keys.map((key) => ({ key, data: `v${key}`, compress: "gzip" as const })));
+  calls.get = calls.exists = calls.list = 0;
+  const res = await storage.getMany(keys, { concurrency: 4 });
+  expect(res.map((r) => (r.ok ? Buffer.from(r.value!).toString() : r.error))).toEqual(
+    keys.map((k) => `v${k}`),
+  );
+  expect(calls.list).toBe(1);
+  // A handful of keys are probed before the listing pays off; the rest cost one read each.
+  expect(calls.get).toBeLessThan(keys.length + 10);
+  expect(calls.exists).toBeLessThan(10);
+});
+
+test("the listing keeps CloudFiles' precedence (bare key before .gz) and reports missing keys", async () => {
+  const { storage } = counted();
+  const keys = Array.from({ length: 20 }, (_, i) => `d/${i}`);
+  mkdirSync(join(root, "d"));
+  for (const k of keys.slice(0, 18)) writeFileSync(join(root, `${k}.gz`), gzipSync(`gz ${k}`));
+  writeFileSync(join(root, "d/3"), "plain d/3");
+  const res = await storage.getMany(keys);
+  const text = res.map((r) => (r.ok && r.value !== null ? Buffer.from(r.value).toString() : null));
+  expect(text[3]).toBe("plain d/3");
+  expect(text[12]).toBe("gz d/12");
+  expect(text.slice(18)).toEqual([null, null]);
+});
+
+test("a key replaced by another form after the listing is still found", async () => {
+  const { storage } = counted();
+  const keys = Array.from({ length: 20 }, (_, i) => `r/${i}`);
+  mkdirSync(join(root, "r"));
+  for (const k of keys) writeFileSync(join(root, `${k}.gz`), gzipSync(`gz ${k}`));
+  const names = storage.batchNames()!;
+  // Ask for enough keys that the directory is listed, then swap one key's form.
+  await Promise.all(keys.slice(0, 10).map((k) => storage.get(k, { names })));
+  rmSync(join(root, "r/15.gz"));
+  writeFileSync(join(root, "r/15.br"), "not read");
+  writeFileSync(join(root, "r/15"), "plain now");
+  expect(Buffer.from((await storage.get("r/15", { names }))!).toString()).toBe("plain now");
+});

@@ -1,0 +1,7 @@
+/**
+ * The kernel module of the label stages (connected components, voxel
+ * counts, remap): functions the shared worker pool calls by name. Every
+ * export is a pure, synchronous function over typed arrays.
+ */
+export { countVoxels, remap } from "@ngpipe/segmentation";
+export { applyFinalIds, cclBlock, cclLocalLabels } from "./labels/ccl-block";
