@@ -1,7 +1,7 @@
 import type { Options } from "tsup";
 
 /** Shared tsup settings: ESM + CJS + .d.ts for every package, Node 20 target. */
-export function packageConfig(entry: string[], extra: Partial<Options> = {}): Options {
+export function packageConfig(entry: Options["entry"], extra: Partial<Options> = {}): Options {
   return {
     entry,
     format: ["esm", "cjs"],

@@ -19,8 +19,10 @@
 
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
-import type { Vec3 } from "@ngpipe/mesh";
 import * as meshSources from "@ngpipe/mesh";
+
+/** x, y, z as the mesh kernels take them. */
+type Vec3 = [number, number, number];
 
 const BUILT = process.argv.includes("--built");
 const { cutoutLockedPlanes, marchingCubes, simplifyMesh }: typeof meshSources = BUILT

@@ -1,4 +1,5 @@
 import { defineConfig } from "tsup";
 import { packageConfig } from "../../tsup.base";
 
-export default defineConfig(packageConfig(["src/index.ts"]));
+// kernels.ts is a separate entry: the worker pool loads it by file path.
+export default defineConfig(packageConfig(["src/index.ts", "src/kernels.ts"]));

@@ -5,5 +5,9 @@ import { packageConfig } from "../../tsup.base";
 // src/compression.ts is `@ngpipe/storage/compression`, which worker threads load
 // without the cloud SDKs.
 export default defineConfig(
-  packageConfig(["src/index.ts", "src/compression.ts", "src/testing/index.ts"]),
+  packageConfig({
+    index: "src/index.ts",
+    compression: "src/compression-entry.ts",
+    "testing/index": "src/testing/index.ts",
+  }),
 );

@@ -24,7 +24,7 @@ export function buildProgram(): Command {
     .description(
       "connectomics volume processing: Neuroglancer precomputed layers, tasks and queues",
     )
-    .version("0.1.0")
+    .version("0.2.0")
     .option("-v, --verbose", "print stack traces of errors")
     .option("-q, --quiet", "no progress output")
     .option(

@@ -16,8 +16,9 @@ import {
   type Storage,
   type StorageOptions,
 } from "@ngpipe/storage";
-import { MeshDecodeError, MeshError } from "./errors";
+import { MeshDecodeError, MeshError, MeshInputError } from "./errors";
 import {
+  bboxFilename,
   decodeLegacyManifest,
   decodeLegacyMesh,
   encodeLegacyManifest,
@@ -25,6 +26,7 @@ import {
   type LegacyMeshInfo,
   legacyManifestKey,
   parseLegacyMeshInfo,
+  type VoxelBox,
 } from "./format/legacy";
 import { concatMeshes, weldMesh } from "./kernels/mesh-utils";
 import type { Label, Mesh } from "./types";
@@ -65,6 +67,12 @@ function asDecodeError(err: unknown, url: string): unknown {
 export function parseFragmentName(name: string): { id: string; lod: number; rest: string } | null {
   const m = /^(\d+):(\d+):(.+)$/.exec(name);
   return m ? { id: m[1], lod: Number(m[2]), rest: m[3] } : null;
+}
+
+/** A segment id given as a decimal string, checked (it becomes part of a key). */
+function segmentId(id: string): string {
+  if (!/^\d+$/.test(id)) throw new MeshInputError(`segment id "${id}" is not a decimal uint64`);
+  return id;
 }
 
 /** The legacy mesh directory of a segmentation layer. */
@@ -163,6 +171,57 @@ export class MeshLayer {
       contentType: "application/octet-stream",
       compress: this.fragmentCompression,
     });
+  }
+
+  /**
+   * Write the fragments one meshing block made: `<id>:<lod>:<block>` for
+   * each id (decimal strings, so uint64 ids stay exact), where `<block>` is
+   * the block's {@link bboxFilename}, in parallel; returns the names written.
+   */
+  async writeBlockFragments(
+    block: VoxelBox,
+    ids: readonly string[],
+    fragments: readonly Uint8Array[],
+    options: { lod?: number; signal?: AbortSignal } = {},
+  ): Promise<string[]> {
+    if (ids.length !== fragments.length)
+      throw new MeshInputError(`${ids.length} ids for ${fragments.length} fragments`);
+    const lod = options.lod ?? 0;
+    const suffix = `:${lod}:${bboxFilename(block)}`;
+    const names = ids.map((id) => `${segmentId(id)}${suffix}`);
+    const written = await this.storage.putMany(
+      names.map((key, i) => ({
+        key,
+        data: fragments[i],
+        contentType: "application/octet-stream",
+        compress: this.fragmentCompression,
+      })),
+      { signal: options.signal },
+    );
+    for (const r of written) if (!r.ok) throw r.error;
+    return names;
+  }
+
+  /**
+   * Write many segments' manifests `<id>:<lod>` in parallel (uncompressed,
+   * like Igneous), from segment ids (decimal strings) to fragment names.
+   */
+  async writeManifests(
+    manifests: Iterable<[string, readonly string[]]>,
+    options: { lod?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const lod = options.lod ?? 0;
+    const written = await this.storage.putMany(
+      [...manifests].map(([id, fragments]) => ({
+        key: `${segmentId(id)}:${lod}`,
+        data: encodeLegacyManifest(fragments),
+        contentType: "application/json",
+        cacheControl: "no-cache",
+        compress: false as const,
+      })),
+      { signal: options.signal },
+    );
+    for (const r of written) if (!r.ok) throw r.error;
   }
 
   /** A segment's whole mesh: every fragment of its manifest, concatenated and welded. */

@@ -14,7 +14,23 @@ export {
   voxelView,
   zeros,
 } from "./array";
-export * from "./chunks";
+export {
+  type ChunkCell,
+  ChunkCoder,
+  type ChunkCoderOptions,
+  type ChunkCompression,
+  type ChunkIoOptions,
+  type ChunkStore,
+  type CodeOptions,
+  decodeStoredChunk,
+  encodeStoredChunk,
+  ShardedChunkStore,
+  type ShardedChunkStoreOptions,
+  type StoredChunk,
+  shardWriteBoxes,
+  UnshardedChunkStore,
+  type UnshardedChunkStoreOptions,
+} from "./chunks";
 export {
   compressedSegmentationCodec,
   DEFAULT_CSEG_BLOCK_SIZE,
@@ -34,7 +50,11 @@ export {
   knownEncodings,
   registerCodec,
 } from "./codecs/registry";
-export type * from "./codecs/types";
+export type {
+  ChunkCodec,
+  ChunkContext,
+  ChunkShape,
+} from "./codecs/types";
 export {
   DownsampleError,
   downsampleShape,
@@ -52,22 +72,72 @@ export {
   downsampleMode,
   downsampleStriding,
 } from "./downsample/downsample";
-export * from "./dtypes";
-export * from "./errors";
-export * from "./geometry/bbox";
-export * from "./geometry/errors";
+export {
+  allocTyped,
+  bytesPerVoxel,
+  DATA_TYPES,
+  type DataType,
+  dataTypeOf,
+  dataTypeRange,
+  is64Bit,
+  isDataType,
+  type TypedArray,
+  VoxelValueError,
+  viewTyped,
+  voxelValue,
+} from "./dtypes";
+export {
+  ArrayShapeError,
+  ChunkDecodeError,
+  ChunkEncodeError,
+  KernelCrashError,
+  PrecomputedError,
+  UnknownEncodingError,
+} from "./errors";
+export {
+  Bbox,
+  type BboxJSON,
+  type FaceAmounts,
+} from "./geometry/bbox";
+export { BboxError } from "./geometry/errors";
 export type { Vec3, Vec3Like } from "./geometry/vec3";
 export * as vec3 from "./geometry/vec3";
-export * from "./info/edit";
-export * from "./info/errors";
-export * from "./info/info";
-export * from "./info/io";
+export {
+  type AddScaleOptions,
+  addScale,
+  type CreateInfoOptions,
+  closestDivisor,
+  createInfo,
+  scaleKey,
+} from "./info/edit";
+export {
+  InfoNotFoundError,
+  type InfoProblem,
+  InfoValidationError,
+  ScaleNotFoundError,
+} from "./info/errors";
+export {
+  downsampleRatio,
+  formatInfo,
+  type InfoJSON,
+  KNOWN_ENCODINGS,
+  mipOfResolution,
+  parseInfo,
+  type Scale,
+  type ScaleJSON,
+  scaleAt,
+  scaleForMip,
+  validateInfo,
+} from "./info/info";
+export {
+  readInfo,
+  writeInfo,
+} from "./info/io";
 export type { StorageReader, StorageWriter } from "./info/store";
 export { precomputedKernels } from "./kernel-module";
 export {
   closePool,
   configurePool,
-  getPool,
   type KernelCallOptions,
   kernelModulePath,
   type PoolOptions,
@@ -75,15 +145,77 @@ export {
   registerKernelError,
   runKernel,
 } from "./pool";
-export * from "./sharding/errors";
-export * from "./sharding/morton";
-export * from "./sharding/murmurhash";
-export * from "./sharding/params";
-export * from "./sharding/plan";
-export * from "./sharding/reader";
-export * from "./sharding/shard";
-export * from "./sharding/spec";
-export * from "./sharding/writer";
+export {
+  ShardError,
+  ShardSpecError,
+} from "./sharding/errors";
+export {
+  compressedMortonCode,
+  decodeMortonChunkId,
+  type MortonPlan,
+  mortonChunkId,
+  mortonPlan,
+} from "./sharding/morton";
+export {
+  murmurHash3X86_128,
+  murmurHash3X86_128Low64,
+} from "./sharding/murmurhash";
+export {
+  computeHashedShardingSpec,
+  computeImageShardingSpec,
+  type HashedShardingOptions,
+  type ImageShardingOptions,
+  imageShardShape,
+  shardsAreBoxes,
+} from "./sharding/params";
+export {
+  DEFAULT_SHARD_MEMORY,
+  type ImageShardingPlan,
+  type ImageShardingPlanOptions,
+  planImageSharding,
+  SHARD_TASK_BUFFERS,
+  ShardMemoryError,
+  ShardPlanError,
+} from "./sharding/plan";
+export {
+  MAX_MINISHARD_INDEX_BYTES,
+  ShardReader,
+  type ShardReaderOptions,
+  type ShardReadOptions,
+} from "./sharding/reader";
+export {
+  type BuildShardOptions,
+  buildShard,
+  buildShards,
+  decodeMinishardIndex,
+  decodeShardBytes,
+  decodeShardIndex,
+  encodeMinishardIndex,
+  type MinishardIndex,
+  minishardIdAt,
+  type ShardEntry,
+} from "./sharding/shard";
+export {
+  hashedChunkId,
+  joinU64,
+  type ShardEncoding,
+  type ShardingHash,
+  type ShardingSpec,
+  type ShardLocation,
+  shardFileName,
+  shardIndexBytes,
+  shardingSpec,
+  shardingSpecProblems,
+  shardLocation,
+  shardLocationOf,
+  shardNumberFor,
+  splitU64,
+  validateShardingSpec,
+} from "./sharding/spec";
+export {
+  type WriteShardsOptions,
+  writeShards,
+} from "./sharding/writer";
 export {
   decodeSkeleton,
   type EncodedSkeleton,
@@ -98,4 +230,19 @@ export {
   skeletonInfo,
 } from "./skeletons/format";
 export { type SegmentId, SkeletonLayer, type SkeletonLayerOptions } from "./skeletons/layer";
-export * from "./volume";
+export {
+  AlignmentError,
+  ArrayMismatchError,
+  type BboxLike,
+  type DownloadPointOptions,
+  MissingChunkError,
+  OutOfBoundsError,
+  type ReadOptions,
+  type UniqueOptions,
+  uniqueValues,
+  type ValueCounts,
+  Volume,
+  type VolumeIoOptions,
+  type VolumeOptions,
+  type WriteOptions,
+} from "./volume";

@@ -13,10 +13,12 @@
  * });
  * ```
  */
+
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import { KernelCrashError } from "./errors";
 
 /** Options of the shared pool. */
@@ -72,7 +74,11 @@ export function poolSize(): number {
 export function getPool(): Piscina {
   if (!pool) {
     const threads = poolSize();
-    pool = new Piscina({
+    // Loaded here, not with the package: a process that runs no kernel never pays for it.
+    const { Piscina: PiscinaPool } = createRequire(__filename)(
+      "piscina",
+    ) as typeof import("piscina");
+    pool = new PiscinaPool({
       filename: workerFile(),
       minThreads: 0,
       maxThreads: threads,

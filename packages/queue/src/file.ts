@@ -50,9 +50,9 @@ import type {
   Lease,
   LeaseOptions,
   Queue,
+  QueuedTask,
   QueueStatus,
   TaskInput,
-  TaskPayload,
 } from "./types";
 
 const NAME_RE = /^(\d{15})--(.+?)--(\d+)(?:--([0-9a-f]+))?\.json$/;
@@ -371,7 +371,7 @@ export class FileQueue implements Queue {
         if (isMissing(err)) continue; // redriven meanwhile
         throw err;
       }
-      let task: TaskPayload;
+      let task: QueuedTask;
       try {
         task = decodeTask(body, `${this.url}/dead/${name}`);
       } catch {

@@ -1,4 +1,12 @@
-export * from "./errors";
+export {
+  InvalidQueueUrlError,
+  InvalidTaskError,
+  LeaseLostError,
+  PayloadTooLargeError,
+  QueueError,
+  QueueNotFoundError,
+  UnsupportedOperationError,
+} from "./errors";
 export { FileQueue, type FileQueueOptions } from "./file";
 export { MemoryQueue } from "./mem";
 export {
@@ -10,14 +18,24 @@ export {
 } from "./open";
 export { MAX_PAYLOAD_BYTES } from "./payload";
 export {
-  backoffDelay,
+  type HandlerContext,
   type PollEvent,
   type PollOptions,
   type PollSummary,
   poll,
-  type TaskContext,
   type TaskHandler,
 } from "./poll";
 export { findAwsSecretFile, readSqsSecret, type SqsSecret } from "./secrets";
 export { parseSqsUrl, SqsQueue, type SqsQueueOptions } from "./sqs";
-export type * from "./types";
+export type {
+  DeadLetter,
+  DeadLetterOptions,
+  InsertOptions,
+  JsonValue,
+  Lease,
+  LeaseOptions,
+  Queue,
+  QueuedTask,
+  QueueStatus,
+  TaskInput,
+} from "./types";

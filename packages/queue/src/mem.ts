@@ -15,13 +15,13 @@ import type {
   Lease,
   LeaseOptions,
   Queue,
+  QueuedTask,
   QueueStatus,
   TaskInput,
-  TaskPayload,
 } from "./types";
 
 interface Entry {
-  task: TaskPayload;
+  task: QueuedTask;
   attempt: number;
   availableAt: number;
 }

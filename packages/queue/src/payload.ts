@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { InvalidTaskError, PayloadTooLargeError, QueueError } from "./errors";
-import type { DeadLetterOptions, TaskPayload } from "./types";
+import type { DeadLetterOptions, QueuedTask } from "./types";
 
 /** SQS's message size limit, applied to every backend so tasks stay portable. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -58,7 +58,7 @@ export function encodeTask(
   url: string,
   index: number,
   maxBytes = MAX_PAYLOAD_BYTES,
-): { task: TaskPayload; body: string } {
+): { task: QueuedTask; body: string } {
   const fail = (field: string, msg: string): never => {
     throw new InvalidTaskError(`task #${index} for ${url}: ${msg}`, url, index, field);
   };
@@ -94,7 +94,7 @@ export function encodeTask(
   }
   const task = {
     name: t.name as string,
-    params: params as TaskPayload["params"],
+    params: params as QueuedTask["params"],
     id: id as string,
   };
   const body = JSON.stringify(task);
@@ -111,18 +111,18 @@ export function encodeTask(
 }
 
 /** Parse a stored payload; throws a plain Error naming `where` if it is not a task. */
-export function decodeTask(body: string, where: string): TaskPayload {
+export function decodeTask(body: string, where: string): QueuedTask {
   let v: unknown;
   try {
     v = JSON.parse(body);
   } catch (err) {
     throw new Error(`${where}: stored task is not JSON`, { cause: err });
   }
-  const t = v as Partial<TaskPayload> | null;
+  const t = v as Partial<QueuedTask> | null;
   if (!t || typeof t.name !== "string" || typeof t.id !== "string") {
     throw new Error(`${where}: stored task lacks name or id`);
   }
-  return { name: t.name, params: (t.params ?? {}) as TaskPayload["params"], id: t.id };
+  return { name: t.name, params: (t.params ?? {}) as QueuedTask["params"], id: t.id };
 }
 
 /** `{message, stack}` of anything thrown. */

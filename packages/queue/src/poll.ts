@@ -5,13 +5,13 @@
  */
 import { sleep as realSleep } from "./concurrency";
 import { LeaseLostError } from "./errors";
-import type { Lease, Queue, TaskPayload } from "./types";
+import type { Lease, Queue, QueuedTask } from "./types";
 
 /** The longest delay a Node timer can hold. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What a handler receives beside the task. */
-export interface TaskContext {
+export interface HandlerContext {
   /** The lease (attempt, expiry). The loop renews it; do not delete it yourself. */
   lease: Lease;
   /** 1 on the first run of this task, 2 on the first retry, ... */
@@ -21,7 +21,7 @@ export interface TaskContext {
 }
 
 /** Runs one task; throw (or reject) to fail it. */
-export type TaskHandler = (task: TaskPayload, context: TaskContext) => unknown;
+export type TaskHandler = (task: QueuedTask, context: HandlerContext) => unknown;
 
 /** Progress events, e.g. for a progress bar with an ETA. */
 export type PollEvent =

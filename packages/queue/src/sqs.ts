@@ -7,22 +7,9 @@
  * message attributes. Reading or redriving dead letters receives them from
  * that queue, so each is hidden from other readers while one handles it.
  */
-import {
-  ChangeMessageVisibilityBatchCommand,
-  ChangeMessageVisibilityCommand,
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  GetQueueUrlCommand,
-  type Message,
-  PurgeQueueCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  type SendMessageBatchRequestEntry,
-  SendMessageCommand,
-  SQSClient,
-} from "@aws-sdk/client-sqs";
+import { createRequire } from "node:module";
+import type * as SqsSdk from "@aws-sdk/client-sqs";
+import type { Message, SendMessageBatchRequestEntry, SQSClient } from "@aws-sdk/client-sqs";
 import { batch, sleep } from "./concurrency";
 import {
   InvalidQueueUrlError,
@@ -47,9 +34,9 @@ import type {
   Lease,
   LeaseOptions,
   Queue,
+  QueuedTask,
   QueueStatus,
   TaskInput,
-  TaskPayload,
 } from "./types";
 
 /**
@@ -121,6 +108,18 @@ const LOST_CODES = new Set([
   "MessageNotInflight",
   "AWS.SimpleQueueService.MessageNotInflight",
 ]);
+let sdk: typeof SqsSdk | undefined;
+
+/**
+ * The AWS SDK's SQS module, loaded on first use: loading it takes a quarter
+ * of a second, which every `ngpipe` start (and every user of mem:// or
+ * fq:// queues) would pay otherwise.
+ */
+function sqs(): typeof SqsSdk {
+  sdk ??= createRequire(__filename)("@aws-sdk/client-sqs") as typeof SqsSdk;
+  return sdk;
+}
+
 const MISSING_CODES = new Set(["QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"]);
 
 function errName(err: unknown): string {
@@ -175,7 +174,7 @@ export class SqsQueue implements Queue {
         region ??= secret?.region;
       }
       const timeout = options.requestTimeoutMs ?? 60_000;
-      client = new SQSClient({
+      client = new (sqs().SQSClient)({
         region: region ?? process.env.AWS_REGION ?? "us-east-1",
         endpoint,
         ...(credentials ? { credentials } : {}),
@@ -189,9 +188,11 @@ export class SqsQueue implements Queue {
     if (!queueUrl) {
       try {
         if (options.create) {
-          queueUrl = (await client.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl;
+          queueUrl = (await client.send(new (sqs().CreateQueueCommand)({ QueueName: name })))
+            .QueueUrl;
         } else {
-          queueUrl = (await client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+          queueUrl = (await client.send(new (sqs().GetQueueUrlCommand)({ QueueName: name })))
+            .QueueUrl;
         }
       } catch (err) {
         if (ownsClient) client.destroy();
@@ -262,7 +263,7 @@ export class SqsQueue implements Queue {
       let failed: { Id?: string; SenderFault?: boolean; Code?: string; Message?: string }[];
       try {
         const res = await this.client.send(
-          new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }),
+          new (sqs().SendMessageBatchCommand)({ QueueUrl: this.queueUrl, Entries: entries }),
           { abortSignal: signal },
         );
         failed = res.Failed ?? [];
@@ -293,7 +294,7 @@ export class SqsQueue implements Queue {
       let messages: Message[];
       try {
         const res = await this.client.send(
-          new ReceiveMessageCommand({
+          new (sqs().ReceiveMessageCommand)({
             QueueUrl: this.queueUrl,
             MaxNumberOfMessages: Math.min(10, count - out.length),
             VisibilityTimeout: seconds,
@@ -316,7 +317,10 @@ export class SqsQueue implements Queue {
         } catch (err) {
           await this.sendDead(m.Body ?? "", attempt, err);
           await this.client.send(
-            new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: m.ReceiptHandle }),
+            new (sqs().DeleteMessageCommand)({
+              QueueUrl: this.queueUrl,
+              ReceiptHandle: m.ReceiptHandle,
+            }),
           );
         }
       }
@@ -328,7 +332,7 @@ export class SqsQueue implements Queue {
   private async changeVisibility(lease: Lease, op: string, seconds: number): Promise<void> {
     try {
       await this.client.send(
-        new ChangeMessageVisibilityCommand({
+        new (sqs().ChangeMessageVisibilityCommand)({
           QueueUrl: this.queueUrl,
           ReceiptHandle: lease.handle,
           VisibilityTimeout: Math.max(0, Math.min(43_200, Math.ceil(seconds))),
@@ -356,7 +360,7 @@ export class SqsQueue implements Queue {
   async delete(lease: Lease): Promise<void> {
     try {
       await this.client.send(
-        new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: lease.handle }),
+        new (sqs().DeleteMessageCommand)({ QueueUrl: this.queueUrl, ReceiptHandle: lease.handle }),
       );
     } catch (err) {
       if (LOST_CODES.has(errName(err))) {
@@ -380,7 +384,7 @@ export class SqsQueue implements Queue {
     if (this.deadUrl) return this.deadUrl;
     const resolveUrl = async () => {
       const attrs = await this.client.send(
-        new GetQueueAttributesCommand({
+        new (sqs().GetQueueAttributesCommand)({
           QueueUrl: this.queueUrl,
           AttributeNames: ["RedrivePolicy"],
         }),
@@ -389,12 +393,13 @@ export class SqsQueue implements Queue {
       if (policy) {
         const arn = String(JSON.parse(policy).deadLetterTargetArn ?? "");
         const name = arn.slice(arn.lastIndexOf(":") + 1);
-        return (await this.client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
+        return (await this.client.send(new (sqs().GetQueueUrlCommand)({ QueueName: name })))
+          .QueueUrl!;
       }
       const QueueName = `${this.name}-dead`;
       const cmd = create
-        ? new CreateQueueCommand({ QueueName })
-        : new GetQueueUrlCommand({ QueueName });
+        ? new (sqs().CreateQueueCommand)({ QueueName })
+        : new (sqs().GetQueueUrlCommand)({ QueueName });
       return (await this.client.send(cmd)).QueueUrl!;
     };
     try {
@@ -415,7 +420,7 @@ export class SqsQueue implements Queue {
     const message = truncate(e.message, Math.min(4096, Math.max(64, room / 4)))!;
     const stack = room > 20_000 ? truncate(e.stack, 16_384) : undefined;
     await this.client.send(
-      new SendMessageCommand({
+      new (sqs().SendMessageCommand)({
         QueueUrl: url,
         MessageBody: body,
         MessageAttributes: {
@@ -450,7 +455,7 @@ export class SqsQueue implements Queue {
     let seen = 0;
     while (seen < limit) {
       const res = await this.client.send(
-        new ReceiveMessageCommand({
+        new (sqs().ReceiveMessageCommand)({
           QueueUrl: deadUrl,
           MaxNumberOfMessages: Math.min(10, limit - seen),
           VisibilityTimeout: seconds,
@@ -489,7 +494,7 @@ export class SqsQueue implements Queue {
         // Show them again at once: reading must not hide them from a redrive.
         for (let i = 0; i < held.length; i += 10) {
           await this.client.send(
-            new ChangeMessageVisibilityBatchCommand({
+            new (sqs().ChangeMessageVisibilityBatchCommand)({
               QueueUrl: deadUrl,
               Entries: held.slice(i, i + 10).map((m, j) => ({
                 Id: String(j),
@@ -508,7 +513,7 @@ export class SqsQueue implements Queue {
 
   private deadLetterOf(m: Message): DeadLetter {
     const attr = (name: string) => m.MessageAttributes?.[name]?.StringValue;
-    let task: TaskPayload;
+    let task: QueuedTask;
     try {
       task = decodeTask(m.Body ?? "", `${this.url} dead letter ${m.MessageId}`);
     } catch {
@@ -556,7 +561,7 @@ export class SqsQueue implements Queue {
             0,
           );
         const res = await this.client.send(
-          new DeleteMessageBatchCommand({
+          new (sqs().DeleteMessageBatchCommand)({
             QueueUrl: deadUrl,
             Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
           }),
@@ -587,7 +592,7 @@ export class SqsQueue implements Queue {
     const dead = await this.deadLetterUrl(false);
     for (const QueueUrl of dead ? [this.queueUrl, dead] : [this.queueUrl]) {
       try {
-        await this.client.send(new PurgeQueueCommand({ QueueUrl }));
+        await this.client.send(new (sqs().PurgeQueueCommand)({ QueueUrl }));
       } catch (err) {
         if (errName(err).includes("PurgeQueueInProgress")) {
           throw new QueueError(
@@ -603,7 +608,7 @@ export class SqsQueue implements Queue {
 
   private async counts(QueueUrl: string) {
     const res = await this.client.send(
-      new GetQueueAttributesCommand({
+      new (sqs().GetQueueAttributesCommand)({
         QueueUrl,
         AttributeNames: [
           "ApproximateNumberOfMessages",

@@ -12,7 +12,7 @@ export type JsonValue =
   | { [key: string]: JsonValue };
 
 /** A task as it travels through a queue: JSON `{name, params, id}`. */
-export interface TaskPayload {
+export interface QueuedTask {
   /** The task kind, e.g. `"downsample"`; the worker dispatches on it. */
   name: string;
   /** The task's arguments; any JSON object. */
@@ -36,7 +36,7 @@ export interface Lease {
   /** Backend handle: an SQS receipt handle, an fq:// file name, a mem:// token. */
   handle: string;
   /** The task. */
-  readonly task: TaskPayload;
+  readonly task: QueuedTask;
   /** 1 on the first lease of this task, 2 on the first retry, ... */
   readonly attempt: number;
   /** Epoch milliseconds at which the lease lapses unless renewed. */
@@ -87,7 +87,7 @@ export interface LeaseOptions {
  */
 export interface DeadLetter {
   /** The task as inserted (a corrupt stored task: empty name and params). */
-  task: TaskPayload;
+  task: QueuedTask;
   /** The error that killed it: message and, where it fitted, the stack. */
   error?: { message: string; stack?: string };
   /** The attempt on which it died. */

@@ -1,7 +1,10 @@
-/** `ngpipe info <layer>`: a readable summary of a layer's info. */
+/** `ngpipe info <layer>`: a readable summary of a layer's info (or of a directory's layers). */
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { Volume } from "@ngpipe/precomputed";
 import type { Command } from "commander";
 import { toUrl } from "../args";
+import { findLayers } from "../view/server";
 
 /** The summary text of a layer. */
 export async function describeLayer(url: string): Promise<string> {
@@ -31,12 +34,36 @@ export async function describeLayer(url: string): Promise<string> {
   return lines.join("\n");
 }
 
+/**
+ * The summary of a layer; for a local directory without an info that holds
+ * layers (the quickstart's output, say), a line naming them and each one's
+ * summary.
+ */
+export async function describeLocation(url: string): Promise<string> {
+  if (/^file:\/\//i.test(url)) {
+    const dir = url.slice("file://".length);
+    if (!existsSync(join(dir, "info")) && statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+      const layers = await findLayers(dir);
+      if (layers.length > 0) {
+        const parts = [
+          `${dir}: ${layers.length} layer(s): ${layers.map((l) => l.path).join(", ")}`,
+        ];
+        for (const l of layers) parts.push(await describeLayer(`file://${join(dir, l.path)}`));
+        return parts.join("\n\n");
+      }
+    }
+  }
+  return describeLayer(url);
+}
+
 export function registerInfo(program: Command): void {
   program
     .command("info")
-    .description("summarise a layer: scales, sizes, encodings, mesh, chunk counts")
-    .argument("<layer>", "layer path or URL")
+    .description(
+      "summarise a layer: scales, sizes, encodings, mesh, chunk counts (or every layer in a directory)",
+    )
+    .argument("<layer>", "layer path or URL, or a local directory holding layers")
     .action(async (layer: string) => {
-      process.stdout.write(`${await describeLayer(toUrl(layer))}\n`);
+      process.stdout.write(`${await describeLocation(toUrl(layer))}\n`);
     });
 }

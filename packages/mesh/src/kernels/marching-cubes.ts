@@ -17,7 +17,7 @@ import type { FaceFlags, Label, Mesh, Vec3 } from "../types";
 import { edgeLowCorner, MC_START, MC_TRIANGLES } from "./mc-table";
 
 /** Label volumes the mesher accepts (signed arrays are read as their unsigned bit patterns). */
-export type LabelArray =
+export type MeshLabelArray =
   | Uint8Array
   | Uint16Array
   | Uint32Array
@@ -378,7 +378,7 @@ interface Dense {
  * volume padded by one voxel on each closed face.
  */
 function densify(
-  input: LabelArray,
+  input: MeshLabelArray,
   shape: Vec3,
   pad: Int32Array,
   include: Set<number | bigint> | null,
@@ -500,7 +500,7 @@ function densify(
  * ```
  */
 export function marchingCubes(
-  input: LabelArray,
+  input: MeshLabelArray,
   shape: Vec3,
   options: MarchingCubesOptions = {},
 ): LabelSurfaces {

@@ -10,12 +10,21 @@
  * Neuroglancer rejects for a 1-channel volume). Decoding uses jpeg-js and
  * accepts any width x height with the right pixel count.
  */
-import * as jpegJs from "jpeg-js";
+import { createRequire } from "node:module";
+import type * as JpegJs from "jpeg-js";
 import type { TypedArray } from "../dtypes";
 import { ChunkDecodeError } from "../errors";
 import { checkShape, decodeFailure, encodeFailure, shapeText, voxelsPerChannel } from "./common";
 import { encodeGrayJpeg } from "./jpeg_gray_encoder";
 import type { ChunkCodec, ChunkContext, ChunkShape } from "./types";
+
+let jpegModule: typeof JpegJs | undefined;
+
+/** jpeg-js, loaded on first use (most layers are not JPEG; the CLI starts faster without it). */
+function jpegJs(): typeof JpegJs {
+  jpegModule ??= createRequire(__filename)("jpeg-js") as typeof JpegJs;
+  return jpegModule;
+}
 
 /** Default JPEG quality, as CloudVolume's. */
 export const DEFAULT_JPEG_QUALITY = 85;
@@ -52,7 +61,7 @@ export function encodeJpeg(
     rgba[4 * p + 2] = data[p + 2 * n];
     rgba[4 * p + 3] = 255;
   }
-  const encoded = jpegJs.encode({ data: rgba, width, height }, quality).data;
+  const encoded = jpegJs().encode({ data: rgba, width, height }, quality).data;
   return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
 }
 
@@ -116,7 +125,7 @@ export function decodeJpeg(bytes: Uint8Array, shape: ChunkShape, key?: string): 
     );
   let rgb: Uint8Array;
   try {
-    rgb = jpegJs.decode(bytes, {
+    rgb = jpegJs().decode(bytes, {
       useTArray: true,
       formatAsRGBA: false,
       maxResolutionInMP: Math.max(1, Math.ceil(n / 1e6)),

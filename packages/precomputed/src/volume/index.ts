@@ -1,4 +1,9 @@
-export * from "./errors";
+export {
+  AlignmentError,
+  ArrayMismatchError,
+  MissingChunkError,
+  OutOfBoundsError,
+} from "./errors";
 export type {
   BboxLike,
   DownloadPointOptions,

@@ -9,7 +9,23 @@
  * - {@link StaticFileServer}: serves a directory over HTTP (for http(s):// layers).
  * - {@link FaultInjector}, {@link FaultPlan}: the seeded fault draws both servers use.
  */
-export * from "./fault-proxy";
-export * from "./faults";
-export * from "./gcs-server";
-export * from "./static-server";
+export {
+  FaultProxy,
+  type ProxyRequestRecord,
+} from "./fault-proxy";
+export {
+  corruptBytes,
+  type Fault,
+  type FaultCounts,
+  FaultInjector,
+  type FaultPlan,
+} from "./faults";
+export {
+  GcsLoopbackServer,
+  type GcsRequestRecord,
+  type GcsStoredObject,
+} from "./gcs-server";
+export {
+  StaticFileServer,
+  type StaticServerIntercept,
+} from "./static-server";

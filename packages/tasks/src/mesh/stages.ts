@@ -6,20 +6,19 @@
  * manifest tasks gather each segment's fragments into its `<id>:0` manifest.
  */
 import {
-  encodeLegacyManifest,
-  type LabelArray,
   legacyMeshInfo,
+  type MeshBlockResult,
+  type MeshLabelArray,
   MeshLayer,
+  meshKernelModule,
   withMeshDir,
 } from "@ngpipe/mesh";
 import { Bbox, channel, InfoNotFoundError, type Vec3, Volume } from "@ngpipe/precomputed";
 import { z } from "zod";
-import { meshKernels } from "../mesh-kernel-module";
 import { createTaskContext, type TaskContext } from "../runtime/context";
 import { defineTask } from "../runtime/define";
 import { type BoundsCheckOptions, checkBounds } from "../stages/checks";
 import { type TaskList, type TaskSet, taskList, taskSet } from "../tiling";
-import type { MeshBlockResult } from "./mesh-block";
 
 /** Meshing params, as Igneous' MeshTask takes them. */
 export const meshTask = defineTask({
@@ -64,9 +63,9 @@ export const meshTask = defineTask({
       p.closeEdges && box.max[2] >= b.max[2],
     ] as [boolean, boolean, boolean, boolean, boolean, boolean];
     const res = vol.resolution;
-    const labels = channel(data, 0).data as LabelArray;
+    const labels = channel(data, 0).data as MeshLabelArray;
     const result = await ctx.runKernel<MeshBlockResult>(
-      meshKernels(),
+      meshKernelModule(),
       "meshBlock",
       [
         labels,
@@ -89,15 +88,9 @@ export const meshTask = defineTask({
       storage: ctx.storage(p.layer),
       compress: p.compress,
     });
-    const name = box.toChunkName();
-    const puts = result.ids.map((id, i) => ({
-      key: `${id}:0:${name}`,
-      data: result.fragments[i],
-      contentType: "application/octet-stream",
-      compress: meshes.fragmentCompression,
-    }));
-    const written = await meshes.storage.putMany(puts, { signal: ctx.signal });
-    for (const r of written) if (!r.ok) throw r.error;
+    await meshes.writeBlockFragments(box.toJSON(), result.ids, result.fragments, {
+      signal: ctx.signal,
+    });
     ctx.progress(1);
     return { fragments: result.ids.length, triangles: result.triangles };
   },
@@ -214,17 +207,7 @@ export const meshManifestTask = defineTask({
     // (checked only then, so a prefix task costs no extra request).
     if (groups.size === 0 && !(await layer.exists("info")))
       throw new InfoNotFoundError(`${layer.url}/info`);
-    const written = await meshes.storage.putMany(
-      [...groups].map(([id, fragments]) => ({
-        key: `${id}:0`,
-        data: encodeLegacyManifest(fragments),
-        contentType: "application/json",
-        cacheControl: "no-cache",
-        compress: false as const,
-      })),
-      { signal: ctx.signal },
-    );
-    for (const r of written) if (!r.ok) throw r.error;
+    await meshes.writeManifests(groups, { signal: ctx.signal });
     ctx.progress(groups.size);
     return { manifests: groups.size };
   },

@@ -14,5 +14,11 @@ export {
   type TaskDefinition,
   type TaskPayload,
 } from "./define";
-export * from "./errors";
+export {
+  DuplicateTaskError,
+  InvalidPayloadError,
+  InvalidTaskParamsError,
+  TaskError,
+  UnknownTaskError,
+} from "./errors";
 export { type ExecuteTasksOptions, type ExecuteTasksResult, executeTasks } from "./local";

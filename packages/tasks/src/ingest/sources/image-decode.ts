@@ -2,11 +2,23 @@
  * Decoding of 2-D image slices (TIFF pages, PNG, JPEG) into planar
  * [x, y, c] typed arrays, x fastest. Pure functions over bytes.
  */
+
+import { createRequire } from "node:module";
 import { allocTyped, type DataType, type TypedArray, viewTyped } from "@ngpipe/precomputed";
-import * as jpegJs from "jpeg-js";
-import UTIF, { type IFD } from "utif";
+import type * as JpegJs from "jpeg-js";
+import type UTIF from "utif";
+import type { IFD } from "utif";
 import { CorruptSourceError, UnsupportedDataTypeError } from "./errors";
 import { swapBytes } from "./layout";
+
+const lazyRequire = createRequire(__filename);
+let decoders: { jpeg: typeof JpegJs; utif: typeof UTIF } | undefined;
+
+/** jpeg-js and UTIF, loaded when the first image is decoded rather than with the package. */
+function imageDecoders(): { jpeg: typeof JpegJs; utif: typeof UTIF } {
+  decoders ??= { jpeg: lazyRequire("jpeg-js"), utif: lazyRequire("utif") };
+  return decoders;
+}
 
 /** One decoded slice: `data[x + width * (y + height * c)]`. */
 export interface Slice {
@@ -38,7 +50,7 @@ function planar(
 export function tiffPages(bytes: Uint8Array, source: string): IFD[] {
   let ifds: IFD[];
   try {
-    ifds = UTIF.decode(bytes);
+    ifds = imageDecoders().utif.decode(bytes);
   } catch (e) {
     throw new CorruptSourceError(
       `${source}: not a readable TIFF (${(e as Error).message})`,
@@ -132,7 +144,7 @@ export function decodeTiffPage(bytes: Uint8Array, ifd: IFD, source: string): Sli
     if (bigEndian) swapBytes(bytesLE, item);
   } else {
     try {
-      UTIF.decodeImage(bytes, ifd);
+      imageDecoders().utif.decodeImage(bytes, ifd);
     } catch (e) {
       throw new CorruptSourceError(
         `${source}: can't decode TIFF page (${(e as Error).message})`,
@@ -225,7 +237,7 @@ function jpegComponents(b: Uint8Array): number {
 export async function decodeJpeg(bytes: Uint8Array, source: string): Promise<Slice> {
   let img: { width: number; height: number; data: Uint8Array };
   try {
-    img = jpegJs.decode(bytes, { useTArray: true, formatAsRGBA: false });
+    img = imageDecoders().jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false });
   } catch (e) {
     throw new CorruptSourceError(
       `${source}: not a readable JPEG (${(e as Error).message})`,

@@ -1,17 +1,13 @@
 /**
- * The CPU half of the Mesh stage, as one pure kernel: a label cutout in,
+ * The CPU half of a meshing task, as one pure kernel: a label cutout in,
  * encoded legacy fragments out (marching cubes, dust removal, simplification
- * with locked open faces). It runs in the worker pool.
+ * with locked open faces). @ngpipe/tasks runs it in the worker pool through
+ * {@link meshKernelModule}.
  */
-import {
-  cutoutLockedPlanes,
-  encodeLegacyMesh,
-  type FaceFlags,
-  type Label,
-  type LabelArray,
-  marchingCubes,
-  simplifyMesh,
-} from "@ngpipe/mesh";
+import { encodeLegacyMesh } from "../format/legacy";
+import type { FaceFlags, Label } from "../types";
+import { cutoutLockedPlanes, type MeshLabelArray, marchingCubes } from "./marching-cubes";
+import { simplifyMesh } from "./simplify";
 
 /** Options of {@link meshBlock}. */
 export interface MeshBlockOptions {
@@ -51,7 +47,7 @@ export interface MeshBlockResult {
  * `threshold` voxels. Runs of equal labels along x are counted at once, so
  * the map sees one operation per run, not per voxel.
  */
-export function smallLabels(data: LabelArray, threshold: number): string[] {
+export function smallLabels(data: MeshLabelArray, threshold: number): string[] {
   if (threshold <= 0) return [];
   const counts = new Map<number | string, number>();
   const wide = data instanceof BigUint64Array || data instanceof BigInt64Array;
@@ -103,7 +99,7 @@ function toLabel(s: string): Label {
 
 /** Mesh every (non-dust) label of a cutout and encode one fragment per label. */
 export function meshBlock(
-  data: LabelArray,
+  data: MeshLabelArray,
   shape: [number, number, number],
   o: MeshBlockOptions,
 ): MeshBlockResult {
