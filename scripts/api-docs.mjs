@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * Build the API reference of the six @ngpipe packages with TypeDoc into
- * docs/api/ (HTML; generated, not committed).
+ * Build the API reference of every @ngpipe package (each folder of packages/)
+ * with TypeDoc into docs/api/ (HTML; generated, not committed).
  *
  *   node scripts/api-docs.mjs            # or: npm run docs:api
  *   node scripts/api-docs.mjs --json     # also write docs/api/api.json
@@ -16,12 +16,15 @@
  * resolve to the sources; no build needed).
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const packages = ["storage", "precomputed", "mesh", "tasks", "queue", "cli"];
+// Every workspace package, so a new one is documented without editing this list.
+const packages = readdirSync(join(root, "packages"))
+  .filter((name) => existsSync(join(root, "packages", name, "package.json")))
+  .sort();
 const work = join(root, ".tmp", "api-docs");
 const outArg = process.argv.indexOf("--out");
 const out = outArg > 0 ? resolve(process.argv[outArg + 1]) : join(root, "docs", "api");
