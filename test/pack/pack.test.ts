@@ -70,6 +70,10 @@ maybe("every workspace packs, and the tarballs install without tsx or TypeScript
     expect(existsSync(join(installed, "dist", "index.mjs"))).toBe(true);
     // Sources and tests stay out of the tarballs.
     expect(existsSync(join(installed, "src"))).toBe(false);
+    // The Apache-2.0 the package.json declares ships as its text, byte for byte the root's.
+    expect(readFileSync(join(installed, "LICENSE"), "utf8")).toBe(
+      readFileSync(join(root, "LICENSE"), "utf8"),
+    );
     expect(JSON.parse(readFileSync(join(installed, "package.json"), "utf8")).version).toBe("0.2.0");
   }
 });
