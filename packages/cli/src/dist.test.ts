@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -37,5 +37,28 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
     const bad = spawnSync(process.execPath, [bin, "info", join(dir, "nope")], { encoding: "utf8" });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+  },
+);
+
+(built ? test : test.skip)(
+  "ngpipe --help from the build leaves the heavy dependencies unloaded (they load on first use)",
+  () => {
+    // A preload that records every module the start required, so the check is
+    // about what loads, not about how long it takes.
+    const hook = join(tmp, "record-modules.cjs");
+    const loaded = join(tmp, "loaded.json");
+    writeFileSync(
+      hook,
+      `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(Object.keys(require.cache))));\n`,
+    );
+    const run = spawnSync(process.execPath, ["--require", hook, bin, "--help"], {
+      encoding: "utf8",
+    });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/Usage: ngpipe/);
+    const files: string[] = JSON.parse(readFileSync(loaded, "utf8"));
+    expect(files.some((f) => f.includes("commander"))).toBe(true);
+    for (const dep of ["@aws-sdk", "piscina", "jpeg-js", "utif", "cli-progress", "tsx"])
+      expect(files.filter((f) => f.includes(`node_modules/${dep}/`))).toEqual([]);
   },
 );

@@ -3,7 +3,16 @@
  * a line every few seconds otherwise (logs of cluster workers), nothing when
  * quiet. Always on stderr, so stdout stays clean for results.
  */
-import cliProgress from "cli-progress";
+import { createRequire } from "node:module";
+import type * as CliProgress from "cli-progress";
+
+let cliProgressModule: typeof CliProgress | undefined;
+
+/** cli-progress, loaded on first use: only a job on a terminal draws a bar, and `--help` starts faster without it. */
+function cliProgress(): typeof CliProgress {
+  cliProgressModule ??= createRequire(__filename)("cli-progress") as typeof CliProgress;
+  return cliProgressModule;
+}
 
 /** A progress display for one job. */
 export interface Progress {
@@ -40,14 +49,15 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
   let done = 0;
   let total = 0;
   if (stream.isTTY && !options.plain) {
-    const bar = new cliProgress.SingleBar(
+    const { SingleBar, Presets } = cliProgress();
+    const bar = new SingleBar(
       {
         format: `${label} [{bar}] {value}/{total} {percentage}% | {rate}/s | ETA {eta_formatted}`,
         stream,
         hideCursor: true,
         etaBuffer: 50,
       },
-      cliProgress.Presets.shades_classic,
+      Presets.shades_classic,
     );
     bar.start(0, 0, { rate: "0" });
     const rate = () => (done / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1);
