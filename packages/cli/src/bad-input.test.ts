@@ -255,6 +255,37 @@ describe("bounds partly outside the dataset", () => {
   });
 });
 
+describe("bounds partly outside the dataset in a pipeline step", () => {
+  const spec = (dest: string, options: Record<string, unknown>) => {
+    const file = join(tmp, `spec-${Object.keys(options).length}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        queue: `fq://${tmp}/pipeline-queue`,
+        steps: [{ stage: "transfer", src: layer, dest, options }],
+      }),
+    );
+    return file;
+  };
+  test("are clipped with the stage commands' one-line notice", async () => {
+    const dest = join(tmp, "pipeline-clipped");
+    expect(await ngpipe("pipeline", spec(dest, { bounds: "0-1000_0-16_0-16" }))).toBe(0);
+    expect(err).toMatch(
+      /^ngpipe: bounds 0-1000_0-16_0-16 clipped to the dataset's bounds 0-64_0-64_0-16: 0-64_0-16_0-16\n/,
+    );
+    expect(readdirSync(join(dest, "1_1_1")).sort()).toEqual(
+      ["0-16", "16-32", "32-48", "48-64"].map((x) => `${x}_0-16_0-16.gz`),
+    );
+  });
+  test('are refused under "strictBounds", nothing written', async () => {
+    const dest = join(tmp, "pipeline-strict");
+    const file = spec(dest, { bounds: "0-1000_0-16_0-16", strictBounds: true });
+    expect(await ngpipe("pipeline", file)).not.toBe(0);
+    expect(err).toMatch(/StageInputError.*reach outside the dataset's bounds.*strict bounds/);
+    expect(readdirSync(tmp)).not.toContain("pipeline-strict");
+  });
+});
+
 describe("temporary files left by killed writes", () => {
   test("du counts them and image rm removes those of the chunks it deletes", async () => {
     const dir = join(tmp, "killed");

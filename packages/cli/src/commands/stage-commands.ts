@@ -65,15 +65,20 @@ export function boundsChecks(o: Record<string, unknown>): {
 } {
   return {
     strictBounds: Boolean(o.strictBounds),
-    onNotice: (message) => process.stderr.write(`ngpipe: ${message}\n`),
+    onNotice: printNotice,
   };
+}
+
+/** Print a stage's one-line notice (bounds clipped to the dataset) on stderr. */
+export function printNotice(message: string): void {
+  process.stderr.write(`ngpipe: ${message}\n`);
 }
 
 /**
  * Whether a stage's options take `bounds`, a box of a layer the stage is
  * limited to (ingest's bounds are a box of its source, not of a layer).
  */
-function takesBounds(stage: StageDefinition): boolean {
+export function takesBounds(stage: StageDefinition): boolean {
   const shape = (stage.options as { shape?: Record<string, unknown> }).shape;
   return shape !== undefined && "bounds" in shape && !stage.inputs.includes("source");
 }
