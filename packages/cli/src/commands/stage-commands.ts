@@ -4,7 +4,7 @@
  * own options plus `--queue` and `-p`, and runs (or enqueues) its tasks.
  */
 
-import { checkQueueUrl } from "@ngpipe/queue";
+import { checkQueueExists, checkQueueUrl } from "@ngpipe/queue";
 import {
   registeredStages,
   type StageArgParsers,
@@ -194,6 +194,9 @@ function addStageCommand(program: Command, stage: StageDefinition): void {
       else values[a.name] = positional[i];
     });
     const run = runOptions(program, values as Record<string, string | undefined>);
+    // A well-formed URL of a queue that does not exist fails here, not at
+    // insert after the stage has written its infos.
+    if (run.queue !== undefined) await checkQueueExists(run.queue, { create: true });
     const options = await cli.parse(values, { inputs, parse: stageArgParsers });
     const at = inputs as Record<StageInput, string>;
     if (stage.createPhases) {
