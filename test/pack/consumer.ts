@@ -56,6 +56,18 @@ export function packWorkspaces(root: string, dir: string): Map<string, string> {
 }
 
 /**
+ * The registry URL of a locked package's tarball. Lockfiles written without
+ * `resolved` make npm ask the registry for the package's metadata, which an
+ * offline install may not have cached; with the URL and the integrity it
+ * takes the tarball from the cache directly.
+ */
+function registryTarball(path: string, e: LockEntry): string {
+  const name = e.name ?? path.slice(path.lastIndexOf("node_modules/") + "node_modules/".length);
+  const base = name.slice(name.lastIndexOf("/") + 1);
+  return `https://registry.npmjs.org/${name}/-/${base}-${e.version}.tgz`;
+}
+
+/**
  * Write `project/package.json` depending on every tarball and a lockfile
  * pinning everything, then `npm ci --offline` there.
  */
@@ -92,7 +104,7 @@ export function installOffline(
     // sit under the installed package in the project.
     const ws = [...workspaceDir.keys()].find((w) => path.startsWith(`${w}/`));
     const at = ws ? `${workspaceDir.get(ws)}${path.slice(ws.length)}` : path;
-    packages[at] = e;
+    packages[at] = e.resolved || !e.version ? e : { ...e, resolved: registryTarball(path, e) };
   }
   const pkg = { name: "ngpipe-consumer", version: "1.0.0", private: true, dependencies };
   writeFileSync(join(project, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
