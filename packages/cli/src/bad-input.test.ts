@@ -4,33 +4,17 @@
  * one line on stderr (matching the case), and that no file under the test
  * directory was written, changed or removed.
  */
-import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closePool, Volume, zeros } from "@ngpipe/precomputed";
 import { captureOutput } from "./capture.testutil";
 import { main } from "./program";
+import { snapshot } from "./snapshot.testutil";
 
 let tmp: string;
 let layer: string;
 let err = "";
-
-/** Every file below `dir` (dot files included) with the hash of its bytes. */
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        out.set(`${p}/`, "dir");
-        walk(p);
-      } else out.set(p, createHash("sha1").update(readFileSync(p)).digest("hex"));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "ngpipe-bad-input-"));

@@ -4,8 +4,7 @@
  * endpoint where no SQS answers, fails naming the URL with the layer's files
  * untouched; an existing queue gets the tasks.
  */
-import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closePool, Volume, zeros } from "@ngpipe/precomputed";
@@ -13,6 +12,7 @@ import { openQueue, type SqsQueue } from "@ngpipe/queue";
 import { freePort, useMoto } from "../../../test/support/moto";
 import { captureOutput } from "./capture.testutil";
 import { main } from "./program";
+import { snapshot } from "./snapshot.testutil";
 
 const moto = useMoto();
 const maybe = moto.available ? test : test.skip;
@@ -29,20 +29,6 @@ captureOutput({
     err += s;
   },
 });
-
-/** Every file below `dir` with the hash of its bytes. */
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.set(p, createHash("sha1").update(readFileSync(p)).digest("hex"));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "ngpipe-queue-exists-"));
