@@ -4,33 +4,17 @@
  * one line on stderr (matching the case), and that no file under the test
  * directory was written, changed or removed.
  */
-import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closePool, Volume, zeros } from "@ngpipe/precomputed";
 import { captureOutput } from "./capture.testutil";
 import { main } from "./program";
+import { snapshot } from "./snapshot.testutil";
 
 let tmp: string;
 let layer: string;
 let err = "";
-
-/** Every file below `dir` (dot files included) with the hash of its bytes. */
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        out.set(`${p}/`, "dir");
-        walk(p);
-      } else out.set(p, createHash("sha1").update(readFileSync(p)).digest("hex"));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "ngpipe-bad-input-"));
@@ -252,6 +236,37 @@ describe("bounds partly outside the dataset", () => {
     expect(readdirSync(join(dest, "1_1_1")).sort()).toEqual(
       ["0-16", "16-32", "32-48", "48-64"].map((x) => `${x}_0-16_0-16.gz`),
     );
+  });
+});
+
+describe("bounds partly outside the dataset in a pipeline step", () => {
+  const spec = (dest: string, options: Record<string, unknown>) => {
+    const file = join(tmp, `spec-${Object.keys(options).length}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        queue: `fq://${tmp}/pipeline-queue`,
+        steps: [{ stage: "transfer", src: layer, dest, options }],
+      }),
+    );
+    return file;
+  };
+  test("are clipped with the stage commands' one-line notice", async () => {
+    const dest = join(tmp, "pipeline-clipped");
+    expect(await ngpipe("pipeline", spec(dest, { bounds: "0-1000_0-16_0-16" }))).toBe(0);
+    expect(err).toMatch(
+      /^ngpipe: bounds 0-1000_0-16_0-16 clipped to the dataset's bounds 0-64_0-64_0-16: 0-64_0-16_0-16\n/,
+    );
+    expect(readdirSync(join(dest, "1_1_1")).sort()).toEqual(
+      ["0-16", "16-32", "32-48", "48-64"].map((x) => `${x}_0-16_0-16.gz`),
+    );
+  });
+  test('are refused under "strictBounds", nothing written', async () => {
+    const dest = join(tmp, "pipeline-strict");
+    const file = spec(dest, { bounds: "0-1000_0-16_0-16", strictBounds: true });
+    expect(await ngpipe("pipeline", file)).not.toBe(0);
+    expect(err).toMatch(/StageInputError.*reach outside the dataset's bounds.*strict bounds/);
+    expect(readdirSync(tmp)).not.toContain("pipeline-strict");
   });
 });
 

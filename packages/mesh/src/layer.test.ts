@@ -1,5 +1,6 @@
-import { openStorage } from "@ngpipe/storage";
-import { MeshInputError } from "./errors";
+import { gzipSync } from "node:zlib";
+import { DecompressionLimitError, openStorage } from "@ngpipe/storage";
+import { MeshDecodeError, MeshInputError } from "./errors";
 import { encodeLegacyMesh } from "./format/legacy";
 import { MeshLayer } from "./layer";
 
@@ -34,4 +35,46 @@ test("a segment id that is not a decimal uint64 is refused before anything is wr
   await expect(meshes.writeBlockFragments(block, ["../x"], [tri])).rejects.toThrow(MeshInputError);
   await expect(meshes.writeManifests([["1/2", ["a"]]])).rejects.toThrow(/segment id "1\/2"/);
   expect(await meshes.listFragments()).toEqual(new Map());
+});
+
+describe("fragments that inflate past NGPIPE_MAX_MESH_BYTES", () => {
+  const before = process.env.NGPIPE_MAX_MESH_BYTES;
+  beforeAll(() => {
+    process.env.NGPIPE_MAX_MESH_BYTES = String(2 ** 20);
+  });
+  afterAll(() => {
+    if (before === undefined) delete process.env.NGPIPE_MAX_MESH_BYTES;
+    else process.env.NGPIPE_MAX_MESH_BYTES = before;
+  });
+  // 8 MiB of zeros gzips to about 8 KiB: a small bomb against a 1 MiB cap.
+  const bomb = gzipSync(new Uint8Array(8 * 2 ** 20));
+
+  test("stored compressed (.gz) are MeshDecodeErrors naming the key, by fragment and by segment", async () => {
+    const url = "mem://mesh-layer/bomb-stored";
+    const layer = openStorage(url);
+    await layer.put("mesh/1:0:0-8_0-8_0-8", new Uint8Array(8 * 2 ** 20), { compress: "gzip" });
+    const meshes = await MeshLayer.open(url, { meshDir: "mesh" });
+    await meshes.writeManifest("1", ["1:0:0-8_0-8_0-8"]);
+    for (const read of [() => meshes.fragment("1:0:0-8_0-8_0-8"), () => meshes.get(1)]) {
+      const err = await read().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(MeshDecodeError);
+      expect((err as Error).message).toMatch(
+        /bomb-stored\/mesh\/1:0:0-8_0-8_0-8: stored compression inflates to more than 1048576 bytes/,
+      );
+      expect((err as Error).cause).toBeInstanceOf(DecompressionLimitError);
+    }
+  });
+
+  test("gzip inside a plain object is a MeshDecodeError naming the key", async () => {
+    const url = "mem://mesh-layer/bomb-inside";
+    await openStorage(url).put("mesh/2:0:0-8_0-8_0-8", bomb, { compress: false });
+    const meshes = await MeshLayer.open(url, { meshDir: "mesh" });
+    await expect(meshes.fragment("2:0:0-8_0-8_0-8")).rejects.toThrow(
+      /bomb-inside\/mesh\/2:0:0-8_0-8_0-8: fragment inflates to more than 1048576 bytes/,
+    );
+    await expect(meshes.fragment("2:0:0-8_0-8_0-8")).rejects.toThrow(MeshDecodeError);
+  });
 });

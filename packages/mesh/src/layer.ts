@@ -11,6 +11,7 @@
 import {
   type Compression,
   DecompressionError,
+  DecompressionLimitError,
   maxJsonBytes,
   openStorage,
   type Storage,
@@ -25,6 +26,7 @@ import {
   encodeLegacyMesh,
   type LegacyMeshInfo,
   legacyManifestKey,
+  maxMeshBytes,
   parseLegacyMeshInfo,
   type VoxelBox,
 } from "./format/legacy";
@@ -58,6 +60,12 @@ export interface MeshLayerOptions {
  * mesh data; other errors pass through.
  */
 function asDecodeError(err: unknown, url: string): unknown {
+  if (err instanceof DecompressionLimitError)
+    return new MeshDecodeError(
+      `stored compression inflates to more than ${err.limit} bytes, the most a mesh object may (NGPIPE_MAX_MESH_BYTES raises it for fragments)`,
+      url,
+      { cause: err },
+    );
   return err instanceof DecompressionError
     ? new MeshDecodeError("stored compression is corrupt", url, { cause: err })
     : err;
@@ -133,7 +141,7 @@ export class MeshLayer {
   /** Fragment names listed in a segment's manifest; null when it has none. */
   async manifest(label: Label, lod = 0): Promise<string[] | null> {
     const key = legacyManifestKey(label, lod);
-    const bytes = await this.storage.get(key).catch((e) => {
+    const bytes = await this.storage.get(key, { maxBytes: maxJsonBytes() }).catch((e) => {
       throw asDecodeError(e, `${this.url}/${key}`);
     });
     return bytes === null ? null : decodeLegacyManifest(bytes, `${this.url}/${key}`);
@@ -151,7 +159,7 @@ export class MeshLayer {
 
   /** Read and decode one fragment by name. */
   async fragment(name: string): Promise<Mesh> {
-    const bytes = await this.storage.get(name).catch((e) => {
+    const bytes = await this.storage.get(name, { maxBytes: maxMeshBytes() }).catch((e) => {
       throw asDecodeError(e, `${this.url}/${name}`);
     });
     if (bytes === null) throw new MeshNotFoundError(`missing mesh fragment ${this.url}/${name}`);
@@ -234,6 +242,7 @@ export class MeshLayer {
     }
     const results = await this.storage.getMany(names, {
       concurrency: this.options.concurrency ?? 32,
+      maxBytes: maxMeshBytes(),
     });
     const meshes: Mesh[] = [];
     for (const r of results) {

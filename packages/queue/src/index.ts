@@ -10,6 +10,7 @@ export {
 export { FileQueue, type FileQueueOptions } from "./file";
 export { MemoryQueue } from "./mem";
 export {
+  checkQueueExists,
   checkQueueUrl,
   type OpenQueueOptions,
   openQueue,

@@ -18,6 +18,8 @@ function memName(url: string): string {
   return name;
 }
 
+const sqsOpener: QueueOpener = (url, o) => SqsQueue.open(url, o);
+
 const backends = new Map<string, QueueOpener>([
   ["mem", (url, o) => new MemoryQueue(memName(url), o.now)],
   [
@@ -28,9 +30,9 @@ const backends = new Map<string, QueueOpener>([
       return q;
     },
   ],
-  ["sqs", (url, o) => SqsQueue.open(url, o)],
-  ["https", (url, o) => SqsQueue.open(url, o)],
-  ["http", (url, o) => SqsQueue.open(url, o)],
+  ["sqs", sqsOpener],
+  ["https", sqsOpener],
+  ["http", sqsOpener],
 ]);
 
 /** URL checks of the built-in schemes that need no request (see checkQueueUrl). */
@@ -69,6 +71,20 @@ function resolveUrl(url: string): { full: string; open: QueueOpener; scheme: str
 export function checkQueueUrl(url: string): void {
   const { full, scheme } = resolveUrl(url);
   checks.get(scheme)?.(full);
+}
+
+/**
+ * Check a queue URL as {@link checkQueueUrl} does, then, for SQS, that the
+ * queue exists (one request, bounded in time): a missing queue or an
+ * endpoint where no SQS answers is a QueueNotFoundError naming the URL. With
+ * `create`, a missing `sqs://name` is fine (opening will create it). fq://
+ * and mem:// need no request: opening creates them. Commands call it before
+ * they write anything.
+ */
+export async function checkQueueExists(url: string, options: OpenQueueOptions = {}): Promise<void> {
+  const { full, scheme } = resolveUrl(url);
+  checks.get(scheme)?.(full);
+  if (backends.get(scheme) === sqsOpener) await SqsQueue.check(full, options);
 }
 
 /**

@@ -209,6 +209,47 @@ export class SqsQueue implements Queue {
     return new SqsQueue(url, queueUrl!, client, ownsClient);
   }
 
+  /**
+   * Check, with one bounded request, that the queue at `url` exists (or,
+   * for `sqs://name` with `create`, that the service answers and could
+   * create it), so a command can refuse a missing queue before it writes
+   * anything. Throws QueueNotFoundError naming `url` when the queue does not
+   * exist or no SQS service answers there.
+   */
+  static async check(url: string, options: SqsQueueOptions = {}): Promise<void> {
+    const bounded = { ...options, requestTimeoutMs: options.requestTimeoutMs ?? 10_000 };
+    let q: SqsQueue;
+    try {
+      q = await SqsQueue.open(url, { ...bounded, create: false });
+    } catch (err) {
+      if (err instanceof QueueNotFoundError && options.create && parseSqsUrl(url).name) return;
+      if (err instanceof QueueNotFoundError) throw err;
+      throw new QueueNotFoundError(`no SQS service answers for ${url}: ${String(err)}`, url, {
+        cause: err,
+      });
+    }
+    try {
+      // A full queue URL is not resolved by open: ask the queue itself.
+      if (parseSqsUrl(url).queueUrl !== undefined)
+        await q.client.send(
+          new (sqs().GetQueueAttributesCommand)({
+            QueueUrl: q.queueUrl,
+            AttributeNames: ["QueueArn"],
+          }),
+        );
+    } catch (err) {
+      throw new QueueNotFoundError(
+        MISSING_CODES.has(errName(err))
+          ? `SQS queue ${url} does not exist; create it first`
+          : `no SQS queue answers at ${url}: ${errName(err)}: ${String(err)}`,
+        url,
+        { cause: err },
+      );
+    } finally {
+      await q.close();
+    }
+  }
+
   private fail(op: string, err: unknown): QueueError {
     return new QueueError(`${op} ${this.url}: ${errName(err)}: ${String(err)}`, this.url, {
       cause: err,

@@ -718,14 +718,18 @@ export class Storage {
     }
   }
 
-  /** {@link get} of many keys; `value` is null for missing keys. */
+  /**
+   * {@link get} of many keys; `value` is null for missing keys. `maxBytes`
+   * bounds what each object may inflate to.
+   */
   getMany(
     keys: BatchInput<string>,
-    opts: BatchOptions & Pick<GetOptions, "range"> = {},
+    opts: BatchOptions & Pick<GetOptions, "range" | "maxBytes"> = {},
   ): Promise<BatchResult<Uint8Array | null>[]> {
     const getOpts: GetOptions = {
       signal: opts.signal,
       range: opts.range,
+      maxBytes: opts.maxBytes,
       names: opts.range === undefined ? this.batchNames() : undefined,
     };
     return runPool(

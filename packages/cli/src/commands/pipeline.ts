@@ -25,6 +25,7 @@ import type { Command } from "commander";
 import { parseIntArg, toSourcePath, toUrl } from "../args";
 import { UsageError } from "../errors";
 import { type PipelineStep, runPipeline } from "../pipeline";
+import { printNotice, takesBounds } from "./stage-commands";
 
 /** One step of a pipeline spec. */
 export interface StepSpec {
@@ -68,8 +69,16 @@ function stageOf(step: StepSpec, i: number): StageDefinition {
   }
 }
 
-/** Turn a spec's steps into pipeline steps (validating names, fields and options first). */
-export function pipelineSteps(spec: PipelineSpec): PipelineStep[] {
+/**
+ * Turn a spec's steps into pipeline steps (validating names, fields and
+ * options first). A step limited to `bounds` partly outside its dataset is
+ * clipped and tells `onNotice` in one line, as the stage commands do (or is
+ * refused with `"strictBounds": true` in its options).
+ */
+export function pipelineSteps(
+  spec: PipelineSpec,
+  onNotice?: (message: string) => void,
+): PipelineStep[] {
   if (!Array.isArray(spec.steps) || spec.steps.length === 0)
     throw new UsageError('a pipeline spec needs a non-empty "steps" list');
   return spec.steps.map((step, i): PipelineStep => {
@@ -82,6 +91,7 @@ export function pipelineSteps(spec: PipelineSpec): PipelineStep[] {
       if (!(e instanceof InvalidStageOptionsError)) throw e;
       throw new UsageError(`pipeline step ${i + 1}: ${e.message}`);
     }
+    if (onNotice && takesBounds(stage)) options = { ...(options as object), onNotice };
     const name = `${i + 1}. ${step.stage}`;
     const at = inputs as Record<StageInput, string>;
     const { create, createPhases } = stage;
@@ -129,7 +139,7 @@ export function registerPipeline(program: Command): void {
         );
       // The whole spec, queue URL included, is checked before step 1 runs.
       checkQueueUrl(queue);
-      const steps = pipelineSteps(spec);
+      const steps = pipelineSteps(spec, printNotice);
       const workers = parseIntArg(o.workers, "--workers");
       await runPipeline(steps, {
         queue,

@@ -4,7 +4,7 @@
  * own options plus `--queue` and `-p`, and runs (or enqueues) its tasks.
  */
 
-import { checkQueueUrl } from "@ngpipe/queue";
+import { checkQueueExists, checkQueueUrl } from "@ngpipe/queue";
 import {
   registeredStages,
   type StageArgParsers,
@@ -65,15 +65,20 @@ export function boundsChecks(o: Record<string, unknown>): {
 } {
   return {
     strictBounds: Boolean(o.strictBounds),
-    onNotice: (message) => process.stderr.write(`ngpipe: ${message}\n`),
+    onNotice: printNotice,
   };
+}
+
+/** Print a stage's one-line notice (bounds clipped to the dataset) on stderr. */
+export function printNotice(message: string): void {
+  process.stderr.write(`ngpipe: ${message}\n`);
 }
 
 /**
  * Whether a stage's options take `bounds`, a box of a layer the stage is
  * limited to (ingest's bounds are a box of its source, not of a layer).
  */
-function takesBounds(stage: StageDefinition): boolean {
+export function takesBounds(stage: StageDefinition): boolean {
   const shape = (stage.options as { shape?: Record<string, unknown> }).shape;
   return shape !== undefined && "bounds" in shape && !stage.inputs.includes("source");
 }
@@ -189,6 +194,9 @@ function addStageCommand(program: Command, stage: StageDefinition): void {
       else values[a.name] = positional[i];
     });
     const run = runOptions(program, values as Record<string, string | undefined>);
+    // A well-formed URL of a queue that does not exist fails here, not at
+    // insert after the stage has written its infos.
+    if (run.queue !== undefined) await checkQueueExists(run.queue, { create: true });
     const options = await cli.parse(values, { inputs, parse: stageArgParsers });
     const at = inputs as Record<StageInput, string>;
     if (stage.createPhases) {

@@ -27,6 +27,17 @@ import type { Label, Mesh, Vec3 } from "../types";
 const GZIP_MAGIC0 = 0x1f;
 const GZIP_MAGIC1 = 0x8b;
 
+/**
+ * The most bytes one legacy fragment (or a segment's whole mesh read through
+ * a manifest) may inflate to: 1 GiB, or the `NGPIPE_MAX_MESH_BYTES`
+ * environment variable. A gzip bomb stored as a fragment fails with
+ * {@link MeshDecodeError} as soon as it passes this, instead of filling memory.
+ */
+export function maxMeshBytes(): number {
+  const env = Number(process.env.NGPIPE_MAX_MESH_BYTES);
+  return Number.isSafeInteger(env) && env > 0 ? env : 2 ** 30;
+}
+
 /** Whether bytes start with the gzip magic number. */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === GZIP_MAGIC0 && bytes[1] === GZIP_MAGIC1;
@@ -53,16 +64,24 @@ export function encodeLegacyMesh(mesh: Mesh): Uint8Array {
 
 /**
  * Decodes a legacy precomputed fragment (gzip-compressed or not). Throws
- * {@link MeshDecodeError} naming `key` for truncated data, a vertex count that
+ * {@link MeshDecodeError} naming `key` for gzip that inflates past
+ * {@link maxMeshBytes}, truncated data, a vertex count that
  * does not fit, a triangle section that is not a multiple of 12 bytes, or an
  * index out of range.
  */
 export function decodeLegacyMesh(bytes: Uint8Array, key?: string): Mesh {
   let data = bytes;
   if (isGzip(data)) {
+    const limit = maxMeshBytes();
     try {
-      data = new Uint8Array(gunzipSync(data));
+      data = new Uint8Array(gunzipSync(data, { maxOutputLength: limit }));
     } catch (e) {
+      if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE")
+        throw new MeshDecodeError(
+          `fragment inflates to more than ${limit} bytes, the most a fragment may (NGPIPE_MAX_MESH_BYTES raises it); refused before inflating it further`,
+          key,
+          { cause: e },
+        );
       throw new MeshDecodeError(`fragment is not valid gzip: ${(e as Error).message}`, key, {
         cause: e,
       });

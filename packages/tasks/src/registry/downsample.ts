@@ -61,6 +61,7 @@ export const downsampleStageOptions = z
     skipBackground: z.boolean().optional(),
     background: backgroundSchema.optional(),
     bounds: bboxOption.optional(),
+    strictBounds: z.boolean().optional(),
     boundsMip: countOption.optional(),
     memoryTarget: z.number().positive().optional(),
     compress: compressSchema.optional(),

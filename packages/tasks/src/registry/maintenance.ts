@@ -16,6 +16,7 @@ export const deleteStageOptions = z
     mip: countOption.optional(),
     mips: countOption.optional(),
     bounds: bboxOption.optional(),
+    strictBounds: z.boolean().optional(),
     boundsMip: countOption.optional(),
     shape: shapeOption.optional(),
   })
@@ -50,6 +51,7 @@ export const touchStageOptions = z
   .object({
     mip: countOption.optional(),
     bounds: bboxOption.optional(),
+    strictBounds: z.boolean().optional(),
     boundsMip: countOption.optional(),
     shape: shapeOption.optional(),
     memoryTarget: z.number().positive().optional(),
@@ -82,6 +84,7 @@ export const touchStage = defineStage<TouchTaskOptions>({
 export const blackoutStageOptions = z
   .object({
     bounds: bboxOption,
+    strictBounds: z.boolean().optional(),
     mip: countOption.optional(),
     boundsMip: countOption.optional(),
     value: backgroundSchema.optional(),

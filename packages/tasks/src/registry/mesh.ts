@@ -36,6 +36,7 @@ export const meshStageOptions = z
     meshDir: z.string().optional(),
     fillMissing: z.boolean().optional(),
     bounds: bboxOption.optional(),
+    strictBounds: z.boolean().optional(),
     compress: z.union([z.enum(["gzip", "br"]), z.literal(false)]).optional(),
   })
   .strict();

@@ -15,6 +15,7 @@ export const quantizeStageOptions = z
     factor: shapeOption.optional(),
     fillMissing: z.boolean().optional(),
     bounds: bboxOption.optional(),
+    strictBounds: z.boolean().optional(),
     boundsMip: countOption.optional(),
     memoryTarget: z.number().positive().optional(),
   })

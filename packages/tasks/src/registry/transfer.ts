@@ -17,6 +17,7 @@ export const transferStageOptions = z
     blockSize: shapeOption.optional(),
     translate: vec3Option.optional(),
     bounds: bboxOption.optional(),
+    strictBounds: z.boolean().optional(),
     boundsMip: countOption.optional(),
     fillMissing: z.boolean().optional(),
     mips: countOption.optional(),
