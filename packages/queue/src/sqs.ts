@@ -136,6 +136,15 @@ export class SqsQueue implements Queue {
   /** SQS long polling: `poll` waits up to this long in one receive. */
   readonly longPollSeconds = 20;
   private deadUrl?: Promise<string>;
+  /**
+   * Redrives from this object run one after another. SQS standard queues
+   * deliver at least once, and two receives racing on the dead-letter queue
+   * can both get the same message (moto does so readily); serialized, a
+   * process never sends a dead letter back twice. Redrives from different
+   * hosts at once keep SQS's at-least-once guarantee, which tasks tolerate
+   * because they are idempotent.
+   */
+  private redriving: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly url: string,
@@ -571,7 +580,13 @@ export class SqsQueue implements Queue {
     return d;
   }
 
-  async redrive(options: DeadLetterOptions = {}): Promise<number> {
+  redrive(options: DeadLetterOptions = {}): Promise<number> {
+    const run = this.redriving.then(() => this.redriveNow(options));
+    this.redriving = run.catch(() => undefined);
+    return run;
+  }
+
+  private async redriveNow(options: DeadLetterOptions): Promise<number> {
     const limit = deadLetterLimit(options, this.url, "redrive");
     let n = 0;
     try {
