@@ -116,6 +116,15 @@ export {
   UnknownTaskError,
 } from "./runtime";
 export {
+  createWatershedTasks,
+  WatershedStageError,
+  type WatershedTaskOptions,
+  watershedBlockTask,
+  watershedHistogramTask,
+  watershedMatchTask,
+  watershedRangeTask,
+} from "./seg/watershed-stage";
+export {
   type BlackoutTaskOptions,
   bboxSchema,
   blackoutTask,

@@ -5,3 +5,4 @@
  */
 export { countVoxels, remap } from "@ngpipe/segmentation";
 export { applyFinalIds, cclBlock, cclLocalLabels } from "./labels/ccl-block";
+export { affinityHistogram, affinityRange, watershedBlock } from "./seg/watershed-block";
