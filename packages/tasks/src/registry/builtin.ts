@@ -8,7 +8,7 @@ import { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from
 import { blackoutStage, deleteStage, touchStage } from "./maintenance";
 import { manifestStage, meshStage } from "./mesh";
 import { quantizeStage } from "./quantize";
-import { watershedStage } from "./seg";
+import { agglomerationStage, watershedStage } from "./seg";
 import { registerStage } from "./stage";
 import { transferStage } from "./transfer";
 
@@ -26,3 +26,4 @@ registerStage(remapStage);
 registerStage(voxelCountStage);
 registerStage(dustStage);
 registerStage(watershedStage);
+registerStage(agglomerationStage);

@@ -1,6 +1,17 @@
-/** The reconstruction stages: `ngpipe seg watershed` / `"stage": "watershed"`. */
+/**
+ * The reconstruction stages: `ngpipe seg watershed` / `"stage": "watershed"`
+ * and `ngpipe seg agglomerate` / `"stage": "agglomerate"`.
+ */
 import { z } from "zod";
 import { cclCleanupTask, cclNumberTask, cclReduceTask, cclRelabelTask } from "../labels/ccl";
+import { remapTask } from "../labels/remap-stage";
+import {
+  type AgglomerationTaskOptions,
+  agglomerateTask,
+  createAgglomerationTasks,
+  regionGraphBlockTask,
+  regionGraphMergeTask,
+} from "../seg/agglomeration-stage";
 import {
   createWatershedTasks,
   type WatershedTaskOptions,
@@ -132,6 +143,84 @@ export const watershedStage = defineStage<WatershedTaskOptions>({
         scratch: o.scratch === undefined ? undefined : parse.location(String(o.scratch)),
         keepScratch: Boolean(o.keepScratch),
         memoryTarget: parse.memory(String(o.memory)),
+      };
+    },
+  },
+});
+
+/** Options of the agglomerate stage: the creation options plus the affinity layer's URL. */
+export interface AgglomerationStageOptions extends AgglomerationTaskOptions {
+  /** The affinity layer the region graph is weighted by. */
+  affinities: string;
+}
+
+/** Options of the agglomerate stage as JSON. */
+export const agglomerationStageOptions = z
+  .object({
+    affinities: z.string().min(1),
+    threshold: z.number().min(0).max(1),
+    method: z.enum(["mean", "max"]).optional(),
+    graph: z.string().optional(),
+    table: z.string().optional(),
+    shape: shapeOption.optional(),
+    mip: countOption.optional(),
+    dataType: z.enum(["uint32", "uint64"]).optional(),
+    mips: countOption.optional(),
+  })
+  .strict();
+
+/** Region graph of a supervoxel layer, agglomeration to a remap table, and the remapped layer. */
+export const agglomerationStage = defineStage<AgglomerationStageOptions>({
+  name: "agglomerate",
+  tasks: [regionGraphBlockTask, regionGraphMergeTask, agglomerateTask, remapTask],
+  inputs: ["src", "dest"],
+  options: agglomerationStageOptions as z.ZodType<AgglomerationStageOptions>,
+  createPhases: ({ src, dest }, o) => createAgglomerationTasks(src, o.affinities, dest, o),
+  cli: {
+    command: ["seg", "agglomerate"],
+    description:
+      "region graph of a supervoxel layer over its affinities (per block, merged in storage), mean-affinity agglomeration into a remap table in storage, and the agglomerated layer (phases: graph blocks, graph merge, agglomerate, remap, downsample)",
+    arguments: [
+      { name: "ws", description: "supervoxel layer (e.g. from seg watershed)", input: "src" },
+      { name: "aff", description: "affinity layer" },
+      { name: "dest", description: "destination segmentation layer", input: "dest" },
+    ],
+    options: [
+      { flags: "--threshold <t>", description: "merge while the best edge's score is >= t" },
+      { flags: "--method <m>", description: "mean or max", default: "mean" },
+      {
+        flags: "--graph <url>",
+        description: "where the region graph goes (default: DEST/agglomeration/region-graph)",
+      },
+      {
+        flags: "--table <url>",
+        description: "the remap table written, .bin (default: DEST/agglomeration/remap.bin)",
+      },
+      { flags: "--shape <x,y,z>", description: "block shape (a multiple of the chunk size)" },
+      { flags: "--mip <n>", description: "mip of both layers", default: "0" },
+      {
+        flags: "--num-mips <n>",
+        description: "downsampled mips of the result (mode)",
+        default: "0",
+      },
+    ],
+    parse(o, { parse }) {
+      if (o.threshold === undefined)
+        throw parse.usage("--threshold is required: an affinity in [0, 1]");
+      const threshold = parse.number(String(o.threshold), "--threshold");
+      if (threshold > 1) throw parse.usage(`--threshold must be in [0, 1]; got "${o.threshold}"`);
+      const method = String(o.method);
+      if (method !== "mean" && method !== "max")
+        throw parse.usage(`--method must be mean or max; got "${method}"`);
+      return {
+        affinities: parse.location(String(o.aff)),
+        threshold,
+        method,
+        graph: o.graph === undefined ? undefined : parse.location(String(o.graph)),
+        table: o.table === undefined ? undefined : parse.location(String(o.table)),
+        shape: o.shape ? parse.shape(String(o.shape), "--shape") : undefined,
+        mip: parse.int(String(o.mip), "--mip"),
+        mips: parse.int(String(o.numMips), "--num-mips"),
       };
     },
   },
