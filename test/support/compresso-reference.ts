@@ -58,11 +58,18 @@ function ensureWasm(): { path: string } | { missing: string } {
 }
 
 interface CompressoExports {
-  memory: WebAssembly.Memory;
+  memory: { buffer: ArrayBuffer };
   _initialize(): void;
   malloc(n: number): number;
   free(p: number): void;
   compresso_decompress(stream: number, length: number, out: number): number;
+}
+
+interface WasmGlobal {
+  instantiate(
+    code: Uint8Array,
+    imports: Record<string, Record<string, unknown>>,
+  ): Promise<{ instance: { exports: unknown } }>;
 }
 
 /** The reference decoder, or why it is missing. */
@@ -77,11 +84,13 @@ export async function referenceCompresso(): Promise<
       throw new Error(`compresso wasm exited with ${code}`);
     },
   };
-  const { instance } = await WebAssembly.instantiate(readFileSync(found.path), {
+  // The project's TypeScript lib has no WebAssembly declarations; Node has the global.
+  const wasm = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
+  const { instance } = await wasm.instantiate(readFileSync(found.path), {
     env,
     wasi_snapshot_preview1: env,
   });
-  const ex = instance.exports as unknown as CompressoExports;
+  const ex = instance.exports as CompressoExports;
   ex._initialize();
   const decode: ReferenceDecoder = (stream, nbytes) => {
     const out = ex.malloc(nbytes);
