@@ -7,7 +7,10 @@ import {
 } from "../../../../test/support/compresso-reference";
 import { describeIf } from "../../../../test/support/skip";
 import { ChunkDecodeError, ChunkEncodeError } from "../errors";
-import { compressoCodec, decodeCompresso, encodeCompresso, readCompressoHeader } from "./compresso";
+import { compressoCodec } from "./compresso";
+import { decodeCompresso } from "./compresso_decode";
+import { encodeCompresso } from "./compresso_encode";
+import { readCompressoHeader } from "./compresso_format";
 import { decodeChunk, encodeChunk } from "./registry";
 
 const FIB25 = resolve(__dirname, "../../../../../shared/data/fib25-64x64x64-uint64.raw");

@@ -19,12 +19,12 @@ import { checkShape, decodeFailure, encodeFailure } from "./common";
 import {
   byteWidth,
   type CrackCoding,
-  colorSlice,
   paintCrackCode,
   readMarkovModel,
   readUint,
 } from "./crackle_cracks";
 import { crc8, crc32c } from "./crc";
+import { colorSlice } from "./label_regions";
 import { fromLabelWords, isLabelType, type LabelType, labelBytes } from "./label_words";
 import type { ChunkCodec, ChunkContext } from "./types";
 
@@ -317,12 +317,11 @@ export function decodeCrackle(
   const components = new Uint32Array(sxy * sz);
   const perSlice = new Uint32Array(sz);
   const vcg = new Uint8Array(sxy);
-  const stack = new Int32Array(sxy);
   const crcsAt = bytes.length - 4 * sz;
   for (let z = 0; z < sz; z++) {
     paintCrackCode(bytes.subarray(codeStarts[z], codeStarts[z + 1]), sx, sy, coding, vcg, fail);
     const slice = components.subarray(z * sxy, (z + 1) * sxy);
-    perSlice[z] = colorSlice(vcg, sx, sy, slice, stack);
+    perSlice[z] = colorSlice(vcg, sx, sy, slice);
     if (h.formatVersion === 1) {
       const ids = new Uint8Array(slice.buffer, slice.byteOffset, slice.byteLength);
       if (crc32c(ids) !== readUint(bytes, crcsAt + 4 * z, 4))
