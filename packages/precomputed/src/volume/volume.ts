@@ -235,9 +235,9 @@ export class Volume {
   private get compression(): "gzip" | "br" | undefined {
     const c = this.options.compress;
     if (c !== undefined) return c === false ? undefined : c;
-    return this.scale.encoding === "raw" || this.scale.encoding === "compressed_segmentation"
-      ? "gzip"
-      : undefined;
+    // compresso is made to be followed by a general-purpose compressor.
+    const e = this.scale.encoding;
+    return e === "raw" || e === "compressed_segmentation" || e === "compresso" ? "gzip" : undefined;
   }
 
   private get writer(): ChunkWriter {
