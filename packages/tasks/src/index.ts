@@ -116,6 +116,25 @@ export {
   UnknownTaskError,
 } from "./runtime";
 export {
+  createSkeletonTasks,
+  type SkeletonTaskOptions,
+  type SkeletonTeasarOptions,
+  skeletonTask,
+} from "./skeletons/forge";
+export {
+  bucketOf,
+  type FragmentManifest,
+  SkeletonFragmentsError,
+} from "./skeletons/fragments";
+export {
+  createSkeletonMergeTasks,
+  MERGE_BUCKET_FACTOR,
+  planSkeletonSharding,
+  type SkeletonMergeOptions,
+  SkeletonShardingError,
+  skeletonMergeTask,
+} from "./skeletons/merge";
+export {
   type BlackoutTaskOptions,
   bboxSchema,
   blackoutTask,
