@@ -4,6 +4,8 @@ import {
   fromTyped,
   SkeletonLayer,
   shardingSpec,
+  shardNumberFor,
+  splitU64,
   Volume,
 } from "@ngpipe/precomputed";
 import { skeletonStats } from "@ngpipe/segmentation";
@@ -11,7 +13,7 @@ import { StageInputError } from "../stages/checks";
 import { LayerMismatchError } from "../stages/common";
 import { runAll, snapshotStorage, tempDir } from "../stages/testing";
 import { createSkeletonTasks } from "./forge";
-import { SkeletonFragmentsError } from "./fragments";
+import { bucketOf, SkeletonFragmentsError } from "./fragments";
 import { createSkeletonMergeTasks, SkeletonShardingError } from "./merge";
 
 afterAll(() => closePool());
@@ -270,4 +272,14 @@ describe("bad input", () => {
     await runAll(tasks.slice(0, 2));
     await expect(createSkeletonMergeTasks(url)).rejects.toThrow(/40-60_0-30_0-24/);
   });
+});
+
+test("an id's shard is a function of its bucket, as the merge's task groups assume", () => {
+  const spec = shardingSpec({ shard_bits: 3, minishard_bits: 2, hash: "murmurhash3_x86_128" });
+  for (let k = 0; k < 2000; k++) {
+    const id = BigInt(k) * 2654435761n + (BigInt(k % 7) << 40n);
+    const [lo, hi] = splitU64(id);
+    const bucket = bucketOf(lo, hi, 6);
+    expect(shardNumberFor(id, spec)).toBe(Math.floor(bucket / 4) & 7);
+  }
 });
