@@ -50,7 +50,7 @@ export function buildProgram(): Command {
   program
     .command("quickstart")
     .description(
-      "make a small EM-like dataset and run ingest, downsample and meshing on it through an fq:// queue",
+      "make a small EM-like dataset and run ingest, downsample, meshing and skeletons on it through an fq:// queue",
     )
     .argument(
       "[dir]",
