@@ -129,6 +129,7 @@ export {
 export {
   createSkeletonMergeTasks,
   MERGE_BUCKET_FACTOR,
+  MERGE_SHARD_FACTOR,
   planSkeletonSharding,
   type SkeletonMergeOptions,
   SkeletonShardingError,

@@ -162,7 +162,7 @@ export const skeletonMergeStage = defineStage<SkeletonMergeOptions>({
         description: "prune terminal branches shorter than this",
         default: "3500",
       },
-      { flags: "--memory <bytes>", description: "memory target per merge task", default: "2e9" },
+      { flags: "--memory <bytes>", description: "memory target per merge task", default: "1e9" },
       {
         flags: "--dir <name>",
         description: "skeleton directory (default: the info's skeletons, else skeletons)",

@@ -53,6 +53,15 @@ export class SkeletonShardingError extends StageInputError {
  */
 export const MERGE_BUCKET_FACTOR = 4;
 
+/**
+ * Bytes a sharded merge task holds per byte of fragments of its shard: the
+ * merged skeletons it keeps until the end, their encoding and the shard
+ * file built from them (merged skeletons are at most the size of their
+ * fragments). Measured: 10^4 objects, 412 MB of fragments in one shard,
+ * peaked at 1.09 GB (bench/RESULTS.md).
+ */
+export const MERGE_SHARD_FACTOR = 3;
+
 /** The merge's task: the buckets it owns, merged and written. */
 export const skeletonMergeTask = defineTask({
   name: "skeleton-merge",
@@ -166,7 +175,7 @@ export interface SkeletonMergeOptions {
   dustThreshold?: number;
   /** Terminal branches shorter than this (nm) are pruned (default 3500). */
   tickThreshold?: number;
-  /** Bytes one merge task may hold (default 2e9). */
+  /** Bytes one merge task may hold (default 1e9). */
   memory?: number;
 }
 
@@ -213,7 +222,11 @@ export function planSkeletonSharding(
   const byCount = computeHashedShardingSpec(census.fragments);
   const bucketBytes = (MERGE_BUCKET_FACTOR * census.bytes) / 2 ** bucketBits;
   let shardBits = byCount.shard_bits;
-  while (census.bytes / 2 ** shardBits + bucketBytes > memory && shardBits < 64) shardBits++;
+  while (
+    (MERGE_SHARD_FACTOR * census.bytes) / 2 ** shardBits + bucketBytes > memory &&
+    shardBits < 64
+  )
+    shardBits++;
   if (shardBits > bucketBits)
     throw new SkeletonShardingError(
       `${formatBytes(census.bytes)} of fragments need 2^${shardBits} shards to merge within ${formatBytes(memory)}, but the forge made only 2^${bucketBits} buckets; forge again with --buckets ${2 ** shardBits} or more, or raise --memory`,
@@ -239,7 +252,8 @@ function checkSharding(spec: ShardingSpec, census: Census, bucketBits: number, m
       "sharding.shard_bits",
     );
   const needed =
-    census.bytes / 2 ** spec.shard_bits + (MERGE_BUCKET_FACTOR * census.bytes) / 2 ** bucketBits;
+    (MERGE_SHARD_FACTOR * census.bytes) / 2 ** spec.shard_bits +
+    (MERGE_BUCKET_FACTOR * census.bytes) / 2 ** bucketBits;
   if (needed > memory)
     throw new SkeletonShardingError(
       `sharding: one of 2^${spec.shard_bits} shards of ${formatBytes(census.bytes)} of fragments needs about ${formatBytes(needed)}, more than the memory target ${formatBytes(memory)}; raise shard_bits or --memory`,
@@ -267,7 +281,7 @@ export async function createSkeletonMergeTasks(
   const dirUrl = `${vol.url}/${skeletonDir}`;
   const store = ctx.storage(dirUrl);
   const manifest = await readManifest(store);
-  const memory = options.memory ?? 2e9;
+  const memory = options.memory ?? 1e9;
   const census = await readCensus(store, manifest, ctx.signal);
   const bits = manifest.bucketBits;
   const sharded = options.sharded || options.sharding !== undefined;
