@@ -219,13 +219,18 @@ async function forge(n: number, cells: number, parallel: number): Promise<void> 
       encoding: "compressed_segmentation",
     });
     const ctx = createTaskContext();
+    // Wall seconds, and CPU seconds of the process (worker threads included).
     const run = async (tasks: Iterable<unknown>) => {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       await forEachLimit(tasks, parallel, (p) => executeTask(JSON.parse(JSON.stringify(p)), ctx));
-      return (performance.now() - t0) / 1000;
+      const c = process.cpuUsage(c0);
+      return [(performance.now() - t0) / 1000, (c.user + c.system) / 1e6];
     };
-    const forgeS = await run(await createSkeletonTasks(url, { shape: [128, 128, 128] }, ctx));
-    const mergeS = await run(await createSkeletonMergeTasks(url, { dustThreshold: 0 }, ctx));
+    const [forgeS, forgeCpu] = await run(
+      await createSkeletonTasks(url, { shape: [128, 128, 128] }, ctx),
+    );
+    const [mergeS] = await run(await createSkeletonMergeTasks(url, { dustThreshold: 0 }, ctx));
     const mvox = n ** 3 / 1e6;
     console.log(
       JSON.stringify({
@@ -234,6 +239,8 @@ async function forge(n: number, cells: number, parallel: number): Promise<void> 
         parallel,
         forgeSeconds: +forgeS.toFixed(1),
         forgeMvoxPerSecond: +(mvox / forgeS).toFixed(2),
+        forgeCpuSeconds: +forgeCpu.toFixed(1),
+        forgeMvoxPerCpuSecond: +(mvox / forgeCpu).toFixed(2),
         mergeSeconds: +mergeS.toFixed(1),
         peakRssMiB: Math.round(rssMiB()),
         load: load(),
