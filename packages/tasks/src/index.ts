@@ -137,6 +137,26 @@ export {
   watershedRangeTask,
 } from "./seg/watershed-stage";
 export {
+  createSkeletonTasks,
+  type SkeletonTaskOptions,
+  type SkeletonTeasarOptions,
+  skeletonTask,
+} from "./skeletons/forge";
+export {
+  bucketOf,
+  type FragmentManifest,
+  SkeletonFragmentsError,
+} from "./skeletons/fragments";
+export {
+  createSkeletonMergeTasks,
+  MERGE_BUCKET_FACTOR,
+  MERGE_SHARD_FACTOR,
+  planSkeletonSharding,
+  type SkeletonMergeOptions,
+  SkeletonShardingError,
+  skeletonMergeTask,
+} from "./skeletons/merge";
+export {
   type BlackoutTaskOptions,
   bboxSchema,
   blackoutTask,

@@ -9,6 +9,7 @@ import { blackoutStage, deleteStage, touchStage } from "./maintenance";
 import { manifestStage, meshStage } from "./mesh";
 import { quantizeStage } from "./quantize";
 import { agglomerationStage, watershedStage } from "./seg";
+import { skeletonMergeStage, skeletonStage } from "./skeletons";
 import { registerStage } from "./stage";
 import { transferStage } from "./transfer";
 
@@ -27,3 +28,5 @@ registerStage(voxelCountStage);
 registerStage(dustStage);
 registerStage(watershedStage);
 registerStage(agglomerationStage);
+registerStage(skeletonStage);
+registerStage(skeletonMergeStage);
