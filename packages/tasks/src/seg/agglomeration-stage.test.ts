@@ -78,6 +78,17 @@ test("agglomeration writes the table and the layer that agglomerate + remap give
   expect(await openStorage(`${dest}/agglomeration/region-graph`).get("edges")).not.toBeNull();
 });
 
+test("--num-mips downsamples the agglomerated layer (mode)", async () => {
+  const { ws, aff: a } = await layers();
+  const dest = `mem://agg-${++serial}/seg`;
+  await runPhases(
+    await createAgglomerationTasks(ws, a, dest, { threshold: 0.5, shape: [16, 16, 8], mips: 1 }),
+  );
+  const vol = await Volume.open(dest, { mip: 1 });
+  expect(vol.bounds.size()[0]).toBe(24);
+  expect((await vol.read(vol.bounds)).data.some((v) => v !== 0)).toBe(true);
+});
+
 test("rerunning the agglomeration writes the same bytes", async () => {
   const { ws, aff: a } = await layers();
   const dest = `mem://agg-${++serial}/seg`;

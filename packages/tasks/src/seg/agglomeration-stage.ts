@@ -22,6 +22,7 @@ import { z } from "zod";
 import { fileLocation } from "../labels/map-file";
 import { packRecord, unpackRecord } from "../labels/records";
 import { createRemapTasks } from "../labels/remap-stage";
+import { labelDownsamplePhases } from "../labels/sharded-output";
 import { labelsKernels } from "../labels-kernel-module";
 import type { TaskPhase } from "../registry/stage";
 import { defineTask, type TaskContext } from "../runtime";
@@ -31,7 +32,6 @@ import {
   StageError,
   storageFor,
 } from "../stages/common";
-import { createDownsampleTasks } from "../stages/downsample";
 import { taskList } from "../tiling";
 import type { StoredGraph } from "./graph-block";
 
@@ -354,16 +354,6 @@ export async function createAgglomerationTasks(
       return remap.tasks();
     },
   });
-  if ((o.mips ?? 0) > 0)
-    phases.push({
-      name: "agglomerate downsample",
-      tasks: () =>
-        createDownsampleTasks(dest, {
-          mips: o.mips,
-          method: "mode",
-          storage: o.storage,
-          storageOptions: o.storageOptions,
-        }),
-    });
+  phases.push(...labelDownsamplePhases("agglomerate downsample", dest, o.mips ?? 0, o));
   return phases;
 }
