@@ -37,9 +37,11 @@ import {
   StageError,
   storageFor,
 } from "../stages/common";
-import { backgroundSchema, backgroundValue, createDownsampleTasks } from "../stages/downsample";
+import { backgroundSchema, backgroundValue } from "../stages/downsample";
 import { taskList } from "../tiling";
 import type { CclBlockResult } from "./ccl-block";
+import { modeDownsamplePhase } from "./dest-layer";
+import { blocksPerAxis, gridPositions, linear, type V3 } from "./grid";
 import { packRecord, unpackRecord } from "./records";
 import { type ReduceMember, reduceGroup } from "./reduce";
 
@@ -48,7 +50,6 @@ export class ConnectedComponentsError extends StageError {
   override name = "ConnectedComponentsError";
 }
 
-type V3 = [number, number, number];
 const v3 = z.tuple([z.number().int(), z.number().int(), z.number().int()]);
 
 /** What every task of the stage knows: the layers, the blocks, the labelling. */
@@ -75,7 +76,7 @@ interface Grid {
 
 function gridOf(bounds: Bbox, shape: V3): Grid {
   const size = bounds.size() as V3;
-  return { bounds, size, blocks: [0, 1, 2].map((a) => Math.ceil(size[a] / shape[a])) as V3 };
+  return { bounds, size, blocks: blocksPerAxis(size, shape) };
 }
 
 /** The core box of block (i, j, k). */
@@ -98,7 +99,6 @@ function reduceLevels(blocks: V3, groupSize: number): number {
   return levels;
 }
 
-const linear = ([i, j, k]: readonly number[], [nx, ny]: readonly number[]) => i + nx * (j + ny * k);
 const unlinear = (b: number, [nx, ny]: readonly number[]): V3 => [
   b % nx,
   Math.floor(b / nx) % ny,
@@ -505,24 +505,18 @@ export async function createConnectedComponentsTasks(
     groupSize,
   };
   const levels = reduceLevels(grid.blocks, groupSize);
-  const positions = (dims: V3): V3[] => {
-    const out: V3[] = [];
-    for (let k = 0; k < dims[2]; k++)
-      for (let j = 0; j < dims[1]; j++) for (let i = 0; i < dims[0]; i++) out.push([i, j, k]);
-    return out;
-  };
   const phases: TaskPhase[] = [
     {
       name: "ccl blocks",
       tasks: async () =>
-        taskList(positions(grid.blocks), (block) => cclBlockTask.payload({ ...common, block })),
+        taskList(gridPositions(grid.blocks), (block) => cclBlockTask.payload({ ...common, block })),
     },
   ];
   for (let level = 0; level < levels; level++)
     phases.push({
       name: `ccl reduce level ${level}`,
       tasks: async () =>
-        taskList(positions(groupsAt(grid, groupSize, level)), (group) =>
+        taskList(gridPositions(groupsAt(grid, groupSize, level)), (group) =>
           cclReduceTask.payload({ ...common, level, group }),
         ),
     });
@@ -560,22 +554,12 @@ export async function createConnectedComponentsTasks(
         storageFor(dest, o),
         destInfo(info, mip, wide ? "uint64" : "uint32", o.encoding),
       );
-      return taskList(positions(grid.blocks), (block) =>
+      return taskList(gridPositions(grid.blocks), (block) =>
         cclRelabelTask.payload({ ...common, dest, block, levels }),
       );
     },
   });
-  if ((o.mips ?? 0) > 0)
-    phases.push({
-      name: "ccl downsample",
-      tasks: () =>
-        createDownsampleTasks(dest, {
-          mips: o.mips,
-          method: "mode",
-          storage: o.storage,
-          storageOptions: o.storageOptions,
-        }),
-    });
+  if ((o.mips ?? 0) > 0) phases.push(modeDownsamplePhase("ccl downsample", dest, o.mips ?? 0, o));
   if (!o.keepScratch)
     phases.push({
       name: "ccl cleanup",

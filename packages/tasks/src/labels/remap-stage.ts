@@ -9,7 +9,6 @@
 import {
   type DataType,
   fromTyped,
-  type InfoJSON,
   readInfo,
   scaleForMip,
   type TypedArray,
@@ -30,8 +29,8 @@ import {
   openLayer,
   storageFor,
 } from "../stages/common";
-import { createDownsampleTasks } from "../stages/downsample";
 import { taskSet } from "../tiling";
+import { modeDownsamplePhase, singleScaleInfo } from "./dest-layer";
 import { fileLocation, readRemapMap } from "./map-file";
 
 const LABEL_TYPES = [
@@ -134,7 +133,7 @@ export async function createRemapTasks(
     {
       name: "remap",
       tasks: async () => {
-        await writeInfo(storageFor(dest, o), destInfo(info, mip, dataType));
+        await writeInfo(storageFor(dest, o), singleScaleInfo(info, mip, dataType));
         return taskSet(
           scale.bounds,
           shape,
@@ -152,22 +151,6 @@ export async function createRemapTasks(
       },
     },
   ];
-  if ((o.mips ?? 0) > 0)
-    phases.push({
-      name: "remap downsample",
-      tasks: () =>
-        createDownsampleTasks(dest, {
-          mips: o.mips,
-          method: "mode",
-          storage: o.storage,
-          storageOptions: o.storageOptions,
-        }),
-    });
+  if ((o.mips ?? 0) > 0) phases.push(modeDownsamplePhase("remap downsample", dest, o.mips ?? 0, o));
   return phases;
-}
-
-function destInfo(src: InfoJSON, mip: number, dataType: DataType): InfoJSON {
-  const scale = structuredClone(src.scales[mip]);
-  delete scale.sharding;
-  return { ...structuredClone(src), data_type: dataType, scales: [scale] };
 }
