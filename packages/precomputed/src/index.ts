@@ -102,7 +102,7 @@ export {
 export { BboxError } from "./geometry/errors";
 export type { Vec3, Vec3Like } from "./geometry/vec3";
 export * as vec3 from "./geometry/vec3";
-export { checkClip, contrastLimits, stretchContrast } from "./image/contrast";
+export { contrastLimits, stretchContrast } from "./image/contrast";
 export { ImageKernelError } from "./image/errors";
 export {
   histogramBins,
