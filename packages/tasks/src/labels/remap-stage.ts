@@ -7,6 +7,7 @@
  * ```
  */
 import {
+  bytesPerVoxel,
   type DataType,
   fromTyped,
   readInfo,
@@ -29,9 +30,11 @@ import {
   openLayer,
   storageFor,
 } from "../stages/common";
+import type { ShardedOutputOptions } from "../stages/sharding";
 import { taskSet } from "../tiling";
-import { modeDownsamplePhase, singleScaleInfo } from "./dest-layer";
+import { singleScaleInfo } from "./dest-layer";
 import { fileLocation, readRemapMap } from "./map-file";
+import { labelDownsamplePhases, planLabelSharding } from "./sharded-output";
 
 const LABEL_TYPES = [
   "uint8",
@@ -95,8 +98,11 @@ export const remapTask = defineTask({
   },
 });
 
-/** Options of {@link createRemapTasks}. */
-export interface RemapTaskOptions extends CreateOptionsBase {
+/**
+ * Options of {@link createRemapTasks}. With `sharded`, dest (and its
+ * downsampled scales) is sharded and each task writes one whole shard.
+ */
+export interface RemapTaskOptions extends CreateOptionsBase, ShardedOutputOptions {
   /** URL of the map file (.npy dense, JSON object, or .bin uint64 pairs). */
   map: string;
   /** Data type of dest. Default: the source's. */
@@ -108,6 +114,8 @@ export interface RemapTaskOptions extends CreateOptionsBase {
   shape?: Vec3;
   /** Downsampled scales written afterwards (mode pooling). Default 0. */
   mips?: number;
+  /** Bytes one task may hold; picks the task shape (or the shards). Default 3.5 GB. */
+  memoryTarget?: number;
 }
 
 /**
@@ -128,12 +136,20 @@ export async function createRemapTasks(
     throw new LayerMismatchError(`remap writes integer labels; ${dataType} is not one`);
   await readRemapMap(o.map, o.storage?.(fileLocation(o.map).dir));
   const scale = scaleForMip(info, mip);
-  const shape = o.shape ?? blockShape(scale.chunkSize, info.data_type as DataType, 1);
+  const out = singleScaleInfo(info, mip, dataType);
+  const plan = planLabelSharding(out, o, {
+    url: dest,
+    bytesRead: bytesPerVoxel(info.data_type as DataType) * info.num_channels,
+  });
+  const shape =
+    plan?.taskShape ??
+    o.shape ??
+    blockShape(scale.chunkSize, info.data_type as DataType, 1, o.memoryTarget);
   const phases: TaskPhase[] = [
     {
       name: "remap",
       tasks: async () => {
-        await writeInfo(storageFor(dest, o), singleScaleInfo(info, mip, dataType));
+        await writeInfo(storageFor(dest, o), out);
         return taskSet(
           scale.bounds,
           shape,
@@ -151,6 +167,6 @@ export async function createRemapTasks(
       },
     },
   ];
-  if ((o.mips ?? 0) > 0) phases.push(modeDownsamplePhase("remap downsample", dest, o.mips ?? 0, o));
+  phases.push(...labelDownsamplePhases("remap downsample", dest, o.mips ?? 0, o));
   return phases;
 }
