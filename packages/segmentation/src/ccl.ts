@@ -292,14 +292,22 @@ function scan26(input: Uint32Array, out: Uint32Array, [sx, sy, sz]: Shape3, f: F
       const hasY1 = y < sy - 1;
       const row = sx * (y + sy * z);
       for (let x = 0; x < sx; x++) {
-        const loc = row + x;
+        let loc = row + x;
+        if (hasZ) {
+          // E = (0,0,-1) touches all 12 other earlier neighbours, so a voxel
+          // equal to E takes E's label. Background over background copies a 0
+          // too, so one tight loop covers the run of such voxels (most of them
+          // in a segmentation) without the background test.
+          const end = row + sx;
+          while (loc < end && input[loc] === input[loc - sxy]) {
+            out[loc] = out[loc - sxy];
+            loc++;
+          }
+          if (loc === end) break;
+          x = loc - row;
+        }
         const cur = input[loc];
         if (cur === 0) continue;
-        // E = (0,0,-1) touches all 12 other earlier neighbours.
-        if (hasZ && input[loc - sxy] === cur) {
-          out[loc] = out[loc - sxy];
-          continue;
-        }
         const hasX0 = x > 0;
         const hasX1 = x < sx - 1;
         let label = 0;

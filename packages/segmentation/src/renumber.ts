@@ -50,13 +50,22 @@ export function renumber(labels: IntegerLabelArray, options: RenumberOptions = {
   let ph = -1;
   let pv = 0;
   if (pairs) {
+    // The ids also read as doubles (one load per voxel): equal doubles have
+    // equal bits except +0 / -0 (zeros compare their words) and NaN (never
+    // equal to itself, so NaN patterns compare their words too).
+    const wide = new Float64Array(words.buffer, words.byteOffset, n);
+    let pd = Number.NaN;
     for (let i = 0; i < n; i++) {
-      const lo = words[2 * i];
-      const hi = words[2 * i + 1];
-      if (lo !== pl || hi !== ph) {
-        pv = table.add(lo, hi);
-        pl = lo;
-        ph = hi;
+      const d = wide[i];
+      if (d !== pd || d === 0) {
+        const lo = words[2 * i];
+        const hi = words[2 * i + 1];
+        if (lo !== pl || hi !== ph) {
+          pv = table.add(lo, hi);
+          pl = lo;
+          ph = hi;
+        }
+        pd = d;
       }
       index[i] = pv;
     }
@@ -78,7 +87,16 @@ export function renumber(labels: IntegerLabelArray, options: RenumberOptions = {
   const values = new Float64Array(table.size);
   for (let k = skip; k < table.size; k++) values[k] = start + k - skip;
   let relabelled: IntegerLabelArray = index;
-  if (dataType === "uint32") {
+  // With the defaults (zero kept and numbering from 1, or neither) the new id
+  // is the table index itself: the output is the index array, narrowed.
+  const identity = preserveZero ? start === 1 : start === 0;
+  if (identity && dataType !== "uint64") {
+    if (dataType !== "uint32") {
+      const narrow = newLabels(dataType, n).array as Uint8Array | Uint16Array;
+      narrow.set(index);
+      relabelled = narrow;
+    }
+  } else if (dataType === "uint32") {
     // The index array becomes the output: one pass instead of two.
     for (let i = 0; i < n; i++) index[i] = values[index[i]];
   } else {
