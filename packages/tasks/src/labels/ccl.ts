@@ -37,18 +37,20 @@ import {
   StageError,
   storageFor,
 } from "../stages/common";
-import { backgroundSchema, backgroundValue, createDownsampleTasks } from "../stages/downsample";
+import { backgroundSchema, backgroundValue } from "../stages/downsample";
+import type { ShardedOutputOptions } from "../stages/sharding";
 import { taskList } from "../tiling";
 import type { CclBlockResult } from "./ccl-block";
+import { blocksPerAxis, gridPositions, linear, type V3 } from "./grid";
 import { packRecord, unpackRecord } from "./records";
 import { type ReduceMember, reduceGroup } from "./reduce";
+import { labelDownsamplePhases, planLabelSharding } from "./sharded-output";
 
 /** Bad options of the connected-components stage (block shape, connectivity, dtype). */
 export class ConnectedComponentsError extends StageError {
   override name = "ConnectedComponentsError";
 }
 
-type V3 = [number, number, number];
 const v3 = z.tuple([z.number().int(), z.number().int(), z.number().int()]);
 
 /** What every task of the stage knows: the layers, the blocks, the labelling. */
@@ -75,7 +77,7 @@ interface Grid {
 
 function gridOf(bounds: Bbox, shape: V3): Grid {
   const size = bounds.size() as V3;
-  return { bounds, size, blocks: [0, 1, 2].map((a) => Math.ceil(size[a] / shape[a])) as V3 };
+  return { bounds, size, blocks: blocksPerAxis(size, shape) };
 }
 
 /** The core box of block (i, j, k). */
@@ -98,7 +100,6 @@ function reduceLevels(blocks: V3, groupSize: number): number {
   return levels;
 }
 
-const linear = ([i, j, k]: readonly number[], [nx, ny]: readonly number[]) => i + nx * (j + ny * k);
 const unlinear = (b: number, [nx, ny]: readonly number[]): V3 => [
   b % nx,
   Math.floor(b / nx) % ny,
@@ -408,8 +409,12 @@ export const cclCleanupTask = defineTask({
   },
 });
 
-/** Options of {@link createConnectedComponentsTasks}. */
-export interface ConnectedComponentsTaskOptions extends CreateOptionsBase {
+/**
+ * Options of {@link createConnectedComponentsTasks}. With `sharded`, dest
+ * (and its downsampled scales) is sharded, and the blocks are its shards:
+ * each relabel task writes one whole shard.
+ */
+export interface ConnectedComponentsTaskOptions extends CreateOptionsBase, ShardedOutputOptions {
   /** 6, 18 or 26 (default 26). */
   connectivity?: 6 | 18 | 26;
   /** Block shape (a multiple of the chunk size). Default: the chunk doubled while within `memoryTarget`. */
@@ -432,7 +437,7 @@ export interface ConnectedComponentsTaskOptions extends CreateOptionsBase {
   mips?: number;
   /** Encoding of dest. Default: the source's when a label encoding, else raw. */
   encoding?: "raw" | "compressed_segmentation";
-  /** Bytes one task may hold; picks the block shape when `shape` is not given. Default 3.5 GB. */
+  /** Bytes one task may hold; picks the block shape (or the shards) when `shape` is not given. Default 3.5 GB. */
   memoryTarget?: number;
 }
 
@@ -469,9 +474,16 @@ export async function createConnectedComponentsTasks(
     );
   const memory = o.memoryTarget ?? 3.5e9;
   const perVoxel = bytesPerBlockVoxel(bytesPerVoxel(dtype));
-  const shape: V3 = o.shape
-    ? [o.shape[0], o.shape[1], o.shape[2]]
-    : defaultBlockShape(scale.chunkSize as V3, perVoxel, memory);
+  // Planned for uint64 ids unless uint32 is asked for: with "auto" the type
+  // is known only after the number phase, and smaller ids only shrink shards.
+  const planned = destInfo(info, mip, o.dataType === "uint32" ? "uint32" : "uint64", o.encoding);
+  // A relabel task holds the source voxels and their local ids besides the shard.
+  const plan = planLabelSharding(planned, o, { url: dest, bytesRead: bytesPerVoxel(dtype) + 4 });
+  const shape: V3 = plan
+    ? (plan.taskShape as V3)
+    : o.shape
+      ? [o.shape[0], o.shape[1], o.shape[2]]
+      : defaultBlockShape(scale.chunkSize as V3, perVoxel, memory);
   if (shape[0] * shape[1] * shape[2] * perVoxel > memory)
     throw new ConnectedComponentsError(
       `a block of [${shape.join(", ")}] needs about ${shape[0] * shape[1] * shape[2] * perVoxel} bytes, over the memory target of ${memory}: give a smaller --shape or more --memory`,
@@ -505,24 +517,18 @@ export async function createConnectedComponentsTasks(
     groupSize,
   };
   const levels = reduceLevels(grid.blocks, groupSize);
-  const positions = (dims: V3): V3[] => {
-    const out: V3[] = [];
-    for (let k = 0; k < dims[2]; k++)
-      for (let j = 0; j < dims[1]; j++) for (let i = 0; i < dims[0]; i++) out.push([i, j, k]);
-    return out;
-  };
   const phases: TaskPhase[] = [
     {
       name: "ccl blocks",
       tasks: async () =>
-        taskList(positions(grid.blocks), (block) => cclBlockTask.payload({ ...common, block })),
+        taskList(gridPositions(grid.blocks), (block) => cclBlockTask.payload({ ...common, block })),
     },
   ];
   for (let level = 0; level < levels; level++)
     phases.push({
       name: `ccl reduce level ${level}`,
       tasks: async () =>
-        taskList(positions(groupsAt(grid, groupSize, level)), (group) =>
+        taskList(gridPositions(groupsAt(grid, groupSize, level)), (group) =>
           cclReduceTask.payload({ ...common, level, group }),
         ),
     });
@@ -556,26 +562,15 @@ export async function createConnectedComponentsTasks(
         throw new ConnectedComponentsError(
           `${total} components do not fit uint32 ids in ${dest}; use uint64`,
         );
-      await writeInfo(
-        storageFor(dest, o),
-        destInfo(info, mip, wide ? "uint64" : "uint32", o.encoding),
-      );
-      return taskList(positions(grid.blocks), (block) =>
+      const out = destInfo(info, mip, wide ? "uint64" : "uint32", o.encoding);
+      if (plan) out.scales[0].sharding = plan.spec;
+      await writeInfo(storageFor(dest, o), out);
+      return taskList(gridPositions(grid.blocks), (block) =>
         cclRelabelTask.payload({ ...common, dest, block, levels }),
       );
     },
   });
-  if ((o.mips ?? 0) > 0)
-    phases.push({
-      name: "ccl downsample",
-      tasks: () =>
-        createDownsampleTasks(dest, {
-          mips: o.mips,
-          method: "mode",
-          storage: o.storage,
-          storageOptions: o.storageOptions,
-        }),
-    });
+  phases.push(...labelDownsamplePhases("ccl downsample", dest, o.mips ?? 0, o));
   if (!o.keepScratch)
     phases.push({
       name: "ccl cleanup",
