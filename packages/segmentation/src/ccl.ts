@@ -14,7 +14,7 @@
  * (z - 1) touches every other earlier neighbour, so when it matches, its
  * label is the answer and nothing else needs looking at.
  */
-import { IdTable } from "./id-table";
+import { IdTable, indexPairs } from "./id-table";
 import {
   checkShape,
   type LabelArray,
@@ -145,19 +145,7 @@ function comparableWords(labels: LabelArray, background: number | bigint): Uint3
     const table = new IdTable(4096);
     table.add(bgLo, bgHi);
     const out = new Uint32Array(n);
-    let pl = bgLo;
-    let ph = bgHi;
-    let pv = 0;
-    for (let i = 0; i < n; i++) {
-      const lo = words[2 * i];
-      const hi = words[2 * i + 1];
-      if (lo !== pl || hi !== ph) {
-        pv = table.add(lo, hi);
-        pl = lo;
-        ph = hi;
-      }
-      out[i] = pv;
-    }
+    indexPairs(words as Uint32Array, n, table, out);
     return out;
   }
   if (words instanceof Uint32Array && bgLo === 0) return words;

@@ -3,7 +3,7 @@
  * order of first appearance (x fastest), in the smallest type that holds
  * them — fastremap's `renumber` with `preserve_zero`.
  */
-import { IdTable } from "./id-table";
+import { IdTable, indexPairs } from "./id-table";
 import { type IntegerLabelArray, labelWords } from "./label-array";
 import { type LabelType, labelTypeOf, newLabels } from "./label-types";
 
@@ -46,30 +46,11 @@ export function renumber(labels: IntegerLabelArray, options: RenumberOptions = {
   // With preserveZero, id 0 takes index 0 and keeps the value 0.
   if (preserveZero) table.add(0, 0);
   const index = new Uint32Array(n);
-  let pl = -1;
-  let ph = -1;
-  let pv = 0;
   if (pairs) {
-    // The ids also read as doubles (one load per voxel): equal doubles have
-    // equal bits except +0 / -0 (zeros compare their words) and NaN (never
-    // equal to itself, so NaN patterns compare their words too).
-    const wide = new Float64Array(words.buffer, words.byteOffset, n);
-    let pd = Number.NaN;
-    for (let i = 0; i < n; i++) {
-      const d = wide[i];
-      if (d !== pd || d === 0) {
-        const lo = words[2 * i];
-        const hi = words[2 * i + 1];
-        if (lo !== pl || hi !== ph) {
-          pv = table.add(lo, hi);
-          pl = lo;
-          ph = hi;
-        }
-        pd = d;
-      }
-      index[i] = pv;
-    }
+    indexPairs(words as Uint32Array, n, table, index);
   } else {
+    let pl = -1;
+    let pv = 0;
     for (let i = 0; i < n; i++) {
       const v = words[i];
       if (v !== pl) {
