@@ -116,6 +116,47 @@ export {
   UnknownTaskError,
 } from "./runtime";
 export {
+  type AgglomerationTaskOptions,
+  agglomerateTask,
+  createAgglomerationTasks,
+  createRegionGraphTasks,
+  RegionGraphError,
+  type RegionGraphTaskOptions,
+  readRegionGraph,
+  regionGraphBlockTask,
+  regionGraphMergeTask,
+} from "./seg/agglomeration-stage";
+export type { StoredGraph } from "./seg/graph-block";
+export {
+  createWatershedTasks,
+  WatershedStageError,
+  type WatershedTaskOptions,
+  watershedBlockTask,
+  watershedHistogramTask,
+  watershedMatchTask,
+  watershedRangeTask,
+} from "./seg/watershed-stage";
+export {
+  createSkeletonTasks,
+  type SkeletonTaskOptions,
+  type SkeletonTeasarOptions,
+  skeletonTask,
+} from "./skeletons/forge";
+export {
+  bucketOf,
+  type FragmentManifest,
+  SkeletonFragmentsError,
+} from "./skeletons/fragments";
+export {
+  createSkeletonMergeTasks,
+  MERGE_BUCKET_FACTOR,
+  MERGE_SHARD_FACTOR,
+  planSkeletonSharding,
+  type SkeletonMergeOptions,
+  SkeletonShardingError,
+  skeletonMergeTask,
+} from "./skeletons/merge";
+export {
   type BlackoutTaskOptions,
   bboxSchema,
   blackoutTask,
@@ -162,6 +203,24 @@ export {
   writeDownsamples,
   writeLevel,
 } from "./stages";
+export {
+  type ContrastNormalizationOptions,
+  contrastNormalizationParams,
+  contrastNormalizationTask,
+  createContrastNormalizationTasks,
+} from "./stages/contrast";
+export {
+  createLuminanceLevelsTasks,
+  type LayerLevels,
+  LuminanceLevelsError,
+  type LuminanceLevelsOptions,
+  layerLevelsTask,
+  luminanceLevelsParams,
+  luminanceLevelsTask,
+  type ReadLuminanceLevelsOptions,
+  readLuminanceLevels,
+  type SliceLevels,
+} from "./stages/luminance";
 export {
   type AffinityOptions,
   emLikeImage,

@@ -32,15 +32,15 @@ export function checkEncoding(encoding: string, where: () => string): void {
 
 /**
  * Transport compression of the chunks written to an unsharded scale:
- * `options.compress`, by default gzip for raw and compressed_segmentation
- * (whose bytes compress well) and none for jpeg and png (which do not).
+ * `options.compress`, by default gzip for raw, compressed_segmentation and
+ * compresso (whose bytes compress well) and none for jpeg, png and crackle.
  */
 function writeCompression(scale: Scale, options: VolumeOptions): "gzip" | "br" | undefined {
   const c = options.compress;
   if (c !== undefined) return c === false ? undefined : c;
-  return scale.encoding === "raw" || scale.encoding === "compressed_segmentation"
-    ? "gzip"
-    : undefined;
+  // compresso is made to be followed by a general-purpose compressor.
+  const e = scale.encoding;
+  return e === "raw" || e === "compressed_segmentation" || e === "compresso" ? "gzip" : undefined;
 }
 
 /** The chunk store and coder of `scale` of the layer at `storage`. */
