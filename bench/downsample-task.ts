@@ -102,7 +102,8 @@ async function payloads(layer: Layer) {
       dest: `${layer.url}-sharded`,
       mips: 1,
       sharded: true,
-      shardBytes: 512 * 512 * 64 * bytes,
+      // Under 512x512x64 voxels: the planner rounds a power of two up to the next shard size.
+      shardBytes: 0.75 * 512 * 512 * 64 * bytes,
       memoryTarget: 8e9,
     });
     const tasks = [...set];
