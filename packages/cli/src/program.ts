@@ -14,6 +14,7 @@ import { registerInfo } from "./commands/info";
 import { registerPipeline } from "./commands/pipeline";
 import { registerQueueCommands } from "./commands/queue";
 import { registerSegCommands } from "./commands/seg";
+import { registerSkeletonCommands } from "./commands/skeleton";
 import { registerStageCommands } from "./commands/stage-commands";
 import { registerDesignCommands } from "./commands/stages";
 import { registerView } from "./commands/view";
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerImageCommands(program);
   registerStageCommands(program);
   registerSegCommands(program);
+  registerSkeletonCommands(program);
   registerDesignCommands(program);
   registerPipeline(program);
   registerQueueCommands(program);
@@ -50,7 +52,7 @@ export function buildProgram(): Command {
   program
     .command("quickstart")
     .description(
-      "make a small EM-like dataset and run ingest, downsample and meshing on it through an fq:// queue",
+      "make a small EM-like dataset and run ingest, downsample, meshing and skeletons on it through an fq:// queue",
     )
     .argument(
       "[dir]",

@@ -3,12 +3,14 @@
  * order the CLI lists their commands in. A new stage: its file, and a line here.
  */
 import { downsampleStage } from "./downsample";
+import { contrastNormalizationStage, luminanceLevelsStage } from "./image-analysis";
 import { ingestStage } from "./ingest";
 import { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from "./labels";
 import { blackoutStage, deleteStage, touchStage } from "./maintenance";
 import { manifestStage, meshStage } from "./mesh";
 import { quantizeStage } from "./quantize";
 import { agglomerationStage, watershedStage } from "./seg";
+import { skeletonMergeStage, skeletonStage } from "./skeletons";
 import { registerStage } from "./stage";
 import { transferStage } from "./transfer";
 
@@ -16,6 +18,8 @@ registerStage(ingestStage);
 registerStage(downsampleStage);
 registerStage(transferStage);
 registerStage(quantizeStage);
+registerStage(luminanceLevelsStage);
+registerStage(contrastNormalizationStage);
 registerStage(deleteStage);
 registerStage(touchStage);
 registerStage(blackoutStage);
@@ -27,3 +31,5 @@ registerStage(voxelCountStage);
 registerStage(dustStage);
 registerStage(watershedStage);
 registerStage(agglomerationStage);
+registerStage(skeletonStage);
+registerStage(skeletonMergeStage);
