@@ -5,4 +5,6 @@
  */
 export { countVoxels, remap, skeletonize } from "@ngpipe/segmentation";
 export { applyFinalIds, cclBlock, cclLocalLabels } from "./labels/ccl-block";
+export { agglomerationMap, mergeGraphs, regionGraphBlock } from "./seg/graph-block";
+export { affinityHistogram, affinityRange, watershedBlock } from "./seg/watershed-block";
 export { mergeSkeletonBatch } from "./skeletons/merge-batch";
