@@ -204,6 +204,24 @@ export {
   writeLevel,
 } from "./stages";
 export {
+  type ContrastNormalizationOptions,
+  contrastNormalizationParams,
+  contrastNormalizationTask,
+  createContrastNormalizationTasks,
+} from "./stages/contrast";
+export {
+  createLuminanceLevelsTasks,
+  type LayerLevels,
+  LuminanceLevelsError,
+  type LuminanceLevelsOptions,
+  layerLevelsTask,
+  luminanceLevelsParams,
+  luminanceLevelsTask,
+  type ReadLuminanceLevelsOptions,
+  readLuminanceLevels,
+  type SliceLevels,
+} from "./stages/luminance";
+export {
   type AffinityOptions,
   emLikeImage,
   mulberry32,

@@ -3,6 +3,7 @@
  * order the CLI lists their commands in. A new stage: its file, and a line here.
  */
 import { downsampleStage } from "./downsample";
+import { contrastNormalizationStage, luminanceLevelsStage } from "./image-analysis";
 import { ingestStage } from "./ingest";
 import { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from "./labels";
 import { blackoutStage, deleteStage, touchStage } from "./maintenance";
@@ -17,6 +18,8 @@ registerStage(ingestStage);
 registerStage(downsampleStage);
 registerStage(transferStage);
 registerStage(quantizeStage);
+registerStage(luminanceLevelsStage);
+registerStage(contrastNormalizationStage);
 registerStage(deleteStage);
 registerStage(touchStage);
 registerStage(blackoutStage);

@@ -29,11 +29,13 @@ const countStage = defineStage<{ n?: number }>({
 
 test("the built-in stages are registered in CLI order, each with its tasks and inputs", () => {
   const names = registeredStages().map((s) => s.name);
-  expect(names.slice(0, 9)).toEqual([
+  expect(names.slice(0, 11)).toEqual([
     "ingest",
     "downsample",
     "transfer",
     "quantize",
+    "histogram",
+    "contrast",
     "delete",
     "touch",
     "blackout",
