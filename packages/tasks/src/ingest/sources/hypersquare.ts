@@ -10,7 +10,8 @@
  *   `segment_id_type` and `affinity_type` (Julia or numpy type names);
  * - `segmentation.lzma`: the cube's segment ids, x fastest, little-endian, of
  *   `segment_id_type`, as one `.lzma` stream;
- * - `jpg/{z}.jpg`: the cube's image, one greyscale JPEG per z (0-based).
+ * - `jpg/{z}.jpg`: the cube's image, one greyscale JPEG per z (0-based; of a
+ *   colour JPEG the first channel is read). A missing slice reads as black.
  *
  * Neighbouring cubes overlap; each cube gives up half of the overlap on each
  * of its sides (`floor(overlap / 2)` below, the rest above), so the kept parts
@@ -239,13 +240,14 @@ class HyperSquareReader implements HyperSquareSource {
         const bytes = await this.storage.get(key, { signal });
         if (bytes === null) return;
         const slice = await decodeJpeg(bytes, where);
-        if (slice.width !== dx || slice.height !== dy || slice.channels !== 1) {
+        if (slice.width !== dx || slice.height !== dy || slice.dataType !== "uint8") {
           throw new ShapeMismatchError(
-            `${where}: a ${slice.width}x${slice.height} image with ${slice.channels} channels; the cube's slices are ${dx}x${dy} greyscale`,
+            `${where}: a ${slice.width}x${slice.height} ${slice.dataType} image; the cube's slices are ${dx}x${dy} uint8`,
             where,
           );
         }
-        out.set(slice.data as Uint8Array, dx * dy * (z - z0));
+        // Greyscale as written; of a colour JPEG (grey saved as RGB) the first channel.
+        out.set((slice.data as Uint8Array).subarray(0, dx * dy), dx * dy * (z - z0));
       },
       { signal },
     );
