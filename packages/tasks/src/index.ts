@@ -1,4 +1,9 @@
 export {
+  createHyperSquareTasks,
+  type HyperSquareTaskOptions,
+  nearestDivisor,
+} from "./ingest/hypersquare-stage";
+export {
   type BigArraySourceOptions,
   type BlockBox,
   BlockOutOfBoundsError,
@@ -59,6 +64,16 @@ export {
   cclRelabelTask,
   createConnectedComponentsTasks,
 } from "./labels/ccl";
+export {
+  type Consensus,
+  ConsensusMapError,
+  type ConsensusTaskOptions,
+  consensusParams,
+  consensusTable,
+  consensusTask,
+  createConsensusTasks,
+  parseConsensus,
+} from "./labels/consensus";
 export { createDustTasks, type DustTaskOptions, dustTask } from "./labels/dust";
 export { fileLocation, parseRemapMap, RemapMapFileError, readRemapMap } from "./labels/map-file";
 export { createRemapTasks, type RemapTaskOptions, remapTask } from "./labels/remap-stage";

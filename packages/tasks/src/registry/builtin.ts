@@ -3,6 +3,7 @@
  * order the CLI lists their commands in. A new stage: its file, and a line here.
  */
 import { downsampleStage } from "./downsample";
+import { consensusStage, hyperSquareStage } from "./hypersquare";
 import { ingestStage } from "./ingest";
 import { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from "./labels";
 import { blackoutStage, deleteStage, touchStage } from "./maintenance";
@@ -24,3 +25,5 @@ registerStage(connectedComponentsStage);
 registerStage(remapStage);
 registerStage(voxelCountStage);
 registerStage(dustStage);
+registerStage(hyperSquareStage);
+registerStage(consensusStage);
