@@ -140,6 +140,27 @@ export {
   UnknownTaskError,
 } from "./runtime";
 export {
+  type AgglomerationTaskOptions,
+  agglomerateTask,
+  createAgglomerationTasks,
+  createRegionGraphTasks,
+  RegionGraphError,
+  type RegionGraphTaskOptions,
+  readRegionGraph,
+  regionGraphBlockTask,
+  regionGraphMergeTask,
+} from "./seg/agglomeration-stage";
+export type { StoredGraph } from "./seg/graph-block";
+export {
+  createWatershedTasks,
+  WatershedStageError,
+  type WatershedTaskOptions,
+  watershedBlockTask,
+  watershedHistogramTask,
+  watershedMatchTask,
+  watershedRangeTask,
+} from "./seg/watershed-stage";
+export {
   type BlackoutTaskOptions,
   bboxSchema,
   blackoutTask,

@@ -5,3 +5,5 @@
  */
 export { countVoxels, remap } from "@ngpipe/segmentation";
 export { applyFinalIds, cclBlock, cclLocalLabels } from "./labels/ccl-block";
+export { agglomerationMap, mergeGraphs, regionGraphBlock } from "./seg/graph-block";
+export { affinityHistogram, affinityRange, watershedBlock } from "./seg/watershed-block";

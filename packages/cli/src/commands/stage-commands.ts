@@ -152,6 +152,7 @@ export const stageArgParsers: StageArgParsers = {
 const GROUPS: Record<string, string> = {
   image: "image and segmentation layers",
   mesh: "meshes of segmentation layers (legacy precomputed format)",
+  seg: "reconstruction from affinities: watershed, agglomeration",
 };
 
 /** The group command `name` under `program`, made if it does not exist yet. */

@@ -9,6 +9,7 @@ import { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from
 import { blackoutStage, deleteStage, touchStage } from "./maintenance";
 import { manifestStage, meshStage } from "./mesh";
 import { quantizeStage } from "./quantize";
+import { agglomerationStage, watershedStage } from "./seg";
 import { registerStage } from "./stage";
 import { transferStage } from "./transfer";
 
@@ -25,5 +26,7 @@ registerStage(connectedComponentsStage);
 registerStage(remapStage);
 registerStage(voxelCountStage);
 registerStage(dustStage);
+registerStage(watershedStage);
+registerStage(agglomerationStage);
 registerStage(hyperSquareStage);
 registerStage(consensusStage);
