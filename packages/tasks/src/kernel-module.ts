@@ -1,5 +1,8 @@
 /** Where this package's kernel module lives (src/kernels.ts, or dist/kernels.js once built). */
-import { kernelModulePath } from "@ngpipe/precomputed";
+import { kernelModulePath, registerKernelError } from "@ngpipe/precomputed";
+import { LzmaStreamError } from "./ingest/sources/lzma";
+
+registerKernelError(LzmaStreamError);
 
 let cached: string | undefined;
 

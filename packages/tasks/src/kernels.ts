@@ -3,4 +3,6 @@
  * by name (see `runKernel` in @ngpipe/precomputed). Every export is a pure,
  * synchronous function over typed arrays.
  */
+
+export { decodeLzma } from "./ingest/sources/lzma";
 export { quantizeChannel } from "./stages/quantize-kernel";
