@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { Volume } from "@ngpipe/precomputed";
 import { openStorage } from "@ngpipe/storage";
+import { GcsLoopbackServer } from "@ngpipe/storage/testing";
 import { createDownsampleTasks } from "../../stages/downsample";
 import { runAll } from "../../stages/testing";
 import { createIngestTasks } from "../stage";
@@ -219,6 +220,26 @@ describe("the seed's affinity blocks (block_x0-x1_y0-y1_z0-z1_1-3.h5, dataset im
               if (got[i++] !== truth(x + ORIGIN[0], y + ORIGIN[1], z + ORIGIN[2], c)) bad++;
       expect(bad).toBe(0);
       await src.close();
+    }
+  });
+});
+
+describe("on gs:// (loopback GCS server)", () => {
+  test("a Blosc BigArray reads voxel for voxel, listing and all", async () => {
+    const server = await GcsLoopbackServer.start();
+    try {
+      const url = `gs://${server.endpoint}/bkt/zfish/bigarray`;
+      const s = openStorage(url);
+      await s.put(
+        "config.json",
+        JSON.stringify({ dataType: "UInt16", chunkSize: CHUNK, coding: "blosclz" }),
+      );
+      for (const { key, data } of chunks()) {
+        await s.put(key, await blosc("blosclz", 2)(new Uint8Array(data.buffer)));
+      }
+      await expectVoxels(url, [0, 0, 0], SIZE);
+    } finally {
+      await server.stop();
     }
   });
 });
