@@ -17,12 +17,26 @@
  * high 0.999987, merge (800, 0.3), dust 800).
  *
  * Run: npx tsx bench/watershed.ts [runs]
+ *
+ * `npx tsx bench/watershed.ts --thresholds [runs]` times the relative
+ * thresholds alone on the same map, in one process, alternating the full
+ * 10^6-bin histogram (`accumulateHistogram` + `quantileThreshold`, what the
+ * watershed stage's histogram phase computes per block) and
+ * `relativeThresholds`' two passes over the bit patterns.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
-import { watershed } from "../packages/segmentation/src/index";
+import {
+  accumulateHistogram,
+  histogramRange,
+  quantileThreshold,
+  RELATIVE_THRESHOLD_BINS,
+  relativeThresholds,
+  valueRange,
+  watershed,
+} from "../packages/segmentation/src/index";
 import { voronoiAffinities, voronoiSegmentation } from "../packages/tasks/src/synthetic";
 
 const SHAPE = [512, 512, 128] as const;
@@ -72,7 +86,46 @@ function median(v: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+function compareThresholds(runs: number): void {
+  const seg = voronoiSegmentation(SHAPE, { seeds: 2000, seed: 1 });
+  const aff = voronoiAffinities(seg, SHAPE);
+  const fractions = { low: 0.1, high: 0.8, merge: [[800, 0.2]] as [number, number][] };
+  const full = (): number[] => {
+    const [lo, hi] = valueRange(aff);
+    const range = histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS);
+    const counts = accumulateHistogram(aff, range, new Float64Array(range.length - 1));
+    return [0.1, 0.8, 0.2].map((p) => quantileThreshold(counts, range, p));
+  };
+  const twoPass = (): number[] => {
+    const t = relativeThresholds(aff, fractions);
+    return [t.low, t.high, t.merge[0][1]];
+  };
+  const times: Record<string, number[]> = { full: [], twoPass: [] };
+  let same = true;
+  for (let k = 0; k < runs; k++) {
+    const a = process.cpuUsage();
+    const x = full();
+    const b = process.cpuUsage(a);
+    const y = twoPass();
+    const c = process.cpuUsage(a);
+    times.full.push((b.user + b.system) / 1000);
+    times.twoPass.push((c.user + c.system - b.user - b.system) / 1000);
+    same &&= x.every((v, i) => v === y[i]);
+  }
+  const f = median(times.full);
+  const t = median(times.twoPass);
+  console.log(
+    `relative thresholds of ${aff.length / 1e6}M affinities, CPU ms (median of ${runs}): full histogram ${f.toFixed(0)}, two passes ${t.toFixed(0)}, ratio ${(t / f).toFixed(2)}; same thresholds: ${same}; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}`,
+  );
+}
+
 function main(): void {
+  if (process.argv[2] === "--thresholds") {
+    compareThresholds(Number(process.argv[3] ?? 5));
+    return;
+  }
   if (process.argv[2] === "--measure") {
     measure(process.argv[3], process.argv[4] as Mode);
     return;

@@ -1,18 +1,21 @@
 /**
  * The quickstart: with nothing set up, make a small realistic dataset (an
  * EM-like image and its segmentation), ingest both into precomputed layers
- * on file://, downsample them, mesh the segmentation and write manifests —
- * every stage through a real fq:// queue and the worker loop — then print a
+ * on file://, downsample them, mesh the segmentation and write manifests,
+ * skeletonize it and merge the skeletons across blocks — every stage through a real fq:// queue and the worker loop — then print a
  * summary and the command to look at the result in Neuroglancer.
  */
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { MeshLayer } from "@ngpipe/mesh";
+import { SkeletonLayer } from "@ngpipe/precomputed";
 import {
   createDownsampleTasks,
   createIngestTasks,
   createMeshingTasks,
   createMeshManifestTasks,
+  createSkeletonMergeTasks,
+  createSkeletonTasks,
   emLikeImage,
   voronoiSegmentation,
 } from "@ngpipe/tasks";
@@ -147,6 +150,20 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
         }),
     },
     { name: "mesh manifests", tasks: () => createMeshManifestTasks(segmentation) },
+    {
+      name: "skeletonize segmentation",
+      tasks: () =>
+        createSkeletonTasks(segmentation, {
+          shape: [128, 128, 64],
+          teasar: { scale: 4, const: 100 },
+          dust: 100,
+        }),
+    },
+    {
+      // The cells are a few hundred nm across: keep every piece, prune only tiny ticks.
+      name: "merge skeletons",
+      tasks: () => createSkeletonMergeTasks(segmentation, { dustThreshold: 0, tickThreshold: 100 }),
+    },
   ];
   t = Date.now();
   const results = await runPipeline(steps, { queue, workers: o.workers ?? 2, quiet: o.quiet });
@@ -165,7 +182,11 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
   const meshes = await MeshLayer.open(segmentation);
   let manifests = 0;
   for await (const k of meshes.storage.list("")) if (/^\d+:0$/.test(k)) manifests++;
-  say(`  meshes: ${manifests} segments in ${meshes.url}\n`);
+  say(`  meshes: ${manifests} segments in ${meshes.url}`);
+  const skeletons = await SkeletonLayer.open(`${segmentation}/skeletons`);
+  let skeletonized = 0;
+  for await (const k of skeletons.storage.list("")) if (/^\d+$/.test(k)) skeletonized++;
+  say(`  skeletons: ${skeletonized} segments in ${skeletons.url}\n`);
   say(`queue: ${queue}`);
   say(`look at it in Neuroglancer:\n  npm run ngpipe -- view ${dir}`);
   return results;

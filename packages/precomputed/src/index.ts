@@ -102,6 +102,13 @@ export {
 export { BboxError } from "./geometry/errors";
 export type { Vec3, Vec3Like } from "./geometry/vec3";
 export * as vec3 from "./geometry/vec3";
+export { contrastLimits, stretchContrast } from "./image/contrast";
+export { ImageKernelError } from "./image/errors";
+export {
+  histogramBins,
+  type LuminanceArray,
+  sliceHistograms,
+} from "./image/histogram";
 export {
   type AddScaleOptions,
   addScale,

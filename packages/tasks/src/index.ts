@@ -161,6 +161,26 @@ export {
   watershedRangeTask,
 } from "./seg/watershed-stage";
 export {
+  createSkeletonTasks,
+  type SkeletonTaskOptions,
+  type SkeletonTeasarOptions,
+  skeletonTask,
+} from "./skeletons/forge";
+export {
+  bucketOf,
+  type FragmentManifest,
+  SkeletonFragmentsError,
+} from "./skeletons/fragments";
+export {
+  createSkeletonMergeTasks,
+  MERGE_BUCKET_FACTOR,
+  MERGE_SHARD_FACTOR,
+  planSkeletonSharding,
+  type SkeletonMergeOptions,
+  SkeletonShardingError,
+  skeletonMergeTask,
+} from "./skeletons/merge";
+export {
   type BlackoutTaskOptions,
   bboxSchema,
   blackoutTask,
@@ -207,6 +227,24 @@ export {
   writeDownsamples,
   writeLevel,
 } from "./stages";
+export {
+  type ContrastNormalizationOptions,
+  contrastNormalizationParams,
+  contrastNormalizationTask,
+  createContrastNormalizationTasks,
+} from "./stages/contrast";
+export {
+  createLuminanceLevelsTasks,
+  type LayerLevels,
+  LuminanceLevelsError,
+  type LuminanceLevelsOptions,
+  layerLevelsTask,
+  luminanceLevelsParams,
+  luminanceLevelsTask,
+  type ReadLuminanceLevelsOptions,
+  readLuminanceLevels,
+  type SliceLevels,
+} from "./stages/luminance";
 export {
   type AffinityOptions,
   emLikeImage,

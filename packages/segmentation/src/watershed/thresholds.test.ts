@@ -56,4 +56,12 @@ describe("relative thresholds", () => {
     const want = viaHistogram(values, [0.1, 0.8, ...fractions]);
     expect([got.low, got.high, ...got.merge.map(([, t]) => t)]).toEqual(want);
   });
+
+  test("maps with negative values (the full-histogram path) give the full histogram's quantiles", () => {
+    const rand = prng(9);
+    const values = Float32Array.from({ length: 100_000 }, () => rand() * 1.2 - 0.2);
+    values[7] = -0;
+    const got = relativeThresholds(values, { low: 0.1, high: 0.8, merge: [[1, 0.3]] });
+    expect([got.low, got.high, got.merge[0][1]]).toEqual(viaHistogram(values, [0.1, 0.8, 0.3]));
+  });
 });

@@ -4,12 +4,14 @@
  */
 import { downsampleStage } from "./downsample";
 import { consensusStage, hyperSquareStage } from "./hypersquare";
+import { contrastNormalizationStage, luminanceLevelsStage } from "./image-analysis";
 import { ingestStage } from "./ingest";
 import { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from "./labels";
 import { blackoutStage, deleteStage, touchStage } from "./maintenance";
 import { manifestStage, meshStage } from "./mesh";
 import { quantizeStage } from "./quantize";
 import { agglomerationStage, watershedStage } from "./seg";
+import { skeletonMergeStage, skeletonStage } from "./skeletons";
 import { registerStage } from "./stage";
 import { transferStage } from "./transfer";
 
@@ -17,6 +19,8 @@ registerStage(ingestStage);
 registerStage(downsampleStage);
 registerStage(transferStage);
 registerStage(quantizeStage);
+registerStage(luminanceLevelsStage);
+registerStage(contrastNormalizationStage);
 registerStage(deleteStage);
 registerStage(touchStage);
 registerStage(blackoutStage);
@@ -28,5 +32,7 @@ registerStage(voxelCountStage);
 registerStage(dustStage);
 registerStage(watershedStage);
 registerStage(agglomerationStage);
+registerStage(skeletonStage);
+registerStage(skeletonMergeStage);
 registerStage(hyperSquareStage);
 registerStage(consensusStage);

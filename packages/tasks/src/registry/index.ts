@@ -1,6 +1,7 @@
 import "./builtin";
 
 export { downsampleStage } from "./downsample";
+export { contrastNormalizationStage, luminanceLevelsStage } from "./image-analysis";
 export { ingestStage } from "./ingest";
 export { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from "./labels";
 export { type BlackoutStageOptions, blackoutStage, deleteStage, touchStage } from "./maintenance";

@@ -1,16 +1,12 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { closePool, fromTyped, readInfo, Volume } from "@ngpipe/precomputed";
-import {
-  connectedComponents,
-  evaluateSegmentation,
-  SegmentationOptionError,
-  watershed,
-} from "@ngpipe/segmentation";
+import { evaluateSegmentation, SegmentationOptionError, watershed } from "@ngpipe/segmentation";
 import { openStorage } from "@ngpipe/storage";
 import { runPhases } from "../labels/testing";
 import { snapshotStorage } from "../stages/testing";
 import { voronoiAffinities, voronoiSegmentation } from "../synthetic";
+import { cutsAtFaces, idsConnected } from "./testing";
 import { createWatershedTasks, WatershedStageError } from "./watershed-stage";
 
 afterAll(() => closePool());
@@ -51,38 +47,6 @@ async function affinityLayer(
 async function readAll(url: string): Promise<Uint32Array> {
   const vol = await Volume.open(url);
   return (await vol.read(vol.bounds)).data as Uint32Array;
-}
-
-/**
- * Of the voxel pairs across block faces that the whole-volume watershed puts
- * in one region, the fraction the blockwise result gives two ids.
- */
-function cutsAtFaces(whole: Uint32Array, blocks: Uint32Array, size: V3, shape: V3): number {
-  const [sx, sy, sz] = size;
-  const step = [1, sx, sx * sy];
-  let cuts = 0;
-  let joined = 0;
-  for (let z = 0; z < sz; z++)
-    for (let y = 0; y < sy; y++)
-      for (let x = 0; x < sx; x++) {
-        const c = [x, y, z];
-        const i = x + sx * (y + sy * z);
-        for (let a = 0; a < 3; a++) {
-          if (c[a] === 0 || c[a] % shape[a] !== 0) continue;
-          const j = i - step[a];
-          if (whole[i] === 0 || whole[i] !== whole[j]) continue;
-          joined++;
-          if (blocks[i] !== blocks[j]) cuts++;
-        }
-      }
-  return cuts / joined;
-}
-
-/** Every id of `labels` is one 6-connected region. */
-function idsConnected(labels: Uint32Array, size: V3): boolean {
-  const ids = new Set(labels);
-  ids.delete(0);
-  return connectedComponents(labels, size, { connectivity: 6 }).count === ids.size;
 }
 
 const describePiriform = hasPiriform ? describe : describe.skip;
