@@ -4,5 +4,6 @@
  * synchronous function over typed arrays.
  */
 
+export { decodeBigArrayChunk } from "./ingest/sources/bigarray-codings";
 export { decodeLzma } from "./ingest/sources/lzma";
 export { quantizeChannel } from "./stages/quantize-kernel";

@@ -26,12 +26,14 @@ import {
   type DataType,
   fromTyped,
   isDataType,
+  runKernel,
   type Shape4,
   type TypedArray,
   type VoxelArray,
 } from "@ngpipe/precomputed";
 import { forEachLimit, openStorage, type Storage } from "@ngpipe/storage";
-import { BIGARRAY_CODINGS, ChunkCodingError, decodeBigArrayChunk } from "./bigarray-codings";
+import { tasksKernels } from "../../kernel-module";
+import { BIGARRAY_CODINGS, ChunkCodingError } from "./bigarray-codings";
 import {
   CorruptSourceError,
   MissingConfigError,
@@ -241,7 +243,16 @@ class BigArrayChunks extends BigArrayBase {
     const expected = size[0] * size[1] * size[2] * nc * bytesPerVoxel(this.dataType);
     let raw: Uint8Array;
     try {
-      raw = await decodeBigArrayChunk(bytes, expected, this.coding);
+      // Decoding runs in the worker pool, so the chunks of one read (and
+      // reads at once) decode in parallel. The worker gets its own copy:
+      // the fetched bytes may share their buffer with the store.
+      const own = bytes.slice();
+      raw = await runKernel<Uint8Array>(
+        tasksKernels(),
+        "decodeBigArrayChunk",
+        [own, expected, this.coding],
+        { transfer: [own.buffer as ArrayBuffer], signal },
+      );
     } catch (e) {
       if (!(e instanceof ChunkCodingError)) throw e;
       throw new CorruptSourceError(`${where}: ${e.message}`, where, { cause: e });
