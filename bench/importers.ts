@@ -31,6 +31,14 @@ import {
 import { createHyperSquareTasks } from "../packages/tasks/src/ingest/hypersquare-stage";
 import type { TaskPayload } from "../packages/tasks/src/runtime/define";
 
+/** Untimed: start the pool's threads and load the kernels in each, reading `workers` blocks at once. */
+async function warmUp(spec: SourceSpec, workers: number): Promise<void> {
+  const src = await openSource(spec);
+  const box: BlockBox = { min: [0, 0, 0], max: [64, 64, 64] };
+  await Promise.all(Array.from({ length: workers }, () => src.readBlock(box)));
+  await src.close();
+}
+
 async function runConcurrently(tasks: TaskPayload[], workers: number): Promise<void> {
   const ctx = createTaskContext();
   const queue = [...tasks];
@@ -83,6 +91,7 @@ async function bigarray(dir: string, workers: number, readOnly: boolean): Promis
   const src = join(dir, "bigarray");
   if (readOnly) return readAll({ url: src, format: "bigarray" }, [256, 256, 64], workers);
   rmSync(join(dir, "out"), { recursive: true, force: true });
+  await warmUp({ url: src, format: "bigarray" }, workers);
   const tasks = await collect(
     await createIngestTasks(
       { url: src, format: "bigarray" },
@@ -168,6 +177,7 @@ async function hypersquare(dir: string, workers: number, readOnly: boolean): Pro
     return (3 * bytes) / 1e6 / ((2 * bytes) / 1e6 / seg + bytes / 1e6 / img);
   }
   rmSync(join(dir, "out"), { recursive: true, force: true });
+  await warmUp({ url: src, format: "hypersquare", dataset: "segmentation" }, workers);
   const phases = await createHyperSquareTasks(src, pathToFileURL(join(dir, "out")).href);
   const t0 = performance.now();
   for (const phase of phases) await runConcurrently(await collect(await phase.tasks()), workers);
@@ -191,6 +201,8 @@ async function readAll(spec: SourceSpec, block: number[], workers: number): Prom
             Math.min(z + block[2], src.shape[2]),
           ],
         });
+  // Warm-up, untimed: starts the pool's threads and loads the kernels in each.
+  await Promise.all(Array.from({ length: workers }, () => src.readBlock(boxes[0])));
   let bytes = 0;
   const t0 = performance.now();
   await Promise.all(
