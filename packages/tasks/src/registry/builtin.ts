@@ -3,6 +3,7 @@
  * order the CLI lists their commands in. A new stage: its file, and a line here.
  */
 import { downsampleStage } from "./downsample";
+import { consensusStage, hyperSquareStage } from "./hypersquare";
 import { contrastNormalizationStage, luminanceLevelsStage } from "./image-analysis";
 import { ingestStage } from "./ingest";
 import { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from "./labels";
@@ -33,3 +34,5 @@ registerStage(watershedStage);
 registerStage(agglomerationStage);
 registerStage(skeletonStage);
 registerStage(skeletonMergeStage);
+registerStage(hyperSquareStage);
+registerStage(consensusStage);
