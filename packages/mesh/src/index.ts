@@ -78,6 +78,11 @@ export {
   QuantizationBitsError,
 } from "./multires/info";
 export {
+  MultiresMeshLayer,
+  type MultiresMeshLayerOptions,
+  type StoredMultiresMesh,
+} from "./multires/layer";
+export {
   buildMultiresLods,
   clipByPlanes,
   type MultiresLod,
