@@ -30,7 +30,7 @@ import { zorderLess } from "./manifest";
 export interface MultiresLodOptions {
   /** Extent of a lod 0 cell (octree node) in the mesh's units (nm). */
   chunkShape: Vec3;
-  /** Origin of the octree grid; no vertex may lie below it. */
+  /** Origin of the octree grid; leave a margin: vertices below it are moved onto it. */
   gridOrigin: Vec3;
   /** vertex_quantization_bits: 10 or 16 (default 10). */
   bits?: 10 | 16;
@@ -184,11 +184,10 @@ function cutLod(mesh: Mesh, lod: number, o: Required<MultiresLodOptions>): Multi
   for (let i = 0; i < nv; i++)
     for (let a = 0; a < 3; a++) {
       const u = ((mesh.vertices[3 * i + a] - o.gridOrigin[a]) / (o.chunkShape[a] * 2 ** lod)) * M;
-      if (!(u >= 0))
-        throw new MeshInputError(
-          `vertex ${i} lies below the octree grid origin [${o.gridOrigin.join(", ")}] on axis ${a}`,
-        );
-      U[3 * i + a] = u;
+      if (Number.isNaN(u)) throw new MeshInputError(`vertex ${i} is not a finite position`);
+      // Octree positions are unsigned: a vertex below the origin (callers
+      // leave a margin) is moved onto it, the same for every fragment.
+      U[3 * i + a] = u < 0 ? 0 : u;
     }
   const planeAfter =
     lod === 0

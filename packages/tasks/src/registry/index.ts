@@ -4,7 +4,7 @@ export { downsampleStage } from "./downsample";
 export { ingestStage } from "./ingest";
 export { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from "./labels";
 export { type BlackoutStageOptions, blackoutStage, deleteStage, touchStage } from "./maintenance";
-export { manifestStage, meshStage } from "./mesh";
+export { convertStage, manifestStage, meshStage } from "./mesh";
 export { quantizeStage } from "./quantize";
 export {
   DuplicateStageError,
