@@ -1,18 +1,19 @@
 /**
  * The quickstart: with nothing set up, make a small realistic dataset (an
  * EM-like image and its segmentation), ingest both into precomputed layers
- * on file://, downsample them, mesh the segmentation and write manifests —
+ * on file://, downsample them, mesh the segmentation and merge the meshes
+ * into sharded multiresolution (Draco, levels of detail) meshes —
  * every stage through a real fq:// queue and the worker loop — then print a
  * summary and the command to look at the result in Neuroglancer.
  */
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { MeshLayer } from "@ngpipe/mesh";
+import { MeshLayer, MultiresMeshLayer } from "@ngpipe/mesh";
 import {
   createDownsampleTasks,
   createIngestTasks,
   createMeshingTasks,
-  createMeshManifestTasks,
+  createMultiresMeshMergeTasks,
   emLikeImage,
   voronoiSegmentation,
 } from "@ngpipe/tasks";
@@ -144,9 +145,13 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
           simplification: 10,
           maxError: 40,
           dust: 100,
+          format: "multires",
         }),
     },
-    { name: "mesh manifests", tasks: () => createMeshManifestTasks(segmentation) },
+    {
+      name: "mesh multires merge",
+      tasks: () => createMultiresMeshMergeTasks(segmentation, { sharded: true }),
+    },
   ];
   t = Date.now();
   const results = await runPipeline(steps, { queue, workers: o.workers ?? 2, quiet: o.quiet });
@@ -162,10 +167,13 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
   say(`  ${"total".padEnd(26)} ${"".padStart(5)} ${total.toFixed(1).padStart(9)}\n`);
   say(await describeLayer(image));
   say(await describeLayer(segmentation));
-  const meshes = await MeshLayer.open(segmentation);
-  let manifests = 0;
-  for await (const k of meshes.storage.list("")) if (/^\d+:0$/.test(k)) manifests++;
-  say(`  meshes: ${manifests} segments in ${meshes.url}\n`);
+  const meshes = await MultiresMeshLayer.open(segmentation);
+  const segments = (await (await MeshLayer.open(segmentation)).listFragments()).size;
+  let shards = 0;
+  for await (const k of meshes.storage.list("")) if (k.endsWith(".shard")) shards++;
+  say(
+    `  meshes: ${segments} segments, multiresolution in ${shards} shard files, in ${meshes.url}\n`,
+  );
   say(`queue: ${queue}`);
   say(`look at it in Neuroglancer:\n  npm run ngpipe -- view ${dir}`);
   return results;
