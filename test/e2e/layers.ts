@@ -2,8 +2,9 @@
  * The layers the Neuroglancer end-to-end test serves, written with ngpipe's
  * own packages: a uint8 EM-like image (raw, gzip chunks) and a uint32 Voronoi
  * segmentation (compressed_segmentation) with legacy meshes made by the Mesh
- * and MeshManifest stages, each layer with a second mip downsampled 2x2x1;
- * and a sharded copy of the image written by the sharded transfer and
+ * and MeshManifest stages and skeletons made by the skeleton forge and merge
+ * (unsharded, and sharded in a second directory), each layer with a second
+ * mip downsampled 2x2x1; and a sharded copy of the image written by the sharded transfer and
  * downsample stages.
  */
 import { MeshLayer, MultiresMeshLayer } from "@ngpipe/mesh";
@@ -13,6 +14,8 @@ import {
   createMeshingTasks,
   createMeshManifestTasks,
   createMultiresMeshMergeTasks,
+  createSkeletonMergeTasks,
+  createSkeletonTasks,
   createTransferTasks,
   emLikeImage,
   executeTask,
@@ -38,6 +41,10 @@ export interface WrittenLayers {
   chunks: { image: string[]; segmentation: string[] };
   /** Shard file keys (`<scale key>/<hex>.shard`) of the sharded layer, both mips. */
   shards: string[];
+  /** Segment ids with an unsharded skeleton `segmentation/skeletons/<id>`. */
+  skeletons: string[];
+  /** Shard file keys under `segmentation/skeletons-sharded/`. */
+  skeletonShards: string[];
 }
 
 async function addMip1(vol: Volume, level: Uint8Array | Uint32Array): Promise<string[]> {
@@ -88,6 +95,38 @@ export async function writeLayers(
   await runAll(createMeshManifestTasks(segUrl));
   const fragments = await (await MeshLayer.open(segUrl)).listFragments();
 
+  // Skeletons of every segment (forged in the meshing blocks, merged across
+  // them): sharded into skeletons-sharded, then unsharded into skeletons,
+  // which the segmentation's info names.
+  const skeletons: string[] = [];
+  const skeletonShards: string[] = [];
+  for (const [dir, sharded] of [
+    ["skeletons-sharded", true],
+    ["skeletons", false],
+  ] as const) {
+    await runAll(
+      createSkeletonTasks(segUrl, {
+        shape: MESH_BLOCK,
+        teasar: { scale: 4, const: 40 },
+        dust: 100,
+        skeletonDir: dir,
+      }),
+    );
+    await runAll(
+      createSkeletonMergeTasks(segUrl, {
+        skeletonDir: dir,
+        sharded,
+        dustThreshold: 0,
+        tickThreshold: 50,
+      }),
+    );
+    for await (const k of seg.storage.list(`${dir}/`)) {
+      const key = k.slice(dir.length + 1);
+      if (sharded && key.endsWith(".shard")) skeletonShards.push(key);
+      if (!sharded && /^\d+$/.test(key)) skeletons.push(key);
+    }
+  }
+
   // Four chunks per shard: several shard files per mip.
   const shardedUrl = `file://${dir}/sharded`;
   const shardBytes = 4 * CHUNK[0] * CHUNK[1] * CHUNK[2];
@@ -111,6 +150,8 @@ export async function writeLayers(
     fragments,
     chunks: { image: imageChunks, segmentation: segChunks },
     shards,
+    skeletons: skeletons.sort(),
+    skeletonShards,
   };
 }
 

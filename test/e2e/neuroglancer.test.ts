@@ -1,8 +1,9 @@
 /**
  * End to end: layers written by ngpipe, served by `ngpipe view`'s server, open
  * in the real Neuroglancer viewer (headless Debian chromium driven by
- * playwright-core) without errors, meshes included; and a sharded
- * multiresolution mesh layer renders in the 3d view at two zoom levels.
+ * playwright-core) without errors, meshes and skeletons (unsharded and sharded)
+ * included; and a sharded multiresolution mesh layer renders in the 3d view
+ * at two zoom levels.
  *
  * Skipped (with the reason printed) when chromium or the viewer bundle is
  * missing; under CI=true that is a failure instead.
@@ -173,6 +174,15 @@ describe("Neuroglancer end to end", () => {
       const state = neuroglancerState(data.url, layers);
       const segmentation = state.layers.find((l) => l.type === "segmentation");
       Object.assign(segmentation!, { segments: written.meshed });
+      // The sharded skeletons as a skeleton-only segmentation layer of their own.
+      expect(written.skeletons).toEqual(expect.arrayContaining(written.meshed));
+      expect(written.skeletonShards.length).toBeGreaterThan(0);
+      state.layers.push({
+        type: "segmentation",
+        source: `precomputed://${data.url}/segmentation/skeletons-sharded`,
+        name: "sharded-skeletons",
+        segments: written.meshed,
+      } as (typeof state.layers)[number]);
 
       browser = await chromium.launch({
         executablePath: (browserPath as { path: string }).path,
@@ -213,7 +223,7 @@ describe("Neuroglancer end to end", () => {
         probe = await page.evaluate(probeLayers);
         const settled =
           probe !== null &&
-          probe.length === 3 &&
+          probe.length === state.layers.length &&
           probe.every(
             (l) =>
               l.ready &&
@@ -282,13 +292,14 @@ describe("Neuroglancer end to end", () => {
       expect(workerErrors).toEqual([]);
       expect(failed).toEqual([]);
       expect(domErrors).toEqual([]);
-      expect(layerItems).toEqual(["image", "segmentation", "sharded"]);
+      expect(layerItems).toEqual(["image", "segmentation", "sharded", "sharded-skeletons"]);
       expect(probe?.map((l) => ({ name: l.name, errors: l.errors }))).toEqual([
         { name: "image", errors: [] },
         { name: "segmentation", errors: [] },
         { name: "sharded", errors: [] },
+        { name: "sharded-skeletons", errors: [] },
       ]);
-      expect(probe?.[1].active).toEqual(expect.arrayContaining(["default", "mesh"]));
+      expect(probe?.[1].active).toEqual(expect.arrayContaining(["default", "mesh", "skeletons"]));
       for (const l of probe ?? []) {
         expect(l.loaded).toBe(l.sources);
         expect(l.visibleNeeded).toBeGreaterThan(0);
@@ -323,6 +334,17 @@ describe("Neuroglancer end to end", () => {
       const shardPaths = new Set(written.shards.map((k) => `/sharded/${k}`));
       for (const r of shardRequests)
         if (r.path.endsWith(".shard")) expect(shardPaths.has(r.path)).toBe(true);
+      // Skeletons: the unsharded ones of the shown segments by id, the sharded ones from shard files.
+      for (const id of written.meshed)
+        expect({ id, answered: answered(`/segmentation/skeletons/${id}`) }).toEqual({
+          id,
+          answered: true,
+        });
+      const skeletonShardPaths = new Set(
+        written.skeletonShards.map((k) => `/segmentation/skeletons-sharded/${k}`),
+      );
+      const skeletonShardReads = requests.filter((r) => skeletonShardPaths.has(r.path));
+      expect(skeletonShardReads.length).toBeGreaterThan(0);
     },
     120_000,
   );

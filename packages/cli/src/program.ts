@@ -13,6 +13,7 @@ import { registerImageCommands } from "./commands/image";
 import { registerInfo } from "./commands/info";
 import { registerPipeline } from "./commands/pipeline";
 import { registerQueueCommands } from "./commands/queue";
+import { registerSkeletonCommands } from "./commands/skeleton";
 import { registerStageCommands } from "./commands/stage-commands";
 import { registerDesignCommands } from "./commands/stages";
 import { registerView } from "./commands/view";
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerImageCommands(program);
   registerStageCommands(program);
+  registerSkeletonCommands(program);
   registerDesignCommands(program);
   registerPipeline(program);
   registerQueueCommands(program);
@@ -48,7 +50,7 @@ export function buildProgram(): Command {
   program
     .command("quickstart")
     .description(
-      "make a small EM-like dataset and run ingest, downsample and meshing on it through an fq:// queue",
+      "make a small EM-like dataset and run ingest, downsample, meshing and skeletons on it through an fq:// queue",
     )
     .argument(
       "[dir]",

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { MultiresMeshLayer } from "@ngpipe/mesh";
-import { closePool, Volume } from "@ngpipe/precomputed";
+import { closePool, SkeletonLayer, Volume } from "@ngpipe/precomputed";
 import { QUICKSTART_MARKER, quickstart } from "./quickstart";
 
 let tmp: string;
@@ -37,6 +37,8 @@ test("the quickstart ingests, downsamples and meshes through an fq:// queue", as
     "downsample segmentation",
     "mesh segmentation",
     "mesh multires merge",
+    "skeletonize segmentation",
+    "merge skeletons",
   ]);
   const image = await Volume.open(`file://${join(dir, "image")}`);
   const seg = await Volume.open(`file://${join(dir, "segmentation")}`);
@@ -54,6 +56,10 @@ test("the quickstart ingests, downsamples and meshes through an fq:// queue", as
     const lods = (await meshes.manifest(id)).lods.length;
     expect((await meshes.get(id, lods - 1)).faces.length).toBeGreaterThan(0);
   }
+  expect(seg.info.skeletons).toBe("skeletons");
+  const skeletons = await SkeletonLayer.open(`${seg.url}/skeletons`);
+  for (const s of await skeletons.getMany(meshed)) expect(s?.edges.length).toBeGreaterThan(0);
+  expect(text()).toMatch(/skeletons: \d+ segments/);
   expect(text()).toContain("view");
 }, 180_000);
 
@@ -74,7 +80,7 @@ test("a second quickstart into the directory the first made starts afresh", asyn
   expect(existsSync(join(dir, QUICKSTART_MARKER))).toBe(true);
   writeFileSync(join(dir, "left-over"), "x");
   const steps = await quickstart(dir, { ...o, out: sink().out });
-  expect(steps).toHaveLength(6);
+  expect(steps).toHaveLength(8);
   expect(existsSync(join(dir, "left-over"))).toBe(false);
   expect(readdirSync(dir).sort()).toEqual(
     [QUICKSTART_MARKER, "image", "queue", "segmentation", "source"].sort(),

@@ -2,18 +2,22 @@
  * The quickstart: with nothing set up, make a small realistic dataset (an
  * EM-like image and its segmentation), ingest both into precomputed layers
  * on file://, downsample them, mesh the segmentation and merge the meshes
- * into sharded multiresolution (Draco, levels of detail) meshes —
- * every stage through a real fq:// queue and the worker loop — then print a
+ * into sharded multiresolution (Draco, levels of detail) meshes, skeletonize
+ * it and merge the skeletons across blocks — every stage through a real
+ * fq:// queue and the worker loop — then print a
  * summary and the command to look at the result in Neuroglancer.
  */
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { MeshLayer, MultiresMeshLayer } from "@ngpipe/mesh";
+import { SkeletonLayer } from "@ngpipe/precomputed";
 import {
   createDownsampleTasks,
   createIngestTasks,
   createMeshingTasks,
   createMultiresMeshMergeTasks,
+  createSkeletonMergeTasks,
+  createSkeletonTasks,
   emLikeImage,
   voronoiSegmentation,
 } from "@ngpipe/tasks";
@@ -152,6 +156,20 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
       name: "mesh multires merge",
       tasks: () => createMultiresMeshMergeTasks(segmentation, { sharded: true }),
     },
+    {
+      name: "skeletonize segmentation",
+      tasks: () =>
+        createSkeletonTasks(segmentation, {
+          shape: [128, 128, 64],
+          teasar: { scale: 4, const: 100 },
+          dust: 100,
+        }),
+    },
+    {
+      // The cells are a few hundred nm across: keep every piece, prune only tiny ticks.
+      name: "merge skeletons",
+      tasks: () => createSkeletonMergeTasks(segmentation, { dustThreshold: 0, tickThreshold: 100 }),
+    },
   ];
   t = Date.now();
   const results = await runPipeline(steps, { queue, workers: o.workers ?? 2, quiet: o.quiet });
@@ -171,9 +189,11 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
   const segments = (await (await MeshLayer.open(segmentation)).listFragments()).size;
   let shards = 0;
   for await (const k of meshes.storage.list("")) if (k.endsWith(".shard")) shards++;
-  say(
-    `  meshes: ${segments} segments, multiresolution in ${shards} shard files, in ${meshes.url}\n`,
-  );
+  say(`  meshes: ${segments} segments, multiresolution in ${shards} shard files, in ${meshes.url}`);
+  const skeletons = await SkeletonLayer.open(`${segmentation}/skeletons`);
+  let skeletonized = 0;
+  for await (const k of skeletons.storage.list("")) if (/^\d+$/.test(k)) skeletonized++;
+  say(`  skeletons: ${skeletonized} segments in ${skeletons.url}\n`);
   say(`queue: ${queue}`);
   say(`look at it in Neuroglancer:\n  npm run ngpipe -- view ${dir}`);
   return results;

@@ -83,3 +83,41 @@ test("downsample --sharded into a mip that exists unsharded names --dest", async
   expect(err).toMatch(/scale 8_8_40: sharding: exists unsharded.*\(dest\)/);
   expect(await ngpipe("image", "downsample", url, "--sharded", "--dest", dir())).toBe(0);
 });
+
+test("image ccl and image remap --sharded write their layer and its mips in shard files", async () => {
+  const labels = new Uint32Array(40 * 40 * 12);
+  // Slabs of 5 voxels in x: 8 components, each labelled 1 or 2.
+  for (let i = 0; i < labels.length; i++) labels[i] = 1 + (Math.floor((i % 40) / 5) % 2);
+  const src = `file://${join(tmp, `seg${n++}`)}`;
+  await Volume.fromArray(src, fromTyped(labels, [40, 40, 12]), {
+    chunkSize: [16, 16, 4],
+    resolution: [4, 4, 40],
+  });
+  const cc = dir();
+  const args = ["--sharded", "--shard-bytes", "32K", "--num-mips", "1"];
+  expect(await ngpipe("image", "ccl", src, cc, ...args)).toBe(0);
+  const map = join(tmp, `map${n++}.json`);
+  await openStorage(`file://${tmp}`).put(map.split("/").pop()!, JSON.stringify({ 1: 7, 2: 9 }));
+  const remapped = dir();
+  expect(await ngpipe("image", "remap", src, remapped, "--map", map, ...args)).toBe(0);
+  for (const out of [cc, remapped]) {
+    const info = await readInfo(openStorage(`file://${out}`));
+    expect(info.scales.length).toBe(2);
+    for (const s of info.scales) {
+      expect(s.sharding?.hash).toBe("identity");
+      expect(readdirSync(join(out, s.key)).every((f) => f.endsWith(".shard"))).toBe(true);
+    }
+  }
+  const ccVol = await Volume.open(`file://${cc}`);
+  const ids = (await ccVol.read(ccVol.bounds)).data as Uint32Array;
+  expect(new Set(ids).size).toBe(8);
+  const vol = await Volume.open(`file://${remapped}`);
+  const got = (await vol.read(vol.bounds)).data as Uint32Array;
+  expect(got.every((v, i) => v === (labels[i] === 1 ? 7 : 9))).toBe(true);
+});
+
+test("--shape with --sharded on ccl and remap is a usage error", async () => {
+  const { url } = await imageLayer();
+  expect(await ngpipe("image", "ccl", url, dir(), "--sharded", "--shape", "16,16,4")).toBe(2);
+  expect(err).toMatch(/--shape is the shard's with --sharded/);
+});

@@ -189,3 +189,37 @@ describe("regionGraph input checks", () => {
     ).toThrow(SegmentationOptionError);
   });
 });
+
+describe("regionGraph's start corner", () => {
+  // 3x2x1: labels 1 2 / 1 3; the y faces are (1,1) and (2,3), the x faces (1,2) and (1,3).
+  const labels = Uint32Array.from([1, 2, 2, 1, 3, 3]);
+  const aff = new Float32Array(18).fill(0.5);
+
+  test("faces whose higher voxel lies before start are not counted", () => {
+    const all = regionGraph(aff, labels, [3, 2, 1]);
+    expect(Array.from(all.a, (a, k) => [a, all.b[k], all.count[k]])).toEqual([
+      [1, 2, 1],
+      [1, 3, 1],
+      [2, 3, 2],
+    ]);
+    // From x = 1: the -x faces of x = 1 still count (their lower voxel is at x = 0).
+    const fromX1 = regionGraph(aff, labels, [3, 2, 1], { start: [1, 0, 0] });
+    expect(Array.from(fromX1.a, (a, k) => [a, fromX1.b[k], fromX1.count[k]])).toEqual([
+      [1, 2, 1],
+      [1, 3, 1],
+      [2, 3, 2],
+    ]);
+    // From y = 1: row y = 0 is context only, so its x face (1, 2) is left out.
+    const fromY1 = regionGraph(aff, labels, [3, 2, 1], { start: [0, 1, 0] });
+    expect(Array.from(fromY1.a, (a, k) => [a, fromY1.b[k], fromY1.count[k]])).toEqual([
+      [1, 3, 1],
+      [2, 3, 2],
+    ]);
+  });
+
+  test("a start outside the shape is a SegmentationOptionError", () => {
+    expect(() => regionGraph(aff, labels, [3, 2, 1], { start: [4, 0, 0] })).toThrow(
+      SegmentationOptionError,
+    );
+  });
+});

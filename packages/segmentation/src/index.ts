@@ -50,6 +50,11 @@ export {
 } from "./remap";
 export { type RenumberOptions, type RenumberResult, renumber } from "./renumber";
 export {
+  type MergeSkeletonOptions,
+  mergeSkeletonFragments,
+  type SkeletonGraph,
+} from "./skeleton/merge";
+export {
   type Skeleton,
   type SkeletonizeOptions,
   type SkeletonStats,

@@ -23,6 +23,13 @@ export type RegionGraphReduce = "max" | "mean";
 export interface RegionGraphOptions {
   /** `value` is the maximum (default) or the mean of the affinities between two labels. */
   reduce?: RegionGraphReduce;
+  /**
+   * Count only the faces whose higher voxel lies at or beyond this corner
+   * (default [0, 0, 0]: every face). A block read with one extra voxel on
+   * its low sides passes [1, 1, 1] (0 where it has no such voxel), so each
+   * face between two blocks is counted by exactly one of them.
+   */
+  start?: readonly [number, number, number];
 }
 
 /** A region graph: parallel arrays, one entry per pair of touching labels. */
@@ -74,6 +81,16 @@ export function regionGraph(
       "labels",
     );
   }
+  const start = options.start ?? [0, 0, 0];
+  if (
+    start.length !== 3 ||
+    start.some((v, a) => !Number.isInteger(v) || v < 0 || v > [sx, sy, sz][a])
+  ) {
+    throw new SegmentationOptionError(
+      `start must be [x, y, z] whole numbers within the shape [${sx}, ${sy}, ${sz}], got [${start.join(", ")}]`,
+      "start",
+    );
+  }
   const values = affinitiesAsFloat32(aff);
   const pairs = new PairTable(4096);
   let max = new Float64Array(4096);
@@ -91,10 +108,10 @@ export function regionGraph(
     sum[k] += v;
     count[k]++;
   };
-  for (let z = 0; z < sz; z++) {
-    for (let y = 0; y < sy; y++) {
+  for (let z = start[2]; z < sz; z++) {
+    for (let y = start[1]; y < sy; y++) {
       const row = sx * (y + sy * z);
-      for (let x = 0; x < sx; x++) {
+      for (let x = start[0]; x < sx; x++) {
         const i = row + x;
         const s = labels[i];
         if (s === 0) continue;

@@ -122,6 +122,47 @@ export {
   UnknownTaskError,
 } from "./runtime";
 export {
+  type AgglomerationTaskOptions,
+  agglomerateTask,
+  createAgglomerationTasks,
+  createRegionGraphTasks,
+  RegionGraphError,
+  type RegionGraphTaskOptions,
+  readRegionGraph,
+  regionGraphBlockTask,
+  regionGraphMergeTask,
+} from "./seg/agglomeration-stage";
+export type { StoredGraph } from "./seg/graph-block";
+export {
+  createWatershedTasks,
+  WatershedStageError,
+  type WatershedTaskOptions,
+  watershedBlockTask,
+  watershedHistogramTask,
+  watershedMatchTask,
+  watershedRangeTask,
+} from "./seg/watershed-stage";
+export {
+  createSkeletonTasks,
+  type SkeletonTaskOptions,
+  type SkeletonTeasarOptions,
+  skeletonTask,
+} from "./skeletons/forge";
+export {
+  bucketOf,
+  type FragmentManifest,
+  SkeletonFragmentsError,
+} from "./skeletons/fragments";
+export {
+  createSkeletonMergeTasks,
+  MERGE_BUCKET_FACTOR,
+  MERGE_SHARD_FACTOR,
+  planSkeletonSharding,
+  type SkeletonMergeOptions,
+  SkeletonShardingError,
+  skeletonMergeTask,
+} from "./skeletons/merge";
+export {
   type BlackoutTaskOptions,
   bboxSchema,
   blackoutTask,

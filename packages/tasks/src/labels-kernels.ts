@@ -3,5 +3,8 @@
  * counts, remap): functions the shared worker pool calls by name. Every
  * export is a pure, synchronous function over typed arrays.
  */
-export { countVoxels, remap } from "@ngpipe/segmentation";
+export { countVoxels, remap, skeletonize } from "@ngpipe/segmentation";
 export { applyFinalIds, cclBlock, cclLocalLabels } from "./labels/ccl-block";
+export { agglomerationMap, mergeGraphs, regionGraphBlock } from "./seg/graph-block";
+export { affinityHistogram, affinityRange, watershedBlock } from "./seg/watershed-block";
+export { mergeSkeletonBatch } from "./skeletons/merge-batch";

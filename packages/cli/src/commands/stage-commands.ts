@@ -152,6 +152,8 @@ export const stageArgParsers: StageArgParsers = {
 const GROUPS: Record<string, string> = {
   image: "image and segmentation layers",
   mesh: "meshes of segmentation layers (legacy precomputed format)",
+  seg: "reconstruction from affinities: watershed, agglomeration",
+  skeleton: "skeletons of segmentation layers (precomputed skeletons, TEASAR)",
 };
 
 /** The group command `name` under `program`, made if it does not exist yet. */

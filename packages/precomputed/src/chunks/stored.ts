@@ -16,15 +16,21 @@ import { ChunkDecodeError } from "../errors";
 
 /**
  * The most bytes a stored chunk may inflate to before it is decoded: the
- * voxels themselves for raw, and twice that plus 64 KiB for the other
- * codecs (compressed_segmentation's tables and headers, png's filter bytes
- * and stored blocks never come near it). A chunk that inflates further is
- * a decompression bomb or not this chunk, and inflation stops there.
+ * voxels themselves for raw; for compresso and crackle, whose worst case
+ * (every voxel a boundary with its own label) stores several entries per
+ * voxel, three times that plus 6 bytes a voxel and 64 KiB; twice the voxels
+ * plus 64 KiB for the other codecs (compressed_segmentation's tables and
+ * headers, png's filter bytes and stored blocks never come near it). A
+ * chunk that inflates further is a decompression bomb or not this chunk,
+ * and inflation stops there.
  */
 export function storedChunkLimit(encoding: string, ctx: ChunkContext): number {
   const [x, y, z, c] = ctx.shape;
   const raw = x * y * z * c * bytesPerVoxel(ctx.dtype);
-  return encoding === "raw" ? raw : 2 * raw + 65536;
+  if (encoding === "raw") return raw;
+  if (encoding === "compresso" || encoding === "crackle")
+    return 3 * raw + 6 * x * y * z * c + 65536;
+  return 2 * raw + 65536;
 }
 
 /**

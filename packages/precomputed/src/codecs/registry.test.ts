@@ -16,7 +16,7 @@ describe("codec registry", () => {
   it("names the known encodings when one is unknown", () => {
     expect(() => getCodec("kempressed")).toThrow(UnknownEncodingError);
     expect(() => getCodec("kempressed")).toThrow(
-      /"kempressed".*compressed_segmentation, jpeg, png, raw/,
+      /"kempressed".*compressed_segmentation, compresso, crackle, jpeg, png, raw/,
     );
   });
 

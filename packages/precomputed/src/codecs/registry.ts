@@ -6,6 +6,8 @@
 import type { TypedArray } from "../dtypes";
 import { ChunkEncodeError, UnknownEncodingError } from "../errors";
 import { compressedSegmentationCodec } from "./compressed_segmentation";
+import { compressoCodec } from "./compresso";
+import { crackleCodec } from "./crackle";
 import { jpegCodec } from "./jpeg";
 import { pngCodec } from "./png";
 import { rawCodec } from "./raw";
@@ -65,5 +67,12 @@ export function decodeChunk(bytes: Uint8Array, encoding: string, ctx: ChunkConte
   return getCodec(encoding).decode(bytes, ctx);
 }
 
-for (const codec of [rawCodec, compressedSegmentationCodec, jpegCodec, pngCodec])
+for (const codec of [
+  rawCodec,
+  compressedSegmentationCodec,
+  compressoCodec,
+  crackleCodec,
+  jpegCodec,
+  pngCodec,
+])
   registerCodec(codec);

@@ -135,6 +135,14 @@ describe("parseInfo", () => {
   });
 });
 
+/** Sets every scale's encoding (dropping compressed_segmentation's block size). */
+function encodeAll(info: Json, encoding: string): void {
+  for (const scale of info.scales) {
+    scale.encoding = encoding;
+    delete scale.compressed_segmentation_block_size;
+  }
+}
+
 describe("validateInfo rule paths", () => {
   const cases: [string, (i: Json) => void, string, RegExp][] = [
     ["@type", (i) => (i["@type"] = "other"), '["@type"]', /neuroglancer_multiscale_volume/],
@@ -190,6 +198,30 @@ describe("validateInfo rule paths", () => {
       (i) => (i.scales[1].encoding = "jpeg"),
       "scales[1].encoding",
       /needs data_type uint8/,
+    ],
+    [
+      "compresso dtype",
+      (i) => encodeAll(Object.assign(i, { data_type: "float32" }), "compresso"),
+      "scales[0].encoding",
+      /"compresso" needs data_type uint8, uint16, uint32, uint64/,
+    ],
+    [
+      "compresso signed",
+      (i) => encodeAll(Object.assign(i, { data_type: "int32" }), "compresso"),
+      "scales[0].encoding",
+      /"compresso" needs data_type/,
+    ],
+    [
+      "crackle dtype",
+      (i) => encodeAll(Object.assign(i, { data_type: "float64" }), "crackle"),
+      "scales[0].encoding",
+      /"crackle" needs data_type .*int64/,
+    ],
+    [
+      "crackle channels",
+      (i) => encodeAll(Object.assign(i, { type: "image", num_channels: 2 }), "crackle"),
+      "scales[0].encoding",
+      /"crackle" needs num_channels 1/,
     ],
     [
       "sharding @type",

@@ -125,6 +125,19 @@ function checkScale(s: unknown, i: number, info: Record<string, unknown>, out: P
         rule: `"compressed_segmentation" needs data_type uint32 or uint64, not ${show(info.data_type)}`,
       });
   }
+  if (enc === "compresso" || enc === "crackle") {
+    const allowed =
+      enc === "compresso"
+        ? ["uint8", "uint16", "uint32", "uint64"]
+        : ["uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64"];
+    if (!allowed.includes(dtype))
+      out.push({
+        path: `${at}.encoding`,
+        rule: `"${enc}" needs data_type ${allowed.join(", ")}, not ${show(info.data_type)}`,
+      });
+    if (info.num_channels !== 1)
+      out.push({ path: `${at}.encoding`, rule: `"${enc}" needs num_channels 1` });
+  }
   if (enc === "jpeg") {
     if (dtype !== "uint8")
       out.push({

@@ -165,7 +165,9 @@ export function encodeSkeleton(skeleton: EncodedSkeleton, info: SkeletonInfo): U
       throw new SkeletonInfoError(
         `skeleton: the info lists attribute "${a.id}" but none was given`,
       );
-    if (!(values instanceof ARRAYS[a.data_type]) || values.length !== nv * a.num_components) {
+    // By type tag, not instanceof: arrays made in a worker thread come from another realm.
+    const tag = (values as { [Symbol.toStringTag]?: string })[Symbol.toStringTag];
+    if (tag !== ARRAYS[a.data_type].name || values.length !== nv * a.num_components) {
       throw new SkeletonInfoError(
         `skeleton attribute "${a.id}": expected ${nv * a.num_components} ${a.data_type} values, got ${values.length} (${values.constructor.name})`,
       );

@@ -19,7 +19,7 @@ export interface VolumeOptions {
   concurrency?: number;
   /** Decode/encode batches of chunks in the shared worker pool. Default true. */
   workers?: boolean;
-  /** Transport compression of written chunks; default gzip for raw and compressed_segmentation, none otherwise. */
+  /** Transport compression of written chunks; default gzip for raw, compressed_segmentation and compresso, none otherwise. */
   compress?: "gzip" | "br" | false;
   /**
    * Level of that compression: gzip 1 (fastest) to 9, brotli 0 to 11.

@@ -16,14 +16,9 @@
  */
 import { openStorage, type Storage } from "@ngpipe/storage";
 import { dataTypeOfInput, type Voxel, type VoxelArray, type VoxelInput } from "../array";
-import { ChunkCoder } from "../chunks/coder";
-import { ShardedChunkStore, shardWriteBoxes } from "../chunks/sharded";
+import type { ChunkCoder } from "../chunks/coder";
 import type { ChunkCell, ChunkStore } from "../chunks/store";
-import { storedChunkLimit } from "../chunks/stored";
-import { UnshardedChunkStore } from "../chunks/unsharded";
-import { getCodec } from "../codecs/registry";
 import { bytesPerVoxel, type DataType, type TypedArray } from "../dtypes";
-import { UnknownEncodingError } from "../errors";
 import { Bbox, floorNear } from "../geometry/bbox";
 import type { Vec3 } from "../geometry/vec3";
 import { type AddScaleOptions, addScale, type CreateInfoOptions, createInfo } from "../info/edit";
@@ -37,7 +32,8 @@ import {
 import { readInfo, writeInfo } from "../info/io";
 import { ChunkCache } from "./cache";
 import { boxAtPoint, checkArray, cropChunk, newCutout, paintChunk } from "./edge";
-import { AlignmentError, CutoutTooLargeError, MissingChunkError, OutOfBoundsError } from "./errors";
+import { AlignmentError, CutoutTooLargeError, OutOfBoundsError } from "./errors";
+import { checkEncoding, scaleChunkIo } from "./layout";
 import {
   type BboxLike,
   type DownloadPointOptions,
@@ -48,24 +44,11 @@ import {
   type VolumeOptions,
   type WriteOptions,
 } from "./options";
+import { readChunks } from "./read";
 import { type ValueCounts, ValueTally } from "./unique";
-import { type ChunkWriter, writeChunks } from "./write";
+import { type ChunkWriter, writeBox } from "./write";
 
 const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
-
-/**
- * Throws `UnknownEncodingError` naming `where()` when no codec handles
- * `encoding` (the name is only built then: reads call this every time).
- */
-function checkEncoding(encoding: string, where: () => string): void {
-  try {
-    getCodec(encoding);
-  } catch (err) {
-    if (err instanceof UnknownEncodingError)
-      throw new UnknownEncodingError(`${where()}: ${err.message}`, { cause: err });
-    throw err;
-  }
-}
 
 /** A precomputed layer at one mip, for reading and writing cutouts. */
 export class Volume {
@@ -88,30 +71,7 @@ export class Volume {
     this.scale = scaleForMip(info, options.mip ?? 0);
     const budget = options.cache === true ? DEFAULT_CACHE_BYTES : options.cache || 0;
     this.cache = cache ?? (budget > 0 ? new ChunkCache(budget) : undefined);
-    const concurrency = options.concurrency ?? 32;
-    this.chunks = this.scale.sharding
-      ? new ShardedChunkStore(storage, this.scale, {
-          concurrency,
-          maxChunkBytes: storedChunkLimit(this.scale.encoding, {
-            dtype: info.data_type as DataType,
-            shape: [...this.scale.chunkSize, info.num_channels],
-          }),
-        })
-      : new UnshardedChunkStore(storage, this.scale, {
-          concurrency,
-          writeCompression: this.compression,
-        });
-    this.coder = new ChunkCoder({
-      encoding: this.scale.encoding,
-      dtype: info.data_type as DataType,
-      numChannels: info.num_channels,
-      blockSize: this.scale.blockSize,
-      url: storage.url,
-      scaleKey: this.scale.key,
-      workers: options.workers,
-      compressLevel: options.compressLevel,
-      jpegQuality: options.jpegQuality,
-    });
+    ({ chunks: this.chunks, coder: this.coder } = scaleChunkIo(storage, info, this.scale, options));
   }
 
   /** Open a layer: reads and validates its info. */
@@ -231,15 +191,6 @@ export class Volume {
     return this.dataType === "uint64" || this.dataType === "int64" ? BigInt(bg) : Number(bg);
   }
 
-  /** Transport compression of written chunks of an unsharded scale. */
-  private get compression(): "gzip" | "br" | undefined {
-    const c = this.options.compress;
-    if (c !== undefined) return c === false ? undefined : c;
-    return this.scale.encoding === "raw" || this.scale.encoding === "compressed_segmentation"
-      ? "gzip"
-      : undefined;
-  }
-
   private get writer(): ChunkWriter {
     const [cx, cy, cz] = this.chunkSize;
     return {
@@ -282,42 +233,15 @@ export class Volume {
    * Fetch and decode the chunks overlapping `region` (already clipped to the
    * dataset) and hand each to `paint`; null chunks are missing.
    */
-  private async loadChunks(
+  private loadChunks(
     region: Bbox,
     paint: (chunk: Bbox, data: TypedArray | null) => void,
     opts: VolumeIoOptions,
     shared?: { out: VoxelArray; box: Bbox },
   ): Promise<void> {
-    const cells = this.cells(region);
-    let done = 0;
-    const finish = (chunk: Bbox, data: TypedArray | null, painted = false) => {
-      if (data === null && !this.options.fillMissing)
-        throw new MissingChunkError(this.chunkKey(chunk), this.url);
-      if (!painted) paint(chunk, data);
-      opts.onProgress?.(++done, cells.length);
-    };
-    const cache = this.cache;
-    const wanted: ChunkCell[] = [];
-    for (const cell of cells) {
-      const hit = cache?.get(this.chunkKey(cell.bbox));
-      if (hit !== undefined) finish(cell.bbox, hit);
-      else wanted.push(cell);
-    }
-    const pooled = this.coder.pooled(wanted.length);
-    await this.chunks.getMany(
-      wanted,
-      async ({ bbox }, stored) => {
-        if (stored === null) return finish(bbox, null);
-        if (shared && pooled && !cache) {
-          await this.coder.decodeInto(stored, bbox, shared.out, shared.box, opts);
-          return finish(bbox, shared.out.data, true);
-        }
-        const data = await this.coder.decode(stored, bbox, { pooled, signal: opts.signal });
-        cache?.set(this.chunkKey(bbox), data);
-        finish(bbox, data);
-      },
-      { signal: opts.signal },
-    );
+    const { chunks, coder, cache } = this;
+    const reader = { chunks, coder, cache, fillMissing: this.options.fillMissing === true };
+    return readChunks(reader, this.cells(region), paint, opts, shared);
   }
 
   /**
@@ -402,28 +326,7 @@ export class Volume {
     const array = checkArray(input, bbox, this.dataType, this.numChannels, this.url);
     this.checkBounds(bbox, "write");
     if (bbox.empty()) return;
-    const { chunkSize, voxelOffset } = this.scale;
-    if (!bbox.isAlignedTo(chunkSize, voxelOffset, this.bounds) && !opts.readModifyWrite) {
-      throw new AlignmentError(
-        `write of ${bbox} to ${this.url} mip ${this.mip} is not aligned to the chunk grid ` +
-          `(chunk size ${chunkSize.join("x")}, offset ${voxelOffset.join(",")}); ` +
-          `the aligned box would be ${bbox.expandToChunks(chunkSize, voxelOffset).intersect(this.bounds)}. ` +
-          "Pass { readModifyWrite: true } to patch partial chunks.",
-      );
-    }
-    // Shard files are built whole, one group of them at a time.
-    const groups = this.chunks.sharded ? shardWriteBoxes(this.scale, bbox, this.url) : [bbox];
-    const total = groups.length === 1 ? undefined : this.cells(bbox).length;
-    let before = 0;
-    for (const group of groups) {
-      const cells = this.cells(group);
-      const at = before;
-      await writeChunks(this.writer, cells, bbox, array, {
-        signal: opts.signal,
-        onProgress: (n, all) => opts.onProgress?.(at + n, total ?? all),
-      });
-      before += cells.length;
-    }
+    await writeBox(this.writer, this.scale, bbox, array, opts);
   }
 
   /** Which chunks of `box` exist: chunk name → boolean. */

@@ -1,5 +1,7 @@
 /**
- * Writing the chunks of a cutout: chunks the array covers whole are cropped,
+ * Writing a cutout: the box is checked against the chunk grid (and, for a
+ * sharded scale, split into the groups of chunks that make whole shard
+ * files); chunks the array covers whole are cropped,
  * encoded (in the pool for batches) and stored in one batch; chunks it
  * covers in part are read, patched and written back with the store's
  * conditional update, so a concurrent writer's voxels are never lost.
@@ -7,13 +9,15 @@
 import { forEachLimit } from "@ngpipe/storage";
 import type { Voxel } from "../array";
 import type { ChunkCoder } from "../chunks/coder";
+import { shardWriteBoxes } from "../chunks/sharded";
 import type { ChunkCell, ChunkStore } from "../chunks/store";
 import type { Bbox } from "../geometry/bbox";
+import type { Scale } from "../info/info";
 import { poolSize } from "../pool";
 import type { ChunkCache } from "./cache";
 import { cropArray, patchChunk, type VolumeArray } from "./edge";
 import { AlignmentError } from "./errors";
-import type { VolumeIoOptions } from "./options";
+import type { VolumeIoOptions, WriteOptions } from "./options";
 
 /** Bytes of chunk copies one write keeps in flight for encoding. */
 const CROP_BUDGET = 64 * 1024 * 1024;
@@ -86,4 +90,42 @@ export async function writeChunks(
     },
     { signal },
   );
+}
+
+/**
+ * Writes `array` at `bbox` of `scale` (checked to be inside it): refuses a
+ * box off the chunk grid unless `readModifyWrite`, and writes a sharded
+ * scale one group of whole shard files at a time.
+ */
+export async function writeBox(
+  w: ChunkWriter,
+  scale: Scale,
+  bbox: Bbox,
+  array: VolumeArray,
+  opts: WriteOptions,
+): Promise<void> {
+  const { chunkSize, voxelOffset, bounds } = scale;
+  const url = w.coder.options.url;
+  if (!bbox.isAlignedTo(chunkSize, voxelOffset, bounds) && !opts.readModifyWrite) {
+    throw new AlignmentError(
+      `write of ${bbox} to ${url} mip ${scale.mip} is not aligned to the chunk grid ` +
+        `(chunk size ${chunkSize.join("x")}, offset ${voxelOffset.join(",")}); ` +
+        `the aligned box would be ${bbox.expandToChunks(chunkSize, voxelOffset).intersect(bounds)}. ` +
+        "Pass { readModifyWrite: true } to patch partial chunks.",
+    );
+  }
+  const cellsOf = (box: Bbox) => [...box.chunkCells(chunkSize, voxelOffset, bounds)];
+  // Shard files are built whole, one group of them at a time.
+  const groups = w.chunks.sharded ? shardWriteBoxes(scale, bbox, url) : [bbox];
+  const total = groups.length === 1 ? undefined : cellsOf(bbox).length;
+  let before = 0;
+  for (const group of groups) {
+    const cells = cellsOf(group);
+    const at = before;
+    await writeChunks(w, cells, bbox, array, {
+      signal: opts.signal,
+      onProgress: (n, all) => opts.onProgress?.(at + n, total ?? all),
+    });
+    before += cells.length;
+  }
 }

@@ -37,11 +37,13 @@ import {
   StageError,
   storageFor,
 } from "../stages/common";
-import { backgroundSchema, backgroundValue, createDownsampleTasks } from "../stages/downsample";
+import { backgroundSchema, backgroundValue } from "../stages/downsample";
+import type { ShardedOutputOptions } from "../stages/sharding";
 import { taskList } from "../tiling";
 import type { CclBlockResult } from "./ccl-block";
 import { packRecord, unpackRecord } from "./records";
 import { type ReduceMember, reduceGroup } from "./reduce";
+import { labelDownsamplePhases, planLabelSharding } from "./sharded-output";
 
 /** Bad options of the connected-components stage (block shape, connectivity, dtype). */
 export class ConnectedComponentsError extends StageError {
@@ -408,8 +410,12 @@ export const cclCleanupTask = defineTask({
   },
 });
 
-/** Options of {@link createConnectedComponentsTasks}. */
-export interface ConnectedComponentsTaskOptions extends CreateOptionsBase {
+/**
+ * Options of {@link createConnectedComponentsTasks}. With `sharded`, dest
+ * (and its downsampled scales) is sharded, and the blocks are its shards:
+ * each relabel task writes one whole shard.
+ */
+export interface ConnectedComponentsTaskOptions extends CreateOptionsBase, ShardedOutputOptions {
   /** 6, 18 or 26 (default 26). */
   connectivity?: 6 | 18 | 26;
   /** Block shape (a multiple of the chunk size). Default: the chunk doubled while within `memoryTarget`. */
@@ -432,7 +438,7 @@ export interface ConnectedComponentsTaskOptions extends CreateOptionsBase {
   mips?: number;
   /** Encoding of dest. Default: the source's when a label encoding, else raw. */
   encoding?: "raw" | "compressed_segmentation";
-  /** Bytes one task may hold; picks the block shape when `shape` is not given. Default 3.5 GB. */
+  /** Bytes one task may hold; picks the block shape (or the shards) when `shape` is not given. Default 3.5 GB. */
   memoryTarget?: number;
 }
 
@@ -469,9 +475,16 @@ export async function createConnectedComponentsTasks(
     );
   const memory = o.memoryTarget ?? 3.5e9;
   const perVoxel = bytesPerBlockVoxel(bytesPerVoxel(dtype));
-  const shape: V3 = o.shape
-    ? [o.shape[0], o.shape[1], o.shape[2]]
-    : defaultBlockShape(scale.chunkSize as V3, perVoxel, memory);
+  // Planned for uint64 ids unless uint32 is asked for: with "auto" the type
+  // is known only after the number phase, and smaller ids only shrink shards.
+  const planned = destInfo(info, mip, o.dataType === "uint32" ? "uint32" : "uint64", o.encoding);
+  // A relabel task holds the source voxels and their local ids besides the shard.
+  const plan = planLabelSharding(planned, o, { url: dest, bytesRead: bytesPerVoxel(dtype) + 4 });
+  const shape: V3 = plan
+    ? (plan.taskShape as V3)
+    : o.shape
+      ? [o.shape[0], o.shape[1], o.shape[2]]
+      : defaultBlockShape(scale.chunkSize as V3, perVoxel, memory);
   if (shape[0] * shape[1] * shape[2] * perVoxel > memory)
     throw new ConnectedComponentsError(
       `a block of [${shape.join(", ")}] needs about ${shape[0] * shape[1] * shape[2] * perVoxel} bytes, over the memory target of ${memory}: give a smaller --shape or more --memory`,
@@ -556,26 +569,15 @@ export async function createConnectedComponentsTasks(
         throw new ConnectedComponentsError(
           `${total} components do not fit uint32 ids in ${dest}; use uint64`,
         );
-      await writeInfo(
-        storageFor(dest, o),
-        destInfo(info, mip, wide ? "uint64" : "uint32", o.encoding),
-      );
+      const out = destInfo(info, mip, wide ? "uint64" : "uint32", o.encoding);
+      if (plan) out.scales[0].sharding = plan.spec;
+      await writeInfo(storageFor(dest, o), out);
       return taskList(positions(grid.blocks), (block) =>
         cclRelabelTask.payload({ ...common, dest, block, levels }),
       );
     },
   });
-  if ((o.mips ?? 0) > 0)
-    phases.push({
-      name: "ccl downsample",
-      tasks: () =>
-        createDownsampleTasks(dest, {
-          mips: o.mips,
-          method: "mode",
-          storage: o.storage,
-          storageOptions: o.storageOptions,
-        }),
-    });
+  phases.push(...labelDownsamplePhases("ccl downsample", dest, o.mips ?? 0, o));
   if (!o.keepScratch)
     phases.push({
       name: "ccl cleanup",

@@ -7,6 +7,7 @@
  * ```
  */
 import {
+  bytesPerVoxel,
   type DataType,
   fromTyped,
   type InfoJSON,
@@ -30,9 +31,10 @@ import {
   openLayer,
   storageFor,
 } from "../stages/common";
-import { createDownsampleTasks } from "../stages/downsample";
+import type { ShardedOutputOptions } from "../stages/sharding";
 import { taskSet } from "../tiling";
 import { fileLocation, readRemapMap } from "./map-file";
+import { labelDownsamplePhases, planLabelSharding } from "./sharded-output";
 
 const LABEL_TYPES = [
   "uint8",
@@ -96,8 +98,11 @@ export const remapTask = defineTask({
   },
 });
 
-/** Options of {@link createRemapTasks}. */
-export interface RemapTaskOptions extends CreateOptionsBase {
+/**
+ * Options of {@link createRemapTasks}. With `sharded`, dest (and its
+ * downsampled scales) is sharded and each task writes one whole shard.
+ */
+export interface RemapTaskOptions extends CreateOptionsBase, ShardedOutputOptions {
   /** URL of the map file (.npy dense, JSON object, or .bin uint64 pairs). */
   map: string;
   /** Data type of dest. Default: the source's. */
@@ -109,6 +114,8 @@ export interface RemapTaskOptions extends CreateOptionsBase {
   shape?: Vec3;
   /** Downsampled scales written afterwards (mode pooling). Default 0. */
   mips?: number;
+  /** Bytes one task may hold; picks the task shape (or the shards). Default 3.5 GB. */
+  memoryTarget?: number;
 }
 
 /**
@@ -129,12 +136,20 @@ export async function createRemapTasks(
     throw new LayerMismatchError(`remap writes integer labels; ${dataType} is not one`);
   await readRemapMap(o.map, o.storage?.(fileLocation(o.map).dir));
   const scale = scaleForMip(info, mip);
-  const shape = o.shape ?? blockShape(scale.chunkSize, info.data_type as DataType, 1);
+  const out = destInfo(info, mip, dataType);
+  const plan = planLabelSharding(out, o, {
+    url: dest,
+    bytesRead: bytesPerVoxel(info.data_type as DataType) * info.num_channels,
+  });
+  const shape =
+    plan?.taskShape ??
+    o.shape ??
+    blockShape(scale.chunkSize, info.data_type as DataType, 1, o.memoryTarget);
   const phases: TaskPhase[] = [
     {
       name: "remap",
       tasks: async () => {
-        await writeInfo(storageFor(dest, o), destInfo(info, mip, dataType));
+        await writeInfo(storageFor(dest, o), out);
         return taskSet(
           scale.bounds,
           shape,
@@ -152,22 +167,11 @@ export async function createRemapTasks(
       },
     },
   ];
-  if ((o.mips ?? 0) > 0)
-    phases.push({
-      name: "remap downsample",
-      tasks: () =>
-        createDownsampleTasks(dest, {
-          mips: o.mips,
-          method: "mode",
-          storage: o.storage,
-          storageOptions: o.storageOptions,
-        }),
-    });
+  phases.push(...labelDownsamplePhases("remap downsample", dest, o.mips ?? 0, o));
   return phases;
 }
 
 function destInfo(src: InfoJSON, mip: number, dataType: DataType): InfoJSON {
   const scale = structuredClone(src.scales[mip]);
-  delete scale.sharding;
   return { ...structuredClone(src), data_type: dataType, scales: [scale] };
 }

@@ -8,6 +8,8 @@ import { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from
 import { blackoutStage, deleteStage, touchStage } from "./maintenance";
 import { convertStage, manifestStage, meshStage } from "./mesh";
 import { quantizeStage } from "./quantize";
+import { agglomerationStage, watershedStage } from "./seg";
+import { skeletonMergeStage, skeletonStage } from "./skeletons";
 import { registerStage } from "./stage";
 import { transferStage } from "./transfer";
 
@@ -25,3 +27,7 @@ registerStage(connectedComponentsStage);
 registerStage(remapStage);
 registerStage(voxelCountStage);
 registerStage(dustStage);
+registerStage(watershedStage);
+registerStage(agglomerationStage);
+registerStage(skeletonStage);
+registerStage(skeletonMergeStage);

@@ -6,6 +6,7 @@ export { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from
 export { type BlackoutStageOptions, blackoutStage, deleteStage, touchStage } from "./maintenance";
 export { convertStage, manifestStage, meshStage } from "./mesh";
 export { quantizeStage } from "./quantize";
+export { type AgglomerationStageOptions, agglomerationStage, watershedStage } from "./seg";
 export {
   DuplicateStageError,
   defineStage,

@@ -19,6 +19,7 @@ import {
 } from "../labels/voxel-counts";
 import { backgroundSchema } from "../stages/downsample";
 import { countOption, shapeOption } from "./options";
+import { parseShardedFlags, shardedFlags, shardedOptionsShape } from "./sharded";
 import { defineStage } from "./stage";
 
 /** Options of the connected-components stage as JSON (a pipeline step's `options`). */
@@ -36,6 +37,7 @@ export const connectedComponentsStageOptions = z
     mips: countOption.optional(),
     encoding: z.enum(["raw", "compressed_segmentation"]).optional(),
     memoryTarget: z.number().positive().optional(),
+    ...shardedOptionsShape,
   })
   .strict();
 
@@ -58,7 +60,8 @@ export const connectedComponentsStage = defineStage<ConnectedComponentsTaskOptio
       { flags: "--connectivity <n>", description: "6, 18 or 26", default: "26" },
       {
         flags: "--shape <x,y,z>",
-        description: "block shape, a multiple of the chunk size (default: from --memory)",
+        description:
+          "block shape, a multiple of the chunk size (default: from --memory; with --sharded, the shard's)",
       },
       { flags: "--mip <n>", description: "mip to read", default: "0" },
       { flags: "--threshold <lo,hi>", description: "image layers: foreground is lo <= value < hi" },
@@ -74,6 +77,7 @@ export const connectedComponentsStage = defineStage<ConnectedComponentsTaskOptio
       },
       { flags: "--keep-scratch", description: "keep the state objects after the last phase" },
       { flags: "--memory <bytes>", description: "memory target per task", default: "3.5e9" },
+      ...shardedFlags("the components layer and its mips"),
     ],
     async parse(o, { parse }) {
       const connectivity = parse.int(String(o.connectivity), "--connectivity");
@@ -89,6 +93,8 @@ export const connectedComponentsStage = defineStage<ConnectedComponentsTaskOptio
           parse.number(parts[1], "--threshold hi", -Infinity),
         ];
       }
+      if (o.sharded && o.shape)
+        throw parse.usage("--shape is the shard's with --sharded; size shards with --shard-bytes");
       const dataType = String(o.dataType);
       if (!["uint32", "uint64", "auto"].includes(dataType))
         throw parse.usage(`--data-type must be uint32, uint64 or auto; got "${dataType}"`);
@@ -102,6 +108,7 @@ export const connectedComponentsStage = defineStage<ConnectedComponentsTaskOptio
         scratch: o.scratch === undefined ? undefined : String(o.scratch),
         keepScratch: Boolean(o.keepScratch),
         memoryTarget: parse.memory(String(o.memory)),
+        ...parseShardedFlags(o, parse),
       };
     },
   },
@@ -127,6 +134,8 @@ export const remapStageOptions = z
     mip: countOption.optional(),
     shape: shapeOption.optional(),
     mips: countOption.optional(),
+    memoryTarget: z.number().positive().optional(),
+    ...shardedOptionsShape,
   })
   .strict();
 
@@ -156,12 +165,20 @@ export const remapStage = defineStage<RemapTaskOptions>({
         description: "downsampled mips of the result (mode)",
         default: "0",
       },
+      ...shardedFlags("the remapped layer and its mips"),
+      {
+        flags: "--memory <bytes>",
+        description: "memory target per task (picks --shape and the shards)",
+        default: "3.5e9",
+      },
     ],
     parse(o, { parse }) {
       if (o.map === undefined) throw parse.usage("--map is required: the map file");
       const dataType = o.dataType === undefined ? undefined : String(o.dataType);
       if (dataType !== undefined && !(labelTypes as readonly string[]).includes(dataType))
         throw parse.usage(`--data-type must be one of ${labelTypes.join(", ")}; got "${dataType}"`);
+      if (o.sharded && o.shape)
+        throw parse.usage("--shape is the shard's with --sharded; size shards with --shard-bytes");
       return {
         map: parse.location(String(o.map)),
         dataType: dataType as RemapTaskOptions["dataType"],
@@ -169,6 +186,8 @@ export const remapStage = defineStage<RemapTaskOptions>({
         mip: parse.int(String(o.mip), "--mip"),
         shape: o.shape ? parse.shape(String(o.shape), "--shape") : undefined,
         mips: parse.int(String(o.numMips), "--num-mips"),
+        memoryTarget: parse.memory(String(o.memory)),
+        ...parseShardedFlags(o, parse),
       };
     },
   },

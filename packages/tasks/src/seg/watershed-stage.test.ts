@@ -1,0 +1,248 @@
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+import { closePool, fromTyped, readInfo, Volume } from "@ngpipe/precomputed";
+import {
+  connectedComponents,
+  evaluateSegmentation,
+  SegmentationOptionError,
+  watershed,
+} from "@ngpipe/segmentation";
+import { openStorage } from "@ngpipe/storage";
+import { runPhases } from "../labels/testing";
+import { snapshotStorage } from "../stages/testing";
+import { voronoiAffinities, voronoiSegmentation } from "../synthetic";
+import { createWatershedTasks, WatershedStageError } from "./watershed-stage";
+
+afterAll(() => closePool());
+
+type V3 = [number, number, number];
+let serial = 0;
+
+const PIRIFORM = path.resolve(__dirname, "../../../../../shared/data/piriform.aff.h5");
+const hasPiriform = existsSync(PIRIFORM);
+if (!hasPiriform)
+  console.warn(`skipping the piriform watershed-stage tests: ${PIRIFORM} not found`);
+
+async function readPiriform(): Promise<Float32Array> {
+  const h5 = await import("h5wasm/node");
+  await h5.ready;
+  const file = new h5.File(PIRIFORM, "r");
+  try {
+    return (file.get("main") as import("h5wasm").Dataset).value as Float32Array;
+  } finally {
+    file.close();
+  }
+}
+
+async function affinityLayer(
+  aff: Float32Array | Uint8Array,
+  size: V3,
+  chunk: V3,
+  offset: V3 = [0, 0, 0],
+): Promise<string> {
+  const url = `mem://ws-${++serial}/aff`;
+  await Volume.fromArray(url, fromTyped(aff, [...size, 3]), {
+    chunkSize: chunk,
+    voxelOffset: offset,
+  });
+  return url;
+}
+
+async function readAll(url: string): Promise<Uint32Array> {
+  const vol = await Volume.open(url);
+  return (await vol.read(vol.bounds)).data as Uint32Array;
+}
+
+/**
+ * Of the voxel pairs across block faces that the whole-volume watershed puts
+ * in one region, the fraction the blockwise result gives two ids.
+ */
+function cutsAtFaces(whole: Uint32Array, blocks: Uint32Array, size: V3, shape: V3): number {
+  const [sx, sy, sz] = size;
+  const step = [1, sx, sx * sy];
+  let cuts = 0;
+  let joined = 0;
+  for (let z = 0; z < sz; z++)
+    for (let y = 0; y < sy; y++)
+      for (let x = 0; x < sx; x++) {
+        const c = [x, y, z];
+        const i = x + sx * (y + sy * z);
+        for (let a = 0; a < 3; a++) {
+          if (c[a] === 0 || c[a] % shape[a] !== 0) continue;
+          const j = i - step[a];
+          if (whole[i] === 0 || whole[i] !== whole[j]) continue;
+          joined++;
+          if (blocks[i] !== blocks[j]) cuts++;
+        }
+      }
+  return cuts / joined;
+}
+
+/** Every id of `labels` is one 6-connected region. */
+function idsConnected(labels: Uint32Array, size: V3): boolean {
+  const ids = new Set(labels);
+  ids.delete(0);
+  return connectedComponents(labels, size, { connectivity: 6 }).count === ids.size;
+}
+
+const describePiriform = hasPiriform ? describe : describe.skip;
+
+describePiriform("watershed stage on piriform", () => {
+  let aff: Float32Array;
+  let whole: Uint32Array;
+  const size: V3 = [200, 200, 5];
+  beforeAll(async () => {
+    aff = await readPiriform();
+    whole = watershed(aff, size).labels;
+  });
+
+  test("one block gives the whole-volume watershed exactly, thresholds from the histogram phases", async () => {
+    const src = await affinityLayer(aff, size, [20, 20, 5]);
+    const dest = `mem://ws-${++serial}/seg`;
+    await runPhases(await createWatershedTasks(src, dest, { shape: [200, 200, 5] }));
+    const seg = await readAll(dest);
+    expect(evaluateSegmentation(seg, whole).adaptedRandError).toBe(0);
+    expect(
+      evaluateSegmentation(seg, whole).voiSplit + evaluateSegmentation(seg, whole).voiMerge,
+    ).toBe(0);
+    const info = await readInfo(openStorage(dest));
+    expect(info.type).toBe("segmentation");
+    expect(info.scales[0].encoding).toBe("compressed_segmentation");
+    // The scratch objects are gone; the thresholds used are kept beside the layer.
+    const keys: string[] = [];
+    for await (const k of openStorage(dest).list("", { recursive: true })) keys.push(k);
+    expect(keys.some((k) => k.startsWith("ws-scratch"))).toBe(false);
+    const record = JSON.parse(
+      new TextDecoder().decode((await openStorage(dest).get("watershed.json")) as Uint8Array),
+    );
+    expect(record.thresholds.low).toBe(watershed(aff, size).thresholds.low);
+  });
+
+  for (const [name, shape] of [
+    ["2x2x1", [100, 100, 5]],
+    ["3x3x1", [68, 68, 5]],
+  ] as [string, V3][]) {
+    test(`${name} blocks: Rand error <= 0.01 against the whole volume, ids connected, few face contacts cut`, async () => {
+      const src = await affinityLayer(aff, size, [4, 4, 5]);
+      const dest = `mem://ws-${++serial}/seg`;
+      await runPhases(await createWatershedTasks(src, dest, { shape, groupSize: 2 }));
+      const seg = await readAll(dest);
+      const s = evaluateSegmentation(seg, whole);
+      const cut = cutsAtFaces(whole, seg, size, shape);
+      console.log(
+        `piriform ${name} blocks vs whole: adapted Rand error ${s.adaptedRandError.toFixed(5)}, VOI split ${s.voiSplit.toFixed(4)} merge ${s.voiMerge.toFixed(4)}, ${(100 * cut).toFixed(2)}% of the whole's face contacts cut`,
+      );
+      expect(s.adaptedRandError).toBeLessThanOrEqual(0.01);
+      expect(idsConnected(seg, size)).toBe(true);
+      // Not 0: where a block's watershed labels voxels by the face differently
+      // from the whole volume's (a region cut short by the context merged
+      // into a neighbour), the match refuses the join rather than merging
+      // two whole regions.
+      expect(cut).toBeLessThan(0.03);
+    });
+  }
+});
+
+describe("watershed stage on synthetic affinities", () => {
+  const size: V3 = [64, 64, 16];
+  const seg = voronoiSegmentation(size, { seeds: 30, seed: 3 });
+  const aff = voronoiAffinities(seg, size);
+  const options = {
+    absolute: true,
+    low: 0.05,
+    high: 0.95,
+    merge: [[50, 0.3]] as [number, number][],
+    dust: 20,
+  };
+
+  test("absolute thresholds in 2x2x2 blocks with a voxel offset match the whole volume", async () => {
+    const whole = watershed(aff, size, { relative: false, ...options }).labels;
+    const src = await affinityLayer(aff, size, [8, 8, 8], [3, -5, 7]);
+    const dest = `mem://ws-${++serial}/seg`;
+    await runPhases(await createWatershedTasks(src, dest, { ...options, shape: [32, 32, 8] }));
+    const out = await readAll(dest);
+    const s = evaluateSegmentation(out, whole);
+    expect(s.adaptedRandError).toBeLessThanOrEqual(0.01);
+    expect(idsConnected(out, size)).toBe(true);
+  });
+
+  test("rerunning every phase writes the same bytes", async () => {
+    const src = await affinityLayer(aff, size, [8, 8, 8]);
+    const dest = `mem://ws-${++serial}/seg`;
+    const o = { ...options, shape: [32, 32, 8] as V3 };
+    await runPhases(await createWatershedTasks(src, dest, o));
+    const first = await snapshotStorage(dest);
+    await runPhases(await createWatershedTasks(src, dest, o));
+    expect(await snapshotStorage(dest)).toEqual(first);
+  });
+
+  test("uint8 affinities are accepted and divided by 255", async () => {
+    const q = Uint8Array.from(aff, (v) => Math.round(v * 255));
+    const whole = watershed(q, size, { relative: false, ...options }).labels;
+    const src = await affinityLayer(q, size, [8, 8, 8]);
+    const dest = `mem://ws-${++serial}/seg`;
+    await runPhases(await createWatershedTasks(src, dest, { ...options, shape: [64, 64, 16] }));
+    expect(evaluateSegmentation(await readAll(dest), whole).adaptedRandError).toBe(0);
+  });
+});
+
+describe("watershed stage: bad input is refused before anything is written", () => {
+  const size: V3 = [16, 16, 8];
+  const aff = new Float32Array(16 * 16 * 8 * 3).fill(0.5);
+
+  async function nothingWritten(dest: string): Promise<boolean> {
+    const keys: string[] = [];
+    for await (const k of openStorage(dest).list("", { recursive: true })) keys.push(k);
+    return keys.length === 0;
+  }
+
+  test("an affinity layer without 3 channels", async () => {
+    const url = `mem://ws-${++serial}/one`;
+    await Volume.fromArray(url, fromTyped(new Float32Array(16 * 16 * 8), size), {
+      chunkSize: [8, 8, 8],
+    });
+    const dest = `mem://ws-${++serial}/seg`;
+    await expect(createWatershedTasks(url, dest)).rejects.toThrow(
+      /1 channel\(s\); an affinity layer has 3/,
+    );
+    expect(await nothingWritten(dest)).toBe(true);
+  });
+
+  test("integer affinities other than uint8", async () => {
+    const url = `mem://ws-${++serial}/u16`;
+    await Volume.fromArray(url, fromTyped(new Uint16Array(16 * 16 * 8 * 3), [...size, 3]), {
+      chunkSize: [8, 8, 8],
+    });
+    await expect(createWatershedTasks(url, `mem://ws-${++serial}/seg`)).rejects.toThrow(
+      /holds uint16; affinities are float32, or uint8/,
+    );
+  });
+
+  test("thresholds outside [0, 1]", async () => {
+    const src = await affinityLayer(aff, size, [8, 8, 8]);
+    const dest = `mem://ws-${++serial}/seg`;
+    for (const o of [{ low: -0.1 }, { high: 1.5 }, { merge: [[800, 2]] as [number, number][] }]) {
+      await expect(createWatershedTasks(src, dest, o)).rejects.toBeInstanceOf(
+        SegmentationOptionError,
+      );
+    }
+    await expect(createWatershedTasks(src, dest, { context: 0 })).rejects.toBeInstanceOf(
+      WatershedStageError,
+    );
+    await expect(createWatershedTasks(src, dest, { shape: [12, 8, 8] })).rejects.toThrow(
+      /must be a multiple of the chunk size/,
+    );
+    expect(await nothingWritten(dest)).toBe(true);
+  });
+
+  test("a dest that exists with another layout", async () => {
+    const src = await affinityLayer(aff, size, [8, 8, 8]);
+    const dest = `mem://ws-${++serial}/img`;
+    await Volume.fromArray(dest, fromTyped(new Uint8Array(8 * 8 * 8), [8, 8, 8]), {
+      chunkSize: [8, 8, 8],
+    });
+    await expect(createWatershedTasks(src, dest)).rejects.toThrow(
+      /exists with another layout than a watershed of the affinities: type is image/,
+    );
+  });
+});
