@@ -152,7 +152,8 @@ const multiresCliOptions = [
   },
   {
     flags: "--cell-shape <x,y,z>",
-    description: "lod 0 octree cell in voxels (default ~64 nm-isotropic)",
+    description:
+      "lod 0 octree cell in voxels (default: ~64 voxels of the finest axis, in nm, on every axis)",
   },
   { flags: "--bits <n>", description: "vertex_quantization_bits: 10 or 16", default: "10" },
   { flags: "--max-lods <n>", description: "most levels of detail", default: "8" },
