@@ -13,9 +13,9 @@
  *   npx tsx bench/multires-mesh.ts make DIR [objects=10000] [faces=10000]
  *       a segmentation layer (info only) and the forge fragments of `objects`
  *       closed objects of about `faces` triangles, written straight as files
- *   npx tsx bench/multires-mesh.ts merge DIR [tasks=1]
- *       the first `tasks` sharded merge tasks over those fragments, run here:
- *       objects, seconds, peak RSS
+ *   npx tsx bench/multires-mesh.ts merge DIR [tasks=1] [shardBytes=268435456]
+ *       the first `tasks` sharded merge tasks over those fragments (shards
+ *       sized to `shardBytes`), run here: objects, seconds, peak RSS
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -173,9 +173,9 @@ async function make(dir: string, objects: number, faces: number): Promise<void> 
   );
 }
 
-async function merge(dir: string, count: number): Promise<void> {
+async function merge(dir: string, count: number, shardBytes: number): Promise<void> {
   const url = `file://${dir}/seg`;
-  const tasks = [...(await createMultiresMeshMergeTasks(url, { sharded: true }))];
+  const tasks = [...(await createMultiresMeshMergeTasks(url, { sharded: true, shardBytes }))];
   const t = performance.now();
   let objects = 0;
   for (const task of tasks.slice(0, count)) {
@@ -195,7 +195,7 @@ async function main(): Promise<void> {
   if (mode === "pipeline")
     await pipeline(Number(rest[0] ?? 256), Number(rest[1] ?? 300), Number(rest[2] ?? 3));
   else if (mode === "make") await make(rest[0], Number(rest[1] ?? 10000), Number(rest[2] ?? 10000));
-  else if (mode === "merge") await merge(rest[0], Number(rest[1] ?? 1));
+  else if (mode === "merge") await merge(rest[0], Number(rest[1] ?? 1), Number(rest[2] ?? 2 ** 28));
   else console.log("usage: multires-mesh.ts pipeline|make|merge ...");
 }
 
