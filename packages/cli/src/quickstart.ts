@@ -189,7 +189,9 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
   const segments = (await (await MeshLayer.open(segmentation)).listFragments()).size;
   let shards = 0;
   for await (const k of meshes.storage.list("")) if (k.endsWith(".shard")) shards++;
-  say(`  meshes: ${segments} segments, multiresolution in ${shards} shard files, in ${meshes.url}`);
+  say(
+    `  meshes: ${segments} segments, multiresolution in ${shards} shard file${shards === 1 ? "" : "s"}, in ${meshes.url}`,
+  );
   const skeletons = await SkeletonLayer.open(`${segmentation}/skeletons`);
   let skeletonized = 0;
   for await (const k of skeletons.storage.list("")) if (/^\d+$/.test(k)) skeletonized++;
