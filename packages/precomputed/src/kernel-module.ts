@@ -1,6 +1,7 @@
 /** Where this package's kernel module lives (src/kernels.ts, or dist/kernels.js once built). */
 import { DownsampleError } from "./downsample/common";
 import { ChunkDecodeError, ChunkEncodeError, UnknownEncodingError } from "./errors";
+import { ImageKernelError } from "./image/errors";
 import { kernelModulePath, registerKernelError } from "./pool";
 
 /** A DownsampleError rebuilt from a worker's message ("downsample: <field>: ..."). */
@@ -13,6 +14,7 @@ class WorkerDownsampleError extends DownsampleError {
 registerKernelError(ChunkDecodeError);
 registerKernelError(ChunkEncodeError);
 registerKernelError(UnknownEncodingError);
+registerKernelError(ImageKernelError);
 registerKernelError(WorkerDownsampleError, "DownsampleError");
 
 let cached: string | undefined;

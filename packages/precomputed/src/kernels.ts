@@ -1,10 +1,13 @@
 /**
  * The kernel module of @ngpipe/precomputed: functions the shared worker pool
- * calls by name (see pool.ts): the chunk codecs and the pyramid (downsampling)
- * kernels. Only built-in codecs are available inside the workers; chunks of
+ * calls by name (see pool.ts): the chunk codecs, the pyramid (downsampling)
+ * kernels and the image-analysis kernels (slice histograms, contrast
+ * stretch). Only built-in codecs are available inside the workers; chunks of
  * user-registered encodings are coded on the main thread.
  */
 
 export { decodeStoredChunk, decodeStoredChunkInto, encodeStoredChunk } from "./chunks/stored";
 export { decodeChunk, encodeChunk } from "./codecs/registry";
 export { downsample } from "./downsample/downsample";
+export { stretchContrast } from "./image/contrast";
+export { sliceHistograms } from "./image/histogram";

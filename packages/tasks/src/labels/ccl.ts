@@ -41,6 +41,7 @@ import { backgroundSchema, backgroundValue } from "../stages/downsample";
 import type { ShardedOutputOptions } from "../stages/sharding";
 import { taskList } from "../tiling";
 import type { CclBlockResult } from "./ccl-block";
+import { blocksPerAxis, gridPositions, linear, type V3 } from "./grid";
 import { packRecord, unpackRecord } from "./records";
 import { type ReduceMember, reduceGroup } from "./reduce";
 import { labelDownsamplePhases, planLabelSharding } from "./sharded-output";
@@ -50,7 +51,6 @@ export class ConnectedComponentsError extends StageError {
   override name = "ConnectedComponentsError";
 }
 
-type V3 = [number, number, number];
 const v3 = z.tuple([z.number().int(), z.number().int(), z.number().int()]);
 
 /** What every task of the stage knows: the layers, the blocks, the labelling. */
@@ -77,7 +77,7 @@ interface Grid {
 
 function gridOf(bounds: Bbox, shape: V3): Grid {
   const size = bounds.size() as V3;
-  return { bounds, size, blocks: [0, 1, 2].map((a) => Math.ceil(size[a] / shape[a])) as V3 };
+  return { bounds, size, blocks: blocksPerAxis(size, shape) };
 }
 
 /** The core box of block (i, j, k). */
@@ -100,7 +100,6 @@ function reduceLevels(blocks: V3, groupSize: number): number {
   return levels;
 }
 
-const linear = ([i, j, k]: readonly number[], [nx, ny]: readonly number[]) => i + nx * (j + ny * k);
 const unlinear = (b: number, [nx, ny]: readonly number[]): V3 => [
   b % nx,
   Math.floor(b / nx) % ny,
@@ -518,24 +517,18 @@ export async function createConnectedComponentsTasks(
     groupSize,
   };
   const levels = reduceLevels(grid.blocks, groupSize);
-  const positions = (dims: V3): V3[] => {
-    const out: V3[] = [];
-    for (let k = 0; k < dims[2]; k++)
-      for (let j = 0; j < dims[1]; j++) for (let i = 0; i < dims[0]; i++) out.push([i, j, k]);
-    return out;
-  };
   const phases: TaskPhase[] = [
     {
       name: "ccl blocks",
       tasks: async () =>
-        taskList(positions(grid.blocks), (block) => cclBlockTask.payload({ ...common, block })),
+        taskList(gridPositions(grid.blocks), (block) => cclBlockTask.payload({ ...common, block })),
     },
   ];
   for (let level = 0; level < levels; level++)
     phases.push({
       name: `ccl reduce level ${level}`,
       tasks: async () =>
-        taskList(positions(groupsAt(grid, groupSize, level)), (group) =>
+        taskList(gridPositions(groupsAt(grid, groupSize, level)), (group) =>
           cclReduceTask.payload({ ...common, level, group }),
         ),
     });
@@ -572,7 +565,7 @@ export async function createConnectedComponentsTasks(
       const out = destInfo(info, mip, wide ? "uint64" : "uint32", o.encoding);
       if (plan) out.scales[0].sharding = plan.spec;
       await writeInfo(storageFor(dest, o), out);
-      return taskList(positions(grid.blocks), (block) =>
+      return taskList(gridPositions(grid.blocks), (block) =>
         cclRelabelTask.payload({ ...common, dest, block, levels }),
       );
     },

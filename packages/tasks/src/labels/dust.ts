@@ -4,14 +4,7 @@
  * task boundaries keeps all of its pieces. Phases: the voxel counts (into a
  * scratch table), then one task per block, then the downsamples.
  */
-import {
-  fromTyped,
-  type InfoJSON,
-  readInfo,
-  scaleForMip,
-  type TypedArray,
-  writeInfo,
-} from "@ngpipe/precomputed";
+import { fromTyped, readInfo, scaleForMip, type TypedArray, writeInfo } from "@ngpipe/precomputed";
 import type { VoxelCounts } from "@ngpipe/segmentation";
 import { z } from "zod";
 import { labelsKernels } from "../labels-kernel-module";
@@ -25,9 +18,9 @@ import {
   openLayer,
   storageFor,
 } from "../stages/common";
-import { createDownsampleTasks } from "../stages/downsample";
 import { taskSet } from "../tiling";
 import { cclCleanupTask } from "./ccl";
+import { modeDownsamplePhase, singleScaleInfo } from "./dest-layer";
 import { createVoxelCountTasks, lookupVoxelCounts } from "./voxel-counts";
 
 /** Params of {@link dustTask}. */
@@ -116,7 +109,7 @@ export async function createDustTasks(
     {
       name: "dust",
       tasks: async () => {
-        await writeInfo(storageFor(dest, o), destInfo(info, mip));
+        await writeInfo(storageFor(dest, o), singleScaleInfo(info, mip));
         return taskSet(
           scale.bounds,
           shape,
@@ -134,27 +127,11 @@ export async function createDustTasks(
       },
     },
   ];
-  if ((o.mips ?? 0) > 0)
-    phases.push({
-      name: "dust downsample",
-      tasks: () =>
-        createDownsampleTasks(dest, {
-          mips: o.mips,
-          method: "mode",
-          storage: o.storage,
-          storageOptions: o.storageOptions,
-        }),
-    });
+  if ((o.mips ?? 0) > 0) phases.push(modeDownsamplePhase("dust downsample", dest, o.mips ?? 0, o));
   if (!o.keepCounts)
     phases.push({
       name: "dust cleanup",
       tasks: async () => [cclCleanupTask.payload({ scratch: counts })],
     });
   return phases;
-}
-
-function destInfo(src: InfoJSON, mip: number): InfoJSON {
-  const scale = structuredClone(src.scales[mip]);
-  delete scale.sharding;
-  return { ...structuredClone(src), scales: [scale] };
 }

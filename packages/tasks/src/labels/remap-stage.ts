@@ -10,7 +10,6 @@ import {
   bytesPerVoxel,
   type DataType,
   fromTyped,
-  type InfoJSON,
   readInfo,
   scaleForMip,
   type TypedArray,
@@ -33,6 +32,7 @@ import {
 } from "../stages/common";
 import type { ShardedOutputOptions } from "../stages/sharding";
 import { taskSet } from "../tiling";
+import { singleScaleInfo } from "./dest-layer";
 import { fileLocation, readRemapMap } from "./map-file";
 import { labelDownsamplePhases, planLabelSharding } from "./sharded-output";
 
@@ -136,7 +136,7 @@ export async function createRemapTasks(
     throw new LayerMismatchError(`remap writes integer labels; ${dataType} is not one`);
   await readRemapMap(o.map, o.storage?.(fileLocation(o.map).dir));
   const scale = scaleForMip(info, mip);
-  const out = destInfo(info, mip, dataType);
+  const out = singleScaleInfo(info, mip, dataType);
   const plan = planLabelSharding(out, o, {
     url: dest,
     bytesRead: bytesPerVoxel(info.data_type as DataType) * info.num_channels,
@@ -169,9 +169,4 @@ export async function createRemapTasks(
   ];
   phases.push(...labelDownsamplePhases("remap downsample", dest, o.mips ?? 0, o));
   return phases;
-}
-
-function destInfo(src: InfoJSON, mip: number, dataType: DataType): InfoJSON {
-  const scale = structuredClone(src.scales[mip]);
-  return { ...structuredClone(src), data_type: dataType, scales: [scale] };
 }

@@ -26,6 +26,7 @@ import {
 } from "../stages/common";
 import { taskList } from "../tiling";
 import { cclCleanupTask } from "./ccl";
+import { blocksPerAxis, gridPositions, linear, type V3 } from "./grid";
 import { packRecord, unpackRecord } from "./records";
 
 /** A voxel-count table that is missing or damaged. */
@@ -113,13 +114,10 @@ const params = z.object({
   groupSize: z.number().int().min(2),
 });
 
-type V3 = [number, number, number];
-const linear = ([i, j, k]: readonly number[], [nx, ny]: readonly number[]) => i + nx * (j + ny * k);
-
 async function layerGrid(url: string, mip: number, shape: V3, storage: Storage) {
   const vol = await Volume.open(url, { mip, storage });
   const size = vol.bounds.size() as V3;
-  return { vol, blocks: size.map((n, a) => Math.ceil(n / shape[a])) as V3 };
+  return { vol, blocks: blocksPerAxis(size, shape) };
 }
 
 /** Phase 1: one block's counts. */
@@ -230,19 +228,15 @@ export async function createVoxelCountTasks(
   const groupSize = o.groupSize ?? 8;
   const dest = o.dest ?? `${layer.replace(/\/+$/, "")}/voxel-counts`;
   const scratch = o.scratch ?? `${dest}-scratch`;
-  const blocks = scale.size.map((n, a) => Math.ceil(n / shape[a])) as V3;
+  const blocks = blocksPerAxis(scale.size, shape);
   const common = { layer, scratch, dest, mip, shape, groupSize };
-  const positions = (dims: V3): V3[] => {
-    const out: V3[] = [];
-    for (let k = 0; k < dims[2]; k++)
-      for (let j = 0; j < dims[1]; j++) for (let i = 0; i < dims[0]; i++) out.push([i, j, k]);
-    return out;
-  };
   const phases: TaskPhase[] = [
     {
       name: "count blocks",
       tasks: async () =>
-        taskList(positions(blocks), (block) => voxelCountBlockTask.payload({ ...common, block })),
+        taskList(gridPositions(blocks), (block) =>
+          voxelCountBlockTask.payload({ ...common, block }),
+        ),
     },
   ];
   let level = 1;
@@ -253,7 +247,7 @@ export async function createVoxelCountTasks(
     phases.push({
       name: `count merge level ${at}`,
       tasks: async () =>
-        taskList(positions(dims), (group) =>
+        taskList(gridPositions(dims), (group) =>
           voxelCountMergeTask.payload({ ...common, level: at, group, last }),
         ),
     });
