@@ -89,6 +89,12 @@ export {
   voxelCountMergeTask,
 } from "./labels/voxel-counts";
 export {
+  createMultiresMeshMergeTasks,
+  type MultiresMeshMergeOptions,
+  multiresMeshMergeTask,
+  multiresShardingSpec,
+} from "./mesh/multires";
+export {
   createMeshingTasks,
   createMeshManifestTasks,
   type MeshingOptions,

@@ -8,7 +8,7 @@ import { contrastNormalizationStage, luminanceLevelsStage } from "./image-analys
 import { ingestStage } from "./ingest";
 import { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from "./labels";
 import { blackoutStage, deleteStage, touchStage } from "./maintenance";
-import { manifestStage, meshStage } from "./mesh";
+import { convertStage, manifestStage, meshStage } from "./mesh";
 import { quantizeStage } from "./quantize";
 import { agglomerationStage, watershedStage } from "./seg";
 import { skeletonMergeStage, skeletonStage } from "./skeletons";
@@ -26,6 +26,7 @@ registerStage(touchStage);
 registerStage(blackoutStage);
 registerStage(meshStage);
 registerStage(manifestStage);
+registerStage(convertStage);
 registerStage(connectedComponentsStage);
 registerStage(remapStage);
 registerStage(voxelCountStage);

@@ -49,7 +49,10 @@ export const ingestStage = defineStage<IngestOptions>({
       },
       { flags: "--offset <x,y,z>", description: "voxel offset of the layer", default: "0,0,0" },
       { flags: "--chunk-size <x,y,z>", description: "chunk size", default: "64,64,64" },
-      { flags: "--encoding <name>", description: "raw, compressed_segmentation, jpeg, png" },
+      {
+        flags: "--encoding <name>",
+        description: "raw, compressed_segmentation, compresso, jpeg, png",
+      },
       { flags: "--layer-type <type>", description: "image or segmentation" },
       {
         flags: "--task-shape <x,y,z>",
