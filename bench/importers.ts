@@ -207,8 +207,12 @@ async function readAll(spec: SourceSpec, block: number[], workers: number): Prom
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: workers }, async () => {
-      for (let b = boxes.shift(); b; b = boxes.shift())
-        bytes += (await src.readBlock(b)).data.byteLength;
+      for (let b = boxes.shift(); b; b = boxes.shift()) {
+        // Not `bytes += await ...`: that reads `bytes` before the await and
+        // loses what the other readers add meanwhile.
+        const n = (await src.readBlock(b)).data.byteLength;
+        bytes += n;
+      }
     }),
   );
   const seconds = (performance.now() - t0) / 1000;

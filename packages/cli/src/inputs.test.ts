@@ -166,7 +166,10 @@ describe("options are checked before anything is written", () => {
     [["--task-shape", "12,8,8", "--chunk-size", "8,8,8"], /--task-shape 12,8,8 must be a multiple/],
     [["--layer-type", "labels"], /--layer-type must be image or segmentation/],
     [["--encoding", "lz4"], /--encoding: unknown chunk encoding "lz4"/],
-    [["--format", "tiff"], /--format must be one of hdf5, zarr, npy, images; got "tiff"/],
+    [
+      ["--format", "tiff"],
+      /--format must be one of hdf5, zarr, npy, images, bigarray, hypersquare; got "tiff"/,
+    ],
   ])("image create %j: one-line UsageError, no layer", async (args, message) => {
     const layer = join(tmp, `bad-${args.join("")}`);
     expect(await ngpipe("image", "create", src(), layer, ...(args as string[]))).toBe(2);

@@ -42,7 +42,7 @@ import {
   UnsupportedDataTypeError,
 } from "./errors";
 import { openHdf5 } from "./hdf5";
-import { blockSize, copyStrided } from "./layout";
+import { blockSize, copyStrided, unionOfBoxes } from "./layout";
 import type { BlockBox, ReadBlockOptions, Vec3, VolumeSource } from "./types";
 
 /** Options of {@link openBigArray}. */
@@ -103,18 +103,6 @@ async function listKeys(storage: Storage, url: string): Promise<string[]> {
     });
   }
   return out;
-}
-
-/** The union of the pieces' boxes. */
-function extentOf(pieces: Piece[]): { min: Vec3; max: Vec3 } {
-  const min: Vec3 = [Infinity, Infinity, Infinity];
-  const max: Vec3 = [-Infinity, -Infinity, -Infinity];
-  for (const p of pieces)
-    for (let i = 0; i < 3; i++) {
-      min[i] = Math.min(min[i], p.min[i]);
-      max[i] = Math.max(max[i], p.max[i]);
-    }
-  return { min, max };
 }
 
 /**
@@ -400,7 +388,7 @@ async function openChunks(
     if (pieces.length === 0) {
       throw new SourceError(`${url}: config.json is there but no chunk x0:x1_y0:y1_z0:z1`, url);
     }
-    ({ min, max } = extentOf(pieces));
+    ({ min, max } = unionOfBoxes(pieces));
   }
   const shape: Shape4 = [max[0] - min[0], max[1] - min[1], max[2] - min[2], nc];
   if (shape.slice(0, 3).some((n) => n <= 0)) {
@@ -466,7 +454,7 @@ async function openBlocks(
       where,
     );
   }
-  const { min, max } = extentOf(blocks);
+  const { min, max } = unionOfBoxes(blocks);
   return new BigArrayBlocks(
     url,
     [max[0] - min[0], max[1] - min[1], max[2] - min[2], nc],

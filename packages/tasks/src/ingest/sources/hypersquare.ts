@@ -42,7 +42,7 @@ import {
   UnsupportedDataTypeError,
 } from "./errors";
 import { decodeJpeg } from "./image-decode";
-import { blockSize, copyStrided } from "./layout";
+import { blockSize, copyStrided, unionOfBoxes } from "./layout";
 import { LzmaStreamError } from "./lzma";
 import type { BlockBox, ReadBlockOptions, Vec3, VolumeSource } from "./types";
 
@@ -436,13 +436,7 @@ export async function openHyperSquare(
       ],
     },
   }));
-  const min: Vec3 = [Infinity, Infinity, Infinity];
-  const max: Vec3 = [-Infinity, -Infinity, -Infinity];
-  for (const c of cubes)
-    for (let i = 0; i < 3; i++) {
-      min[i] = Math.min(min[i], c.keep.min[i]);
-      max[i] = Math.max(max[i], c.keep.max[i]);
-    }
+  const { min, max } = unionOfBoxes(cubes.map((c) => c.keep));
   const label = `${url.replace(/\/+$/, "")}#${volume}`;
   return new HyperSquareReader(
     label,

@@ -8,7 +8,7 @@
  */
 import type { Shape4, TypedArray } from "@ngpipe/precomputed";
 import { BlockOutOfBoundsError, ShapeMismatchError, SourceError } from "./errors";
-import type { BlockBox } from "./types";
+import type { BlockBox, Vec3 } from "./types";
 
 /** Role of a stored axis: 0 = x, 1 = y, 2 = z, 3 = c, -1 = dropped (size 1). */
 export type AxisRole = -1 | 0 | 1 | 2 | 3;
@@ -216,6 +216,18 @@ export function blockSize(bbox: BlockBox, shape: Shape4, source: string): Shape4
     bbox.max[2] - bbox.min[2],
     shape[3],
   ];
+}
+
+/** The smallest box holding every one of `boxes` (half-open, global voxels). */
+export function unionOfBoxes(boxes: readonly { min: Vec3; max: Vec3 }[]): { min: Vec3; max: Vec3 } {
+  const min: Vec3 = [Infinity, Infinity, Infinity];
+  const max: Vec3 = [-Infinity, -Infinity, -Infinity];
+  for (const b of boxes)
+    for (let i = 0; i < 3; i++) {
+      min[i] = Math.min(min[i], b.min[i]);
+      max[i] = Math.max(max[i], b.max[i]);
+    }
+  return { min, max };
 }
 
 /** File and directory names that hold datasets addressed as `<container>#<inner path>`. */
