@@ -16,12 +16,17 @@
  *          the two tasks one after the other; 2 workers = pool of 2 threads,
  *          the two tasks at once (as `ngpipe execute --workers 2 --threads 2`).
  *
+ * With `sharded`, the tasks are those of a sharded downsample into a new
+ * layer (one mip per task set, Igneous' ImageShardDownsampleTask): each
+ * reads the same 1024x1024x64 block and writes one 512x512x64 shard of
+ * mip 1 (16 chunks, gzip data); the floor then pools and encodes one mip.
+ *
  * Printed per layer: medians over the runs of the floor per task, the task
  * time per task, task/floor efficiency (floor time / task time, >= 0.8 is the
  * goal for 1 worker) and the 2-worker speed-up (>= 1.8 the goal), with the
  * load average. Runs alternate floor, 1 worker, 2 workers.
  *
- * Run: npx tsx bench/downsample-task.ts [runs] [image|seg]
+ * Run: npx tsx bench/downsample-task.ts [runs] [image|seg|both] [sharded]
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -46,10 +51,11 @@ import { decodeStoredChunk, encodeStoredChunk } from "../packages/precomputed/sr
 
 const runs = Number(process.argv[2] ?? 3);
 const only = process.argv[3];
+const sharded = process.argv[4] === "sharded";
 const BLOCK = [1024, 1024, 64] as const;
 const SHAPE = [2 * BLOCK[0], BLOCK[1], BLOCK[2]] as const;
 const CHUNK = [128, 128, 64] as const;
-const MIPS = 3;
+const MIPS = sharded ? 1 : 3;
 const dir = mkdtempSync(join(tmpdir(), "ngpipe-bench-ds-"));
 
 /** Voronoi labels for the layer: a 512x512x64 partition tiled 4x2, each tile's ids offset. */
@@ -89,6 +95,21 @@ interface Layer {
 
 /** The two task payloads: one per 1024x1024x64 block. */
 async function payloads(layer: Layer) {
+  if (sharded) {
+    // Shards of 512x512x64 voxels of mip 1: each task reads one block.
+    const bytes = layer.dtype === "uint64" ? 8 : 1;
+    const set = await createDownsampleTasks(layer.url, {
+      dest: `${layer.url}-sharded`,
+      mips: 1,
+      sharded: true,
+      // Under 512x512x64 voxels: the planner rounds a power of two up to the next shard size.
+      shardBytes: 0.75 * 512 * 512 * 64 * bytes,
+      memoryTarget: 8e9,
+    });
+    const tasks = [...set];
+    if (tasks.length !== 2) throw new Error(`expected 2 shard tasks, got ${tasks.length}`);
+    return tasks;
+  }
   const set = await createDownsampleTasks(layer.url, { mips: MIPS, memoryTarget: 8e9 });
   const [first] = [...set];
   return [0, 1].map((i) => ({
@@ -210,7 +231,7 @@ async function bench(layer: Layer, block: TypedArray): Promise<void> {
 
 async function main(): Promise<void> {
   console.log(
-    `# npx tsx bench/downsample-task.ts ${runs}  (node ${process.version}, ${runs} runs, load ${loadavg()
+    `# npx tsx bench/downsample-task.ts ${process.argv.slice(2).join(" ")}  (node ${process.version}, ${runs} runs, load ${loadavg()
       .map((l) => l.toFixed(1))
       .join(" ")})`,
   );
@@ -218,7 +239,7 @@ async function main(): Promise<void> {
   if (only !== "seg") {
     const image = emLikeImage(seg, SHAPE);
     const imageLayer: Layer = {
-      name: "image uint8 raw, 3 mips",
+      name: `image uint8 raw, ${MIPS} mips${sharded ? ", sharded" : ""}`,
       url: `file://${join(dir, "image")}`,
       path: join(dir, "image"),
       encoding: "raw",
@@ -237,7 +258,7 @@ async function main(): Promise<void> {
   const big = new BigUint64Array(seg.length);
   for (let i = 0; i < seg.length; i++) big[i] = seg[i] === 0 ? 0n : BigInt(seg[i]) + (1n << 40n);
   const segLayer: Layer = {
-    name: "seg uint64 cseg, 3 mips",
+    name: `seg uint64 cseg, ${MIPS} mips${sharded ? ", sharded" : ""}`,
     url: `file://${join(dir, "seg")}`,
     path: join(dir, "seg"),
     encoding: "compressed_segmentation",

@@ -151,7 +151,7 @@ export const stageArgParsers: StageArgParsers = {
 /** Descriptions of the command groups stages put their commands in. */
 const GROUPS: Record<string, string> = {
   image: "image and segmentation layers",
-  mesh: "meshes of segmentation layers (legacy precomputed format)",
+  mesh: "meshes of segmentation layers (legacy and multiresolution precomputed formats)",
   seg: "segmentation layers: watershed, agglomeration, segment properties",
   skeleton: "skeletons of segmentation layers (precomputed skeletons, TEASAR)",
 };

@@ -11,7 +11,7 @@ import { ChunkDecodeError } from "../errors";
 import { Bbox } from "../geometry/bbox";
 import { closePool } from "../pool";
 import { Volume } from "../volume/volume";
-import { decodeStoredChunk, encodeStoredChunk } from "./stored";
+import { decodeStoredChunk, decodeStoredChunkInto, encodeStoredChunk } from "./stored";
 
 afterAll(() => closePool());
 
@@ -143,4 +143,63 @@ test("on file:// pooled writes store <chunk>.gz (gzip) or the bare chunk (no com
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("decodeStoredChunkInto decodes a whole compressed_segmentation chunk in place, leaving the rest of the array", () => {
+  for (const dtype of ["uint32", "uint64"] as const) {
+    const c: ChunkContext = { dtype, shape: [6, 5, 3, 2], blockSize: [4, 4, 2], key: "k" };
+    const n = 6 * 5 * 3 * 2;
+    const voxels =
+      dtype === "uint32"
+        ? Uint32Array.from({ length: n }, (_, i) => (i % 7) * 3 + 1)
+        : BigUint64Array.from({ length: n }, (_, i) => BigInt((i % 7) * 3 + 1) << 35n);
+    const stored = encodeStoredChunk(voxels, "compressed_segmentation", c, "gzip");
+    const outShape: [number, number, number, number] = [9, 8, 5, 2];
+    const total = 9 * 8 * 5 * 2;
+    const out =
+      dtype === "uint32" ? new Uint32Array(total).fill(99) : new BigUint64Array(total).fill(99n);
+    const at = [2, 3, 1];
+    decodeStoredChunkInto(
+      stored,
+      "gzip",
+      "compressed_segmentation",
+      c,
+      out,
+      outShape,
+      [0, 0, 0],
+      at,
+      [6, 5, 3],
+    );
+    for (let ch = 0; ch < 2; ch++)
+      for (let z = 0; z < 5; z++)
+        for (let y = 0; y < 8; y++)
+          for (let x = 0; x < 9; x++) {
+            const inside = x >= 2 && x < 8 && y >= 3 && y < 8 && z >= 1 && z < 4;
+            const got = out[x + 9 * (y + 8 * (z + 5 * ch))];
+            const want = inside
+              ? voxels[x - 2 + 6 * (y - 3 + 5 * (z - 1 + 3 * ch))]
+              : dtype === "uint32"
+                ? 99
+                : 99n;
+            expect(got).toBe(want);
+          }
+  }
+});
+
+test("decodeStoredChunkInto refuses a chunk that does not fit the array", () => {
+  const stored = encodeStoredChunk(labels(), "compressed_segmentation", ctx);
+  const out = new Uint32Array(8 * 8 * 4);
+  expect(() =>
+    decodeStoredChunkInto(
+      stored,
+      undefined,
+      "compressed_segmentation",
+      ctx,
+      out,
+      [8, 8, 4, 1],
+      [0, 0, 0],
+      [1, 0, 0],
+      [8, 8, 4],
+    ),
+  ).toThrow(RangeError);
 });

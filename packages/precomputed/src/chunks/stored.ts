@@ -9,7 +9,7 @@
 import type { Compression } from "@ngpipe/storage";
 import { compressSync, decompressSync } from "@ngpipe/storage/compression";
 import { copyBox, fromTyped, type Shape4 } from "../array";
-import { decodeChunk, encodeChunk } from "../codecs/registry";
+import { decodeChunk, encodeChunk, getCodec } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
 import { bytesPerVoxel, type TypedArray } from "../dtypes";
 import { ChunkDecodeError } from "../errors";
@@ -98,7 +98,9 @@ export function decodeStoredChunk(
  * {@link decodeStoredChunk}, then copy the box `size` at `srcMin` of the
  * chunk to `dstMin` of `out` (an array of shape `outShape`, normally on a
  * SharedArrayBuffer, so that a worker of the pool paints the chunk into the
- * reader's array itself and the chunk's voxels never travel back).
+ * reader's array itself and the chunk's voxels never travel back). A whole
+ * chunk of a codec with `decodeInto` (compressed_segmentation) is decoded
+ * in place, without the chunk-sized array.
  */
 export function decodeStoredChunkInto(
   bytes: Uint8Array,
@@ -111,6 +113,15 @@ export function decodeStoredChunkInto(
   dstMin: readonly number[],
   size: readonly number[],
 ): void {
+  const codec = getCodec(encoding);
+  const whole = [0, 1, 2].every((i) => srcMin[i] === 0 && size[i] === ctx.shape[i]);
+  if (whole && codec.decodeInto) {
+    // The codec writes the voxels in place: no chunk-sized array, no copy.
+    const plain =
+      compression === undefined ? bytes : inflateChunk(bytes, compression, encoding, ctx);
+    codec.decodeInto(plain, ctx, out, outShape, dstMin);
+    return;
+  }
   const data = decodeStoredChunk(bytes, compression, encoding, ctx);
   const chunk = fromTyped(data, [...ctx.shape]);
   copyBox(chunk, srcMin, fromTyped(out, outShape), dstMin, size);

@@ -76,10 +76,39 @@ function decode(bytes: Uint8Array, ctx: ChunkContext): TypedArray {
   return dtype === "uint64" ? new BigUint64Array(words.buffer, 0, words.length / 2) : words;
 }
 
+function decodeInto(
+  bytes: Uint8Array,
+  ctx: ChunkContext,
+  out: TypedArray,
+  outShape: readonly [number, number, number, number],
+  at: readonly number[],
+): void {
+  const fail = decodeFailure(ctx.key);
+  checkShape(ctx.shape, fail);
+  const dtype = dtypeOf(ctx, fail);
+  const blockSize = blockSizeOf(ctx, fail);
+  const words = wordsOfVoxels(out, fail);
+  if (out instanceof BigUint64Array !== (dtype === "uint64"))
+    throw fail(`compressed_segmentation of ${dtype} cannot decode into a ${out.constructor.name}`);
+  const [X, Y, Z] = outShape;
+  if ([0, 1, 2].some((i) => at[i] < 0 || at[i] + ctx.shape[i] > outShape[i]))
+    throw new RangeError(
+      `chunk ${shapeText(ctx.shape)} at ${at.join(",")} leaves the output ${shapeText(outShape)}`,
+    );
+  const layout = {
+    offset: at[0] + X * (at[1] + Y * at[2]),
+    rowStride: X,
+    planeStride: X * Y,
+    channelStride: X * Y * Z,
+  };
+  decodeCompressedSegmentation(bytes, ctx.shape, blockSize, dtype, ctx.key, words, layout);
+}
+
 /** The `compressed_segmentation` codec (uint32 and uint64; `ctx.blockSize`, default 8x8x8). */
 export const compressedSegmentationCodec: ChunkCodec = {
   encoding: "compressed_segmentation",
   dataTypes: ["uint32", "uint64"],
   encode,
   decode,
+  decodeInto,
 };

@@ -30,6 +30,19 @@ function wordsOf(bytes: Uint8Array, key: string | undefined): Uint32Array {
 }
 
 /**
+ * Where {@link decodeCompressedSegmentation} writes into a larger array:
+ * voxel (x, y, z, c) of the chunk goes to voxel
+ * `offset + x + rowStride * y + planeStride * z + channelStride * c` of
+ * `into` (counted in voxels: word pairs for uint64).
+ */
+export interface CsegOutputLayout {
+  offset: number;
+  rowStride: number;
+  planeStride: number;
+  channelStride: number;
+}
+
+/**
  * Decodes compressed_segmentation bytes (multi-channel format) into voxels.
  *
  * @param bytes the stored chunk.
@@ -39,7 +52,10 @@ function wordsOf(bytes: Uint8Array, key: string | undefined): Uint32Array {
  * @param key names the chunk in errors.
  * @param into optional output of exactly `sx*sy*sz*c` words (twice that for
  *   uint64) to decode into, e.g. a buffer reused across chunks: a fresh
- *   multi-megabyte array costs page faults on first touch.
+ *   multi-megabyte array costs page faults on first touch. With `layout`,
+ *   any array holding the chunk at that place, e.g. a whole cutout.
+ * @param layout where the chunk's voxels go in `into` (default: `into` is
+ *   the chunk, x fastest).
  * @returns the voxels as 32-bit words, x fastest, planar channels (uint64 as
  *   low/high pairs; view its buffer as `BigUint64Array` for the API edge).
  * @throws ChunkDecodeError on corrupt or truncated input (`into` may then be
@@ -52,14 +68,29 @@ export function decodeCompressedSegmentation(
   dtype: "uint32" | "uint64",
   key?: string,
   into?: Uint32Array,
+  layout?: CsegOutputLayout,
 ): Uint32Array {
   const [sx, sy, sz, nc] = shape;
   const wpe = dtype === "uint64" ? 2 : 1;
   const nvox = sx * sy * sz;
   const length = nvox * nc * wpe;
-  if (into && into.length !== length)
+  const { offset, rowStride, planeStride, channelStride } = layout ?? {
+    offset: 0,
+    rowStride: sx,
+    planeStride: sx * sy,
+    channelStride: nvox,
+  };
+  if (into && layout === undefined && into.length !== length)
     throw new RangeError(`output has ${into.length} words, the chunk needs ${length}`);
   if (nvox === 0) return into ?? new Uint32Array(0);
+  if (layout !== undefined) {
+    const last =
+      offset + sx - 1 + rowStride * (sy - 1) + planeStride * (sz - 1) + channelStride * (nc - 1);
+    if (into === undefined || offset < 0 || (last + 1) * wpe > into.length)
+      throw new RangeError(
+        `output of ${into?.length ?? 0} words cannot hold the chunk at voxel ${offset} (last voxel ${last})`,
+      );
+  }
   // Every voxel of every channel is written by exactly one block, so the
   // output needs no zero-filling.
   const out = into ?? uninitialisedWords(length);
@@ -79,7 +110,8 @@ export function decodeCompressedSegmentation(
         `compressed_segmentation channel ${c} offset ${base} leaves no room for its ${nblocks} block headers in ${nw} words`,
         key,
       );
-    decodeChannel(words, base, out, c * nvox * wpe, shape, blockSize, wpe, key);
+    const outBase = (offset + c * channelStride) * wpe;
+    decodeChannel(words, base, out, outBase, shape, rowStride, planeStride, blockSize, wpe, key);
   }
   return out;
 }
@@ -94,6 +126,8 @@ function decodeChannel(
   out: Uint32Array,
   outBase: number,
   shape: ChunkShape,
+  rs: number,
+  ps: number,
   blockSize: BlockSize,
   wpe: number,
   key: string | undefined,
@@ -123,13 +157,13 @@ function decodeChannel(
         const bits = h0 >>> 24;
         const table = base + (h0 & 0xffffff);
         const values = base + words[base + 2 * block + 1];
-        const o = outBase + wpe * (x0 + sx * (y0 + sy * z0));
+        const o = outBase + wpe * (x0 + rs * y0 + ps * z0);
         if (bits === 0) {
           if (table + wpe > nw) throw fail(key, block, `table offset ${table} is past the end`);
-          if (wpe === 1) fill32(out, o, words[table], ax, ay, az, sx, sy);
+          if (wpe === 1) fill32(out, o, words[table], ax, ay, az, rs, ps);
           else if (out64 === undefined || !loadTable64(words, table, 0, 1))
-            fill64(out, o, words[table], words[table + 1], ax, ay, az, sx, sy);
-          else fillF64(out64, o >>> 1, TABLE64[0], ax, ay, az, sx, sy);
+            fill64(out, o, words[table], words[table + 1], ax, ay, az, rs, ps);
+          else fillF64(out64, o >>> 1, TABLE64[0], ax, ay, az, rs, ps);
           continue;
         }
         if (bits > 32 || (bits & (bits - 1)) !== 0)
@@ -146,10 +180,10 @@ function decodeChannel(
             throw fail(key, block, `table index ${max} is past the end of the data`);
         }
         if (wpe === 1)
-          decodeBlock32(words, values, table, bits, out, o, ax, ay, az, bx, by, sx, sy);
+          decodeBlock32(words, values, table, bits, out, o, ax, ay, az, bx, by, rs, ps);
         else if (out64 === undefined || !loadTable64(words, table, bits, entries))
-          decodeBlock64(words, values, table, bits, out, o, ax, ay, az, bx, by, sx, sy);
-        else decodeBlockF64(words, values, bits, out64, o >>> 1, ax, ay, az, bx, by, sx, sy);
+          decodeBlock64(words, values, table, bits, out, o, ax, ay, az, bx, by, rs, ps);
+        else decodeBlockF64(words, values, bits, out64, o >>> 1, ax, ay, az, bx, by, rs, ps);
       }
     }
   }
@@ -217,12 +251,12 @@ function fill32(
   ax: number,
   ay: number,
   az: number,
-  sx: number,
-  sy: number,
+  rs: number,
+  ps: number,
 ): void {
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
-      const row = o + sx * (y + sy * z);
+      const row = o + rs * y + ps * z;
       if (ax === 8) {
         out[row] = v;
         out[row + 1] = v;
@@ -244,13 +278,13 @@ function fill64(
   ax: number,
   ay: number,
   az: number,
-  sx: number,
-  sy: number,
+  rs: number,
+  ps: number,
 ): void {
   const ax2 = 2 * ax;
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
-      const row = o + 2 * sx * (y + sy * z);
+      const row = o + 2 * (rs * y + ps * z);
       if (ax === 8) {
         out[row] = lo;
         out[row + 1] = hi;
@@ -288,23 +322,23 @@ function decodeBlock32(
   az: number,
   bx: number,
   by: number,
-  sx: number,
-  sy: number,
+  rs: number,
+  ps: number,
 ): void {
   if (bits === 32) {
     for (let z = 0; z < az; z++)
       for (let y = 0; y < ay; y++) {
         const src = values + bx * (y + by * z);
-        const row = o + sx * (y + sy * z);
+        const row = o + rs * y + ps * z;
         for (let x = 0; x < ax; x++) out[row + x] = words[table + words[src + x]];
       }
     return;
   }
   const mask = (1 << bits) - 1;
   if (ax === 8 && bx === 8 && bits <= 4) {
-    if (bits === 1) rows8x1(words, values, table, out, o, ay, az, by, sx, sy);
-    else if (bits === 2) rows8x2(words, values, table, out, o, ay, az, by, sx, sy);
-    else rows8x4(words, values, table, out, o, ay, az, by, sx, sy);
+    if (bits === 1) rows8x1(words, values, table, out, o, ay, az, by, rs, ps);
+    else if (bits === 2) rows8x2(words, values, table, out, o, ay, az, by, rs, ps);
+    else rows8x4(words, values, table, out, o, ay, az, by, rs, ps);
     return;
   }
   if (bx * bits <= 32 && 32 % (bx * bits) === 0) {
@@ -313,7 +347,7 @@ function decodeBlock32(
       for (let y = 0; y < ay; y++) {
         const bit = bits * bx * (y + by * z);
         let w = words[values + (bit >>> 5)] >>> (bit & 31);
-        const row = o + sx * (y + sy * z);
+        const row = o + rs * y + ps * z;
         if (ax === 8) {
           out[row] = words[table + (w & mask)];
           out[row + 1] = words[table + ((w >>> bits) & mask)];
@@ -334,7 +368,7 @@ function decodeBlock32(
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
       let bit = bits * bx * (y + by * z);
-      const row = o + sx * (y + sy * z);
+      const row = o + rs * y + ps * z;
       for (let x = 0; x < ax; x++, bit += bits)
         out[row + x] = words[table + ((words[values + (bit >>> 5)] >>> (bit & 31)) & mask)];
     }
@@ -352,14 +386,14 @@ function decodeBlock64(
   az: number,
   bx: number,
   by: number,
-  sx: number,
-  sy: number,
+  rs: number,
+  ps: number,
 ): void {
   if (bits === 32) {
     for (let z = 0; z < az; z++)
       for (let y = 0; y < ay; y++) {
         const src = values + bx * (y + by * z);
-        const row = o + 2 * sx * (y + sy * z);
+        const row = o + 2 * (rs * y + ps * z);
         for (let x = 0; x < ax; x++) {
           const t = table + 2 * words[src + x];
           out[row + 2 * x] = words[t];
@@ -375,7 +409,7 @@ function decodeBlock64(
       for (let y = 0; y < ay; y++) {
         const bit = bits * bx * (y + by * z);
         let w = words[values + (bit >>> 5)] >>> (bit & 31);
-        const row = o + 2 * sx * (y + sy * z);
+        const row = o + 2 * (rs * y + ps * z);
         if (ax === 8) {
           let t = table + 2 * (w & mask);
           out[row] = words[t];
@@ -414,7 +448,7 @@ function decodeBlock64(
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
       let bit = bits * bx * (y + by * z);
-      const row = o + 2 * sx * (y + sy * z);
+      const row = o + 2 * (rs * y + ps * z);
       for (let x = 0; x < ax; x++, bit += bits) {
         const t = table + 2 * ((words[values + (bit >>> 5)] >>> (bit & 31)) & mask);
         out[row + 2 * x] = words[t];
@@ -431,12 +465,12 @@ function fillF64(
   ax: number,
   ay: number,
   az: number,
-  sx: number,
-  sy: number,
+  rs: number,
+  ps: number,
 ): void {
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
-      const row = o + sx * (y + sy * z);
+      const row = o + rs * y + ps * z;
       if (ax === 8) {
         out[row] = v;
         out[row + 1] = v;
@@ -465,8 +499,8 @@ function decodeBlockF64(
   az: number,
   bx: number,
   by: number,
-  sx: number,
-  sy: number,
+  rs: number,
+  ps: number,
 ): void {
   const tab = TABLE64;
   const mask = (1 << bits) - 1;
@@ -475,7 +509,7 @@ function decodeBlockF64(
       for (let y = 0; y < ay; y++) {
         const bit = bits * bx * (y + by * z);
         let w = words[values + (bit >>> 5)] >>> (bit & 31);
-        const row = o + sx * (y + sy * z);
+        const row = o + rs * y + ps * z;
         if (ax === 8) {
           out[row] = tab[w & mask];
           out[row + 1] = tab[(w >>> bits) & mask];
@@ -496,7 +530,7 @@ function decodeBlockF64(
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
       let bit = bits * bx * (y + by * z);
-      const row = o + sx * (y + sy * z);
+      const row = o + rs * y + ps * z;
       for (let x = 0; x < ax; x++, bit += bits)
         out[row + x] = tab[(words[values + (bit >>> 5)] >>> (bit & 31)) & mask];
     }
@@ -511,14 +545,14 @@ function rows8x1(
   ay: number,
   az: number,
   by: number,
-  sx: number,
-  sy: number,
+  rs: number,
+  ps: number,
 ): void {
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
       const r = y + by * z;
       const w = words[values + (r >>> 2)] >>> ((r & 3) << 3);
-      const row = o + sx * (y + sy * z);
+      const row = o + rs * y + ps * z;
       out[row] = words[table + (w & 1)];
       out[row + 1] = words[table + ((w >>> 1) & 1)];
       out[row + 2] = words[table + ((w >>> 2) & 1)];
@@ -539,14 +573,14 @@ function rows8x2(
   ay: number,
   az: number,
   by: number,
-  sx: number,
-  sy: number,
+  rs: number,
+  ps: number,
 ): void {
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
       const r = y + by * z;
       const w = words[values + (r >>> 1)] >>> ((r & 1) << 4);
-      const row = o + sx * (y + sy * z);
+      const row = o + rs * y + ps * z;
       out[row] = words[table + (w & 3)];
       out[row + 1] = words[table + ((w >>> 2) & 3)];
       out[row + 2] = words[table + ((w >>> 4) & 3)];
@@ -567,13 +601,13 @@ function rows8x4(
   ay: number,
   az: number,
   by: number,
-  sx: number,
-  sy: number,
+  rs: number,
+  ps: number,
 ): void {
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
       const w = words[values + y + by * z];
-      const row = o + sx * (y + sy * z);
+      const row = o + rs * y + ps * z;
       out[row] = words[table + (w & 15)];
       out[row + 1] = words[table + ((w >>> 4) & 15)];
       out[row + 2] = words[table + ((w >>> 8) & 15)];

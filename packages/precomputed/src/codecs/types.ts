@@ -33,4 +33,18 @@ export interface ChunkCodec {
   encode(data: TypedArray, ctx: ChunkContext): Uint8Array;
   /** Stored bytes to voxels; throws `ChunkDecodeError` naming `ctx.key` on bad input. */
   decode(bytes: Uint8Array, ctx: ChunkContext): TypedArray;
+  /**
+   * Optional: {@link decode} straight into `out`, an [x, y, z, c] array of
+   * shape `outShape` (x fastest, planar channels) of the same dtype, with
+   * the chunk's first voxel at `at` (x, y, z); the chunk must lie inside.
+   * Saves a chunk-sized array and its copy when a reader paints whole
+   * chunks into a larger cutout.
+   */
+  decodeInto?(
+    bytes: Uint8Array,
+    ctx: ChunkContext,
+    out: TypedArray,
+    outShape: readonly [number, number, number, number],
+    at: readonly number[],
+  ): void;
 }

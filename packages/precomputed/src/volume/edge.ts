@@ -21,6 +21,7 @@ import { allocTyped, bytesPerVoxel, type DataType, type TypedArray, viewTyped } 
 import { Bbox } from "../geometry/bbox";
 import type { Vec3 } from "../geometry/vec3";
 import { ArrayMismatchError } from "./errors";
+import { takeSharedBuffer } from "./shared-cutouts";
 
 /** A checked [x, y, z, c] view of what `Volume.write` was given (any strides). */
 export type VolumeArray = VoxelArray;
@@ -29,26 +30,34 @@ function offsetIn(inner: Bbox, outer: Bbox): number[] {
   return [inner.min[0] - outer.min[0], inner.min[1] - outer.min[1], inner.min[2] - outer.min[2]];
 }
 
-/** A new [x, y, z, c] array for `box`, every voxel `background`. */
+/**
+ * A new [x, y, z, c] array for `box`, every voxel `background`; `shared`:
+ * on a SharedArrayBuffer, one given back for reuse when there is one of
+ * the size. `covered` says the caller will write every voxel, so a reused
+ * buffer needs no filling.
+ */
 export function newCutout(
   dtype: DataType,
   box: Bbox,
   channels: number,
   background: Voxel,
   shared = false,
+  covered = false,
 ): VoxelArray {
   const s = box.size();
   const shape = [s[0], s[1], s[2], channels];
-  const out = shared
-    ? fromTyped(
-        viewTyped(
-          dtype,
-          new SharedArrayBuffer(s[0] * s[1] * s[2] * channels * bytesPerVoxel(dtype)),
-        ),
-        shape,
-      )
-    : zeros(dtype, shape);
-  if (background !== 0 && background !== 0n)
+  let zeroed = true;
+  let out: VoxelArray;
+  if (shared) {
+    const { buffer, reused } = takeSharedBuffer(
+      s[0] * s[1] * s[2] * channels * bytesPerVoxel(dtype),
+    );
+    zeroed = !reused;
+    out = fromTyped(viewTyped(dtype, buffer), shape);
+  } else {
+    out = zeros(dtype, shape);
+  }
+  if (!covered && (!zeroed || (background !== 0 && background !== 0n)))
     (out.data as unknown as { fill(v: Voxel): void }).fill(background);
   return out;
 }

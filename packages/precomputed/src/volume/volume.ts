@@ -272,8 +272,10 @@ export class Volume {
         `reading ${bbox} of ${this.url} needs ${bytes} bytes, more than one array can hold (${MAX_ARRAY_BYTES}); read it in smaller boxes`,
       );
     const bg = this.background;
-    const out = newCutout(this.dataType, bbox, this.numChannels, bg, opts.shared);
     const region = bbox.intersect(this.bounds);
+    // Every voxel of `region` is painted (a missing chunk with background).
+    const covered = region.equals(bbox);
+    const out = newCutout(this.dataType, bbox, this.numChannels, bg, opts.shared, covered);
     if (region.empty()) return out as VoxelArray<T>;
     await this.loadChunks(
       region,

@@ -19,6 +19,7 @@ import {
   type InfoJSON,
   InfoNotFoundError,
   readInfo,
+  releaseSharedCutout,
   ShardPlanError,
   scaleForMip,
   type Vec3,
@@ -329,6 +330,8 @@ export const downsampleTask = defineTask({
       background: backgroundValue(p.background, src.dataType),
       signal: ctx.signal,
     });
+    // The pooling kernel has finished with the block: the next task's read reuses its pages.
+    releaseSharedCutout(array);
     ctx.progress(box.volume(), box.volume());
     return { voxels: box.volume() };
   },

@@ -1,0 +1,60 @@
+import { fromTyped } from "../array";
+import { Bbox } from "../geometry/bbox";
+import { closePool } from "../pool";
+import { clearSharedCutouts, releaseSharedCutout } from "./shared-cutouts";
+import { Volume } from "./volume";
+
+afterAll(() => closePool());
+afterEach(() => clearSharedCutouts());
+
+let serial = 0;
+async function layer(): Promise<{ vol: Volume; data: Uint16Array }> {
+  const data = Uint16Array.from({ length: 40 * 30 * 20 }, (_, i) => 1 + (i % 9000));
+  const vol = await Volume.fromArray(
+    `mem://shared-cutouts-${++serial}/img`,
+    fromTyped(data, [40, 30, 20]),
+    {
+      chunkSize: [16, 16, 8],
+    },
+  );
+  return { vol: await Volume.open(vol.url, { bounded: false, background: 7 }), data };
+}
+
+test("a released shared cutout's buffer is reused by the next shared read of its size, with the right voxels", async () => {
+  const { vol } = await layer();
+  const box = new Bbox([0, 0, 0], [32, 16, 16]);
+  const first = await vol.read(box, { shared: true });
+  const buffer = first.data.buffer;
+  releaseSharedCutout(first);
+  const other = new Bbox([8, 14, 4], [40, 30, 20]);
+  const second = await vol.read(other, { shared: true });
+  expect(second.data.buffer).toBe(buffer);
+  const plain = await vol.read(other);
+  expect(Array.from(second.data as Uint16Array)).toEqual(Array.from(plain.data as Uint16Array));
+});
+
+test("a reused buffer gets the background where the box leaves the dataset, not the old voxels", async () => {
+  const { vol } = await layer();
+  const inside = new Bbox([0, 0, 0], [32, 16, 16]);
+  const first = await vol.read(inside, { shared: true });
+  releaseSharedCutout(first);
+  // Same size, half outside the dataset in x.
+  const half = new Bbox([24, 0, 0], [56, 16, 16]);
+  const second = await vol.read(half, { shared: true });
+  expect(second.data.buffer).toBe(first.data.buffer);
+  expect(second.get(20, 3, 3, 0)).toBe(7);
+  expect(second.get(31, 15, 15, 0)).toBe(7);
+  const plain = await vol.read(half);
+  expect(Array.from(second.data as Uint16Array)).toEqual(Array.from(plain.data as Uint16Array));
+});
+
+test("an unreleased cutout is never handed out again, and buffers of another size are not used", async () => {
+  const { vol } = await layer();
+  const box = new Bbox([0, 0, 0], [16, 16, 8]);
+  const kept = await vol.read(box, { shared: true });
+  const next = await vol.read(box, { shared: true });
+  expect(next.data.buffer).not.toBe(kept.data.buffer);
+  releaseSharedCutout(next);
+  const bigger = await vol.read(new Bbox([0, 0, 0], [32, 16, 8]), { shared: true });
+  expect(bigger.data.buffer).not.toBe(next.data.buffer);
+});
