@@ -59,3 +59,31 @@ export function ensureViewerBundle(): { dir: string } | { missing: string } {
     rmSync(work, { recursive: true, force: true });
   }
 }
+
+/** What an end-to-end test in the browser needs, or why it cannot run. */
+export interface ViewerEnvironment {
+  /** chromium's path, when found. */
+  chromium?: string;
+  /** The viewer bundle's directory, when had. */
+  viewerDir?: string;
+  /** Why the test cannot run ("" when it can). */
+  missing: string;
+  /** `test`, or `test.skip` (the reason printed) when something is missing outside CI, where it is a failure. */
+  e2e: jest.It;
+}
+
+/** Finds chromium and the viewer bundle for the end-to-end test named `what`. */
+export function viewerEnvironment(what: string): ViewerEnvironment {
+  const browser = findChromium();
+  const bundle = "path" in browser ? ensureViewerBundle() : undefined;
+  const missing =
+    "missing" in browser ? browser.missing : bundle && "missing" in bundle ? bundle.missing : "";
+  const inCi = process.env.CI === "true";
+  if (missing && !inCi) process.stderr.write(`skipping the ${what} end-to-end test: ${missing}\n`);
+  return {
+    chromium: "path" in browser ? browser.path : undefined,
+    viewerDir: bundle && "dir" in bundle ? bundle.dir : undefined,
+    missing,
+    e2e: missing && !inCi ? test.skip : test,
+  };
+}

@@ -26,8 +26,8 @@ import {
 } from "@ngpipe/precomputed";
 import { voronoiSegmentation } from "@ngpipe/tasks";
 import { type Browser, chromium } from "playwright-core";
-import { ensureViewerBundle, findChromium, REPO } from "./bundle";
-import { CHROMIUM_ARGS, type LayerProbe, probeLayers } from "./page";
+import { REPO, viewerEnvironment } from "./bundle";
+import { CHROMIUM_ARGS, type LayerProbe, probeLayers, recordRequests } from "./page";
 
 const SHAPE: [number, number, number] = [128, 128, 32];
 const CHUNK: [number, number, number] = [64, 64, 16];
@@ -37,17 +37,7 @@ const SCREENSHOT = join(REPO, ".tmp", "e2e", "compresso.png");
 /** Ids are Voronoi cells 1..12 plus this, so every one needs the high word. */
 const OFFSET = 2n ** 40n;
 
-const browserPath = findChromium();
-const bundle = "path" in browserPath ? ensureViewerBundle() : undefined;
-const missing =
-  "missing" in browserPath
-    ? browserPath.missing
-    : bundle && "missing" in bundle
-      ? bundle.missing
-      : "";
-const inCi = process.env.CI === "true";
-if (missing && !inCi) process.stderr.write(`skipping the compresso end-to-end test: ${missing}\n`);
-const e2e = missing && !inCi ? test.skip : test;
+const { chromium: chromiumPath, viewerDir, missing, e2e } = viewerEnvironment("compresso");
 
 /** Writes `dir/labels`: compresso, two mips, with segment properties. Returns each id's text in the segment list. */
 async function writeLayer(dir: string): Promise<Map<string, string>> {
@@ -112,19 +102,9 @@ describe("Neuroglancer end to end: compresso and segment properties", () => {
       dataDir = mkdtempSync(join(tmpdir(), "ngpipe-e2e-compresso-"));
       const labels = await writeLayer(dataDir);
       data = await startViewServer(dataDir);
-      viewer = await startViewServer((bundle as { dir: string }).dir);
-      const requests: Array<{ path: string; status: number }> = [];
-      let inFlight = 0;
-      let lastActivity = Date.now();
-      data.server.on("request", (req, res) => {
-        inFlight++;
-        lastActivity = Date.now();
-        res.on("close", () => {
-          inFlight--;
-          lastActivity = Date.now();
-          requests.push({ path: decodeURIComponent(req.url ?? ""), status: res.statusCode });
-        });
-      });
+      viewer = await startViewServer(viewerDir as string);
+      const log = recordRequests(data.server);
+      const { requests } = log;
 
       const layers = await findLayers(dataDir);
       expect(layers.map((l) => `${l.path}:${l.type}`)).toEqual(["labels:segmentation"]);
@@ -134,7 +114,7 @@ describe("Neuroglancer end to end: compresso and segment properties", () => {
       Object.assign(state, { selectedLayer: { layer: state.layers[0].name, visible: true } });
 
       browser = await chromium.launch({
-        executablePath: (browserPath as { path: string }).path,
+        executablePath: chromiumPath,
         args: CHROMIUM_ARGS,
         timeout: 30_000,
       });
@@ -175,8 +155,8 @@ describe("Neuroglancer end to end: compresso and segment properties", () => {
           l.visibleNeeded > 0 &&
           l.visibleAvailable === l.visibleNeeded &&
           names.length >= labels.size &&
-          inFlight === 0 &&
-          Date.now() - lastActivity > QUIET_MS;
+          log.inFlight() === 0 &&
+          log.idleMs() > QUIET_MS;
         const broken =
           errors.length > 0 || requests.some((r) => r.status >= 400) || (l?.errors.length ?? 0) > 0;
         if (settled || broken || Date.now() > deadline) break;

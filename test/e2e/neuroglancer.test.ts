@@ -14,27 +14,21 @@ import { join } from "node:path";
 import { findLayers, neuroglancerState, startViewServer, type ViewServer } from "@ngpipe/cli";
 import { closePool } from "@ngpipe/precomputed";
 import { type Browser, chromium } from "playwright-core";
-import { ensureViewerBundle, findChromium, REPO } from "./bundle";
+import { REPO, viewerEnvironment } from "./bundle";
 import { writeLayers, writeMultiresLayer } from "./layers";
-import { CHROMIUM_ARGS, type LayerProbe, type PageGlobals, probeLayers } from "./page";
+import {
+  CHROMIUM_ARGS,
+  type LayerProbe,
+  type PageGlobals,
+  probeLayers,
+  recordRequests,
+} from "./page";
 
 const SETTLE_TIMEOUT_MS = 60_000;
 const QUIET_MS = 1_500;
 const SCREENSHOT = join(REPO, ".tmp", "e2e", "neuroglancer.png");
 
-const browserPath = findChromium();
-const bundle = "path" in browserPath ? ensureViewerBundle() : undefined;
-const missing =
-  "missing" in browserPath
-    ? browserPath.missing
-    : bundle && "missing" in bundle
-      ? bundle.missing
-      : "";
-const inCi = process.env.CI === "true";
-if (missing && !inCi)
-  process.stderr.write(`skipping the Neuroglancer end-to-end test: ${missing}\n`);
-
-const e2e = missing && !inCi ? test.skip : test;
+const { chromium: chromiumPath, viewerDir, missing, e2e } = viewerEnvironment("Neuroglancer");
 
 describe("Neuroglancer end to end", () => {
   let dataDir: string;
@@ -54,7 +48,6 @@ describe("Neuroglancer end to end", () => {
     "an image, a segmentation with meshes and a sharded image written by ngpipe load without errors",
     async () => {
       if (missing) throw new Error(`cannot run the Neuroglancer end-to-end test: ${missing}`);
-      const viewerDir = (bundle as { dir: string }).dir;
       dataDir = mkdtempSync(join(tmpdir(), "ngpipe-e2e-"));
       const written = await writeLayers(dataDir);
       expect(written.meshed).toEqual(["1", "2", "3"]);
@@ -62,19 +55,9 @@ describe("Neuroglancer end to end", () => {
       expect(Math.max(...[...written.fragments.values()].map((f) => f.length))).toBeGreaterThan(1);
 
       data = await startViewServer(dataDir);
-      viewer = await startViewServer(viewerDir);
-      const requests: Array<{ path: string; status: number }> = [];
-      let inFlight = 0;
-      let lastActivity = Date.now();
-      data.server.on("request", (req, res) => {
-        inFlight++;
-        lastActivity = Date.now();
-        res.on("close", () => {
-          inFlight--;
-          lastActivity = Date.now();
-          requests.push({ path: decodeURIComponent(req.url ?? ""), status: res.statusCode });
-        });
-      });
+      viewer = await startViewServer(viewerDir as string);
+      const log = recordRequests(data.server);
+      const { requests } = log;
 
       const layers = await findLayers(dataDir);
       expect(layers.map((l) => `${l.path}:${l.type}`)).toEqual([
@@ -98,7 +81,7 @@ describe("Neuroglancer end to end", () => {
       } as (typeof state.layers)[number]);
 
       browser = await chromium.launch({
-        executablePath: (browserPath as { path: string }).path,
+        executablePath: chromiumPath,
         args: CHROMIUM_ARGS,
         timeout: 30_000,
       });
@@ -146,8 +129,8 @@ describe("Neuroglancer end to end", () => {
               l.visibleAvailable === l.visibleNeeded,
           ) &&
           fragmentPaths.every(answered) &&
-          inFlight === 0 &&
-          Date.now() - lastActivity > QUIET_MS;
+          log.inFlight() === 0 &&
+          log.idleMs() > QUIET_MS;
         const broken =
           pageErrors.length + workerErrors.length + consoleErrors.length > 0 ||
           requests.some((r) => r.status >= 400) ||
@@ -287,21 +270,11 @@ describe("Neuroglancer end to end, multiresolution meshes", () => {
       expect(written.meshed.length).toBeGreaterThan(5);
       expect(Math.max(...written.lods.values())).toBeGreaterThan(2);
       data = await startViewServer(dataDir);
-      viewer = await startViewServer((bundle as { dir: string }).dir);
-      const requests: Array<{ path: string; status: number }> = [];
-      let inFlight = 0;
-      let lastActivity = Date.now();
-      data.server.on("request", (req, res) => {
-        inFlight++;
-        lastActivity = Date.now();
-        res.on("close", () => {
-          inFlight--;
-          lastActivity = Date.now();
-          requests.push({ path: decodeURIComponent(req.url ?? ""), status: res.statusCode });
-        });
-      });
+      viewer = await startViewServer(viewerDir as string);
+      const log = recordRequests(data.server);
+      const { requests } = log;
       browser = await chromium.launch({
-        executablePath: (browserPath as { path: string }).path,
+        executablePath: chromiumPath,
         args: CHROMIUM_ARGS,
         timeout: 30_000,
       });
@@ -353,8 +326,8 @@ describe("Neuroglancer end to end, multiresolution meshes", () => {
             probe[0].visibleNeeded > 0 &&
             probe[0].visibleAvailable === probe[0].visibleNeeded &&
             requests.length > 0 &&
-            inFlight === 0 &&
-            Date.now() - lastActivity > QUIET_MS;
+            log.inFlight() === 0 &&
+            log.idleMs() > QUIET_MS;
           if (settled || errors.length > 0 || probe?.some((l) => l.errors.length > 0)) break;
           if (Date.now() > deadline) break;
           await page.waitForTimeout(250);

@@ -1,8 +1,9 @@
 /**
- * What the end-to-end tests run in the browser page: chromium's flags, and
+ * What the end-to-end tests run in the browser page: chromium's flags,
  * reading each Neuroglancer layer's load state and errors from the
- * viewer's `window.viewer`.
+ * viewer's `window.viewer`, and the log of what the data server answered.
  */
+import type { ViewServer } from "@ngpipe/cli";
 
 /** Headless chromium with WebGL 2 from the software renderer (Neuroglancer needs it), no GPU. */
 export const CHROMIUM_ARGS = [
@@ -92,4 +93,30 @@ export function probeLayers(): LayerProbe[] | null {
       visibleAvailable,
     };
   });
+}
+
+/** Every request the data server answered, and whether it is busy. */
+export interface RequestLog {
+  requests: Array<{ path: string; status: number }>;
+  /** Requests not answered yet. */
+  inFlight(): number;
+  /** Milliseconds since a request came or was answered. */
+  idleMs(): number;
+}
+
+/** Starts recording the requests `server` answers (paths decoded). */
+export function recordRequests(server: ViewServer["server"]): RequestLog {
+  const requests: RequestLog["requests"] = [];
+  let inFlight = 0;
+  let lastActivity = Date.now();
+  server.on("request", (req, res) => {
+    inFlight++;
+    lastActivity = Date.now();
+    res.on("close", () => {
+      inFlight--;
+      lastActivity = Date.now();
+      requests.push({ path: decodeURIComponent(req.url ?? ""), status: res.statusCode });
+    });
+  });
+  return { requests, inFlight: () => inFlight, idleMs: () => Date.now() - lastActivity };
 }
