@@ -21,7 +21,7 @@ const config: Config = {
   },
   // ESM-only dependencies are compiled to CommonJS like our own sources.
   transformIgnorePatterns: [
-    "/node_modules/(?!(zarrita|@zarrita|h5wasm|numcodecs|reference-spec-reader|unzipit|uint8array-extras|fast-png|iobuffer)/)",
+    "/node_modules/(?!(zarrita|@zarrita|h5wasm|numcodecs|reference-spec-reader|unzipit|uint8array-extras|fast-png|iobuffer|lzma1)/)",
   ],
   moduleNameMapper: {
     "^@ngpipe/([a-z]+)$": "<rootDir>/packages/$1/src/index.ts",
@@ -37,6 +37,7 @@ const config: Config = {
     "^numcodecs/(blosc|lz4|zstd)$": "<rootDir>/node_modules/numcodecs/dist/$1.js",
     "^reference-spec-reader$": "<rootDir>/node_modules/reference-spec-reader/src/index.js",
     "^h5wasm/node$": "<rootDir>/node_modules/h5wasm/dist/node/hdf5_hl.js",
+    "^lzma1$": "<rootDir>/node_modules/lzma1/lib/index.js",
   },
   // Silences the AWS SDK's Node-version notice (see the file).
   setupFiles: ["<rootDir>/test/support/env.ts"],

@@ -7,12 +7,13 @@
  * mip downsampled 2x2x1; and a sharded copy of the image written by the sharded transfer and
  * downsample stages.
  */
-import { MeshLayer } from "@ngpipe/mesh";
+import { MeshLayer, MultiresMeshLayer } from "@ngpipe/mesh";
 import { downsampleAverage, downsampleMode, fromTyped, Volume } from "@ngpipe/precomputed";
 import {
   createDownsampleTasks,
   createMeshingTasks,
   createMeshManifestTasks,
+  createMultiresMeshMergeTasks,
   createSkeletonMergeTasks,
   createSkeletonTasks,
   createTransferTasks,
@@ -152,4 +153,42 @@ export async function writeLayers(
     skeletons: skeletons.sort(),
     skeletonShards,
   };
+}
+
+/** What {@link writeMultiresLayer} wrote. */
+export interface WrittenMultires {
+  /** Segment ids with a multiresolution mesh. */
+  meshed: string[];
+  /** Shard file keys under `multires/mesh/`. */
+  shards: string[];
+  /** Levels of detail of each segment. */
+  lods: Map<string, number>;
+}
+
+/**
+ * Writes `dir/multires`: the Voronoi segmentation again, its every segment
+ * meshed (`format: "multires"`) and merged into sharded multiresolution
+ * meshes with small octree cells, so that objects span many cells and lods.
+ */
+export async function writeMultiresLayer(dir: string): Promise<WrittenMultires> {
+  const labels = voronoiSegmentation(SHAPE, { seeds: 12, seed: 3 });
+  const url = `file://${dir}/multires`;
+  await Volume.fromArray(url, fromTyped(labels, SHAPE), {
+    chunkSize: CHUNK,
+    resolution: RESOLUTION,
+    workers: false,
+    type: "segmentation",
+    encoding: "compressed_segmentation",
+  });
+  await runAll(createMeshingTasks(url, { shape: MESH_BLOCK, format: "multires" }));
+  await runAll(createMultiresMeshMergeTasks(url, { sharded: true, cellShape: [16, 16, 8] }));
+  const meshes = await MultiresMeshLayer.open(url);
+  const meshed = [...(await (await MeshLayer.open(url)).listFragments()).keys()].sort(
+    (a, b) => Number(a) - Number(b),
+  );
+  const lods = new Map<string, number>();
+  for (const id of meshed) lods.set(id, (await meshes.manifest(id)).lods.length);
+  const shards: string[] = [];
+  for await (const k of meshes.storage.list("")) if (k.endsWith(".shard")) shards.push(k);
+  return { meshed, shards, lods };
 }

@@ -1,7 +1,9 @@
 /**
  * End to end: layers written by ngpipe, served by `ngpipe view`'s server, open
  * in the real Neuroglancer viewer (headless Debian chromium driven by
- * playwright-core) without errors, meshes and skeletons (unsharded and sharded) included.
+ * playwright-core) without errors, meshes and skeletons (unsharded and sharded)
+ * included; and a sharded multiresolution mesh layer renders in the 3d view
+ * at two zoom levels.
  *
  * Skipped (with the reason printed) when chromium or the viewer bundle is
  * missing; under CI=true that is a failure instead.
@@ -13,21 +15,9 @@ import { findLayers, neuroglancerState, startViewServer, type ViewServer } from 
 import { closePool } from "@ngpipe/precomputed";
 import { type Browser, chromium } from "playwright-core";
 import { ensureViewerBundle, findChromium, REPO } from "./bundle";
-import { writeLayers } from "./layers";
+import { writeLayers, writeMultiresLayer } from "./layers";
+import { CHROMIUM_ARGS, type LayerProbe, type PageGlobals, probeLayers } from "./page";
 
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  // WebGL 2 (which Neuroglancer needs) from the software renderer, without a GPU.
-  "--use-angle=swiftshader",
-  "--enable-unsafe-swiftshader",
-];
 const SETTLE_TIMEOUT_MS = 60_000;
 const QUIET_MS = 1_500;
 const SCREENSHOT = join(REPO, ".tmp", "e2e", "neuroglancer.png");
@@ -43,81 +33,6 @@ const missing =
 const inCi = process.env.CI === "true";
 if (missing && !inCi)
   process.stderr.write(`skipping the Neuroglancer end-to-end test: ${missing}\n`);
-
-/**
- * The few browser globals the page functions below use (the repository
- * compiles without the DOM library; these functions run in the page).
- */
-interface PageGlobals {
-  // biome-ignore lint/suspicious/noExplicitAny: Neuroglancer's viewer object, untyped here
-  viewer?: any;
-  location: { hash: string };
-  document: {
-    querySelector(selector: string): object | null;
-    querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>;
-  };
-}
-
-/** What the page tells about one layer (read from Neuroglancer's `window.viewer`). */
-interface LayerProbe {
-  name: string;
-  ready: boolean;
-  sources: number;
-  loaded: number;
-  errors: string[];
-  /** Ids of the data subsources in use (e.g. "default", "bounds", "mesh"). */
-  active: string[];
-  visibleNeeded: number;
-  visibleAvailable: number;
-}
-
-/** Runs in the page: each layer's load state, error messages and visible-chunk counts. */
-function probeLayers(): LayerProbe[] | null {
-  const viewer = (globalThis as unknown as PageGlobals).viewer;
-  if (!viewer) return null;
-  // biome-ignore lint/suspicious/noExplicitAny: Neuroglancer's MessageList
-  const walk = (list: any, out: string[]) => {
-    if (!list) return;
-    for (const m of list.messages ?? []) if (m.severity === 2) out.push(String(m.message));
-    for (const child of list.children ?? []) walk(child, out);
-  };
-  // biome-ignore lint/suspicious/noExplicitAny: Neuroglancer's ManagedUserLayer
-  return viewer.layerManager.managedLayers.map((managed: any) => {
-    const layer = managed.layer;
-    const errors: string[] = [];
-    const active: string[] = [];
-    let loaded = 0;
-    let visibleNeeded = 0;
-    let visibleAvailable = 0;
-    for (const source of layer?.dataSources ?? []) {
-      walk(source.messages, errors);
-      const state = source.loadState;
-      if (state?.error) errors.push(String(state.error.message ?? state.error));
-      else if (state) {
-        loaded++;
-        for (const sub of state.subsources ?? []) {
-          walk(sub.messages, errors);
-          if (sub.activated !== undefined) active.push(String(sub.subsourceEntry.id));
-        }
-      }
-    }
-    for (const render of layer?.renderLayers ?? []) {
-      walk(render.messages, errors);
-      visibleNeeded += render.layerChunkProgressInfo.numVisibleChunksNeeded;
-      visibleAvailable += render.layerChunkProgressInfo.numVisibleChunksAvailable;
-    }
-    return {
-      name: managed.name,
-      ready: managed.isReady(),
-      sources: layer?.dataSources.length ?? 0,
-      loaded,
-      errors,
-      active,
-      visibleNeeded,
-      visibleAvailable,
-    };
-  });
-}
 
 const e2e = missing && !inCi ? test.skip : test;
 
@@ -344,6 +259,134 @@ describe("Neuroglancer end to end", () => {
       const skeletonShardReads = requests.filter((r) => skeletonShardPaths.has(r.path));
       expect(skeletonShardReads.length).toBeGreaterThan(0);
     },
-    120_000,
+    // Generous: the browser renders four layers with software WebGL on a shared, busy machine.
+    180_000,
+  );
+});
+
+describe("Neuroglancer end to end, multiresolution meshes", () => {
+  let dataDir: string;
+  let data: ViewServer | undefined;
+  let viewer: ViewServer | undefined;
+  let browser: Browser | undefined;
+
+  afterAll(async () => {
+    await browser?.close();
+    await closePool();
+    await data?.close();
+    await viewer?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  e2e(
+    "a sharded multiresolution mesh layer renders in 3d, zoomed out and zoomed in, without errors",
+    async () => {
+      if (missing) throw new Error(`cannot run the Neuroglancer end-to-end test: ${missing}`);
+      dataDir = mkdtempSync(join(tmpdir(), "ngpipe-e2e-multires-"));
+      const written = await writeMultiresLayer(dataDir);
+      expect(written.meshed.length).toBeGreaterThan(5);
+      expect(Math.max(...written.lods.values())).toBeGreaterThan(2);
+      data = await startViewServer(dataDir);
+      viewer = await startViewServer((bundle as { dir: string }).dir);
+      const requests: Array<{ path: string; status: number }> = [];
+      let inFlight = 0;
+      let lastActivity = Date.now();
+      data.server.on("request", (req, res) => {
+        inFlight++;
+        lastActivity = Date.now();
+        res.on("close", () => {
+          inFlight--;
+          lastActivity = Date.now();
+          requests.push({ path: decodeURIComponent(req.url ?? ""), status: res.statusCode });
+        });
+      });
+      browser = await chromium.launch({
+        executablePath: (browserPath as { path: string }).path,
+        args: CHROMIUM_ARGS,
+        timeout: 30_000,
+      });
+      const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+      const errors: string[] = [];
+      const favicon = `${viewer.url}/favicon.ico`;
+      page.on("console", (m) => {
+        if (m.type() === "error" && m.location().url !== favicon) errors.push(m.text());
+      });
+      page.on("pageerror", (e) => errors.push(e.message));
+      page.on("worker", (worker) =>
+        worker.on("console", (m) => {
+          if (m.type() === "error" || /error/i.test(m.text())) errors.push(m.text());
+        }),
+      );
+      // A fetch the viewer cancels (it no longer needs a fragment once the
+      // view moves) fails with ERR_ABORTED: that is the viewer's doing.
+      page.on("requestfailed", (r) => {
+        if (r.failure()?.errorText !== "net::ERR_ABORTED")
+          errors.push(`${r.url()}: ${r.failure()?.errorText}`);
+      });
+
+      const [layer] = neuroglancerState(data.url, await findLayers(dataDir)).layers;
+      // The zoom (projectionScale, in voxels of the global dimensions across
+      // the view) only applies with the dimensions and position given.
+      const state = (projectionScale: number) => ({
+        dimensions: { x: [8e-9, "m"], y: [8e-9, "m"], z: [8e-9, "m"] },
+        position: [64, 64, 16],
+        layers: [{ ...layer, segments: written.meshed }],
+        layout: "3d",
+        projectionScale,
+      });
+      /** Loads the view at a zoom, waits until everything visible is drawn, returns its probe. */
+      const view = async (projectionScale: number, name: string): Promise<LayerProbe> => {
+        const before = requests.length;
+        const hash = `#!${encodeURIComponent(JSON.stringify(state(projectionScale)))}`;
+        if (before === 0) await page.goto(`${viewer!.url}/${hash}`);
+        else
+          await page.evaluate((h) => {
+            (globalThis as unknown as PageGlobals).location.hash = h;
+          }, hash);
+        const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+        for (;;) {
+          const probe = await page.evaluate(probeLayers);
+          const settled =
+            probe?.length === 1 &&
+            probe[0].ready &&
+            probe[0].loaded === probe[0].sources &&
+            probe[0].visibleNeeded > 0 &&
+            probe[0].visibleAvailable === probe[0].visibleNeeded &&
+            requests.length > 0 &&
+            inFlight === 0 &&
+            Date.now() - lastActivity > QUIET_MS;
+          if (settled || errors.length > 0 || probe?.some((l) => l.errors.length > 0)) break;
+          if (Date.now() > deadline) break;
+          await page.waitForTimeout(250);
+        }
+        mkdirSync(join(REPO, ".tmp", "e2e"), { recursive: true });
+        await page.screenshot({ path: join(REPO, ".tmp", "e2e", `multires-${name}.png`) });
+        const probe = await page.evaluate(probeLayers);
+        expect(probe?.map((l) => ({ name: l.name, errors: l.errors }))).toEqual([
+          { name: "multires", errors: [] },
+        ]);
+        expect(probe?.[0].active).toEqual(expect.arrayContaining(["default", "mesh"]));
+        return probe![0];
+      };
+
+      // Far: about 14 pixels for the whole dataset, pixels wider than lod 1's
+      // scale (80 nm), so lod 0 is not needed. Near: the dataset fills the view.
+      const far = await view(8192, "far");
+      const near = await view(64, "near");
+      expect(errors).toEqual([]);
+      expect(requests.filter((r) => r.status >= 400)).toEqual([]);
+      expect(requests.some((r) => r.path === "/multires/mesh/info" && r.status === 200)).toBe(true);
+      // Every fragment either view needs is drawn.
+      for (const v of [far, near]) {
+        expect(v.visibleNeeded).toBeGreaterThan(0);
+        expect(v.visibleAvailable).toBe(v.visibleNeeded);
+      }
+      // Manifests and fragments come from the shard files by byte range.
+      const ranged = requests.filter((r) => r.path.endsWith(".shard") && r.status === 206);
+      expect(ranged.length).toBeGreaterThan(written.meshed.length);
+      for (const r of requests.filter((q) => q.path.endsWith(".shard")))
+        expect(written.shards.map((k) => `/multires/mesh/${k}`)).toContain(r.path);
+    },
+    180_000,
   );
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MeshLayer } from "@ngpipe/mesh";
+import { MeshLayer, MultiresMeshLayer } from "@ngpipe/mesh";
 import { closePool, fromTyped, MissingChunkError, Volume } from "@ngpipe/precomputed";
 import { openQueue } from "@ngpipe/queue";
 import { detectFormat, voronoiSegmentation } from "@ngpipe/tasks";
@@ -94,6 +94,41 @@ test("stage commands run locally: downsample, mesh forge and mesh merge", async 
   const ids = (await vol.unique(vol.bounds)) as number[];
   const meshes = await MeshLayer.open(url);
   expect(await meshes.manifest(ids[1])).not.toBeNull();
+});
+
+test("mesh forge --multires, merge --multires --sharded and convert write multiresolution meshes", async () => {
+  const url = await segLayer("multires");
+  expect(await ngpipe("mesh", "forge", url, "--shape", "24,24,24", "--multires")).toBe(0);
+  expect(
+    await ngpipe("mesh", "merge", url, "--multires", "--sharded", "--cell-shape", "8,8,2"),
+  ).toBe(0);
+  const vol = await Volume.open(url);
+  const ids = ((await vol.unique(vol.bounds)) as number[]).filter((i) => i !== 0);
+  const sharded = await MultiresMeshLayer.open(url);
+  expect(sharded.info.sharding).toBeDefined();
+  expect((await sharded.manifest(ids[0])).lods.length).toBeGreaterThan(1);
+  expect((await sharded.get(ids[0])).faces.length).toBeGreaterThan(0);
+
+  const legacy = await segLayer("multires-convert");
+  expect(await ngpipe("mesh", "forge", legacy, "--shape", "24,24,24")).toBe(0);
+  expect(await ngpipe("mesh", "merge", legacy)).toBe(0);
+  expect(await ngpipe("mesh", "convert", legacy, "--dir", "multires", "--bits", "16")).toBe(0);
+  const converted = await MultiresMeshLayer.open(legacy);
+  expect(converted.url.endsWith("/multires")).toBe(true);
+  expect(converted.bits).toBe(16);
+  expect((await converted.get(ids[0])).faces.length).toBeGreaterThan(0);
+});
+
+test("bad multiresolution options are usage errors", async () => {
+  const url = await segLayer("multires-bad");
+  expect(await ngpipe("mesh", "merge", url, "--multires", "--bits", "12")).not.toBe(0);
+  expect(err).toMatch(/--bits must be 10 or 16, got 12/);
+  err = "";
+  expect(await ngpipe("mesh", "merge", url, "--sharded")).not.toBe(0);
+  expect(err).toMatch(/--sharded needs --multires/);
+  err = "";
+  expect(await ngpipe("mesh", "convert", url, "--from", "m", "--dir", "m")).not.toBe(0);
+  expect(err).toMatch(/--from and --dir must differ/);
 });
 
 test("--queue inserts tasks, and execute drains the queue and exits", async () => {

@@ -1,9 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
 import { closePool, fromTyped, Volume } from "@ngpipe/precomputed";
 import { readLuminanceLevels } from "@ngpipe/tasks";
+import {
+  type ArrayMeta,
+  imageCases,
+  loadArray,
+} from "../../precomputed/src/image/fixtures.testutil";
 import { captureOutput } from "./capture.testutil";
 import { main } from "./program";
 
@@ -20,19 +24,8 @@ afterAll(async () => {
 
 const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args]);
 
-/** The uint8 case of @ngpipe/precomputed's numpy fixtures (image/fixtures). */
-interface Meta {
-  offset: number;
-  shape: number[];
-}
-const dir = join(__dirname, "../../precomputed/src/image/fixtures");
-const fixture = JSON.parse(readFileSync(join(dir, "cases.json"), "utf8")).cases[0] as {
-  input: Meta;
-  clips: { clip: [number, number]; output: Meta }[];
-};
-const blob = gunzipSync(readFileSync(join(dir, "cases.bin.gz")));
-const bytes = (m: Meta) =>
-  new Uint8Array(blob.subarray(m.offset, m.offset + m.shape.reduce((a, b) => a * b, 1)));
+const fixture = imageCases[0];
+const bytes = (m: ArrayMeta) => loadArray(Uint8Array, m);
 const SHAPE = fixture.input.shape as [number, number, number];
 const CLIP = fixture.clips.find((k) => k.clip[0] === 0.05 && k.clip[1] === 0.2);
 
@@ -58,7 +51,7 @@ test("ngpipe image histogram then image contrast give the numpy reference", asyn
   const vol = await Volume.open(dest);
   expect(vol.mipCount).toBe(2);
   const got = (await vol.read(vol.bounds)).data as Uint8Array;
-  expect(Buffer.from(got).equals(Buffer.from(bytes(CLIP?.output as Meta)))).toBe(true);
+  expect(Buffer.from(got).equals(Buffer.from(bytes(CLIP?.output as ArrayMeta)))).toBe(true);
 });
 
 test("both stages run through ngpipe pipeline, histogram first", async () => {
@@ -79,7 +72,7 @@ test("both stages run through ngpipe pipeline, histogram first", async () => {
   expect(err).toMatch(/histogram: histogram layer/);
   const vol = await Volume.open(`file://${dest}`);
   const got = (await vol.read(vol.bounds)).data as Uint8Array;
-  expect(Buffer.from(got).equals(Buffer.from(bytes(CLIP?.output as Meta)))).toBe(true);
+  expect(Buffer.from(got).equals(Buffer.from(bytes(CLIP?.output as ArrayMeta)))).toBe(true);
 });
 
 test("bad options are usage errors (exit 2) naming the option", async () => {

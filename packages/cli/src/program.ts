@@ -13,6 +13,7 @@ import { registerImageCommands } from "./commands/image";
 import { registerInfo } from "./commands/info";
 import { registerPipeline } from "./commands/pipeline";
 import { registerQueueCommands } from "./commands/queue";
+import { registerSegCommands } from "./commands/seg";
 import { registerSkeletonCommands } from "./commands/skeleton";
 import { registerStageCommands } from "./commands/stage-commands";
 import { registerDesignCommands } from "./commands/stages";
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerImageCommands(program);
   registerStageCommands(program);
+  registerSegCommands(program);
   registerSkeletonCommands(program);
   registerDesignCommands(program);
   registerPipeline(program);

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { MeshLayer } from "@ngpipe/mesh";
+import { MultiresMeshLayer } from "@ngpipe/mesh";
 import { closePool, SkeletonLayer, Volume } from "@ngpipe/precomputed";
 import { QUICKSTART_MARKER, quickstart } from "./quickstart";
 
@@ -36,7 +36,7 @@ test("the quickstart ingests, downsamples and meshes through an fq:// queue", as
     "downsample image",
     "downsample segmentation",
     "mesh segmentation",
-    "mesh manifests",
+    "mesh multires merge",
     "skeletonize segmentation",
     "merge skeletons",
   ]);
@@ -48,9 +48,14 @@ test("the quickstart ingests, downsamples and meshes through an fq:// queue", as
   const m1 = await image.withMip(1).read(image.withMip(1).bounds);
   expect(m1.shape).toEqual([48, 48, 32, 1]);
   const ids = (await seg.unique(seg.bounds)) as number[];
-  const meshes = await MeshLayer.open(seg.url);
+  const meshes = await MultiresMeshLayer.open(seg.url);
+  expect(meshes.info.sharding).toBeDefined();
   const meshed = ids.filter((i) => i !== 0).slice(0, 3);
-  for (const id of meshed) expect((await meshes.get(id)).faces.length).toBeGreaterThan(0);
+  for (const id of meshed) {
+    expect((await meshes.get(id)).faces.length).toBeGreaterThan(0);
+    const lods = (await meshes.manifest(id)).lods.length;
+    expect((await meshes.get(id, lods - 1)).faces.length).toBeGreaterThan(0);
+  }
   expect(seg.info.skeletons).toBe("skeletons");
   const skeletons = await SkeletonLayer.open(`${seg.url}/skeletons`);
   for (const s of await skeletons.getMany(meshed)) expect(s?.edges.length).toBeGreaterThan(0);

@@ -1,19 +1,21 @@
 /**
  * The quickstart: with nothing set up, make a small realistic dataset (an
  * EM-like image and its segmentation), ingest both into precomputed layers
- * on file://, downsample them, mesh the segmentation and write manifests,
- * skeletonize it and merge the skeletons across blocks — every stage through a real fq:// queue and the worker loop — then print a
+ * on file://, downsample them, mesh the segmentation and merge the meshes
+ * into sharded multiresolution (Draco, levels of detail) meshes, skeletonize
+ * it and merge the skeletons across blocks — every stage through a real
+ * fq:// queue and the worker loop — then print a
  * summary and the command to look at the result in Neuroglancer.
  */
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { MeshLayer } from "@ngpipe/mesh";
+import { MeshLayer, MultiresMeshLayer } from "@ngpipe/mesh";
 import { SkeletonLayer } from "@ngpipe/precomputed";
 import {
   createDownsampleTasks,
   createIngestTasks,
   createMeshingTasks,
-  createMeshManifestTasks,
+  createMultiresMeshMergeTasks,
   createSkeletonMergeTasks,
   createSkeletonTasks,
   emLikeImage,
@@ -147,9 +149,13 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
           simplification: 10,
           maxError: 40,
           dust: 100,
+          format: "multires",
         }),
     },
-    { name: "mesh manifests", tasks: () => createMeshManifestTasks(segmentation) },
+    {
+      name: "mesh multires merge",
+      tasks: () => createMultiresMeshMergeTasks(segmentation, { sharded: true }),
+    },
     {
       name: "skeletonize segmentation",
       tasks: () =>
@@ -179,10 +185,13 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
   say(`  ${"total".padEnd(26)} ${"".padStart(5)} ${total.toFixed(1).padStart(9)}\n`);
   say(await describeLayer(image));
   say(await describeLayer(segmentation));
-  const meshes = await MeshLayer.open(segmentation);
-  let manifests = 0;
-  for await (const k of meshes.storage.list("")) if (/^\d+:0$/.test(k)) manifests++;
-  say(`  meshes: ${manifests} segments in ${meshes.url}`);
+  const meshes = await MultiresMeshLayer.open(segmentation);
+  const segments = (await (await MeshLayer.open(segmentation)).listFragments()).size;
+  let shards = 0;
+  for await (const k of meshes.storage.list("")) if (k.endsWith(".shard")) shards++;
+  say(
+    `  meshes: ${segments} segments, multiresolution in ${shards} shard file${shards === 1 ? "" : "s"}, in ${meshes.url}`,
+  );
   const skeletons = await SkeletonLayer.open(`${segmentation}/skeletons`);
   let skeletonized = 0;
   for await (const k of skeletons.storage.list("")) if (/^\d+$/.test(k)) skeletonized++;

@@ -105,6 +105,6 @@ test("a pipeline step with an option the stage does not take is refused before a
 
 test("an unknown pipeline stage lists every registered one", () => {
   expect(() => pipelineSteps({ steps: [{ stage: "nope", layer: "mem://b/p" }] })).toThrow(
-    /unknown stage "nope" \(ingest, downsample, transfer, quantize, histogram, contrast, delete, touch, blackout, mesh, manifest, ccl, remap, count-voxels, dust, watershed, agglomerate, skeleton, skeleton-merge, stamp\)/,
+    /unknown stage "nope" \(ingest, downsample, transfer, quantize, histogram, contrast, delete, touch, blackout, mesh, manifest, mesh-convert, ccl, remap, count-voxels, dust, watershed, agglomerate, skeleton, skeleton-merge, hypersquare, consensus, stamp\)/,
   );
 });

@@ -54,6 +54,49 @@ export {
   MeshNotFoundError,
   parseFragmentName,
 } from "./layer";
+export {
+  decodeMultiresLod,
+  encodeMultiresMesh,
+  type MultiresMeshBytes,
+  multiresMeshFromFragments,
+} from "./multires/build";
+export {
+  type DracoModules,
+  decodeDracoFragment,
+  encodeDracoFragment,
+  loadDraco,
+  type QuantizedMesh,
+} from "./multires/draco";
+export {
+  checkQuantizationBits,
+  IDENTITY_TRANSFORM,
+  MeshFormatError,
+  MULTILOD_DRACO,
+  type MultiresMeshInfo,
+  multiresMeshInfo,
+  parseMultiresMeshInfo,
+  QuantizationBitsError,
+} from "./multires/info";
+export {
+  MultiresMeshLayer,
+  type MultiresMeshLayerOptions,
+  type StoredMultiresMesh,
+} from "./multires/layer";
+export {
+  buildMultiresLods,
+  clipByPlanes,
+  type MultiresLod,
+  type MultiresLodOptions,
+  type MultiresLods,
+} from "./multires/lods";
+export {
+  decodeMultiresManifest,
+  encodeMultiresManifest,
+  type ManifestLod,
+  type MultiresManifest,
+  manifestDataBytes,
+  zorderLess,
+} from "./multires/manifest";
 export type {
   FaceFlags,
   Label,

@@ -43,6 +43,17 @@ export {
   type BlockSize,
   encodeCompressedSegmentation,
 } from "./codecs/compressed_segmentation_encode";
+export { compressoCodec } from "./codecs/compresso";
+export { decodeCompresso } from "./codecs/compresso_decode";
+export { type CompressoEncodeOptions, encodeCompresso } from "./codecs/compresso_encode";
+export { type CompressoHeader, readCompressoHeader } from "./codecs/compresso_format";
+export {
+  type CrackleHeader,
+  type CrackleLabelFormat,
+  crackleCodec,
+  decodeCrackle,
+  readCrackleHeader,
+} from "./codecs/crackle";
 export { DEFAULT_JPEG_QUALITY, decodeJpeg, encodeJpeg, jpegCodec } from "./codecs/jpeg";
 export { decodePng, encodePng, pngCodec } from "./codecs/png";
 export { decodeRaw, encodeRaw, rawCodec } from "./codecs/raw";
@@ -155,6 +166,30 @@ export {
   registerKernelError,
   runKernel,
 } from "./pool";
+export {
+  NUMBER_DATA_TYPES,
+  type NumberDataType,
+  type NumberProperty,
+  SEGMENT_PROPERTIES_TYPE,
+  SegmentPropertiesError,
+  type SegmentPropertiesJSON,
+  type SegmentProperty,
+  type TagsProperty,
+  type TextProperty,
+  validateSegmentProperties,
+} from "./segment_properties/format";
+export {
+  DEFAULT_SEGMENT_PROPERTIES_DIR,
+  readSegmentProperties,
+  type WriteSegmentPropertiesOptions,
+  withNumberProperty,
+  writeSegmentProperties,
+} from "./segment_properties/layer";
+export {
+  parseSegmentPropertiesFile,
+  segmentPropertiesFromCsv,
+  segmentPropertiesFromJson,
+} from "./segment_properties/parse";
 export {
   ShardError,
   ShardSpecError,

@@ -14,7 +14,7 @@
  * (z - 1) touches every other earlier neighbour, so when it matches, its
  * label is the answer and nothing else needs looking at.
  */
-import { IdTable } from "./id-table";
+import { IdTable, indexPairs } from "./id-table";
 import {
   checkShape,
   type LabelArray,
@@ -145,19 +145,7 @@ function comparableWords(labels: LabelArray, background: number | bigint): Uint3
     const table = new IdTable(4096);
     table.add(bgLo, bgHi);
     const out = new Uint32Array(n);
-    let pl = bgLo;
-    let ph = bgHi;
-    let pv = 0;
-    for (let i = 0; i < n; i++) {
-      const lo = words[2 * i];
-      const hi = words[2 * i + 1];
-      if (lo !== pl || hi !== ph) {
-        pv = table.add(lo, hi);
-        pl = lo;
-        ph = hi;
-      }
-      out[i] = pv;
-    }
+    indexPairs(words as Uint32Array, n, table, out);
     return out;
   }
   if (words instanceof Uint32Array && bgLo === 0) return words;
@@ -292,14 +280,22 @@ function scan26(input: Uint32Array, out: Uint32Array, [sx, sy, sz]: Shape3, f: F
       const hasY1 = y < sy - 1;
       const row = sx * (y + sy * z);
       for (let x = 0; x < sx; x++) {
-        const loc = row + x;
+        let loc = row + x;
+        if (hasZ) {
+          // E = (0,0,-1) touches all 12 other earlier neighbours, so a voxel
+          // equal to E takes E's label. Background over background copies a 0
+          // too, so one tight loop covers the run of such voxels (most of them
+          // in a segmentation) without the background test.
+          const end = row + sx;
+          while (loc < end && input[loc] === input[loc - sxy]) {
+            out[loc] = out[loc - sxy];
+            loc++;
+          }
+          if (loc === end) break;
+          x = loc - row;
+        }
         const cur = input[loc];
         if (cur === 0) continue;
-        // E = (0,0,-1) touches all 12 other earlier neighbours.
-        if (hasZ && input[loc - sxy] === cur) {
-          out[loc] = out[loc - sxy];
-          continue;
-        }
         const hasX0 = x > 0;
         const hasX1 = x < sx - 1;
         let label = 0;

@@ -136,6 +136,35 @@ describe("distanceTransform", () => {
     );
   });
 
+  test("long runs (parabola envelope) and short ones (direct search) match brute force", () => {
+    // Large blobs give runs whose far voxels are many steps from a boundary;
+    // a thin wall and strong anisotropy give runs searched directly.
+    const shape: [number, number, number] = [24, 20, 7];
+    const [sx, sy, sz] = shape;
+    const labels = new Uint32Array(sx * sy * sz);
+    for (let z = 0; z < sz; z++) {
+      for (let y = 0; y < sy; y++) {
+        for (let x = 0; x < sx; x++) {
+          const i = x + sx * (y + sy * z);
+          const inBlob = (x - 10) ** 2 + (y - 9) ** 2 + 4 * (z - 3) ** 2 < 70;
+          labels[i] = x === 21 ? 0 : inBlob ? 7 : x > 21 ? 3 : 5;
+        }
+      }
+    }
+    for (const anisotropy of [
+      [1, 1, 1],
+      [4, 4, 40],
+      [9, 2, 0.5],
+    ] as [number, number, number][]) {
+      for (const blackBorder of [false, true]) {
+        expectClose(
+          distanceTransform(labels, shape, { anisotropy, blackBorder }),
+          bruteForce(labels, shape, anisotropy, blackBorder),
+        );
+      }
+    }
+  });
+
   test("a shape that does not match the labels is refused", () => {
     expect(() => distanceTransform(new Uint8Array(10), [3, 3, 1])).toThrow(DistanceTransformError);
     expect(() =>

@@ -11,7 +11,10 @@
  * envelope of parabolas over each run of equal label, with a zero just
  * outside the run wherever a different label (or, with `blackBorder`, the
  * volume's edge) lies there. Voxels whose label fills its line everywhere and
- * never meets a boundary keep an infinite distance.
+ * never meets a boundary keep an infinite distance. Runs whose boundary is
+ * never more than a few steps away (the z pass of anisotropic data, thin
+ * objects) skip the envelope for a direct search over those few neighbours;
+ * both give the same minimum.
  */
 
 /** Label arrays the transform reads (64-bit labels compared as uint32 pairs). */
@@ -78,22 +81,26 @@ export function distanceTransform(
     }
   }
   const blackBorder = options.blackBorder ?? false;
-  const wide = labels instanceof BigUint64Array || labels instanceof BigInt64Array;
-  // 64-bit labels are compared word by word through a uint32 view.
-  const words: ArrayLike<number> = wide
-    ? new Uint32Array(labels.buffer, labels.byteOffset, n * 2)
-    : (labels as ArrayLike<number>);
   const out = new Float32Array(n);
   if (n === 0) return out;
 
-  passX(words, wide, out, sx, sy * sz, wx * wx, blackBorder);
+  // One byte per voxel says where runs of equal label start along each axis,
+  // so the passes below read one byte instead of one or two label words.
+  const flags = new Uint8Array(n);
+  if (labels instanceof BigUint64Array || labels instanceof BigInt64Array) {
+    wideFlags(new Uint32Array(labels.buffer, labels.byteOffset, n * 2), flags, sx, sy, sz);
+  } else {
+    narrowFlags(labels, flags, sx, sy, sz);
+  }
+
+  passX(flags, out, sx, sy * sz, wx * wx, blackBorder);
+  const s = new Scratch(Math.max(sy, sz));
   // A line one voxel long still matters with a black border (both ends are outside).
-  const scratch = new Scratch(Math.max(sy, sz));
   for (let z = 0; z < sz; z++) {
-    passAcross(words, wide, out, z * sx * sy, sx, sx, sy, wy * wy, blackBorder, scratch);
+    passAcross(flags, out, z * sx * sy, sx, sx, sy, wy * wy, SAME_Y, blackBorder, s);
   }
   for (let y = 0; y < sy; y++) {
-    passAcross(words, wide, out, y * sx, sx, sx * sy, sz, wz * wz, blackBorder, scratch);
+    passAcross(flags, out, y * sx, sx, sx * sy, sz, wz * wz, SAME_Z, blackBorder, s);
   }
   if (!options.squared) {
     for (let i = 0; i < n; i++) out[i] = Math.sqrt(out[i]);
@@ -101,167 +108,272 @@ export function distanceTransform(
   return out;
 }
 
-/** Lines gathered per tile: 16 float64 rows make whole cache lines of the source. */
-const TILE = 16;
+/** Flag bits: the label is 0; it equals the previous voxel's along x, y, z. */
+const ZERO = 1;
+const SAME_X = 2;
+const SAME_Y = 4;
+const SAME_Z = 8;
 
-/** Scratch arrays of the gathered lines and of the parabola envelope. */
-class Scratch {
-  /** TILE lines of squared distances, interleaved: voxel k of line c at k * TILE + c. */
-  readonly lines: Float64Array;
-  /** Per gathered voxel: bit 0 the label is 0, bit 1 the label equals the previous voxel's. */
-  readonly flags: Uint8Array;
-  readonly v: Int32Array;
-  readonly fv: Float64Array;
-  readonly z: Float64Array;
-  constructor(readonly length: number) {
-    this.lines = new Float64Array(TILE * length);
-    this.flags = new Uint8Array(TILE * length);
-    // Two more points than a line: the virtual zeros just outside a run.
-    this.v = new Int32Array(length + 2);
-    this.fv = new Float64Array(length + 2);
-    this.z = new Float64Array(length + 3);
+/**
+ * Runs whose values all lie within NEAR_REACH^2 steps along the axis (in
+ * units of w2) are transformed by direct search, the others by the envelope.
+ */
+const NEAR_REACH = 4;
+
+/** Flags of labels read as numbers (8 to 32 bits, or floats). */
+function narrowFlags(
+  w: ArrayLike<number>,
+  flags: Uint8Array,
+  sx: number,
+  sy: number,
+  sz: number,
+): void {
+  const sxy = sx * sy;
+  let i = 0;
+  for (let z = 0; z < sz; z++) {
+    for (let y = 0; y < sy; y++) {
+      const hasY = y > 0;
+      const hasZ = z > 0;
+      for (let x = 0; x < sx; x++, i++) {
+        const l = w[i];
+        let f = l === 0 ? ZERO : 0;
+        if (x > 0 && w[i - 1] === l) f |= SAME_X;
+        if (hasY && w[i - sx] === l) f |= SAME_Y;
+        if (hasZ && w[i - sxy] === l) f |= SAME_Z;
+        flags[i] = f;
+      }
+    }
   }
 }
 
-function isZero(words: ArrayLike<number>, wide: boolean, i: number): boolean {
-  return wide ? words[2 * i] === 0 && words[2 * i + 1] === 0 : words[i] === 0;
+/** Flags of 64-bit labels seen as (lo, hi) uint32 words. */
+function wideFlags(w: Uint32Array, flags: Uint8Array, sx: number, sy: number, sz: number): void {
+  const dy = 2 * sx;
+  const dz = 2 * sx * sy;
+  let i = 0;
+  for (let z = 0; z < sz; z++) {
+    for (let y = 0; y < sy; y++) {
+      const hasY = y > 0;
+      const hasZ = z > 0;
+      for (let x = 0; x < sx; x++, i++) {
+        const j = 2 * i;
+        const lo = w[j];
+        const hi = w[j + 1];
+        let f = (lo | hi) === 0 ? ZERO : 0;
+        if (x > 0 && w[j - 2] === lo && w[j - 1] === hi) f |= SAME_X;
+        if (hasY && w[j - dy] === lo && w[j - dy + 1] === hi) f |= SAME_Y;
+        if (hasZ && w[j - dz] === lo && w[j - dz + 1] === hi) f |= SAME_Z;
+        flags[i] = f;
+      }
+    }
+  }
 }
 
-function same(words: ArrayLike<number>, wide: boolean, i: number, j: number): boolean {
-  return wide
-    ? words[2 * i] === words[2 * j] && words[2 * i + 1] === words[2 * j + 1]
-    : words[i] === words[j];
+/** Scratch arrays of the parabola envelope and of the direct search. */
+class Scratch {
+  /** The envelope's parabolas: vertex position, value there, and vertex height. */
+  readonly v: Int32Array;
+  readonly fv: Float64Array;
+  readonly cv: Float64Array;
+  /** Where each parabola starts to be lowest, as a fraction zn / zd (zd > 0). */
+  readonly zn: Float64Array;
+  readonly zd: Float64Array;
+  /** The results of {@link near} before they are written back. */
+  readonly near: Float64Array;
+  constructor(length: number) {
+    // Two more points than a line: the virtual zeros just outside a run.
+    this.v = new Int32Array(length + 2);
+    this.fv = new Float64Array(length + 2);
+    this.cv = new Float64Array(length + 2);
+    this.zn = new Float64Array(length + 3);
+    this.zd = new Float64Array(length + 3);
+    this.near = new Float64Array(length);
+  }
 }
 
 /** Along x: the exact distance to the nearer end of each run of one label. */
 function passX(
-  words: ArrayLike<number>,
-  wide: boolean,
+  flags: Uint8Array,
   out: Float32Array,
   sx: number,
   rows: number,
   w2: number,
   blackBorder: boolean,
 ): void {
+  const inf = Number.POSITIVE_INFINITY;
   for (let row = 0; row < rows; row++) {
     const base = row * sx;
     let a = 0;
     while (a < sx) {
-      let b = a;
-      while (b + 1 < sx && same(words, wide, base + a, base + b + 1)) b++;
-      if (isZero(words, wide, base + a)) {
-        out.fill(0, base + a, base + b + 1);
-      } else {
+      let b = a + 1;
+      while (b < sx && flags[base + b] & SAME_X) b++;
+      // The run is [a, b); `out` starts at 0, so background runs are done.
+      if (!(flags[base + a] & ZERO)) {
         const left = a > 0 || blackBorder;
-        const right = b < sx - 1 || blackBorder;
-        for (let i = a; i <= b; i++) {
-          const dl = left ? i - a + 1 : Number.POSITIVE_INFINITY;
-          const dr = right ? b - i + 1 : Number.POSITIVE_INFINITY;
+        const right = b < sx || blackBorder;
+        for (let i = a; i < b; i++) {
+          const dl = left ? i - a + 1 : inf;
+          const dr = right ? b - i : inf;
           const d = Math.min(dl, dr);
           out[base + i] = d * d * w2;
         }
       }
-      a = b + 1;
+      a = b;
     }
   }
 }
 
 /**
  * Along an axis across x: the lines start at `base + x` for x < sx and step
- * by `stride`, `len` voxels each. TILE neighbouring lines are gathered into
- * a small scratch tile (so memory is read a cache line at a time, not one
- * voxel per line of stride), transformed there, and scattered back.
+ * by `stride`, `len` voxels each; runs of one label (`same` flag) are
+ * transformed in place. The lines are walked one after the other without
+ * gathering them into a scratch tile: within a plane (the y pass) the next
+ * line's voxels share cache lines with this one's, and a copy in and out
+ * cost more than it saved, along z too.
  */
 function passAcross(
-  words: ArrayLike<number>,
-  wide: boolean,
+  flags: Uint8Array,
   out: Float32Array,
   base: number,
   sx: number,
   stride: number,
   len: number,
   w2: number,
+  same: number,
   blackBorder: boolean,
   s: Scratch,
 ): void {
-  const { lines, flags } = s;
-  for (let x0 = 0; x0 < sx; x0 += TILE) {
-    const t = Math.min(TILE, sx - x0);
-    // Row k of the tile holds voxel k of each of the t lines: copies are contiguous.
-    for (let k = 0; k < len; k++) {
-      const row = base + k * stride + x0;
-      const at = k * TILE;
-      for (let c = 0; c < t; c++) {
-        const i = row + c;
-        lines[at + c] = out[i];
-        let flag = isZero(words, wide, i) ? 1 : 0;
-        if (k > 0 && same(words, wide, i, i - stride)) flag |= 2;
-        flags[at + c] = flag;
+  const reach2 = NEAR_REACH * NEAR_REACH;
+  for (let x = 0; x < sx; x++) {
+    const line = base + x;
+    let a = 0;
+    while (a < len) {
+      const first = line + a * stride;
+      let max = out[first];
+      let b = a + 1;
+      let at = first + stride;
+      while (b < len && flags[at] & same) {
+        if (out[at] > max) max = out[at];
+        b++;
+        at += stride;
       }
-    }
-    for (let c = 0; c < t; c++) {
-      let a = 0;
-      while (a < len) {
-        let b = a;
-        while (b + 1 < len && flags[(b + 1) * TILE + c] & 2) b++;
-        if (!(flags[a * TILE + c] & 1)) {
-          const left = a > 0 || blackBorder;
-          const right = b < len - 1 || blackBorder;
-          envelope(lines, a * TILE + c, b - a + 1, w2, left, right, s);
+      if (!(flags[first] & ZERO)) {
+        const left = a > 0 || blackBorder;
+        const right = b < len || blackBorder;
+        const m = b - a;
+        // How many steps away the farthest voxel's boundary can be, squared.
+        let reach = max / w2;
+        if (left && right) {
+          const half = (m + 1) >> 1;
+          if (half * half < reach) reach = half * half;
         }
-        a = b + 1;
+        if (reach <= reach2) near(out, first, m, stride, w2, left, right, s.near);
+        else envelope(out, first, m, stride, w2, left, right, s);
       }
-    }
-    for (let k = 0; k < len; k++) {
-      const row = base + k * stride + x0;
-      const at = k * TILE;
-      for (let c = 0; c < t; c++) out[row + c] = lines[at + c];
+      a = b;
     }
   }
 }
 
 /**
- * Felzenszwalb-Huttenlocher, in place over `m` values from `first` spaced
- * TILE apart (one column of a gathered tile), with f = 0 at positions -1 (`left`) and m (`right`) when a
- * boundary lies there.
+ * The 1-D squared distance by direct search, for runs whose values are all
+ * small against the step cost w2 (or that are short): voxel q looks at its neighbours q +- d for
+ * growing d only while w2 d^2 is below the best value found, and at the
+ * virtual zeros at -1 and m. Results go to a copy first (neighbours must be
+ * read before they change).
  */
-function envelope(
-  f: Float64Array,
+function near(
+  f: Float32Array,
   first: number,
   m: number,
+  step: number,
+  w2: number,
+  left: boolean,
+  right: boolean,
+  g: Float64Array,
+): void {
+  const inf = Number.POSITIVE_INFINITY;
+  for (let q = 0; q < m; q++) {
+    let best = f[first + q * step];
+    const dl = left ? q + 1 : inf;
+    const dr = right ? m - q : inf;
+    const de = Math.min(dl, dr);
+    if (w2 * de * de < best) best = w2 * de * de;
+    for (let d = 1; w2 * d * d < best; d++) {
+      const cost = w2 * d * d;
+      if (q >= d) {
+        const x = f[first + (q - d) * step] + cost;
+        if (x < best) best = x;
+      }
+      if (q + d < m) {
+        const x = f[first + (q + d) * step] + cost;
+        if (x < best) best = x;
+      }
+    }
+    g[q] = best;
+  }
+  for (let q = 0, at = first; q < m; q++, at += step) f[at] = g[q];
+}
+
+/**
+ * Felzenszwalb-Huttenlocher, in place over `m` values from `first` spaced
+ * `step` apart, with f = 0 at positions -1
+ * (`left`) and m (`right`) when a boundary lies there. The intersections are
+ * kept as fractions and compared by cross-multiplying: no division.
+ */
+function envelope(
+  f: Float32Array,
+  first: number,
+  m: number,
+  step: number,
   w2: number,
   left: boolean,
   right: boolean,
   s: Scratch,
 ): void {
-  const { v, fv, z } = s;
+  const { v, fv, cv, zn, zd } = s;
   let k = -1;
-  // Points in increasing position: the virtual zero at -1, the run, the zero at m.
-  const lo = left ? -1 : 0;
-  const hi = right ? m : m - 1;
-  for (let q = lo; q <= hi; q++) {
-    const fq = q < 0 || q >= m ? 0 : f[first + q * TILE];
+  if (left) {
+    k = 0;
+    v[0] = -1;
+    fv[0] = 0;
+    cv[0] = w2;
+  }
+  const w2x2 = 2 * w2;
+  const end = right ? m + 1 : m;
+  for (let q = 0, at = first; q < end; q++, at += step) {
+    const fq = q < m ? f[at] : 0;
     if (fq === Number.POSITIVE_INFINITY) continue;
     const cq = fq + w2 * q * q;
-    let sq = Number.NEGATIVE_INFINITY;
-    while (k >= 0) {
-      const p = v[k];
-      sq = (cq - (fv[k] + w2 * p * p)) / (2 * w2 * (q - p));
-      if (sq > z[k]) break;
-      k--;
+    if (k < 0) {
+      k = 0;
+      v[0] = q;
+      fv[0] = fq;
+      cv[0] = cq;
+      continue;
     }
-    if (k < 0) sq = Number.NEGATIVE_INFINITY;
+    // The first parabola's range starts at -infinity: it is never dropped.
+    let num = cq - cv[k];
+    let den = w2x2 * (q - v[k]);
+    while (k > 0 && num * zd[k] <= zn[k] * den) {
+      k--;
+      num = cq - cv[k];
+      den = w2x2 * (q - v[k]);
+    }
     k++;
     v[k] = q;
     fv[k] = fq;
-    z[k] = sq;
+    cv[k] = cq;
+    zn[k] = num;
+    zd[k] = den;
   }
   if (k < 0) return; // no finite value and no boundary: the run stays infinite
-  z[k + 1] = Number.POSITIVE_INFINITY;
+  zn[k + 1] = Number.POSITIVE_INFINITY;
+  zd[k + 1] = 1;
   let j = 0;
-  for (let q = 0; q < m; q++) {
-    while (z[j + 1] < q) j++;
+  for (let q = 0, at = first; q < m; q++, at += step) {
+    while (zn[j + 1] < q * zd[j + 1]) j++;
     const d = q - v[j];
-    f[first + q * TILE] = w2 * d * d + fv[j];
+    f[at] = w2 * d * d + fv[j];
   }
 }

@@ -71,6 +71,36 @@ export class IdTable {
   }
 }
 
+/**
+ * Add the 64-bit ids `words` holds ((low, high) pairs, `n` of them, the
+ * buffer 8-byte aligned as a BigUint64Array's is) to `table` and write each
+ * voxel's index to `out`. Ids are read as one double per voxel to see where
+ * a run of equal ids ends: equal doubles have equal bytes except +0 and -0
+ * (zeros compare their words) and NaN patterns (never equal to themselves,
+ * so they compare their words too).
+ */
+export function indexPairs(words: Uint32Array, n: number, table: IdTable, out: Uint32Array): void {
+  const wide = new Float64Array(words.buffer, words.byteOffset, n);
+  let pd = Number.NaN;
+  let pl = -1;
+  let ph = -1;
+  let pv = 0;
+  for (let i = 0; i < n; i++) {
+    const d = wide[i];
+    if (d !== pd || d === 0) {
+      const lo = words[2 * i];
+      const hi = words[2 * i + 1];
+      if (lo !== pl || hi !== ph) {
+        pv = table.add(lo, hi);
+        pl = lo;
+        ph = hi;
+      }
+      pd = d;
+    }
+    out[i] = pv;
+  }
+}
+
 function grow(a: Uint32Array): Uint32Array {
   const b = new Uint32Array(a.length * 2);
   b.set(a);

@@ -38,6 +38,21 @@ describe("remap", () => {
     expect(list(remap(labels, table) as BigUint64Array)).toEqual([1n, 2n ** 40n, 1n]);
   });
 
+  test("uint64 ids whose bytes read as -0 or NaN doubles are told apart, and written exactly", () => {
+    // 2^63 has the bytes of -0 (equal to +0 as a double); the others are NaN patterns.
+    const negZero = 2n ** 63n;
+    const nanA = 0x7ff8000000000001n;
+    const nanB = 0xfff0000000000001n;
+    const labels = new BigUint64Array([0n, negZero, negZero, 0n, nanA, nanA, nanB, 0n]);
+    const table = new Map<bigint, bigint>([
+      [0n, nanB],
+      [negZero, 3n],
+      [nanA, negZero],
+      [nanB, nanA],
+    ]);
+    expect(list(remap(labels, table))).toEqual([nanB, 3n, 3n, nanB, negZero, negZero, nanA, nanB]);
+  });
+
   test("an id missing from the table is a RemapMissingIdError naming it and the context", () => {
     const labels = new BigUint64Array([1n, 2n ** 50n]);
     const run = () => remap(labels, new Map([[1n, 1n]]), { context: "file:///seg 0-2_0-1_0-1" });
@@ -88,6 +103,25 @@ describe("renumber", () => {
   test("preserveZero false numbers 0 like any id; start shifts the ids", () => {
     const r = renumber(new Uint32Array([5, 0, 5]), { preserveZero: false, start: 10 });
     expect(Array.from(r.labels as Uint8Array)).toEqual([10, 11, 10]);
+  });
+
+  test("uint64 ids whose bytes read as -0 or NaN doubles are told apart", () => {
+    const nan = 0x7ff8000000000001n;
+    const r = renumber(new BigUint64Array([0n, 2n ** 63n, 2n ** 63n, 0n, nan, nan, nan + 1n]));
+    expect(Array.from(r.labels as Uint8Array)).toEqual([0, 1, 1, 0, 2, 2, 3]);
+  });
+
+  test("start 0 without preserveZero, and other starts, in uint8 and uint16", () => {
+    expect(
+      list(renumber(new Uint32Array([5, 0, 5]), { preserveZero: false, start: 0 }).labels),
+    ).toEqual([0, 1, 0]);
+    expect(list(renumber(new Uint32Array([9, 0, 4, 9]), { start: 7 }).labels)).toEqual([
+      7, 0, 8, 7,
+    ]);
+    const many = Uint32Array.from({ length: 300 }, (_, i) => 1000 + i);
+    const r = renumber(many);
+    expect(r.dataType).toBe("uint16");
+    expect(list(r.labels).slice(-2)).toEqual([299, 300]);
   });
 
   test("more than 65535 ids give uint32", () => {

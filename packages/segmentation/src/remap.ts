@@ -175,33 +175,61 @@ export function remap(
   const { dense, table: ids, valueLo, valueHi, fits } = lookup;
   const denseLength = dense ? dense.length : 0;
   const n = labels.length;
-  let pl = -1;
-  let ph = -1;
-  let vl = 0;
-  let vh = 0;
-  for (let i = 0; i < n; i++) {
-    const lo = pairs ? words[2 * i] : words[i];
-    const hi = pairs ? words[2 * i + 1] : 0;
-    if (lo !== pl || hi !== ph) {
-      const k = dense ? (hi === 0 && lo < denseLength ? dense[lo] : -1) : ids.indexOf(lo, hi);
-      if (k >= 0 && fits[k] === 1) {
-        vl = valueLo[k];
-        vh = valueHi[k];
-      } else {
-        const id = fromWords(lo, hi, inType);
-        if (k >= 0) throw new RemapRangeError(id, lookup.values[k], outType, options.context);
-        if (!preserve) throw new RemapMissingIdError(id, options.context);
-        const w = toWords(id, outType);
-        if (!w) throw new RemapRangeError(id, id, outType, options.context);
-        [vl, vh] = w;
-      }
-      pl = lo;
-      ph = hi;
+  // 64-bit ids also seen as doubles (same bytes), for one load or store per voxel.
+  const wide = pairs ? new Float64Array(words.buffer, words.byteOffset, n) : new Float64Array(0);
+  const owide = outPairs ? new Float64Array(ow.buffer, ow.byteOffset, n) : new Float64Array(0);
+  const valueF = new Float64Array(valueLo.length);
+  const valueW = new Uint32Array(valueF.buffer);
+  for (let k = 0; k < valueLo.length; k++) {
+    valueW[2 * k] = valueLo[k];
+    valueW[2 * k + 1] = valueHi[k];
+  }
+  // Ids come in runs along x: each run is looked up once, then filled.
+  let i = 0;
+  while (i < n) {
+    let j = i + 1;
+    let lo: number;
+    let hi: number;
+    if (pairs) {
+      lo = words[2 * i];
+      hi = words[2 * i + 1];
+      const v = wide[i];
+      // One 64-bit load per voxel: equal doubles have equal bits, except
+      // +0 and -0 (so zeros compare words) and NaN (never equal: runs of one).
+      if (v !== 0) while (j < n && wide[j] === v) j++;
+      else while (j < n && words[2 * j] === lo && words[2 * j + 1] === hi) j++;
+    } else {
+      lo = words[i];
+      hi = 0;
+      while (j < n && words[j] === lo) j++;
     }
-    if (outPairs) {
-      ow[2 * i] = vl;
-      ow[2 * i + 1] = vh;
-    } else ow[i] = vl;
+    const k = dense ? (hi === 0 && lo < denseLength ? dense[lo] : -1) : ids.indexOf(lo, hi);
+    let vl: number;
+    let vh: number;
+    if (k >= 0 && fits[k] === 1) {
+      vl = valueLo[k];
+      vh = valueHi[k];
+    } else {
+      const id = fromWords(lo, hi, inType);
+      if (k >= 0) throw new RemapRangeError(id, lookup.values[k], outType, options.context);
+      if (!preserve) throw new RemapMissingIdError(id, options.context);
+      const w = toWords(id, outType);
+      if (!w) throw new RemapRangeError(id, id, outType, options.context);
+      [vl, vh] = w;
+    }
+    const value = k >= 0 ? valueF[k] : Number.NaN;
+    if (outPairs && !Number.isNaN(value)) {
+      // A double that is not NaN keeps its bits when stored: one store per voxel.
+      for (let o = i; o < j; o++) owide[o] = value;
+    } else if (outPairs) {
+      for (let e = 2 * j, o = 2 * i; o < e; o += 2) {
+        ow[o] = vl;
+        ow[o + 1] = vh;
+      }
+    } else {
+      for (let o = i; o < j; o++) ow[o] = vl;
+    }
+    i = j;
   }
   return out.array;
 }

@@ -3,7 +3,7 @@
  * order of first appearance (x fastest), in the smallest type that holds
  * them — fastremap's `renumber` with `preserve_zero`.
  */
-import { IdTable } from "./id-table";
+import { IdTable, indexPairs } from "./id-table";
 import { type IntegerLabelArray, labelWords } from "./label-array";
 import { type LabelType, labelTypeOf, newLabels } from "./label-types";
 
@@ -46,21 +46,11 @@ export function renumber(labels: IntegerLabelArray, options: RenumberOptions = {
   // With preserveZero, id 0 takes index 0 and keeps the value 0.
   if (preserveZero) table.add(0, 0);
   const index = new Uint32Array(n);
-  let pl = -1;
-  let ph = -1;
-  let pv = 0;
   if (pairs) {
-    for (let i = 0; i < n; i++) {
-      const lo = words[2 * i];
-      const hi = words[2 * i + 1];
-      if (lo !== pl || hi !== ph) {
-        pv = table.add(lo, hi);
-        pl = lo;
-        ph = hi;
-      }
-      index[i] = pv;
-    }
+    indexPairs(words as Uint32Array, n, table, index);
   } else {
+    let pl = -1;
+    let pv = 0;
     for (let i = 0; i < n; i++) {
       const v = words[i];
       if (v !== pl) {
@@ -78,7 +68,16 @@ export function renumber(labels: IntegerLabelArray, options: RenumberOptions = {
   const values = new Float64Array(table.size);
   for (let k = skip; k < table.size; k++) values[k] = start + k - skip;
   let relabelled: IntegerLabelArray = index;
-  if (dataType === "uint32") {
+  // With the defaults (zero kept and numbering from 1, or neither) the new id
+  // is the table index itself: the output is the index array, narrowed.
+  const identity = preserveZero ? start === 1 : start === 0;
+  if (identity && dataType !== "uint64") {
+    if (dataType !== "uint32") {
+      const narrow = newLabels(dataType, n).array as Uint8Array | Uint16Array;
+      narrow.set(index);
+      relabelled = narrow;
+    }
+  } else if (dataType === "uint32") {
     // The index array becomes the output: one pass instead of two.
     for (let i = 0; i < n; i++) index[i] = values[index[i]];
   } else {

@@ -70,12 +70,12 @@ test("an encoding with no codec is refused before the info is written, and names
     `file://${join(tmp, "other")}`,
     fromTyped(new Uint8Array(512), [8, 8, 8]),
   );
-  vol.info.scales[0].encoding = "compresso";
+  vol.info.scales[0].encoding = "zfpc";
   await vol.commitInfo();
   const again = await Volume.open(`file://${join(tmp, "other")}`);
   const err = await again.read(again.bounds).catch((e) => e);
   expect(err).toBeInstanceOf(UnknownEncodingError);
-  expect((err as Error).message).toMatch(/other scale 1_1_1: unknown chunk encoding "compresso"/);
+  expect((err as Error).message).toMatch(/other scale 1_1_1: unknown chunk encoding "zfpc"/);
 });
 
 test("mesh labels that are not decimal uint64s are refused as task params", async () => {

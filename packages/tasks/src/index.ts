@@ -1,4 +1,10 @@
 export {
+  createHyperSquareTasks,
+  type HyperSquareTaskOptions,
+  nearestDivisor,
+} from "./ingest/hypersquare-stage";
+export {
+  type BigArraySourceOptions,
   type BlockBox,
   BlockOutOfBoundsError,
   type ByteRangeLike,
@@ -8,13 +14,19 @@ export {
   detectFormat,
   encodeNpy,
   type Hdf5SourceOptions,
+  type HyperSquareCube,
+  type HyperSquareSource,
+  type HyperSquareSourceOptions,
   type ImageStackOptions,
   localByteStore,
+  MissingConfigError,
   type NpyHeader,
   type NpySourceOptions,
   naturalCompare,
   type OpenSourceOptions,
+  openBigArray,
   openHdf5,
+  openHyperSquare,
   openImageStack,
   openNpy,
   openSource,
@@ -22,9 +34,11 @@ export {
   parseNpyHeader,
   type ReadBlockOptions,
   ShapeMismatchError,
+  SOURCE_FORMATS,
   SourceError,
   type SourceFormat,
   type SourceSpec,
+  UnknownCodingError,
   UnsupportedDataTypeError,
   type VolumeSource,
   type ZarrSourceOptions,
@@ -50,6 +64,16 @@ export {
   cclRelabelTask,
   createConnectedComponentsTasks,
 } from "./labels/ccl";
+export {
+  type Consensus,
+  ConsensusMapError,
+  type ConsensusTaskOptions,
+  consensusParams,
+  consensusTable,
+  consensusTask,
+  createConsensusTasks,
+  parseConsensus,
+} from "./labels/consensus";
 export { createDustTasks, type DustTaskOptions, dustTask } from "./labels/dust";
 export { fileLocation, parseRemapMap, RemapMapFileError, readRemapMap } from "./labels/map-file";
 export { createRemapTasks, type RemapTaskOptions, remapTask } from "./labels/remap-stage";
@@ -64,6 +88,12 @@ export {
   voxelCountBlockTask,
   voxelCountMergeTask,
 } from "./labels/voxel-counts";
+export {
+  createMultiresMeshMergeTasks,
+  type MultiresMeshMergeOptions,
+  multiresMeshMergeTask,
+  multiresShardingSpec,
+} from "./mesh/multires";
 export {
   createMeshingTasks,
   createMeshManifestTasks,

@@ -1,5 +1,10 @@
 /** Where this package's kernel module lives (src/kernels.ts, or dist/kernels.js once built). */
-import { kernelModulePath } from "@ngpipe/precomputed";
+import { kernelModulePath, registerKernelError } from "@ngpipe/precomputed";
+import { ChunkCodingError } from "./ingest/sources/bigarray-codings";
+import { LzmaStreamError } from "./ingest/sources/lzma";
+
+registerKernelError(LzmaStreamError);
+registerKernelError(ChunkCodingError);
 
 let cached: string | undefined;
 

@@ -151,8 +151,8 @@ export const stageArgParsers: StageArgParsers = {
 /** Descriptions of the command groups stages put their commands in. */
 const GROUPS: Record<string, string> = {
   image: "image and segmentation layers",
-  mesh: "meshes of segmentation layers (legacy precomputed format)",
-  seg: "reconstruction from affinities: watershed, agglomeration",
+  mesh: "meshes of segmentation layers (legacy and multiresolution precomputed formats)",
+  seg: "segmentation layers: watershed, agglomeration, segment properties",
   skeleton: "skeletons of segmentation layers (precomputed skeletons, TEASAR)",
 };
 

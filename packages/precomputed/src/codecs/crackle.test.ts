@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describeIf } from "../../../../test/support/skip";
 import { ChunkDecodeError, ChunkEncodeError } from "../errors";
 import { decodeCrackle, readCrackleHeader } from "./crackle";
-import { crc8 } from "./crc";
+import { crc8, crc32c } from "./crc";
 import { decodeChunk, encodeChunk } from "./registry";
 
 const DIR = resolve(__dirname, "../../../../../shared/data/crackle");
@@ -171,5 +171,114 @@ describe("the crackle codec", () => {
     expect(() =>
       decodeChunk(new Uint8Array(40), "crackle", { dtype: "float32", shape: [2, 2, 2, 1] }),
     ).toThrow(/integer labels/);
+  });
+});
+
+/**
+ * A Markov-coded copy of a packed crackle file, made as the reference
+ * encoder lays it out (no reference file of this kind was available): the
+ * same moves, each after the first coded by its rank in the row of the
+ * model its `order` previous move differences select, the model stored 5
+ * bits a row as an index into the 24 orders of the four moves.
+ */
+function markovCopy(
+  bytes: Uint8Array,
+  order: number,
+  rowOrder: (row: number) => number,
+): Uint8Array {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const sz = dv.getUint32(15, true);
+  const labelBytes = dv.getUint32(20, true);
+  const labelsAt = 29 + 4 * (sz + 1);
+  const perms: number[][] = [];
+  const permute = (prefix: number[], rest: number[]) => {
+    if (!rest.length) perms.push(prefix);
+    rest.forEach((r, i) => {
+      permute([...prefix, r], [...rest.slice(0, i), ...rest.slice(i + 1)]);
+    });
+  };
+  permute([], [0, 1, 2, 3]);
+  const rows = 4 ** order;
+  const model = Array.from({ length: rows }, (_, r) => perms[rowOrder(r)]);
+  const stored = new Uint8Array(Math.ceil((rows * 5) / 8));
+  for (let r = 0; r < rows; r++)
+    for (let b = 0; b < 5; b++)
+      if ((rowOrder(r) >> b) & 1) stored[(5 * r + b) >> 3] |= 1 << ((5 * r + b) & 7);
+  const codes: Uint8Array[] = [];
+  let at = labelsAt + labelBytes;
+  for (let z = 0; z < sz; z++) {
+    const code = bytes.subarray(at, at + dv.getUint32(29 + 4 * z, true));
+    at += code.length;
+    if (code.length === 0) {
+      codes.push(code);
+      continue;
+    }
+    const indexEnd = 4 + new DataView(code.buffer, code.byteOffset).getUint32(0, true);
+    const diffs: number[] = [];
+    for (const b of code.subarray(indexEnd))
+      for (let j = 0; j < 4; j++) diffs.push((b >> (2 * j)) & 3);
+    const bits: number[] = [diffs[0] & 1, diffs[0] >> 1];
+    const hist = new Array<number>(order).fill(0);
+    hist[order - 1] = diffs[0];
+    for (let i = 1; i < diffs.length; i++) {
+      // Oldest difference weighs 1, the newest 4^(order-1).
+      const row = hist.reduce((v, d, k) => v + d * 4 ** k, 0);
+      const rank = model[row].indexOf(diffs[i]);
+      bits.push(...[[0], [1, 0], [1, 1, 0], [1, 1, 1]][rank]);
+      hist.shift();
+      hist.push(diffs[i]);
+    }
+    const packed = new Uint8Array(Math.ceil(bits.length / 8));
+    bits.forEach((bit, k) => {
+      packed[k >> 3] |= bit << (k & 7);
+    });
+    const out = new Uint8Array(indexEnd + packed.length);
+    out.set(code.subarray(0, indexEnd));
+    out.set(packed, indexEnd);
+    codes.push(out);
+  }
+  const total = codes.reduce((n, c) => n + c.length, 0);
+  const tail = bytes.subarray(bytes.length - 4 * (sz + 1));
+  const out = new Uint8Array(labelsAt + labelBytes + stored.length + total + tail.length);
+  const ov = new DataView(out.buffer);
+  out.set(bytes.subarray(0, labelsAt + labelBytes));
+  codes.forEach((c, z) => {
+    ov.setUint32(29 + 4 * z, c.length, true);
+  });
+  ov.setUint32(29 + 4 * sz, crc32c(out, 29, 29 + 4 * sz), true);
+  let p = labelsAt + labelBytes;
+  out.set(stored, p);
+  p += stored.length;
+  for (const c of codes) {
+    out.set(c, p);
+    p += c.length;
+  }
+  out.set(tail, p);
+  const format = ov.getUint16(5, true) | (order << 9);
+  ov.setUint16(5, format, true);
+  out[28] = crc8(out, 5, 28);
+  return out;
+}
+
+describeIf(fixtures, `${DIR} not found`)("Markov-coded crack codes", () => {
+  for (const order of [1, 2, 5])
+    it(`random.ckl re-coded with an order-${order} model decodes to random.npy`, () => {
+      const bytes = markovCopy(file("random.ckl"), order, (row) => (row * 7 + order) % 24);
+      expect(readCrackleHeader(bytes).markovOrder).toBe(order);
+      expect(bytes.length).not.toBe(file("random.ckl").length);
+      const out = decodeCrackle(bytes, 1, SHAPE, "markov");
+      expect(
+        Buffer.from(out.buffer).equals(
+          Buffer.from(Uint32Array.from(npyBytes("random.npy")).buffer),
+        ),
+      ).toBe(true);
+    });
+
+  it("a model row index past the 24 orders is a ChunkDecodeError", () => {
+    const bytes = markovCopy(file("random.ckl"), 1, () => 0);
+    const dv = new DataView(bytes.buffer);
+    const modelAt = 29 + 4 * 33 + dv.getUint32(20, true);
+    bytes[modelAt] |= 0b11111;
+    expect(() => decodeCrackle(bytes, 1, SHAPE, "k")).toThrow(/Markov model row 0 has index 31/);
   });
 });

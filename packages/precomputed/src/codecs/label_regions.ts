@@ -22,7 +22,13 @@ function union(parent: Uint32Array, a: number, b: number): void {
   else if (rb < ra) parent[ra] = rb;
 }
 
-/** Second pass: provisional labels in `out` to final ones `first, first + 1, ...` by first appearance. */
+/**
+ * Second pass: provisional labels in `out` to final ones `first, first + 1,
+ * ...` by first appearance. A region's first voxel always opens a new
+ * provisional label, and unions keep the smaller root, so each region's root
+ * is its first provisional label: numbering roots in increasing order is
+ * numbering regions by first appearance, with one table lookup per voxel.
+ */
 function renumber(
   out: Uint32Array,
   parent: Uint32Array,
@@ -32,12 +38,11 @@ function renumber(
 ): number {
   const final = new Uint32Array(next + 1);
   let n = 0;
+  // parent[l] <= l for every label, so roots are resolved in one increasing pass.
+  for (let l = 1; l <= next; l++) final[l] = parent[l] === l ? first + n++ : final[parent[l]];
   for (let i = 0; i < out.length; i++) {
     const p = out[i];
-    if (skipZero && p === 0) continue;
-    const r = find(parent, p);
-    if (final[r] === 0) final[r] = ++n;
-    out[i] = final[r] - 1 + first;
+    if (!(skipZero && p === 0)) out[i] = final[p];
   }
   return n;
 }

@@ -316,3 +316,25 @@ describe("writeShards", () => {
     expect(await reader.get(7n)).toEqual(Uint8Array.of(7, 7));
   });
 });
+
+test("an entry's prefix is stored right before its indexed data, outside the index range", async () => {
+  const spec = shardingSpec({
+    hash: "murmurhash3_x86_128",
+    minishard_bits: 1,
+    shard_bits: 0,
+    minishard_index_encoding: "gzip",
+  });
+  const entries = [
+    { id: 7n, data: new Uint8Array([1, 2, 3]), prefix: new Uint8Array([9, 9, 9, 9]) },
+    { id: 8n, data: new Uint8Array([4]), prefix: new Uint8Array([5, 5]) },
+  ];
+  const store = new CountingStore();
+  store.objects.set(shardFileName(0, spec), buildShard(entries, spec));
+  const reader = new ShardReader(store, spec);
+  for (const e of entries) {
+    expect(await reader.get(e.id)).toEqual(e.data);
+    const at = (await reader.locateChunk(e.id))!;
+    const file = store.objects.get(at.key)!;
+    expect(file.subarray(at.start - e.prefix.length, at.start)).toEqual(e.prefix);
+  }
+});

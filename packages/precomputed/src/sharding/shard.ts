@@ -20,6 +20,12 @@ import {
 export interface ShardEntry {
   id: bigint;
   data: Uint8Array;
+  /**
+   * Bytes stored immediately before `data` and not covered by the minishard
+   * index (raw, never `data_encoding`d): a multi-resolution mesh's fragment
+   * data, which sharded.md places right before its manifest.
+   */
+  prefix?: Uint8Array;
 }
 
 const TWO32 = 2 ** 32;
@@ -230,6 +236,11 @@ export function buildShard(
     for (let i = 0; i < list.length; i++) {
       if (i > 0 && list[i].id === list[i - 1].id)
         throw new ShardSpecError(`chunk ${list[i].id} appears twice`);
+      const prefix = list[i].prefix;
+      if (prefix !== undefined && prefix.length > 0) {
+        dataParts.push(prefix);
+        pos += prefix.length;
+      }
       const bytes = opts.dataEncoded ? list[i].data : encode(list[i].data, spec.data_encoding);
       starts.push(pos);
       sizes.push(bytes.length);

@@ -1,3 +1,4 @@
+import { treeCount } from "./forest.testutil";
 import { mergeSkeletonFragments, type SkeletonGraph } from "./merge";
 import { skeletonize, skeletonStats } from "./skeletonize";
 
@@ -9,25 +10,6 @@ function graph(points: number[][], edges: number[][]): SkeletonGraph {
     edges: Uint32Array.from(edges.flat()),
     radii: Float32Array.from(points, () => 1),
   };
-}
-
-/** Whether the edges form a forest, and how many trees. */
-function trees(s: SkeletonGraph): number {
-  const n = s.radii.length;
-  const parent = Int32Array.from({ length: n }, (_, i) => i);
-  const find = (a: number): number => {
-    while (parent[a] !== a) a = parent[a] = parent[parent[a]];
-    return a;
-  };
-  let t = n;
-  for (let e = 0; e < s.edges.length; e += 2) {
-    const a = find(s.edges[e]);
-    const b = find(s.edges[e + 1]);
-    if (a === b) return -1;
-    parent[a] = b;
-    t--;
-  }
-  return t;
 }
 
 test("fragments meeting at a shared voxel are welded into one path", () => {
@@ -52,7 +34,7 @@ test("fragments meeting at a shared voxel are welded into one path", () => {
   const m = mergeSkeletonFragments([a, b], { resolution: RES });
   expect(m.radii.length).toBe(4);
   expect(m.edges.length / 2).toBe(3);
-  expect(trees(m)).toBe(1);
+  expect(treeCount(m)).toBe(1);
   expect(skeletonStats(m)).toEqual({ cableLength: 3, branchPoints: 0, endPoints: 2 });
 });
 
@@ -81,7 +63,7 @@ test("a cycle made by two fragments tracing the shared plane differently is cut"
   );
   const m = mergeSkeletonFragments([a, b], { resolution: RES });
   expect(m.radii.length).toBe(4);
-  expect(trees(m)).toBe(1);
+  expect(treeCount(m)).toBe(1);
   expect(m.edges.length / 2).toBe(3);
 });
 
@@ -140,7 +122,7 @@ test("short ticks are pruned, long branches and the main path kept", () => {
   }
   const m = mergeSkeletonFragments([graph(points, edges)], { resolution: RES, tickThreshold: 4 });
   expect(skeletonStats(m)).toEqual({ cableLength: 28, branchPoints: 1, endPoints: 3 });
-  expect(trees(m)).toBe(1);
+  expect(treeCount(m)).toBe(1);
 });
 
 test("a lone short path is not pruned away as a tick", () => {
@@ -188,7 +170,7 @@ test("a tube skeletonized in two blocks sharing a face plane merges into one tre
   };
   const merged = mergeSkeletonFragments([half(0, 21), half(20, 40)], { resolution: RES });
   const ref = mergeSkeletonFragments([whole], { resolution: RES });
-  expect(trees(merged)).toBe(1);
+  expect(treeCount(merged)).toBe(1);
   const a = skeletonStats(merged);
   const b = skeletonStats(ref);
   expect([a.branchPoints, a.endPoints]).toEqual([b.branchPoints, b.endPoints]);

@@ -1,3 +1,4 @@
+import { treeCount } from "./forest.testutil";
 import { type Skeleton, type SkeletonizeOptions, skeletonize, skeletonStats } from "./skeletonize";
 
 type Shape = [number, number, number];
@@ -9,25 +10,6 @@ function volume(shape: Shape, inside: (x: number, y: number, z: number) => numbe
     for (let y = 0; y < sy; y++)
       for (let x = 0; x < sx; x++) out[x + sx * (y + sy * z)] = inside(x, y, z);
   return out;
-}
-
-/** Number of trees of a forest, or -1 when the edges hold a cycle. */
-function treeCount(skel: Skeleton): number {
-  const n = skel.vertices.length / 3;
-  const parent = Int32Array.from({ length: n }, (_, i) => i);
-  const find = (a: number): number => {
-    while (parent[a] !== a) a = parent[a] = parent[parent[a]];
-    return a;
-  };
-  let trees = n;
-  for (let e = 0; e < skel.edges.length; e += 2) {
-    const a = find(skel.edges[e]);
-    const b = find(skel.edges[e + 1]);
-    if (a === b) return -1;
-    parent[a] = b;
-    trees--;
-  }
-  return trees;
 }
 
 /** Checks TEASAR's guarantees for one object: vertices inside, and every voxel covered by some ball. */

@@ -42,7 +42,7 @@ export interface IngestOptions extends ShardedOutputOptions {
   layerType?: "image" | "segmentation";
   /** Voxel size in nm. Default: the source's (OME-Zarr), else [1, 1, 1]. */
   resolution?: Vec3;
-  /** Where voxel (0, 0, 0) of the source lands in the layer. Default [0, 0, 0]. */
+  /** Where voxel (0, 0, 0) of the source lands in the layer. Default: the source's own offset (BigArray, HyperSquare), else [0, 0, 0]. */
   voxelOffset?: Vec3;
   /** Default [64, 64, 64]. */
   chunkSize?: Vec3;
@@ -192,7 +192,7 @@ export function ingestInfo(src: VolumeSource, opts: IngestOptions = {}): InfoJSO
     dataType: dtype,
     numChannels: src.shape[3],
     resolution: opts.resolution ?? src.resolution ?? [1, 1, 1],
-    voxelOffset: opts.voxelOffset ?? [0, 0, 0],
+    voxelOffset: opts.voxelOffset ?? src.voxelOffset ?? [0, 0, 0],
     size: [src.shape[0], src.shape[1], src.shape[2]],
     chunkSize: opts.chunkSize ?? [64, 64, 64],
     encoding,

@@ -123,7 +123,7 @@ test("FIB-25 meshes end to end at Igneous defaults: every manifest lists exactly
     });
     expect(meshVolume(mesh)).toBeGreaterThan(0);
   }
-});
+}, 240_000);
 
 test("one block or eight blocks with overlap give the same surface", async () => {
   const url = `mem://mesh-stage/blocks`;

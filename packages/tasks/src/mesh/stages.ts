@@ -11,6 +11,7 @@ import {
   type MeshLabelArray,
   MeshLayer,
   meshKernelModule,
+  multiresMeshInfo,
   withMeshDir,
 } from "@ngpipe/mesh";
 import { Bbox, channel, InfoNotFoundError, type Vec3, Volume } from "@ngpipe/precomputed";
@@ -116,6 +117,13 @@ export interface MeshingOptions extends BoundsCheckOptions {
   bounds?: Bbox;
   /** Fragment compression (default "gzip", as Igneous writes them; false = none). */
   compress?: "gzip" | "br" | false;
+  /**
+   * `"legacy"` (default): the directory gets a `neuroglancer_legacy_mesh`
+   * info and manifest tasks list fragments. `"multires"`: it gets a
+   * `neuroglancer_multilod_draco` info, and `createMultiresMeshMergeTasks`
+   * turns the fragments into multi-resolution meshes.
+   */
+  format?: "legacy" | "multires";
 }
 
 /**
@@ -161,17 +169,23 @@ export async function createMeshingTasks(
       // Not JSON: replaced below.
     }
   }
-  const merged = {
-    ...existing,
-    ...legacyMeshInfo({
-      mip,
-      chunkSize: [...shape],
-      resolution: [...vol.resolution],
-      spatialIndex: false,
-    }),
-  };
+  const merged =
+    options.format === "multires"
+      ? { ...multiresMeshInfo({}), mip, chunk_size: [...shape] }
+      : {
+          ...existing,
+          ...legacyMeshInfo({
+            mip,
+            chunkSize: [...shape],
+            resolution: [...vol.resolution],
+            spatialIndex: false,
+          }),
+        };
   if (old === null || JSON.stringify(merged) !== JSON.stringify(existing))
-    await meshes.writeInfo(merged);
+    await meshes.storage.put("info", JSON.stringify(merged), {
+      contentType: "application/json",
+      cacheControl: "no-cache",
+    });
   return taskSet(region, shape, { origin: vol.scale.voxelOffset }, (box) =>
     meshTask.payload({
       layer: vol.url,

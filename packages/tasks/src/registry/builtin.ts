@@ -3,11 +3,12 @@
  * order the CLI lists their commands in. A new stage: its file, and a line here.
  */
 import { downsampleStage } from "./downsample";
+import { consensusStage, hyperSquareStage } from "./hypersquare";
 import { contrastNormalizationStage, luminanceLevelsStage } from "./image-analysis";
 import { ingestStage } from "./ingest";
 import { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from "./labels";
 import { blackoutStage, deleteStage, touchStage } from "./maintenance";
-import { manifestStage, meshStage } from "./mesh";
+import { convertStage, manifestStage, meshStage } from "./mesh";
 import { quantizeStage } from "./quantize";
 import { agglomerationStage, watershedStage } from "./seg";
 import { skeletonMergeStage, skeletonStage } from "./skeletons";
@@ -25,6 +26,7 @@ registerStage(touchStage);
 registerStage(blackoutStage);
 registerStage(meshStage);
 registerStage(manifestStage);
+registerStage(convertStage);
 registerStage(connectedComponentsStage);
 registerStage(remapStage);
 registerStage(voxelCountStage);
@@ -33,3 +35,5 @@ registerStage(watershedStage);
 registerStage(agglomerationStage);
 registerStage(skeletonStage);
 registerStage(skeletonMergeStage);
+registerStage(hyperSquareStage);
+registerStage(consensusStage);

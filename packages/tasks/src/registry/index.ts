@@ -5,7 +5,7 @@ export { contrastNormalizationStage, luminanceLevelsStage } from "./image-analys
 export { ingestStage } from "./ingest";
 export { connectedComponentsStage, dustStage, remapStage, voxelCountStage } from "./labels";
 export { type BlackoutStageOptions, blackoutStage, deleteStage, touchStage } from "./maintenance";
-export { manifestStage, meshStage } from "./mesh";
+export { convertStage, manifestStage, meshStage } from "./mesh";
 export { quantizeStage } from "./quantize";
 export { type AgglomerationStageOptions, agglomerationStage, watershedStage } from "./seg";
 export {

@@ -1,12 +1,10 @@
 /** The ingest stage: `ngpipe image create`, `"stage": "ingest"`. */
 import { z } from "zod";
-import type { OpenSourceOptions, SourceFormat } from "../ingest/sources";
+import { type OpenSourceOptions, SOURCE_FORMATS, type SourceFormat } from "../ingest/sources";
 import { createIngestTasks, type IngestOptions, ingestTask } from "../ingest/stage";
 import { bboxOption, shapeOption, vec3Option } from "./options";
 import { parseShardedFlags, shardedFlags, shardedOptionsShape } from "./sharded";
 import { defineStage } from "./stage";
-
-const FORMATS: SourceFormat[] = ["hdf5", "zarr", "npy", "images"];
 
 /** Options of the ingest stage as JSON (a pipeline step's `options`). */
 export const ingestStageOptions = z
@@ -38,7 +36,8 @@ export const ingestStage = defineStage<IngestOptions>({
   create: ({ source, layer }, o) => createIngestTasks(source, layer, o),
   cli: {
     command: ["image", "create"],
-    description: "ingest HDF5 (file.h5#/dataset), Zarr, .npy or an image stack into a new layer",
+    description:
+      "ingest HDF5 (file.h5#/dataset), Zarr, .npy, an image stack, a BigArray or a HyperSquare volume into a new layer",
     arguments: [
       { name: "source", description: "source path or URL", input: "source" },
       { name: "layer", description: "destination layer path or URL", input: "layer" },
@@ -50,17 +49,24 @@ export const ingestStage = defineStage<IngestOptions>({
       },
       { flags: "--offset <x,y,z>", description: "voxel offset of the layer", default: "0,0,0" },
       { flags: "--chunk-size <x,y,z>", description: "chunk size", default: "64,64,64" },
-      { flags: "--encoding <name>", description: "raw, compressed_segmentation, jpeg, png" },
+      {
+        flags: "--encoding <name>",
+        description: "raw, compressed_segmentation, compresso, jpeg, png",
+      },
       { flags: "--layer-type <type>", description: "image or segmentation" },
       {
         flags: "--task-shape <x,y,z>",
         description: "voxels per task (a multiple of the chunk size)",
       },
       { flags: "--bounds <bbox>", description: "only this box of the source" },
-      { flags: "--dataset <path>", description: "HDF5 dataset or Zarr array path" },
+      {
+        flags: "--dataset <path>",
+        description: "HDF5 dataset, Zarr array path, or HyperSquare image|segmentation",
+      },
       {
         flags: "--format <name>",
-        description: "hdf5, zarr, npy or images (default: from the path)",
+        description:
+          "hdf5, zarr, npy, images, bigarray or hypersquare (default: from the path; bigarray and hypersquare are never guessed)",
       },
       {
         flags: "--axes <order>",
@@ -92,8 +98,10 @@ export const ingestStage = defineStage<IngestOptions>({
       const voxelOffset = parse.vec3(o.offset ?? "0,0,0", "--offset");
       if (voxelOffset.some((n) => !Number.isInteger(n)))
         throw parse.usage(`--offset must be three whole numbers; got "${o.offset}"`);
-      if (o.format !== undefined && !(FORMATS as string[]).includes(o.format))
-        throw parse.usage(`--format must be one of ${FORMATS.join(", ")}; got "${o.format}"`);
+      if (o.format !== undefined && !(SOURCE_FORMATS as readonly string[]).includes(o.format))
+        throw parse.usage(
+          `--format must be one of ${SOURCE_FORMATS.join(", ")}; got "${o.format}"`,
+        );
       if (o.sharded && o.taskShape)
         throw parse.usage(
           "--task-shape is the shard's with --sharded; size shards with --shard-bytes",

@@ -29,11 +29,13 @@ const countStage = defineStage<{ n?: number }>({
 
 test("the built-in stages are registered in CLI order, each with its tasks and inputs", () => {
   const names = registeredStages().map((s) => s.name);
-  expect(names.slice(0, 9)).toEqual([
+  expect(names.slice(0, 11)).toEqual([
     "ingest",
     "downsample",
     "transfer",
     "quantize",
+    "histogram",
+    "contrast",
     "delete",
     "touch",
     "blackout",
@@ -42,7 +44,11 @@ test("the built-in stages are registered in CLI order, each with its tasks and i
   ]);
   expect(getStage("transfer").inputs).toEqual(["src", "dest"]);
   expect(getStage("ingest").inputs).toEqual(["source", "layer"]);
-  expect(getStage("manifest").tasks.map((t) => t.name)).toEqual(["mesh-manifest"]);
+  expect(getStage("manifest").tasks.map((t) => t.name)).toEqual([
+    "mesh-manifest",
+    "mesh-multires-merge",
+  ]);
+  expect(getStage("mesh-convert").tasks.map((t) => t.name)).toEqual(["mesh-multires-merge"]);
 });
 
 test("a registered stage is found by name; registering it again is harmless", async () => {

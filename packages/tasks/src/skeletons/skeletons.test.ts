@@ -9,6 +9,7 @@ import {
   Volume,
 } from "@ngpipe/precomputed";
 import { skeletonStats } from "@ngpipe/segmentation";
+import { treeCount } from "../../../segmentation/src/skeleton/forest.testutil";
 import { StageInputError } from "../stages/checks";
 import { LayerMismatchError } from "../stages/common";
 import { runAll, snapshotStorage, tempDir } from "../stages/testing";
@@ -82,24 +83,6 @@ async function forgeAndMerge(
   return SkeletonLayer.open(`${url}/${dir}`);
 }
 
-function trees(s: EncodedSkeleton): number {
-  const n = s.vertices.length / 3;
-  const parent = Int32Array.from({ length: n }, (_, i) => i);
-  const find = (a: number): number => {
-    while (parent[a] !== a) a = parent[a] = parent[parent[a]];
-    return a;
-  };
-  let t = n;
-  for (let e = 0; e < s.edges.length; e += 2) {
-    const a = find(s.edges[e]);
-    const b = find(s.edges[e + 1]);
-    if (a === b) return -1;
-    parent[a] = b;
-    t--;
-  }
-  return t;
-}
-
 /**
  * Largest distance from a vertex of `a` to the nearest vertex of `b`, in
  * voxels along the worst axis (1: a 26-neighbour).
@@ -152,8 +135,8 @@ test("skeletons merged from three blocks match the single-block skeletons: same 
   for (const id of [1, 2]) {
     const a = (await whole.get(id)) as EncodedSkeleton;
     const b = (await blocks.get(id)) as EncodedSkeleton;
-    expect(trees(a)).toBe(1);
-    expect(trees(b)).toBe(1);
+    expect(treeCount(a)).toBe(1);
+    expect(treeCount(b)).toBe(1);
     const sa = skeletonStats(a);
     const sb = skeletonStats(b);
     expect({ id, branch: sb.branchPoints, end: sb.endPoints }).toEqual({
@@ -208,8 +191,8 @@ test("a sharded merge with more shards than buckets spreads the objects over sha
   const layer2 = await SkeletonLayer.open(`${url}/s`);
   expect(layer2.info.sharding).toEqual(spec);
   const [one, two] = await layer2.getMany([1, 2]);
-  expect(trees(one as EncodedSkeleton)).toBe(1);
-  expect(trees(two as EncodedSkeleton)).toBe(1);
+  expect(treeCount(one as EncodedSkeleton)).toBe(1);
+  expect(treeCount(two as EncodedSkeleton)).toBe(1);
 });
 
 test("forge and merge rerun write the same bytes", async () => {

@@ -9,6 +9,8 @@ import {
   type Bbox,
   type DataType,
   type InfoJSON,
+  InfoNotFoundError,
+  readInfo,
   scaleForMip,
   VoxelValueError,
   voxelValue,
@@ -152,4 +154,12 @@ export function checkInfoRewrite(
       "info",
     );
   }
+}
+
+/** The info stored at a destination, or null where no layer is yet (for {@link checkInfoRewrite}). */
+export async function readExistingInfo(storage: Storage): Promise<InfoJSON | null> {
+  return readInfo(storage).catch((e) => {
+    if (e instanceof InfoNotFoundError) return null;
+    throw e;
+  });
 }

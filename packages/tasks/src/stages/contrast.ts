@@ -14,9 +14,7 @@
 import {
   type BboxLike,
   contrastLimits,
-  fromTyped,
   type InfoJSON,
-  InfoNotFoundError,
   precomputedKernels,
   readInfo,
   scaleForMip,
@@ -28,7 +26,7 @@ import type { Storage } from "@ngpipe/storage";
 import { z } from "zod";
 import { defineTask } from "../runtime";
 import { resolveBounds, type TaskSet, taskSet } from "../tiling";
-import { checkInfoRewrite, StageInputError, sameLocation } from "./checks";
+import { checkInfoRewrite, readExistingInfo, StageInputError, sameLocation } from "./checks";
 import {
   bboxOf,
   bboxSchema,
@@ -40,7 +38,7 @@ import {
 } from "./common";
 import { addDownsampleScales, planTasks } from "./downsample";
 import { decodeLevels, LuminanceLevelsError, luminanceBins, sliceLevelsKey } from "./luminance";
-import { writeDownsamples, writeLevel } from "./pyramid";
+import { writeImageBlock } from "./pyramid";
 
 /** Params of {@link contrastNormalizationTask}. */
 export const contrastNormalizationParams = z.object({
@@ -108,13 +106,9 @@ export const contrastNormalizationTask = defineTask({
       [data, box.size(), limits],
       { transfer: [data.buffer as ArrayBuffer], signal: ctx.signal },
     );
-    const s = box.size();
-    const stretched = fromTyped(out, [s[0], s[1], s[2], 1]);
-    await writeLevel(dest, box, stretched, { signal: ctx.signal });
-    await writeDownsamples(ctx, dest, box, stretched, {
+    await writeImageBlock(ctx, dest, box, out, {
       factor: p.factor,
       mips: p.mips,
-      method: "average",
       signal: ctx.signal,
     });
     ctx.progress(box.volume(), box.volume());
@@ -211,10 +205,7 @@ export async function createContrastNormalizationTasks(
     ...o,
     url: src,
   });
-  const existing = await readInfo(destStorage).catch((e) => {
-    if (e instanceof InfoNotFoundError) return null;
-    throw e;
-  });
+  const existing = await readExistingInfo(destStorage);
   addDownsampleScales(info, mip, mips, factor, scale.chunkSize);
   checkInfoRewrite(existing, info, dest, () => o.bounds === undefined);
   await writeInfo(destStorage, info);

@@ -5,9 +5,6 @@
  * and the contrast-normalized layer equals the numpy reference.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
 import {
   Bbox,
   closePool,
@@ -18,6 +15,12 @@ import {
   Volume,
 } from "@ngpipe/precomputed";
 import { openStorage } from "@ngpipe/storage";
+import {
+  type ImageCase as Case,
+  imageCases as cases,
+  caseHistograms as histogramsOf,
+  loadImage as image,
+} from "../../../precomputed/src/image/fixtures.testutil";
 import type { TaskPhase } from "../registry/stage";
 import { createTaskContext, executeTask } from "../runtime";
 import { StageInputError } from "./checks";
@@ -34,40 +37,6 @@ import {
 import { runAll, snapshotStorage } from "./testing";
 
 afterAll(() => closePool());
-
-interface ArrayMeta {
-  offset: number;
-  shape: number[];
-}
-interface Case {
-  name: string;
-  dtype: "uint8" | "uint16";
-  input: ArrayMeta;
-  histograms: ArrayMeta;
-  clips: { clip: [number, number]; limits: [number, number][]; output: ArrayMeta }[];
-}
-
-const dir = join(__dirname, "../../../precomputed/src/image/fixtures");
-const cases: Case[] = JSON.parse(readFileSync(join(dir, "cases.json"), "utf8")).cases;
-const blob = gunzipSync(readFileSync(join(dir, "cases.bin.gz")));
-
-function load<T>(C: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }, meta: ArrayMeta): T {
-  const n = meta.shape.reduce((a, b) => a * b, 1);
-  const bytes = blob.subarray(meta.offset, meta.offset + n * C.BYTES_PER_ELEMENT);
-  return new C(new Uint8Array(bytes).buffer);
-}
-
-const image = (c: Case, meta: ArrayMeta) =>
-  c.dtype === "uint8" ? load(Uint8Array, meta) : load(Uint16Array, meta);
-
-/** numpy's histograms (z, bins), stored x fastest, as one array per slice. */
-function histogramsOf(c: Case): number[][] {
-  const [depth, bins] = c.histograms.shape;
-  const ref = load(Float64Array, c.histograms);
-  return Array.from({ length: depth }, (_, z) =>
-    Array.from({ length: bins }, (_, v) => ref[z + v * depth]),
-  );
-}
 
 async function runPhases(phases: TaskPhase[]): Promise<void> {
   const ctx = createTaskContext();

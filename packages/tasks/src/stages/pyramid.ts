@@ -1,6 +1,6 @@
 /**
  * Writing a block and its downsampled mips: the last step of the downsample,
- * transfer and quantize stages. The pooling runs in the worker pool; writes
+ * transfer, quantize and contrast stages. The pooling runs in the worker pool; writes
  * go through `Volume.write`, aligned where the box allows and with
  * read-modify-write (conditional puts) where it does not.
  */
@@ -193,4 +193,22 @@ export async function writeDownsamples(
       return writeLevel(level, levelBox, fromTyped(d, shape), opts);
     }),
   );
+}
+
+/**
+ * Write a kernel's one-channel output for `box` (x fastest) to `vol`, then
+ * `mips` average downsamples of it: the last step of the per-block image
+ * stages (quantize, contrast). `data`'s buffer moves to the worker pool.
+ */
+export async function writeImageBlock(
+  ctx: TaskContext,
+  vol: Volume,
+  box: Bbox,
+  data: TypedArray,
+  opts: { factor: Vec3; mips: number; signal?: AbortSignal },
+): Promise<void> {
+  const s = box.size();
+  const block = fromTyped(data, [s[0], s[1], s[2], 1]);
+  await writeLevel(vol, box, block, { signal: opts.signal });
+  await writeDownsamples(ctx, vol, box, block, { ...opts, method: "average" });
 }

@@ -10,9 +10,7 @@
  */
 import {
   type BboxLike,
-  fromTyped,
   type InfoJSON,
-  InfoNotFoundError,
   readInfo,
   scaleForMip,
   type Vec3,
@@ -22,7 +20,7 @@ import { z } from "zod";
 import { tasksKernels } from "../kernel-module";
 import { defineTask } from "../runtime";
 import { resolveBounds, type TaskSet, taskSet } from "../tiling";
-import { checkInfoRewrite, StageInputError, sameLocation } from "./checks";
+import { checkInfoRewrite, readExistingInfo, StageInputError, sameLocation } from "./checks";
 import {
   bboxOf,
   bboxSchema,
@@ -34,7 +32,7 @@ import {
   toBbox,
 } from "./common";
 import { addDownsampleScales, planTasks } from "./downsample";
-import { writeDownsamples, writeLevel } from "./pyramid";
+import { writeImageBlock } from "./pyramid";
 
 /** Params of {@link quantizeTask}. */
 export const quantizeParams = z.object({
@@ -78,13 +76,9 @@ export const quantizeTask = defineTask({
       [data, image.shape, p.channel],
       { transfer: [data.buffer as ArrayBuffer], signal: ctx.signal },
     );
-    const s = box.size();
-    const out = fromTyped(q, [s[0], s[1], s[2], 1]);
-    await writeLevel(dest, box, out, { signal: ctx.signal });
-    await writeDownsamples(ctx, dest, box, out, {
+    await writeImageBlock(ctx, dest, box, q, {
       factor: p.factor,
       mips: p.mips,
-      method: "average",
       signal: ctx.signal,
     });
     ctx.progress(box.volume(), box.volume());
@@ -192,10 +186,7 @@ export async function createQuantizeTasks(
       `${dest} is the source layer ${src}: quantizing it onto itself would replace the affinities it reads; nothing was written`,
       "dest",
     );
-  const existing = await readInfo(destStorage).catch((e) => {
-    if (e instanceof InfoNotFoundError) return null;
-    throw e;
-  });
+  const existing = await readExistingInfo(destStorage);
   addDownsampleScales(info, mip, mips, factor, scale.chunkSize);
   checkInfoRewrite(existing, info, dest, () => o.bounds === undefined);
   await writeInfo(destStorage, info);

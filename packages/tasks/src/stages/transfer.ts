@@ -15,7 +15,6 @@ import {
   type Bbox,
   type BboxLike,
   type InfoJSON,
-  InfoNotFoundError,
   readInfo,
   type Scale,
   ShardPlanError,
@@ -28,7 +27,13 @@ import type { Storage } from "@ngpipe/storage";
 import { z } from "zod";
 import { defineTask, type TaskContext } from "../runtime";
 import { resolveBounds, type TaskSet, taskSet } from "../tiling";
-import { checkInfoRewrite, checkVoxelValue, StageInputError, sameLocation } from "./checks";
+import {
+  checkInfoRewrite,
+  checkVoxelValue,
+  readExistingInfo,
+  StageInputError,
+  sameLocation,
+} from "./checks";
 import {
   bboxOf,
   bboxSchema,
@@ -339,10 +344,7 @@ export async function createTransferTasks(
   const srcInfo = await readInfo(storageFor(src, o));
   const srcScale = scaleForMip(srcInfo, mip);
   const destStorage = storageFor(dest, o);
-  const existing = await readInfo(destStorage).catch((e) => {
-    if (e instanceof InfoNotFoundError) return null;
-    throw e;
-  });
+  const existing = await readExistingInfo(destStorage);
   if (
     existing &&
     (existing.data_type !== srcInfo.data_type || existing.num_channels !== srcInfo.num_channels)

@@ -59,3 +59,33 @@ export class BlockOutOfBoundsError extends SourceError {
     );
   }
 }
+
+/** A dataset's metadata object (BigArray `config.json`, HyperSquare `metadata.json`) is missing or unreadable. */
+export class MissingConfigError extends SourceError {
+  constructor(
+    source: string,
+    /** The key of the metadata object, relative to the dataset. */
+    readonly key: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${source}: ${key} ${detail}`, source, options);
+  }
+}
+
+/** A chunk coding (compression) the reader does not know. */
+export class UnknownCodingError extends SourceError {
+  constructor(
+    source: string,
+    /** The key that names the coding (e.g. `config.json`). */
+    readonly key: string,
+    /** The coding as written there. */
+    readonly coding: string,
+    known: readonly string[],
+  ) {
+    super(
+      `${source}: ${key} names the coding "${coding}", which is not one of ${known.join(", ")}`,
+      source,
+    );
+  }
+}

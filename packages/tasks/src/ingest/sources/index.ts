@@ -1,12 +1,21 @@
+export { type BigArraySourceOptions, openBigArray } from "./bigarray";
 export {
   BlockOutOfBoundsError,
   CorruptSourceError,
   DatasetNotFoundError,
+  MissingConfigError,
   ShapeMismatchError,
   SourceError,
+  UnknownCodingError,
   UnsupportedDataTypeError,
 } from "./errors";
 export { type Hdf5SourceOptions, openHdf5 } from "./hdf5";
+export {
+  type HyperSquareCube,
+  type HyperSquareSource,
+  type HyperSquareSourceOptions,
+  openHyperSquare,
+} from "./hypersquare";
 export { type ImageStackOptions, naturalCompare, openImageStack } from "./images";
 export { copyToXyzc, defaultAxes } from "./layout";
 export {
@@ -20,6 +29,7 @@ export {
   detectFormat,
   type OpenSourceOptions,
   openSource,
+  SOURCE_FORMATS,
   type SourceFormat,
   type SourceSpec,
 } from "./open";

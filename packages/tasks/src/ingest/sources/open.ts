@@ -4,8 +4,10 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import * as path from "node:path";
+import { type BigArraySourceOptions, openBigArray } from "./bigarray";
 import { SourceError } from "./errors";
 import { type Hdf5SourceOptions, openHdf5 } from "./hdf5";
+import { type HyperSquareSourceOptions, openHyperSquare } from "./hypersquare";
 import { type ImageStackOptions, openImageStack } from "./images";
 import { splitInnerPath } from "./layout";
 import { type NpySourceOptions, openNpy } from "./npy";
@@ -13,14 +15,26 @@ import type { VolumeSource } from "./types";
 import { openZarr, type ZarrSourceOptions } from "./zarr";
 
 /** The source readers {@link openSource} knows. */
-export type SourceFormat = "hdf5" | "zarr" | "npy" | "images";
+export type SourceFormat = "hdf5" | "zarr" | "npy" | "images" | "bigarray" | "hypersquare";
+
+/** Every {@link SourceFormat}, for option parsers. */
+export const SOURCE_FORMATS: readonly SourceFormat[] = [
+  "hdf5",
+  "zarr",
+  "npy",
+  "images",
+  "bigarray",
+  "hypersquare",
+];
 
 /** Options of {@link openSource}: those of every reader, plus `format` to skip detection. */
 export interface OpenSourceOptions
   extends Hdf5SourceOptions,
     ZarrSourceOptions,
     NpySourceOptions,
-    ImageStackOptions {
+    ImageStackOptions,
+    BigArraySourceOptions,
+    Omit<HyperSquareSourceOptions, "dataset" | "cacheBytes"> {
   /** Use this reader instead of guessing from the path. */
   format?: SourceFormat;
 }
@@ -66,6 +80,9 @@ export async function detectFormat(url: string | string[]): Promise<SourceFormat
  *   directory holding Zarr metadata: Zarr v2/v3 arrays and OME-Zarr groups
  * - `vol.npy`: NumPy arrays
  * - a directory, glob or list of .tif/.png/.jpg slices, or a (multi-page) .tif
+ * - with `format: "bigarray"`: a BigArrays.jl dataset (chunks or HDF5 blocks)
+ * - with `format: "hypersquare"`: the image or (`dataset: "segmentation"`)
+ *   segmentation of a HyperSquare cube directory
  *
  * ```ts
  * const src = await openSource("aff.h5#/main");
@@ -97,6 +114,10 @@ export async function openSource(
       return openZarr(one("Zarr"), o);
     case "npy":
       return openNpy(one("npy"), o);
+    case "bigarray":
+      return openBigArray(one("BigArray"), o);
+    case "hypersquare":
+      return openHyperSquare(one("HyperSquare"), o);
     case "images": {
       const single = typeof url === "string" && /\.(png|jpe?g)$/i.test(url) ? [url] : url;
       return openImageStack(single, o);

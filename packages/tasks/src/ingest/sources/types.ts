@@ -25,7 +25,7 @@ export interface ReadBlockOptions {
  * (sx, sy, sz) is at `x + sx * (y + sy * (z + sz * c))` of its `data`.
  */
 export interface VolumeSource {
-  /** Which reader opened it: "hdf5", "zarr", "npy", "images". */
+  /** Which reader opened it: "hdf5", "zarr", "npy", "images", "bigarray", "hypersquare". */
   readonly format: string;
   /** Where it came from (path or URL, with the dataset or level if any). */
   readonly url: string;
@@ -34,6 +34,12 @@ export interface VolumeSource {
   readonly dataType: DataType;
   /** Voxel size in nanometres [x, y, z], when the source records it (OME-Zarr). */
   readonly resolution?: Vec3;
+  /**
+   * Global position of the source's voxel (0, 0, 0), when the format records
+   * one (BigArray chunk keys, HyperSquare cube offsets): the ingest places
+   * the layer there unless told another offset.
+   */
+  readonly voxelOffset?: Vec3;
   /**
    * Read exactly the voxels of `bbox` (which must lie inside the volume),
    * all channels, as a scijs ndarray [x, y, z, c] with Fortran strides over

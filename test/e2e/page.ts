@@ -1,0 +1,95 @@
+/**
+ * What the end-to-end tests run in the browser page: chromium's flags, and
+ * reading each Neuroglancer layer's load state and errors from the
+ * viewer's `window.viewer`.
+ */
+
+/** Headless chromium with WebGL 2 from the software renderer (Neuroglancer needs it), no GPU. */
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  // WebGL 2 (which Neuroglancer needs) from the software renderer, without a GPU.
+  "--use-angle=swiftshader",
+  "--enable-unsafe-swiftshader",
+];
+
+/**
+ * The few browser globals the page functions below use (the repository
+ * compiles without the DOM library; these functions run in the page).
+ */
+export interface PageGlobals {
+  // biome-ignore lint/suspicious/noExplicitAny: Neuroglancer's viewer object, untyped here
+  viewer?: any;
+  location: { hash: string };
+  document: {
+    querySelector(selector: string): object | null;
+    querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>;
+  };
+}
+
+/** What the page tells about one layer (read from Neuroglancer's `window.viewer`). */
+export interface LayerProbe {
+  name: string;
+  ready: boolean;
+  sources: number;
+  loaded: number;
+  errors: string[];
+  /** Ids of the data subsources in use (e.g. "default", "bounds", "mesh"). */
+  active: string[];
+  visibleNeeded: number;
+  visibleAvailable: number;
+}
+
+/** Runs in the page: each layer's load state, error messages and visible-chunk counts. */
+export function probeLayers(): LayerProbe[] | null {
+  const viewer = (globalThis as unknown as PageGlobals).viewer;
+  if (!viewer) return null;
+  // biome-ignore lint/suspicious/noExplicitAny: Neuroglancer's MessageList
+  const walk = (list: any, out: string[]) => {
+    if (!list) return;
+    for (const m of list.messages ?? []) if (m.severity === 2) out.push(String(m.message));
+    for (const child of list.children ?? []) walk(child, out);
+  };
+  // biome-ignore lint/suspicious/noExplicitAny: Neuroglancer's ManagedUserLayer
+  return viewer.layerManager.managedLayers.map((managed: any) => {
+    const layer = managed.layer;
+    const errors: string[] = [];
+    const active: string[] = [];
+    let loaded = 0;
+    let visibleNeeded = 0;
+    let visibleAvailable = 0;
+    for (const source of layer?.dataSources ?? []) {
+      walk(source.messages, errors);
+      const state = source.loadState;
+      if (state?.error) errors.push(String(state.error.message ?? state.error));
+      else if (state) {
+        loaded++;
+        for (const sub of state.subsources ?? []) {
+          walk(sub.messages, errors);
+          if (sub.activated !== undefined) active.push(String(sub.subsourceEntry.id));
+        }
+      }
+    }
+    for (const render of layer?.renderLayers ?? []) {
+      walk(render.messages, errors);
+      visibleNeeded += render.layerChunkProgressInfo.numVisibleChunksNeeded;
+      visibleAvailable += render.layerChunkProgressInfo.numVisibleChunksAvailable;
+    }
+    return {
+      name: managed.name,
+      ready: managed.isReady(),
+      sources: layer?.dataSources.length ?? 0,
+      loaded,
+      errors,
+      active,
+      visibleNeeded,
+      visibleAvailable,
+    };
+  });
+}
