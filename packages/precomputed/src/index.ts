@@ -35,7 +35,10 @@ export {
   compressedSegmentationCodec,
   DEFAULT_CSEG_BLOCK_SIZE,
 } from "./codecs/compressed_segmentation";
-export { decodeCompressedSegmentation } from "./codecs/compressed_segmentation_decode";
+export {
+  type CsegOutputLayout,
+  decodeCompressedSegmentation,
+} from "./codecs/compressed_segmentation_decode";
 export {
   type BlockSize,
   encodeCompressedSegmentation,
