@@ -14,11 +14,12 @@ import {
   multiresMeshInfo,
   withMeshDir,
 } from "@ngpipe/mesh";
-import { Bbox, channel, InfoNotFoundError, type Vec3, Volume } from "@ngpipe/precomputed";
+import { type Bbox, channel, InfoNotFoundError, type Vec3, Volume } from "@ngpipe/precomputed";
 import { z } from "zod";
 import { createTaskContext, type TaskContext } from "../runtime/context";
 import { defineTask } from "../runtime/define";
 import { type BoundsCheckOptions, checkBounds } from "../stages/checks";
+import { readBlockWithOverlap } from "../stages/common";
 import { type TaskList, type TaskSet, taskList, taskSet } from "../tiling";
 
 /** Meshing params, as Igneous' MeshTask takes them. */
@@ -42,14 +43,7 @@ export const meshTask = defineTask({
     compress: z.union([z.enum(["gzip", "br"]), z.literal(false)]).default("gzip"),
   }),
   async run(p, ctx: TaskContext) {
-    const vol = await Volume.open(p.layer, {
-      mip: p.mip,
-      fillMissing: p.fillMissing,
-      storage: ctx.storage(p.layer),
-    });
-    const box = Bbox.parseChunkName(p.bbox);
-    const cutout = box.grow({ high: [1, 1, 1] }).intersect(vol.bounds);
-    const data = await vol.read(cutout, { signal: ctx.signal });
+    const { vol, box, cutout, data } = await readBlockWithOverlap(p, ctx);
     // Close where the block itself reaches the dataset edge. (Not where only
     // the cutout does: when the dataset's extent is one voxel more than a
     // multiple of the block shape, the next-to-last block's overlap reaches

@@ -6,14 +6,14 @@
  * point in both blocks), and writes the fragments, in nm, bucketed by the
  * hash of their ids (see `./fragments`).
  */
-import { Bbox, channel, splitU64, type Vec3, Volume } from "@ngpipe/precomputed";
+import { type Bbox, channel, splitU64, type Vec3, Volume } from "@ngpipe/precomputed";
 import type { Skeleton } from "@ngpipe/segmentation";
 import { z } from "zod";
 import { labelsKernels } from "../labels-kernel-module";
 import { createTaskContext, type TaskContext } from "../runtime/context";
 import { defineTask } from "../runtime/define";
 import { type BoundsCheckOptions, checkBounds, StageInputError } from "../stages/checks";
-import { LayerMismatchError } from "../stages/common";
+import { LayerMismatchError, readBlockWithOverlap } from "../stages/common";
 import { type TaskSet, taskSet, tileCount } from "../tiling";
 import {
   bucketOf,
@@ -50,14 +50,7 @@ export const skeletonTask = defineTask({
     fillMissing: z.boolean().default(false),
   }),
   async run(p, ctx: TaskContext) {
-    const vol = await Volume.open(p.layer, {
-      mip: p.mip,
-      fillMissing: p.fillMissing,
-      storage: ctx.storage(p.layer),
-    });
-    const box = Bbox.parseChunkName(p.bbox);
-    const cutout = box.grow({ high: [1, 1, 1] }).intersect(vol.bounds);
-    const data = await vol.read(cutout, { signal: ctx.signal });
+    const { vol, cutout, data } = await readBlockWithOverlap(p, ctx);
     const labels = channel(data, 0).data;
     const res = vol.resolution;
     const skeletons = await ctx.runKernel<Skeleton[]>(

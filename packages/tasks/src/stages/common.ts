@@ -9,6 +9,7 @@ import {
   type DataType,
   type Vec3,
   Volume,
+  type VoxelArray,
 } from "@ngpipe/precomputed";
 import { openStorage, type Storage, type StorageOptions } from "@ngpipe/storage";
 import { z } from "zod";
@@ -141,4 +142,24 @@ export function blockShape(
   while (k < 4 && chunkSize[0] * chunkSize[1] * chunkSize[2] * 4 ** (k + 1) * width <= memoryTarget)
     k++;
   return [chunkSize[0] * 2 ** k, chunkSize[1] * 2 ** k, chunkSize[2]];
+}
+
+/**
+ * The block `bbox` (a chunk name, voxels of `mip`) of a layer read with one
+ * voxel more on its high faces, clipped to the dataset: how the mesh and
+ * skeleton tasks make neighbouring blocks share a plane of voxels.
+ */
+export async function readBlockWithOverlap(
+  p: { layer: string; mip: number; fillMissing: boolean; bbox: string },
+  ctx: TaskContext,
+): Promise<{ vol: Volume; box: Bbox; cutout: Bbox; data: VoxelArray }> {
+  const vol = await Volume.open(p.layer, {
+    mip: p.mip,
+    fillMissing: p.fillMissing,
+    storage: ctx.storage(p.layer),
+  });
+  const box = Bbox.parseChunkName(p.bbox);
+  const cutout = box.grow({ high: [1, 1, 1] }).intersect(vol.bounds);
+  const data = await vol.read(cutout, { signal: ctx.signal });
+  return { vol, box, cutout, data };
 }
