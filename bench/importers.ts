@@ -61,7 +61,7 @@ async function makeBigArray(dir: string): Promise<void> {
   const size = BIGARRAY_SIZE;
   const cs = [128, 128, 64];
   const src = join(dir, "bigarray");
-  mkdirSync(src);
+  mkdirSync(src, { recursive: true });
   writeFileSync(
     join(src, "config.json"),
     JSON.stringify({ dataType: "UInt8", chunkSize: cs, coding: "blosclz" }),
