@@ -11,12 +11,11 @@
  * Skipped (with the reason printed) when chromium or the viewer bundle is
  * missing; under CI=true that is a failure instead.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findLayers, neuroglancerState, startViewServer, type ViewServer } from "@ngpipe/cli";
 import {
-  closePool,
   downsampleMode,
   fromTyped,
   segmentPropertiesFromCsv,
@@ -27,7 +26,7 @@ import {
 import { voronoiSegmentation } from "@ngpipe/tasks";
 import { type Browser, chromium } from "playwright-core";
 import { REPO, viewerEnvironment } from "./bundle";
-import { CHROMIUM_ARGS, type LayerProbe, probeLayers, recordRequests } from "./page";
+import { CHROMIUM_ARGS, closeSession, type LayerProbe, probeLayers, recordRequests } from "./page";
 
 const SHAPE: [number, number, number] = [128, 128, 32];
 const CHUNK: [number, number, number] = [64, 64, 16];
@@ -87,13 +86,7 @@ describe("Neuroglancer end to end: compresso and segment properties", () => {
   let viewer: ViewServer | undefined;
   let browser: Browser | undefined;
 
-  afterAll(async () => {
-    await browser?.close();
-    await closePool();
-    await data?.close();
-    await viewer?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => closeSession({ browser, data, viewer, dataDir }));
 
   e2e(
     "a compresso segmentation with segment properties loads without errors and lists its labels",

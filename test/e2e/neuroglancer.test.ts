@@ -8,16 +8,16 @@
  * Skipped (with the reason printed) when chromium or the viewer bundle is
  * missing; under CI=true that is a failure instead.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findLayers, neuroglancerState, startViewServer, type ViewServer } from "@ngpipe/cli";
-import { closePool } from "@ngpipe/precomputed";
 import { type Browser, chromium } from "playwright-core";
 import { REPO, viewerEnvironment } from "./bundle";
 import { writeLayers, writeMultiresLayer } from "./layers";
 import {
   CHROMIUM_ARGS,
+  closeSession,
   type LayerProbe,
   type PageGlobals,
   probeLayers,
@@ -36,13 +36,7 @@ describe("Neuroglancer end to end", () => {
   let viewer: ViewServer | undefined;
   let browser: Browser | undefined;
 
-  afterAll(async () => {
-    await browser?.close();
-    await closePool();
-    await data?.close();
-    await viewer?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => closeSession({ browser, data, viewer, dataDir }));
 
   e2e(
     "an image, a segmentation with meshes and a sharded image written by ngpipe load without errors",
@@ -253,13 +247,7 @@ describe("Neuroglancer end to end, multiresolution meshes", () => {
   let viewer: ViewServer | undefined;
   let browser: Browser | undefined;
 
-  afterAll(async () => {
-    await browser?.close();
-    await closePool();
-    await data?.close();
-    await viewer?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => closeSession({ browser, data, viewer, dataDir }));
 
   e2e(
     "a sharded multiresolution mesh layer renders in 3d, zoomed out and zoomed in, without errors",

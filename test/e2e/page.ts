@@ -3,7 +3,10 @@
  * reading each Neuroglancer layer's load state and errors from the
  * viewer's `window.viewer`, and the log of what the data server answered.
  */
+import { rmSync } from "node:fs";
 import type { ViewServer } from "@ngpipe/cli";
+import { closePool } from "@ngpipe/precomputed";
+import type { Browser } from "playwright-core";
 
 /** Headless chromium with WebGL 2 from the software renderer (Neuroglancer needs it), no GPU. */
 export const CHROMIUM_ARGS = [
@@ -119,4 +122,22 @@ export function recordRequests(server: ViewServer["server"]): RequestLog {
     });
   });
   return { requests, inFlight: () => inFlight, idleMs: () => Date.now() - lastActivity };
+}
+
+/**
+ * Closes what one end-to-end test opened (browser, worker pool, data and
+ * viewer servers) and removes its data directory; parts never opened are
+ * skipped.
+ */
+export async function closeSession(s: {
+  browser?: Browser;
+  data?: ViewServer;
+  viewer?: ViewServer;
+  dataDir?: string;
+}): Promise<void> {
+  await s.browser?.close();
+  await closePool();
+  await s.data?.close();
+  await s.viewer?.close();
+  if (s.dataDir) rmSync(s.dataDir, { recursive: true, force: true });
 }
