@@ -184,19 +184,26 @@ export class MeshLayer {
   /**
    * Write the fragments one meshing block made: `<id>:<lod>:<block>` for
    * each id (decimal strings, so uint64 ids stay exact), where `<block>` is
-   * the block's {@link bboxFilename}, in parallel; returns the names written.
+   * the block's {@link bboxFilename}, in parallel; returns the keys written.
+   * `keyOf` places each fragment under another key (a bucket directory, for
+   * instance); by default its key is its name.
    */
   async writeBlockFragments(
     block: VoxelBox,
     ids: readonly string[],
     fragments: readonly Uint8Array[],
-    options: { lod?: number; signal?: AbortSignal } = {},
+    options: {
+      lod?: number;
+      signal?: AbortSignal;
+      keyOf?: (name: string, id: string) => string;
+    } = {},
   ): Promise<string[]> {
     if (ids.length !== fragments.length)
       throw new MeshInputError(`${ids.length} ids for ${fragments.length} fragments`);
     const lod = options.lod ?? 0;
     const suffix = `:${lod}:${bboxFilename(block)}`;
-    const names = ids.map((id) => `${segmentId(id)}${suffix}`);
+    const keyOf = options.keyOf ?? ((name: string) => name);
+    const names = ids.map((id) => keyOf(`${segmentId(id)}${suffix}`, id));
     const written = await this.storage.putMany(
       names.map((key, i) => ({
         key,
