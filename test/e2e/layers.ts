@@ -183,9 +183,8 @@ export async function writeMultiresLayer(dir: string): Promise<WrittenMultires> 
   await runAll(createMeshingTasks(url, { shape: MESH_BLOCK, format: "multires" }));
   await runAll(createMultiresMeshMergeTasks(url, { sharded: true, cellShape: [16, 16, 8] }));
   const meshes = await MultiresMeshLayer.open(url);
-  const meshed = [...(await (await MeshLayer.open(url)).listFragments()).keys()].sort(
-    (a, b) => Number(a) - Number(b),
-  );
+  const forged = await (await MeshLayer.open(url)).listFragments("fragments/", { recursive: true });
+  const meshed = [...forged.keys()].sort((a, b) => Number(a) - Number(b));
   const lods = new Map<string, number>();
   for (const id of meshed) lods.set(id, (await meshes.manifest(id)).lods.length);
   const shards: string[] = [];

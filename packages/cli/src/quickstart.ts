@@ -9,7 +9,7 @@
  */
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { MultiresMeshLayer, parseFragmentName } from "@ngpipe/mesh";
+import { MeshLayer, MultiresMeshLayer } from "@ngpipe/mesh";
 import { SkeletonLayer } from "@ngpipe/precomputed";
 import {
   createDownsampleTasks,
@@ -187,11 +187,8 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
   say(await describeLayer(segmentation));
   const meshes = await MultiresMeshLayer.open(segmentation);
   // Segments meshed: the ids of the forge's fragments (in their hash buckets).
-  const meshed = new Set<string>();
-  for await (const k of meshes.storage.list("fragments/", { recursive: true }))
-    meshed.add(parseFragmentName(k.slice(k.lastIndexOf("/") + 1))?.id ?? "");
-  meshed.delete("");
-  const segments = meshed.size;
+  const forge = await MeshLayer.open(segmentation);
+  const segments = (await forge.listFragments("fragments/", { recursive: true })).size;
   let shards = 0;
   for await (const k of meshes.storage.list("")) if (k.endsWith(".shard")) shards++;
   say(

@@ -265,13 +265,20 @@ export class MeshLayer {
   }
 
   /**
-   * Every fragment in the directory whose name starts with `prefix`, grouped
-   * by segment id (a decimal string) for lod 0. Manifests and `info` are skipped.
+   * Every fragment in the directory whose key starts with `prefix`, grouped
+   * by segment id (a decimal string) for lod 0, as keys. Manifests and
+   * `info` are skipped. `recursive` also lists subdirectories (such as the
+   * hash buckets `fragments/<bucket>/` of the multiresolution forge),
+   * parsing the last part of each key as the fragment name.
    */
-  async listFragments(prefix = ""): Promise<Map<string, string[]>> {
+  async listFragments(
+    prefix = "",
+    options: { recursive?: boolean } = {},
+  ): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
-    for await (const key of this.storage.list(prefix, { recursive: false })) {
-      const f = parseFragmentName(key);
+    const recursive = options.recursive === true;
+    for await (const key of this.storage.list(prefix, { recursive })) {
+      const f = parseFragmentName(recursive ? key.slice(key.lastIndexOf("/") + 1) : key);
       if (f === null || f.lod !== 0) continue;
       let list = out.get(f.id);
       if (!list) out.set(f.id, (list = []));
