@@ -70,7 +70,16 @@ async function pipeline(n: number, labels: number, rounds: number): Promise<void
           }),
         );
         if (kind === "legacy") await runAll(await createMeshManifestTasks(url, { meshDir }));
-        else await runAll(await createMultiresMeshMergeTasks(url, { meshDir, sharded: true }));
+        else {
+          const merged = await runAll(
+            await createMultiresMeshMergeTasks(url, { meshDir, sharded: true }),
+          );
+          const objects = merged.reduce<number>(
+            (n, m) => n + (m as { objects: number }).objects,
+            0,
+          );
+          console.log(`round ${r} multires: ${objects} objects merged`);
+        }
         const s = (performance.now() - t) / 1000;
         times[kind].push(s);
         console.log(`round ${r} ${kind}: ${s.toFixed(2)} s (load ${loadavg()[0].toFixed(2)})`);
@@ -85,7 +94,7 @@ async function pipeline(n: number, labels: number, rounds: number): Promise<void
     const meshDir = `multires${rounds - 1}`;
     const meshes = await MultiresMeshLayer.open(url, { meshDir });
     const legacy = await MeshLayer.open(url, { meshDir });
-    const ids = [...(await legacy.listFragments()).keys()];
+    const ids = [...(await legacy.listFragments("fragments/", { recursive: true })).keys()];
     const perLod: number[] = [];
     for (const id of ids) {
       const man = await meshes.manifest(id);
