@@ -28,6 +28,9 @@ import { createMeshingTasks, createMeshManifestTasks } from "./stages";
 const FIB25 = join(__dirname, "../../../../../shared/data/fib25-64x64x64-uint64.raw");
 afterAll(() => closePool());
 
+/** Time allowed a test that forges and merges: seconds on a quiet machine, minutes at load 30. */
+const SLOW_MS = 180_000;
+
 async function runAll(tasks: Promise<Iterable<unknown>>): Promise<unknown[]> {
   const out: unknown[] = [];
   for (const t of await tasks) out.push(await executeTask(JSON.parse(JSON.stringify(t))));
@@ -115,57 +118,73 @@ test("forge --multires then merge, unsharded and sharded: lod 0 matches the lega
   // About 15 s on a quiet machine; over 60 s in a full run at load 30.
 }, 240_000);
 
-test("a merge rerun writes the same bytes", async () => {
-  const url = "mem://multires-stage/rerun";
-  await segmentation(url);
-  await runAll(createMeshingTasks(url, { shape: [64, 64, 64], format: "multires" }));
-  const tasks = [...(await createMultiresMeshMergeTasks(url, { sharded: true }))];
-  await executeTask(JSON.parse(JSON.stringify(tasks[0])));
-  const meshes = await MultiresMeshLayer.open(url);
-  const first = await meshes.storage.get("0.shard");
-  await executeTask(JSON.parse(JSON.stringify(tasks[0])));
-  expect(Buffer.from((await meshes.storage.get("0.shard"))!).equals(Buffer.from(first!))).toBe(
-    true,
-  );
-});
+test(
+  "a merge rerun writes the same bytes",
+  async () => {
+    const url = "mem://multires-stage/rerun";
+    await segmentation(url);
+    await runAll(createMeshingTasks(url, { shape: [64, 64, 64], format: "multires" }));
+    const tasks = [...(await createMultiresMeshMergeTasks(url, { sharded: true }))];
+    await executeTask(JSON.parse(JSON.stringify(tasks[0])));
+    const meshes = await MultiresMeshLayer.open(url);
+    const first = await meshes.storage.get("0.shard");
+    await executeTask(JSON.parse(JSON.stringify(tasks[0])));
+    expect(Buffer.from((await meshes.storage.get("0.shard"))!).equals(Buffer.from(first!))).toBe(
+      true,
+    );
+  },
+  SLOW_MS,
+);
 
-test("convert turns legacy meshes into a multiresolution directory", async () => {
-  const url = "mem://multires-stage/convert";
-  await segmentation(url);
-  await runAll(createMeshingTasks(url, { shape: [32, 32, 32] }));
-  await runAll(createMeshManifestTasks(url));
-  await runAll(createMultiresMeshMergeTasks(url, { convertFrom: "mesh", meshDir: "multires" }));
-  const legacy = await MeshLayer.open(url, { meshDir: "mesh" });
-  const multires = await MultiresMeshLayer.open(url);
-  expect(multires.url.endsWith("/multires")).toBe(true);
-  const ids = await legacyIds(legacy);
-  for (const id of ids.slice(0, 10)) {
-    const a = meshArea(await legacy.get(BigInt(id)));
-    expect(Math.abs(meshArea(await multires.get(id)) - a) / a).toBeLessThan(0.02);
-  }
-});
+test(
+  "convert turns legacy meshes into a multiresolution directory",
+  async () => {
+    const url = "mem://multires-stage/convert";
+    await segmentation(url);
+    await runAll(createMeshingTasks(url, { shape: [32, 32, 32] }));
+    await runAll(createMeshManifestTasks(url));
+    await runAll(createMultiresMeshMergeTasks(url, { convertFrom: "mesh", meshDir: "multires" }));
+    const legacy = await MeshLayer.open(url, { meshDir: "mesh" });
+    const multires = await MultiresMeshLayer.open(url);
+    expect(multires.url.endsWith("/multires")).toBe(true);
+    const ids = await legacyIds(legacy);
+    for (const id of ids.slice(0, 10)) {
+      const a = meshArea(await legacy.get(BigInt(id)));
+      expect(Math.abs(meshArea(await multires.get(id)) - a) / a).toBeLessThan(0.02);
+    }
+  },
+  SLOW_MS,
+);
 
-test("a fragment of another format in the mesh directory is a MeshDecodeError naming its key", async () => {
-  const url = "mem://multires-stage/foreign";
-  await segmentation(url);
-  await runAll(createMeshingTasks(url, { shape: [64, 64, 64], format: "multires" }));
-  const dir = (await MeshLayer.open(url)).storage;
-  const { bucketBits } = (await dir.getJson("fragments/manifest.json")) as { bucketBits: number };
-  const key = fragmentKey(bucketOf(534, 0, bucketBits), "534:0:0-64_0-64_0-64");
-  await dir.put(key, new Uint8Array([0x44, 0x52, 0x41, 0x43, 0x4f, 2, 2]), { compress: false });
-  await expect(runAll(createMultiresMeshMergeTasks(url))).rejects.toThrow(MeshDecodeError);
-  await expect(runAll(createMultiresMeshMergeTasks(url))).rejects.toThrow(key);
-});
+test(
+  "a fragment of another format in the mesh directory is a MeshDecodeError naming its key",
+  async () => {
+    const url = "mem://multires-stage/foreign";
+    await segmentation(url);
+    await runAll(createMeshingTasks(url, { shape: [64, 64, 64], format: "multires" }));
+    const dir = (await MeshLayer.open(url)).storage;
+    const { bucketBits } = (await dir.getJson("fragments/manifest.json")) as { bucketBits: number };
+    const key = fragmentKey(bucketOf(534, 0, bucketBits), "534:0:0-64_0-64_0-64");
+    await dir.put(key, new Uint8Array([0x44, 0x52, 0x41, 0x43, 0x4f, 2, 2]), { compress: false });
+    await expect(runAll(createMultiresMeshMergeTasks(url))).rejects.toThrow(MeshDecodeError);
+    await expect(runAll(createMultiresMeshMergeTasks(url))).rejects.toThrow(key);
+  },
+  SLOW_MS,
+);
 
-test("merging into a legacy mesh directory is a MeshFormatError", async () => {
-  const url = "mem://multires-stage/legacy-dir";
-  await segmentation(url);
-  await runAll(createMeshingTasks(url, { shape: [64, 64, 64] }));
-  const [task] = [...(await createMultiresMeshMergeTasks(url, { meshDir: "m2" }))];
-  const payload = JSON.parse(JSON.stringify(task));
-  payload.params.meshDir = "mesh";
-  await expect(executeTask(payload)).rejects.toThrow(MeshFormatError);
-});
+test(
+  "merging into a legacy mesh directory is a MeshFormatError",
+  async () => {
+    const url = "mem://multires-stage/legacy-dir";
+    await segmentation(url);
+    await runAll(createMeshingTasks(url, { shape: [64, 64, 64] }));
+    const [task] = [...(await createMultiresMeshMergeTasks(url, { meshDir: "m2" }))];
+    const payload = JSON.parse(JSON.stringify(task));
+    payload.params.meshDir = "mesh";
+    await expect(executeTask(payload)).rejects.toThrow(MeshFormatError);
+  },
+  SLOW_MS,
+);
 
 test("the shard spec grows with the object count and with the bytes", () => {
   expect(multiresShardingSpec(10, 1e6).shard_bits).toBe(0);
@@ -198,7 +217,7 @@ describe("fragments in hash buckets", () => {
   beforeAll(async () => {
     await segmentation(url);
     await runAll(createMeshingTasks(url, { shape: [32, 32, 32], format: "multires" }));
-  });
+  }, SLOW_MS);
 
   test("the forge writes each fragment under its id's bucket, and a manifest of the buckets", async () => {
     const dir = (await MeshLayer.open(url)).storage;
@@ -246,6 +265,7 @@ describe("fragments in hash buckets", () => {
       expect(objects).toBe(52);
       if (bits?.minishard_bits === 0) expect(tasks.length).toBe(4);
     },
+    SLOW_MS,
   );
 });
 
@@ -279,35 +299,43 @@ test("bucketsOfShard holds the bucket of every id of the shard", () => {
   }
 });
 
-test("fragments of the flat layout older forges wrote (no bucket manifest) still merge", async () => {
-  const url = "mem://multires-stage/flat";
-  await segmentation(url);
-  await runAll(createMeshingTasks(url, { shape: [32, 32, 32], format: "multires" }));
-  const dir = (await MeshLayer.open(url)).storage;
-  for await (const key of dir.list("fragments/", { recursive: true })) {
-    const name = key.slice(key.lastIndexOf("/") + 1);
-    if (/^\d+:0:/.test(name)) await dir.put(name, (await dir.get(key))!, { compress: false });
-    await dir.delete(key);
-  }
-  const results = await runAll(createMultiresMeshMergeTasks(url, { sharded: true }));
-  expect(results.reduce<number>((n, r) => n + (r as { objects: number }).objects, 0)).toBe(52);
-});
+test(
+  "fragments of the flat layout older forges wrote (no bucket manifest) still merge",
+  async () => {
+    const url = "mem://multires-stage/flat";
+    await segmentation(url);
+    await runAll(createMeshingTasks(url, { shape: [32, 32, 32], format: "multires" }));
+    const dir = (await MeshLayer.open(url)).storage;
+    for await (const key of dir.list("fragments/", { recursive: true })) {
+      const name = key.slice(key.lastIndexOf("/") + 1);
+      if (/^\d+:0:/.test(name)) await dir.put(name, (await dir.get(key))!, { compress: false });
+      await dir.delete(key);
+    }
+    const results = await runAll(createMultiresMeshMergeTasks(url, { sharded: true }));
+    expect(results.reduce<number>((n, r) => n + (r as { objects: number }).objects, 0)).toBe(52);
+  },
+  SLOW_MS,
+);
 
-test("convert --sharded sizes shards from the legacy meshes' bytes, not only their count", async () => {
-  const url = "mem://multires-stage/convert-bytes";
-  await segmentation(url);
-  await runAll(createMeshingTasks(url, { shape: [32, 32, 32] }));
-  await runAll(createMeshManifestTasks(url));
-  const bitsFor = async (shardBytes?: number) => {
-    await createMultiresMeshMergeTasks(url, {
-      convertFrom: "mesh",
-      meshDir: "multires",
-      sharded: true,
-      shardBytes,
-    });
-    return (await MultiresMeshLayer.open(url, { meshDir: "multires" })).info.sharding!.shard_bits;
-  };
-  // 52 objects alone make one shard; 52 objects of a few KiB each in 4 KiB shards need more.
-  expect(await bitsFor()).toBe(0);
-  expect(await bitsFor(4096)).toBeGreaterThanOrEqual(4);
-});
+test(
+  "convert --sharded sizes shards from the legacy meshes' bytes, not only their count",
+  async () => {
+    const url = "mem://multires-stage/convert-bytes";
+    await segmentation(url);
+    await runAll(createMeshingTasks(url, { shape: [32, 32, 32] }));
+    await runAll(createMeshManifestTasks(url));
+    const bitsFor = async (shardBytes?: number) => {
+      await createMultiresMeshMergeTasks(url, {
+        convertFrom: "mesh",
+        meshDir: "multires",
+        sharded: true,
+        shardBytes,
+      });
+      return (await MultiresMeshLayer.open(url, { meshDir: "multires" })).info.sharding!.shard_bits;
+    };
+    // 52 objects alone make one shard; 52 objects of a few KiB each in 4 KiB shards need more.
+    expect(await bitsFor()).toBe(0);
+    expect(await bitsFor(4096)).toBeGreaterThanOrEqual(4);
+  },
+  SLOW_MS,
+);
