@@ -4,15 +4,18 @@
  * each component's first voxel in the x-fastest scan, the numbering
  * connected-components-3d (cc3d) gives.
  *
- * The algorithm is the classic two-pass one (Rosenfeld and Pfaltz; cc3d's
- * variant of Wu, Otoo and Suzuki's decision tree): the first pass gives each
- * voxel the provisional label of a matching neighbour that precedes it in the
- * scan, creating a new label when none matches and recording in a union-find
- * forest when two matching neighbours carry different labels; the second
- * pass replaces provisional labels by their set's final id. The decision tree
- * is what makes the first pass cheap: for 26-connectivity, the voxel below
- * (z - 1) touches every other earlier neighbour, so when it matches, its
- * label is the answer and nothing else needs looking at.
+ * The algorithm is a two-pass one over runs: the first pass cuts each row
+ * (y, z) into runs of equal nonzero values along x and joins, in a
+ * union-find forest over runs, each run with the runs of equal value it
+ * touches in the earlier neighbouring rows (under 26-connectivity the row
+ * before in its plane and three rows of the plane before); the second numbers
+ * the sets by their first run and writes each run's id over its voxels.
+ * Segmentations have long runs, so this is one comparison per voxel and a
+ * union per touching pair of runs, where a per-voxel decision tree (cc3d's)
+ * makes a decision per voxel. The loops run in WebAssembly
+ * (assembly/ccl.ts); the JavaScript version ({@link labelRuns}) is the
+ * reference the tests compare it with, and the fallback for volumes the
+ * module's 4 GiB memory cannot hold.
  */
 import { IdTable, indexPairs } from "./id-table";
 import {
