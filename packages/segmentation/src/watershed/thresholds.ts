@@ -216,43 +216,6 @@ export function relativeThresholds(
   if (aff.length === 0) {
     throw new SegmentationOptionError("relative thresholds need at least one affinity", "relative");
   }
-  const all = [fractions.low, fractions.high, ...fractions.merge.map(([, t]) => t)];
-  const values = rankedValues(aff, all);
-  let thresholds: number[];
-  if (values.length === all.length) {
-    const lo = values.lo;
-    const hi = values.hi;
-    const range = histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS);
-    const bins = range.length - 1;
-    const total = aff.length;
-    thresholds = all.map((p, i) => {
-      const rank = targetRank(total, p);
-      if (rank <= 0) return histogramEdge(range, 0);
-      if (rank > total) return histogramEdge(range, bins - 1);
-      return histogramEdge(range, binOf(values[i], range));
-    });
-  } else {
-    const [lo, hi] = valueRange(aff);
-    const range = histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS);
-    const counts = accumulateHistogram(aff, range, new Float64Array(range.length - 1));
-    thresholds = all.map((p) => quantileThreshold(counts, range, p));
-  }
-  return {
-    low: thresholds[0],
-    high: thresholds[1],
-    merge: fractions.merge.map(([size], i) => [size, thresholds[2 + i]]),
-  };
-}
-
-/**
- * The value at each fraction's rank (see {@link targetRank}; ranks outside
- * 1..n give NaN) and the smallest and largest value, for maps without
- * negative values; an empty list when there are some.
- */
-function rankedValues(
-  aff: Float32Array,
-  fractions: number[],
-): number[] & { lo: number; hi: number } {
   const bits = new Uint32Array(aff.buffer, aff.byteOffset, aff.length);
   const n = bits.length;
   const top = new Float64Array(65536);
@@ -264,18 +227,68 @@ function rankedValues(
     if (b < min) min = b;
     if (b > max) max = b;
   }
-  const out = [] as unknown as number[] & { lo: number; hi: number };
-  // A sign bit set: a negative value (or -0), which does not order as an integer.
-  if (max >= 0x80000000) return out;
+  const fromCounts = thresholdsFromBitCounts(n, fractions, { top, min, max }, (slot, wanted) => {
+    const low = new Float64Array(65536 * wanted);
+    for (let i = 0; i < n; i++) {
+      const b = bits[i];
+      const j = slot[b >>> 16];
+      if (j >= 0) low[j * 65536 + (b & 0xffff)]++;
+    }
+    return low;
+  });
+  if (fromCounts) return fromCounts;
+  const [lo, hi] = valueRange(aff);
+  const range = histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS);
+  const counts = accumulateHistogram(aff, range, new Float64Array(range.length - 1));
+  return thresholdsOf(fractions, (p) => quantileThreshold(counts, range, p));
+}
+
+function thresholdsOf(
+  fractions: WatershedThresholds,
+  threshold: (fraction: number, i: number) => number,
+): WatershedThresholds {
+  return {
+    low: threshold(fractions.low, 0),
+    high: threshold(fractions.high, 1),
+    merge: fractions.merge.map(([size, p], i) => [size, threshold(p, 2 + i)]),
+  };
+}
+
+/** The first counting pass of {@link thresholdsFromBitCounts} over the values' bit patterns. */
+export interface TopBitCounts {
+  /** Values per top 16 bits of their float32 bit pattern (65,536 counts). */
+  top: ArrayLike<number>;
+  /** Smallest bit pattern, as an unsigned number. */
+  min: number;
+  /** Largest bit pattern, as an unsigned number. */
+  max: number;
+}
+
+/**
+ * The relative thresholds of `total` values from their top-16-bit counts
+ * and a second pass, `countLow(slot, wanted)`, that counts the low 16 bits
+ * of the values whose top 16 bits `b` have `slot[b] >= 0`, into
+ * `slot[b] * 65536 + low` of an array of `wanted * 65536` counts. Undefined
+ * when a bit pattern has its sign bit set (negative values or -0, which do
+ * not order as integers). Shared by {@link relativeThresholds} and the
+ * WebAssembly kernel, which counts in its own memory.
+ */
+export function thresholdsFromBitCounts(
+  total: number,
+  fractions: WatershedThresholds,
+  first: TopBitCounts,
+  countLow: (slot: Int32Array, wanted: number) => ArrayLike<number>,
+): WatershedThresholds | undefined {
+  if (first.max >= 0x80000000) return undefined;
+  const all = [fractions.low, fractions.high, ...fractions.merge.map(([, t]) => t)];
+  const { top } = first;
   const asFloat = (b: number) => new Float32Array(Uint32Array.of(b).buffer)[0];
-  out.lo = asFloat(min);
-  out.hi = asFloat(max);
   // Each rank's bucket (top 16 bits) and its rank inside the bucket.
-  const bucket = fractions.map(() => -1);
-  const inside = fractions.map(() => 0);
-  fractions.forEach((p, i) => {
-    const rank = targetRank(n, p);
-    if (rank <= 0 || rank > n) return;
+  const bucket = all.map(() => -1);
+  const inside = all.map(() => 0);
+  all.forEach((p, i) => {
+    const rank = targetRank(total, p);
+    if (rank <= 0 || rank > total) return;
     let acc = 0;
     for (let t = 0; t < 65536; t++) {
       if (acc + top[t] >= rank) {
@@ -291,27 +304,20 @@ function rankedValues(
   wanted.forEach((t, j) => {
     slot[t] = j;
   });
-  const low = new Float64Array(65536 * Math.max(1, wanted.length));
-  if (wanted.length > 0)
-    for (let i = 0; i < n; i++) {
-      const b = bits[i];
-      const j = slot[b >>> 16];
-      if (j >= 0) low[j * 65536 + (b & 0xffff)]++;
-    }
-  fractions.forEach((_, i) => {
-    if (bucket[i] < 0) {
-      out.push(Number.NaN);
-      return;
-    }
+  const low = wanted.length > 0 ? countLow(slot, wanted.length) : new Float64Array(0);
+  const range = histogramRange(asFloat(first.min), asFloat(first.max), RELATIVE_THRESHOLD_BINS);
+  const bins = range.length - 1;
+  return thresholdsOf(fractions, (p, i) => {
+    const rank = targetRank(total, p);
+    if (rank <= 0) return histogramEdge(range, 0);
+    if (rank > total) return histogramEdge(range, bins - 1);
     const base = slot[bucket[i]] * 65536;
     let acc = 0;
-    for (let l = 0; l < 65536; l++) {
+    let l = 0;
+    for (; l < 65535; l++) {
       acc += low[base + l];
-      if (acc >= inside[i]) {
-        out.push(asFloat(((bucket[i] << 16) | l) >>> 0));
-        return;
-      }
+      if (acc >= inside[i]) break;
     }
+    return histogramEdge(range, binOf(asFloat(((bucket[i] << 16) | l) >>> 0), range));
   });
-  return out;
 }
