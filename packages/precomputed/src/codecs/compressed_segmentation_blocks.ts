@@ -25,27 +25,30 @@ const PAIR_WORDS = new Uint32Array(PAIR.buffer);
 /**
  * Loads the first `min(2^bits, entries)` entries of a uint64 table into
  * {@link TABLE64} as float64 values with the same bits, so that a voxel is
- * one load and one store. Returns false (the caller copies word pairs) for
- * a table of 32-bit indices, or when an entry has the bits of a NaN or an
- * infinity: a float64 holding a NaN need not keep its payload through a
- * load and a store, every other bit pattern (denormals and -0 included) does.
+ * one load and one store, up to the first entry whose high word has the bits
+ * of a NaN or an infinity: a float64 holding a NaN need not keep its payload
+ * through a load and a store, every other bit pattern (denormals and -0
+ * included) does. Returns how many entries were loaded (0 for a table of
+ * more than 8-bit indices); the caller may use the table only if no voxel
+ * uses a later entry. Entries past a block's real table are whatever words
+ * follow it, so a short table often ends in such a pattern that no voxel uses.
  */
 export function loadTable64(
   words: Uint32Array,
   table: number,
   bits: number,
   entries: number,
-): boolean {
-  if (bits > 8) return false;
+): number {
+  if (bits > 8) return 0;
   const n = Math.min(1 << bits, entries);
   for (let i = 0, t = table; i < n; i++, t += 2) {
     const hi = words[t + 1];
-    if ((hi & 0x7ff00000) === 0x7ff00000) return false;
+    if ((hi & 0x7ff00000) === 0x7ff00000) return i;
     PAIR_WORDS[0] = words[t];
     PAIR_WORDS[1] = hi;
     TABLE64[i] = PAIR[0];
   }
-  return true;
+  return n;
 }
 
 /** Writes one uint32 value to every voxel of a block (`o` counts words). */
@@ -443,20 +446,24 @@ const PAIRS32 = new Float64Array(16);
 const PAIRS32_WORDS = new Uint32Array(PAIRS32.buffer);
 
 /**
- * Loads {@link PAIRS32} from a uint32 table of 0-, 1- or 2-bit indices (its
- * first `min(2^bits, entries)` entries; the caller has checked that no voxel
- * uses a later one). Returns false, and the caller writes voxels one at a
- * time, when a table value has the bits of a float64 NaN or infinity in the
- * high word of a pair.
+ * Loads {@link PAIRS32} from a uint32 table of 0-, 1- or 2-bit indices: the
+ * pairs of its first `min(2^bits, entries)` entries, up to the first whose
+ * value has the bits of a float64 NaN or infinity (it would be the high word
+ * of a pair; see {@link loadTable64}). Returns how many entries the pairs
+ * cover; the caller may use them only if no voxel uses a later entry.
  */
 export function loadPairs32(
   words: Uint32Array,
   table: number,
   bits: number,
   entries: number,
-): boolean {
-  const n = Math.min(1 << bits, entries);
-  for (let i = 0; i < n; i++) if ((words[table + i] & 0x7ff00000) === 0x7ff00000) return false;
+): number {
+  let n = Math.min(1 << bits, entries);
+  for (let i = 0; i < n; i++)
+    if ((words[table + i] & 0x7ff00000) === 0x7ff00000) {
+      n = i;
+      break;
+    }
   const p = PAIRS32_WORDS;
   for (let i1 = 0; i1 < n; i1++) {
     const hi = words[table + i1];
@@ -466,7 +473,7 @@ export function loadPairs32(
       p[k + 1] = hi;
     }
   }
-  return true;
+  return n;
 }
 
 /** The pair of a 0-bit uint32 block (its one value twice), after {@link loadPairs32}. */

@@ -179,10 +179,10 @@ function decodeChannel(
         if (bits === 0) {
           if (table + wpe > nw) throw fail(key, block, `table offset ${table} is past the end`);
           if (wpe === 1) {
-            if (out64 === undefined || ax !== 8 || !loadPairs32(words, table, 0, 1))
+            if (out64 === undefined || ax !== 8 || loadPairs32(words, table, 0, 1) === 0)
               fill32(out, o, words[table], ax, ay, az, rs, ps);
             else fillF64(out64, o >>> 1, uniformPair32(), 4, ay, az, rs2, ps2);
-          } else if (out64 === undefined || !loadTable64(words, table, 0, 1))
+          } else if (out64 === undefined || loadTable64(words, table, 0, 1) === 0)
             fill64(out, o, words[table], words[table + 1], ax, ay, az, rs, ps);
           else fillF64(out64, o >>> 1, TABLE64[0], ax, ay, az, rs, ps);
           continue;
@@ -195,24 +195,44 @@ function decodeChannel(
         if (values + needWords > nw)
           throw fail(key, block, `encoded values at ${values} run past the end (${nw} words)`);
         const entries = table < nw ? Math.floor((nw - table) / wpe) : 0;
+        // The largest index a voxel uses, computed only where it is needed
+        // (-1 until then): to check a table that could run past the end, and
+        // to use a float64 table cut short by a NaN pattern.
+        let max = -1;
         if (bits === 32 || entries < 2 ** bits) {
-          const max = maxIndex(words, values, bits, ax, ay, az, bx, by);
+          max = maxIndex(words, values, bits, ax, ay, az, bx, by);
           if (max >= entries)
             throw fail(key, block, `table index ${max} is past the end of the data`);
         }
+        const full = Math.min(2 ** bits, entries);
         if (wpe === 1) {
-          if (
-            out64 === undefined ||
-            ax !== 8 ||
-            bits > 2 ||
-            !loadPairs32(words, table, bits, entries)
-          )
+          let usable = -1;
+          if (out64 !== undefined && ax === 8 && bits <= 2) {
+            usable = loadPairs32(words, table, bits, entries);
+            if (
+              usable < full &&
+              (max < 0 ? maxIndex(words, values, bits, ax, ay, az, bx, by) : max) >= usable
+            )
+              usable = -1;
+          }
+          if (usable < 0)
             decodeBlock32(words, values, table, bits, out, o, ax, ay, az, bx, by, rs, ps);
-          else if (bits === 1) pairRows1(words, values, out64, o >>> 1, ay, az, by, rs2, ps2);
-          else pairRows2(words, values, out64, o >>> 1, ay, az, by, rs2, ps2);
-        } else if (out64 === undefined || !loadTable64(words, table, bits, entries))
-          decodeBlock64(words, values, table, bits, out, o, ax, ay, az, bx, by, rs, ps);
-        else decodeBlockF64(words, values, bits, out64, o >>> 1, ax, ay, az, bx, by, rs, ps);
+          else if (bits === 1) pairRows1(words, values, out64!, o >>> 1, ay, az, by, rs2, ps2);
+          else pairRows2(words, values, out64!, o >>> 1, ay, az, by, rs2, ps2);
+        } else {
+          let usable = -1;
+          if (out64 !== undefined && bits <= 8) {
+            usable = loadTable64(words, table, bits, entries);
+            if (
+              usable < full &&
+              (max < 0 ? maxIndex(words, values, bits, ax, ay, az, bx, by) : max) >= usable
+            )
+              usable = -1;
+          }
+          if (usable < 0)
+            decodeBlock64(words, values, table, bits, out, o, ax, ay, az, bx, by, rs, ps);
+          else decodeBlockF64(words, values, bits, out64!, o >>> 1, ax, ay, az, bx, by, rs, ps);
+        }
       }
     }
   }
