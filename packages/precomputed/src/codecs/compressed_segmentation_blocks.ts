@@ -320,6 +320,12 @@ export function decodeBlockF64(
 ): void {
   const tab = TABLE64;
   const mask = (1 << bits) - 1;
+  if (ax === 8 && bx === 8 && bits <= 4) {
+    if (bits === 1) rowsF64x1(words, values, out, o, ay, az, by, rs, ps);
+    else if (bits === 2) rowsF64x2(words, values, out, o, ay, az, by, rs, ps);
+    else rowsF64x4(words, values, out, o, ay, az, by, rs, ps);
+    return;
+  }
   if (bx * bits <= 32 && 32 % (bx * bits) === 0) {
     for (let z = 0; z < az; z++)
       for (let y = 0; y < ay; y++) {
@@ -532,5 +538,92 @@ export function pairRows2(
       out[row + 1] = p[(w >>> 4) & 15];
       out[row + 2] = p[(w >>> 8) & 15];
       out[row + 3] = p[(w >>> 12) & 15];
+    }
+}
+
+/** {@link decodeBlockF64} of full 8-voxel rows of 1-bit indices, shifts and masks constant. */
+function rowsF64x1(
+  words: Uint32Array,
+  values: number,
+  out: Float64Array,
+  o: number,
+  ay: number,
+  az: number,
+  by: number,
+  rs: number,
+  ps: number,
+): void {
+  const t = TABLE64;
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      const r = y + by * z;
+      const w = words[values + (r >>> 2)] >>> ((r & 3) << 3);
+      const row = o + rs * y + ps * z;
+      out[row] = t[w & 1];
+      out[row + 1] = t[(w >>> 1) & 1];
+      out[row + 2] = t[(w >>> 2) & 1];
+      out[row + 3] = t[(w >>> 3) & 1];
+      out[row + 4] = t[(w >>> 4) & 1];
+      out[row + 5] = t[(w >>> 5) & 1];
+      out[row + 6] = t[(w >>> 6) & 1];
+      out[row + 7] = t[(w >>> 7) & 1];
+    }
+}
+
+/** {@link decodeBlockF64} of full 8-voxel rows of 2-bit indices, shifts and masks constant. */
+function rowsF64x2(
+  words: Uint32Array,
+  values: number,
+  out: Float64Array,
+  o: number,
+  ay: number,
+  az: number,
+  by: number,
+  rs: number,
+  ps: number,
+): void {
+  const t = TABLE64;
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      const r = y + by * z;
+      const w = words[values + (r >>> 1)] >>> ((r & 1) << 4);
+      const row = o + rs * y + ps * z;
+      out[row] = t[w & 3];
+      out[row + 1] = t[(w >>> 2) & 3];
+      out[row + 2] = t[(w >>> 4) & 3];
+      out[row + 3] = t[(w >>> 6) & 3];
+      out[row + 4] = t[(w >>> 8) & 3];
+      out[row + 5] = t[(w >>> 10) & 3];
+      out[row + 6] = t[(w >>> 12) & 3];
+      out[row + 7] = t[(w >>> 14) & 3];
+    }
+}
+
+/** {@link decodeBlockF64} of full 8-voxel rows of 4-bit indices, shifts and masks constant. */
+function rowsF64x4(
+  words: Uint32Array,
+  values: number,
+  out: Float64Array,
+  o: number,
+  ay: number,
+  az: number,
+  by: number,
+  rs: number,
+  ps: number,
+): void {
+  const t = TABLE64;
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      const r = y + by * z;
+      const w = words[values + r];
+      const row = o + rs * y + ps * z;
+      out[row] = t[w & 15];
+      out[row + 1] = t[(w >>> 4) & 15];
+      out[row + 2] = t[(w >>> 8) & 15];
+      out[row + 3] = t[(w >>> 12) & 15];
+      out[row + 4] = t[(w >>> 16) & 15];
+      out[row + 5] = t[(w >>> 20) & 15];
+      out[row + 6] = t[(w >>> 24) & 15];
+      out[row + 7] = t[w >>> 28];
     }
 }
