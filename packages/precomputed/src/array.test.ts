@@ -175,7 +175,9 @@ test("copyBox moves every row bit for bit, word-aligned or not, short or long, o
         const make = (shape: number[], pad: number) => {
           const n = shape[0] * shape[1] * shape[2] * shape[3];
           const bytes = (n + pad) * bpe;
-          const buffer = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+          const buffer = (
+            shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)
+          ) as ArrayBuffer;
           return fromTyped(new Type(buffer, pad * bpe, n), shape);
         };
         const src = make([nx + sx0, ny + 1, nz, channels], srcPad);
