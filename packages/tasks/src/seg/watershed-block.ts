@@ -1,29 +1,25 @@
 /**
- * The CPU half of the watershed stage's tasks, as pure kernels the worker
- * pool runs: a block's watershed with its context, cut down to the block's
- * core as 6-connected pieces, plus what its neighbours need to decide which
- * pieces continue across each face; and the histogram pieces of the relative
- * thresholds.
+ * The block half of the watershed stage's tasks, as pure kernels the worker
+ * pool runs: a block's watershed basins (steepest ascent, plateaus, basins:
+ * the steps that depend only on the affinities near a voxel) with its
+ * context, cut down to the block's core as 6-connected pieces, plus what its
+ * neighbours need to decide which pieces continue across each face. The
+ * size-dependent steps (merge, dust) run later, once, on the dataset's basin
+ * graph (basin-graph.ts).
  *
  * A block's watershed sees the core and `context` voxels around it. Across a
  * face between a lower block A and a higher block B, both saw the two voxel
  * layers that touch the face: A's last core layer (p) and B's first (q). For
- * every face position, each side's watershed says whether p and q are in one
- * region. A piece of A and a piece of B that touch across the face continue
- * each other when both watersheds put p and q together at most of the
+ * every face position, each side's basins say whether p and q are in one
+ * basin. A piece of A and a piece of B that touch across the face continue
+ * each other when both blocks put p and q in one basin at most of the
  * positions where the two pieces touch ({@link matchFace}).
  */
-import {
-  accumulateHistogram,
-  connectedComponents,
-  type HistogramRange,
-  valueRange,
-  watershed,
-} from "@ngpipe/segmentation";
+import { connectedComponents, watershed } from "@ngpipe/segmentation";
 
 type V3 = [number, number, number];
 
-/** Thresholds of a block's watershed, already absolute (float32 values). */
+/** The watershed's thresholds, already absolute (float32 values); blocks use `low` and `high`. */
 export interface BlockThresholds {
   low: number;
   high: number;
@@ -51,7 +47,8 @@ export interface WatershedBlockParams {
  * One face of a block: per position of the face (the other two axes, the
  * lower one fastest), the block's piece on its side (`piece`, a local id),
  * and its watershed's region ids on the inner layer (`inner`, the core's
- * layer at the face) and on the outer layer (`outer`, the neighbour's layer).
+ * layer at the face) and on the outer layer (`outer`, the neighbour's layer),
+ * as the block's basins label them.
  */
 export interface BlockFace {
   piece: Uint32Array;
@@ -68,8 +65,7 @@ export interface WatershedBlockResult {
   first: Float64Array;
   /** The faces with a neighbour, in the order of `neighbours` (undefined where none). */
   faces: Array<BlockFace | undefined>;
-  /** Regions and basins of the block's watershed (context included). */
-  regions: number;
+  /** Basins of the block's watershed (context included). */
   basins: number;
 }
 
@@ -82,7 +78,7 @@ export function faceAxes(axis: number): [number, number] {
   return axis === 0 ? [1, 2] : axis === 1 ? [0, 2] : [0, 1];
 }
 
-/** Runs the block's watershed and cuts out its core and faces. */
+/** Finds the block's basins and cuts out its core and faces. */
 export function watershedBlock(
   aff: Float32Array | Uint8Array,
   p: WatershedBlockParams,
@@ -91,13 +87,8 @@ export function watershedBlock(
   const core = as3(p.core);
   const at = as3(p.at);
   const t = p.thresholds;
-  const ws = watershed(aff, ext, {
-    relative: false,
-    low: t.low,
-    high: t.high,
-    merge: t.merge,
-    dust: t.dust,
-  });
+  // No merge and no dust: the labels are the basins, numbered in scan order.
+  const ws = watershed(aff, ext, { relative: false, low: t.low, high: t.high, merge: [], dust: 0 });
   const labels = ws.labels;
   const [ex, ey] = ext;
   const [cx, cy, cz] = core;
@@ -158,7 +149,7 @@ export function watershedBlock(
       }
     faces.push(face);
   }
-  return { local, count: pieces.count, first, faces, regions: ws.regions, basins: ws.basins };
+  return { local, count: pieces.count, first, faces, basins: ws.basins };
 }
 
 /** The key with the largest count (the smallest such key on a tie). */
@@ -233,42 +224,4 @@ export function matchFace(low: BlockFace, high: BlockFace): { a: number[]; b: nu
     }
   }
   return { a, b };
-}
-
-/** Smallest and largest affinity of a block (uint8 as value / 255). */
-export function affinityRange(aff: Float32Array | Uint8Array): [number, number] {
-  if (aff instanceof Uint8Array) {
-    let lo = 255;
-    let hi = 0;
-    for (let i = 0; i < aff.length; i++) {
-      const v = aff[i];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    return [Math.fround(lo / 255), Math.fround(hi / 255)];
-  }
-  return valueRange(aff);
-}
-
-/**
- * A block's histogram on the dataset's range (Watershed.jl's 10^6 bins), as
- * the bins that are not empty and their counts.
- */
-export function affinityHistogram(
-  aff: Float32Array | Uint8Array,
-  range: HistogramRange,
-): { bins: Uint32Array; counts: Float64Array } {
-  const values = aff instanceof Uint8Array ? Float32Array.from(aff, (v) => v / 255) : aff;
-  const dense = accumulateHistogram(values, range, new Float64Array(range.length - 1));
-  let m = 0;
-  for (let k = 0; k < dense.length; k++) if (dense[k] !== 0) m++;
-  const bins = new Uint32Array(m);
-  const counts = new Float64Array(m);
-  m = 0;
-  for (let k = 0; k < dense.length; k++)
-    if (dense[k] !== 0) {
-      bins[m] = k;
-      counts[m++] = dense[k];
-    }
-  return { bins, counts };
 }
