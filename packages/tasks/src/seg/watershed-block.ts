@@ -152,52 +152,22 @@ export function watershedBlock(
   return { local, count: pieces.count, first, faces, basins: ws.basins };
 }
 
-/** The key with the largest count (the smallest such key on a tie). */
-function best(counts: Map<number, number>): number {
-  let key = 0;
-  let most = -1;
-  for (const [k, n] of counts) if (n > most || (n === most && k < key)) [key, most] = [k, n];
-  return key;
-}
-
-function tallyInto(t: Map<number, Map<number, number>>, key: number, value: number): void {
-  let row = t.get(key);
-  if (!row) t.set(key, (row = new Map()));
-  row.set(value, (row.get(value) ?? 0) + 1);
-}
-
 /**
  * The pieces that continue each other across one face: `low` is the lower
  * block's high face, `high` the higher block's low face (same positions).
- * Two touching pieces are joined when (1) at more than half of the
- * positions where they touch, both watersheds put the two voxels in one
- * region, and (2) they are each other's best match by overlap: the region
- * the other block's watershed gives most of a piece's face voxels is the
- * region of the other piece. (2) keeps a region that one block merged into
- * a neighbour (a region cut short by the block's context looks small to the
- * size-dependent merge) from merging the two across the whole dataset.
+ * Two touching pieces are joined when, at more than half of the positions
+ * where they touch, both blocks' basins put the two voxels in one basin.
+ * A basin that one block sees split (a plateau that leaves its cutout and
+ * comes back) is joined through the pieces of the block that sees it whole.
  * Returns the joined pairs as parallel arrays (lower block's piece, higher
  * block's piece), sorted.
  */
 export function matchFace(low: BlockFace, high: BlockFace): { a: number[]; b: number[] } {
   const n = low.piece.length;
   const contacts = new Map<number, Map<number, [number, number]>>();
-  // What the other block's watershed calls each piece's face voxels.
-  const seenFromHigh = new Map<number, Map<number, number>>();
-  const seenFromLow = new Map<number, Map<number, number>>();
-  const regionLow = new Map<number, number>();
-  const regionHigh = new Map<number, number>();
   for (let i = 0; i < n; i++) {
     const pa = low.piece[i];
     const pb = high.piece[i];
-    if (pa !== 0) {
-      tallyInto(seenFromHigh, pa, high.outer[i]);
-      regionLow.set(pa, low.inner[i]);
-    }
-    if (pb !== 0) {
-      tallyInto(seenFromLow, pb, low.outer[i]);
-      regionHigh.set(pb, high.inner[i]);
-    }
     if (pa === 0 || pb === 0) continue;
     let row = contacts.get(pa);
     if (!row) contacts.set(pa, (row = new Map()));
@@ -210,14 +180,9 @@ export function matchFace(low: BlockFace, high: BlockFace): { a: number[]; b: nu
   const b: number[] = [];
   for (const pa of [...contacts.keys()].sort((x, y) => x - y)) {
     const row = contacts.get(pa) as Map<number, [number, number]>;
-    const bestHigh = best(seenFromHigh.get(pa) as Map<number, number>);
     for (const pb of [...row.keys()].sort((x, y) => x - y)) {
       const [touch, agree] = row.get(pb) as [number, number];
-      if (
-        2 * agree > touch &&
-        bestHigh === regionHigh.get(pb) &&
-        best(seenFromLow.get(pb) as Map<number, number>) === regionLow.get(pa)
-      ) {
+      if (2 * agree > touch) {
         a.push(pa);
         b.push(pb);
       }

@@ -11,7 +11,7 @@ import { openStorage } from "@ngpipe/storage";
 import { runPhases } from "../labels/testing";
 import { snapshotStorage } from "../stages/testing";
 import { mulberry32, voronoiAffinities, voronoiSegmentation } from "../synthetic";
-import { cutsAtFaces, idsConnected } from "./testing";
+import { cutsAtFaces, disconnectedIds } from "./testing";
 import { createWatershedTasks, WatershedStageError } from "./watershed-stage";
 
 afterAll(() => closePool());
@@ -102,7 +102,7 @@ describePiriform("watershed stage on piriform", () => {
         `piriform ${name} blocks vs whole: adapted Rand error ${s.adaptedRandError}, VOI split ${s.voiSplit} merge ${s.voiMerge}, ${cut} of the whole's face contacts cut`,
       );
       expect(cut).toBe(0);
-      expect(idsConnected(seg, size)).toBe(true);
+      expect(disconnectedIds(seg, size)).toBe(0);
       // The basins are numbered by first voxel as Watershed.jl numbers them,
       // so even the ids are the whole volume's.
       expect(seg).toEqual(whole);
@@ -129,7 +129,20 @@ describe("watershed stage on synthetic affinities", () => {
     await runPhases(await createWatershedTasks(src, dest, { ...options, shape: [32, 32, 8] }));
     const out = await readAll(dest);
     expect(cutsAtFaces(whole, out, size, [32, 32, 8])).toBe(0);
-    expect(idsConnected(out, size)).toBe(true);
+    expect(disconnectedIds(out, size)).toBe(0);
+    expect(out).toEqual(whole);
+  });
+
+  test("Watershed.jl's default relative thresholds in 3x3x1 blocks give the whole volume's labels", async () => {
+    const big: V3 = [96, 96, 16];
+    const cells = voronoiAffinities(voronoiSegmentation(big, { seeds: 40, seed: 5 }), big);
+    const whole = watershed(cells, big).labels;
+    const src = await affinityLayer(cells, big, [16, 16, 16]);
+    const dest = `mem://ws-${++serial}/seg`;
+    await runPhases(await createWatershedTasks(src, dest, { shape: [32, 32, 16], context: 8 }));
+    const out = await readAll(dest);
+    expect(cutsAtFaces(whole, out, big, [32, 32, 16])).toBe(0);
+    expect(disconnectedIds(out, big)).toBe(0);
     expect(out).toEqual(whole);
   });
 
