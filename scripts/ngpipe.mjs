@@ -40,6 +40,14 @@ function stalePackages() {
   });
 }
 
+// Generated WebAssembly modules first: a package whose assembly/ changed
+// gets a newer src/wasm/ and so counts as stale below.
+const wasm = spawnSync(process.execPath, [join(root, "scripts", "build-wasm.mjs")], {
+  cwd: root,
+  stdio: ["ignore", "ignore", "inherit"],
+});
+if (wasm.status !== 0) process.exit(wasm.status ?? 1);
+
 const stale = stalePackages();
 if (stale.length > 0) {
   process.stderr.write(`ngpipe: building ${stale.join(", ")} (dist/ missing or older than src/)\n`);
