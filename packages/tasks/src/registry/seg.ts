@@ -84,7 +84,7 @@ export const watershedStage = defineStage<WatershedTaskOptions>({
   cli: {
     command: ["seg", "watershed"],
     description:
-      "Watershed.jl's watershed of an affinity layer (float32 or uint8, 3 channels) in blocks with context, ids made consistent across blocks (phases: rank counts, rank values, blocks, match, reduce, number, relabel, graph, merge, write, downsample, cleanup)",
+      "Watershed.jl's watershed of an affinity layer (float32 or uint8, 3 channels) in blocks with context, giving the whole volume's regions: basins per block, merge and dust over the dataset's basin graph (phases: rank counts, rank values, blocks, match, reduce, number, relabel, graph, merge, write, downsample, cleanup)",
     arguments: [
       { name: "aff", description: "affinity layer", input: "src" },
       { name: "dest", description: "destination segmentation layer", input: "dest" },

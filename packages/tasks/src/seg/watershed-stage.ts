@@ -235,7 +235,7 @@ export interface WatershedTaskOptions extends CreateOptionsBase {
   high?: number;
   /** (size, threshold) merge pairs. Default `[[800, 0.2]]`. */
   merge?: Array<[number, number]>;
-  /** Regions under this many voxels (in a block's watershed) become background. Default 600. */
+  /** Regions under this many voxels (in the whole dataset, after merging) become background. Default 600. */
   dust?: number;
   /**
    * Thresholds are affinities. Default false: they are fractions, turned
