@@ -16,10 +16,13 @@
  *
  * Run: npx tsx bench/watershed-blocks.ts
  */
-import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
-import * as path from "node:path";
 import { closePool, fromTyped, Volume } from "../packages/precomputed/src/index";
+import {
+  hasPiriform,
+  PIRIFORM_PATH,
+  readPiriform,
+} from "../packages/segmentation/src/fixtures.testutil";
 import { evaluateSegmentation, watershed } from "../packages/segmentation/src/index";
 import { createTaskContext, executeTasks } from "../packages/tasks/src/runtime";
 import { cutsAtFaces, disconnectedIds } from "../packages/tasks/src/seg/testing";
@@ -27,22 +30,10 @@ import { createWatershedTasks } from "../packages/tasks/src/seg/watershed-stage"
 import { voronoiAffinities, voronoiSegmentation } from "../packages/tasks/src/synthetic";
 
 type V3 = [number, number, number];
-const PIRIFORM = path.resolve(__dirname, "../../shared/data/piriform.aff.h5");
 const load = () =>
   loadavg()
     .map((l) => l.toFixed(1))
     .join(" ");
-
-async function readPiriform(): Promise<Float32Array> {
-  const h5 = await import("h5wasm/node");
-  await h5.ready;
-  const file = new h5.File(PIRIFORM, "r");
-  try {
-    return (file.get("main") as import("h5wasm").Dataset).value as Float32Array;
-  } finally {
-    file.close();
-  }
-}
 
 let serial = 0;
 
@@ -84,7 +75,7 @@ async function compare(
 
 async function main(): Promise<void> {
   console.log(`watershed blocks vs whole volume, load average ${load()}`);
-  if (existsSync(PIRIFORM))
+  if (hasPiriform)
     await compare(
       "piriform",
       await readPiriform(),
@@ -95,7 +86,7 @@ async function main(): Promise<void> {
         ["3x3x1", [68, 68, 5]],
       ],
     );
-  else console.log(`piriform skipped: ${PIRIFORM} not found`);
+  else console.log(`piriform skipped: ${PIRIFORM_PATH} not found`);
   const size: V3 = [512, 512, 128];
   const seg = voronoiSegmentation(size, { seeds: 2000, seed: 1 });
   await compare(

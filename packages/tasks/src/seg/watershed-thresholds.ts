@@ -33,7 +33,7 @@ import { z } from "zod";
 import { packRecord, unpackRecord } from "../labels/records";
 import { labelsKernels } from "../labels-kernel-module";
 import type { TaskPhase } from "../registry/stage";
-import { defineTask } from "../runtime";
+import { defineTask, type TaskContext } from "../runtime";
 import { taskList } from "../tiling";
 import type { BlockTopCounts } from "./threshold-kernels";
 import type { BlockThresholds } from "./watershed-block";
@@ -50,49 +50,47 @@ import {
 
 type Sparse = { index: Uint32Array; counts: Float64Array };
 
-async function readCore(p: Common, ctx: Parameters<typeof openAffinities>[0]) {
+/**
+ * A counting task's work: the block's core through `kernel` (the core's
+ * affinities, then `args`), the sparse counts stored at `<prefix>/<b>` with
+ * the result's other fields as the record's header.
+ */
+async function countBlock(
+  p: Common,
+  ctx: TaskContext,
+  kernel: string,
+  args: unknown[],
+  prefix: string,
+): Promise<{ slots: number }> {
   const { vol, grid, core } = await openAffinities(ctx, p);
   const data = (await vol.read(core, { signal: ctx.signal })).data as Float32Array | Uint8Array;
-  return { grid, data };
+  const r = await ctx.runKernel<Sparse & Record<string, unknown>>(
+    labelsKernels(),
+    kernel,
+    [data, ...args],
+    { transfer: [data.buffer as ArrayBuffer], signal: ctx.signal },
+  );
+  const { index, counts, ...header } = r;
+  await ctx
+    .storage(p.scratch)
+    .put(`${prefix}/${linear(p.block, grid.blocks)}`, packRecord(header, { index, counts }), {
+      signal: ctx.signal,
+    });
+  return { slots: index.length };
 }
 
-/** Phase 1 (relative thresholds): a block's top-16-bit counts. */
+/** Phase 1 (relative thresholds): a block's top-16-bit counts (`affinityTopCounts`). */
 export const watershedRankCountsTask = defineTask({
   name: "ws-rank-counts",
   params: commonParams,
-  async run(p, ctx): Promise<{ buckets: number }> {
-    const { grid, data } = await readCore(p, ctx);
-    const r = await ctx.runKernel<BlockTopCounts>(labelsKernels(), "affinityTopCounts", [data], {
-      transfer: [data.buffer as ArrayBuffer],
-      signal: ctx.signal,
-    });
-    const { index, counts, ...header } = r;
-    await ctx
-      .storage(p.scratch)
-      .put(`ranks/top/${linear(p.block, grid.blocks)}`, packRecord(header, { index, counts }), {
-        signal: ctx.signal,
-      });
-    return { buckets: index.length };
-  },
+  run: (p, ctx) => countBlock(p, ctx, "affinityTopCounts", [], "ranks/top"),
 });
 
 /** Phase 2 (relative thresholds): a block's low-16-bit counts in the wanted buckets. */
 export const watershedRankValuesTask = defineTask({
   name: "ws-rank-values",
   params: commonParams.extend({ buckets: z.array(z.number().int()) }),
-  async run(p, ctx): Promise<{ slots: number }> {
-    const { grid, data } = await readCore(p, ctx);
-    const r = await ctx.runKernel<Sparse>(labelsKernels(), "affinityLowCounts", [data, p.buckets], {
-      transfer: [data.buffer as ArrayBuffer],
-      signal: ctx.signal,
-    });
-    await ctx
-      .storage(p.scratch)
-      .put(`ranks/low/${linear(p.block, grid.blocks)}`, packRecord({}, { ...r }), {
-        signal: ctx.signal,
-      });
-    return { slots: r.index.length };
-  },
+  run: (p, ctx) => countBlock(p, ctx, "affinityLowCounts", [p.buckets], "ranks/low"),
 });
 
 const rangeSchema = z.object({
@@ -106,19 +104,7 @@ const rangeSchema = z.object({
 export const watershedHistogramTask = defineTask({
   name: "ws-histogram",
   params: commonParams.extend({ range: rangeSchema }),
-  async run(p, ctx): Promise<{ bins: number }> {
-    const { grid, data } = await readCore(p, ctx);
-    const h = await ctx.runKernel<Sparse>(labelsKernels(), "affinityHistogram", [data, p.range], {
-      transfer: [data.buffer as ArrayBuffer],
-      signal: ctx.signal,
-    });
-    await ctx
-      .storage(p.scratch)
-      .put(`ranks/hist/${linear(p.block, grid.blocks)}`, packRecord({}, { ...h }), {
-        signal: ctx.signal,
-      });
-    return { bins: h.index.length };
-  },
+  run: (p, ctx) => countBlock(p, ctx, "affinityHistogram", [p.range], "ranks/hist"),
 });
 
 /** What phase 2's creation decided: rank buckets, or (negative values) the histogram's range. */
