@@ -29,9 +29,10 @@ import {
   bucketOf,
   FRAGMENT_MANIFEST,
   type FragmentManifest,
+  forgeBucketBits,
   fragmentKey,
 } from "../skeletons/fragments";
-import { type BoundsCheckOptions, checkBounds, StageInputError } from "../stages/checks";
+import { type BoundsCheckOptions, checkBounds } from "../stages/checks";
 import { readBlockWithOverlap } from "../stages/common";
 import { type TaskList, type TaskSet, taskList, taskSet, tileCount } from "../tiling";
 
@@ -247,18 +248,6 @@ export async function createMeshingTasks(
       bucketBits,
     }),
   );
-}
-
-/** log2 of the forge's bucket count: `buckets` checked, or one per block up to 1024. */
-function forgeBucketBits(blocks: number, buckets?: number): number {
-  if (buckets === undefined) return Math.min(10, Math.ceil(Math.log2(Math.max(1, blocks))));
-  const bits = Math.log2(buckets);
-  if (!Number.isInteger(bits) || bits < 0 || bits > 16)
-    throw new StageInputError(
-      `buckets must be a power of two from 1 to 65536, got ${buckets}`,
-      "buckets",
-    );
-  return bits;
 }
 
 /** Manifest task: every segment whose fragments start with `prefix` gets its `<id>:0`. */

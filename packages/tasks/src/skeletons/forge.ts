@@ -20,6 +20,7 @@ import {
   censusKey,
   FRAGMENT_MANIFEST,
   type FragmentManifest,
+  forgeBucketBits,
   fragmentKey,
   type IdFragment,
   packFragments,
@@ -186,15 +187,7 @@ export async function createSkeletonTasks(
   const shape = options.shape ?? [512, 512, 512];
   const origin = vol.scale.voxelOffset;
   const blocks = tileCount(region, shape, { origin });
-  let bucketBits = Math.min(10, Math.ceil(Math.log2(Math.max(1, blocks))));
-  if (options.buckets !== undefined) {
-    bucketBits = Math.log2(options.buckets);
-    if (!Number.isInteger(bucketBits) || bucketBits < 0 || bucketBits > 16)
-      throw new StageInputError(
-        `buckets must be a power of two from 1 to 65536, got ${options.buckets}`,
-        "buckets",
-      );
-  }
+  const bucketBits = forgeBucketBits(blocks, options.buckets);
   const skeletonDir = skeletonDirOf(vol.info as Record<string, unknown>, options.skeletonDir);
   const manifest: FragmentManifest = {
     mip,

@@ -20,6 +20,7 @@ import { Bbox, murmurHash3X86_128Low64, type Vec3 } from "@ngpipe/precomputed";
 import type { SkeletonGraph } from "@ngpipe/segmentation";
 import { z } from "zod";
 import { packRecord, ScratchRecordError, unpackRecord } from "../labels/records";
+import { StageInputError } from "../stages/checks";
 import { StageError } from "../stages/common";
 
 /** A fragment directory that is missing, damaged or incomplete; names the key. */
@@ -68,6 +69,22 @@ export function bucketOf(
  */
 export function fragmentKey(bucket: number, name: string): string {
   return `fragments/${bucket}/${name}`;
+}
+
+/**
+ * log2 of a forge's bucket count: `buckets` (a power of two from 1 to
+ * 65536), or by default one bucket per block, at most 1024. A bad count is
+ * a {@link StageInputError} naming `buckets`.
+ */
+export function forgeBucketBits(blocks: number, buckets?: number): number {
+  if (buckets === undefined) return Math.min(10, Math.ceil(Math.log2(Math.max(1, blocks))));
+  const bits = Math.log2(buckets);
+  if (!Number.isInteger(bits) || bits < 0 || bits > 16)
+    throw new StageInputError(
+      `buckets must be a power of two from 1 to 65536, got ${buckets}`,
+      "buckets",
+    );
+  return bits;
 }
 
 /** The key of one block's census. */
