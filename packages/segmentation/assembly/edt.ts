@@ -47,15 +47,26 @@ function passX(lab: usize, out: usize, sx: i32, rows: i32, w2: f64, blackBorder:
   }
 }
 
+/** A run distance meaning "no boundary on this side": its w2 d^2 is beyond any cap's. */
+const FAR: i32 = 0x40000000;
+
+/** The most steps the SIMD direct search may take (the size of its cost table). */
+export const MAX_CAP: i32 = 64;
+
 /**
- * The direct search for four adjacent lines at once (SIMD lanes): voxel q
- * takes the least of its own value and, for growing d while w2 d^2 is
- * below a lane's best, its neighbours q +- d (their value where they carry
- * q's label, 0 where they do not: a boundary) plus w2 d^2, and the outside
- * at -1 and len with a black border. A neighbour beyond a boundary is never
- * reached: the boundary's w2 d^2 already ended the search. The sums are
- * float32; the caller uses this only where w2 d^2 is exact in float32, so
- * each sum is rounded once, as in float64 then stored.
+ * The direct search for four adjacent lines at once (SIMD lanes). For each
+ * voxel q, the distances to the nearest boundary below and above (another
+ * label, or the outside with a black border) come from a backward sweep
+ * (kept in `sdr`) and a forward one, and w2 times the nearer one squared
+ * bounds q's result. Then, for growing d while w2 d^2 is below a lane's
+ * best, the values at q +- d plus w2 d^2 compete. Those need no label test:
+ * a voxel at or beyond the nearest boundary costs at least w2 d^2, which is
+ * no less than the bound. Gives up (returns false) when a voxel would need
+ * more than `cap` steps (which includes every voxel whose line has no
+ * boundary). The sums are float32: the caller uses this only where every
+ * w2 k^2 up to the line's length is exact in float32, so that each sum is
+ * rounded once, as the reference's float64 sum stored as float32. The cost
+ * table `scost` holds w2 d^2 for d = 0..cap+1.
  */
 function nearGroup(
   lab: usize,
@@ -63,36 +74,41 @@ function nearGroup(
   dst: usize,
   step: usize,
   len: i32,
-  w2: f64,
   blackBorder: bool,
   root: bool,
   cap: i32,
 ): bool {
+  const one = i32x4.splat(1);
+  const edge = i32x4.splat(blackBorder ? 1 : FAR);
+  const w2v = v128.load(scost + 16);
+  // Backward: distance to the boundary above.
+  let dr = edge;
+  let next = v128.load(lab + <usize>(len - 1) * step);
+  v128.store(sdr + ((<usize>(len - 1)) << 4), dr);
+  for (let q = len - 2; q >= 0; q--) {
+    const lq = v128.load(lab + <usize>q * step);
+    dr = v128.bitselect(i32x4.add(dr, one), one, i32x4.eq(lq, next));
+    v128.store(sdr + ((<usize>q) << 4), dr);
+    next = lq;
+  }
+  let dl = edge;
+  let prev = v128.load(lab);
   for (let q = 0; q < len; q++) {
     const pq = <usize>q * step;
+    const at = src + pq;
     const lq = v128.load(lab + pq);
-    let best = v128.load(src + pq);
+    if (q > 0) dl = v128.bitselect(i32x4.add(dl, one), one, i32x4.eq(lq, prev));
+    prev = lq;
+    const mf = f32x4.convert_i32x4_s(i32x4.min_s(dl, v128.load(sdr + ((<usize>q) << 4))));
+    let best = f32x4.min(v128.load(at), f32x4.mul(f32x4.mul(mf, mf), w2v));
+    const above = len - q;
     for (let d = 1; ; d++) {
-      const cost = f32x4.splat(<f32>(w2 * <f64>d * <f64>d));
+      const cost = v128.load(scost + ((<usize>d) << 4));
       if (!v128.any_true(f32x4.lt(cost, best))) break;
       if (d > cap) return false;
-      const lo = q - d;
-      const hi = q + d;
-      if (lo >= 0) {
-        const p = pq - <usize>d * step;
-        const same = i32x4.eq(v128.load(lab + p), lq);
-        best = f32x4.min(best, f32x4.add(v128.and(v128.load(src + p), same), cost));
-      } else if (lo === -1 && blackBorder) {
-        best = f32x4.min(best, cost);
-      }
-      if (hi < len) {
-        const p = pq + <usize>d * step;
-        const same = i32x4.eq(v128.load(lab + p), lq);
-        best = f32x4.min(best, f32x4.add(v128.and(v128.load(src + p), same), cost));
-      } else if (hi === len && blackBorder) {
-        best = f32x4.min(best, cost);
-      }
-      if (lo < -1 && hi > len) break;
+      const off = <usize>d * step;
+      if (d <= q) best = f32x4.min(best, f32x4.add(v128.load(at - off), cost));
+      if (d < above) best = f32x4.min(best, f32x4.add(v128.load(at + off), cost));
     }
     v128.store(dst + pq, root ? f32x4.sqrt(best) : best);
   }
@@ -107,6 +123,8 @@ let szn: usize = 0; // f64 intersection numerators
 let szd: usize = 0; // f64 intersection denominators
 let sg: usize = 0; // f64 direct-search results of one run
 let tile: usize = 0; // four lines of labels, then four of values (see across)
+let sdr: usize = 0; // i32x4 run distances above each voxel of a group (see nearGroup)
+let scost: usize = 0; // f32x4 w2 d^2 for d = 0..MAX_CAP + 1 (see nearGroup)
 
 /** Bytes of scratch that lines of up to `maxLen` voxels need. */
 export function scratchBytes(maxLen: i32): usize {
@@ -124,7 +142,9 @@ export function setScratch(at: usize, maxLen: i32): usize {
   sg = szd + (n << 3);
   tile = sg + (n << 3);
   const stride = (((<usize>maxLen) << 2) + 15) & ~(<usize>15);
-  return tile + 8 * stride - at;
+  sdr = tile + 8 * stride;
+  scost = sdr + (n << 4);
+  return scost + ((<usize>(MAX_CAP + 2)) << 4) - at;
 }
 
 function fAt(p: usize): f64 {
@@ -374,16 +394,17 @@ function across(
   root: bool,
   cap: i32,
 ): void {
+  if (cap > MAX_CAP) cap = MAX_CAP;
+  for (let d = 0; d <= cap + 1; d++) {
+    v128.store(scost + ((<usize>d) << 4), f32x4.splat(<f32>(w2 * <f64>d * <f64>d)));
+  }
   const stride = (((<usize>len) << 2) + 15) & ~(<usize>15);
   const tileLab = tile;
   const tileVal = tile + 4 * stride;
   let c = 0;
   for (; c + 4 <= count; c += 4) {
     const off = (<usize>c) << 2;
-    if (
-      cap > 0 &&
-      nearGroup(lab + off, src + off, dst + off, step, len, w2, blackBorder, root, cap)
-    ) {
+    if (cap > 0 && nearGroup(lab + off, src + off, dst + off, step, len, blackBorder, root, cap)) {
       continue;
     }
     gather(lab + off, step, len, tileLab, stride);

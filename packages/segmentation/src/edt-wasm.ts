@@ -12,8 +12,11 @@
 import type { DistanceLabels } from "./edt";
 import { releaseArena, wasmArena } from "./wasm/edt.wasm";
 
-/** Steps of the SIMD direct search (the kernel's NEAR_REACH), plus the one that ends it. */
-const NEAR_STEPS = 5;
+/**
+ * The SIMD direct search looks at most this many steps each way; a group of
+ * four lines that needs more takes the envelope instead.
+ */
+const NEAR_CAP = 32;
 
 /** Arenas past this size are dropped after the call so that a pool worker does not keep them. */
 const KEEP_ARENA_BYTES = 1 << 30;
@@ -35,18 +38,22 @@ interface EdtExports {
     wz2: number,
     blackBorder: number,
     squared: number,
-    simdY: number,
-    simdZ: number,
+    capY: number,
+    capZ: number,
   ): void;
 }
 
-/** Whether w2 d^2 is exact in float32 for every step the SIMD search takes. */
-function exactSteps(w2: number): boolean {
-  for (let d = 1; d <= NEAR_STEPS; d++) {
-    const c = w2 * d * d;
-    if (Math.fround(c) !== c) return false;
+/**
+ * The direct search's step limit along an axis with squared voxel size w2
+ * and lines of `len` voxels: NEAR_CAP where every w2 k^2 it forms (k up to
+ * the line's length) is exact in float32, else 0 (envelope only).
+ */
+function nearCap(w2: number, len: number): number {
+  for (let k = 1; k <= len + 1; k++) {
+    const c = w2 * k * k;
+    if (Math.fround(c) !== c) return 0;
   }
-  return true;
+  return NEAR_CAP;
 }
 
 const align16 = (bytes: number) => (bytes + 15) & ~15;
@@ -108,8 +115,8 @@ export function distanceTransformWasm(
     wz * wz,
     blackBorder ? 1 : 0,
     squared ? 1 : 0,
-    exactSteps(wy * wy) ? 1 : 0,
-    exactSteps(wz * wz) ? 1 : 0,
+    nearCap(wy * wy, sy),
+    nearCap(wz * wz, sz),
   );
   const result = new Float32Array(buffer, out, n).slice();
   if (total > KEEP_ARENA_BYTES) releaseArena();
