@@ -15,8 +15,19 @@ const NEAR_REACH: f64 = 4;
  * end (an end at the volume's edge counts only with a black border).
  * Background runs get 0.
  */
-function passX(lab: usize, out: usize, sx: i32, rows: i32, w2: f64, blackBorder: bool): void {
+function passX(
+  lab: usize,
+  out: usize,
+  sx: i32,
+  rows: i32,
+  w2: f64,
+  blackBorder: bool,
+  exact: bool,
+): void {
   const rowBytes = (<usize>sx) << 2;
+  const iota = i32x4(0, 1, 2, 3);
+  const w2v = f32x4.splat(<f32>w2);
+  const inf = f32x4.splat(Infinity);
   for (let r = 0; r < rows; r++) {
     const lrow = lab + <usize>r * rowBytes;
     const orow = out + <usize>r * rowBytes;
@@ -30,12 +41,27 @@ function passX(lab: usize, out: usize, sx: i32, rows: i32, w2: f64, blackBorder:
         b += 4;
       }
       while (b < sx && load<u32>(lrow + ((<usize>b) << 2)) === l) b++;
+      let i = a;
       if (l === 0) {
-        for (let i = a; i < b; i++) store<f32>(orow + ((<usize>i) << 2), 0);
+        for (; i + 4 <= b; i += 4) v128.store(orow + ((<usize>i) << 2), f32x4.splat(0));
+        for (; i < b; i++) store<f32>(orow + ((<usize>i) << 2), 0);
       } else {
         const left = a > 0 || blackBorder;
         const right = b < sx || blackBorder;
-        for (let i = a; i < b; i++) {
+        if (exact && (left || right)) {
+          // w2 k^2 is exact in float32 for every k <= sx: four at once.
+          const far = i32x4.splat(0x40000000);
+          for (; i + 4 <= b; i += 4) {
+            const at = i32x4.add(iota, i32x4.splat(i));
+            const dl = left ? i32x4.sub(at, i32x4.splat(a - 1)) : far;
+            const dr = right ? i32x4.sub(i32x4.splat(b), at) : far;
+            const d = f32x4.convert_i32x4_s(i32x4.min_s(dl, dr));
+            v128.store(orow + ((<usize>i) << 2), f32x4.mul(f32x4.mul(d, d), w2v));
+          }
+        } else if (!(left || right)) {
+          for (; i + 4 <= b; i += 4) v128.store(orow + ((<usize>i) << 2), inf);
+        }
+        for (; i < b; i++) {
           const dl: f64 = left ? <f64>(i - a + 1) : Infinity;
           const dr: f64 = right ? <f64>(b - i) : Infinity;
           const d = Math.min(dl, dr);
@@ -469,10 +495,11 @@ export function distanceTransform(
   wz2: f64,
   blackBorder: bool,
   squared: bool,
+  exactX: bool,
   capY: i32,
   capZ: i32,
 ): void {
-  passesXY(lab, mid, plane, sx, sy, sz, wx2, wy2, blackBorder, capY);
+  passesXY(lab, mid, plane, sx, sy, sz, wx2, wy2, blackBorder, exactX, capY);
   passZ(lab, mid, out, sx, sy, sz, wz2, blackBorder, squared, capZ);
 }
 
@@ -487,13 +514,14 @@ export function passesXY(
   wx2: f64,
   wy2: f64,
   blackBorder: bool,
+  exactX: bool,
   capY: i32,
 ): void {
   const rowBytes = (<usize>sx) << 2;
   const planeBytes = rowBytes * <usize>sy;
   for (let z = 0; z < sz; z++) {
     const off = <usize>z * planeBytes;
-    passX(lab + off, plane, sx, sy, wx2, blackBorder);
+    passX(lab + off, plane, sx, sy, wx2, blackBorder, exactX);
     across(lab + off, plane, mid + off, sx, rowBytes, sy, wy2, blackBorder, false, capY);
   }
 }

@@ -38,22 +38,23 @@ interface EdtExports {
     wz2: number,
     blackBorder: number,
     squared: number,
+    exactX: number,
     capY: number,
     capZ: number,
   ): void;
 }
 
 /**
- * The direct search's step limit along an axis with squared voxel size w2
- * and lines of `len` voxels: NEAR_CAP where every w2 k^2 it forms (k up to
- * the line's length) is exact in float32, else 0 (envelope only).
+ * Whether w2 k^2 is exact in float32 for k up to `len` + 1: then float32
+ * arithmetic on these and on float32 values rounds as the reference's
+ * float64 arithmetic stored as float32 does.
  */
-function nearCap(w2: number, len: number): number {
+function exactSquares(w2: number, len: number): boolean {
   for (let k = 1; k <= len + 1; k++) {
     const c = w2 * k * k;
-    if (Math.fround(c) !== c) return 0;
+    if (Math.fround(c) !== c) return false;
   }
-  return NEAR_CAP;
+  return true;
 }
 
 const align16 = (bytes: number) => (bytes + 15) & ~15;
@@ -115,8 +116,9 @@ export function distanceTransformWasm(
     wz * wz,
     blackBorder ? 1 : 0,
     squared ? 1 : 0,
-    nearCap(wy * wy, sy),
-    nearCap(wz * wz, sz),
+    exactSquares(wx * wx, sx) ? 1 : 0,
+    exactSquares(wy * wy, sy) ? NEAR_CAP : 0,
+    exactSquares(wz * wz, sz) ? NEAR_CAP : 0,
   );
   const result = new Float32Array(buffer, out, n).slice();
   if (total > KEEP_ARENA_BYTES) releaseArena();
