@@ -1,13 +1,15 @@
 // Multi-label anisotropic Euclidean distance transform, the WebAssembly half
 // of packages/segmentation/src/edt-wasm.ts (which lays out the memory and
-// documents the contract). Labels are uint32, distances float32 with the
-// arithmetic of the JavaScript reference (src/edt-js.ts): float64 locals,
-// one rounding to float32 per stored value.
+// documents the contract). Labels are uint32, distances float32. The line
+// path (direct search of short runs, envelope of the others) has the
+// arithmetic of the JavaScript reference (src/edt-js.ts): float64 locals, one
+// rounding to float32 per stored value. The SIMD paths add in float32 and are
+// used only where that rounds the same way (see nearGroup).
 //
 // Pointers are byte addresses into this module's memory; `step` arguments
 // are byte distances between consecutive voxels of a line.
 
-/** Columns whose squared reach along the axis is at most NEAR_REACH^2 steps take the direct search. */
+/** On the line path, runs whose squared reach is at most NEAR_REACH^2 steps take the direct search. */
 const NEAR_REACH: f64 = 4;
 
 /**
@@ -403,10 +405,10 @@ function scatter(tile: usize, stride: usize, len: i32, dst: usize, step: usize):
 
 /**
  * `count` adjacent lines (columns 4 bytes apart) of `len` voxels `step`
- * bytes apart, from `src` to `dst`, four at a time. A group whose values
- * are all within NEAR_REACH steps takes the SIMD direct search when `simd`
- * (w2 d^2 exact in float32); the others are gathered into contiguous lines
- * of the tile, transformed line by line there and scattered back.
+ * bytes apart, from `src` to `dst`, four at a time. Each group first tries
+ * the SIMD direct search (when `cap` > 0: w2 k^2 exact in float32); a group
+ * that needs more than `cap` steps is gathered into contiguous lines of the
+ * tile, transformed line by line there and scattered back.
  */
 function across(
   lab: usize,
@@ -479,8 +481,10 @@ export function narrow64(src: usize, dst: usize, n: i32): i32 {
  * The whole transform: `lab` (uint32 labels) to `out` (float32), with
  * `mid` (the x and y passes' result, sx*sy*sz floats) and `plane` (one
  * plane's x pass, sx*sy floats) as working memory; {@link setScratch} must
- * have been called for lines of max(sy, sz) voxels. `simdY` / `simdZ`: the
- * axis's w2 d^2 are exact in float32 for d up to NEAR_REACH + 1.
+ * have been called for lines of max(sy, sz) voxels. `exactX`: w2 k^2 along
+ * x is exact in float32 for every k up to sx + 1 (SIMD x pass); `capY` /
+ * `capZ`: the direct search's step limit along y and z (at most MAX_CAP), 0
+ * where w2 k^2 is not exact in float32 (line path only).
  */
 export function distanceTransform(
   lab: usize,
