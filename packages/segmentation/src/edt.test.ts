@@ -227,6 +227,7 @@ describe("distanceTransform in WebAssembly against the JavaScript reference", ()
     [4, 4, 40],
     [0.5, 3, 2],
     [9, 2, 0.5],
+    [3.7, 1.3, 2.9],
   ];
 
   test("bit for bit on random labels, blobs and both border modes", () => {
