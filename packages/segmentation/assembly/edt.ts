@@ -143,6 +143,58 @@ function nearGroup(
   return true;
 }
 
+/**
+ * The direct search with a label test per step instead of the boundary
+ * sweeps. It reads no label where a voxel's own value is within one step
+ * (the z pass of anisotropic data: nearly every voxel), so it suits passes
+ * whose searches are mostly empty. A neighbour of another label counts as a
+ * boundary (0 plus w2 d^2); one of q's label past a boundary costs more than
+ * that boundary. Gives up (false) past `cap` steps, as {@link nearGroup}.
+ */
+function nearGroupMasked(
+  lab: usize,
+  src: usize,
+  dst: usize,
+  step: usize,
+  len: i32,
+  blackBorder: bool,
+  root: bool,
+  cap: i32,
+): bool {
+  const first = v128.load(scost + 16);
+  for (let q = 0; q < len; q++) {
+    const pq = <usize>q * step;
+    let best = v128.load(src + pq);
+    if (v128.any_true(f32x4.lt(first, best))) {
+      const lq = v128.load(lab + pq);
+      for (let d = 1; ; d++) {
+        const cost = v128.load(scost + ((<usize>d) << 4));
+        if (!v128.any_true(f32x4.lt(cost, best))) break;
+        if (d > cap) return false;
+        const lo = q - d;
+        const hi = q + d;
+        if (lo >= 0) {
+          const p = pq - <usize>d * step;
+          const same = i32x4.eq(v128.load(lab + p), lq);
+          best = f32x4.min(best, f32x4.add(v128.and(v128.load(src + p), same), cost));
+        } else if (lo === -1 && blackBorder) {
+          best = f32x4.min(best, cost);
+        }
+        if (hi < len) {
+          const p = pq + <usize>d * step;
+          const same = i32x4.eq(v128.load(lab + p), lq);
+          best = f32x4.min(best, f32x4.add(v128.and(v128.load(src + p), same), cost));
+        } else if (hi === len && blackBorder) {
+          best = f32x4.min(best, cost);
+        }
+        if (lo < -1 && hi > len) break;
+      }
+    }
+    v128.store(dst + pq, root ? f32x4.sqrt(best) : best);
+  }
+  return true;
+}
+
 /** Scratch of the envelope, laid out by {@link setScratch}. */
 let sv: usize = 0; // i32 vertex positions
 let sfv: usize = 0; // f64 values at the vertices
@@ -408,7 +460,9 @@ function scatter(tile: usize, stride: usize, len: i32, dst: usize, step: usize):
  * bytes apart, from `src` to `dst`, four at a time. Each group first tries
  * the SIMD direct search (when `cap` > 0: w2 k^2 exact in float32); a group
  * that needs more than `cap` steps is gathered into contiguous lines of the
- * tile, transformed line by line there and scattered back.
+ * tile, transformed line by line there and scattered back. `masked` picks
+ * the search with a label test per step (for passes whose searches are
+ * mostly empty: the z pass) over the one bounded by boundary sweeps.
  */
 function across(
   lab: usize,
@@ -421,6 +475,7 @@ function across(
   blackBorder: bool,
   root: bool,
   cap: i32,
+  masked: bool,
 ): void {
   if (cap > MAX_CAP) cap = MAX_CAP;
   for (let d = 0; d <= cap + 1; d++) {
@@ -432,7 +487,12 @@ function across(
   let c = 0;
   for (; c + 4 <= count; c += 4) {
     const off = (<usize>c) << 2;
-    if (cap > 0 && nearGroup(lab + off, src + off, dst + off, step, len, blackBorder, root, cap)) {
+    const done =
+      cap > 0 &&
+      (masked
+        ? nearGroupMasked(lab + off, src + off, dst + off, step, len, blackBorder, root, cap)
+        : nearGroup(lab + off, src + off, dst + off, step, len, blackBorder, root, cap));
+    if (done) {
       continue;
     }
     gather(lab + off, step, len, tileLab, stride);
@@ -526,7 +586,7 @@ export function passesXY(
   for (let z = 0; z < sz; z++) {
     const off = <usize>z * planeBytes;
     passX(lab + off, plane, sx, sy, wx2, blackBorder, exactX);
-    across(lab + off, plane, mid + off, sx, rowBytes, sy, wy2, blackBorder, false, capY);
+    across(lab + off, plane, mid + off, sx, rowBytes, sy, wy2, blackBorder, false, capY, false);
   }
 }
 
@@ -547,6 +607,6 @@ export function passZ(
   const planeBytes = rowBytes * <usize>sy;
   for (let y = 0; y < sy; y++) {
     const off = <usize>y * rowBytes;
-    across(lab + off, mid + off, out + off, sx, planeBytes, sz, wz2, blackBorder, !squared, capZ);
+    across(lab + off, mid + off, out + off, sx, planeBytes, sz, wz2, blackBorder, !squared, capZ, true);
   }
 }
