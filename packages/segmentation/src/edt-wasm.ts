@@ -1,13 +1,14 @@
 /**
  * The distance transform in WebAssembly (assembly/edt.ts): this module lays
  * out the arena, copies the labels in as uint32 and the distances out. The
- * kernel's passes are those of the JavaScript reference (edt-js.ts), fused so
- * that each plane's x pass is still in cache for its y pass, and with a SIMD
- * direct search over four columns at once where every value of the group's
- * line is within four steps of its boundary (most of the z pass at 4x4x40
- * nm): there the sums are float32, which equals the reference's float64 sum
- * rounded to float32 whenever each w2 d^2 is itself exact in float32 (integer
- * or dyadic voxel sizes); other voxel sizes take the float64 line path.
+ * kernel computes what the JavaScript reference (edt-js.ts) does, with each
+ * plane's x pass still in cache for its y pass, and with a SIMD direct search
+ * over four columns at once in the y and z passes (groups that need more
+ * than NEAR_CAP steps take the reference's line algorithm). The SIMD sums
+ * are float32, which equals the reference's float64 sum rounded to float32
+ * whenever every w2 k^2 of the axis is exact in float32 (integer or dyadic
+ * voxel sizes); along other axes only the float64 line path runs. The output
+ * equals the reference's bit for bit.
  */
 import type { DistanceLabels } from "./edt";
 import { releaseArena, wasmArena } from "./wasm/edt.wasm";
