@@ -1,13 +1,15 @@
 // Multi-label anisotropic Euclidean distance transform, the WebAssembly half
 // of packages/segmentation/src/edt-wasm.ts (which lays out the memory and
-// documents the contract). Labels are uint32, distances float32 with the
-// arithmetic of the JavaScript reference (src/edt-js.ts): float64 locals,
-// one rounding to float32 per stored value.
+// documents the contract). Labels are uint32, distances float32. The line
+// path (direct search of short runs, envelope of the others) has the
+// arithmetic of the JavaScript reference (src/edt-js.ts): float64 locals, one
+// rounding to float32 per stored value. The SIMD paths add in float32 and are
+// used only where that rounds the same way (see nearGroup).
 //
 // Pointers are byte addresses into this module's memory; `step` arguments
 // are byte distances between consecutive voxels of a line.
 
-/** Columns whose squared reach along the axis is at most NEAR_REACH^2 steps take the direct search. */
+/** On the line path, runs whose squared reach is at most NEAR_REACH^2 steps take the direct search. */
 const NEAR_REACH: f64 = 4;
 
 /**
@@ -15,8 +17,19 @@ const NEAR_REACH: f64 = 4;
  * end (an end at the volume's edge counts only with a black border).
  * Background runs get 0.
  */
-function passX(lab: usize, out: usize, sx: i32, rows: i32, w2: f64, blackBorder: bool): void {
+function passX(
+  lab: usize,
+  out: usize,
+  sx: i32,
+  rows: i32,
+  w2: f64,
+  blackBorder: bool,
+  exact: bool,
+): void {
   const rowBytes = (<usize>sx) << 2;
+  const iota = i32x4(0, 1, 2, 3);
+  const w2v = f32x4.splat(<f32>w2);
+  const inf = f32x4.splat(Infinity);
   for (let r = 0; r < rows; r++) {
     const lrow = lab + <usize>r * rowBytes;
     const orow = out + <usize>r * rowBytes;
@@ -30,12 +43,27 @@ function passX(lab: usize, out: usize, sx: i32, rows: i32, w2: f64, blackBorder:
         b += 4;
       }
       while (b < sx && load<u32>(lrow + ((<usize>b) << 2)) === l) b++;
+      let i = a;
       if (l === 0) {
-        for (let i = a; i < b; i++) store<f32>(orow + ((<usize>i) << 2), 0);
+        for (; i + 4 <= b; i += 4) v128.store(orow + ((<usize>i) << 2), f32x4.splat(0));
+        for (; i < b; i++) store<f32>(orow + ((<usize>i) << 2), 0);
       } else {
         const left = a > 0 || blackBorder;
         const right = b < sx || blackBorder;
-        for (let i = a; i < b; i++) {
+        if (exact && (left || right)) {
+          // w2 k^2 is exact in float32 for every k <= sx: four at once.
+          const far = i32x4.splat(0x40000000);
+          for (; i + 4 <= b; i += 4) {
+            const at = i32x4.add(iota, i32x4.splat(i));
+            const dl = left ? i32x4.sub(at, i32x4.splat(a - 1)) : far;
+            const dr = right ? i32x4.sub(i32x4.splat(b), at) : far;
+            const d = f32x4.convert_i32x4_s(i32x4.min_s(dl, dr));
+            v128.store(orow + ((<usize>i) << 2), f32x4.mul(f32x4.mul(d, d), w2v));
+          }
+        } else if (!(left || right)) {
+          for (; i + 4 <= b; i += 4) v128.store(orow + ((<usize>i) << 2), inf);
+        }
+        for (; i < b; i++) {
           const dl: f64 = left ? <f64>(i - a + 1) : Infinity;
           const dr: f64 = right ? <f64>(b - i) : Infinity;
           const d = Math.min(dl, dr);
@@ -47,15 +75,26 @@ function passX(lab: usize, out: usize, sx: i32, rows: i32, w2: f64, blackBorder:
   }
 }
 
+/** A run distance meaning "no boundary on this side": its w2 d^2 is beyond any cap's. */
+const FAR: i32 = 0x40000000;
+
+/** The most steps the SIMD direct search may take (the size of its cost table). */
+export const MAX_CAP: i32 = 64;
+
 /**
- * The direct search for four adjacent lines at once (SIMD lanes): voxel q
- * takes the least of its own value and, for growing d while w2 d^2 is
- * below a lane's best, its neighbours q +- d (their value where they carry
- * q's label, 0 where they do not: a boundary) plus w2 d^2, and the outside
- * at -1 and len with a black border. A neighbour beyond a boundary is never
- * reached: the boundary's w2 d^2 already ended the search. The sums are
- * float32; the caller uses this only where w2 d^2 is exact in float32, so
- * each sum is rounded once, as in float64 then stored.
+ * The direct search for four adjacent lines at once (SIMD lanes). For each
+ * voxel q, the distances to the nearest boundary below and above (another
+ * label, or the outside with a black border) come from a backward sweep
+ * (kept in `sdr`) and a forward one, and w2 times the nearer one squared
+ * bounds q's result. Then, for growing d while w2 d^2 is below a lane's
+ * best, the values at q +- d plus w2 d^2 compete. Those need no label test:
+ * a voxel at or beyond the nearest boundary costs at least w2 d^2, which is
+ * no less than the bound. Gives up (returns false) when a voxel would need
+ * more than `cap` steps (which includes every voxel whose line has no
+ * boundary). The sums are float32: the caller uses this only where every
+ * w2 k^2 up to the line's length is exact in float32, so that each sum is
+ * rounded once, as the reference's float64 sum stored as float32. The cost
+ * table `scost` holds w2 d^2 for d = 0..cap+1.
  */
 function nearGroup(
   lab: usize,
@@ -63,36 +102,93 @@ function nearGroup(
   dst: usize,
   step: usize,
   len: i32,
-  w2: f64,
   blackBorder: bool,
   root: bool,
   cap: i32,
 ): bool {
+  const one = i32x4.splat(1);
+  const edge = i32x4.splat(blackBorder ? 1 : FAR);
+  const w2v = v128.load(scost + 16);
+  // Backward: distance to the boundary above.
+  let dr = edge;
+  let next = v128.load(lab + <usize>(len - 1) * step);
+  v128.store(sdr + ((<usize>(len - 1)) << 4), dr);
+  for (let q = len - 2; q >= 0; q--) {
+    const lq = v128.load(lab + <usize>q * step);
+    dr = v128.bitselect(i32x4.add(dr, one), one, i32x4.eq(lq, next));
+    v128.store(sdr + ((<usize>q) << 4), dr);
+    next = lq;
+  }
+  let dl = edge;
+  let prev = v128.load(lab);
   for (let q = 0; q < len; q++) {
     const pq = <usize>q * step;
+    const at = src + pq;
     const lq = v128.load(lab + pq);
-    let best = v128.load(src + pq);
+    if (q > 0) dl = v128.bitselect(i32x4.add(dl, one), one, i32x4.eq(lq, prev));
+    prev = lq;
+    const mf = f32x4.convert_i32x4_s(i32x4.min_s(dl, v128.load(sdr + ((<usize>q) << 4))));
+    let best = f32x4.min(v128.load(at), f32x4.mul(f32x4.mul(mf, mf), w2v));
+    const above = len - q;
     for (let d = 1; ; d++) {
-      const cost = f32x4.splat(<f32>(w2 * <f64>d * <f64>d));
+      const cost = v128.load(scost + ((<usize>d) << 4));
       if (!v128.any_true(f32x4.lt(cost, best))) break;
       if (d > cap) return false;
-      const lo = q - d;
-      const hi = q + d;
-      if (lo >= 0) {
-        const p = pq - <usize>d * step;
-        const same = i32x4.eq(v128.load(lab + p), lq);
-        best = f32x4.min(best, f32x4.add(v128.and(v128.load(src + p), same), cost));
-      } else if (lo === -1 && blackBorder) {
-        best = f32x4.min(best, cost);
+      const off = <usize>d * step;
+      if (d <= q) best = f32x4.min(best, f32x4.add(v128.load(at - off), cost));
+      if (d < above) best = f32x4.min(best, f32x4.add(v128.load(at + off), cost));
+    }
+    v128.store(dst + pq, root ? f32x4.sqrt(best) : best);
+  }
+  return true;
+}
+
+/**
+ * The direct search with a label test per step instead of the boundary
+ * sweeps. It reads no label where a voxel's own value is within one step
+ * (the z pass of anisotropic data: nearly every voxel), so it suits passes
+ * whose searches are mostly empty. A neighbour of another label counts as a
+ * boundary (0 plus w2 d^2); one of q's label past a boundary costs more than
+ * that boundary. Gives up (false) past `cap` steps, as {@link nearGroup}.
+ */
+function nearGroupMasked(
+  lab: usize,
+  src: usize,
+  dst: usize,
+  step: usize,
+  len: i32,
+  blackBorder: bool,
+  root: bool,
+  cap: i32,
+): bool {
+  const first = v128.load(scost + 16);
+  for (let q = 0; q < len; q++) {
+    const pq = <usize>q * step;
+    let best = v128.load(src + pq);
+    if (v128.any_true(f32x4.lt(first, best))) {
+      const lq = v128.load(lab + pq);
+      for (let d = 1; ; d++) {
+        const cost = v128.load(scost + ((<usize>d) << 4));
+        if (!v128.any_true(f32x4.lt(cost, best))) break;
+        if (d > cap) return false;
+        const lo = q - d;
+        const hi = q + d;
+        if (lo >= 0) {
+          const p = pq - <usize>d * step;
+          const same = i32x4.eq(v128.load(lab + p), lq);
+          best = f32x4.min(best, f32x4.add(v128.and(v128.load(src + p), same), cost));
+        } else if (lo === -1 && blackBorder) {
+          best = f32x4.min(best, cost);
+        }
+        if (hi < len) {
+          const p = pq + <usize>d * step;
+          const same = i32x4.eq(v128.load(lab + p), lq);
+          best = f32x4.min(best, f32x4.add(v128.and(v128.load(src + p), same), cost));
+        } else if (hi === len && blackBorder) {
+          best = f32x4.min(best, cost);
+        }
+        if (lo < -1 && hi > len) break;
       }
-      if (hi < len) {
-        const p = pq + <usize>d * step;
-        const same = i32x4.eq(v128.load(lab + p), lq);
-        best = f32x4.min(best, f32x4.add(v128.and(v128.load(src + p), same), cost));
-      } else if (hi === len && blackBorder) {
-        best = f32x4.min(best, cost);
-      }
-      if (lo < -1 && hi > len) break;
     }
     v128.store(dst + pq, root ? f32x4.sqrt(best) : best);
   }
@@ -107,6 +203,8 @@ let szn: usize = 0; // f64 intersection numerators
 let szd: usize = 0; // f64 intersection denominators
 let sg: usize = 0; // f64 direct-search results of one run
 let tile: usize = 0; // four lines of labels, then four of values (see across)
+let sdr: usize = 0; // i32x4 run distances above each voxel of a group (see nearGroup)
+let scost: usize = 0; // f32x4 w2 d^2 for d = 0..MAX_CAP + 1 (see nearGroup)
 
 /** Bytes of scratch that lines of up to `maxLen` voxels need. */
 export function scratchBytes(maxLen: i32): usize {
@@ -124,7 +222,9 @@ export function setScratch(at: usize, maxLen: i32): usize {
   sg = szd + (n << 3);
   tile = sg + (n << 3);
   const stride = (((<usize>maxLen) << 2) + 15) & ~(<usize>15);
-  return tile + 8 * stride - at;
+  sdr = tile + 8 * stride;
+  scost = sdr + (n << 4);
+  return scost + ((<usize>(MAX_CAP + 2)) << 4) - at;
 }
 
 function fAt(p: usize): f64 {
@@ -357,10 +457,12 @@ function scatter(tile: usize, stride: usize, len: i32, dst: usize, step: usize):
 
 /**
  * `count` adjacent lines (columns 4 bytes apart) of `len` voxels `step`
- * bytes apart, from `src` to `dst`, four at a time. A group whose values
- * are all within NEAR_REACH steps takes the SIMD direct search when `simd`
- * (w2 d^2 exact in float32); the others are gathered into contiguous lines
- * of the tile, transformed line by line there and scattered back.
+ * bytes apart, from `src` to `dst`, four at a time. Each group first tries
+ * the SIMD direct search (when `cap` > 0: w2 k^2 exact in float32); a group
+ * that needs more than `cap` steps is gathered into contiguous lines of the
+ * tile, transformed line by line there and scattered back. `masked` picks
+ * the search with a label test per step (for passes whose searches are
+ * mostly empty: the z pass) over the one bounded by boundary sweeps.
  */
 function across(
   lab: usize,
@@ -373,17 +475,24 @@ function across(
   blackBorder: bool,
   root: bool,
   cap: i32,
+  masked: bool,
 ): void {
+  if (cap > MAX_CAP) cap = MAX_CAP;
+  for (let d = 0; d <= cap + 1; d++) {
+    v128.store(scost + ((<usize>d) << 4), f32x4.splat(<f32>(w2 * <f64>d * <f64>d)));
+  }
   const stride = (((<usize>len) << 2) + 15) & ~(<usize>15);
   const tileLab = tile;
   const tileVal = tile + 4 * stride;
   let c = 0;
   for (; c + 4 <= count; c += 4) {
     const off = (<usize>c) << 2;
-    if (
+    const done =
       cap > 0 &&
-      nearGroup(lab + off, src + off, dst + off, step, len, w2, blackBorder, root, cap)
-    ) {
+      (masked
+        ? nearGroupMasked(lab + off, src + off, dst + off, step, len, blackBorder, root, cap)
+        : nearGroup(lab + off, src + off, dst + off, step, len, blackBorder, root, cap));
+    if (done) {
       continue;
     }
     gather(lab + off, step, len, tileLab, stride);
@@ -432,8 +541,10 @@ export function narrow64(src: usize, dst: usize, n: i32): i32 {
  * The whole transform: `lab` (uint32 labels) to `out` (float32), with
  * `mid` (the x and y passes' result, sx*sy*sz floats) and `plane` (one
  * plane's x pass, sx*sy floats) as working memory; {@link setScratch} must
- * have been called for lines of max(sy, sz) voxels. `simdY` / `simdZ`: the
- * axis's w2 d^2 are exact in float32 for d up to NEAR_REACH + 1.
+ * have been called for lines of max(sy, sz) voxels. `exactX`: w2 k^2 along
+ * x is exact in float32 for every k up to sx + 1 (SIMD x pass); `capY` /
+ * `capZ`: the direct search's step limit along y and z (at most MAX_CAP), 0
+ * where w2 k^2 is not exact in float32 (line path only).
  */
 export function distanceTransform(
   lab: usize,
@@ -448,10 +559,11 @@ export function distanceTransform(
   wz2: f64,
   blackBorder: bool,
   squared: bool,
+  exactX: bool,
   capY: i32,
   capZ: i32,
 ): void {
-  passesXY(lab, mid, plane, sx, sy, sz, wx2, wy2, blackBorder, capY);
+  passesXY(lab, mid, plane, sx, sy, sz, wx2, wy2, blackBorder, exactX, capY);
   passZ(lab, mid, out, sx, sy, sz, wz2, blackBorder, squared, capZ);
 }
 
@@ -466,14 +578,15 @@ export function passesXY(
   wx2: f64,
   wy2: f64,
   blackBorder: bool,
+  exactX: bool,
   capY: i32,
 ): void {
   const rowBytes = (<usize>sx) << 2;
   const planeBytes = rowBytes * <usize>sy;
   for (let z = 0; z < sz; z++) {
     const off = <usize>z * planeBytes;
-    passX(lab + off, plane, sx, sy, wx2, blackBorder);
-    across(lab + off, plane, mid + off, sx, rowBytes, sy, wy2, blackBorder, false, capY);
+    passX(lab + off, plane, sx, sy, wx2, blackBorder, exactX);
+    across(lab + off, plane, mid + off, sx, rowBytes, sy, wy2, blackBorder, false, capY, false);
   }
 }
 
@@ -494,6 +607,6 @@ export function passZ(
   const planeBytes = rowBytes * <usize>sy;
   for (let y = 0; y < sy; y++) {
     const off = <usize>y * rowBytes;
-    across(lab + off, mid + off, out + off, sx, planeBytes, sz, wz2, blackBorder, !squared, capZ);
+    across(lab + off, mid + off, out + off, sx, planeBytes, sz, wz2, blackBorder, !squared, capZ, true);
   }
 }

@@ -1,19 +1,23 @@
 /**
  * The distance transform in WebAssembly (assembly/edt.ts): this module lays
  * out the arena, copies the labels in as uint32 and the distances out. The
- * kernel's passes are those of the JavaScript reference (edt-js.ts), fused so
- * that each plane's x pass is still in cache for its y pass, and with a SIMD
- * direct search over four columns at once where every value of the group's
- * line is within four steps of its boundary (most of the z pass at 4x4x40
- * nm): there the sums are float32, which equals the reference's float64 sum
- * rounded to float32 whenever each w2 d^2 is itself exact in float32 (integer
- * or dyadic voxel sizes); other voxel sizes take the float64 line path.
+ * kernel computes what the JavaScript reference (edt-js.ts) does, with each
+ * plane's x pass still in cache for its y pass, and with a SIMD direct search
+ * over four columns at once in the y and z passes (groups that need more
+ * than NEAR_CAP steps take the reference's line algorithm). The SIMD sums
+ * are float32, which equals the reference's float64 sum rounded to float32
+ * whenever every w2 k^2 of the axis is exact in float32 (integer or dyadic
+ * voxel sizes); along other axes only the float64 line path runs. The output
+ * equals the reference's bit for bit.
  */
 import type { DistanceLabels } from "./edt";
 import { releaseArena, wasmArena } from "./wasm/edt.wasm";
 
-/** Steps of the SIMD direct search (the kernel's NEAR_REACH), plus the one that ends it. */
-const NEAR_STEPS = 5;
+/**
+ * The SIMD direct search looks at most this many steps each way; a group of
+ * four lines that needs more takes the envelope instead.
+ */
+const NEAR_CAP = 32;
 
 /** Arenas past this size are dropped after the call so that a pool worker does not keep them. */
 const KEEP_ARENA_BYTES = 1 << 30;
@@ -35,15 +39,20 @@ interface EdtExports {
     wz2: number,
     blackBorder: number,
     squared: number,
-    simdY: number,
-    simdZ: number,
+    exactX: number,
+    capY: number,
+    capZ: number,
   ): void;
 }
 
-/** Whether w2 d^2 is exact in float32 for every step the SIMD search takes. */
-function exactSteps(w2: number): boolean {
-  for (let d = 1; d <= NEAR_STEPS; d++) {
-    const c = w2 * d * d;
+/**
+ * Whether w2 k^2 is exact in float32 for k up to `len` + 1: then float32
+ * arithmetic on these and on float32 values rounds as the reference's
+ * float64 arithmetic stored as float32 does.
+ */
+function exactSquares(w2: number, len: number): boolean {
+  for (let k = 1; k <= len + 1; k++) {
+    const c = w2 * k * k;
     if (Math.fround(c) !== c) return false;
   }
   return true;
@@ -108,8 +117,9 @@ export function distanceTransformWasm(
     wz * wz,
     blackBorder ? 1 : 0,
     squared ? 1 : 0,
-    exactSteps(wy * wy) ? 1 : 0,
-    exactSteps(wz * wz) ? 1 : 0,
+    exactSquares(wx * wx, sx) ? 1 : 0,
+    exactSquares(wy * wy, sy) ? NEAR_CAP : 0,
+    exactSquares(wz * wz, sz) ? NEAR_CAP : 0,
   );
   const result = new Float32Array(buffer, out, n).slice();
   if (total > KEEP_ARENA_BYTES) releaseArena();

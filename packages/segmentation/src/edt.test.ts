@@ -1,5 +1,7 @@
 import fc from "fast-check";
 import { type DistanceLabels, DistanceTransformError, distanceTransform } from "./edt";
+import { distanceTransformJs } from "./edt-js";
+import { distanceTransformWasm } from "./edt-wasm";
 
 /** Brute force: the nearest voxel with another label (or outside, with a black border). */
 function bruteForce(
@@ -170,5 +172,119 @@ describe("distanceTransform", () => {
     expect(() =>
       distanceTransform(new Uint8Array(9), [3, 3, 1], { anisotropy: [1, 0, 1] }),
     ).toThrow(/anisotropy/);
+  });
+
+  test("uint64 labels with one high word take the WebAssembly path and match brute force", () => {
+    const shape: [number, number, number] = [6, 5, 4];
+    const plain = blocky(6 * 5 * 4, 3, 11);
+    for (const hi of [0n, 5n]) {
+      // With a nonzero high word, a low word of 0 is an object, not background.
+      const wide = BigUint64Array.from(plain, (v) =>
+        hi === 0n && v === 0 ? 0n : (hi << 32n) | BigInt(v),
+      );
+      const viaWasm = distanceTransformWasm(wide, shape, [2, 2, 3], true, false);
+      expect(viaWasm === undefined).toBe(hi !== 0n && plain.includes(0));
+      expectClose(
+        distanceTransform(wide, shape, { anisotropy: [2, 2, 3], blackBorder: true }),
+        bruteForce(Array.from(wide), shape, [2, 2, 3], true),
+      );
+    }
+  });
+});
+
+/** Blocky random labels in [0, nLabels]: runs of more than one voxel along x. */
+function blocky(n: number, nLabels: number, seed: number, zeroShare = 1): Uint32Array {
+  let s = seed >>> 0;
+  const rand = () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s >>> 16;
+  };
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && rand() % 4) out[i] = out[i - 1];
+    else out[i] = rand() % (nLabels + zeroShare) >= nLabels ? 0 : 1 + (rand() % nLabels);
+  }
+  return out;
+}
+
+/** Bit-for-bit equality, NaN-free: the same float32 at every voxel. */
+function expectSame(actual: Float32Array, expected: Float32Array): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    if (!Object.is(actual[i], expected[i])) {
+      throw new Error(`voxel ${i}: WebAssembly ${actual[i]}, JavaScript ${expected[i]}`);
+    }
+  }
+}
+
+describe("distanceTransform in WebAssembly against the JavaScript reference", () => {
+  // Sizes that are not multiples of the four-column groups nor of the 4x4
+  // transposes, lines longer than the direct search's 32 steps (a big blob
+  // sends its groups to the envelope), and voxel sizes whose squares are
+  // exact in float32 (SIMD paths) or not (float64 paths only).
+  const anisotropies: [number, number, number][] = [
+    [1, 1, 1],
+    [4, 4, 40],
+    [0.5, 3, 2],
+    [9, 2, 0.5],
+    [3.7, 1.3, 2.9],
+  ];
+
+  test("bit for bit on random labels, blobs and both border modes", () => {
+    for (const [shape, seed] of [
+      [[37, 70, 4], 1],
+      [[21, 6, 75], 2],
+      [[5, 3, 2], 3],
+      [[1, 13, 6], 4],
+      [[19, 1, 1], 5],
+    ] as [[number, number, number], number][]) {
+      const [sx, sy, sz] = shape;
+      const n = sx * sy * sz;
+      const random = blocky(n, 5, seed);
+      // One large object with a few holes: long runs, far boundaries.
+      const blob = new Uint32Array(n).fill(7);
+      for (let i = 0; i < n; i += 997) blob[i] = 0;
+      for (const labels of [random, blob]) {
+        for (const anisotropy of anisotropies) {
+          for (const blackBorder of [false, true]) {
+            for (const squared of blackBorder ? [false, true] : [false]) {
+              const got = distanceTransformWasm(labels, shape, anisotropy, blackBorder, squared);
+              expect(got).toBeDefined();
+              expectSame(
+                got as Float32Array,
+                distanceTransformJs(labels, shape, anisotropy, blackBorder, squared),
+              );
+            }
+          }
+        }
+      }
+    }
+  });
+
+  test("within float32 rounding of brute force for voxel sizes not exact in float32", () => {
+    const shape: [number, number, number] = [9, 7, 6];
+    const labels = blocky(9 * 7 * 6, 3, 21);
+    for (const blackBorder of [false, true]) {
+      expectClose(
+        distanceTransformWasm(labels, shape, [3.7, 1.3, 2.9], blackBorder, false) as Float32Array,
+        bruteForce(labels, shape, [3.7, 1.3, 2.9], blackBorder),
+      );
+    }
+  });
+
+  test("a label filling the volume stays infinite without a black border", () => {
+    const labels = new Uint16Array(9 * 8 * 5).fill(4);
+    const got = distanceTransformWasm(labels, [9, 8, 5], [4, 4, 40], false, false);
+    expect(Array.from(new Set(got))).toEqual([Number.POSITIVE_INFINITY]);
+  });
+
+  test("signed labels: negative values are objects like any other", () => {
+    const plain = blocky(11 * 6 * 5, 4, 9);
+    const signed = Int16Array.from(plain, (v) => (v === 0 ? 0 : v % 2 ? -v : v));
+    const shape: [number, number, number] = [11, 6, 5];
+    expectClose(
+      distanceTransform(signed, shape, { anisotropy: [1, 2, 3] }),
+      bruteForce(signed, shape, [1, 2, 3], false),
+    );
   });
 });
