@@ -32,6 +32,16 @@ interface WatershedExports {
   bitsMin(): number;
   bitsMax(): number;
   histLow(src: number, count: number, slots: number, low: number): void;
+  histLowFew(
+    src: number,
+    count: number,
+    slots: number,
+    low: number,
+    w0: number,
+    w1: number,
+    w2: number,
+    w3: number,
+  ): void;
   allocZeroed(bytes: number): number;
   checkBegin(): void;
   checkBits(src: number, count: number): void;
@@ -41,9 +51,8 @@ interface WatershedExports {
   plateauSearch(budget: number): number;
   basinsInit(from: number, to: number): void;
   basinsUnion(from: number, to: number): void;
-  basinsNumber(from: number, to: number): number;
-  graphBegin(count: number, expected: number): void;
-  graphSlice(z: number, c0: number, c1: number, c2: number): void;
+  graphBegin(expected: number): void;
+  numberSlice(z: number, c0: number, c1: number, c2: number): number;
   graphEnd(): void;
   graphEdges(): number;
   sortBegin(): void;
@@ -178,7 +187,15 @@ function wasmThresholds(
       const slots = ex.allocZeroed(4 * 65536);
       new Int32Array(s.memory.buffer, slots, 65536).set(slot);
       const low = ex.allocZeroed(4 * 65536 * wanted);
-      chunked((p, c) => ex.histLow(p, c, slots, low));
+      if (wanted <= 4) {
+        const w = [-1, -1, -1, -1];
+        slot.forEach((j, bucket) => {
+          if (j >= 0) w[j] = bucket;
+        });
+        chunked((p, c) => ex.histLowFew(p, c, slots, low, w[0], w[1], w[2], w[3]));
+      } else {
+        chunked((p, c) => ex.histLow(p, c, slots, low));
+      }
       return new Uint32Array(s.memory.buffer, low, 65536 * wanted).slice();
     },
   );
@@ -269,16 +286,14 @@ function run(
     ready = Math.max(ready, need);
     ex.basinsUnion(a, b);
   });
+  // Numbering and the region graph go together, one z slice at a time.
+  ex.graphBegin(Math.min(3 * n, 1 << 16));
   let basins = 0;
-  pieces(n, VOXEL_PIECE, (a, b) => {
-    basins = ex.basinsNumber(a, b);
-  });
-  ex.graphBegin(basins, Math.min(basins * 8, 3 * n));
   for (let z = 0; z < sz; z++) {
     copyIn(s, c0, aff, channel(0, z), sxy);
     copyIn(s, c1, aff, channel(1, z), sxy);
     copyIn(s, c2a, aff, channel(2, z), sxy);
-    ex.graphSlice(z, c0, c1, c2a);
+    basins = ex.numberSlice(z, c0, c1, c2a);
   }
   ex.graphEnd();
   const m = ex.graphEdges();
