@@ -10,10 +10,11 @@
  * falls back to the JavaScript kernel otherwise), so they order as int32.
  *
  * Per voxel: `sag` (one byte: bits 0..5 the edges towards -x, -y, -z, +x,
- * +y, +z, bit 6 queued) and `labels` (uint32); the basins'
- * search queue is a separate region the driver reserves but that only the
- * largest search touches. Everything else (histograms, the region graph, the
- * union-find arrays) comes from a bump allocator above the driver's layout.
+ * +y, +z, bit 6 queued) and `labels` (uint32, first the union-find parents,
+ * then the basin ids); the plateau search's queue is a region the driver
+ * reserves but only the search touches, as far as it goes. Everything else
+ * (histograms, the region graph, the merge's union-find) comes from a bump
+ * allocator above the driver's layout.
  */
 
 const QUEUED: u32 = 0x40;

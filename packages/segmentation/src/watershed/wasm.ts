@@ -4,7 +4,7 @@
  * linear memory. The affinities are never copied whole: each pass streams
  * them in one z slice (or chunk) at a time, so the memory beyond the input
  * is the graph byte and the label per voxel (5 bytes), the labels returned
- * (4 bytes) and whatever the largest basin search and the region graph
+ * (4 bytes) and whatever the plateau search's queue and the region graph
  * touch.
  */
 import { releaseArena, wasmArena } from "../wasm/watershed.wasm";
