@@ -13,6 +13,14 @@
  * range once, sum per-block histograms and take the quantiles at the end.
  */
 import { SegmentationOptionError } from "./errors";
+import {
+  locateRanks,
+  lowBitCounts,
+  thresholdRank,
+  thresholdsFromRanks,
+  topBitCounts,
+  valueAtRank,
+} from "./rank-counts";
 
 const f = Math.fround;
 
@@ -177,7 +185,7 @@ export interface WatershedThresholds {
 }
 
 /** The bin `v` falls in (as {@link accumulateHistogram} bins it). */
-function binOf(v: number, range: HistogramRange): number {
+export function histogramBin(v: number, range: HistogramRange): number {
   const bins = range.length - 1;
   const first = histogramEdge(range, 0);
   const last = bins - 1;
@@ -187,15 +195,6 @@ function binOf(v: number, range: HistogramRange): number {
   while (k > 0 && histogramEdge(range, k) > v) k--;
   while (k < last && histogramEdge(range, k + 1) <= v) k++;
   return k;
-}
-
-/**
- * The ranks `quantileThreshold` looks for: the first bin whose running count
- * reaches `rank` is the bin of the ceil(rank)-th smallest value (values
- * bin in order), so a threshold needs that one value, not the histogram.
- */
-function targetRank(total: number, fraction: number): number {
-  return Math.ceil(f(f(total) * f(fraction)));
 }
 
 /**
@@ -216,108 +215,29 @@ export function relativeThresholds(
   if (aff.length === 0) {
     throw new SegmentationOptionError("relative thresholds need at least one affinity", "relative");
   }
-  const bits = new Uint32Array(aff.buffer, aff.byteOffset, aff.length);
-  const n = bits.length;
-  const top = new Float64Array(65536);
-  let min = 0xffffffff;
-  let max = 0;
-  for (let i = 0; i < n; i++) {
-    const b = bits[i];
-    top[b >>> 16]++;
-    if (b < min) min = b;
-    if (b > max) max = b;
-  }
-  const fromCounts = thresholdsFromBitCounts(n, fractions, { top, min, max }, (slot, wanted) => {
-    const low = new Float64Array(65536 * wanted);
-    for (let i = 0; i < n; i++) {
-      const b = bits[i];
-      const j = slot[b >>> 16];
-      if (j >= 0) low[j * 65536 + (b & 0xffff)]++;
-    }
-    return low;
-  });
-  if (fromCounts) return fromCounts;
-  const [lo, hi] = valueRange(aff);
-  const range = histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS);
-  const counts = accumulateHistogram(aff, range, new Float64Array(range.length - 1));
-  return thresholdsOf(fractions, (p) => quantileThreshold(counts, range, p));
-}
-
-function thresholdsOf(
-  fractions: WatershedThresholds,
-  threshold: (fraction: number, i: number) => number,
-): WatershedThresholds {
-  return {
-    low: threshold(fractions.low, 0),
-    high: threshold(fractions.high, 1),
-    merge: fractions.merge.map(([size, p], i) => [size, threshold(p, 2 + i)]),
-  };
-}
-
-/** The first counting pass of {@link thresholdsFromBitCounts} over the values' bit patterns. */
-export interface TopBitCounts {
-  /** Values per top 16 bits of their float32 bit pattern (65,536 counts). */
-  top: ArrayLike<number>;
-  /** Smallest bit pattern, as an unsigned number. */
-  min: number;
-  /** Largest bit pattern, as an unsigned number. */
-  max: number;
-}
-
-/**
- * The relative thresholds of `total` values from their top-16-bit counts
- * and a second pass, `countLow(slot, wanted)`, that counts the low 16 bits
- * of the values whose top 16 bits `b` have `slot[b] >= 0`, into
- * `slot[b] * 65536 + low` of an array of `wanted * 65536` counts. Undefined
- * when a bit pattern has its sign bit set (negative values or -0, which do
- * not order as integers). Shared by {@link relativeThresholds} and the
- * WebAssembly kernel, which counts in its own memory.
- */
-export function thresholdsFromBitCounts(
-  total: number,
-  fractions: WatershedThresholds,
-  first: TopBitCounts,
-  countLow: (slot: Int32Array, wanted: number) => ArrayLike<number>,
-): WatershedThresholds | undefined {
-  if (first.max >= 0x80000000) return undefined;
   const all = [fractions.low, fractions.high, ...fractions.merge.map(([, t]) => t)];
-  const { top } = first;
-  const asFloat = (b: number) => new Float32Array(Uint32Array.of(b).buffer)[0];
-  // Each rank's bucket (top 16 bits) and its rank inside the bucket.
-  const bucket = all.map(() => -1);
-  const inside = all.map(() => 0);
-  all.forEach((p, i) => {
-    const rank = targetRank(total, p);
-    if (rank <= 0 || rank > total) return;
-    let acc = 0;
-    for (let t = 0; t < 65536; t++) {
-      if (acc + top[t] >= rank) {
-        bucket[i] = t;
-        inside[i] = rank - acc;
-        return;
-      }
-      acc += top[t];
-    }
-  });
-  const wanted = [...new Set(bucket.filter((t) => t >= 0))];
-  const slot = new Int32Array(65536).fill(-1);
-  wanted.forEach((t, j) => {
-    slot[t] = j;
-  });
-  const low = wanted.length > 0 ? countLow(slot, wanted.length) : new Float64Array(0);
-  const range = histogramRange(asFloat(first.min), asFloat(first.max), RELATIVE_THRESHOLD_BINS);
-  const bins = range.length - 1;
-  return thresholdsOf(fractions, (p, i) => {
-    const rank = targetRank(total, p);
-    if (rank <= 0) return histogramEdge(range, 0);
-    if (rank > total) return histogramEdge(range, bins - 1);
-    const base = slot[bucket[i]] * 65536;
-    let acc = 0;
-    let l = 0;
-    for (; l < 65535; l++) {
-      acc += low[base + l];
-      if (acc >= inside[i]) break;
-    }
-    return histogramEdge(range, binOf(asFloat(((bucket[i] << 16) | l) >>> 0), range));
-  });
+  let thresholds: number[];
+  const top = topBitCounts(aff);
+  if (!top.negative) {
+    const total = aff.length;
+    const at = locateRanks(
+      top.counts,
+      all.map((p) => thresholdRank(total, p)),
+    );
+    const buckets = [...new Set(at.filter((r) => r.bucket >= 0).map((r) => r.bucket))];
+    const low = lowBitCounts(aff, buckets);
+    thresholds = thresholdsFromRanks(total, top.minBits, top.maxBits, all, (i) =>
+      valueAtRank(low, buckets.indexOf(at[i].bucket), at[i]),
+    );
+  } else {
+    const [lo, hi] = valueRange(aff);
+    const range = histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS);
+    const counts = accumulateHistogram(aff, range, new Float64Array(range.length - 1));
+    thresholds = all.map((p) => quantileThreshold(counts, range, p));
+  }
+  return {
+    low: thresholds[0],
+    high: thresholds[1],
+    merge: fractions.merge.map(([size], i) => [size, thresholds[2 + i]]),
+  };
 }
