@@ -18,6 +18,11 @@
  *
  * Run: npx tsx bench/watershed.ts [runs]
  *
+ * `npx tsx bench/watershed.ts --engines [runs]` times the WebAssembly kernel
+ * (what `watershed` runs) against the JavaScript reference on the same map,
+ * alternating in one process, and checks that their labels are equal: a
+ * ratio that the machine's load moves less than the rates.
+ *
  * `npx tsx bench/watershed.ts --thresholds [runs]` times the relative
  * thresholds alone on the same map, in one process, alternating the full
  * 10^6-bin histogram (`accumulateHistogram` + `quantileThreshold`, what the
@@ -37,6 +42,7 @@ import {
   valueRange,
   watershed,
 } from "../packages/segmentation/src/index";
+import { watershedWith } from "../packages/segmentation/src/watershed/watershed";
 import { voronoiAffinities, voronoiSegmentation } from "../packages/tasks/src/synthetic";
 
 const SHAPE = [512, 512, 128] as const;
@@ -121,7 +127,37 @@ function compareThresholds(runs: number): void {
   );
 }
 
+function compareEngines(runs: number): void {
+  const seg = voronoiSegmentation(SHAPE, { seeds: 2000, seed: 1 });
+  const aff = voronoiAffinities(seg, SHAPE);
+  for (const mode of Object.keys(MODES) as Mode[]) {
+    const times: Record<"js" | "wasm", number[]> = { js: [], wasm: [] };
+    let same = true;
+    for (let k = 0; k < runs; k++) {
+      const labels: Uint32Array[] = [];
+      for (const engine of ["js", "wasm"] as const) {
+        const c0 = process.cpuUsage();
+        labels.push(watershedWith(aff, SHAPE, MODES[mode], engine).labels);
+        const c = process.cpuUsage(c0);
+        times[engine].push((c.user + c.system) / 1000);
+      }
+      same &&= Buffer.from(labels[0].buffer).equals(Buffer.from(labels[1].buffer));
+    }
+    const js = median(times.js);
+    const wasm = median(times.wasm);
+    console.log(
+      `${mode.padEnd(8)}: CPU ms (median of ${runs}) JavaScript ${js.toFixed(0)}, WebAssembly ${wasm.toFixed(0)}, ratio ${(wasm / js).toFixed(2)} (${(js / wasm).toFixed(2)}x faster); same labels: ${same}; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")}`,
+    );
+  }
+}
+
 function main(): void {
+  if (process.argv[2] === "--engines") {
+    compareEngines(Number(process.argv[3] ?? 3));
+    return;
+  }
   if (process.argv[2] === "--thresholds") {
     compareThresholds(Number(process.argv[3] ?? 5));
     return;

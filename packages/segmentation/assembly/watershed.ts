@@ -10,10 +10,11 @@
  * falls back to the JavaScript kernel otherwise), so they order as int32.
  *
  * Per voxel: `sag` (one byte: bits 0..5 the edges towards -x, -y, -z, +x,
- * +y, +z, bit 6 queued) and `labels` (uint32); the basins'
- * search queue is a separate region the driver reserves but that only the
- * largest search touches. Everything else (histograms, the region graph, the
- * union-find arrays) comes from a bump allocator above the driver's layout.
+ * +y, +z, bit 6 queued) and `labels` (uint32, first the union-find parents,
+ * then the basin ids); the plateau search's queue is a region the driver
+ * reserves but only the search touches, as far as it goes. Everything else
+ * (histograms, the region graph, the merge's union-find) comes from a bump
+ * allocator above the driver's layout.
  */
 
 const QUEUED: u32 = 0x40;
@@ -174,6 +175,37 @@ export function histLow(src: usize, count: i32, slots: usize, low: usize): void 
       store<u32>(p, load<u32>(p) + 1);
     }
   }
+}
+
+/**
+ * {@link histLow} when at most four buckets are wanted (`w0..w3`, -1 for
+ * none): four values at a time are compared with them, and only a match
+ * takes the table.
+ */
+export function histLowFew(
+  src: usize,
+  count: i32,
+  slots: usize,
+  low: usize,
+  w0: i32,
+  w1: i32,
+  w2: i32,
+  w3: i32,
+): void {
+  const a = i32x4.splat(w0);
+  const b = i32x4.splat(w1);
+  const c = i32x4.splat(w2);
+  const d = i32x4.splat(w3);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const t = i32x4.shr_u(v128.load(src + ((<usize>i) << 2)), 16);
+    const hit = v128.or(
+      v128.or(i32x4.eq(t, a), i32x4.eq(t, b)),
+      v128.or(i32x4.eq(t, c), i32x4.eq(t, d)),
+    );
+    if (v128.any_true(hit)) histLow(src + ((<usize>i) << 2), 4, slots, low);
+  }
+  histLow(src + ((<usize>i) << 2), count - i, slots, low);
 }
 
 /** Allocates `bytes` zeroed bytes for the driver (slot tables and low counts). */
@@ -361,6 +393,9 @@ export function ascentSlice(z: i32, c0: usize, c1: usize, c2: usize, c2next: usi
 // ---------------------------------------------------------------------------
 // Plateaus and basins.
 
+let basinTotal: i32 = 0;
+let background: i32 = 0;
+
 function stepOf(d: i32): i32 {
   return load<i32>(steps + ((<usize>d) << 2));
 }
@@ -458,25 +493,15 @@ function findVoxel(x: i32): i32 {
   return x;
 }
 
-/**
- * Joins the sets of neighbouring voxels `a` and `b`. When the larger of the
- * two is still a root it hangs under the smaller voxel itself, not under
- * its root: the numbering pass then mostly reads a neighbour's label, not
- * one far back in memory.
- */
-function unionVoxels(a: i32, b: i32): void {
-  const lo = min<i32>(a, b);
-  const hi = max<i32>(a, b);
-  const ph = labels + ((<usize>hi) << 2);
-  if (load<i32>(ph) === hi) store<i32>(ph, lo);
-  else unionRoots(a, b);
-}
-
+/** Joins the sets of voxels `a` and `b` under the smaller root. */
 function unionRoots(a: i32, b: i32): void {
   const ra = findVoxel(a);
   const rb = findVoxel(b);
-  if (ra < rb) store<i32>(labels + ((<usize>rb) << 2), ra);
-  else if (rb < ra) store<i32>(labels + ((<usize>ra) << 2), rb);
+  const r = min<i32>(ra, rb);
+  store<i32>(labels + ((<usize>max<i32>(ra, rb)) << 2), r);
+  // Both ends then point at the root: later searches from them are short.
+  store<i32>(labels + ((<usize>a) << 2), r);
+  store<i32>(labels + ((<usize>b) << 2), r);
 }
 
 /*
@@ -502,6 +527,9 @@ export function basinsUnion(from: i32, to: i32): void {
     const s = <u32>load<u8>(sag + idx);
     if (s === 0) continue;
     if ((s & (s - 1)) === 0) {
+      // One edge: when the larger end is still a root it hangs under the
+      // smaller voxel itself, not under its root, so the numbering pass
+      // mostly reads a neighbour's label, not one far back in memory.
       const him = idx + load<i32>(stepOfBit + ((<usize>s) << 2));
       const lo = min<i32>(idx, him);
       const hi = max<i32>(idx, him);
@@ -510,23 +538,34 @@ export function basinsUnion(from: i32, to: i32): void {
       else unionRoots(idx, him);
       continue;
     }
-    for (let d = 0; d < 6; d++) {
-      if ((s & (1 << d)) !== 0) unionVoxels(idx, idx + stepOf(d));
+    // Two edges or more: a maximal plateau, whose edges all go both ways, so
+    // the edges towards -x, -y, -z suffice (the others are met from their
+    // far end). The voxel joins its neighbours' root, not the neighbour, so
+    // that the searches through a plateau stay short.
+    if ((s & 7) === 0) continue;
+    let r = findVoxel(idx);
+    for (let d = 0; d < 3; d++) {
+      if ((s & (1 << d)) === 0) continue;
+      const rb = findVoxel(idx + stepOf(d));
+      if (rb < r) {
+        store<i32>(labels + ((<usize>r) << 2), rb);
+        r = rb;
+      } else if (r < rb) {
+        store<i32>(labels + ((<usize>rb) << 2), r);
+      }
     }
+    if (r !== idx) store<i32>(labels + ((<usize>idx) << 2), r);
   }
 }
-
-let basinTotal: i32 = 0;
-let background: i32 = 0;
 
 /**
  * Numbers voxels `from..to` (called over the volume in order): a root takes
  * the next id, another voxel its parent's; sizes at `sizes` (uint32, id -
- * 1). Returns the number of basins so far.
+ * 1).
  */
-export function basinsNumber(from: i32, to: i32): i32 {
-  let count = from === 0 ? 0 : basinTotal;
-  let bg = from === 0 ? 0 : background;
+function numberRange(from: i32, to: i32): void {
+  let count = basinTotal;
+  let bg = background;
   for (let idx = from; idx < to; idx++) {
     const p = labels + ((<usize>idx) << 2);
     if (load<u8>(sag + idx) === 0) {
@@ -546,9 +585,28 @@ export function basinsNumber(from: i32, to: i32): i32 {
     }
     store<u32>(p, id);
   }
+  if (count >= headsCap) growHeads(count);
   basinTotal = count;
   background = bg;
-  return count;
+}
+
+/**
+ * Numbers the basins of slice `z` and adds its faces to the region graph
+ * (the JavaScript `basinGraph`), row by row: a voxel's faces towards -x,
+ * -y, -z join voxels already numbered. `c0`, `c1`, `c2` are the slice's x,
+ * y and z channels. Returns the number of basins so far.
+ */
+export function numberSlice(z: i32, c0: usize, c1: usize, c2: usize): i32 {
+  if (z === 0) {
+    basinTotal = 0;
+    background = 0;
+  }
+  for (let y = 0; y < sy; y++) {
+    const start = z * sxy + y * sx;
+    numberRange(start, start + sx);
+    graphRow(z, y, c0, c1, c2);
+  }
+  return basinTotal;
 }
 
 /** Voxels without edges. */
@@ -572,24 +630,34 @@ let edgeCount: i32 = 0;
 let edgeCap: i32 = 0;
 /** Per basin id: table pointer, capacity (slots), size; 16 bytes. */
 let heads: usize = 0;
+let headsCap: i32 = 0;
 let cache: usize = 0;
 
+/** A cheap hash of a pair for the cache (its top bits are used). */
 function hashPair(a: u32, b: u32): u32 {
-  let h = (a * 0x9e3779b1) ^ ((b ^ (b >>> 16)) * 0x85ebca6b);
-  h ^= h >>> 15;
-  h *= 0x2c1b3c6d;
-  return h ^ (h >>> 13);
+  return a * 0x9e3779b1 + b * 0x85ebca6b;
 }
 
-/** Starts the graph of `count` basins with room for `expected` edges. */
-export function graphBegin(count: i32, expected: i32): void {
+/** Starts the graph with room for `expected` edges. */
+export function graphBegin(expected: i32): void {
   edgeCap = max<i32>(1024, expected);
   edges = alloc((<usize>edgeCap) << 4);
   edgeCount = 0;
-  heads = alloc((<usize>count + 1) << 4);
-  memory.fill(heads, 0, (<usize>count + 1) << 4);
+  headsCap = 0;
+  growHeads(4096);
   cache = alloc(16 << CACHE_BITS);
   memory.fill(cache, 0, 16 << CACHE_BITS);
+}
+
+/** Makes room in `heads` for basin ids up to `id` (ids appear in increasing order). */
+function growHeads(id: i32): void {
+  let cap = max<i32>(headsCap, 4096);
+  while (cap <= id) cap <<= 1;
+  const grown = alloc((<usize>cap) << 4);
+  if (headsCap > 0) memory.copy(grown, heads, (<usize>headsCap) << 4);
+  memory.fill(grown + ((<usize>headsCap) << 4), 0, (<usize>(cap - headsCap)) << 4);
+  heads = grown;
+  headsCap = cap;
 }
 
 function slotInsert(table: usize, mask: u32, a: u32, k: i32): void {
@@ -683,32 +751,57 @@ export function graphEnd(): void {
   }
 }
 
-/**
- * Adds slice `z`'s faces to the graph (the JavaScript `basinGraph`): `c0`,
- * `c1`, `c2` are the slice's x, y and z channels.
- */
-export function graphSlice(z: i32, c0: usize, c1: usize, c2: usize): void {
-  for (let y = 0; y < sy; y++) {
-    const r = y * sx;
-    const row = labels + ((<usize>z * sxy + <usize>r) << 2);
-    for (let x = 0; x < sx; x++) {
-      const p = row + ((<usize>x) << 2);
-      const s = load<u32>(p);
-      if (s === 0) continue;
-      const o = (<usize>(r + x)) << 2;
-      if (x > 0) {
-        const t = load<u32>(p - 4);
-        if (t !== 0 && t !== s) visit(s, t, load<f32>(c0 + o));
-      }
-      if (y > 0) {
-        const t = load<u32>(p - ((<usize>sx) << 2));
-        if (t !== 0 && t !== s) visit(s, t, load<f32>(c1 + o));
-      }
-      if (z > 0) {
-        const t = load<u32>(p - ((<usize>sxy) << 2));
-        if (t !== 0 && t !== s) visit(s, t, load<f32>(c2 + o));
-      }
-    }
+/** Adds the faces of row `y` of slice `z` to the graph (see {@link numberSlice}). */
+function graphRow(z: i32, y: i32, c0: usize, c1: usize, c2: usize): void {
+  const r = y * sx;
+  const row = labels + ((<usize>z * sxy + <usize>r) << 2);
+  const a0 = c0 + ((<usize>r) << 2);
+  const a1 = c1 + ((<usize>r) << 2);
+  const a2 = c2 + ((<usize>r) << 2);
+  if (y === 0 || z === 0) {
+    for (let x = 0; x < sx; x++) facesOf(row, a0, a1, a2, x, y, z);
+    return;
+  }
+  facesOf(row, a0, a1, a2, 0, y, z);
+  let x = 1;
+  // Runs of four voxels whose faces towards -x, -y, -z all join equal ids
+  // (the inside of a basin) are skipped at once.
+  for (; x + 4 <= sx; x += 4) {
+    const p = row + ((<usize>x) << 2);
+    const v = v128.load(p);
+    const same = v128.and(
+      i32x4.eq(v, v128.load(p - 4)),
+      v128.and(
+        i32x4.eq(v, v128.load(p - ((<usize>sx) << 2))),
+        i32x4.eq(v, v128.load(p - ((<usize>sxy) << 2))),
+      ),
+    );
+    if (i32x4.all_true(same)) continue;
+    facesOf(row, a0, a1, a2, x, y, z);
+    facesOf(row, a0, a1, a2, x + 1, y, z);
+    facesOf(row, a0, a1, a2, x + 2, y, z);
+    facesOf(row, a0, a1, a2, x + 3, y, z);
+  }
+  for (; x < sx; x++) facesOf(row, a0, a1, a2, x, y, z);
+}
+
+/** The faces of voxel `x` of a row towards -x, -y, -z, in that order. */
+function facesOf(row: usize, a0: usize, a1: usize, a2: usize, x: i32, y: i32, z: i32): void {
+  const p = row + ((<usize>x) << 2);
+  const s = load<u32>(p);
+  if (s === 0) return;
+  const o = (<usize>x) << 2;
+  if (x > 0) {
+    const t = load<u32>(p - 4);
+    if (t !== 0 && t !== s) visit(s, t, load<f32>(a0 + o));
+  }
+  if (y > 0) {
+    const t = load<u32>(p - ((<usize>sx) << 2));
+    if (t !== 0 && t !== s) visit(s, t, load<f32>(a1 + o));
+  }
+  if (z > 0) {
+    const t = load<u32>(p - ((<usize>sxy) << 2));
+    if (t !== 0 && t !== s) visit(s, t, load<f32>(a2 + o));
   }
 }
 

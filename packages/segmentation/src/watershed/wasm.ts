@@ -4,7 +4,7 @@
  * linear memory. The affinities are never copied whole: each pass streams
  * them in one z slice (or chunk) at a time, so the memory beyond the input
  * is the graph byte and the label per voxel (5 bytes), the labels returned
- * (4 bytes) and whatever the largest basin search and the region graph
+ * (4 bytes) and whatever the plateau search's queue and the region graph
  * touch.
  */
 import { releaseArena, wasmArena } from "../wasm/watershed.wasm";
@@ -33,6 +33,16 @@ interface WatershedExports {
   bitsMin(): number;
   bitsMax(): number;
   histLow(src: number, count: number, slots: number, low: number): void;
+  histLowFew(
+    src: number,
+    count: number,
+    slots: number,
+    low: number,
+    w0: number,
+    w1: number,
+    w2: number,
+    w3: number,
+  ): void;
   allocZeroed(bytes: number): number;
   checkBegin(): void;
   checkBits(src: number, count: number): void;
@@ -42,9 +52,8 @@ interface WatershedExports {
   plateauSearch(budget: number): number;
   basinsInit(from: number, to: number): void;
   basinsUnion(from: number, to: number): void;
-  basinsNumber(from: number, to: number): number;
-  graphBegin(count: number, expected: number): void;
-  graphSlice(z: number, c0: number, c1: number, c2: number): void;
+  graphBegin(expected: number): void;
+  numberSlice(z: number, c0: number, c1: number, c2: number): number;
   graphEnd(): void;
   graphEdges(): number;
   sortBegin(): void;
@@ -186,7 +195,12 @@ function wasmThresholds(
       slot[t] = j;
     });
     const counts = ex.allocZeroed(4 * 65536 * buckets.length);
-    chunked((p, c) => ex.histLow(p, c, slots, counts));
+    if (buckets.length <= 4) {
+      const w = [0, 1, 2, 3].map((j) => buckets[j] ?? -1);
+      chunked((p, c) => ex.histLowFew(p, c, slots, counts, w[0], w[1], w[2], w[3]));
+    } else {
+      chunked((p, c) => ex.histLow(p, c, slots, counts));
+    }
     low = Float64Array.from(new Uint32Array(s.memory.buffer, counts, 65536 * buckets.length));
   }
   const values = thresholdsFromRanks(total, ex.bitsMin() >>> 0, max, all, (i) =>
@@ -284,16 +298,14 @@ function run(
     ready = Math.max(ready, need);
     ex.basinsUnion(a, b);
   });
+  // Numbering and the region graph go together, one z slice at a time.
+  ex.graphBegin(Math.min(3 * n, 1 << 16));
   let basins = 0;
-  pieces(n, VOXEL_PIECE, (a, b) => {
-    basins = ex.basinsNumber(a, b);
-  });
-  ex.graphBegin(basins, Math.min(basins * 8, 3 * n));
   for (let z = 0; z < sz; z++) {
     copyIn(s, c0, aff, channel(0, z), sxy);
     copyIn(s, c1, aff, channel(1, z), sxy);
     copyIn(s, c2a, aff, channel(2, z), sxy);
-    ex.graphSlice(z, c0, c1, c2a);
+    basins = ex.numberSlice(z, c0, c1, c2a);
   }
   ex.graphEnd();
   const m = ex.graphEdges();

@@ -3,7 +3,11 @@ import { AffinityInputError } from "./errors";
 import { type WatershedOptions, type WatershedResult, watershedWith } from "./watershed";
 
 /** The WebAssembly kernel against the JavaScript reference: every output, bit for bit. */
-function expectSame(aff: Float32Array | Uint8Array, shape: number[], options: WatershedOptions) {
+function expectSame(
+  aff: Float32Array | Uint8Array,
+  shape: readonly number[],
+  options: WatershedOptions,
+) {
   const js = watershedWith(aff, shape, options, "js");
   const wasm = watershedWith(aff, shape, options, "wasm");
   expect(wasm.thresholds).toEqual(js.thresholds);
