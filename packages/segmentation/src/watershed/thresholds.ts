@@ -16,7 +16,6 @@ import { SegmentationOptionError } from "./errors";
 import {
   locateRanks,
   lowBitCounts,
-  RANK_BUCKETS,
   thresholdRank,
   thresholdsFromRanks,
   topBitCounts,
@@ -207,7 +206,7 @@ export function histogramBin(v: number, range: HistogramRange): number {
  * so one pass counts the top 16 bits (65,536 counters, in cache), a second
  * counts the low 16 bits of the values in the buckets that hold the wanted
  * ranks, which pins the exact value of each rank; its bin's left edge is the
- * threshold (rank-counts.ts). Negative values take the full histogram.
+ * threshold. Negative values take the full histogram.
  */
 export function relativeThresholds(
   aff: Float32Array,
@@ -216,77 +215,29 @@ export function relativeThresholds(
   if (aff.length === 0) {
     throw new SegmentationOptionError("relative thresholds need at least one affinity", "relative");
   }
-  const first = topBitCounts(aff);
-  const fromCounts = thresholdsFromBitCounts(
-    aff.length,
-    fractions,
-    { top: first.counts, min: first.minBits, max: first.maxBits },
-    (slot, wanted) => {
-      const buckets = new Array<number>(wanted);
-      slot.forEach((j, t) => {
-        if (j >= 0) buckets[j] = t;
-      });
-      return lowBitCounts(aff, buckets);
-    },
-  );
-  if (fromCounts) return fromCounts;
-  const [lo, hi] = valueRange(aff);
-  const range = histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS);
-  const counts = accumulateHistogram(aff, range, new Float64Array(range.length - 1));
-  return thresholdsOf(fractions, (p) => quantileThreshold(counts, range, p));
-}
-
-function thresholdsOf(
-  fractions: WatershedThresholds,
-  threshold: (fraction: number, i: number) => number,
-): WatershedThresholds {
-  return {
-    low: threshold(fractions.low, 0),
-    high: threshold(fractions.high, 1),
-    merge: fractions.merge.map(([size, p], i) => [size, threshold(p, 2 + i)]),
-  };
-}
-
-/** The first counting pass of {@link thresholdsFromBitCounts} over the values' bit patterns. */
-export interface FirstPassCounts {
-  /** Values per top 16 bits of their float32 bit pattern (65,536 counts). */
-  top: ArrayLike<number>;
-  /** Smallest bit pattern, as an unsigned number. */
-  min: number;
-  /** Largest bit pattern, as an unsigned number. */
-  max: number;
-}
-
-/**
- * The relative thresholds of `total` values from their top-16-bit counts
- * and a second pass, `countLow(slot, wanted)`, that counts the low 16 bits
- * of the values whose top 16 bits `b` have `slot[b] >= 0`, into
- * `slot[b] * 65536 + low` of an array of `wanted * 65536` counts. Undefined
- * when a bit pattern has its sign bit set (negative values or -0, which do
- * not order as integers). Shared by {@link relativeThresholds} and the
- * WebAssembly kernel, which counts in its own memory; the watershed stage
- * runs the same pieces (rank-counts.ts) block by block.
- */
-export function thresholdsFromBitCounts(
-  total: number,
-  fractions: WatershedThresholds,
-  first: FirstPassCounts,
-  countLow: (slot: Int32Array, wanted: number) => ArrayLike<number>,
-): WatershedThresholds | undefined {
-  if (first.max >= 0x80000000) return undefined;
   const all = [fractions.low, fractions.high, ...fractions.merge.map(([, t]) => t)];
-  const at = locateRanks(
-    first.top,
-    all.map((p) => thresholdRank(total, p)),
-  );
-  const buckets = [...new Set(at.filter((r) => r.bucket >= 0).map((r) => r.bucket))];
-  const slot = new Int32Array(RANK_BUCKETS).fill(-1);
-  buckets.forEach((t, j) => {
-    slot[t] = j;
-  });
-  const low = buckets.length > 0 ? countLow(slot, buckets.length) : new Float64Array(0);
-  const values = thresholdsFromRanks(total, first.min, first.max, all, (i) =>
-    valueAtRank(low, slot[at[i].bucket], at[i]),
-  );
-  return thresholdsOf(fractions, (_, i) => values[i]);
+  let thresholds: number[];
+  const top = topBitCounts(aff);
+  if (!top.negative) {
+    const total = aff.length;
+    const at = locateRanks(
+      top.counts,
+      all.map((p) => thresholdRank(total, p)),
+    );
+    const buckets = [...new Set(at.filter((r) => r.bucket >= 0).map((r) => r.bucket))];
+    const low = lowBitCounts(aff, buckets);
+    thresholds = thresholdsFromRanks(total, top.minBits, top.maxBits, all, (i) =>
+      valueAtRank(low, buckets.indexOf(at[i].bucket), at[i]),
+    );
+  } else {
+    const [lo, hi] = valueRange(aff);
+    const range = histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS);
+    const counts = accumulateHistogram(aff, range, new Float64Array(range.length - 1));
+    thresholds = all.map((p) => quantileThreshold(counts, range, p));
+  }
+  return {
+    low: thresholds[0],
+    high: thresholds[1],
+    merge: fractions.merge.map(([size], i) => [size, thresholds[2 + i]]),
+  };
 }

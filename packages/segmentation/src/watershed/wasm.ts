@@ -10,7 +10,8 @@
 import { releaseArena, wasmArena } from "../wasm/watershed.wasm";
 import type { Shape3 } from "./affinities";
 import { orientForest, type SpanningTree } from "./merge";
-import { thresholdsFromBitCounts, type WatershedThresholds } from "./thresholds";
+import { locateRanks, thresholdRank, thresholdsFromRanks, valueAtRank } from "./rank-counts";
+import type { WatershedThresholds } from "./thresholds";
 
 /** The module's exports this driver calls. */
 interface WatershedExports {
@@ -169,19 +170,33 @@ function wasmThresholds(
   ex.histTopEnd();
   const max = ex.bitsMax() >>> 0;
   if (max > 0x7f800000) return undefined;
-  const top = new Uint32Array(s.memory.buffer, topPtr, 65536).slice();
-  return thresholdsFromBitCounts(
-    aff.length,
-    fractions,
-    { top, min: ex.bitsMin() >>> 0, max },
-    (slot, wanted) => {
-      const slots = ex.allocZeroed(4 * 65536);
-      new Int32Array(s.memory.buffer, slots, 65536).set(slot);
-      const low = ex.allocZeroed(4 * 65536 * wanted);
-      chunked((p, c) => ex.histLow(p, c, slots, low));
-      return new Uint32Array(s.memory.buffer, low, 65536 * wanted).slice();
-    },
+  const top = Float64Array.from(new Uint32Array(s.memory.buffer, topPtr, 65536));
+  const total = aff.length;
+  const all = [fractions.low, fractions.high, ...fractions.merge.map(([, t]) => t)];
+  const at = locateRanks(
+    top,
+    all.map((p) => thresholdRank(total, p)),
   );
+  const buckets = [...new Set(at.filter((r) => r.bucket >= 0).map((r) => r.bucket))];
+  let low = new Float64Array(0);
+  if (buckets.length > 0) {
+    const slots = ex.allocZeroed(4 * 65536);
+    const slot = new Int32Array(s.memory.buffer, slots, 65536).fill(-1);
+    buckets.forEach((t, j) => {
+      slot[t] = j;
+    });
+    const counts = ex.allocZeroed(4 * 65536 * buckets.length);
+    chunked((p, c) => ex.histLow(p, c, slots, counts));
+    low = Float64Array.from(new Uint32Array(s.memory.buffer, counts, 65536 * buckets.length));
+  }
+  const values = thresholdsFromRanks(total, ex.bitsMin() >>> 0, max, all, (i) =>
+    valueAtRank(low, buckets.indexOf(at[i].bucket), at[i]),
+  );
+  return {
+    low: values[0],
+    high: values[1],
+    merge: fractions.merge.map(([size], i) => [size, values[2 + i]]),
+  };
 }
 
 function bitsOf(v: number): number {

@@ -184,8 +184,8 @@ describePiriform("the WebAssembly watershed on piriform", () => {
 
   test("Watershed.jl's defaults and the seed's absolute thresholds give the JavaScript result", () => {
     const same: WatershedResult[] = [
-      expectSame(aff, PIRIFORM_SHAPE, {}).wasm,
-      expectSame(aff, PIRIFORM_SHAPE, SEED_OPTIONS).wasm,
+      expectSame(aff, [...PIRIFORM_SHAPE], {}).wasm,
+      expectSame(aff, [...PIRIFORM_SHAPE], SEED_OPTIONS).wasm,
     ];
     for (const r of same) expect(r.regions).toBeGreaterThan(10);
   });
