@@ -6,7 +6,8 @@
  * (the pool has one thread per core). Each configuration is a fresh Node
  * process; it reports wall time, Mvox/s (voxels of the layer / wall time of
  * both stages) and its peak resident set size (getrusage's maxrss, worker
- * threads included).
+ * threads included), and each phase's wall time; generating the input is
+ * timed too.
  *
  * Run: npx tsx bench/seg-stages.ts [size-x size-y size-z]
  */
@@ -31,12 +32,18 @@ async function measure(dir: string, parallel: number): Promise<void> {
   const ws = pathToFileURL(path.join(dir, `ws-${parallel}`)).href;
   const seg = pathToFileURL(path.join(dir, `seg-${parallel}`)).href;
   const ctx = createTaskContext();
+  const phases: Array<[string, number]> = [];
+  const run = async (list: Awaited<ReturnType<typeof createWatershedTasks>>) => {
+    for (const phase of list) {
+      const t = performance.now();
+      await executeTasks(await phase.tasks(), { parallel, context: ctx });
+      phases.push([phase.name, (performance.now() - t) / 1000]);
+    }
+  };
   const t0 = performance.now();
-  for (const phase of await createWatershedTasks(aff, ws))
-    await executeTasks(await phase.tasks(), { parallel, context: ctx });
+  await run(await createWatershedTasks(aff, ws));
   const t1 = performance.now();
-  for (const phase of await createAgglomerationTasks(ws, aff, seg, { threshold: 0.5 }))
-    await executeTasks(await phase.tasks(), { parallel, context: ctx });
+  await run(await createAgglomerationTasks(ws, aff, seg, { threshold: 0.5 }));
   const t2 = performance.now();
   const vol = await Volume.open(aff);
   await closePool();
@@ -46,6 +53,7 @@ async function measure(dir: string, parallel: number): Promise<void> {
       watershedS: (t1 - t0) / 1000,
       agglomerateS: (t2 - t1) / 1000,
       peakRss: process.resourceUsage().maxRSS * 1024,
+      phases,
     }),
   );
 }
@@ -64,6 +72,7 @@ async function main(): Promise<void> {
       `seg stages end to end, ${size.join("x")} float32 affinities, load average ${load()}`,
     );
     {
+      const t = performance.now();
       const labels = voronoiSegmentation(size, { seeds: 8000, seed: 2 });
       const aff = voronoiAffinities(labels, size);
       await Volume.fromArray(
@@ -74,6 +83,9 @@ async function main(): Promise<void> {
         },
       );
       await closePool();
+      console.log(
+        `input (Voronoi segmentation, affinities, layer written): ${((performance.now() - t) / 1000).toFixed(1)} s (load ${load()})`,
+      );
     }
     for (const parallel of [1, 2]) {
       const r = spawnSync(
@@ -87,6 +99,9 @@ async function main(): Promise<void> {
       console.log(
         `${parallel} task(s) at once: watershed ${m.watershedS.toFixed(1)} s + agglomerate ${m.agglomerateS.toFixed(1)} s = ` +
           `${(m.voxels / 1e6 / total).toFixed(2)} Mvox/s, peak RSS ${(m.peakRss / 2 ** 30).toFixed(2)} GiB (load ${load()})`,
+      );
+      console.log(
+        `  phases: ${(m.phases as Array<[string, number]>).map(([name, s]) => `${name} ${s.toFixed(1)} s`).join(", ")}`,
       );
     }
   } finally {

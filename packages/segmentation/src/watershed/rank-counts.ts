@@ -74,7 +74,7 @@ export interface RankPosition {
 }
 
 /** The bucket of each rank (1-based) from the first pass's counts. */
-export function locateRanks(top: Float64Array, ranks: readonly number[]): RankPosition[] {
+export function locateRanks(top: ArrayLike<number>, ranks: readonly number[]): RankPosition[] {
   let total = 0;
   for (let t = 0; t < RANK_BUCKETS; t++) total += top[t];
   return ranks.map((rank) => {
@@ -118,7 +118,7 @@ function bitsAsFloat(b: number): number {
 }
 
 /** The value at a located rank, from the second pass's counts of its bucket (slot `j`). */
-export function valueAtRank(low: Float64Array, j: number, at: RankPosition): number {
+export function valueAtRank(low: ArrayLike<number>, j: number, at: RankPosition): number {
   const base = j * RANK_BUCKETS;
   let acc = 0;
   for (let l = 0; l < RANK_BUCKETS; l++) {
