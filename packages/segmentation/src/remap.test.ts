@@ -198,6 +198,27 @@ describe("renumber", () => {
     expect((r.labels as Uint32Array)[69999]).toBe(70000);
   });
 
+  test("the uint16 indices widen to uint32 where the 65536th id appears (64-bit ids, any start)", () => {
+    // 70,000 ids above 2^32, each twice, after a prefix of zeros and repeats.
+    const ids = Array.from({ length: 70000 }, (_, i) => (BigInt(i) << 32n) | 9n);
+    const labels = BigUint64Array.from([0n, 0n, ...ids, ...ids.slice(0, 5)]);
+    // [options, new id of ids[0], index of ids[k] in mapping.from minus k]
+    for (const [options, first, shift] of [
+      [{}, 1, 0],
+      [{ start: 5 }, 5, 0],
+      [{ preserveZero: false, start: 0 }, 1, 1],
+    ] as const) {
+      const r = renumber(labels, options);
+      expect(r.dataType).toBe("uint32");
+      const out = r.labels as Uint32Array;
+      expect(out[0]).toBe(0);
+      expect(out[2]).toBe(first);
+      expect(out[2 + 69999]).toBe(first + 69999);
+      expect(out[2 + 70000 + 4]).toBe(first + 4);
+      expect(r.mapping.from[69999 + shift]).toBe(ids[69999]);
+    }
+  });
+
   test("property: remap(labels, mapping) inverts renumber", () => {
     fc.assert(
       fc.property(
