@@ -4,21 +4,18 @@
  * one line on stderr (matching the case), and that no file under the test
  * directory was written, changed or removed.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { closePool, Volume, zeros } from "@ngpipe/precomputed";
-import { captureOutput } from "./capture.testutil";
-import { main } from "./program";
+import { Volume, zeros } from "@ngpipe/precomputed";
+import { cliTestbed } from "./capture.testutil";
 import { snapshot } from "./snapshot.testutil";
 
-let tmp: string;
+const cli = cliTestbed("ngpipe-bad-input-");
+const { ngpipe } = cli;
 let layer: string;
-let err = "";
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), "ngpipe-bad-input-"));
-  layer = join(tmp, "layer");
+  layer = join(cli.tmp, "layer");
   const vol = await Volume.create(`file://${layer}`, {
     type: "image",
     data_type: "uint8",
@@ -37,27 +34,8 @@ beforeAll(async () => {
   const a = zeros("uint8", [64, 64, 16, 1]);
   for (let i = 0; i < a.data.length; i++) a.data[i] = i % 251;
   await vol.write(vol.bounds, a);
-  writeFileSync(join(tmp, "spec.json"), JSON.stringify({ steps: [] }));
+  writeFileSync(join(cli.tmp, "spec.json"), JSON.stringify({ steps: [] }));
 });
-afterAll(async () => {
-  rmSync(tmp, { recursive: true, force: true });
-  await closePool();
-});
-let out = "";
-captureOutput({
-  reset: () => {
-    err = "";
-    out = "";
-  },
-  out: (s) => {
-    out += s;
-  },
-  err: (s) => {
-    err += s;
-  },
-});
-
-const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args]);
 
 /** [what, args (L is the layer, T the test directory), exit code, stderr pattern] */
 const CASES: Array<[string, string[], number, RegExp]> = [
@@ -211,26 +189,28 @@ const CASES: Array<[string, string[], number, RegExp]> = [
 describe("bad input is refused before anything is written", () => {
   test.each(CASES)("%s", async (_what, args, code, pattern) => {
     const argv = args.map((a) =>
-      a === "L" ? layer : a.replaceAll(/^T\//g, `${tmp}/`).replace("fq://T/", `fq://${tmp}/`),
+      a === "L"
+        ? layer
+        : a.replaceAll(/^T\//g, `${cli.tmp}/`).replace("fq://T/", `fq://${cli.tmp}/`),
     );
-    const before = snapshot(tmp);
+    const before = snapshot(cli.tmp);
     expect(await ngpipe(...argv)).toBe(code);
-    const lines = err.trimEnd().split("\n");
+    const lines = cli.err.trimEnd().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
       pattern.source.includes("T\\/")
-        ? new RegExp(pattern.source.replaceAll("T\\/", `${tmp}/`))
+        ? new RegExp(pattern.source.replaceAll("T\\/", `${cli.tmp}/`))
         : pattern,
     );
-    expect(snapshot(tmp)).toEqual(before);
+    expect(snapshot(cli.tmp)).toEqual(before);
   });
 });
 
 describe("bounds partly outside the dataset", () => {
   test("are clipped with a one-line notice", async () => {
-    const dest = join(tmp, "clipped");
+    const dest = join(cli.tmp, "clipped");
     expect(await ngpipe("image", "xfer", layer, dest, "--bounds", "0-1000_0-16_0-16")).toBe(0);
-    expect(err).toMatch(
+    expect(cli.err).toMatch(
       /^ngpipe: bounds 0-1000_0-16_0-16 clipped to the dataset's bounds 0-64_0-64_0-16: 0-64_0-16_0-16\n/,
     );
     expect(readdirSync(join(dest, "1_1_1")).sort()).toEqual(
@@ -241,20 +221,20 @@ describe("bounds partly outside the dataset", () => {
 
 describe("bounds partly outside the dataset in a pipeline step", () => {
   const spec = (dest: string, options: Record<string, unknown>) => {
-    const file = join(tmp, `spec-${Object.keys(options).length}.json`);
+    const file = join(cli.tmp, `spec-${Object.keys(options).length}.json`);
     writeFileSync(
       file,
       JSON.stringify({
-        queue: `fq://${tmp}/pipeline-queue`,
+        queue: `fq://${cli.tmp}/pipeline-queue`,
         steps: [{ stage: "transfer", src: layer, dest, options }],
       }),
     );
     return file;
   };
   test("are clipped with the stage commands' one-line notice", async () => {
-    const dest = join(tmp, "pipeline-clipped");
+    const dest = join(cli.tmp, "pipeline-clipped");
     expect(await ngpipe("pipeline", spec(dest, { bounds: "0-1000_0-16_0-16" }))).toBe(0);
-    expect(err).toMatch(
+    expect(cli.err).toMatch(
       /^ngpipe: bounds 0-1000_0-16_0-16 clipped to the dataset's bounds 0-64_0-64_0-16: 0-64_0-16_0-16\n/,
     );
     expect(readdirSync(join(dest, "1_1_1")).sort()).toEqual(
@@ -262,24 +242,24 @@ describe("bounds partly outside the dataset in a pipeline step", () => {
     );
   });
   test('are refused under "strictBounds", nothing written', async () => {
-    const dest = join(tmp, "pipeline-strict");
+    const dest = join(cli.tmp, "pipeline-strict");
     const file = spec(dest, { bounds: "0-1000_0-16_0-16", strictBounds: true });
     expect(await ngpipe("pipeline", file)).not.toBe(0);
-    expect(err).toMatch(/StageInputError.*reach outside the dataset's bounds.*strict bounds/);
-    expect(readdirSync(tmp)).not.toContain("pipeline-strict");
+    expect(cli.err).toMatch(/StageInputError.*reach outside the dataset's bounds.*strict bounds/);
+    expect(readdirSync(cli.tmp)).not.toContain("pipeline-strict");
   });
 });
 
 describe("temporary files left by killed writes", () => {
   test("du counts them and image rm removes those of the chunks it deletes", async () => {
-    const dir = join(tmp, "killed");
+    const dir = join(cli.tmp, "killed");
     expect(await ngpipe("image", "xfer", layer, dir)).toBe(0);
     const scale = join(dir, "1_1_1");
     writeFileSync(join(scale, ".0-16_0-16_0-16.ngpipe-4242-0.tmp"), "half");
     writeFileSync(join(scale, ".48-64_48-64_0-16.ngpipe-4242-1.tmp"), "half");
-    out = "";
+    cli.clear();
     expect(await ngpipe("du", dir)).toBe(0);
-    expect(out).toMatch(
+    expect(cli.out).toMatch(
       /\t17 object\(s\)\t.*\(and 2 temporary file\(s\), 8 B, left by interrupted writes\)/,
     );
     expect(await ngpipe("image", "rm", dir, "--bounds", "0-16_0-16_0-16")).toBe(0);

@@ -1,41 +1,19 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MeshLayer, MultiresMeshLayer } from "@ngpipe/mesh";
-import { closePool, fromTyped, MissingChunkError, Volume } from "@ngpipe/precomputed";
+import { fromTyped, MissingChunkError, Volume } from "@ngpipe/precomputed";
 import { openQueue } from "@ngpipe/queue";
 import { detectFormat, voronoiSegmentation } from "@ngpipe/tasks";
-import { captureOutput } from "./capture.testutil";
+import { cliTestbed } from "./capture.testutil";
 import { cliMessage, main } from "./program";
 
-let tmp: string;
-let out = "";
-let err = "";
+const cli = cliTestbed("ngpipe-cli-");
+const { ngpipe } = cli;
 
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), "ngpipe-cli-"));
-});
-afterAll(async () => {
-  rmSync(tmp, { recursive: true, force: true });
-  await closePool();
-});
-captureOutput({
-  reset: () => {
-    out = "";
-    err = "";
-  },
-  out: (s) => {
-    out += s;
-  },
-  err: (s) => {
-    err += s;
-  },
-});
-
-const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args]);
+beforeAll(() => {});
 
 async function segLayer(name: string): Promise<string> {
-  const url = `file://${join(tmp, name)}`;
+  const url = `file://${join(cli.tmp, name)}`;
   const labels = voronoiSegmentation([48, 48, 24], { seeds: 12, seed: 4 });
   await Volume.fromArray(url, fromTyped(labels, [48, 48, 24]), {
     type: "segmentation",
@@ -47,15 +25,15 @@ async function segLayer(name: string): Promise<string> {
 }
 
 test("a user error exits non-zero with one line naming the problem, and no stack unless --verbose", async () => {
-  expect(await ngpipe("info", join(tmp, "missing"))).not.toBe(0);
-  expect(err.trim().split("\n")).toHaveLength(1);
-  expect(err).toContain("missing/info");
-  err = "";
-  expect(await ngpipe("image", "downsample", join(tmp, "x"), "--factor", "2,2")).not.toBe(0);
-  expect(err).toMatch(/--factor must be three numbers/);
-  err = "";
-  expect(await main(["node", "ngpipe", "--verbose", "info", join(tmp, "missing")])).not.toBe(0);
-  expect(err).toMatch(/\n\s+at /);
+  expect(await ngpipe("info", join(cli.tmp, "missing"))).not.toBe(0);
+  expect(cli.err.trim().split("\n")).toHaveLength(1);
+  expect(cli.err).toContain("missing/info");
+  cli.clear();
+  expect(await ngpipe("image", "downsample", join(cli.tmp, "x"), "--factor", "2,2")).not.toBe(0);
+  expect(cli.err).toMatch(/--factor must be three numbers/);
+  cli.clear();
+  expect(await main(["node", "ngpipe", "--verbose", "info", join(cli.tmp, "missing")])).not.toBe(0);
+  expect(cli.err).toMatch(/\n\s+at /);
 });
 
 test("library hints in error messages become command-line hints", async () => {
@@ -68,7 +46,7 @@ test("library hints in error messages become command-line hints", async () => {
   );
   const m = new MissingChunkError("1_1_1/0-8_0-8_0-8", "mem://x");
   expect(cliMessage(m)).toMatch(/; pass --fill-missing \(where the command has it\)/);
-  const unknown = await detectFormat(join(tmp, "what.xyz")).catch((e) => e);
+  const unknown = await detectFormat(join(cli.tmp, "what.xyz")).catch((e) => e);
   expect(cliMessage(unknown)).toMatch(/; pass --format hdf5\|zarr\|npy\|images$/);
   const other = new Error("something else");
   expect(cliMessage(other)).toBe("something else");
@@ -77,9 +55,9 @@ test("library hints in error messages become command-line hints", async () => {
 test("info summarises scales and chunk counts", async () => {
   const url = await segLayer("info");
   expect(await ngpipe("info", url)).toBe(0);
-  expect(out).toContain("segmentation");
-  expect(out).toMatch(/8_8_40\s+48x48x24/);
-  expect(out).toMatch(/compressed_segmentation 8x8x8\s+27/);
+  expect(cli.out).toContain("segmentation");
+  expect(cli.out).toMatch(/8_8_40\s+48x48x24/);
+  expect(cli.out).toMatch(/compressed_segmentation 8x8x8\s+27/);
 });
 
 test("stage commands run locally: downsample, mesh forge and mesh merge", async () => {
@@ -98,7 +76,11 @@ test("stage commands run locally: downsample, mesh forge and mesh merge", async 
 
 test("mesh forge --multires, merge --multires --sharded and convert write multiresolution meshes", async () => {
   const url = await segLayer("multires");
-  expect(await ngpipe("mesh", "forge", url, "--shape", "24,24,24", "--multires")).toBe(0);
+  expect(
+    await ngpipe("mesh", "forge", url, "--shape", "24,24,24", "--multires", "--buckets", "4"),
+  ).toBe(0);
+  const forge = await (await MeshLayer.open(url)).storage.getJson("fragments/manifest.json");
+  expect(forge).toMatchObject({ bucketBits: 2 });
   expect(
     await ngpipe("mesh", "merge", url, "--multires", "--sharded", "--cell-shape", "8,8,2"),
   ).toBe(0);
@@ -122,20 +104,26 @@ test("mesh forge --multires, merge --multires --sharded and convert write multir
 test("bad multiresolution options are usage errors", async () => {
   const url = await segLayer("multires-bad");
   expect(await ngpipe("mesh", "merge", url, "--multires", "--bits", "12")).not.toBe(0);
-  expect(err).toMatch(/--bits must be 10 or 16, got 12/);
-  err = "";
+  expect(cli.err).toMatch(/--bits must be 10 or 16, got 12/);
+  cli.clear();
+  expect(await ngpipe("mesh", "forge", url, "--buckets", "4")).not.toBe(0);
+  expect(cli.err).toMatch(/--buckets needs --multires/);
+  cli.clear();
+  expect(await ngpipe("mesh", "forge", url, "--multires", "--buckets", "6")).not.toBe(0);
+  expect(cli.err).toMatch(/buckets must be a power of two from 1 to 65536, got 6/);
+  cli.clear();
   expect(await ngpipe("mesh", "merge", url, "--sharded")).not.toBe(0);
-  expect(err).toMatch(/--sharded needs --multires/);
-  err = "";
+  expect(cli.err).toMatch(/--sharded needs --multires/);
+  cli.clear();
   expect(await ngpipe("mesh", "convert", url, "--from", "m", "--dir", "m")).not.toBe(0);
-  expect(err).toMatch(/--from and --dir must differ/);
+  expect(cli.err).toMatch(/--from and --dir must differ/);
 });
 
 test("--queue inserts tasks, and execute drains the queue and exits", async () => {
   const url = await segLayer("queued");
-  const queue = `fq://${join(tmp, "queue")}`;
+  const queue = `fq://${join(cli.tmp, "queue")}`;
   expect(await ngpipe("image", "downsample", url, "--num-mips", "1", "--queue", queue)).toBe(0);
-  const inserted = Number(/inserted (\d+) downsample task/.exec(err)?.[1]);
+  const inserted = Number(/inserted (\d+) downsample task/.exec(cli.err)?.[1]);
   expect(inserted).toBeGreaterThan(0);
   expect((await (await openQueue(queue)).status()).enqueued).toBe(inserted);
   expect((await Volume.open(url)).withMip(1).info.scales.length).toBe(2);
@@ -148,16 +136,16 @@ test("--queue inserts tasks, and execute drains the queue and exits", async () =
   );
   await expect(m1).resolves.toBeDefined();
   expect(await ngpipe("queue", "status", queue)).toBe(0);
-  expect(out).toContain(`completed: ${inserted}`);
+  expect(cli.out).toContain(`completed: ${inserted}`);
 });
 
 test("pipeline runs stages in order through a queue", async () => {
   const url = await segLayer("pipe");
-  const spec = join(tmp, "pipeline.json");
+  const spec = join(cli.tmp, "pipeline.json");
   writeFileSync(
     spec,
     JSON.stringify({
-      queue: `fq://${join(tmp, "pipe-queue")}`,
+      queue: `fq://${join(cli.tmp, "pipe-queue")}`,
       steps: [
         { stage: "downsample", layer: url, options: { mips: 1 } },
         { stage: "mesh", layer: url, options: { shape: [48, 48, 24], simplification: 0 } },
@@ -166,20 +154,20 @@ test("pipeline runs stages in order through a queue", async () => {
     }),
   );
   expect(await ngpipe("pipeline", spec, "--workers", "2")).toBe(0);
-  expect(err).toMatch(/3\. manifest: 1 task/);
+  expect(cli.err).toMatch(/3\. manifest: 1 task/);
   const meshes = await MeshLayer.open(url);
   const vol = await Volume.open(url);
   const ids = (await vol.unique(vol.bounds)) as number[];
   expect((await meshes.get(ids[1])).faces.length).toBeGreaterThan(0);
   expect(await ngpipe("pipeline", spec.replace("pipeline.json", "nope.json"))).not.toBe(0);
-  expect(err).toContain("cannot read pipeline spec");
+  expect(cli.err).toContain("cannot read pipeline spec");
 });
 
 test("design prints the memory of a task shape and the shape for a budget", async () => {
   expect(await ngpipe("design", "ds-memory", "1024,1024,64", "--num-mips", "3")).toBe(0);
-  expect(out).toContain("89128960 bytes");
+  expect(cli.out).toContain("89128960 bytes");
   expect(await ngpipe("design", "ds-shape", "3.5e9", "--chunk-size", "128,128,64")).toBe(0);
-  expect(out).toContain("4096x4096x64, 5 mip(s)");
+  expect(cli.out).toContain("4096x4096x64, 5 mip(s)");
 });
 
 test("--threads sizes the worker pool for the command", async () => {
@@ -187,5 +175,5 @@ test("--threads sizes the worker pool for the command", async () => {
   expect(await ngpipe("--threads", "1", "design", "ds-memory", "64,64,64")).toBe(0);
   expect(poolSize()).toBe(1);
   expect(await ngpipe("--threads", "zero", "design", "ds-memory", "64,64,64")).not.toBe(0);
-  expect(err).toContain("--threads must be a whole number");
+  expect(cli.err).toContain("--threads must be a whole number");
 });

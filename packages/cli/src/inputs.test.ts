@@ -3,37 +3,19 @@
  * with odd characters, relative sources, dataset options, options checked
  * before anything is written, and exit codes after dead tasks.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { closePool, fromTyped, Volume } from "@ngpipe/precomputed";
+import { fromTyped, Volume } from "@ngpipe/precomputed";
 import { openQueue } from "@ngpipe/queue";
 import { openStorage } from "@ngpipe/storage";
 import { toSourcePath, toUrl } from "./args";
-import { captureOutput } from "./capture.testutil";
+import { cliTestbed } from "./capture.testutil";
 import { pipelineSteps } from "./commands/pipeline";
-import { main } from "./program";
 
-let tmp: string;
-let err = "";
+const cli = cliTestbed("ngpipe-inputs-");
+const { ngpipe } = cli;
 
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), "ngpipe-inputs-"));
-});
-afterAll(async () => {
-  rmSync(tmp, { recursive: true, force: true });
-  await closePool();
-});
-captureOutput({
-  reset: () => {
-    err = "";
-  },
-  err: (s) => {
-    err += s;
-  },
-});
-
-const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args]);
+beforeAll(() => {});
 
 /** A C-order uint8 .npy of shape (z, y, x) whose voxel (x, y, z) holds x + 2y + 3z. */
 function writeNpy(file: string, [x, y, z]: [number, number, number]): Uint8Array {
@@ -53,7 +35,7 @@ function writeNpy(file: string, [x, y, z]: [number, number, number]): Uint8Array
 
 describe("paths", () => {
   test("toUrl keeps spaces, %, # and ? as they are, and storage writes to that very path", async () => {
-    const dir = join(tmp, "odd name %20 #1 ?x");
+    const dir = join(cli.tmp, "odd name %20 #1 ?x");
     const url = toUrl(dir);
     expect(url).toBe(`file://${dir}`);
     await openStorage(url).put("k", new Uint8Array([1]));
@@ -76,23 +58,23 @@ describe("paths", () => {
   });
 
   test("image create reads a source and writes a layer in directories with spaces, % and #", async () => {
-    const src = join(tmp, "my data %41", "c.npy");
-    mkdirSync(join(tmp, "my data %41"), { recursive: true });
+    const src = join(cli.tmp, "my data %41", "c.npy");
+    mkdirSync(join(cli.tmp, "my data %41"), { recursive: true });
     const data = writeNpy(src, [20, 12, 6]);
-    const layer = join(tmp, "out dir #1", "layer 2");
+    const layer = join(cli.tmp, "out dir #1", "layer 2");
     expect(await ngpipe("image", "create", src, layer, "--chunk-size", "8,8,4")).toBe(0);
     expect(existsSync(join(layer, "info"))).toBe(true);
-    expect(existsSync(join(tmp, "out%20dir%20%231"))).toBe(false);
+    expect(existsSync(join(cli.tmp, "out%20dir%20%231"))).toBe(false);
     const vol = await Volume.open(`file://${layer}`);
     const a = await vol.read(vol.bounds);
     expect(Array.from(a.data as Uint8Array)).toEqual(Array.from(data));
   });
 
   test("image create --format npy reads a source in a directory with a #", async () => {
-    mkdirSync(join(tmp, "run #2"), { recursive: true });
-    const data = writeNpy(join(tmp, "run #2", "c.npy"), [8, 8, 4]);
-    const layer = join(tmp, "from-hash");
-    const args = ["image", "create", join(tmp, "run #2", "c.npy"), layer, "--format", "npy"];
+    mkdirSync(join(cli.tmp, "run #2"), { recursive: true });
+    const data = writeNpy(join(cli.tmp, "run #2", "c.npy"), [8, 8, 4]);
+    const layer = join(cli.tmp, "from-hash");
+    const args = ["image", "create", join(cli.tmp, "run #2", "c.npy"), layer, "--format", "npy"];
     expect(await ngpipe(...args, "--chunk-size", "8,8,4")).toBe(0);
     const vol = await Volume.open(toUrl(layer));
     expect(Array.from((await vol.read(vol.bounds)).data as Uint8Array)).toEqual(Array.from(data));
@@ -100,7 +82,7 @@ describe("paths", () => {
 });
 
 test("a pipeline's relative ingest source is made absolute against the cwd of the command", async () => {
-  const dir = join(tmp, "pipe-rel");
+  const dir = join(cli.tmp, "pipe-rel");
   mkdirSync(join(dir, "src"), { recursive: true });
   writeNpy(join(dir, "src", "c.npy"), [16, 16, 4]);
   const cwd = process.cwd();
@@ -125,7 +107,7 @@ test("a pipeline's relative ingest source is made absolute against the cwd of th
 });
 
 test("image create --dataset picks the array inside a Zarr group", async () => {
-  const root = join(tmp, "g.zarr");
+  const root = join(cli.tmp, "g.zarr");
   mkdirSync(join(root, "sub"), { recursive: true });
   writeFileSync(join(root, ".zgroup"), JSON.stringify({ zarr_format: 2 }));
   writeFileSync(
@@ -143,7 +125,7 @@ test("image create --dataset picks the array inside a Zarr group", async () => {
   );
   const bytes = new Uint8Array(4 * 6 * 8).map((_, i) => i);
   writeFileSync(join(root, "sub", "0.0.0"), bytes);
-  const layer = join(tmp, "zarr-layer");
+  const layer = join(cli.tmp, "zarr-layer");
   expect(
     await ngpipe("image", "create", root, layer, "--dataset", "sub", "--chunk-size", "8,6,4"),
   ).toBe(0);
@@ -154,7 +136,7 @@ test("image create --dataset picks the array inside a Zarr group", async () => {
 
 describe("options are checked before anything is written", () => {
   const src = () => {
-    const file = join(tmp, "check.npy");
+    const file = join(cli.tmp, "check.npy");
     if (!existsSync(file)) writeNpy(file, [8, 8, 4]);
     return file;
   };
@@ -171,83 +153,85 @@ describe("options are checked before anything is written", () => {
       /--format must be one of hdf5, zarr, npy, images, bigarray, hypersquare; got "tiff"/,
     ],
   ])("image create %j: one-line UsageError, no layer", async (args, message) => {
-    const layer = join(tmp, `bad-${args.join("")}`);
+    const layer = join(cli.tmp, `bad-${args.join("")}`);
     expect(await ngpipe("image", "create", src(), layer, ...(args as string[]))).toBe(2);
-    expect(err).toMatch(/^ngpipe: UsageError: /);
-    expect(err).toMatch(message);
-    expect(err.trim().split("\n")).toHaveLength(1);
+    expect(cli.err).toMatch(/^ngpipe: UsageError: /);
+    expect(cli.err).toMatch(message);
+    expect(cli.err.trim().split("\n")).toHaveLength(1);
     expect(existsSync(layer)).toBe(false);
   });
 
   test("image downsample -p 0 leaves the layer's info as it was", async () => {
-    const url = toUrl(join(tmp, "ds-layer"));
+    const url = toUrl(join(cli.tmp, "ds-layer"));
     await Volume.fromArray(url, fromTyped(new Uint8Array(16 * 16 * 8), [16, 16, 8]), {
       type: "image",
       chunkSize: [8, 8, 8],
     });
     expect(await ngpipe("image", "downsample", url, "--num-mips", "1", "-p", "0")).toBe(2);
-    expect(err).toMatch(/^ngpipe: UsageError: --parallel must be a whole number ≥ 1/);
+    expect(cli.err).toMatch(/^ngpipe: UsageError: --parallel must be a whole number ≥ 1/);
     expect((await Volume.open(url)).mipCount).toBe(1);
   });
 
   test("design ds-memory --dtype foo names the data types", async () => {
     expect(await ngpipe("design", "ds-memory", "64,64,64", "--dtype", "foo")).toBe(2);
-    expect(err).toMatch(
+    expect(cli.err).toMatch(
       /^ngpipe: UsageError: --dtype must be one of uint8, .*float64; got "foo"\n$/,
     );
   });
 
   test("view --port abc is a UsageError", async () => {
-    expect(await ngpipe("view", tmp, "--port", "abc")).toBe(2);
-    expect(err).toBe(
+    expect(await ngpipe("view", cli.tmp, "--port", "abc")).toBe(2);
+    expect(cli.err).toBe(
       'ngpipe: UsageError: --port must be a whole number from 0 to 65535; got "abc"\n',
     );
   });
 
   test("mesh forge and mesh merge of an image layer are refused, leaving the layer as it was", async () => {
-    const url = toUrl(join(tmp, "image-layer"));
+    const url = toUrl(join(cli.tmp, "image-layer"));
     await Volume.fromArray(url, fromTyped(new Uint8Array(16 * 16 * 8), [16, 16, 8]), {
       type: "image",
       chunkSize: [8, 8, 8],
     });
-    const before = readdirSync(join(tmp, "image-layer")).sort();
+    const before = readdirSync(join(cli.tmp, "image-layer")).sort();
     for (const cmd of ["forge", "merge"]) {
-      err = "";
+      cli.clear();
       expect(await ngpipe("mesh", cmd, url)).toBe(2);
-      expect(err).toMatch(/^ngpipe: UsageError: .*image-layer is an image layer; meshes are made/);
+      expect(cli.err).toMatch(
+        /^ngpipe: UsageError: .*image-layer is an image layer; meshes are made/,
+      );
     }
-    expect(readdirSync(join(tmp, "image-layer")).sort()).toEqual(before);
+    expect(readdirSync(join(cli.tmp, "image-layer")).sort()).toEqual(before);
   });
 
   test("mesh forge --simplification abc is a UsageError", async () => {
-    expect(await ngpipe("mesh", "forge", join(tmp, "x"), "--simplification", "abc")).toBe(2);
-    expect(err).toMatch(/UsageError: --simplification must be a number ≥ 0; got "abc"/);
+    expect(await ngpipe("mesh", "forge", join(cli.tmp, "x"), "--simplification", "abc")).toBe(2);
+    expect(cli.err).toMatch(/UsageError: --simplification must be a number ≥ 0; got "abc"/);
   });
 });
 
 describe("exit codes after dead tasks", () => {
   test("execute --exit-when-empty and queue wait exit 1 naming the dead tasks and where they are", async () => {
-    const dir = join(tmp, "dead-queue");
+    const dir = join(cli.tmp, "dead-queue");
     const queue = `fq://${dir}`;
     await (await openQueue(queue, { create: true })).insert([
       { name: "no-such-task", params: {} },
       { name: "no-such-task", params: { n: 2 } },
     ]);
     expect(await ngpipe("execute", queue, "--exit-when-empty", "--max-attempts", "1")).toBe(1);
-    expect(err).toContain(
+    expect(cli.err).toContain(
       `ngpipe: DeadTasksError: 2 task(s) failed for good during this run; they are in ${dir}/dead/ (list them with: ngpipe queue dead ${queue}; retry with: ngpipe queue redrive ${queue})\n`,
     );
-    err = "";
+    cli.clear();
     expect(await ngpipe("queue", "wait", queue, "--interval", "0.01")).toBe(1);
-    expect(err).toBe(
+    expect(cli.err).toBe(
       `ngpipe: DeadTasksError: 2 task(s) of ${queue} failed for good; they are in ${dir}/dead/ (list them with: ngpipe queue dead ${queue}; retry with: ngpipe queue redrive ${queue})\n`,
     );
   });
 
   test("queue wait exits 0 on a drained queue without dead tasks", async () => {
-    const queue = `fq://${join(tmp, "good-queue")}`;
+    const queue = `fq://${join(cli.tmp, "good-queue")}`;
     await openQueue(queue, { create: true });
     expect(await ngpipe("queue", "wait", queue, "--interval", "0.01")).toBe(0);
-    expect(err).toBe("");
+    expect(cli.err).toBe("");
   });
 });

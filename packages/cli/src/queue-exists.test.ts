@@ -4,35 +4,22 @@
  * endpoint where no SQS answers, fails naming the URL with the layer's files
  * untouched; an existing queue gets the tasks.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closePool, Volume, zeros } from "@ngpipe/precomputed";
+import { Volume, zeros } from "@ngpipe/precomputed";
 import { openQueue, type SqsQueue } from "@ngpipe/queue";
 import { freePort, useMoto } from "../../../test/support/moto";
-import { captureOutput } from "./capture.testutil";
+import { cliTestbed } from "./capture.testutil";
 import { main } from "./program";
 import { snapshot } from "./snapshot.testutil";
 
+const cli = cliTestbed("ngpipe-queue-exists-");
 const moto = useMoto();
 const maybe = moto.available ? test : test.skip;
 
-let tmp: string;
 let layer: string;
-let err = "";
-captureOutput({
-  reset: () => {
-    err = "";
-  },
-  out: () => {},
-  err: (s) => {
-    err += s;
-  },
-});
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), "ngpipe-queue-exists-"));
-  layer = join(tmp, "layer");
+  layer = join(cli.tmp, "layer");
   const vol = await Volume.create(`file://${layer}`, {
     type: "image",
     data_type: "uint8",
@@ -50,32 +37,28 @@ beforeAll(async () => {
   });
   await vol.write(vol.bounds, zeros("uint8", [32, 32, 8, 1]));
 });
-afterAll(async () => {
-  rmSync(tmp, { recursive: true, force: true });
-  await closePool();
-});
 
 const downsample = (queue: string) =>
   main(["node", "ngpipe", "--quiet", "image", "downsample", layer, "--queue", queue]);
 
 maybe("a queue URL of a missing SQS queue fails naming it, nothing written", async () => {
   const url = `${moto.endpoint}/123456789012/no-such-queue`;
-  const before = snapshot(tmp);
+  const before = snapshot(cli.tmp);
   expect(await downsample(url)).not.toBe(0);
-  expect(err.trimEnd().split("\n")).toHaveLength(1);
-  expect(err).toMatch(/QueueNotFoundError/);
-  expect(err).toContain(`${url} does not exist`);
-  expect(snapshot(tmp)).toEqual(before);
+  expect(cli.err.trimEnd().split("\n")).toHaveLength(1);
+  expect(cli.err).toMatch(/QueueNotFoundError/);
+  expect(cli.err).toContain(`${url} does not exist`);
+  expect(snapshot(cli.tmp)).toEqual(before);
 });
 
 maybe("a queue URL where no SQS answers fails naming it, nothing written", async () => {
   const url = `http://127.0.0.1:${await freePort()}/123456789012/jobs`;
-  const before = snapshot(tmp);
+  const before = snapshot(cli.tmp);
   expect(await downsample(url)).not.toBe(0);
-  expect(err.trimEnd().split("\n")).toHaveLength(1);
-  expect(err).toMatch(/QueueNotFoundError/);
-  expect(err).toContain(`no SQS queue answers at ${url}`);
-  expect(snapshot(tmp)).toEqual(before);
+  expect(cli.err.trimEnd().split("\n")).toHaveLength(1);
+  expect(cli.err).toMatch(/QueueNotFoundError/);
+  expect(cli.err).toContain(`no SQS queue answers at ${url}`);
+  expect(snapshot(cli.tmp)).toEqual(before);
 });
 
 maybe("an existing SQS queue gets the tasks", async () => {
@@ -85,7 +68,7 @@ maybe("an existing SQS queue gets the tasks", async () => {
   })) as SqsQueue;
   try {
     expect(await downsample(q.queueUrl)).toBe(0);
-    expect(err).toMatch(/inserted [1-9]\d* downsample task\(s\)/);
+    expect(cli.err).toMatch(/inserted [1-9]\d* downsample task\(s\)/);
     expect((await q.status()).enqueued).toBeGreaterThan(0);
   } finally {
     await q.close();

@@ -1,24 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { closePool, fromTyped, readInfo, readSegmentProperties, Volume } from "@ngpipe/precomputed";
+import { fromTyped, readInfo, readSegmentProperties, Volume } from "@ngpipe/precomputed";
 import { openStorage } from "@ngpipe/storage";
 import { voronoiSegmentation } from "@ngpipe/tasks";
-import { captureOutput } from "./capture.testutil";
-import { main } from "./program";
+import { cliTestbed } from "./capture.testutil";
 
-let tmp: string;
-let err = "";
-captureOutput({ reset: () => (err = ""), err: (t) => (err += t) });
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), "ngpipe-cli-seg-"));
-});
-afterAll(async () => {
-  rmSync(tmp, { recursive: true, force: true });
-  await closePool();
-});
+const cli = cliTestbed("ngpipe-cli-seg-");
+const { ngpipe } = cli;
 
-const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args]);
 const SIZE = [32, 24, 12] as const;
 
 async function layer(
@@ -26,7 +15,7 @@ async function layer(
   encoding = "compresso",
 ): Promise<{ path: string; labels: Uint32Array }> {
   const labels = voronoiSegmentation(SIZE, { seeds: 12, seed: 2 });
-  const path = join(tmp, name);
+  const path = join(cli.tmp, name);
   await Volume.fromArray(`file://${path}`, fromTyped(labels, SIZE), {
     chunkSize: [16, 16, 12],
     encoding,
@@ -36,7 +25,7 @@ async function layer(
 }
 
 function file(name: string, text: string): string {
-  const p = join(tmp, name);
+  const p = join(cli.tmp, name);
   writeFileSync(p, text);
   return p;
 }
@@ -45,7 +34,7 @@ test("ngpipe seg properties writes a CSV table beside the layer and sets the inf
   const { path } = await layer("csv");
   const csv = file("cells.csv", "id,label,tags,volume\n3,three,#a b,12\n5,five,b,7\n");
   expect(await ngpipe("seg", "properties", path, csv)).toBe(0);
-  expect(err).toMatch(
+  expect(cli.err).toMatch(
     /wrote .*segment_properties\/info: 2 segments; properties: label \(label\), tags \(tags\), volume \(number uint8\)/,
   );
   const storage = openStorage(`file://${path}`);
@@ -94,24 +83,24 @@ test("a bad table is one line naming the file and row, and nothing is written", 
   const { path } = await layer("bad");
   const csv = file("bad.csv", "id,label\n3,three\nx,four\n");
   expect(await ngpipe("seg", "properties", path, csv)).not.toBe(0);
-  expect(err.trim()).toBe(
+  expect(cli.err.trim()).toBe(
     `ngpipe: SegmentPropertiesError: ${csv}: row 3, column "id": "x" is not a segment id (a base-10 uint64)`,
   );
   expect((await readInfo(openStorage(`file://${path}`))).segment_properties).toBeUndefined();
 });
 
 test("image layers, missing files and missing arguments are refused", async () => {
-  const img = join(tmp, "img");
+  const img = join(cli.tmp, "img");
   await Volume.fromArray(`file://${img}`, fromTyped(new Uint8Array(64), [4, 4, 4]), {
     chunkSize: [4, 4, 4],
   });
   const csv = file("ok.csv", "id,label\n1,a\n");
   expect(await ngpipe("seg", "properties", img, csv)).not.toBe(0);
-  expect(err).toMatch(/belong to segmentation layers/);
-  err = "";
-  expect(await ngpipe("seg", "properties", img, join(tmp, "nope.csv"))).not.toBe(0);
-  expect(err).toMatch(/cannot read .*nope\.csv/);
-  err = "";
+  expect(cli.err).toMatch(/belong to segmentation layers/);
+  cli.clear();
+  expect(await ngpipe("seg", "properties", img, join(cli.tmp, "nope.csv"))).not.toBe(0);
+  expect(cli.err).toMatch(/cannot read .*nope\.csv/);
+  cli.clear();
   expect(await ngpipe("seg", "properties", img)).not.toBe(0);
-  expect(err).toMatch(/give a table FILE, --voxel-counts, or both/);
+  expect(cli.err).toMatch(/give a table FILE, --voxel-counts, or both/);
 });

@@ -1,38 +1,15 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Bbox, closePool, Volume, zeros } from "@ngpipe/precomputed";
+import { Bbox, Volume, zeros } from "@ngpipe/precomputed";
 import { parseCompress } from "./args";
-import { captureOutput } from "./capture.testutil";
+import { cliTestbed } from "./capture.testutil";
 import { parseBackground } from "./commands/stages";
 import { UsageError } from "./errors";
-import { main } from "./program";
 
-let tmp: string;
-let out = "";
-let err = "";
+const cli = cliTestbed("ngpipe-stage-options-");
+const { ngpipe } = cli;
 
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), "ngpipe-stage-options-"));
-});
-afterAll(async () => {
-  rmSync(tmp, { recursive: true, force: true });
-  await closePool();
-});
-captureOutput({
-  reset: () => {
-    out = "";
-    err = "";
-  },
-  out: (s) => {
-    out += s;
-  },
-  err: (s) => {
-    err += s;
-  },
-});
-
-const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args]);
+beforeAll(() => {});
 
 let n = 0;
 /** A 32x32x16 uint8 image in 16x16x8 chunks: all 5 from z = 8 on, x + y below. */
@@ -40,16 +17,16 @@ async function imageLayer(): Promise<string> {
   const a = zeros("uint8", [32, 32, 16]);
   for (let z = 0; z < 16; z++)
     for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) a.set(x, y, z, 0, z >= 8 ? 5 : x + y);
-  const url = `file://${join(tmp, `src${n++}`)}`;
+  const url = `file://${join(cli.tmp, `src${n++}`)}`;
   await Volume.fromArray(url, a, { chunkSize: [16, 16, 8], resolution: [4, 4, 40] });
   return url;
 }
-const destUrl = () => `file://${join(tmp, `dest${n++}`)}`;
+const destUrl = () => `file://${join(cli.tmp, `dest${n++}`)}`;
 
 test("ngpipe info takes a layer URL with Neuroglancer's precomputed:// prefix", async () => {
   const url = await imageLayer();
   expect(await ngpipe("info", `precomputed://${url}`)).toBe(0);
-  expect(out).toMatch(/4_4_40\s+32x32x16/);
+  expect(cli.out).toMatch(/4_4_40\s+32x32x16/);
 });
 
 describe("image xfer", () => {
@@ -71,7 +48,7 @@ describe("image xfer", () => {
     expect((await Volume.open(dest)).mipCount).toBe(1);
     const other = destUrl();
     expect(await ngpipe("image", "xfer", src, other, "--method", "max")).not.toBe(0);
-    expect(err).toMatch(/--method shapes the downsamples.*--num-mips/);
+    expect(cli.err).toMatch(/--method shapes the downsamples.*--num-mips/);
     expect(existsSync(other.slice("file://".length))).toBe(false);
   });
 
@@ -89,7 +66,7 @@ describe("image xfer", () => {
     }
   });
 
-  test("--skip-background --background <v> leaves out chunks that are all v", async () => {
+  test("--skip-background --background <v> leaves cli.out chunks that are all v", async () => {
     const src = await imageLayer();
     const dest = destUrl();
     const args = ["--skip-background", "--background", "5"];
@@ -102,10 +79,10 @@ describe("image xfer", () => {
   test("--memory sets the memory target, and so the task shape", async () => {
     const src = await imageLayer();
     expect(await ngpipe("image", "xfer", src, destUrl())).toBe(0);
-    expect(err).toMatch(/ran 2 transfer task/);
-    err = "";
+    expect(cli.err).toMatch(/ran 2 transfer task/);
+    cli.clear();
     expect(await ngpipe("image", "xfer", src, destUrl(), "--memory", "3000")).toBe(0);
-    expect(err).toMatch(/ran 8 transfer task/);
+    expect(cli.err).toMatch(/ran 8 transfer task/);
   });
 
   test("--sparse is accepted with --num-mips (mode of nonzero voxels)", async () => {
@@ -130,7 +107,7 @@ describe("image xfer", () => {
       const dest = destUrl();
       const code = await ngpipe("image", "xfer", src, dest, ...args);
       expect(code).not.toBe(0);
-      expect(err).toMatch(message);
+      expect(cli.err).toMatch(message);
       expect(existsSync(dest.slice("file://".length))).toBe(false);
     });
   }
@@ -152,11 +129,11 @@ describe("image downsample", () => {
   test("a bad --compress or --background is a usage error before any scale is added", async () => {
     const url = await imageLayer();
     expect(await ngpipe("image", "downsample", url, "--compress", "lz4")).not.toBe(0);
-    expect(err).toMatch(/--compress must be one of/);
+    expect(cli.err).toMatch(/--compress must be one of/);
     expect(
       await ngpipe("image", "downsample", url, "--skip-background", "--background", "-1"),
     ).not.toBe(0);
-    expect(err).toMatch(/--background must be a whole number from 0 to 255/);
+    expect(cli.err).toMatch(/--background must be a whole number from 0 to 255/);
     expect((await Volume.open(url)).mipCount).toBe(1);
   });
 });

@@ -1,28 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineStage, defineTask, registerStage } from "@ngpipe/tasks";
 import { z } from "zod";
-import { captureOutput } from "./capture.testutil";
+import { cliTestbed } from "./capture.testutil";
 import { pipelineSteps } from "./commands/pipeline";
 import { UsageError } from "./errors";
-import { buildProgram, main } from "./program";
+import { buildProgram } from "./program";
 
-let tmp: string;
-let err = "";
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), "ngpipe-stage-registry-"));
-});
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-captureOutput({
-  reset: () => {
-    err = "";
-  },
-  out: () => {},
-  err: (s) => {
-    err += s;
-  },
-});
+const cli = cliTestbed("ngpipe-stage-registry-");
+const { ngpipe } = cli;
+beforeAll(() => {});
+afterAll(() => rmSync(cli.tmp, { recursive: true, force: true }));
 
 const written: string[] = [];
 const stampTask = defineTask({
@@ -53,8 +41,6 @@ registerStage(
   }),
 );
 
-const ngpipe = (...args: string[]) => main(["node", "ngpipe", "--quiet", ...args]);
-
 test("a registered stage becomes a command with its options and the run options", async () => {
   written.length = 0;
   const help = buildProgram()
@@ -65,32 +51,32 @@ test("a registered stage becomes a command with its options and the run options"
   expect(help).toMatch(/--queue <url>/);
   expect(await ngpipe("extra", "stamp", "mem://bucket/l", "--copies", "3", "-p", "2")).toBe(0);
   expect(written.sort()).toEqual(["mem://bucket/l#0", "mem://bucket/l#1", "mem://bucket/l#2"]);
-  expect(err).toMatch(/ran 3 stamp task\(s\)/);
+  expect(cli.err).toMatch(/ran 3 stamp task\(s\)/);
 });
 
 test("its option parser's errors are usage errors", async () => {
   expect(await ngpipe("extra", "stamp", "mem://bucket/l", "--copies", "0")).toBe(2);
-  expect(err).toMatch(/^ngpipe: UsageError: --copies must be a whole number ≥ 1; got "0"/);
+  expect(cli.err).toMatch(/^ngpipe: UsageError: --copies must be a whole number ≥ 1; got "0"/);
 });
 
 test("with --queue the stage's tasks are inserted, not run", async () => {
   written.length = 0;
-  const queue = `fq://${join(tmp, "q")}`;
+  const queue = `fq://${join(cli.tmp, "q")}`;
   expect(await ngpipe("extra", "stamp", "mem://bucket/l", "--copies", "2", "--queue", queue)).toBe(
     0,
   );
   expect(written).toEqual([]);
-  expect(err).toMatch(/inserted 2 stamp task\(s\)/);
+  expect(cli.err).toMatch(/inserted 2 stamp task\(s\)/);
 });
 
 test("a pipeline runs the registered stage with its options checked by its schema", async () => {
   written.length = 0;
-  const spec = join(tmp, "spec.json");
+  const spec = join(cli.tmp, "spec.json");
   writeFileSync(
     spec,
     JSON.stringify({ steps: [{ stage: "stamp", layer: "mem://b/p", options: { copies: 2 } }] }),
   );
-  expect(await ngpipe("pipeline", spec, "--queue", `fq://${join(tmp, "pq")}`)).toBe(0);
+  expect(await ngpipe("pipeline", spec, "--queue", `fq://${join(cli.tmp, "pq")}`)).toBe(0);
   expect(written.sort()).toEqual(["mem://b/p#0", "mem://b/p#1"]);
 });
 

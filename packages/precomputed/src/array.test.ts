@@ -158,6 +158,53 @@ test("copyBox copies exactly the box, every channel, between any views", () => {
   );
 });
 
+test("copyBox moves every row bit for bit, word-aligned or not, short or long, on any buffer", () => {
+  const types = [Uint8Array, Uint16Array, Uint32Array, BigUint64Array, Float64Array] as const;
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...types),
+      fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 500, max: 4200 })),
+      fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 })),
+      fc.integer({ min: 1, max: 2 }),
+      fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 9 })),
+      fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 7 })),
+      fc.boolean(),
+      (Type, nx, [ny, nz], channels, [sx0, dx0], [srcPad, dstPad], shared) => {
+        const bpe = Type.BYTES_PER_ELEMENT;
+        // Arrays that start `pad` elements into their buffer, so rows start on every alignment.
+        const make = (shape: number[], pad: number) => {
+          const n = shape[0] * shape[1] * shape[2] * shape[3];
+          const bytes = (n + pad) * bpe;
+          const buffer = (
+            shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)
+          ) as ArrayBuffer;
+          return fromTyped(new Type(buffer, pad * bpe, n), shape);
+        };
+        const src = make([nx + sx0, ny + 1, nz, channels], srcPad);
+        const dst = make([nx + dx0 + 1, ny, nz + 1, channels], dstPad);
+        // Random bytes: for float64 and uint64 these include NaN payloads, which must survive.
+        const srcBytes = new Uint8Array(src.data.buffer, src.data.byteOffset, src.data.byteLength);
+        for (let i = 0; i < srcBytes.length; i++) srcBytes[i] = (i * 151 + 7) & 255;
+        const dstBytes = new Uint8Array(dst.data.buffer, dst.data.byteOffset, dst.data.byteLength);
+        dstBytes.fill(0xab);
+        const want = dstBytes.slice();
+        const [, ssy, ssz, ssc] = src.stride;
+        const [, dsy, dsz, dsc] = dst.stride;
+        for (let c = 0; c < channels; c++)
+          for (let z = 0; z < nz; z++)
+            for (let y = 0; y < ny; y++) {
+              const so = (sx0 + ssy * (y + 1) + ssz * z + ssc * c) * bpe;
+              const dof = (dx0 + dsy * y + dsz * (z + 1) + dsc * c) * bpe;
+              want.set(srcBytes.subarray(so, so + nx * bpe), dof);
+            }
+        copyBox(src, [sx0, 1, 0], dst, [dx0, 0, 1], [nx, ny, nz]);
+        return Buffer.compare(Buffer.from(dstBytes), Buffer.from(want)) === 0;
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
 test("copyBox into a strided destination writes only the view's voxels", () => {
   const big = zeros("uint8", [6, 4, 2]);
   const src = fromTyped(

@@ -259,10 +259,13 @@ export function crop<T extends TypedArray>(
 /**
  * Copy the box `size` at `srcMin` of `src` to `dstMin` of `dst`, every
  * channel. Both may be any views. Rows along x with stride 1 on both sides
- * are one `set` of a subarray (a memcpy), except rows under 16 elements and
- * BigInt arrays, where a tight index loop is faster; strided rows are that
- * loop; whole x-y planes of contiguous arrays go in one `set`. Both arrays need the
- * same dtype and channel count; the caller guarantees the box is inside both.
+ * are copied as 32-bit words by an index loop when every row starts and ends
+ * on a 4-byte boundary of both buffers (always for 32- and 64-bit types:
+ * BigInt values are never made), and as one `set` of a subarray (a memcpy)
+ * when they are long enough to pay for its fixed cost; other rows are an
+ * element loop. Whole x-y planes of contiguous arrays go in one `set`. Both
+ * arrays need the same dtype and channel count; the caller guarantees the
+ * box is inside both.
  */
 export function copyBox(
   src: VoxelInput,
@@ -308,32 +311,145 @@ function copyView(
     nx === dst.shape[0] &&
     ny === src.shape[1] &&
     ny === dst.shape[1];
-  // `set` of a subarray is a memcpy but costs a fixed ~0.3 µs (more for
-  // BigInt arrays, whose element loop is faster at every row length measured:
-  // bench/ndarray-ops.ts, docs/performance.md); short rows loop too.
-  const rows = ssx === 1 && dsx === 1 && nx >= MIN_SET_ROW && !isBigIntArray(src.data);
-  for (let c = 0; c < channels; c++) {
-    if (planes) {
+  if (planes) {
+    for (let c = 0; c < channels; c++) {
       const so = so0 + ssc * c;
       d.set(s.subarray(so, so + nx * ny * nz), do0 + dsc * c);
-      continue;
     }
+    return;
+  }
+  if (ssx === 1 && dsx === 1) {
+    const bytes = s.BYTES_PER_ELEMENT;
+    const big = isBigIntArray(src.data);
+    const rows = (row: (so: number, dof: number) => void) => {
+      for (let c = 0; c < channels; c++)
+        for (let z = 0; z < nz; z++) {
+          let so = so0 + ssz * z + ssc * c;
+          let dof = do0 + dsz * z + dsc * c;
+          for (let y = 0; y < ny; y++, so += ssy, dof += dsy) row(so, dof);
+        }
+    };
+    // `set` of a subarray is a memcpy behind the fixed cost of a subarray
+    // object and a call (about a microsecond for BigInt arrays): only long
+    // rows go that way; shorter ones are copied as words by an index loop.
+    if (!big && nx * bytes >= SET_ROW_BYTES) {
+      rows((so, dof) => d.set(s.subarray(so, so + nx), dof));
+      return;
+    }
+    const extents = [ny, nz, channels];
+    for (const word of [8, 4]) {
+      if (
+        wordAligned(src, so0, [ssy, ssz, ssc], extents, nx, word) &&
+        wordAligned(dst, do0, [dsy, dsz, dsc], extents, nx, word)
+      ) {
+        copyRowsAsWords(src, so0, dst, do0, size, word);
+        return;
+      }
+    }
+    // Unaligned 8- and 16-bit rows: `set` unless they are very short.
+    if (nx >= MIN_SET_ROW) {
+      rows((so, dof) => d.set(s.subarray(so, so + nx), dof));
+      return;
+    }
+  }
+  for (let c = 0; c < channels; c++) {
     for (let z = 0; z < nz; z++) {
       let so = so0 + ssz * z + ssc * c;
       let dof = do0 + dsz * z + dsc * c;
       for (let y = 0; y < ny; y++, so += ssy, dof += dsy) {
-        if (rows) {
-          d.set(s.subarray(so, so + nx), dof);
-        } else {
-          for (let x = 0, i = so, j = dof; x < nx; x++, i += ssx, j += dsx) d[j] = s[i];
-        }
+        for (let x = 0, i = so, j = dof; x < nx; x++, i += ssx, j += dsx) d[j] = s[i];
       }
     }
   }
 }
 
-/** Rows shorter than this many elements are copied by a loop rather than `set`. */
+/**
+ * Rows of at least this many bytes are copied by `set` (a memcpy) rather
+ * than a word loop; below it the loop wins (3x at 128 bytes, even at 2 KiB).
+ */
+const SET_ROW_BYTES = 4096;
+
+/** Unaligned rows shorter than this many elements are copied by an element loop rather than `set`. */
 const MIN_SET_ROW = 16;
+
+/**
+ * Whether every x-row of `nx` elements of the view, starting at element
+ * `o0` and stepping by `strides` over `extents` (y, z, c), starts and ends
+ * on a `word`-byte boundary of its buffer.
+ */
+function wordAligned(
+  v: View4,
+  o0: number,
+  strides: readonly number[],
+  extents: readonly number[],
+  nx: number,
+  word: number,
+): boolean {
+  const b = v.data.BYTES_PER_ELEMENT;
+  if ((v.data.byteOffset + o0 * b) % word !== 0 || (nx * b) % word !== 0) return false;
+  for (let i = 0; i < 3; i++) if (extents[i] > 1 && (strides[i] * b) % word !== 0) return false;
+  return true;
+}
+
+/**
+ * {@link copyView} of x-contiguous rows that {@link wordAligned} allows, as
+ * 8-byte words (BigUint64Array elements: V8's optimized loop moves them
+ * without making BigInts, bit for bit) or 4-byte ones.
+ */
+function copyRowsAsWords(
+  src: View4,
+  so0: number,
+  dst: View4,
+  do0: number,
+  size: readonly number[],
+  word: number,
+): void {
+  const b = src.data.BYTES_PER_ELEMENT;
+  const words = (v: View4) => {
+    const buffer = v.data.buffer as ArrayBuffer;
+    const n = Math.floor(buffer.byteLength / word);
+    return word === 8 ? new BigUint64Array(buffer, 0, n) : new Int32Array(buffer, 0, n);
+  };
+  // Offsets and strides in words (wordAligned made every product divide).
+  const at = (v: View4, elements: number) => (v.data.byteOffset + elements * b) / word;
+  const [, ssy, ssz, ssc] = src.stride;
+  const [, dsy, dsz, dsc] = dst.stride;
+  const rows: WordRows = {
+    nw: (size[0] * b) / word,
+    ny: size[1],
+    sy: (ssy * b) / word,
+    dy: (dsy * b) / word,
+  };
+  const sw = words(src);
+  const dw = words(dst);
+  for (let c = 0; c < src.shape[3]; c++) {
+    for (let z = 0; z < size[2]; z++) {
+      const i = at(src, so0 + ssz * z + ssc * c);
+      const j = at(dst, do0 + dsz * z + dsc * c);
+      // One loop per word type keeps each one's element accesses monomorphic.
+      if (word === 8) copyRows64(sw as BigUint64Array, i, dw as BigUint64Array, j, rows);
+      else copyRows32(sw as Int32Array, i, dw as Int32Array, j, rows);
+    }
+  }
+}
+
+/** Rows of a word copy: `nw` words each, `ny` of them, `sy`/`dy` words apart. */
+interface WordRows {
+  nw: number;
+  ny: number;
+  sy: number;
+  dy: number;
+}
+
+function copyRows64(s: BigUint64Array, i: number, d: BigUint64Array, j: number, r: WordRows): void {
+  for (let y = 0; y < r.ny; y++, i += r.sy, j += r.dy)
+    for (let k = 0; k < r.nw; k++) d[j + k] = s[i + k];
+}
+
+function copyRows32(s: Int32Array, i: number, d: Int32Array, j: number, r: WordRows): void {
+  for (let y = 0; y < r.ny; y++, i += r.sy, j += r.dy)
+    for (let k = 0; k < r.nw; k++) d[j + k] = s[i + k];
+}
 
 function isBigIntArray(a: TypedArray): boolean {
   return (a as BigUint64Array)[Symbol.toStringTag].startsWith("Big");

@@ -285,6 +285,7 @@ export {
   OutOfBoundsError,
   type ReadOptions,
   releaseSharedCutout,
+  takeSharedArray,
   type UniqueOptions,
   uniqueValues,
   type ValueCounts,

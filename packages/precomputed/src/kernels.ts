@@ -6,8 +6,13 @@
  * user-registered encodings are coded on the main thread.
  */
 
-export { decodeStoredChunk, decodeStoredChunkInto, encodeStoredChunk } from "./chunks/stored";
+export {
+  decodeStoredChunk,
+  decodeStoredChunkInto,
+  encodeStoredChunk,
+  encodeStoredChunkFrom,
+} from "./chunks/stored";
 export { decodeChunk, encodeChunk } from "./codecs/registry";
-export { downsample } from "./downsample/downsample";
+export { downsample, downsampleInto } from "./downsample/downsample";
 export { stretchContrast } from "./image/contrast";
 export { sliceHistograms } from "./image/histogram";

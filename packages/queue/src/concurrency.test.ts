@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { batch } from "./concurrency";
 
 test("batch closes a group at the count limit or when the predicate says it is full", async () => {
@@ -13,10 +11,4 @@ test("batch closes a group at the count limit or when the predicate says it is f
     [4, 4],
     [4, 1, 1],
   ]);
-});
-
-test("limit.ts is the same file as @ngpipe/storage's (the queue keeps a copy instead of depending on storage)", () => {
-  const ours = readFileSync(join(__dirname, "limit.ts"), "utf8");
-  const storage = readFileSync(join(__dirname, "../../storage/src/limit.ts"), "utf8");
-  expect(ours).toBe(storage);
 });

@@ -39,9 +39,9 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { forEachLimit } from "../../storage/src/limit";
 import { sleep } from "./concurrency";
 import { InvalidQueueUrlError, LeaseLostError, QueueError, QueueNotFoundError } from "./errors";
-import { forEachLimit } from "./limit";
 import { deadLetterLimit, decodeTask, describeError, encodeTask } from "./payload";
 import type {
   DeadLetter,

@@ -4,9 +4,9 @@
  * the backend for tests, examples and single-process pipelines.
  */
 import { randomUUID } from "node:crypto";
+import { forEachLimit } from "../../storage/src/limit";
 import { sleep } from "./concurrency";
 import { LeaseLostError } from "./errors";
-import { forEachLimit } from "./limit";
 import { deadLetterLimit, describeError, encodeTask } from "./payload";
 import type {
   DeadLetter,

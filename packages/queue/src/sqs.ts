@@ -10,6 +10,7 @@
 import { createRequire } from "node:module";
 import type * as SqsSdk from "@aws-sdk/client-sqs";
 import type { Message, SendMessageBatchRequestEntry, SQSClient } from "@aws-sdk/client-sqs";
+import { forEachLimit } from "../../storage/src/limit";
 import { batch, sleep } from "./concurrency";
 import {
   InvalidQueueUrlError,
@@ -18,7 +19,6 @@ import {
   QueueNotFoundError,
   UnsupportedOperationError,
 } from "./errors";
-import { forEachLimit } from "./limit";
 import {
   deadLetterLimit,
   decodeTask,

@@ -2,8 +2,8 @@
  * Bounded concurrency: the one helper every ngpipe package uses to run async
  * work over many items with a limit on calls in flight.
  *
- * @ngpipe/queue keeps a byte-identical copy of this file (it depends on no
- * other ngpipe package); a test in the queue package fails when they differ.
+ * @ngpipe/queue bundles this file at build time (it depends on no other
+ * ngpipe package at run time), importing it by relative path.
  */
 
 /** Items of {@link forEachLimit}: an array, or any iterable or async iterable, pulled lazily. */

@@ -159,6 +159,42 @@ export class ChunkCoder {
   }
 
   /**
+   * {@link encode} in the pool of the part `bbox` of `source` (an array on
+   * a SharedArrayBuffer covering `sourceBox`, any strides): the worker cuts
+   * the chunk out of the shared memory itself, so neither a chunk copy on
+   * this thread nor one crossing threads is made.
+   */
+  async encodeFrom(
+    source: VoxelArray,
+    sourceBox: Bbox,
+    bbox: Bbox,
+    compression: ChunkCompression | undefined,
+    opts: { signal?: AbortSignal },
+  ): Promise<StoredChunk> {
+    const { encoding, compressLevel } = this.options;
+    const view = {
+      data: source.data,
+      shape: source.shape,
+      stride: source.stride,
+      offset: source.offset,
+    };
+    const bytes = await runKernel<Uint8Array>(
+      precomputedKernels(),
+      "encodeStoredChunkFrom",
+      [
+        view,
+        [0, 1, 2].map((i) => bbox.min[i] - sourceBox.min[i]),
+        encoding,
+        this.context(bbox),
+        compression,
+        compressLevel,
+      ],
+      { signal: opts.signal },
+    );
+    return { bytes, compression: compression as Compression | undefined };
+  }
+
+  /**
    * A DecompressionError names the layer URL and the chunk's key (one from a
    * worker arrives as a plain Error of that name, one from inline coding
    * knows only the chunk's URL).

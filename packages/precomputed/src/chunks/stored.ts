@@ -8,10 +8,10 @@
  */
 import type { Compression } from "@ngpipe/storage";
 import { compressSync, decompressSync } from "@ngpipe/storage/compression";
-import { copyBox, fromTyped, type Shape4 } from "../array";
+import { copyBox, fromTyped, type Shape4, type VoxelInput } from "../array";
 import { decodeChunk, encodeChunk, getCodec } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
-import { bytesPerVoxel, type TypedArray } from "../dtypes";
+import { allocTyped, bytesPerVoxel, dataTypeOf, type TypedArray, viewTyped } from "../dtypes";
 import { ChunkDecodeError } from "../errors";
 
 /**
@@ -75,6 +75,44 @@ export function encodeStoredChunk(
 ): Uint8Array {
   const bytes = encodeChunk(data, encoding, ctx);
   return compression === undefined ? bytes : compressSync(bytes, compression, level);
+}
+
+/**
+ * One thread's chunk-sized scratch memory for {@link encodeStoredChunkFrom}:
+ * grown to the largest chunk seen and reused, so that cutting a chunk
+ * allocates (and page-faults) nothing after the first.
+ */
+let scratch: ArrayBuffer | undefined;
+
+function scratchArray(like: TypedArray, length: number): TypedArray {
+  const bytes = length * like.BYTES_PER_ELEMENT;
+  if (scratch === undefined || scratch.byteLength < bytes)
+    scratch = allocTyped("uint8", bytes).buffer as ArrayBuffer;
+  return viewTyped(dataTypeOf(like), scratch, 0, length);
+}
+
+/**
+ * {@link encodeStoredChunk} of the chunk-sized box at `srcMin` of `source`
+ * (any [x, y, z, c] view, normally of an array on a SharedArrayBuffer that
+ * the caller's thread wrote): the chunk is cut into this thread's scratch
+ * memory and encoded from there, so a pool worker cuts the chunks it
+ * encodes and no chunk copy crosses threads. The box's size is
+ * `ctx.shape`.
+ */
+export function encodeStoredChunkFrom(
+  source: VoxelInput,
+  srcMin: readonly number[],
+  encoding: string,
+  ctx: ChunkContext,
+  compression?: ChunkCompression,
+  level?: number,
+): Uint8Array {
+  const [x, y, z, c] = ctx.shape;
+  const voxels = scratchArray(source.data, x * y * z * c);
+  copyBox(source, srcMin, fromTyped(voxels, ctx.shape), [0, 0, 0], [x, y, z]);
+  const bytes = encodeStoredChunk(voxels, encoding, ctx, compression, level);
+  // Raw bytes without compression are the scratch memory itself.
+  return bytes.buffer === voxels.buffer ? bytes.slice() : bytes;
 }
 
 /**

@@ -2,6 +2,7 @@ import { DownsampleError } from "./common";
 import {
   downsample,
   downsampleAverage,
+  downsampleInto,
   downsampleMax,
   downsampleMin,
   downsampleMode,
@@ -204,4 +205,34 @@ describe("the dispatcher and argument checks", () => {
       expect((e as Error).message).toContain(field);
     }
   });
+});
+
+test("downsampleInto writes each level into its output array, as downsample returns them", () => {
+  const data = new BigUint64Array(12 * 10 * 3);
+  for (let i = 0; i < data.length; i++) data[i] = BigInt((i * 7) % 5) * 2n ** 50n + 1n;
+  const want = downsample("mode", data, [12, 10, 3], [2, 2, 1], 2);
+  const outs = want.map(({ data: d }) =>
+    new BigUint64Array(new SharedArrayBuffer(d.byteLength)).fill(9n),
+  );
+  const shapes = downsampleInto("mode", data, [12, 10, 3], [2, 2, 1], 2, outs);
+  expect(shapes).toEqual(want.map((w) => w.shape));
+  outs.forEach((o, k) => {
+    expect(Array.from(o)).toEqual(Array.from(want[k].data));
+  });
+});
+
+test("downsampleInto refuses output arrays that do not fit the levels", () => {
+  const data = new Uint8Array(8 * 8);
+  const fit = [new Uint8Array(16), new Uint8Array(4)];
+  expect(() => downsampleInto("average", data, [8, 8, 1], [2, 2, 1], 2, fit.slice(0, 1))).toThrow(
+    DownsampleError,
+  );
+  expect(() =>
+    downsampleInto("average", data, [8, 8, 1], [2, 2, 1], 2, [fit[0], new Uint8Array(5)]),
+  ).toThrow(/mip 2 has 4 voxels of 1 bytes; its output array holds 5 of 1/);
+  expect(() =>
+    downsampleInto("average", new Uint16Array(64), [8, 8, 1], [2, 2, 1], 1, [
+      new Uint16Array(8) as unknown as Uint16Array,
+    ]),
+  ).toThrow(DownsampleError);
 });

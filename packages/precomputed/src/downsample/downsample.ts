@@ -228,3 +228,43 @@ export function downsample<T extends VoxelArray>(
   }
   return result;
 }
+
+/**
+ * {@link downsample}, with level k copied into `outs[k]` (an array of the
+ * input's type and of that level's length: typically on a
+ * SharedArrayBuffer, so that other threads read the levels where this one
+ * wrote them). Returns the levels' shapes.
+ *
+ * @example
+ * const outs = [new Uint8Array(new SharedArrayBuffer(128 * 128 * 64))];
+ * downsampleInto("average", image, [256, 256, 64], [2, 2, 1], 1, outs); // [[128, 128, 64, 1]]
+ */
+export function downsampleInto<T extends VoxelArray>(
+  method: DownsampleMethod,
+  data: T,
+  shape: ShapeLike,
+  factor: Factor3,
+  mips: number,
+  outs: readonly VoxelArray[],
+  options: DownsampleOptions = {},
+): Shape4[] {
+  if (outs.length !== mips)
+    throw new DownsampleError(
+      "outs",
+      `${mips} mip(s) need ${mips} output arrays, got ${outs.length}`,
+    );
+  const levels = downsample(method, data, shape, factor, mips, options);
+  return levels.map(({ data: level, shape: s }, k) => {
+    const out = outs[k];
+    if (out.length !== level.length || out.BYTES_PER_ELEMENT !== level.BYTES_PER_ELEMENT)
+      throw new DownsampleError(
+        "outs",
+        `mip ${k + 1} has ${level.length} voxels of ${level.BYTES_PER_ELEMENT} bytes; its output array holds ${out.length} of ${out.BYTES_PER_ELEMENT}`,
+      );
+    // Same element width: the bytes move unchanged (BigInt arrays included).
+    new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(
+      new Uint8Array(level.buffer, level.byteOffset, level.byteLength),
+    );
+    return s;
+  });
+}

@@ -13,6 +13,6 @@ export type {
   VolumeOptions,
   WriteOptions,
 } from "./options";
-export { clearSharedCutouts, releaseSharedCutout } from "./shared-cutouts";
+export { clearSharedCutouts, releaseSharedCutout, takeSharedArray } from "./shared-cutouts";
 export { uniqueValues, type ValueCounts } from "./unique";
 export { Volume } from "./volume";

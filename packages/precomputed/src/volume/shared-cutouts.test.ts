@@ -1,7 +1,7 @@
 import { fromTyped } from "../array";
 import { Bbox } from "../geometry/bbox";
 import { closePool } from "../pool";
-import { clearSharedCutouts, releaseSharedCutout } from "./shared-cutouts";
+import { clearSharedCutouts, releaseSharedCutout, takeSharedArray } from "./shared-cutouts";
 import { Volume } from "./volume";
 
 afterAll(() => closePool());
@@ -57,4 +57,25 @@ test("an unreleased cutout is never handed out again, and buffers of another siz
   releaseSharedCutout(next);
   const bigger = await vol.read(new Bbox([0, 0, 0], [32, 16, 8]), { shared: true });
   expect(bigger.data.buffer).not.toBe(next.data.buffer);
+});
+
+test("takeSharedArray hands out a released buffer of its size, and the held bytes stay bounded", () => {
+  const a = takeSharedArray("uint64", [16, 16, 4]);
+  expect(a.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+  expect(a.shape).toEqual([16, 16, 4, 1]);
+  releaseSharedCutout(a);
+  const b = takeSharedArray("uint32", [32, 16, 4]);
+  expect(b.data.buffer).toBe(a.data.buffer);
+  expect(takeSharedArray("uint32", [32, 16, 4]).data.buffer).not.toBe(b.data.buffer);
+  // Two blocks with their levels fit (8/3 of the largest buffer); a third block pushes the oldest out.
+  const block = () => takeSharedArray("uint8", [64, 64, 4]);
+  const blocks = [block(), block(), block()];
+  const levels = [takeSharedArray("uint8", [32, 32, 4]), takeSharedArray("uint8", [32, 32, 4])];
+  for (const x of [blocks[0], levels[0], blocks[1], levels[1]]) releaseSharedCutout(x);
+  releaseSharedCutout(blocks[2]);
+  const again = [block(), block(), block()].map((x) => x.data.buffer);
+  expect(again).toContain(blocks[1].data.buffer);
+  expect(again).toContain(blocks[2].data.buffer);
+  expect(again).not.toContain(blocks[0].data.buffer);
+  expect(takeSharedArray("uint8", [32, 32, 4]).data.buffer).toBe(levels[1].data.buffer);
 });

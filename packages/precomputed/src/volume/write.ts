@@ -2,7 +2,8 @@
  * Writing a cutout: the box is checked against the chunk grid (and, for a
  * sharded scale, split into the groups of chunks that make whole shard
  * files); chunks the array covers whole are cropped,
- * encoded (in the pool for batches) and stored in one batch; chunks it
+ * encoded (in the pool for batches; from an array on a SharedArrayBuffer
+ * the workers crop them) and stored in one batch; chunks it
  * covers in part are read, patched and written back with the store's
  * conditional update, so a concurrent writer's voxels are never lost.
  */
@@ -55,10 +56,14 @@ export async function writeChunks(
   // at least two per thread): enough queued work to keep the workers busy
   // without one copy per request in flight when chunks are large.
   const inFlight = Math.max(2 * poolSize(), Math.floor(CROP_BUDGET / w.chunkBytes));
+  // An array on a SharedArrayBuffer is cut into chunks by the workers that encode them.
+  const shared = pooled && array.data.buffer instanceof SharedArrayBuffer;
   await w.chunks.putMany(
     full,
     ({ bbox }) =>
-      w.coder.encode(cropArray(array, box, bbox), bbox, compression, { pooled, signal }),
+      shared
+        ? w.coder.encodeFrom(array, box, bbox, compression, { signal })
+        : w.coder.encode(cropArray(array, box, bbox), bbox, compression, { pooled, signal }),
     {
       signal,
       concurrency: Math.min(w.concurrency, inFlight),

@@ -8,11 +8,15 @@ import {
   asFortran,
   Bbox,
   crop,
-  type DownsampledMip,
   type DownsampleMethod,
+  dataTypeOf,
+  downsampleShape,
   fromTyped,
   precomputedKernels,
+  releaseSharedCutout,
+  type Shape4,
   type TypedArray,
+  takeSharedArray,
   type Vec3,
   type Volume,
   type VoxelArray,
@@ -159,7 +163,10 @@ function owned<T extends TypedArray>(data: T): T {
  * Downsample `input` (the voxels of `box` at the mip of `vol`, any ndarray)
  * `opts.mips` times in the worker pool and write each level to the scale
  * whose resolution is `vol`'s times `factor^k`. A contiguous input's buffer
- * is moved to the worker and must not be used afterwards.
+ * is moved to the worker and must not be used afterwards (one on a
+ * SharedArrayBuffer is shared instead). The kernel writes the levels into
+ * shared arrays, from which the workers that encode the new chunks cut
+ * them: no level or chunk is copied on this thread.
  */
 export async function writeDownsamples(
   ctx: TaskContext,
@@ -171,28 +178,50 @@ export async function writeDownsamples(
   if (opts.mips <= 0) return;
   const array = asFortran(input);
   const data = owned(array.data);
-  const levels = await ctx.runKernel<DownsampledMip[]>(
-    precomputedKernels(),
-    "downsample",
-    [opts.method, data, array.shape, opts.factor, opts.mips, { sparse: opts.sparse ?? false }],
-    // A block on a SharedArrayBuffer (a shared read) is shared with the worker, not moved.
-    { transfer: data.buffer instanceof ArrayBuffer ? [data.buffer] : [], signal: opts.signal },
-  );
-  const res = vol.resolution;
-  // Levels are distinct scales: their writes can proceed together.
-  await Promise.all(
-    levels.map(({ data: d, shape }, i) => {
-      const f = factorPow(opts.factor, i + 1);
-      const level = vol.withMip([res[0] * f[0], res[1] * f[1], res[2] * f[2]]);
-      const min: Vec3 = [
-        Math.floor(box.min[0] / f[0]),
-        Math.floor(box.min[1] / f[1]),
-        Math.floor(box.min[2] / f[2]),
-      ];
-      const levelBox = Bbox.fromSize(min, [shape[0], shape[1], shape[2]]);
-      return writeLevel(level, levelBox, fromTyped(d, shape), opts);
-    }),
-  );
+  const dtype = dataTypeOf(data);
+  const levels: VoxelArray[] = [];
+  let shape = array.shape as Shape4;
+  for (let k = 0; k < opts.mips; k++) {
+    shape = downsampleShape(shape, opts.factor);
+    levels.push(takeSharedArray(dtype, shape));
+  }
+  try {
+    await ctx.runKernel<Shape4[]>(
+      precomputedKernels(),
+      "downsampleInto",
+      [
+        opts.method,
+        data,
+        array.shape,
+        opts.factor,
+        opts.mips,
+        levels.map((l) => l.data),
+        { sparse: opts.sparse ?? false },
+      ],
+      // A block on a SharedArrayBuffer (a shared read) is shared with the worker, not moved.
+      { transfer: data.buffer instanceof ArrayBuffer ? [data.buffer] : [], signal: opts.signal },
+    );
+    const res = vol.resolution;
+    // Levels are distinct scales: their writes can proceed together. All
+    // settle before the levels' memory is given back, failed or not.
+    const writes = await Promise.allSettled(
+      levels.map((level, i) => {
+        const f = factorPow(opts.factor, i + 1);
+        const levelVol = vol.withMip([res[0] * f[0], res[1] * f[1], res[2] * f[2]]);
+        const min: Vec3 = [
+          Math.floor(box.min[0] / f[0]),
+          Math.floor(box.min[1] / f[1]),
+          Math.floor(box.min[2] / f[2]),
+        ];
+        const s = level.shape;
+        return writeLevel(levelVol, Bbox.fromSize(min, [s[0], s[1], s[2]]), level, opts);
+      }),
+    );
+    for (const w of writes) if (w.status === "rejected") throw w.reason;
+  } finally {
+    // Every write has settled (or the kernel failed): the next task reuses the levels' memory.
+    for (const level of levels) releaseSharedCutout(level);
+  }
 }
 
 /**
