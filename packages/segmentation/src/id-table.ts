@@ -74,24 +74,34 @@ export class IdTable {
 /**
  * Add the 64-bit ids `words` holds ((low, high) pairs, `n` of them, the
  * buffer 8-byte aligned as a BigUint64Array's is) to `table` and write each
- * voxel's index to `out`. Ids are read as one double per voxel to see where
- * a run of equal ids ends: equal doubles have equal bytes except +0 and -0
- * (zeros compare their words) and NaN patterns (never equal to themselves,
- * so they compare their words too).
+ * voxel's index to `out`, from voxel `from` on. Stops at the first voxel
+ * whose index exceeds `limit` and returns where it stopped (`n` when done),
+ * so that a caller can start with a narrow output and widen it. Ids are
+ * read as one double per voxel to see whether the id changed: equal doubles
+ * have equal bytes except +0 and -0 (which differ in the high word) and NaN
+ * patterns (never equal to themselves, so they compare their words).
  */
-export function indexPairs(words: Uint32Array, n: number, table: IdTable, out: Uint32Array): void {
+export function indexPairs(
+  words: Uint32Array,
+  n: number,
+  table: IdTable,
+  out: Uint16Array | Uint32Array,
+  from = 0,
+  limit = 0xffffffff,
+): number {
   const wide = new Float64Array(words.buffer, words.byteOffset, n);
   let pd = Number.NaN;
   let pl = -1;
   let ph = -1;
   let pv = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < n; i++) {
     const d = wide[i];
-    if (d !== pd || d === 0) {
+    if (d !== pd || (d === 0 && words[2 * i + 1] !== ph)) {
       const lo = words[2 * i];
       const hi = words[2 * i + 1];
       if (lo !== pl || hi !== ph) {
         pv = table.add(lo, hi);
+        if (pv > limit) return i;
         pl = lo;
         ph = hi;
       }
@@ -99,6 +109,30 @@ export function indexPairs(words: Uint32Array, n: number, table: IdTable, out: U
     }
     out[i] = pv;
   }
+  return n;
+}
+
+/** {@link indexPairs} for ids of up to 32 bits, one word per voxel. */
+export function indexWords(
+  words: Uint8Array | Uint16Array | Uint32Array,
+  n: number,
+  table: IdTable,
+  out: Uint16Array | Uint32Array,
+  from = 0,
+  limit = 0xffffffff,
+): number {
+  let pl = -1;
+  let pv = 0;
+  for (let i = from; i < n; i++) {
+    const v = words[i];
+    if (v !== pl) {
+      pv = table.add(v, 0);
+      if (pv > limit) return i;
+      pl = v;
+    }
+    out[i] = pv;
+  }
+  return n;
 }
 
 function grow(a: Uint32Array): Uint32Array {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { countVoxels } from "./counts";
 import type { IntegerLabelArray } from "./label-array";
-import { RemapMissingIdError, RemapRangeError, RemapTableError, remap } from "./remap";
+import { RemapMissingIdError, RemapRangeError, RemapTableError, remap, remapWith } from "./remap";
 import { renumber } from "./renumber";
 
 const list = (a: IntegerLabelArray): (number | bigint)[] =>
@@ -91,6 +91,73 @@ describe("remap", () => {
   });
 });
 
+describe("remap in WebAssembly against the JavaScript loops", () => {
+  const arrays = {
+    uint8: Uint8Array,
+    int16: Int16Array,
+    uint32: Uint32Array,
+    uint64: BigUint64Array,
+    int64: BigInt64Array,
+  } as const;
+  const types: [keyof typeof arrays, (v: bigint) => number | bigint][] = [
+    ["uint8", (v) => Number(BigInt.asUintN(8, v))],
+    ["int16", (v) => Number(BigInt.asIntN(16, v))],
+    ["uint32", (v) => Number(BigInt.asUintN(32, v))],
+    ["uint64", (v) => BigInt.asUintN(64, v)],
+    ["int64", (v) => BigInt.asIntN(64, v)],
+  ];
+
+  test("property: every input and output type, tables with and without missing ids", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...types),
+        fc.constantFrom(...types),
+        fc.array(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(11), { minLength: 1, maxLength: 400 }),
+        fc.boolean(),
+        fc.boolean(),
+        ([inType, inCast], [outType, outCast], pool, picks, preserve, dropOne) => {
+          const make = arrays[inType] as unknown as {
+            from(values: (number | bigint)[]): IntegerLabelArray;
+          };
+          const labels = make.from(picks.map((p) => inCast(pool[p % pool.length])));
+          const ids = [...new Set(list(labels))];
+          // Values in the output type; some ids left out when dropOne.
+          const table = new Map(
+            ids.slice(dropOne ? 1 : 0).map((id, k) => [id, outCast(BigInt(k) * 7919n + 2n ** 33n)]),
+          );
+          const run = (engine: "wasm" | "js") => {
+            try {
+              return list(
+                remapWith(labels, table, { preserveMissing: preserve, dataType: outType }, engine),
+              );
+            } catch (e) {
+              return (e as Error).message;
+            }
+          };
+          expect(run("wasm")).toEqual(run("js"));
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  test("many chunks, ids above 2^32, missing ids kept in late chunks, and a growing table", () => {
+    const n = 300_000;
+    const labels = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) labels[i] = (BigInt(Math.floor(i / 13) % 5000) << 33n) | 3n;
+    // The table has the first 1000 ids; the 4000 others are kept as they are.
+    const table = new Map<bigint, bigint>();
+    for (let k = 0; k < 1000; k++) table.set((BigInt(k) << 33n) | 3n, BigInt(k) + 2n ** 40n);
+    const got = remapWith(labels, table, { preserveMissing: true }, "wasm") as BigUint64Array;
+    const want = remapWith(labels, table, { preserveMissing: true }, "js") as BigUint64Array;
+    expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+    expect(got[n - 1]).toBe(labels[n - 1]);
+    expect(got[0]).toBe(2n ** 40n);
+    expect(() => remapWith(labels, table, {}, "wasm")).toThrow(RemapMissingIdError);
+  });
+});
+
 describe("renumber", () => {
   test("ids in order of first appearance from start, zero kept, the smallest type", () => {
     const r = renumber(new BigUint64Array([0n, 7n, 2n ** 40n, 7n]));
@@ -129,6 +196,27 @@ describe("renumber", () => {
     const r = renumber(labels);
     expect(r.dataType).toBe("uint32");
     expect((r.labels as Uint32Array)[69999]).toBe(70000);
+  });
+
+  test("the uint16 indices widen to uint32 where the 65536th id appears (64-bit ids, any start)", () => {
+    // 70,000 ids above 2^32, each twice, after a prefix of zeros and repeats.
+    const ids = Array.from({ length: 70000 }, (_, i) => (BigInt(i) << 32n) | 9n);
+    const labels = BigUint64Array.from([0n, 0n, ...ids, ...ids.slice(0, 5)]);
+    // [options, new id of ids[0], index of ids[k] in mapping.from minus k]
+    for (const [options, first, shift] of [
+      [{}, 1, 0],
+      [{ start: 5 }, 5, 0],
+      [{ preserveZero: false, start: 0 }, 1, 1],
+    ] as const) {
+      const r = renumber(labels, options);
+      expect(r.dataType).toBe("uint32");
+      const out = r.labels as Uint32Array;
+      expect(out[0]).toBe(0);
+      expect(out[2]).toBe(first);
+      expect(out[2 + 69999]).toBe(first + 69999);
+      expect(out[2 + 70000 + 4]).toBe(first + 4);
+      expect(r.mapping.from[69999 + shift]).toBe(ids[69999]);
+    }
   });
 
   test("property: remap(labels, mapping) inverts renumber", () => {

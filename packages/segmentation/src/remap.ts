@@ -1,10 +1,13 @@
 /**
  * Remap: replace every id of a label array through a table — a Map, (from,
  * to) pairs, or a dense array indexed by the old id (the seed's .npy maps).
+ * The voxel loop runs in WebAssembly (assembly/remap.ts) a chunk at a time;
+ * the JavaScript loops here are the reference the tests compare it with.
  */
 import { IdTable } from "./id-table";
 import { type IntegerLabelArray, labelWords } from "./label-array";
 import { fromWords, type LabelType, labelTypeOf, newLabels, toWords } from "./label-types";
+import { wasmArena } from "./wasm/remap.wasm";
 
 /** A remap table: old id -> new id. */
 export type RemapTable =
@@ -164,72 +167,286 @@ export function remap(
   table: RemapTable,
   options: RemapOptions = {},
 ): IntegerLabelArray {
+  return remapWith(labels, table, options, "wasm");
+}
+
+/**
+ * {@link remap} with its loops in WebAssembly (assembly/remap.ts) or in
+ * JavaScript: the reference the tests compare the WebAssembly loops with.
+ */
+export function remapWith(
+  labels: IntegerLabelArray,
+  table: RemapTable,
+  options: RemapOptions,
+  engine: "wasm" | "js",
+): IntegerLabelArray {
   const inType = labelTypeOf(labels);
   const outType = options.dataType ?? inType;
   const preserve = options.preserveMissing ?? false;
   const lookup = buildLookup(table, inType, outType);
-  const { words, pairs } = labelWords(labels, "remap");
   const out = newLabels(outType, labels.length);
-  const ow = out.words;
-  const outPairs = out.pairs;
-  const { dense, table: ids, valueLo, valueHi, fits } = lookup;
-  const denseLength = dense ? dense.length : 0;
-  const n = labels.length;
-  // 64-bit ids also seen as doubles (same bytes), for one load or store per voxel.
-  const wide = pairs ? new Float64Array(words.buffer, words.byteOffset, n) : new Float64Array(0);
-  const owide = outPairs ? new Float64Array(ow.buffer, ow.byteOffset, n) : new Float64Array(0);
-  const valueF = new Float64Array(valueLo.length);
-  const valueW = new Uint32Array(valueF.buffer);
-  for (let k = 0; k < valueLo.length; k++) {
-    valueW[2 * k] = valueLo[k];
-    valueW[2 * k + 1] = valueHi[k];
-  }
-  // Ids come in runs along x: each run is looked up once, then filled.
-  let i = 0;
-  while (i < n) {
-    let j = i + 1;
-    let lo: number;
-    let hi: number;
-    if (pairs) {
-      lo = words[2 * i];
-      hi = words[2 * i + 1];
-      const v = wide[i];
-      // One 64-bit load per voxel: equal doubles have equal bits, except
-      // +0 and -0 (so zeros compare words) and NaN (never equal: runs of one).
-      if (v !== 0) while (j < n && wide[j] === v) j++;
-      else while (j < n && words[2 * j] === lo && words[2 * j + 1] === hi) j++;
-    } else {
-      lo = words[i];
-      hi = 0;
-      while (j < n && words[j] === lo) j++;
-    }
-    const k = dense ? (hi === 0 && lo < denseLength ? dense[lo] : -1) : ids.indexOf(lo, hi);
-    let vl: number;
-    let vh: number;
-    if (k >= 0 && fits[k] === 1) {
-      vl = valueLo[k];
-      vh = valueHi[k];
-    } else {
-      const id = fromWords(lo, hi, inType);
-      if (k >= 0) throw new RemapRangeError(id, lookup.values[k], outType, options.context);
-      if (!preserve) throw new RemapMissingIdError(id, options.context);
-      const w = toWords(id, outType);
-      if (!w) throw new RemapRangeError(id, id, outType, options.context);
-      [vl, vh] = w;
-    }
-    const value = k >= 0 ? valueF[k] : Number.NaN;
-    if (outPairs && !Number.isNaN(value)) {
-      // A double that is not NaN keeps its bits when stored: one store per voxel.
-      for (let o = i; o < j; o++) owide[o] = value;
-    } else if (outPairs) {
-      for (let e = 2 * j, o = 2 * i; o < e; o += 2) {
-        ow[o] = vl;
-        ow[o + 1] = vh;
-      }
-    } else {
-      for (let o = i; o < j; o++) ow[o] = vl;
-    }
-    i = j;
+  const values = new Values(lookup, inType, outType, preserve, options.context);
+  if (engine === "wasm") remapChunks(labels, values, out.array);
+  else {
+    const { words, pairs } = labelWords(labels, "remap");
+    if (pairs) remapPairs(words as Uint32Array, labels.length, values, out.words, out.pairs);
+    else remapWords(words, labels.length, values, out.words, out.pairs);
   }
   return out.array;
+}
+
+/**
+ * The new value of each id the labels hold, by index: the table's entries,
+ * then the missing ids kept as they are (with `preserveMissing`). Each value
+ * is held as words and, for 64-bit outputs, as the double with the same
+ * bytes, so that a voxel takes one store.
+ */
+class Values {
+  lo: Uint32Array;
+  hi: Uint32Array;
+  wide: Float64Array;
+  private size: number;
+  /** Missing ids kept as they are, by their index here. */
+  private readonly kept = new IdTable(16);
+
+  /** Number of values. */
+  get count(): number {
+    return this.size;
+  }
+
+  /** Whether value k can be written (a table entry whose value the output type holds). */
+  usable(k: number): boolean {
+    const { fits } = this.lookup;
+    return k >= fits.length || fits[k] === 1;
+  }
+
+  /** The id (lo, hi) whose value has index k. */
+  keyOf(k: number): [number, number] {
+    const { table } = this.lookup;
+    const t = k < table.size ? table : this.kept;
+    const j = k < table.size ? k : k - table.size;
+    return [t.lo[j], t.hi[j]];
+  }
+
+  constructor(
+    private readonly lookup: Lookup,
+    private readonly inType: LabelType,
+    private readonly outType: LabelType,
+    private readonly preserve: boolean,
+    private readonly context: string | undefined,
+  ) {
+    const { valueLo, valueHi } = lookup;
+    this.size = valueLo.length;
+    this.wide = new Float64Array(this.size + 16);
+    this.lo = new Uint32Array(this.wide.length);
+    this.hi = new Uint32Array(this.wide.length);
+    this.lo.set(valueLo);
+    this.hi.set(valueHi);
+    const w = new Uint32Array(this.wide.buffer);
+    for (let k = 0; k < this.size; k++) {
+      w[2 * k] = valueLo[k];
+      w[2 * k + 1] = valueHi[k];
+    }
+  }
+
+  /** The index of the value of id (lo, hi); throws when the id has none or it does not fit. */
+  of(lo: number, hi: number): number {
+    const { dense, table, fits } = this.lookup;
+    const k = dense ? (hi === 0 && lo < dense.length ? dense[lo] : -1) : table.indexOf(lo, hi);
+    if (k >= 0 && fits[k] === 1) return k;
+    const id = fromWords(lo, hi, this.inType);
+    if (k >= 0) throw new RemapRangeError(id, this.lookup.values[k], this.outType, this.context);
+    if (!this.preserve) throw new RemapMissingIdError(id, this.context);
+    const w = toWords(id, this.outType);
+    if (!w) throw new RemapRangeError(id, id, this.outType, this.context);
+    const known = this.kept.indexOf(lo, hi);
+    if (known >= 0) return this.lookup.valueLo.length + known;
+    this.kept.add(lo, hi);
+    return this.append(w[0], w[1]);
+  }
+
+  private append(lo: number, hi: number): number {
+    const k = this.size++;
+    if (k === this.wide.length) {
+      const wide = new Float64Array(2 * k);
+      wide.set(this.wide);
+      this.wide = wide;
+      const l = new Uint32Array(2 * k);
+      l.set(this.lo);
+      this.lo = l;
+      const h = new Uint32Array(2 * k);
+      h.set(this.hi);
+      this.hi = h;
+    }
+    this.lo[k] = lo;
+    this.hi[k] = hi;
+    const w = new Uint32Array(this.wide.buffer, 8 * k, 2);
+    w[0] = lo;
+    w[1] = hi;
+    return k;
+  }
+}
+
+interface RemapExports {
+  insert(
+    slots: number,
+    used: number,
+    bits: number,
+    lo: number,
+    hi: number,
+    valueLo: number,
+    valueHi: number,
+  ): void;
+  remap(
+    inBytes: number,
+    outBytes: number,
+    input: number,
+    output: number,
+    from: number,
+    to: number,
+    slots: number,
+    used: number,
+    bits: number,
+  ): number;
+}
+
+/** Voxels per chunk: a chunk's ids and values stay in the core's cache. */
+const CHUNK = 1 << 15;
+
+/**
+ * Remap in WebAssembly, a chunk at a time: each chunk of ids is copied into
+ * the module's memory, remapped there and its values copied out, so the
+ * copies run in cache and the array crosses memory once each way, as in a
+ * native loop. Ids the module's table lacks come back to {@link Values.of},
+ * which throws or keeps them (and they join the table).
+ */
+function remapChunks(labels: IntegerLabelArray, values: Values, out: IntegerLabelArray): void {
+  const n = labels.length;
+  const inBytes = labels.BYTES_PER_ELEMENT;
+  const outBytes = out.BYTES_PER_ELEMENT;
+  const arena = wasmArena();
+  const wasm = arena.exports as unknown as RemapExports;
+  const src = new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength);
+  const dst = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  const words = labelWords(labels, "remap");
+  let bits = 0;
+  let base = 0;
+  let slots = 0;
+  let used = 0;
+  // (Re)build the table with room for twice its entries.
+  const build = (): void => {
+    bits = 4;
+    while (1 << bits < 2 * values.count) bits++;
+    base = arena.reserve(CHUNK * 16 + (1 << bits) * 17);
+    used = base + CHUNK * 16;
+    slots = used + (1 << bits);
+    new Uint8Array(arena.memory.buffer, used, 1 << bits).fill(0);
+    for (let k = 0; k < values.count; k++) {
+      if (!values.usable(k)) continue;
+      const [lo, hi] = values.keyOf(k);
+      wasm.insert(slots, used, bits, lo, hi, values.lo[k], values.hi[k]);
+    }
+  };
+  build();
+  for (let i = 0; i < n; i += CHUNK) {
+    const m = Math.min(CHUNK, n - i);
+    const input = base;
+    const output = base + CHUNK * 8;
+    new Uint8Array(arena.memory.buffer, input, m * inBytes).set(
+      src.subarray(i * inBytes, (i + m) * inBytes),
+    );
+    let done = 0;
+    while ((done = wasm.remap(inBytes, outBytes, input, output, done, m, slots, used, bits)) < m) {
+      const v = i + done;
+      const lo = words.pairs ? words.words[2 * v] : words.words[v];
+      const hi = words.pairs ? words.words[2 * v + 1] : 0;
+      const k = values.of(lo, hi);
+      if (2 * values.count > 1 << bits) build();
+      else wasm.insert(slots, used, bits, lo, hi, values.lo[k], values.hi[k]);
+    }
+    dst.set(new Uint8Array(arena.memory.buffer, output, m * outBytes), i * outBytes);
+  }
+}
+
+/**
+ * Remap 64-bit ids, read as one double per voxel to see whether the id
+ * changed: equal doubles have equal bytes except +0 and -0 (which differ in
+ * the high word) and NaN patterns (never equal, so they compare words).
+ * A 64-bit value is stored as a double when it is not a NaN pattern (whose
+ * bytes a double store may not keep), else as two words.
+ */
+function remapPairs(
+  words: Uint32Array,
+  n: number,
+  values: Values,
+  out: Uint8Array | Uint16Array | Uint32Array,
+  outPairs: boolean,
+): void {
+  const wide = new Float64Array(words.buffer, words.byteOffset, n);
+  const owide = outPairs ? new Float64Array(out.buffer, out.byteOffset, n) : undefined;
+  let pd = Number.NaN;
+  let pl = -1;
+  let ph = -1;
+  let k = 0;
+  let vd = 0;
+  let vl = 0;
+  let vh = 0;
+  let number = true;
+  for (let i = 0; i < n; i++) {
+    const d = wide[i];
+    if (d !== pd || (d === 0 && words[2 * i + 1] !== ph)) {
+      const lo = words[2 * i];
+      const hi = words[2 * i + 1];
+      if (lo !== pl || hi !== ph) {
+        k = values.of(lo, hi);
+        vd = values.wide[k];
+        vl = values.lo[k];
+        vh = values.hi[k];
+        number = !Number.isNaN(vd);
+        pl = lo;
+        ph = hi;
+      }
+      pd = d;
+    }
+    if (owide === undefined) out[i] = vl;
+    else if (number) owide[i] = vd;
+    else {
+      out[2 * i] = vl;
+      out[2 * i + 1] = vh;
+    }
+  }
+}
+
+/** Remap ids of up to 32 bits: the value is looked up again only where the id changes. */
+function remapWords(
+  words: Uint8Array | Uint16Array | Uint32Array,
+  n: number,
+  values: Values,
+  out: Uint8Array | Uint16Array | Uint32Array,
+  outPairs: boolean,
+): void {
+  const owide = outPairs ? new Float64Array(out.buffer, out.byteOffset, n) : undefined;
+  let pl = -1;
+  let k = 0;
+  let vd = 0;
+  let vl = 0;
+  let vh = 0;
+  let number = true;
+  for (let i = 0; i < n; i++) {
+    const lo = words[i];
+    if (lo !== pl) {
+      k = values.of(lo, 0);
+      vd = values.wide[k];
+      vl = values.lo[k];
+      vh = values.hi[k];
+      number = !Number.isNaN(vd);
+      pl = lo;
+    }
+    if (owide === undefined) out[i] = vl;
+    else if (number) owide[i] = vd;
+    else {
+      out[2 * i] = vl;
+      out[2 * i + 1] = vh;
+    }
+  }
 }

@@ -3,7 +3,7 @@
  * order of first appearance (x fastest), in the smallest type that holds
  * them — fastremap's `renumber` with `preserve_zero`.
  */
-import { IdTable, indexPairs } from "./id-table";
+import { IdTable, indexPairs, indexWords } from "./id-table";
 import { type IntegerLabelArray, labelWords } from "./label-array";
 import { type LabelType, labelTypeOf, newLabels } from "./label-types";
 
@@ -45,20 +45,19 @@ export function renumber(labels: IntegerLabelArray, options: RenumberOptions = {
   const table = new IdTable(1024);
   // With preserveZero, id 0 takes index 0 and keeps the value 0.
   if (preserveZero) table.add(0, 0);
-  const index = new Uint32Array(n);
-  if (pairs) {
-    indexPairs(words as Uint32Array, n, table, index);
-  } else {
-    let pl = -1;
-    let pv = 0;
-    for (let i = 0; i < n; i++) {
-      const v = words[i];
-      if (v !== pl) {
-        pv = table.add(v, 0);
-        pl = v;
-      }
-      index[i] = pv;
-    }
+  // Indices are written as uint16 (the usual case: the output is then ready
+  // or narrows to uint8) and widened to uint32 when a 65536th id appears.
+  const index16 = new Uint16Array(n);
+  const into = (out: Uint16Array | Uint32Array, from: number, limit: number) =>
+    pairs
+      ? indexPairs(words as Uint32Array, n, table, out, from, limit)
+      : indexWords(words, n, table, out, from, limit);
+  const stopped = into(index16, 0, 0xffff);
+  let index: Uint16Array | Uint32Array = index16;
+  if (stopped < n) {
+    index = new Uint32Array(n);
+    index.set(index16.subarray(0, stopped));
+    into(index, stopped, 0xffffffff);
   }
   const skip = preserveZero ? 1 : 0;
   const count = table.size - skip;
@@ -72,12 +71,8 @@ export function renumber(labels: IntegerLabelArray, options: RenumberOptions = {
   // is the table index itself: the output is the index array, narrowed.
   const identity = preserveZero ? start === 1 : start === 0;
   if (identity && dataType !== "uint64") {
-    if (dataType !== "uint32") {
-      const narrow = newLabels(dataType, n).array as Uint8Array | Uint16Array;
-      narrow.set(index);
-      relabelled = narrow;
-    }
-  } else if (dataType === "uint32") {
+    if (dataType === "uint8") relabelled = Uint8Array.from(index);
+  } else if (dataType === (index instanceof Uint16Array ? "uint16" : "uint32")) {
     // The index array becomes the output: one pass instead of two.
     for (let i = 0; i < n; i++) index[i] = values[index[i]];
   } else {
