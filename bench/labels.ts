@@ -14,7 +14,7 @@
  *     table, uint64 output.
  *
  * Inputs are made with ngpipe's own generator (voronoiSegmentation).
- * Run: npx tsx bench/labels.ts [rounds]
+ * Run: npx tsx bench/labels.ts [rounds] [ccl|renumber|remap ...] (default: all)
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -25,6 +25,8 @@ import { connectedComponents, countVoxels, remap, renumber } from "../packages/s
 import { voronoiSegmentation } from "../packages/tasks/src/synthetic";
 
 const rounds = Number(process.argv[2] ?? 3);
+const only = process.argv.slice(3);
+const wanted = (what: string) => only.length === 0 || only.includes(what);
 const anchors = resolve(__dirname, "../../shared/anchors");
 const dir = join(tmpdir(), "ngpipe-bench-labels");
 mkdirSync(dir, { recursive: true });
@@ -101,10 +103,12 @@ const sha = (out: unknown) =>
     .digest("hex");
 
 console.log(`bench/labels.ts: ${rounds} rounds, inputs in ${dir}`);
-for (const [shape, seeds] of [
-  [[256, 256, 256], 300],
-  [[512, 512, 128], 2000],
-] as const) {
+for (const [shape, seeds] of wanted("ccl")
+  ? ([
+      [[256, 256, 256], 300],
+      [[512, 512, 128], 2000],
+    ] as const)
+  : []) {
   const { file, data } = input(`seg_u32_${shape.join("x")}_${seeds}.bin`, () =>
     voronoiSegmentation(shape, { seeds }),
   );
@@ -128,17 +132,19 @@ const { file: f64, data: d64 } = input("seg_u64_512x512x128.bin", () => {
   return a;
 });
 const labels64 = d64 as BigUint64Array;
-compare(
-  "renumber 512x512x128 uint64 -> uint16 vs fastremap renumber",
-  () => native("fastremap", ["renumber", "--in", f64]),
-  () => renumber(labels64),
-);
+if (wanted("renumber"))
+  compare(
+    "renumber 512x512x128 uint64 -> uint16 vs fastremap renumber",
+    () => native("fastremap", ["renumber", "--in", f64]),
+    () => renumber(labels64),
+  );
 // A full table: every id to a new uint64 value.
 const { ids } = countVoxels(labels64);
 const to = new BigUint64Array(ids.length);
 for (let k = 0; k < ids.length; k++) to[k] = BigInt(k) * 3n + (1n << 40n);
-compare(
-  "remap 512x512x128 uint64 (full table, uint64 out) vs fastremap remap",
-  () => native("fastremap", ["remap", "--in", f64]),
-  () => remap(labels64, { from: ids, to }),
-);
+if (wanted("remap"))
+  compare(
+    "remap 512x512x128 uint64 (full table, uint64 out) vs fastremap remap",
+    () => native("fastremap", ["remap", "--in", f64]),
+    () => remap(labels64, { from: ids, to }),
+  );

@@ -8,7 +8,13 @@
  * downsample stages.
  */
 import { MeshLayer, MultiresMeshLayer } from "@ngpipe/mesh";
-import { downsampleAverage, downsampleMode, fromTyped, Volume } from "@ngpipe/precomputed";
+import {
+  downsampleAverage,
+  downsampleMode,
+  fromTyped,
+  ShardReader,
+  Volume,
+} from "@ngpipe/precomputed";
 import {
   createDownsampleTasks,
   createMeshingTasks,
@@ -163,6 +169,11 @@ export interface WrittenMultires {
   shards: string[];
   /** Levels of detail of each segment. */
   lods: Map<string, number>;
+  /**
+   * Where each lod's fragments lie in the shard files: per segment and lod,
+   * the byte range `[start, end)` of the lod's fragment data in `file`.
+   */
+  lodRanges: Array<{ id: string; lod: number; file: string; start: number; end: number }>;
 }
 
 /**
@@ -183,12 +194,25 @@ export async function writeMultiresLayer(dir: string): Promise<WrittenMultires> 
   await runAll(createMeshingTasks(url, { shape: MESH_BLOCK, format: "multires" }));
   await runAll(createMultiresMeshMergeTasks(url, { sharded: true, cellShape: [16, 16, 8] }));
   const meshes = await MultiresMeshLayer.open(url);
-  const meshed = [...(await (await MeshLayer.open(url)).listFragments()).keys()].sort(
-    (a, b) => Number(a) - Number(b),
-  );
+  const forged = await (await MeshLayer.open(url)).listFragments("fragments/", { recursive: true });
+  const meshed = [...forged.keys()].sort((a, b) => Number(a) - Number(b));
   const lods = new Map<string, number>();
-  for (const id of meshed) lods.set(id, (await meshes.manifest(id)).lods.length);
+  const lodRanges: WrittenMultires["lodRanges"] = [];
+  // An object's fragment data lies right before its manifest (the shard
+  // entry), lod 0 first.
+  const reader = new ShardReader(meshes.storage, meshes.info.sharding!);
+  for (const id of meshed) {
+    const manifest = await meshes.manifest(id);
+    lods.set(id, manifest.lods.length);
+    const entry = (await reader.locateChunk(BigInt(id)))!;
+    const sizes = manifest.lods.map((l) => l.sizes.reduce((a, b) => a + b, 0));
+    let at = entry.start - sizes.reduce((a, b) => a + b, 0);
+    sizes.forEach((size, lod) => {
+      lodRanges.push({ id, lod, file: entry.key, start: at, end: at + size });
+      at += size;
+    });
+  }
   const shards: string[] = [];
   for await (const k of meshes.storage.list("")) if (k.endsWith(".shard")) shards.push(k);
-  return { meshed, shards, lods };
+  return { meshed, shards, lods, lodRanges };
 }

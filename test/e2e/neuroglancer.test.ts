@@ -3,7 +3,8 @@
  * in the real Neuroglancer viewer (headless Debian chromium driven by
  * playwright-core) without errors, meshes and skeletons (unsharded and sharded)
  * included; and a sharded multiresolution mesh layer renders in the 3d view
- * at two zoom levels.
+ * at two zoom levels, Neuroglancer reading only coarse lods (by byte range
+ * from the shard file) far out and lod 0 close up.
  *
  * Skipped (with the reason printed) when chromium or the viewer bundle is
  * missing; under CI=true that is a failure instead.
@@ -250,7 +251,7 @@ describe("Neuroglancer end to end, multiresolution meshes", () => {
   afterAll(() => closeSession({ browser, data, viewer, dataDir }));
 
   e2e(
-    "a sharded multiresolution mesh layer renders in 3d, zoomed out and zoomed in, without errors",
+    "a sharded multiresolution mesh layer renders in 3d, zoomed out (coarse lods) and in (lod 0), without errors",
     async () => {
       if (missing) throw new Error(`cannot run the Neuroglancer end-to-end test: ${missing}`);
       dataDir = mkdtempSync(join(tmpdir(), "ngpipe-e2e-multires-"));
@@ -288,22 +289,19 @@ describe("Neuroglancer end to end, multiresolution meshes", () => {
       const [layer] = neuroglancerState(data.url, await findLayers(dataDir)).layers;
       // The zoom (projectionScale, in voxels of the global dimensions across
       // the view) only applies with the dimensions and position given.
-      const state = (projectionScale: number) => ({
+      const state = (projectionScale: number, segments = written.meshed) => ({
         dimensions: { x: [8e-9, "m"], y: [8e-9, "m"], z: [8e-9, "m"] },
         position: [64, 64, 16],
-        layers: [{ ...layer, segments: written.meshed }],
+        layers: [{ ...layer, segments }],
         layout: "3d",
         projectionScale,
       });
       /** Loads the view at a zoom, waits until everything visible is drawn, returns its probe. */
       const view = async (projectionScale: number, name: string): Promise<LayerProbe> => {
-        const before = requests.length;
         const hash = `#!${encodeURIComponent(JSON.stringify(state(projectionScale)))}`;
-        if (before === 0) await page.goto(`${viewer!.url}/${hash}`);
-        else
-          await page.evaluate((h) => {
-            (globalThis as unknown as PageGlobals).location.hash = h;
-          }, hash);
+        await page.evaluate((h) => {
+          (globalThis as unknown as PageGlobals).location.hash = h;
+        }, hash);
         const deadline = Date.now() + SETTLE_TIMEOUT_MS;
         for (;;) {
           const probe = await page.evaluate(probeLayers);
@@ -330,10 +328,49 @@ describe("Neuroglancer end to end, multiresolution meshes", () => {
         return probe![0];
       };
 
-      // Far: about 14 pixels for the whole dataset, pixels wider than lod 1's
-      // scale (80 nm), so lod 0 is not needed. Near: the dataset fills the view.
-      const far = await view(8192, "far");
+      // The viewer starts with no segment shown and waits for its layout:
+      // while the 3d panel is being laid out its pixel size is not yet the
+      // one the state asks for, and meshes requested then would be any lod.
+      const empty = `#!${encodeURIComponent(JSON.stringify(state(8192, [])))}`;
+      await page.goto(`${viewer.url}/${empty}`);
+      for (const deadline = Date.now() + SETTLE_TIMEOUT_MS; Date.now() < deadline; ) {
+        const probe = await page.evaluate(probeLayers);
+        if (probe?.[0]?.ready && log.inFlight() === 0 && log.idleMs() > QUIET_MS) break;
+        await page.waitForTimeout(250);
+      }
+
+      /**
+       * The lods whose fragment data the ranged shard reads from request
+       * `from` on touched (manifests and shard indexes lie outside them).
+       */
+      const lodsRead = (from: number): number[] => {
+        const lods = new Set<number>();
+        for (const r of requests.slice(from)) {
+          const m = /^bytes=(\d+)-(\d+)$/.exec(r.range ?? "");
+          if (!m || !r.path.endsWith(".shard")) continue;
+          const file = r.path.slice(r.path.lastIndexOf("/") + 1);
+          const [start, end] = [Number(m[1]), Number(m[2]) + 1];
+          for (const l of written.lodRanges)
+            if (l.file === file && start < l.end && end > l.start) lods.add(l.lod);
+        }
+        return [...lods].sort((a, b) => a - b);
+      };
+
+      // Far: the whole dataset within a pixel or two. Near: the dataset fills
+      // the view. (At a zoom of 8192 voxels across the view Neuroglancer,
+      // with its default mesh resolution, still asks for lod 0 of this small
+      // layer: the far zoom is 32 times that, the lod it asks for there 8
+      // times coarser than lod 0 needs, a margin either way.)
+      const far = await view(262_144, "far");
+      const farLods = lodsRead(0);
+      const nearFrom = requests.length;
       const near = await view(64, "near");
+      const nearLods = lodsRead(nearFrom);
+      // Neuroglancer picks each octree node's lod from its pixel size: far,
+      // only coarse lods are read; near, the finest.
+      expect(farLods.length).toBeGreaterThan(0);
+      expect(farLods[0]).toBeGreaterThan(0);
+      expect(nearLods).toContain(0);
       expect(errors).toEqual([]);
       expect(requests.filter((r) => r.status >= 400)).toEqual([]);
       expect(requests.some((r) => r.path === "/multires/mesh/info" && r.status === 200)).toBe(true);

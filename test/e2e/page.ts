@@ -100,7 +100,8 @@ export function probeLayers(): LayerProbe[] | null {
 
 /** Every request the data server answered, and whether it is busy. */
 export interface RequestLog {
-  requests: Array<{ path: string; status: number }>;
+  /** Path (decoded), status, and the Range header of ranged reads. */
+  requests: Array<{ path: string; status: number; range?: string }>;
   /** Requests not answered yet. */
   inFlight(): number;
   /** Milliseconds since a request came or was answered. */
@@ -118,7 +119,11 @@ export function recordRequests(server: ViewServer["server"]): RequestLog {
     res.on("close", () => {
       inFlight--;
       lastActivity = Date.now();
-      requests.push({ path: decodeURIComponent(req.url ?? ""), status: res.statusCode });
+      requests.push({
+        path: decodeURIComponent(req.url ?? ""),
+        status: res.statusCode,
+        ...(req.headers.range && { range: req.headers.range }),
+      });
     });
   });
   return { requests, inFlight: () => inFlight, idleMs: () => Date.now() - lastActivity };

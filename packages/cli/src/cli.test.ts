@@ -76,7 +76,11 @@ test("stage commands run locally: downsample, mesh forge and mesh merge", async 
 
 test("mesh forge --multires, merge --multires --sharded and convert write multiresolution meshes", async () => {
   const url = await segLayer("multires");
-  expect(await ngpipe("mesh", "forge", url, "--shape", "24,24,24", "--multires")).toBe(0);
+  expect(
+    await ngpipe("mesh", "forge", url, "--shape", "24,24,24", "--multires", "--buckets", "4"),
+  ).toBe(0);
+  const forge = await (await MeshLayer.open(url)).storage.getJson("fragments/manifest.json");
+  expect(forge).toMatchObject({ bucketBits: 2 });
   expect(
     await ngpipe("mesh", "merge", url, "--multires", "--sharded", "--cell-shape", "8,8,2"),
   ).toBe(0);
@@ -101,6 +105,12 @@ test("bad multiresolution options are usage errors", async () => {
   const url = await segLayer("multires-bad");
   expect(await ngpipe("mesh", "merge", url, "--multires", "--bits", "12")).not.toBe(0);
   expect(cli.err).toMatch(/--bits must be 10 or 16, got 12/);
+  cli.clear();
+  expect(await ngpipe("mesh", "forge", url, "--buckets", "4")).not.toBe(0);
+  expect(cli.err).toMatch(/--buckets needs --multires/);
+  cli.clear();
+  expect(await ngpipe("mesh", "forge", url, "--multires", "--buckets", "6")).not.toBe(0);
+  expect(cli.err).toMatch(/buckets must be a power of two from 1 to 65536, got 6/);
   cli.clear();
   expect(await ngpipe("mesh", "merge", url, "--sharded")).not.toBe(0);
   expect(cli.err).toMatch(/--sharded needs --multires/);

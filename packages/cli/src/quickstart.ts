@@ -186,7 +186,9 @@ export async function quickstart(dir: string, o: QuickstartOptions = {}): Promis
   say(await describeLayer(image));
   say(await describeLayer(segmentation));
   const meshes = await MultiresMeshLayer.open(segmentation);
-  const segments = (await (await MeshLayer.open(segmentation)).listFragments()).size;
+  // Segments meshed: the ids of the forge's fragments (in their hash buckets).
+  const forge = await MeshLayer.open(segmentation);
+  const segments = (await forge.listFragments("fragments/", { recursive: true })).size;
   let shards = 0;
   for await (const k of meshes.storage.list("")) if (k.endsWith(".shard")) shards++;
   say(

@@ -26,6 +26,25 @@ test("writeBlockFragments names fragments <id>:0:<block> and manifests list them
   expect((await meshes.get(7)).faces.length).toBe(3);
 });
 
+test("keyOf places fragments in subdirectories, and a recursive listing finds them by id", async () => {
+  const meshes = await MeshLayer.open("mem://mesh-layer/key-of", { meshDir: "mesh" });
+  const block = {
+    minpt: [0, 0, 0] as [number, number, number],
+    maxpt: [8, 8, 8] as [number, number, number],
+  };
+  const keys = await meshes.writeBlockFragments(block, ["7", "12"], [tri, tri], {
+    keyOf: (name, id) => `b/${Number(id) % 2}/${name}`,
+  });
+  expect(keys).toEqual(["b/1/7:0:0-8_0-8_0-8", "b/0/12:0:0-8_0-8_0-8"]);
+  expect(await meshes.listFragments()).toEqual(new Map());
+  expect(await meshes.listFragments("b/", { recursive: true })).toEqual(
+    new Map([
+      ["12", ["b/0/12:0:0-8_0-8_0-8"]],
+      ["7", ["b/1/7:0:0-8_0-8_0-8"]],
+    ]),
+  );
+});
+
 test("a segment id that is not a decimal uint64 is refused before anything is written", async () => {
   const meshes = await MeshLayer.open("mem://mesh-layer/bad-id", { meshDir: "mesh" });
   const block = {

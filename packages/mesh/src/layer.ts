@@ -184,19 +184,26 @@ export class MeshLayer {
   /**
    * Write the fragments one meshing block made: `<id>:<lod>:<block>` for
    * each id (decimal strings, so uint64 ids stay exact), where `<block>` is
-   * the block's {@link bboxFilename}, in parallel; returns the names written.
+   * the block's {@link bboxFilename}, in parallel; returns the keys written.
+   * `keyOf` places each fragment under another key (a bucket directory, for
+   * instance); by default its key is its name.
    */
   async writeBlockFragments(
     block: VoxelBox,
     ids: readonly string[],
     fragments: readonly Uint8Array[],
-    options: { lod?: number; signal?: AbortSignal } = {},
+    options: {
+      lod?: number;
+      signal?: AbortSignal;
+      keyOf?: (name: string, id: string) => string;
+    } = {},
   ): Promise<string[]> {
     if (ids.length !== fragments.length)
       throw new MeshInputError(`${ids.length} ids for ${fragments.length} fragments`);
     const lod = options.lod ?? 0;
     const suffix = `:${lod}:${bboxFilename(block)}`;
-    const names = ids.map((id) => `${segmentId(id)}${suffix}`);
+    const keyOf = options.keyOf ?? ((name: string) => name);
+    const names = ids.map((id) => keyOf(`${segmentId(id)}${suffix}`, id));
     const written = await this.storage.putMany(
       names.map((key, i) => ({
         key,
@@ -258,13 +265,20 @@ export class MeshLayer {
   }
 
   /**
-   * Every fragment in the directory whose name starts with `prefix`, grouped
-   * by segment id (a decimal string) for lod 0. Manifests and `info` are skipped.
+   * Every fragment in the directory whose key starts with `prefix`, grouped
+   * by segment id (a decimal string) for lod 0, as keys. Manifests and
+   * `info` are skipped. `recursive` also lists subdirectories (such as the
+   * hash buckets `fragments/<bucket>/` of the multiresolution forge),
+   * parsing the last part of each key as the fragment name.
    */
-  async listFragments(prefix = ""): Promise<Map<string, string[]>> {
+  async listFragments(
+    prefix = "",
+    options: { recursive?: boolean } = {},
+  ): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
-    for await (const key of this.storage.list(prefix, { recursive: false })) {
-      const f = parseFragmentName(key);
+    const recursive = options.recursive === true;
+    for await (const key of this.storage.list(prefix, { recursive })) {
+      const f = parseFragmentName(recursive ? key.slice(key.lastIndexOf("/") + 1) : key);
       if (f === null || f.lod !== 0) continue;
       let list = out.get(f.id);
       if (!list) out.set(f.id, (list = []));

@@ -4,15 +4,18 @@
  * each component's first voxel in the x-fastest scan, the numbering
  * connected-components-3d (cc3d) gives.
  *
- * The algorithm is the classic two-pass one (Rosenfeld and Pfaltz; cc3d's
- * variant of Wu, Otoo and Suzuki's decision tree): the first pass gives each
- * voxel the provisional label of a matching neighbour that precedes it in the
- * scan, creating a new label when none matches and recording in a union-find
- * forest when two matching neighbours carry different labels; the second
- * pass replaces provisional labels by their set's final id. The decision tree
- * is what makes the first pass cheap: for 26-connectivity, the voxel below
- * (z - 1) touches every other earlier neighbour, so when it matches, its
- * label is the answer and nothing else needs looking at.
+ * The algorithm is a two-pass one over runs: the first pass cuts each row
+ * (y, z) into runs of equal nonzero values along x and joins, in a
+ * union-find forest over runs, each run with the runs of equal value it
+ * touches in the earlier neighbouring rows (under 26-connectivity the row
+ * before in its plane and three rows of the plane before); the second numbers
+ * the sets by their first run and writes each run's id over its voxels.
+ * Segmentations have long runs, so this is one comparison per voxel and a
+ * union per touching pair of runs, where a per-voxel decision tree (cc3d's)
+ * makes a decision per voxel. The loops run in WebAssembly
+ * (assembly/ccl.ts); the JavaScript version ({@link labelRuns}) is the
+ * reference the tests compare it with, and the fallback for volumes the
+ * module's 4 GiB memory cannot hold.
  */
 import { IdTable, indexPairs } from "./id-table";
 import {
@@ -23,6 +26,7 @@ import {
   type Shape3,
   splitId,
 } from "./label-array";
+import { releaseArena, wasmArena } from "./wasm/ccl.wasm";
 
 /** Voxel connectivity: faces (6), faces and edges (18), faces, edges and corners (26). */
 export type Connectivity = 6 | 18 | 26;
@@ -177,223 +181,259 @@ function backgroundWords(labels: LabelArray, background: number | bigint): [numb
   return bits === 64 ? [lo, hi] : [bits === 32 ? lo : lo & ((1 << bits) - 1), 0];
 }
 
-/** Root of `x` with path compression. Roots are their set's smallest label. */
-function find(parent: Uint32Array, x: number): number {
-  let r = x;
-  while (parent[r] !== r) r = parent[r];
-  while (parent[x] !== r) {
-    const next = parent[x];
-    parent[x] = r;
-    x = next;
-  }
-  return r;
-}
-
 /**
- * Merge the sets of provisional labels `a` (0 = none yet) and `b`; returns
- * the label the voxel takes. Linking the larger root under the smaller keeps
- * every set's root its smallest label, created at its first voxel.
+ * The runs of a volume: maximal stretches of equal nonzero words along x
+ * within one row (y, z), in scan order, with a union-find forest over them.
+ * Arrays grow as rows are added; `rowFirst[r]` is the index of row r's first run.
  */
-function join(parent: Uint32Array, a: number, b: number): number {
-  if (a === 0 || a === b) return b;
-  const ra = find(parent, a);
-  const rb = find(parent, b);
-  if (ra < rb) parent[rb] = ra;
-  else if (rb < ra) parent[ra] = rb;
-  return a;
-}
-
-/** The provisional labels of the first pass and their union-find forest. */
-class Forest {
+class Runs {
+  start: Uint32Array;
+  end: Uint32Array;
+  value: Uint32Array;
   parent: Uint32Array;
-  /** With first voxels wanted: where each provisional label was created. */
-  starts: Uint32Array;
-  next = 0;
-  constructor(
-    private readonly max: number,
-    private readonly wantFirst: boolean,
-  ) {
-    this.parent = new Uint32Array(Math.min(max, 1 << 16));
-    this.starts = new Uint32Array(wantFirst ? this.parent.length : 0);
+  count = 0;
+  readonly rowFirst: Uint32Array;
+
+  constructor(rows: number, expected: number) {
+    this.rowFirst = new Uint32Array(rows + 1);
+    const cap = Math.max(1024, expected);
+    this.start = new Uint32Array(cap);
+    this.end = new Uint32Array(cap);
+    this.value = new Uint32Array(cap);
+    this.parent = new Uint32Array(cap);
   }
 
-  /** A new provisional label first seen at voxel `loc`. */
-  create(loc: number): number {
-    const label = ++this.next;
-    if (label >= this.parent.length) {
-      this.parent = growTo(this.parent, label + 1, this.max);
-      if (this.wantFirst) this.starts = growTo(this.starts, label + 1, this.max);
-    }
-    this.parent[label] = label;
-    if (this.wantFirst) this.starts[label] = loc;
-    return label;
+  /** Room for `extra` more runs. */
+  reserve(extra: number): void {
+    const need = this.count + extra;
+    if (need <= this.start.length) return;
+    const cap = Math.max(need, this.start.length * 2);
+    this.start = grown(this.start, cap);
+    this.end = grown(this.end, cap);
+    this.value = grown(this.value, cap);
+    this.parent = grown(this.parent, cap);
   }
 }
 
-function growTo(a: Uint32Array, min: number, max: number): Uint32Array {
-  const b = new Uint32Array(Math.min(max, Math.max(min, a.length * 2)));
+function grown(a: Uint32Array, cap: number): Uint32Array {
+  const b = new Uint32Array(cap);
   b.set(a);
   return b;
 }
 
-/** The two passes over words where 0 is background. */
+/** Root of run `x`, halving the path on the way. Roots are their set's first run. */
+function find(parent: Uint32Array, x: number): number {
+  while (parent[x] !== x) {
+    const g = parent[parent[x]];
+    parent[x] = g;
+    x = g;
+  }
+  return x;
+}
+
+/**
+ * Join the runs of row `r` (indices a0..a1) with those of an earlier row
+ * (b0..b1) that carry the same value and touch: their x ranges overlap, or
+ * with `ext` 1 also meet at a corner (diagonal neighbours).
+ */
+function joinRows(rs: Runs, a0: number, a1: number, b0: number, b1: number, ext: number): void {
+  const { start, end, value, parent } = rs;
+  let j0 = b0;
+  for (let i = a0; i < a1 && j0 < b1; i++) {
+    const s = start[i] - ext;
+    while (j0 < b1 && end[j0] <= s) j0++;
+    const e = end[i] + ext;
+    const v = value[i];
+    for (let j = j0; j < b1 && start[j] < e; j++) {
+      if (value[j] !== v) continue;
+      // Link the later root under the earlier: a set's root stays its first run.
+      const ri = find(parent, i);
+      const rj = find(parent, j);
+      if (ri < rj) parent[rj] = ri;
+      else if (rj < ri) parent[ri] = rj;
+    }
+  }
+}
+
+/**
+ * Label words where 0 is background: in WebAssembly ({@link labelRunsWasm})
+ * when its memory can hold the volume, else in JavaScript ({@link labelRuns}).
+ */
 function label32(
   input: Uint32Array,
   shape: Shape3,
   connectivity: Connectivity,
   wantFirst: boolean,
 ): ConnectedComponentsResult {
+  return (
+    labelRunsWasm(input, shape, connectivity, wantFirst) ??
+    labelRuns(input, shape, connectivity, wantFirst)
+  );
+}
+
+/** Past this many bytes an arena is dropped after the call rather than kept by the thread. */
+const KEEP_ARENA_BYTES = 512 * 2 ** 20;
+
+interface CclExports {
+  scan(
+    input: number,
+    sx: number,
+    sy: number,
+    sz: number,
+    connectivity: number,
+    rowFirst: number,
+    runs: number,
+  ): number;
+  resolve(sx: number, rows: number, rowFirst: number, runs: number, firstVoxels: number): number;
+  fill(out: number, sx: number, rows: number, rowFirst: number, runs: number): void;
+}
+
+/**
+ * {@link labelRuns} in WebAssembly (packages/segmentation/assembly/ccl.ts):
+ * the same runs, joins and numbering. Undefined when the volume and its runs
+ * do not fit a 4 GiB memory, which leaves the call to JavaScript.
+ */
+export function labelRunsWasm(
+  input: Uint32Array,
+  [sx, sy, sz]: Shape3,
+  connectivity: Connectivity,
+  wantFirst: boolean,
+): ConnectedComponentsResult | undefined {
   const n = input.length;
-  const out = new Uint32Array(n);
-  const forest = new Forest(n + 1, wantFirst);
-  if (connectivity === 26) scan26(input, out, shape, forest);
-  else scan6or18(input, out, shape, forest, connectivity === 18);
-  // Roots are their set's smallest label and parents are smaller than their
-  // children, so one ascending sweep points every label at its root, and a
-  // second numbers roots in order (first voxels in scan order).
-  const { parent, starts, next } = forest;
-  let count = 0;
-  for (let p = 1; p <= next; p++) parent[p] = parent[parent[p]];
-  const firstVoxels = wantFirst ? new Uint32Array(next) : undefined;
-  for (let p = 1; p <= next; p++) {
-    const r = parent[p];
-    if (r === p) {
-      parent[p] = ++count;
-      if (firstVoxels) firstVoxels[count - 1] = starts[p];
-    } else parent[p] = parent[r];
+  const rows = sy * sz;
+  const words = (n + 3) & ~3;
+  const rowFirstAt = words * 4;
+  const runsAt = rowFirstAt + (((rows + 1 + 3) & ~3) << 2);
+  // A first guess of one run per 8 voxels; the module grows memory for more.
+  if (runsAt + 2 * n + 16 * sx > 0xf000_0000) return undefined;
+  const arena = wasmArena();
+  const base = arena.reserve(runsAt + 2 * n + 16 * sx);
+  const wasm = arena.exports as unknown as CclExports;
+  new Uint32Array(arena.memory.buffer, base, n).set(input);
+  const runs = wasm.scan(base, sx, sy, sz, connectivity, base + rowFirstAt, base + runsAt);
+  if (runs < 0) {
+    releaseArena();
+    return undefined;
   }
-  for (let i = 0; i < n; i++) out[i] = parent[out[i]];
+  const firstAt = runsAt + 16 * runs;
+  if (wantFirst) arena.reserve(firstAt + 4 * runs);
+  const count = wasm.resolve(
+    sx,
+    rows,
+    base + rowFirstAt,
+    base + runsAt,
+    wantFirst ? base + firstAt : 0,
+  );
+  wasm.fill(base, sx, rows, base + rowFirstAt, base + runsAt);
+  const { buffer } = arena.memory;
+  const labels = new Uint32Array(buffer, base, n).slice();
+  const firstVoxels = wantFirst
+    ? new Uint32Array(buffer, base + firstAt, count).slice()
+    : undefined;
+  if (buffer.byteLength > KEEP_ARENA_BYTES) releaseArena();
+  return { labels, count, ...(firstVoxels ? { firstVoxels } : {}) };
+}
+
+/**
+ * Run-based two-pass labelling over words where 0 is background: each row's
+ * runs are joined with the touching runs of the earlier rows that are
+ * neighbours under the connectivity (the row before in this plane, and the
+ * row itself and the rows either side of it in the plane before), so the
+ * work is one comparison per voxel to find runs plus a union per touching
+ * pair of runs, instead of a decision per voxel. Roots are numbered in run
+ * order, which is the scan order of their first voxels.
+ */
+export function labelRuns(
+  input: Uint32Array,
+  [sx, sy, sz]: Shape3,
+  connectivity: Connectivity,
+  wantFirst: boolean,
+): ConnectedComponentsResult {
+  const n = input.length;
+  const rows = sy * sz;
+  const rs = new Runs(rows, n >>> 4);
+  const { rowFirst } = rs;
+  // Touching rows: [dy, dz, ext]. Face neighbours meet with overlapping x
+  // ranges; edge and corner neighbours also at a diagonal step in x.
+  const near: [number, number, number][] =
+    connectivity === 6
+      ? [
+          [-1, 0, 0],
+          [0, -1, 0],
+        ]
+      : connectivity === 18
+        ? [
+            [-1, 0, 1],
+            [0, -1, 1],
+            [-1, -1, 0],
+            [1, -1, 0],
+          ]
+        : [
+            [-1, 0, 1],
+            [-1, -1, 1],
+            [0, -1, 1],
+            [1, -1, 1],
+          ];
+  let r = 0;
+  for (let z = 0; z < sz; z++) {
+    for (let y = 0; y < sy; y++, r++) {
+      rowFirst[r] = rs.count;
+      rs.reserve(sx);
+      const { start, end, value, parent } = rs;
+      let k = rs.count;
+      const base = r * sx;
+      let x = 0;
+      while (x < sx) {
+        const v = input[base + x];
+        const s = x;
+        x++;
+        while (x < sx && input[base + x] === v) x++;
+        if (v === 0) continue;
+        start[k] = s;
+        end[k] = x;
+        value[k] = v;
+        parent[k] = k;
+        k++;
+      }
+      rs.count = k;
+      const a0 = rowFirst[r];
+      if (a0 === k) continue;
+      for (const [dy, dz, ext] of near) {
+        const yy = y + dy;
+        const zz = z + dz;
+        if (yy < 0 || yy >= sy || zz < 0) continue;
+        const rr = yy + sy * zz;
+        joinRows(rs, a0, k, rowFirst[rr], rowFirst[rr + 1], ext);
+      }
+    }
+  }
+  rowFirst[rows] = rs.count;
+  // parent[p] <= p everywhere, so an ascending sweep sees each run's parent
+  // already replaced by its final id: roots take the next id, others copy.
+  const { start, end, parent } = rs;
+  const runs = rs.count;
+  const firstVoxels = wantFirst ? new Uint32Array(runs) : undefined;
+  let count = 0;
+  for (let row = 0; row < rows; row++) {
+    for (let p = rowFirst[row], e = rowFirst[row + 1]; p < e; p++) {
+      const q = parent[p];
+      if (q === p) {
+        parent[p] = ++count;
+        if (firstVoxels) firstVoxels[count - 1] = row * sx + start[p];
+      } else parent[p] = parent[q];
+    }
+  }
+  const out = new Uint32Array(n);
+  for (let row = 0; row < rows; row++) {
+    const base = row * sx;
+    for (let p = rowFirst[row], e = rowFirst[row + 1]; p < e; p++) {
+      const id = parent[p];
+      for (let i = base + start[p], stop = base + end[p]; i < stop; i++) out[i] = id;
+    }
+  }
   return {
     labels: out,
     count,
     ...(firstVoxels ? { firstVoxels: firstVoxels.slice(0, count) } : {}),
   };
-}
-
-/** First pass, 26-connectivity, with the decision tree. */
-function scan26(input: Uint32Array, out: Uint32Array, [sx, sy, sz]: Shape3, f: Forest): void {
-  const sxy = sx * sy;
-  for (let z = 0; z < sz; z++) {
-    const hasZ = z > 0;
-    for (let y = 0; y < sy; y++) {
-      const hasY0 = y > 0;
-      const hasY1 = y < sy - 1;
-      const row = sx * (y + sy * z);
-      for (let x = 0; x < sx; x++) {
-        let loc = row + x;
-        if (hasZ) {
-          // E = (0,0,-1) touches all 12 other earlier neighbours, so a voxel
-          // equal to E takes E's label. Background over background copies a 0
-          // too, so one tight loop covers the run of such voxels (most of them
-          // in a segmentation) without the background test.
-          const end = row + sx;
-          while (loc < end && input[loc] === input[loc - sxy]) {
-            out[loc] = out[loc - sxy];
-            loc++;
-          }
-          if (loc === end) break;
-          x = loc - row;
-        }
-        const cur = input[loc];
-        if (cur === 0) continue;
-        const hasX0 = x > 0;
-        const hasX1 = x < sx - 1;
-        let label = 0;
-        if (hasX0 && input[loc - 1] === cur) {
-          // A = (-1,0,0) touches all but the x+1 column; (1,0,-1) touches that whole column.
-          label = out[loc - 1];
-          if (hasX1) {
-            if (hasZ && input[loc + 1 - sxy] === cur)
-              label = join(f.parent, label, out[loc + 1 - sxy]);
-            else {
-              if (hasY0 && input[loc + 1 - sx] === cur)
-                label = join(f.parent, label, out[loc + 1 - sx]);
-              else if (hasY0 && hasZ && input[loc + 1 - sx - sxy] === cur)
-                label = join(f.parent, label, out[loc + 1 - sx - sxy]);
-              if (hasY1 && hasZ && input[loc + 1 + sx - sxy] === cur)
-                label = join(f.parent, label, out[loc + 1 + sx - sxy]);
-            }
-          }
-        } else if (hasY0 && input[loc - sx] === cur) {
-          // B = (0,-1,0) touches all but the y+1 row below; (0,1,-1) touches that whole row.
-          label = out[loc - sx];
-          if (hasZ && hasY1) {
-            if (input[loc + sx - sxy] === cur) label = join(f.parent, label, out[loc + sx - sxy]);
-            else {
-              if (hasX0 && input[loc - 1 + sx - sxy] === cur)
-                label = join(f.parent, label, out[loc - 1 + sx - sxy]);
-              if (hasX1 && input[loc + 1 + sx - sxy] === cur)
-                label = join(f.parent, label, out[loc + 1 + sx - sxy]);
-            }
-          }
-        } else {
-          const p = f.parent;
-          if (hasY0) {
-            if (hasX0 && input[loc - 1 - sx] === cur) label = join(p, label, out[loc - 1 - sx]);
-            if (hasX1 && input[loc + 1 - sx] === cur) label = join(p, label, out[loc + 1 - sx]);
-          }
-          if (hasZ) {
-            const b = loc - sxy;
-            if (hasX0 && input[b - 1] === cur) label = join(p, label, out[b - 1]);
-            if (hasX1 && input[b + 1] === cur) label = join(p, label, out[b + 1]);
-            if (hasY0) {
-              if (input[b - sx] === cur) label = join(p, label, out[b - sx]);
-              if (hasX0 && input[b - sx - 1] === cur) label = join(p, label, out[b - sx - 1]);
-              if (hasX1 && input[b - sx + 1] === cur) label = join(p, label, out[b - sx + 1]);
-            }
-            if (hasY1) {
-              if (input[b + sx] === cur) label = join(p, label, out[b + sx]);
-              if (hasX0 && input[b + sx - 1] === cur) label = join(p, label, out[b + sx - 1]);
-              if (hasX1 && input[b + sx + 1] === cur) label = join(p, label, out[b + sx + 1]);
-            }
-          }
-        }
-        out[loc] = label === 0 ? f.create(loc) : label;
-      }
-    }
-  }
-}
-
-/** First pass, 6- or 18-connectivity: every matching earlier neighbour is joined. */
-function scan6or18(
-  input: Uint32Array,
-  out: Uint32Array,
-  [sx, sy, sz]: Shape3,
-  f: Forest,
-  edges: boolean,
-): void {
-  const sxy = sx * sy;
-  for (let z = 0; z < sz; z++) {
-    const hasZ = z > 0;
-    for (let y = 0; y < sy; y++) {
-      const hasY0 = y > 0;
-      const hasY1 = y < sy - 1;
-      const row = sx * (y + sy * z);
-      for (let x = 0; x < sx; x++) {
-        const loc = row + x;
-        const cur = input[loc];
-        if (cur === 0) continue;
-        const hasX0 = x > 0;
-        const hasX1 = x < sx - 1;
-        const p = f.parent;
-        let label = hasX0 && input[loc - 1] === cur ? out[loc - 1] : 0;
-        if (hasY0 && input[loc - sx] === cur) label = join(p, label, out[loc - sx]);
-        if (hasZ && input[loc - sxy] === cur) label = join(p, label, out[loc - sxy]);
-        if (edges) {
-          if (hasY0) {
-            if (hasX0 && input[loc - 1 - sx] === cur) label = join(p, label, out[loc - 1 - sx]);
-            if (hasX1 && input[loc + 1 - sx] === cur) label = join(p, label, out[loc + 1 - sx]);
-          }
-          if (hasZ) {
-            const b = loc - sxy;
-            if (hasX0 && input[b - 1] === cur) label = join(p, label, out[b - 1]);
-            if (hasX1 && input[b + 1] === cur) label = join(p, label, out[b + 1]);
-            if (hasY0 && input[b - sx] === cur) label = join(p, label, out[b - sx]);
-            if (hasY1 && input[b + sx] === cur) label = join(p, label, out[b + sx]);
-          }
-        }
-        out[loc] = label === 0 ? f.create(loc) : label;
-      }
-    }
-  }
 }

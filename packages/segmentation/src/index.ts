@@ -62,12 +62,25 @@ export {
   skeletonStats,
 } from "./skeleton/skeletonize";
 export type { TeasarParams } from "./skeleton/teasar";
-export type { AffinityArray } from "./watershed/affinities";
+export { type AffinityArray, affinitiesAsFloat32 } from "./watershed/affinities";
+export { type BasinGraph, type MergedBasins, mergeBasinGraph } from "./watershed/basin-merge";
 export { AffinityInputError, SegmentationOptionError } from "./watershed/errors";
 export type { SpanningTree } from "./watershed/merge";
+export {
+  locateRanks,
+  lowBitCounts,
+  RANK_BUCKETS,
+  type RankPosition,
+  type TopBitCounts,
+  thresholdRank,
+  thresholdsFromRanks,
+  topBitCounts,
+  valueAtRank,
+} from "./watershed/rank-counts";
 export type { HistogramRange, WatershedThresholds } from "./watershed/thresholds";
 export {
   accumulateHistogram,
+  histogramBin,
   histogramEdge,
   histogramRange,
   quantileThreshold,

@@ -157,15 +157,19 @@ export {
   regionGraphMergeTask,
 } from "./seg/agglomeration-stage";
 export type { StoredGraph } from "./seg/graph-block";
+export { watershedGraphTask, watershedMergeTask, watershedWriteTask } from "./seg/watershed-merge";
 export {
   createWatershedTasks,
   WatershedStageError,
   type WatershedTaskOptions,
   watershedBlockTask,
-  watershedHistogramTask,
   watershedMatchTask,
-  watershedRangeTask,
 } from "./seg/watershed-stage";
+export {
+  watershedHistogramTask,
+  watershedRankCountsTask,
+  watershedRankValuesTask,
+} from "./seg/watershed-thresholds";
 export {
   createSkeletonTasks,
   type SkeletonTaskOptions,

@@ -5,6 +5,12 @@
  */
 export { countVoxels, remap, skeletonize } from "@ngpipe/segmentation";
 export { applyFinalIds, cclBlock, cclLocalLabels } from "./labels/ccl-block";
+export { basinGraphBlock, mergeBasinParts } from "./seg/basin-graph";
 export { agglomerationMap, mergeGraphs, regionGraphBlock } from "./seg/graph-block";
-export { affinityHistogram, affinityRange, watershedBlock } from "./seg/watershed-block";
+export {
+  affinityHistogram,
+  affinityLowCounts,
+  affinityTopCounts,
+} from "./seg/threshold-kernels";
+export { watershedBlock } from "./seg/watershed-block";
 export { mergeSkeletonBatch } from "./skeletons/merge-batch";

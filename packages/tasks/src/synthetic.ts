@@ -77,44 +77,102 @@ export function voronoiSegmentation(
 
   const boundary = options.boundary ?? 1.0;
   const out = new Uint32Array(sx * sy * sz);
+  // A voxel looks at the seeds of the cells within `reach` of its own on
+  // every axis. The seeds of the cells around one (y, z) cell column are
+  // gathered once, grouped by x cell; per row their y and z terms are
+  // computed once and each group is ordered by them (insertion sort: the
+  // order changes little from one row to the next); per voxel, a cell is
+  // skipped when its x extent alone is farther than the second-nearest seed
+  // found so far, and a group is left at its first seed whose y and z terms
+  // alone are.
   const reach = 2;
+  const candX = new Float64Array(n);
+  const candId = new Int32Array(n);
+  const candY = new Float64Array(n);
+  const candZ = new Float64Array(n);
+  const dy2 = new Float64Array(n);
+  const dz2 = new Float64Array(n);
+  const yz = new Float64Array(n);
+  const perm = new Int32Array(n);
+  const cellStart = new Int32Array(gx + 1);
+  // Cells in the order a voxel visits them: its own, then outwards.
+  const visit = [0, -1, 1, -2, 2];
   let idx = 0;
   for (let z = 0; z < sz; z++) {
     const wz = (z + 0.5) * az;
     const cz = Math.min(gz - 1, Math.floor(wz / cw[2]));
+    let columnY = -1;
     for (let y = 0; y < sy; y++) {
       const wy = (y + 0.5) * ay;
       const cy = Math.min(gy - 1, Math.floor(wy / cw[1]));
+      if (cy !== columnY) {
+        columnY = cy;
+        let m = 0;
+        for (let xx = 0; xx < gx; xx++) {
+          cellStart[xx] = m;
+          for (let dz = -reach; dz <= reach; dz++) {
+            const zz = cz + dz;
+            if (zz < 0 || zz >= gz) continue;
+            for (let dy = -reach; dy <= reach; dy++) {
+              const yy = cy + dy;
+              if (yy < 0 || yy >= gy) continue;
+              const c = xx + gx * (yy + gy * zz);
+              for (let k = counts[c]; k < counts[c + 1]; k++) {
+                const s = order[k];
+                candX[m] = px[s];
+                candY[m] = py[s];
+                candZ[m] = pz[s];
+                perm[m] = m;
+                candId[m++] = s + 1;
+              }
+            }
+          }
+        }
+        cellStart[gx] = m;
+      }
+      const m = cellStart[gx];
+      for (let k = 0; k < m; k++) {
+        const ddy = candY[k] - wy;
+        const ddz = candZ[k] - wz;
+        dy2[k] = ddy * ddy;
+        dz2[k] = ddz * ddz;
+        yz[k] = dy2[k] + dz2[k];
+      }
+      for (let xx = 0; xx < gx; xx++)
+        for (let k = cellStart[xx] + 1; k < cellStart[xx + 1]; k++) {
+          const j = perm[k];
+          const key = yz[j];
+          let at = k;
+          while (at > cellStart[xx] && yz[perm[at - 1]] > key) {
+            perm[at] = perm[at - 1];
+            at--;
+          }
+          perm[at] = j;
+        }
       for (let x = 0; x < sx; x++, idx++) {
         const wx = (x + 0.5) * ax;
         const cx = Math.min(gx - 1, Math.floor(wx / cw[0]));
         let best = Number.POSITIVE_INFINITY;
         let second = Number.POSITIVE_INFINITY;
         let bestId = 0;
-        for (let dz = -reach; dz <= reach; dz++) {
-          const zz = cz + dz;
-          if (zz < 0 || zz >= gz) continue;
-          for (let dy = -reach; dy <= reach; dy++) {
-            const yy = cy + dy;
-            if (yy < 0 || yy >= gy) continue;
-            for (let dx = -reach; dx <= reach; dx++) {
-              const xx = cx + dx;
-              if (xx < 0 || xx >= gx) continue;
-              const c = xx + gx * (yy + gy * zz);
-              for (let k = counts[c]; k < counts[c + 1]; k++) {
-                const s = order[k];
-                const ddx = px[s] - wx;
-                const ddy = py[s] - wy;
-                const ddz = pz[s] - wz;
-                const d = ddx * ddx + ddy * ddy + ddz * ddz;
-                if (d < best) {
-                  second = best;
-                  best = d;
-                  bestId = s + 1;
-                } else if (d < second) {
-                  second = d;
-                }
-              }
+        for (let v = 0; v < 5; v++) {
+          const xx = cx + visit[v];
+          if (xx < 0 || xx >= gx) continue;
+          // The x distance from the voxel to the cell's extent bounds every seed
+          // in it (with a margin for the rounding of a seed's cell).
+          const gap = visit[v] < 0 ? wx - (xx + 1) * cw[0] : visit[v] > 0 ? xx * cw[0] - wx : 0;
+          if (gap > 0 && gap * gap > second * (1 + 1e-9)) continue;
+          for (let k = cellStart[xx]; k < cellStart[xx + 1]; k++) {
+            const j = perm[k];
+            if (yz[j] > second * (1 + 1e-9)) break;
+            const ddx = candX[j] - wx;
+            const d = ddx * ddx + dy2[j] + dz2[j];
+            if (d < best) {
+              second = best;
+              best = d;
+              bestId = candId[j];
+            } else if (d < second) {
+              second = d;
             }
           }
         }

@@ -75,6 +75,17 @@ describe("mesh measures", () => {
     expect(open.boundaryEdges).toBe(3);
     expect(open.watertight).toBe(false);
   });
+
+  test("two cubes sharing one corner are watertight but pinched there, so not a manifold", () => {
+    expect(meshTopology(cube)).toMatchObject({ pinchedVertices: 0, manifold: true });
+    // The second cube spans (1, 1, 1)..(2, 2, 2): its corner 0 is the first's corner 7.
+    const second = cube.vertices.map((v) => v + 1);
+    const pair = weldMesh(concatMeshes([cube, { vertices: second, faces: cube.faces }]));
+    const t = meshTopology(pair);
+    expect(t.watertight).toBe(true);
+    expect(t.pinchedVertices).toBe(1);
+    expect(t.manifold).toBe(false);
+  });
 });
 
 describe("concatenate and weld", () => {

@@ -149,6 +149,88 @@ export function meshVolume(mesh: Mesh): number {
   return vol / 6;
 }
 
+/**
+ * Marks the vertices whose triangles do not form one fan (a disc, or a
+ * single open fan at a border): the triangles around a vertex must be
+ * joined through the edges they share at it. Two sheets meeting at one
+ * vertex (a pinch) make two fans. `point`, when given, maps vertex indices
+ * to the `count` vertices checked (welding without rewriting the faces);
+ * triangles with a repeated vertex are skipped. Null when none is marked.
+ */
+export function pinchedVertices(
+  faces: Uint32Array,
+  count: number,
+  point?: Int32Array,
+): Uint8Array | null {
+  const id = (i: number) => (point ? point[i] : i);
+  const start = new Uint32Array(count + 1);
+  for (let t = 0; t < faces.length; t += 3) {
+    const a = id(faces[t]);
+    const b = id(faces[t + 1]);
+    const c = id(faces[t + 2]);
+    if (a === b || b === c || a === c) continue;
+    start[a + 1]++;
+    start[b + 1]++;
+    start[c + 1]++;
+  }
+  // Each vertex's triangles, as the (next, previous) corners around it.
+  for (let i = 0; i < count; i++) start[i + 1] += start[i];
+  const fill = start.slice(0, count);
+  const link = new Int32Array(2 * start[count]);
+  for (let t = 0; t < faces.length; t += 3) {
+    const a = id(faces[t]);
+    const b = id(faces[t + 1]);
+    const c = id(faces[t + 2]);
+    if (a === b || b === c || a === c) continue;
+    let at = fill[a]++;
+    link[2 * at] = b;
+    link[2 * at + 1] = c;
+    at = fill[b]++;
+    link[2 * at] = c;
+    link[2 * at + 1] = a;
+    at = fill[c]++;
+    link[2 * at] = a;
+    link[2 * at + 1] = b;
+  }
+  // One fan: the link edges (next, previous) of a vertex's triangles connect
+  // all its neighbours (a union-find over them, numbered locally).
+  let names = new Int32Array(64);
+  let parent = new Int32Array(64);
+  let size = 0;
+  const local = (u: number): number => {
+    for (let i = 0; i < size; i++) if (names[i] === u) return i;
+    if (size === names.length) {
+      const grow = (x: Int32Array) => {
+        const y = new Int32Array(2 * x.length);
+        y.set(x);
+        return y;
+      };
+      names = grow(names);
+      parent = grow(parent);
+    }
+    names[size] = u;
+    parent[size] = size;
+    return size++;
+  };
+  const root = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  let marked: Uint8Array | null = null;
+  for (let v = 0; v < count; v++) {
+    size = 0;
+    for (let at = start[v]; at < start[v + 1]; at++)
+      parent[root(local(link[2 * at]))] = root(local(link[2 * at + 1]));
+    let roots = 0;
+    for (let i = 0; i < size; i++) if (parent[i] === i) roots++;
+    if (roots > 1) {
+      marked ??= new Uint8Array(count);
+      marked[v] = 1;
+    }
+  }
+  return marked;
+}
+
 /** Result of {@link meshTopology}. */
 export interface MeshTopology {
   /** Undirected edges used by exactly one triangle (holes, open borders). */
@@ -159,13 +241,17 @@ export interface MeshTopology {
   misorientedEdges: number;
   /** Triangles with a repeated vertex index. */
   degenerateFaces: number;
+  /** Vertices whose triangles form more than one fan: two sheets meeting at one vertex (a pinch). */
+  pinchedVertices: number;
   /** Every edge shared by exactly two triangles, and no degenerate triangle. */
   watertight: boolean;
+  /** Watertight and no pinched vertex: a closed 2-manifold. */
+  manifold: boolean;
   /** Watertight and every shared edge traversed once in each direction. */
   consistentlyOriented: boolean;
 }
 
-/** Counts boundary, non-manifold and inconsistently oriented edges. */
+/** Counts boundary, non-manifold and inconsistently oriented edges, and pinched vertices. */
 export function meshTopology(mesh: Mesh): MeshTopology {
   const f = mesh.faces;
   const nv = mesh.vertices.length / 3;
@@ -203,12 +289,17 @@ export function meshTopology(mesh: Mesh): MeshTopology {
     i = j;
   }
   const watertight = boundaryEdges === 0 && nonManifoldEdges === 0 && degenerateFaces === 0;
+  const pinched = pinchedVertices(f, nv);
+  let pinchedCount = 0;
+  if (pinched) for (const p of pinched) pinchedCount += p;
   return {
     boundaryEdges,
     nonManifoldEdges,
     misorientedEdges,
     degenerateFaces,
+    pinchedVertices: pinchedCount,
     watertight,
+    manifold: watertight && pinchedCount === 0,
     consistentlyOriented: watertight && misorientedEdges === 0,
   };
 }

@@ -85,6 +85,26 @@ describe.each([...meshes.keys()])("object %s, crossing many cells", (id) => {
     }
   });
 
+  test("at every lod, the fragments together are a closed 2-manifold: no pinched vertex", () => {
+    for (const [lod, frags] of lods.entries()) {
+      const ids = new Map<string, number>();
+      const faces: number[] = [];
+      for (const f of frags) {
+        const local = Array.from({ length: f.positions.length / 3 }, (_, v) => {
+          const key = globalKey(f, v);
+          if (!ids.has(key)) ids.set(key, ids.size);
+          return ids.get(key)!;
+        });
+        for (const v of f.faces) faces.push(local[v]);
+      }
+      const t = meshTopology({
+        vertices: new Float32Array(3 * ids.size),
+        faces: Uint32Array.from(faces),
+      });
+      expect({ lod, manifold: t.manifold }).toEqual({ lod, manifold: true });
+    }
+  });
+
   test("no vertex lies outside its cell and, above lod 0, no triangle crosses the 2x2x2 partition", () => {
     for (const [lod, frags] of lods.entries())
       for (const f of frags) {

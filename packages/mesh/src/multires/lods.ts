@@ -17,7 +17,10 @@
  * where an edge meets a plane is computed once per edge (from its endpoints
  * in index order) and shared by the triangles on both sides, so the two
  * fragments sharing a cell face hold exactly the same edges on it: there
- * are no cracks between neighbouring fragments of one lod.
+ * are no cracks between neighbouring fragments of one lod. Rounding is
+ * done for the whole lod at once, taking apart the pinches it would make
+ * where two sheets nearly touch (./rounding), so each lod is a 2-manifold
+ * wherever its input mesh is one.
  */
 import { MeshInputError } from "../errors";
 import { simplifyMesh } from "../kernels/simplify";
@@ -25,6 +28,7 @@ import type { Mesh, Vec3 } from "../types";
 import type { QuantizedMesh } from "./draco";
 import { checkQuantizationBits } from "./info";
 import { zorderLess } from "./manifest";
+import { roundWithoutPinches } from "./rounding";
 
 /** Options of {@link buildMultiresLods}. */
 export interface MultiresLodOptions {
@@ -197,6 +201,7 @@ function cutLod(mesh: Mesh, lod: number, o: Required<MultiresLodOptions>): Multi
           return x < base + half ? base + half : base + M;
         };
   const { vertices, faces } = clipByPlanes(U, mesh.faces, planeAfter);
+  const grid = roundWithoutPinches(vertices, faces, planeAfter);
   // Group triangles by cell (the cell holding their centroid).
   const byCell = new Map<string, { x: number; y: number; z: number; tris: number[] }>();
   for (let f = 0; f < faces.length; f += 3) {
@@ -220,17 +225,17 @@ function cutLod(mesh: Mesh, lod: number, o: Required<MultiresLodOptions>): Multi
       throw new MeshInputError(`octree position [${c.x}, ${c.y}, ${c.z}] does not fit uint32`);
   return {
     positions: new Uint32Array(cells.flatMap((c) => [c.x, c.y, c.z])),
-    fragments: cells.map((c) => quantizeCell(vertices, faces, c, M)),
+    fragments: cells.map((c) => quantizeCell(grid, faces, c, M)),
   };
 }
 
 /**
- * A cell's triangles with vertices rounded to the cell's integer grid and
- * welded (same rounded position, one vertex); triangles that collapse are
- * dropped. Both sides of a cell face round a shared point identically.
+ * A cell's triangles with their vertices' grid points made relative to the
+ * cell and welded (same point, one vertex); triangles that collapsed are
+ * dropped. Both sides of a cell face hold a shared vertex at one point.
  */
 function quantizeCell(
-  vertices: Float64Array,
+  grid: Float64Array,
   faces: Uint32Array,
   cell: { x: number; y: number; z: number; tris: number[] },
   M: number,
@@ -247,7 +252,7 @@ function quantizeCell(
       let key = 0;
       const q = [0, 0, 0];
       for (let a = 2; a >= 0; a--) {
-        const r = Math.min(M, Math.max(0, Math.round(vertices[3 * v + a]) - base[a]));
+        const r = Math.min(M, Math.max(0, grid[3 * v + a] - base[a]));
         q[a] = r;
         key = key * side + r;
       }

@@ -228,23 +228,39 @@ function uint8Flat(data: Uint8Array, shape: Shape4, mips: number): AverageArray[
   if (simd) {
     const planeBytes = sx * sy;
     const per = Math.max(1, Math.floor(SIMD_SLAB / planeBytes));
+    // Per-plane areas of mips 3.. (outs[2..]), whose sums the kernel makes
+    // from the mip-2 sums while they are in cache.
+    const areas = sizes.map(([w, h]) => w * h);
     for (let p0 = 0; p0 < planes; p0 += per) {
       const n = Math.min(per, planes - p0);
       const bytes = n * planeBytes;
-      // Memory layout: input, mip 1, mip-2 sums, mip 2.
+      // Memory layout: input, mip 1, mip-2 sums, mip 2, then the sums and
+      // the pixels of each later mip.
       const d1 = bytes;
       const a2 = d1 + bytes / 4;
       const i2 = a2 + bytes / 8;
-      const mem = simd.reserve(i2 + bytes / 16);
+      let end = i2 + bytes / 16;
+      const at: number[] = [];
+      for (let mip = 2; mip < mips; mip++) {
+        at.push(end);
+        end += 3 * n * areas[mip - 1];
+      }
+      const mem = simd.reserve(end);
       mem.set(data.subarray(p0 * planeBytes, p0 * planeBytes + bytes), 0);
       simd.run(0, d1, a2, i2, (n * sy) / 4, sx);
       img.set(mem.subarray(d1, d1 + bytes / 4), (p0 * planeBytes) / 4);
       if (mips > 1) outs[1].set(mem.subarray(i2, i2 + bytes / 16), (p0 * planeBytes) / 16);
-      const u16 = simd.words16();
-      const u32 = simd.words32();
-      for (let j = 0; j < n && mips > 2; j++) {
-        const at = a2 + j * plane2 * 2;
-        later(u16.subarray(at / 2, at / 2 + plane2), u32.subarray(at / 4), p0 + j);
+      let sums = a2;
+      for (let mip = 2; mip < mips; mip++) {
+        const [w, h] = sizes[mip - 2];
+        const area = areas[mip - 1];
+        const pixels = at[mip - 2] + 2 * n * area;
+        const shift = 2 * ((mip % 4) + 1);
+        // Truncated sums feed the mips after this one; the last needs none.
+        const truncate = mip % 4 === 3 && mip + 1 < mips;
+        simd.sums16(sums, w, h, n, at[mip - 2], pixels, shift, truncate);
+        outs[mip].set(mem.subarray(pixels, pixels + n * area), p0 * area);
+        sums = at[mip - 2];
       }
     }
     return outs;

@@ -468,7 +468,7 @@ export function countlessPyramid(
       if (!rowsOk(sx, sy)) break;
       const dst = at + n * area(k - 1) * 4;
       kernel(at, dst, (n * sy) / 2, sx * per * 4);
-      const words = new Uint32Array(mem.buffer, dst, n * area(k));
+      const words = new Uint32Array(mem.buffer, mem.byteOffset + dst, n * area(k));
       (outs[k - 1] as Uint32Array).set(words, p0 * area(k));
       at = dst;
     }

@@ -64,6 +64,8 @@ describe("uint8 2x2x1 average, WebAssembly SIMD path", () => {
     [[2048, 8, 2, 1], 5],
     // planes of 128 KiB: two calls of the kernel (32 planes, then 1)
     [[512, 256, 33, 1], 4],
+    // later mips of 33 and 17 columns: vector steps plus an odd last column
+    [[1056, 8, 1, 1], 6],
   ] as const)("shape %j, %i mips: same bytes as the general integer path", (shape, mips) => {
     const n = shape[0] * shape[1] * shape[2] * shape[3];
     const data = randomBytes(n, n);
@@ -73,6 +75,17 @@ describe("uint8 2x2x1 average, WebAssembly SIMD path", () => {
     fast.forEach((m, i) => {
       expect(m.byteOffset).toBe(0);
       expect(m.byteLength).toBe(m.buffer.byteLength);
+      expect(Buffer.from(m).equals(Buffer.from(general[i]))).toBe(true);
+    });
+  });
+
+  test("all-255 input over 9 mips (the widest sums, truncated twice) gives 255 everywhere", () => {
+    const shape = [1024, 512, 1, 1] as const;
+    const data = new Uint8Array(1024 * 512).fill(255);
+    const fast = downsampleAverage(data, shape, [2, 2, 1], 9);
+    const general = downsampleAverage(misaligned(data), shape, [2, 2, 1], 9);
+    fast.forEach((m, i) => {
+      expect(m.every((v) => v === 255)).toBe(true);
       expect(Buffer.from(m).equals(Buffer.from(general[i]))).toBe(true);
     });
   });

@@ -199,6 +199,21 @@ export function spanningTree(edges: OrderedEdges, merged: MergedRegions): Spanni
     tb[m] = s2;
     m++;
   }
+  return orientForest(w.slice(0, m), ta.subarray(0, m), tb.subarray(0, m), regions);
+}
+
+/**
+ * Orients a spanning forest given as (weight, a, b) edges in acceptance
+ * order: each edge becomes (weight, child, parent) with every tree rooted at
+ * its smallest id, numbered breadth first from there (Watershed.jl's `mst`).
+ */
+export function orientForest(
+  w: Float32Array,
+  ta: Uint32Array,
+  tb: Uint32Array,
+  regions: number,
+): SpanningTree {
+  const m = w.length;
   // Breadth-first numbering from each tree's smallest id decides which end is the parent.
   const degree = new Int32Array(regions + 2);
   for (let e = 0; e < m; e++) {
@@ -238,5 +253,5 @@ export function spanningTree(edges: OrderedEdges, merged: MergedRegions): Spanni
     child[e] = deeper ? tb[e] : ta[e];
     parentOut[e] = deeper ? ta[e] : tb[e];
   }
-  return { weight: w.slice(0, m), a: child, b: parentOut };
+  return { weight: w, a: child, b: parentOut };
 }

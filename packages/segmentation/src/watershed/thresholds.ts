@@ -13,6 +13,14 @@
  * range once, sum per-block histograms and take the quantiles at the end.
  */
 import { SegmentationOptionError } from "./errors";
+import {
+  locateRanks,
+  lowBitCounts,
+  thresholdRank,
+  thresholdsFromRanks,
+  topBitCounts,
+  valueAtRank,
+} from "./rank-counts";
 
 const f = Math.fround;
 
@@ -177,7 +185,7 @@ export interface WatershedThresholds {
 }
 
 /** The bin `v` falls in (as {@link accumulateHistogram} bins it). */
-function binOf(v: number, range: HistogramRange): number {
+export function histogramBin(v: number, range: HistogramRange): number {
   const bins = range.length - 1;
   const first = histogramEdge(range, 0);
   const last = bins - 1;
@@ -187,15 +195,6 @@ function binOf(v: number, range: HistogramRange): number {
   while (k > 0 && histogramEdge(range, k) > v) k--;
   while (k < last && histogramEdge(range, k + 1) <= v) k++;
   return k;
-}
-
-/**
- * The ranks `quantileThreshold` looks for: the first bin whose running count
- * reaches `rank` is the bin of the ceil(rank)-th smallest value (values
- * bin in order), so a threshold needs that one value, not the histogram.
- */
-function targetRank(total: number, fraction: number): number {
-  return Math.ceil(f(f(total) * f(fraction)));
 }
 
 /**
@@ -217,20 +216,19 @@ export function relativeThresholds(
     throw new SegmentationOptionError("relative thresholds need at least one affinity", "relative");
   }
   const all = [fractions.low, fractions.high, ...fractions.merge.map(([, t]) => t)];
-  const values = rankedValues(aff, all);
   let thresholds: number[];
-  if (values.length === all.length) {
-    const lo = values.lo;
-    const hi = values.hi;
-    const range = histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS);
-    const bins = range.length - 1;
+  const top = topBitCounts(aff);
+  if (!top.negative) {
     const total = aff.length;
-    thresholds = all.map((p, i) => {
-      const rank = targetRank(total, p);
-      if (rank <= 0) return histogramEdge(range, 0);
-      if (rank > total) return histogramEdge(range, bins - 1);
-      return histogramEdge(range, binOf(values[i], range));
-    });
+    const at = locateRanks(
+      top.counts,
+      all.map((p) => thresholdRank(total, p)),
+    );
+    const buckets = [...new Set(at.filter((r) => r.bucket >= 0).map((r) => r.bucket))];
+    const low = lowBitCounts(aff, buckets);
+    thresholds = thresholdsFromRanks(total, top.minBits, top.maxBits, all, (i) =>
+      valueAtRank(low, buckets.indexOf(at[i].bucket), at[i]),
+    );
   } else {
     const [lo, hi] = valueRange(aff);
     const range = histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS);
@@ -242,76 +240,4 @@ export function relativeThresholds(
     high: thresholds[1],
     merge: fractions.merge.map(([size], i) => [size, thresholds[2 + i]]),
   };
-}
-
-/**
- * The value at each fraction's rank (see {@link targetRank}; ranks outside
- * 1..n give NaN) and the smallest and largest value, for maps without
- * negative values; an empty list when there are some.
- */
-function rankedValues(
-  aff: Float32Array,
-  fractions: number[],
-): number[] & { lo: number; hi: number } {
-  const bits = new Uint32Array(aff.buffer, aff.byteOffset, aff.length);
-  const n = bits.length;
-  const top = new Float64Array(65536);
-  let min = 0xffffffff;
-  let max = 0;
-  for (let i = 0; i < n; i++) {
-    const b = bits[i];
-    top[b >>> 16]++;
-    if (b < min) min = b;
-    if (b > max) max = b;
-  }
-  const out = [] as unknown as number[] & { lo: number; hi: number };
-  // A sign bit set: a negative value (or -0), which does not order as an integer.
-  if (max >= 0x80000000) return out;
-  const asFloat = (b: number) => new Float32Array(Uint32Array.of(b).buffer)[0];
-  out.lo = asFloat(min);
-  out.hi = asFloat(max);
-  // Each rank's bucket (top 16 bits) and its rank inside the bucket.
-  const bucket = fractions.map(() => -1);
-  const inside = fractions.map(() => 0);
-  fractions.forEach((p, i) => {
-    const rank = targetRank(n, p);
-    if (rank <= 0 || rank > n) return;
-    let acc = 0;
-    for (let t = 0; t < 65536; t++) {
-      if (acc + top[t] >= rank) {
-        bucket[i] = t;
-        inside[i] = rank - acc;
-        return;
-      }
-      acc += top[t];
-    }
-  });
-  const wanted = [...new Set(bucket.filter((t) => t >= 0))];
-  const slot = new Int32Array(65536).fill(-1);
-  wanted.forEach((t, j) => {
-    slot[t] = j;
-  });
-  const low = new Float64Array(65536 * Math.max(1, wanted.length));
-  if (wanted.length > 0)
-    for (let i = 0; i < n; i++) {
-      const b = bits[i];
-      const j = slot[b >>> 16];
-      if (j >= 0) low[j * 65536 + (b & 0xffff)]++;
-    }
-  fractions.forEach((_, i) => {
-    if (bucket[i] < 0) {
-      out.push(Number.NaN);
-      return;
-    }
-    const base = slot[bucket[i]] * 65536;
-    let acc = 0;
-    for (let l = 0; l < 65536; l++) {
-      acc += low[base + l];
-      if (acc >= inside[i]) {
-        out.push(asFloat(((bucket[i] << 16) | l) >>> 0));
-        return;
-      }
-    }
-  });
-  return out;
 }

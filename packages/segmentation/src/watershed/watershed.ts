@@ -11,9 +11,10 @@ import {
   type Shape3,
 } from "./affinities";
 import { dividePlateaus, findBasins, steepestAscent } from "./basins";
-import { SegmentationOptionError } from "./errors";
+import { AffinityInputError, SegmentationOptionError } from "./errors";
 import { basinGraph, mergeRegions, type SpanningTree, spanningTree } from "./merge";
 import { relativeThresholds, type WatershedThresholds } from "./thresholds";
+import { watershedWasm } from "./wasm";
 
 /** Options of {@link watershed}; the defaults are Watershed.jl's. */
 export interface WatershedOptions {
@@ -118,9 +119,12 @@ function resolveOptions(options: WatershedOptions): WatershedThresholds & {
  * (size, threshold) pair, dust removal and renumbering, and the maximum
  * spanning tree of the result.
  *
- * Memory beyond the input: 9 bytes per voxel (the graph byte, the labels and
- * a search queue) plus a few words per basin; uint8 input adds a float32
- * copy.
+ * Runs as WebAssembly (the affinities streamed one z slice at a time);
+ * affinities with negative values or -0, and volumes too large for a 32-bit
+ * memory, take the JavaScript kernel, which gives the same result. Memory
+ * beyond the input: about 9 bytes per voxel (the graph byte, the labels
+ * worked on and the labels returned) plus the region graph (a few tens of
+ * bytes per basin pair); uint8 input adds a float32 copy.
  *
  * @example
  * ```ts
@@ -133,27 +137,60 @@ export function watershed(
   shape: readonly number[],
   options: WatershedOptions = {},
 ): WatershedResult {
+  return watershedWith(aff, shape, options, "auto");
+}
+
+/**
+ * Which implementation {@link watershedWith} runs: "auto" is WebAssembly
+ * when it can take the input, "js" the JavaScript reference, "wasm"
+ * WebAssembly or an error.
+ */
+export type WatershedEngine = "auto" | "js" | "wasm";
+
+/**
+ * {@link watershed} with a choice of implementation, so that tests can
+ * compare the WebAssembly kernel with the JavaScript one.
+ */
+export function watershedWith(
+  aff: AffinityArray,
+  shape: readonly number[],
+  options: WatershedOptions,
+  engine: WatershedEngine,
+): WatershedResult {
   const dims: Shape3 = checkAffinityShape(aff, shape);
   const opts = resolveOptions(options);
-  const values = affinitiesAsFloat32(aff);
   const f = Math.fround;
   // Watershed.jl compares in the affinities' type: thresholds become float32.
-  const t = opts.relative
-    ? relativeThresholds(values, opts)
+  const given: WatershedThresholds = opts.relative
+    ? { low: opts.low, high: opts.high, merge: opts.merge.map(([s, w]) => [s, w]) }
     : { low: f(opts.low), high: f(opts.high), merge: opts.merge.map(([s, w]) => [s, f(w)]) };
-  const thresholds: WatershedThresholds = {
-    low: t.low,
-    high: t.high,
-    merge: t.merge.map(([s, w]) => [s, w] as [number, number]),
+  const check = (t: WatershedThresholds) => {
+    if (!(t.low < t.high)) {
+      throw new SegmentationOptionError(
+        `low (${t.low}) must be below high (${t.high})${
+          opts.relative ? ": the affinities have too few distinct values for these quantiles" : ""
+        }`,
+        "low",
+      );
+    }
   };
-  if (!(thresholds.low < thresholds.high)) {
-    throw new SegmentationOptionError(
-      `low (${thresholds.low}) must be below high (${thresholds.high})${
-        opts.relative ? ": the affinities have too few distinct values for these quantiles" : ""
-      }`,
-      "low",
-    );
+  if (engine !== "js") {
+    const values = aff instanceof Uint8Array ? affinitiesAsFloat32(aff) : aff;
+    const w = watershedWasm(values, dims, given, opts.relative, opts.dust, check);
+    if (w) {
+      const { labels, sizes, regions, basins, mst } = w.result;
+      return result(labels, sizes, regions, mst, w.thresholds, basins);
+    }
+    if (engine === "wasm") {
+      throw new AffinityInputError(
+        "the WebAssembly watershed takes affinities >= +0 in volumes that fit a 32-bit memory",
+        "aff",
+      );
+    }
   }
+  const values = affinitiesAsFloat32(aff);
+  const thresholds = opts.relative ? relativeThresholds(values, given) : given;
+  check(thresholds);
   const n = dims[0] * dims[1] * dims[2];
   const sag = steepestAscent(values, dims, thresholds.low, thresholds.high);
   const queue = new Int32Array(n);
@@ -164,19 +201,41 @@ export function watershed(
   const labels = basins.labels;
   const { finalOf } = merged;
   for (let i = 0; i < n; i++) labels[i] = finalOf[labels[i]];
-  const counts = new Uint32Array(merged.regions + 1);
+  return result(
+    labels,
+    merged.sizes,
+    merged.regions,
+    spanningTree(edges, merged),
+    thresholds,
+    basins.count,
+  );
+}
+
+function result(
+  labels: Uint32Array,
+  sizes: Float64Array,
+  regions: number,
+  mst: SpanningTree,
+  thresholds: WatershedThresholds,
+  basins: number,
+): WatershedResult {
+  const counts = new Uint32Array(regions + 1);
   let foreground = 0;
-  for (let r = 0; r < merged.regions; r++) {
-    counts[r + 1] = merged.sizes[r];
-    foreground += merged.sizes[r];
+  for (let r = 0; r < regions; r++) {
+    counts[r + 1] = sizes[r];
+    foreground += sizes[r];
   }
-  counts[0] = n - foreground;
+  counts[0] = labels.length - foreground;
   return {
     labels,
     counts,
-    regions: merged.regions,
-    mst: spanningTree(edges, merged),
-    thresholds,
-    basins: basins.count,
+    regions,
+    mst,
+    thresholds: {
+      low: thresholds.low,
+      high: thresholds.high,
+      merge: thresholds.merge.map(([s, w]) => [s, w] as [number, number]),
+    },
+    basins,
   };
 }

@@ -593,7 +593,7 @@ function defaultBlockShape(chunk: V3, perVoxel: number, memory: number): V3 {
 }
 
 /** The info of the components layer: the source's geometry at `mip`, one id channel. */
-function destInfo(
+export function destInfo(
   src: InfoJSON,
   mip: number,
   dataType: "uint32" | "uint64",

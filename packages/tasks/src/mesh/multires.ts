@@ -4,8 +4,11 @@
  *
  * Meshing (`createMeshingTasks(layer, { format: "multires" })`) writes the
  * same per-block fragments `<id>:0:<bbox>` as legacy meshing, under a
- * `neuroglancer_multilod_draco` info. A merge task then takes objects one
- * at a time: it reads an object's fragments, and a kernel in the worker
+ * `neuroglancer_multilod_draco` info, but in bucket directories
+ * `fragments/<bucket>/` (the skeleton forge's bucketing: low bits of the
+ * id's murmurhash, so the shard of an id follows from its bucket) and a
+ * forge manifest `fragments/manifest.json`. A merge task lists only the
+ * buckets its objects can be in, then takes objects one at a time: it reads an object's fragments, and a kernel in the worker
  * pool fuses them, builds the crack-free levels of detail and encodes them
  * as Draco ({@link multiresMeshFromFragments}). Unsharded, it writes
  * `<id>` and `<id>.index` per object; sharded, each task owns whole shards
@@ -27,12 +30,20 @@ import {
   InfoNotFoundError,
   type ShardingSpec,
   shardNumberFor,
+  splitU64,
   Volume,
 } from "@ngpipe/precomputed";
 import { forEachLimit, type Storage } from "@ngpipe/storage";
 import { z } from "zod";
 import { createTaskContext, type TaskContext } from "../runtime/context";
 import { defineTask } from "../runtime/define";
+import {
+  bucketOf,
+  FRAGMENT_MANIFEST,
+  type FragmentManifest,
+  fragmentKey,
+  fragmentManifestSchema,
+} from "../skeletons/fragments";
 import { type TaskList, taskList } from "../tiling";
 import { manifestPrefixes } from "./stages";
 
@@ -64,8 +75,14 @@ export const multiresMeshMergeTask = defineTask({
     source: z.enum(["fragments", "manifests"]).default("fragments"),
     /** Directory read (default: `meshDir`). */
     sourceDir: z.string().optional(),
-    /** Unsharded: objects whose ids start with this ("" = all). */
+    /** Unsharded, flat fragment layout: objects whose ids start with this ("" = all). */
     prefix: z.string().default(""),
+    /**
+     * Bucketed fragment layout (the multiresolution forge's): the buckets
+     * `fragments/<bucket>/` this task lists, and log2 of the forge's bucket count.
+     */
+    buckets: z.array(z.number().int().min(0)).optional(),
+    bucketBits: z.number().int().min(0).max(16).optional(),
     /** Sharded: the shard numbers this task writes whole. */
     shards: z.array(z.number().int().min(0)).optional(),
     /** Objects built at once (each in a pool worker). */
@@ -76,7 +93,10 @@ export const multiresMeshMergeTask = defineTask({
     const out = await MultiresMeshLayer.open(p.layer, { meshDir: p.meshDir, storage: layer });
     const sourceDir = p.sourceDir ?? p.meshDir;
     const source = await MeshLayer.open(p.layer, { meshDir: sourceDir, storage: layer });
-    const objects = await listObjects(source, p.source, p.prefix);
+    const objects =
+      p.buckets !== undefined && p.bucketBits !== undefined
+        ? fragmentGetters(await listBuckets(source, p.buckets, p.bucketBits, ctx.signal))
+        : await listObjects(source, p.source, p.prefix);
     if (objects.size === 0 && !(await layer.exists("info")))
       throw new InfoNotFoundError(`${layer.url}/info`);
     const options = {
@@ -170,10 +190,7 @@ async function listObjects(
   prefix: string,
 ): Promise<Map<string, () => Promise<string[]>>> {
   const out = new Map<string, () => Promise<string[]>>();
-  if (kind === "fragments") {
-    for (const [id, names] of await source.listFragments(prefix)) out.set(id, async () => names);
-    return out;
-  }
+  if (kind === "fragments") return fragmentGetters(await source.listFragments(prefix));
   for await (const key of source.storage.list(prefix, { recursive: false })) {
     const m = /^(\d+):0$/.exec(key);
     if (m)
@@ -183,6 +200,71 @@ async function listObjects(
       });
   }
   return out;
+}
+
+function fragmentGetters(byId: Map<string, string[]>): Map<string, () => Promise<string[]>> {
+  return new Map([...byId].map(([id, names]) => [id, async () => names]));
+}
+
+/**
+ * The lod 0 fragments in some buckets of the forge's layout, by object id
+ * (keys sorted). A fragment that a forge with another bucket count left in
+ * a bucket directory is not that bucket's, and is skipped.
+ */
+async function listBuckets(
+  source: MeshLayer,
+  buckets: readonly number[],
+  bits: number,
+  signal?: AbortSignal,
+): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const scratch = new Uint32Array(2);
+  for (const bucket of buckets) {
+    const prefix = fragmentKey(bucket, "");
+    for await (const key of source.storage.list(prefix, { signal })) {
+      const f = parseFragmentName(key.slice(prefix.length));
+      if (f === null || f.lod !== 0) continue;
+      if (bucketOf(...splitU64(BigInt(f.id)), bits, scratch) !== bucket) continue;
+      let list = out.get(f.id);
+      if (!list) out.set(f.id, (list = []));
+      list.push(key);
+    }
+  }
+  for (const list of out.values()) list.sort();
+  return out;
+}
+
+/**
+ * The forge's bucketing (`fragments/manifest.json` in the fragment
+ * directory), or null for the flat layout older forges wrote (`<id>:0:<bbox>`
+ * at the top, listed whole by every task).
+ */
+async function readForgeManifest(source: MeshLayer): Promise<FragmentManifest | null> {
+  const json = await source.storage.getJson(FRAGMENT_MANIFEST);
+  if (json === null) return null;
+  const r = fragmentManifestSchema.safeParse(json);
+  if (!r.success)
+    throw new MeshDecodeError(
+      `not a forge manifest: ${r.error.issues[0].message}`,
+      `${source.url}/${FRAGMENT_MANIFEST}`,
+    );
+  return r.data;
+}
+
+/**
+ * The buckets (of `2^bits`) that can hold objects of `shard`: those whose
+ * hash bits agree with the shard number's where the two overlap. Every
+ * bucket when the spec does not hash ids with murmurhash3 unshifted, or
+ * when its shard bits lie above the bucket bits.
+ */
+export function bucketsOfShard(shard: number, spec: ShardingSpec, bits: number): number[] {
+  const all = Array.from({ length: 2 ** bits }, (_, b) => b);
+  if (spec.hash !== "murmurhash3_x86_128" || spec.preshift_bits !== 0) return all;
+  const lo = spec.minishard_bits;
+  const hi = Math.min(bits, lo + spec.shard_bits);
+  if (hi <= lo) return all;
+  const mask = 2 ** (hi - lo) - 1;
+  return all.filter((b) => (Math.floor(b / 2 ** lo) & mask) === (shard & mask));
 }
 
 /** Options of {@link createMultiresMeshMergeTasks}. */
@@ -200,7 +282,11 @@ export interface MultiresMeshMergeOptions {
   shardBytes?: number;
   /** Shards written by one task (default 1). */
   shardsPerTask?: number;
-  /** Unsharded: split by id prefix with this many leading digits (0 = one task). Default 0. */
+  /**
+   * Unsharded, flat fragment layout or conversion: split by id prefix with
+   * this many leading digits (0 = one task). Default 0. (Bucketed fragments
+   * get one task per bucket.)
+   */
   magnitude?: number;
   /**
    * Lod 0 cell shape in voxels of the meshing mip. Default: about 64 voxels
@@ -217,8 +303,8 @@ export interface MultiresMeshMergeOptions {
   convertFrom?: string;
 }
 
-/** Bytes of a sample of the objects to merge, scaled to all of them (a shard size estimate). */
-async function estimateBytes(storage: Storage, names: string[]): Promise<number> {
+/** Bytes of `names`, from the sizes of a sample of them scaled to all. */
+async function estimateBytes(storage: Storage, names: readonly string[]): Promise<number> {
   if (names.length === 0) return 0;
   const step = Math.max(1, Math.floor(names.length / 64));
   let bytes = 0;
@@ -228,6 +314,62 @@ async function estimateBytes(storage: Storage, names: string[]): Promise<number>
     n++;
   }
   return (bytes / n) * names.length;
+}
+
+/** Buckets listed to estimate the objects of a bucketed forge. */
+const SAMPLE_BUCKETS = 8;
+/** Legacy objects whose manifests are read to estimate the bytes of a conversion. */
+const SAMPLE_OBJECTS = 16;
+
+/**
+ * How many objects a merge will write and about how many bytes of
+ * fragments they have (what the shard spec is sized from):
+ *
+ * - bucketed forge: a sample of the buckets listed (ids hash uniformly
+ *   into them), scaled to all of them;
+ * - flat forge: the whole directory listed;
+ * - conversion: the legacy manifests listed, and the fragments of a
+ *   sample of them sized, scaled to all objects.
+ */
+async function estimateObjects(
+  source: MeshLayer,
+  forge: FragmentManifest | null,
+  convert: boolean,
+): Promise<{ objects: number; bytes: number }> {
+  const storage = source.storage;
+  if (forge) {
+    const n = 2 ** forge.bucketBits;
+    const count = Math.min(n, SAMPLE_BUCKETS);
+    const sample = Array.from({ length: count }, (_, i) => Math.floor((i * n) / count));
+    const byId = await listBuckets(source, sample, forge.bucketBits);
+    const names = [...byId.values()].flat();
+    return {
+      objects: Math.round((byId.size * n) / count),
+      bytes: ((await estimateBytes(storage, names)) * n) / count,
+    };
+  }
+  if (!convert) {
+    const byId = await source.listFragments("");
+    return {
+      objects: byId.size,
+      bytes: await estimateBytes(storage, [...byId.values()].flat()),
+    };
+  }
+  const ids: string[] = [];
+  for await (const key of storage.list("", { recursive: false })) {
+    const m = /^(\d+):0$/.exec(key);
+    if (m) ids.push(m[1]);
+  }
+  if (ids.length === 0) return { objects: 0, bytes: 0 };
+  const step = Math.max(1, Math.floor(ids.length / SAMPLE_OBJECTS));
+  let bytes = 0;
+  let n = 0;
+  for (let i = 0; i < ids.length; i += step) {
+    const names = (await source.manifest(BigInt(ids[i]))) ?? [];
+    bytes += await estimateBytes(storage, names);
+    n++;
+  }
+  return { objects: ids.length, bytes: (bytes / n) * ids.length };
 }
 
 /**
@@ -255,9 +397,11 @@ export function multiresShardingSpec(
 
 /**
  * Writes the multi-resolution mesh `info` (with its sharding when asked)
- * and the layer info's `mesh`, then returns the merge tasks: one per id
- * prefix (unsharded) or per group of shards (sharded). With `convertFrom`,
- * the objects are read from a legacy mesh directory's manifests.
+ * and the layer info's `mesh`, then returns the merge tasks: one per group
+ * of shards (sharded), else one per fragment bucket (or, for the flat
+ * layout of older forges and for conversions, one per id prefix). With
+ * `convertFrom`, the objects are read from a legacy mesh directory's
+ * manifests.
  *
  * ```ts
  * await runAll(await createMeshingTasks(layer, { format: "multires" }));
@@ -290,27 +434,22 @@ export async function createMultiresMeshMergeTasks(
   // (half a voxel, plus what simplification moves them).
   const gridOrigin = vol.scale.voxelOffset.map((o, a) => o * res[a] - chunkShape[a]) as Trio;
   const sharded = options.sharded === true || options.sharding !== undefined;
+  const forge = options.convertFrom ? null : await readForgeManifest(source);
   let sharding: ShardingSpec | undefined = options.sharding;
   if (sharded && sharding === undefined) {
-    const names: string[] = [];
-    const ids = new Set<string>();
-    for await (const key of source.storage.list("", { recursive: false })) {
-      if (options.convertFrom) {
-        const m = /^(\d+):0$/.exec(key);
-        if (m) ids.add(m[1]);
-      } else {
-        const f = parseFragmentName(key);
-        if (f !== null && f.lod === 0) {
-          ids.add(f.id);
-          names.push(key);
-        }
-      }
-    }
-    sharding = multiresShardingSpec(
-      ids.size,
-      await estimateBytes(source.storage, names),
-      options.shardBytes,
+    const { objects, bytes } = await estimateObjects(
+      source,
+      forge,
+      options.convertFrom !== undefined,
     );
+    sharding = multiresShardingSpec(objects, bytes, options.shardBytes);
+    // Each shard a set of whole buckets where the buckets allow it, so that
+    // a task lists only its shard's buckets.
+    if (forge)
+      sharding.minishard_bits = Math.min(
+        sharding.minishard_bits,
+        Math.max(0, forge.bucketBits - sharding.shard_bits),
+      );
   }
   if (sharding && (sharding.data_encoding ?? "raw") !== "raw")
     throw new TypeError(
@@ -344,13 +483,29 @@ export async function createMultiresMeshMergeTasks(
     prefix: "",
   };
   if (sharding) {
+    const spec = sharding;
     const per = Math.max(1, options.shardsPerTask ?? 1);
     const groups: number[][] = [];
-    for (let s = 0; s < 2 ** sharding.shard_bits; s += per)
-      groups.push(
-        Array.from({ length: Math.min(per, 2 ** sharding.shard_bits - s) }, (_, i) => s + i),
-      );
-    return taskList(groups, (shards) => multiresMeshMergeTask.payload({ ...base, shards }));
+    for (let s = 0; s < 2 ** spec.shard_bits; s += per)
+      groups.push(Array.from({ length: Math.min(per, 2 ** spec.shard_bits - s) }, (_, i) => s + i));
+    return taskList(groups, (shards) =>
+      multiresMeshMergeTask.payload({
+        ...base,
+        shards,
+        ...(forge && {
+          bucketBits: forge.bucketBits,
+          buckets: [
+            ...new Set(shards.flatMap((s) => bucketsOfShard(s, spec, forge.bucketBits))),
+          ].sort((a, b) => a - b),
+        }),
+      }),
+    );
+  }
+  if (forge) {
+    const buckets = Array.from({ length: 2 ** forge.bucketBits }, (_, b) => b);
+    return taskList(buckets, (bucket) =>
+      multiresMeshMergeTask.payload({ ...base, bucketBits: forge.bucketBits, buckets: [bucket] }),
+    );
   }
   const magnitude = options.magnitude ?? 0;
   const prefixes = magnitude > 0 ? manifestPrefixes(magnitude) : [""];

@@ -14,13 +14,26 @@ import {
   multiresMeshInfo,
   withMeshDir,
 } from "@ngpipe/mesh";
-import { type Bbox, channel, InfoNotFoundError, type Vec3, Volume } from "@ngpipe/precomputed";
+import {
+  type Bbox,
+  channel,
+  InfoNotFoundError,
+  splitU64,
+  type Vec3,
+  Volume,
+} from "@ngpipe/precomputed";
 import { z } from "zod";
 import { createTaskContext, type TaskContext } from "../runtime/context";
 import { defineTask } from "../runtime/define";
-import { type BoundsCheckOptions, checkBounds } from "../stages/checks";
+import {
+  bucketOf,
+  FRAGMENT_MANIFEST,
+  type FragmentManifest,
+  fragmentKey,
+} from "../skeletons/fragments";
+import { type BoundsCheckOptions, checkBounds, StageInputError } from "../stages/checks";
 import { readBlockWithOverlap } from "../stages/common";
-import { type TaskList, type TaskSet, taskList, taskSet } from "../tiling";
+import { type TaskList, type TaskSet, taskList, taskSet, tileCount } from "../tiling";
 
 /** Meshing params, as Igneous' MeshTask takes them. */
 export const meshTask = defineTask({
@@ -41,6 +54,12 @@ export const meshTask = defineTask({
     closeEdges: z.boolean().default(true),
     /** Fragment compression: gzip (Igneous' default), brotli, or none. */
     compress: z.union([z.enum(["gzip", "br"]), z.literal(false)]).default("gzip"),
+    /**
+     * Set by the multiresolution forge: fragments go under
+     * `fragments/<bucket>/`, the bucket being the low `bucketBits` bits of
+     * the id's murmurhash (as the skeleton forge buckets them).
+     */
+    bucketBits: z.number().int().min(0).max(16).optional(),
   }),
   async run(p, ctx: TaskContext) {
     const { vol, box, cutout, data } = await readBlockWithOverlap(p, ctx);
@@ -83,8 +102,14 @@ export const meshTask = defineTask({
       storage: ctx.storage(p.layer),
       compress: p.compress,
     });
+    const bits = p.bucketBits;
+    const scratch = new Uint32Array(2);
     await meshes.writeBlockFragments(box.toJSON(), result.ids, result.fragments, {
       signal: ctx.signal,
+      keyOf:
+        bits === undefined
+          ? undefined
+          : (name, id) => fragmentKey(bucketOf(...splitU64(BigInt(id)), bits, scratch), name),
     });
     ctx.progress(1);
     return { fragments: result.ids.length, triangles: result.triangles };
@@ -118,6 +143,12 @@ export interface MeshingOptions extends BoundsCheckOptions {
    * turns the fragments into multi-resolution meshes.
    */
   format?: "legacy" | "multires";
+  /**
+   * Multiresolution only: fragment buckets, a power of two up to 65536
+   * (default: the block count rounded up to a power of two, at most 1024).
+   * A merge task lists only the buckets of its objects.
+   */
+  buckets?: number;
 }
 
 /**
@@ -145,6 +176,13 @@ export async function createMeshingTasks(
     ? checkBounds(vol.info, options.bounds, mip, vol.url, options)
     : vol.bounds;
   const shape = options.shape ?? [448, 448, 448];
+  const bucketBits =
+    options.format === "multires"
+      ? forgeBucketBits(
+          tileCount(region, shape, { origin: vol.scale.voxelOffset }),
+          options.buckets,
+        )
+      : undefined;
   const meshDir = options.meshDir ?? (typeof vol.info.mesh === "string" ? vol.info.mesh : "mesh");
   if (vol.info.mesh !== meshDir) {
     vol.info.mesh = withMeshDir(vol.info, meshDir).mesh;
@@ -180,6 +218,18 @@ export async function createMeshingTasks(
       contentType: "application/json",
       cacheControl: "no-cache",
     });
+  if (bucketBits !== undefined) {
+    const origin = vol.scale.voxelOffset;
+    const manifest: FragmentManifest = {
+      mip,
+      shape: [...shape],
+      bounds: region.toChunkName(),
+      origin: [origin[0], origin[1], origin[2]],
+      resolution: [vol.resolution[0], vol.resolution[1], vol.resolution[2]],
+      bucketBits,
+    };
+    await meshes.storage.putJson(FRAGMENT_MANIFEST, manifest);
+  }
   return taskSet(region, shape, { origin: vol.scale.voxelOffset }, (box) =>
     meshTask.payload({
       layer: vol.url,
@@ -194,8 +244,21 @@ export async function createMeshingTasks(
       fillMissing: options.fillMissing ?? false,
       closeEdges: true,
       compress: options.compress ?? "gzip",
+      bucketBits,
     }),
   );
+}
+
+/** log2 of the forge's bucket count: `buckets` checked, or one per block up to 1024. */
+function forgeBucketBits(blocks: number, buckets?: number): number {
+  if (buckets === undefined) return Math.min(10, Math.ceil(Math.log2(Math.max(1, blocks))));
+  const bits = Math.log2(buckets);
+  if (!Number.isInteger(bits) || bits < 0 || bits > 16)
+    throw new StageInputError(
+      `buckets must be a power of two from 1 to 65536, got ${buckets}`,
+      "buckets",
+    );
+  return bits;
 }
 
 /** Manifest task: every segment whose fragments start with `prefix` gets its `<id>:0`. */

@@ -48,6 +48,7 @@ export const meshStageOptions = z
     strictBounds: z.boolean().optional(),
     compress: z.union([z.enum(["gzip", "br"]), z.literal(false)]).optional(),
     format: z.enum(["legacy", "multires"]).optional(),
+    buckets: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -94,6 +95,11 @@ export const meshStage = defineStage<MeshingOptions>({
         description:
           "write a multiresolution (neuroglancer_multilod_draco) info; merge with `mesh merge --multires`",
       },
+      {
+        flags: "--buckets <n>",
+        description:
+          "with --multires: fragment hash buckets, a power of two (default: blocks rounded up, at most 1024); a merge task lists only its own",
+      },
     ],
     async parse(o, { inputs, parse }) {
       const compress = parse.compress(o.compress === undefined ? undefined : String(o.compress));
@@ -110,7 +116,11 @@ export const meshStage = defineStage<MeshingOptions>({
         fillMissing: Boolean(o.fillMissing),
         compress: compress === "none" ? false : compress,
         format: o.multires ? "multires" : undefined,
+        buckets:
+          o.buckets === undefined ? undefined : parse.int(String(o.buckets), "--buckets", 1, 65536),
       };
+      if (options.buckets !== undefined && !o.multires)
+        throw parse.usage("--buckets needs --multires (legacy fragments are not bucketed)");
       await checkSegmentation(inputs.layer ?? "", parse);
       return options;
     },

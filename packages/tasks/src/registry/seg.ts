@@ -12,14 +12,18 @@ import {
   regionGraphBlockTask,
   regionGraphMergeTask,
 } from "../seg/agglomeration-stage";
+import { watershedGraphTask, watershedMergeTask, watershedWriteTask } from "../seg/watershed-merge";
 import {
   createWatershedTasks,
   type WatershedTaskOptions,
   watershedBlockTask,
-  watershedHistogramTask,
   watershedMatchTask,
-  watershedRangeTask,
 } from "../seg/watershed-stage";
+import {
+  watershedHistogramTask,
+  watershedRankCountsTask,
+  watershedRankValuesTask,
+} from "../seg/watershed-thresholds";
 import { countOption, shapeOption } from "./options";
 import type { StageArgParsers } from "./stage";
 import { defineStage } from "./stage";
@@ -61,13 +65,17 @@ export const watershedStageOptions = z
 export const watershedStage = defineStage<WatershedTaskOptions>({
   name: "watershed",
   tasks: [
-    watershedRangeTask,
+    watershedRankCountsTask,
+    watershedRankValuesTask,
     watershedHistogramTask,
     watershedBlockTask,
     watershedMatchTask,
     cclReduceTask,
     cclNumberTask,
     cclRelabelTask,
+    watershedGraphTask,
+    watershedMergeTask,
+    watershedWriteTask,
     cclCleanupTask,
   ],
   inputs: ["src", "dest"],
@@ -76,7 +84,7 @@ export const watershedStage = defineStage<WatershedTaskOptions>({
   cli: {
     command: ["seg", "watershed"],
     description:
-      "Watershed.jl's watershed of an affinity layer (float32 or uint8, 3 channels) in blocks with context, ids made consistent across blocks (phases: range, histogram, blocks, match, reduce, number, relabel, downsample, cleanup)",
+      "Watershed.jl's watershed of an affinity layer (float32 or uint8, 3 channels) in blocks with context, giving the whole volume's regions: basins per block, merge and dust over the dataset's basin graph (phases: rank counts, rank values, blocks, match, reduce, number, relabel, graph, merge, write, downsample, cleanup)",
     arguments: [
       { name: "aff", description: "affinity layer", input: "src" },
       { name: "dest", description: "destination segmentation layer", input: "dest" },

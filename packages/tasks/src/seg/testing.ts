@@ -28,9 +28,18 @@ export function cutsAtFaces(whole: Uint32Array, blocks: Uint32Array, size: V3, s
   return cuts / joined;
 }
 
-/** Every id of `labels` is one 6-connected region. */
-export function idsConnected(labels: Uint32Array, size: V3): boolean {
-  const ids = new Set(labels);
-  ids.delete(0);
-  return connectedComponents(labels, size, { connectivity: 6 }).count === ids.size;
+/** The number of ids of `labels` (0 aside) whose voxels form more than one 6-connected region. */
+export function disconnectedIds(labels: Uint32Array, size: V3): number {
+  const cc = connectedComponents(labels, size, { connectivity: 6 });
+  const idOf = new Float64Array(cc.count + 1).fill(-1);
+  const pieces = new Map<number, number>();
+  for (let i = 0; i < labels.length; i++) {
+    const c = cc.labels[i];
+    if (c === 0 || idOf[c] >= 0) continue;
+    idOf[c] = labels[i];
+    pieces.set(labels[i], (pieces.get(labels[i]) ?? 0) + 1);
+  }
+  let split = 0;
+  for (const n of pieces.values()) if (n > 1) split++;
+  return split;
 }

@@ -1,29 +1,25 @@
 /**
- * The CPU half of the watershed stage's tasks, as pure kernels the worker
- * pool runs: a block's watershed with its context, cut down to the block's
- * core as 6-connected pieces, plus what its neighbours need to decide which
- * pieces continue across each face; and the histogram pieces of the relative
- * thresholds.
+ * The block half of the watershed stage's tasks, as pure kernels the worker
+ * pool runs: a block's watershed basins (steepest ascent, plateaus, basins:
+ * the steps that depend only on the affinities near a voxel) with its
+ * context, cut down to the block's core as 6-connected pieces, plus what its
+ * neighbours need to decide which pieces continue across each face. The
+ * size-dependent steps (merge, dust) run later, once, on the dataset's basin
+ * graph (basin-graph.ts).
  *
  * A block's watershed sees the core and `context` voxels around it. Across a
  * face between a lower block A and a higher block B, both saw the two voxel
  * layers that touch the face: A's last core layer (p) and B's first (q). For
- * every face position, each side's watershed says whether p and q are in one
- * region. A piece of A and a piece of B that touch across the face continue
- * each other when both watersheds put p and q together at most of the
+ * every face position, each side's basins say whether p and q are in one
+ * basin. A piece of A and a piece of B that touch across the face continue
+ * each other when both blocks put p and q in one basin at most of the
  * positions where the two pieces touch ({@link matchFace}).
  */
-import {
-  accumulateHistogram,
-  connectedComponents,
-  type HistogramRange,
-  valueRange,
-  watershed,
-} from "@ngpipe/segmentation";
+import { connectedComponents, watershed } from "@ngpipe/segmentation";
 
 type V3 = [number, number, number];
 
-/** Thresholds of a block's watershed, already absolute (float32 values). */
+/** The watershed's thresholds, already absolute (float32 values); blocks use `low` and `high`. */
 export interface BlockThresholds {
   low: number;
   high: number;
@@ -51,7 +47,8 @@ export interface WatershedBlockParams {
  * One face of a block: per position of the face (the other two axes, the
  * lower one fastest), the block's piece on its side (`piece`, a local id),
  * and its watershed's region ids on the inner layer (`inner`, the core's
- * layer at the face) and on the outer layer (`outer`, the neighbour's layer).
+ * layer at the face) and on the outer layer (`outer`, the neighbour's layer),
+ * as the block's basins label them.
  */
 export interface BlockFace {
   piece: Uint32Array;
@@ -68,8 +65,7 @@ export interface WatershedBlockResult {
   first: Float64Array;
   /** The faces with a neighbour, in the order of `neighbours` (undefined where none). */
   faces: Array<BlockFace | undefined>;
-  /** Regions and basins of the block's watershed (context included). */
-  regions: number;
+  /** Basins of the block's watershed (context included). */
   basins: number;
 }
 
@@ -82,7 +78,7 @@ export function faceAxes(axis: number): [number, number] {
   return axis === 0 ? [1, 2] : axis === 1 ? [0, 2] : [0, 1];
 }
 
-/** Runs the block's watershed and cuts out its core and faces. */
+/** Finds the block's basins and cuts out its core and faces. */
 export function watershedBlock(
   aff: Float32Array | Uint8Array,
   p: WatershedBlockParams,
@@ -91,13 +87,8 @@ export function watershedBlock(
   const core = as3(p.core);
   const at = as3(p.at);
   const t = p.thresholds;
-  const ws = watershed(aff, ext, {
-    relative: false,
-    low: t.low,
-    high: t.high,
-    merge: t.merge,
-    dust: t.dust,
-  });
+  // No merge and no dust: the labels are the basins, numbered in scan order.
+  const ws = watershed(aff, ext, { relative: false, low: t.low, high: t.high, merge: [], dust: 0 });
   const labels = ws.labels;
   const [ex, ey] = ext;
   const [cx, cy, cz] = core;
@@ -158,55 +149,25 @@ export function watershedBlock(
       }
     faces.push(face);
   }
-  return { local, count: pieces.count, first, faces, regions: ws.regions, basins: ws.basins };
-}
-
-/** The key with the largest count (the smallest such key on a tie). */
-function best(counts: Map<number, number>): number {
-  let key = 0;
-  let most = -1;
-  for (const [k, n] of counts) if (n > most || (n === most && k < key)) [key, most] = [k, n];
-  return key;
-}
-
-function tallyInto(t: Map<number, Map<number, number>>, key: number, value: number): void {
-  let row = t.get(key);
-  if (!row) t.set(key, (row = new Map()));
-  row.set(value, (row.get(value) ?? 0) + 1);
+  return { local, count: pieces.count, first, faces, basins: ws.basins };
 }
 
 /**
  * The pieces that continue each other across one face: `low` is the lower
  * block's high face, `high` the higher block's low face (same positions).
- * Two touching pieces are joined when (1) at more than half of the
- * positions where they touch, both watersheds put the two voxels in one
- * region, and (2) they are each other's best match by overlap: the region
- * the other block's watershed gives most of a piece's face voxels is the
- * region of the other piece. (2) keeps a region that one block merged into
- * a neighbour (a region cut short by the block's context looks small to the
- * size-dependent merge) from merging the two across the whole dataset.
+ * Two touching pieces are joined when, at more than half of the positions
+ * where they touch, both blocks' basins put the two voxels in one basin.
+ * A basin that one block sees split (a plateau that leaves its cutout and
+ * comes back) is joined through the pieces of the block that sees it whole.
  * Returns the joined pairs as parallel arrays (lower block's piece, higher
  * block's piece), sorted.
  */
 export function matchFace(low: BlockFace, high: BlockFace): { a: number[]; b: number[] } {
   const n = low.piece.length;
   const contacts = new Map<number, Map<number, [number, number]>>();
-  // What the other block's watershed calls each piece's face voxels.
-  const seenFromHigh = new Map<number, Map<number, number>>();
-  const seenFromLow = new Map<number, Map<number, number>>();
-  const regionLow = new Map<number, number>();
-  const regionHigh = new Map<number, number>();
   for (let i = 0; i < n; i++) {
     const pa = low.piece[i];
     const pb = high.piece[i];
-    if (pa !== 0) {
-      tallyInto(seenFromHigh, pa, high.outer[i]);
-      regionLow.set(pa, low.inner[i]);
-    }
-    if (pb !== 0) {
-      tallyInto(seenFromLow, pb, low.outer[i]);
-      regionHigh.set(pb, high.inner[i]);
-    }
     if (pa === 0 || pb === 0) continue;
     let row = contacts.get(pa);
     if (!row) contacts.set(pa, (row = new Map()));
@@ -219,56 +180,13 @@ export function matchFace(low: BlockFace, high: BlockFace): { a: number[]; b: nu
   const b: number[] = [];
   for (const pa of [...contacts.keys()].sort((x, y) => x - y)) {
     const row = contacts.get(pa) as Map<number, [number, number]>;
-    const bestHigh = best(seenFromHigh.get(pa) as Map<number, number>);
     for (const pb of [...row.keys()].sort((x, y) => x - y)) {
       const [touch, agree] = row.get(pb) as [number, number];
-      if (
-        2 * agree > touch &&
-        bestHigh === regionHigh.get(pb) &&
-        best(seenFromLow.get(pb) as Map<number, number>) === regionLow.get(pa)
-      ) {
+      if (2 * agree > touch) {
         a.push(pa);
         b.push(pb);
       }
     }
   }
   return { a, b };
-}
-
-/** Smallest and largest affinity of a block (uint8 as value / 255). */
-export function affinityRange(aff: Float32Array | Uint8Array): [number, number] {
-  if (aff instanceof Uint8Array) {
-    let lo = 255;
-    let hi = 0;
-    for (let i = 0; i < aff.length; i++) {
-      const v = aff[i];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    return [Math.fround(lo / 255), Math.fround(hi / 255)];
-  }
-  return valueRange(aff);
-}
-
-/**
- * A block's histogram on the dataset's range (Watershed.jl's 10^6 bins), as
- * the bins that are not empty and their counts.
- */
-export function affinityHistogram(
-  aff: Float32Array | Uint8Array,
-  range: HistogramRange,
-): { bins: Uint32Array; counts: Float64Array } {
-  const values = aff instanceof Uint8Array ? Float32Array.from(aff, (v) => v / 255) : aff;
-  const dense = accumulateHistogram(values, range, new Float64Array(range.length - 1));
-  let m = 0;
-  for (let k = 0; k < dense.length; k++) if (dense[k] !== 0) m++;
-  const bins = new Uint32Array(m);
-  const counts = new Float64Array(m);
-  m = 0;
-  for (let k = 0; k < dense.length; k++)
-    if (dense[k] !== 0) {
-      bins[m] = k;
-      counts[m++] = dense[k];
-    }
-  return { bins, counts };
 }

@@ -1,23 +1,27 @@
 /**
  * The watershed stage: Watershed.jl's watershed of an affinity layer, block
- * by block with context, with ids consistent across the whole dataset. Its
- * phases keep their state in storage under the scratch URL:
+ * by block with context, giving the regions one `watershed` call on the
+ * whole volume gives. The steps of the watershed that depend only on the
+ * affinities near a voxel (steepest ascent, plateaus, basins) run per block;
+ * the size-dependent ones (merge, dust) run once over the dataset's basin
+ * graph. Its phases keep their state in storage under the scratch URL:
  *
- *  1. range, 2. histogram (relative thresholds only): each block's smallest
- *     and largest affinity, then its histogram on the dataset's 10^6-bin
- *     range; the thresholds are the dataset's quantiles, computed once, as
- *     one `watershed` call on the whole volume would compute them;
- *  3. blocks: each block's watershed over its core plus `context` voxels on
- *     every side; the core's regions, split into 6-connected pieces, go to a
+ *  1. rank counts, 2. rank values (relative thresholds only): the
+ *     thresholds are the dataset's quantiles, computed once from counts of
+ *     the affinities' bit patterns (watershed-thresholds.ts);
+ *  3. blocks: each block's basins over its core plus `context` voxels on
+ *     every side; the core's basins, split into 6-connected pieces, go to a
  *     scratch layer of local ids, and the layers on each side of its faces to
  *     `faces/<b>` (watershed-block.ts);
  *  4. match: each block joins its pieces to the pieces of its lower
  *     neighbours that continue them across a face, and writes the links as
  *     the connected-components stage's block record (`blocks/<b>`);
  *  5. the connected-components stage's reduce, number and relabel phases
- *     over those records give every class of joined pieces one id (numbered
- *     by first voxel in the dataset's scan order), written to dest; then its
- *     downsample and cleanup phases.
+ *     over those records number every basin of the dataset by its first
+ *     voxel (Watershed.jl's basin numbering), into the scratch layer `basins`;
+ *  6. graph, 7. merge, 8. write: the basin graph, Watershed.jl's merge and
+ *     dust over it, and the regions written to dest (watershed-merge.ts);
+ *     then downsampling and the removal of the scratch objects.
  */
 import {
   Bbox,
@@ -31,27 +35,21 @@ import {
   Volume,
   writeInfo,
 } from "@ngpipe/precomputed";
-import {
-  type HistogramRange,
-  histogramRange,
-  quantileThreshold,
-  RELATIVE_THRESHOLD_BINS,
-  SegmentationOptionError,
-} from "@ngpipe/segmentation";
-import type { Storage } from "@ngpipe/storage";
+import { SegmentationOptionError } from "@ngpipe/segmentation";
 import { z } from "zod";
-import { type ConnectedComponentsTaskOptions, createConnectedComponentsTasks } from "../labels/ccl";
+import {
+  type ConnectedComponentsTaskOptions,
+  cclCleanupTask,
+  createConnectedComponentsTasks,
+  destInfo,
+} from "../labels/ccl";
 import { NodeKind, nodeKey } from "../labels/ccl-block";
 import { packRecord, unpackRecord } from "../labels/records";
+import { labelDownsamplePhases } from "../labels/sharded-output";
 import { labelsKernels } from "../labels-kernel-module";
 import type { TaskPhase } from "../registry/stage";
-import { defineTask, type TaskContext } from "../runtime";
-import {
-  type CreateOptionsBase,
-  LayerMismatchError,
-  StageError,
-  storageFor,
-} from "../stages/common";
+import { defineTask } from "../runtime";
+import { type CreateOptionsBase, LayerMismatchError, storageFor } from "../stages/common";
 import { taskList } from "../tiling";
 import {
   type BlockFace,
@@ -59,24 +57,24 @@ import {
   matchFace,
   type WatershedBlockResult,
 } from "./watershed-block";
+import {
+  basinLayer,
+  type Common,
+  commonParams,
+  getJson,
+  getObject,
+  gridOf,
+  linear,
+  localLayer,
+  openAffinities,
+  positions,
+  type V3,
+  WatershedStageError,
+} from "./watershed-common";
+import { watershedGraphTask, watershedMergeTask, watershedWriteTask } from "./watershed-merge";
+import { datasetThresholds, relativeThresholdPhases } from "./watershed-thresholds";
 
-/** Bad options of the watershed stage (block shape, context). */
-export class WatershedStageError extends StageError {
-  override name = "WatershedStageError";
-}
-
-type V3 = [number, number, number];
-const v3 = z.tuple([z.number().int(), z.number().int(), z.number().int()]);
-
-const commonParams = z.object({
-  aff: z.string().min(1),
-  scratch: z.string().min(1),
-  mip: z.number().int().min(0),
-  /** Block (core) shape, voxels. */
-  shape: v3,
-  block: v3,
-});
-type Common = z.output<typeof commonParams>;
+export { WatershedStageError } from "./watershed-common";
 
 const thresholdsSchema = z.object({
   low: z.number(),
@@ -85,109 +83,14 @@ const thresholdsSchema = z.object({
   dust: z.number(),
 });
 
-/** The block grid of the affinity layer. */
-interface Grid {
-  bounds: Bbox;
-  size: V3;
-  blocks: V3;
-}
-
-function gridOf(bounds: Bbox, shape: V3): Grid {
-  const size = bounds.size() as V3;
-  return { bounds, size, blocks: [0, 1, 2].map((a) => Math.ceil(size[a] / shape[a])) as V3 };
-}
-
-function coreBox(g: Grid, shape: V3, block: V3): Bbox {
-  const min = block.map((n, a) => g.bounds.min[a] + n * shape[a]) as V3;
-  const max = min.map((n, a) => Math.min(n + shape[a], g.bounds.max[a])) as V3;
-  return new Bbox(min, max);
-}
-
-const linear = ([i, j, k]: readonly number[], [nx, ny]: readonly number[]) => i + nx * (j + ny * k);
-
-function positions(dims: V3): V3[] {
-  const out: V3[] = [];
-  for (let k = 0; k < dims[2]; k++)
-    for (let j = 0; j < dims[1]; j++) for (let i = 0; i < dims[0]; i++) out.push([i, j, k]);
-  return out;
-}
-
-async function openAffinities(ctx: TaskContext, p: Common) {
-  const vol = await Volume.open(p.aff, { mip: p.mip, storage: ctx.storage(p.aff) });
-  const grid = gridOf(vol.bounds, p.shape as V3);
-  return { vol, grid, core: coreBox(grid, p.shape as V3, p.block as V3) };
-}
-
-async function getObject(store: Storage, key: string, signal?: AbortSignal): Promise<Uint8Array> {
-  const bytes = await store.get(key, { signal });
-  if (!bytes)
-    throw new WatershedStageError(
-      `${store.url}/${key} is missing: run the watershed stage's phases in order (an earlier phase did not finish)`,
-    );
-  return bytes;
-}
-
-/** Phase 1 (relative thresholds): a block's smallest and largest affinity. */
-export const watershedRangeTask = defineTask({
-  name: "ws-range",
-  params: commonParams,
-  async run(p, ctx): Promise<{ lo: number; hi: number }> {
-    const { vol, grid, core } = await openAffinities(ctx, p);
-    const data = (await vol.read(core, { signal: ctx.signal })).data as Float32Array | Uint8Array;
-    const [lo, hi] = await ctx.runKernel<[number, number]>(
-      labelsKernels(),
-      "affinityRange",
-      [data],
-      { transfer: [data.buffer as ArrayBuffer], signal: ctx.signal },
-    );
-    await ctx
-      .storage(p.scratch)
-      .put(`range/${linear(p.block, grid.blocks)}`, JSON.stringify({ lo, hi }), {
-        signal: ctx.signal,
-      });
-    return { lo, hi };
-  },
-});
-
-const rangeSchema = z.object({
-  start: z.number(),
-  step: z.number(),
-  divisor: z.number(),
-  length: z.number().int(),
-});
-
-/** Phase 2 (relative thresholds): a block's histogram on the dataset's range. */
-export const watershedHistogramTask = defineTask({
-  name: "ws-histogram",
-  params: commonParams.extend({ range: rangeSchema }),
-  async run(p, ctx): Promise<{ bins: number }> {
-    const { vol, grid, core } = await openAffinities(ctx, p);
-    const data = (await vol.read(core, { signal: ctx.signal })).data as Float32Array | Uint8Array;
-    const h = await ctx.runKernel<{ bins: Uint32Array; counts: Float64Array }>(
-      labelsKernels(),
-      "affinityHistogram",
-      [data, p.range],
-      { transfer: [data.buffer as ArrayBuffer], signal: ctx.signal },
-    );
-    await ctx
-      .storage(p.scratch)
-      .put(
-        `hist/${linear(p.block, grid.blocks)}`,
-        packRecord({}, { bins: h.bins, counts: h.counts }),
-        { signal: ctx.signal },
-      );
-    return { bins: h.bins.length };
-  },
-});
-
-/** Phase 3: one block's watershed, its pieces written to the scratch layer, its faces to scratch. */
+/** Phase 3: one block's basins, its pieces written to the scratch layer, its faces to scratch. */
 export const watershedBlockTask = defineTask({
   name: "ws-block",
   params: commonParams.extend({
     context: z.number().int().min(1),
     thresholds: thresholdsSchema,
   }),
-  async run(p, ctx): Promise<{ pieces: number; regions: number }> {
+  async run(p, ctx): Promise<{ pieces: number; basins: number }> {
     const { vol, grid, core } = await openAffinities(ctx, p);
     const ext = new Bbox(
       core.min.map((n, a) => Math.max(n - p.context, grid.bounds.min[a])) as V3,
@@ -233,7 +136,7 @@ export const watershedBlockTask = defineTask({
       .put(`faces/${linear(block, grid.blocks)}`, packRecord({ count: r.count }, arrays), {
         signal: ctx.signal,
       });
-    return { pieces: r.count, regions: r.regions };
+    return { pieces: r.count, basins: r.basins };
   },
 });
 
@@ -324,11 +227,6 @@ export const watershedMatchTask = defineTask({
   },
 });
 
-/** The scratch layer of the blocks' local piece ids. */
-function localLayer(scratch: string): string {
-  return `${scratch.replace(/\/+$/, "")}/local`;
-}
-
 /** Options of {@link createWatershedTasks}; thresholds and sizes as in `watershed`. */
 export interface WatershedTaskOptions extends CreateOptionsBase {
   /** Edges at or below it are cut. Default 0.1 (a quantile unless `absolute`). */
@@ -337,7 +235,7 @@ export interface WatershedTaskOptions extends CreateOptionsBase {
   high?: number;
   /** (size, threshold) merge pairs. Default `[[800, 0.2]]`. */
   merge?: Array<[number, number]>;
-  /** Regions under this many voxels (in a block's watershed) become background. Default 600. */
+  /** Regions under this many voxels (in the whole dataset, after merging) become background. Default 600. */
   dust?: number;
   /**
    * Thresholds are affinities. Default false: they are fractions, turned
@@ -490,53 +388,29 @@ export async function createWatershedTasks(
       },
     ],
   });
+  // The connected-components stage numbers the basins into a scratch layer;
+  // its phase 1 (labelling a source's voxels) is replaced by the match
+  // phase's records, and its cleanup by this stage's.
   const ccl: ConnectedComponentsTaskOptions = {
     connectivity: 6,
     shape,
     scratch,
-    keepScratch: o.keepScratch,
+    keepScratch: true,
     groupSize: o.groupSize,
-    dataType: o.dataType,
-    encoding: o.encoding ?? "compressed_segmentation",
-    mips: o.mips,
+    dataType: "uint32",
+    encoding: "raw",
     memoryTarget: o.memoryTarget,
     storage: o.storage,
     storageOptions: o.storageOptions,
   };
-  // Phase 1 of the connected-components stage labels its source's voxels;
-  // here the match phase writes its records instead.
-  const tail = (await createConnectedComponentsTasks(localLayer(scratch), dest, ccl)).filter(
-    (phase) => phase.name !== "ccl blocks",
-  );
+  const numbering = (
+    await createConnectedComponentsTasks(localLayer(scratch), basinLayer(scratch), ccl)
+  ).filter((phase) => phase.name !== "ccl blocks");
 
-  const phases: TaskPhase[] = [];
-  if (!o.absolute) {
-    phases.push({
-      name: "watershed range",
-      tasks: async () => taskList(blocks, (block) => watershedRangeTask.payload(common(block))),
-    });
-    phases.push({
-      name: "watershed histogram",
-      tasks: async () => {
-        let lo = Number.POSITIVE_INFINITY;
-        let hi = Number.NEGATIVE_INFINITY;
-        for (const block of blocks) {
-          const key = `range/${linear(block, grid.blocks)}`;
-          const r = JSON.parse(new TextDecoder().decode(await getObject(store, key))) as {
-            lo: number;
-            hi: number;
-          };
-          lo = Math.min(lo, r.lo);
-          hi = Math.max(hi, r.hi);
-        }
-        const range = histogramRange(lo, hi, RELATIVE_THRESHOLD_BINS);
-        await store.put("hist/range.json", JSON.stringify(range));
-        return taskList(blocks, (block) =>
-          watershedHistogramTask.payload({ ...common(block), range }),
-        );
-      },
-    });
-  }
+  const fractions: BlockThresholds = { low, high, merge, dust };
+  const phases: TaskPhase[] = o.absolute
+    ? []
+    : relativeThresholdPhases(store, blocks, grid, common, fractions);
   phases.push({
     name: "watershed blocks",
     tasks: async () => {
@@ -547,16 +421,15 @@ export async function createWatershedTasks(
             merge: merge.map(([s, t]): [number, number] => [s, Math.fround(t)]),
             dust,
           }
-        : await relativeThresholds(store, blocks, grid, { low, high, merge, dust });
+        : await datasetThresholds(store, blocks, grid, fractions);
       if (!(thresholds.low < thresholds.high))
         throw new SegmentationOptionError(
           `low (${thresholds.low}) must be below high (${thresholds.high})${o.absolute ? "" : ": the affinities have too few distinct values for these quantiles"}`,
           "low",
         );
-      await storageFor(dest, o).put(
-        "watershed.json",
-        JSON.stringify({ affinities: aff, mip, shape, context, thresholds }, null, 2),
-      );
+      const record = JSON.stringify({ affinities: aff, mip, shape, context, thresholds }, null, 2);
+      await storageFor(dest, o).put("watershed.json", record);
+      await store.put("thresholds.json", JSON.stringify(thresholds));
       return taskList(blocks, (block) =>
         watershedBlockTask.payload({ ...common(block), context, thresholds }),
       );
@@ -566,34 +439,37 @@ export async function createWatershedTasks(
     name: "watershed match",
     tasks: async () => taskList(blocks, (block) => watershedMatchTask.payload(common(block))),
   });
-  return [...phases, ...tail];
-}
-
-/** The dataset's thresholds from the blocks' histograms (phase 2's records). */
-async function relativeThresholds(
-  store: Storage,
-  blocks: V3[],
-  grid: Grid,
-  fractions: BlockThresholds,
-): Promise<BlockThresholds> {
-  const range = JSON.parse(
-    new TextDecoder().decode(await getObject(store, "hist/range.json")),
-  ) as HistogramRange;
-  const counts = new Float64Array(range.length - 1);
-  for (const block of blocks) {
-    const key = `hist/${linear(block, grid.blocks)}`;
-    const { arrays } = unpackRecord(await getObject(store, key), `${store.url}/${key}`);
-    const bins = arrays.bins as Uint32Array;
-    const c = arrays.counts as Float64Array;
-    for (let k = 0; k < bins.length; k++) counts[bins[k]] += c[k];
-  }
-  return {
-    low: quantileThreshold(counts, range, fractions.low),
-    high: quantileThreshold(counts, range, fractions.high),
-    merge: fractions.merge.map(([s, t]): [number, number] => [
-      s,
-      quantileThreshold(counts, range, t),
-    ]),
-    dust: fractions.dust,
-  };
+  phases.push(...numbering);
+  phases.push({
+    name: "watershed graph",
+    tasks: async () => taskList(blocks, (block) => watershedGraphTask.payload(common(block))),
+  });
+  phases.push({
+    name: "watershed merge",
+    tasks: async () => {
+      const t = await getJson<BlockThresholds>(store, "thresholds.json");
+      return taskList([blocks[0]], (block) =>
+        watershedMergeTask.payload({ ...common(block), merge: t.merge, dust: t.dust }),
+      );
+    },
+  });
+  phases.push({
+    name: "watershed write",
+    tasks: async () => {
+      // Regions are unions of basins, whose ids the scratch layer holds as uint32.
+      const wide = o.dataType === "uint64";
+      await writeInfo(
+        storageFor(dest, o),
+        destInfo(info, mip, wide ? "uint64" : "uint32", o.encoding ?? "compressed_segmentation"),
+      );
+      return taskList(blocks, (block) => watershedWriteTask.payload({ ...common(block), dest }));
+    },
+  });
+  phases.push(...labelDownsamplePhases("watershed downsample", dest, o.mips ?? 0, o));
+  if (!o.keepScratch)
+    phases.push({
+      name: "watershed cleanup",
+      tasks: async () => taskList([scratch], (s) => cclCleanupTask.payload({ scratch: s })),
+    });
+  return phases;
 }

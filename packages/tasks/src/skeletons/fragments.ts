@@ -62,9 +62,12 @@ export function bucketOf(
   return bits >= 32 ? scratch[0] : scratch[0] & (2 ** bits - 1);
 }
 
-/** The key of one block's fragments of one bucket. */
-export function fragmentKey(bucket: number, bbox: string): string {
-  return `fragments/${bucket}/${bbox}`;
+/**
+ * The key of forge file `name` in bucket `bucket`: one block's fragments of
+ * the bucket (skeletons), or one object's fragment of one block (meshes).
+ */
+export function fragmentKey(bucket: number, name: string): string {
+  return `fragments/${bucket}/${name}`;
 }
 
 /** The key of one block's census. */

@@ -1,0 +1,937 @@
+/**
+ * The watershed kernel's inner loops as WebAssembly (AssemblyScript). The
+ * driver, src/watershed/wasm.ts, lays out the volume's arrays in linear
+ * memory, streams the affinities in one z slice at a time and calls these
+ * steps in order. Each loop is a port of the JavaScript reference
+ * (src/watershed/basins.ts, merge.ts, thresholds.ts) that visits voxels and
+ * edges in the same order, because that order decides every tie.
+ *
+ * Affinities arrive as float32 bit patterns of values >= +0 (the driver
+ * falls back to the JavaScript kernel otherwise), so they order as int32.
+ *
+ * Per voxel: `sag` (one byte: bits 0..5 the edges towards -x, -y, -z, +x,
+ * +y, +z, bit 6 queued) and `labels` (uint32); the basins'
+ * search queue is a separate region the driver reserves but that only the
+ * largest search touches. Everything else (histograms, the region graph, the
+ * union-find arrays) comes from a bump allocator above the driver's layout.
+ */
+
+const QUEUED: u32 = 0x40;
+
+let sx: i32 = 0;
+let sy: i32 = 0;
+let sz: i32 = 0;
+let sxy: i32 = 0;
+let sag: usize = 0;
+let labels: usize = 0;
+let queue: usize = 0;
+let sizes: usize = 0;
+let lowRow: usize = 0;
+/** Step (in voxels) of each direction 0..5, and of each single edge bit. */
+let steps: usize = 0;
+let stepOfBit: usize = 0;
+let top: usize = 0;
+
+/**
+ * Bump allocation (16-byte aligned) above the driver's layout. The memory
+ * grows by at least an eighth at a time: every grow costs the engine a
+ * garbage collection check, and the region graph allocates in small steps.
+ */
+function alloc(bytes: usize): usize {
+  const p = (top + 15) & ~(<usize>15);
+  const end = p + bytes;
+  const pages = memory.size();
+  if (end > (<usize>pages) << 16) {
+    const need = <i32>((end - ((<usize>pages) << 16) + 0xffff) >> 16);
+    if (memory.grow(max<i32>(need, min<i32>(pages >> 3, 65536 - pages))) < 0) {
+      if (memory.grow(need) < 0) unreachable();
+    }
+  }
+  top = end;
+  return p;
+}
+
+/**
+ * Sets the volume and where its arrays are: `sagP` (n bytes), `labelsP`
+ * (4n), `queueP` (4n), `sizesP` (4 per basin), `rowP` (4 * x, filled here
+ * with `low`'s bits by {@link ascentBegin}); `heap` is the first free byte.
+ */
+export function setup(
+  x: i32,
+  y: i32,
+  z: i32,
+  sagP: usize,
+  labelsP: usize,
+  queueP: usize,
+  sizesP: usize,
+  rowP: usize,
+  heap: usize,
+): void {
+  sx = x;
+  sy = y;
+  sz = z;
+  sxy = x * y;
+  sag = sagP;
+  labels = labelsP;
+  queue = queueP;
+  sizes = sizesP;
+  lowRow = rowP;
+  top = heap;
+  steps = alloc(6 * 4);
+  store<i32>(steps, -1, 0);
+  store<i32>(steps, -x, 4);
+  store<i32>(steps, -x * y, 8);
+  store<i32>(steps, 1, 12);
+  store<i32>(steps, x, 16);
+  store<i32>(steps, x * y, 20);
+  stepOfBit = alloc(64 * 4);
+  for (let d = 0; d < 6; d++)
+    store<i32>(stepOfBit + (((<usize>1) << d) << 2), load<i32>(steps + (d << 2)));
+}
+
+/** First free byte (the driver reads its outputs before the next call). */
+export function heapTop(): usize {
+  return top;
+}
+
+// ---------------------------------------------------------------------------
+// Relative thresholds: counts of the top and low 16 bits of the values.
+
+let topCounts: usize = 0;
+let minBits: u32 = 0;
+let maxBits: u32 = 0;
+
+/** Starts the top-16-bit counts (65,536 uint32) and the bit range; returns the counts. */
+export function histBegin(): usize {
+  topCounts = alloc(2 * 65536 * 4);
+  memory.fill(topCounts, 0, 2 * 65536 * 4);
+  minBits = 0xffffffff;
+  maxBits = 0;
+  return topCounts;
+}
+
+/**
+ * Counts the top 16 bits of `count` values at `src` and widens the bit
+ * range. Two tables take alternate values, so that runs of equal buckets
+ * (smooth maps) do not wait on one counter.
+ */
+export function histTop(src: usize, count: i32): void {
+  let lo = minBits;
+  let hi = maxBits;
+  const t1 = topCounts + 65536 * 4;
+  let i = 0;
+  for (; i + 1 < count; i += 2) {
+    const a = load<u32>(src + ((<usize>i) << 2));
+    const b = load<u32>(src + ((<usize>i) << 2), 4);
+    const pa = topCounts + ((<usize>(a >>> 16)) << 2);
+    store<u32>(pa, load<u32>(pa) + 1);
+    const pb = t1 + ((<usize>(b >>> 16)) << 2);
+    store<u32>(pb, load<u32>(pb) + 1);
+    if (a < lo) lo = a;
+    if (b < lo) lo = b;
+    if (a > hi) hi = a;
+    if (b > hi) hi = b;
+  }
+  if (i < count) {
+    const a = load<u32>(src + ((<usize>i) << 2));
+    const pa = topCounts + ((<usize>(a >>> 16)) << 2);
+    store<u32>(pa, load<u32>(pa) + 1);
+    if (a < lo) lo = a;
+    if (a > hi) hi = a;
+  }
+  minBits = lo;
+  maxBits = hi;
+}
+
+/** Folds the second table into the first. */
+export function histTopEnd(): void {
+  const t1 = topCounts + 65536 * 4;
+  for (let k: usize = 0; k < 65536 * 4; k += 4) {
+    store<u32>(topCounts + k, load<u32>(topCounts + k) + load<u32>(t1 + k));
+  }
+}
+
+/** Smallest bit pattern seen (by {@link histTop}). */
+export function bitsMin(): u32 {
+  return minBits;
+}
+
+/** Largest bit pattern seen (by {@link histTop} or {@link checkBits}). */
+export function bitsMax(): u32 {
+  return maxBits;
+}
+
+/**
+ * Counts the low 16 bits of the values whose top 16 bits have a slot
+ * (`slots`: 65,536 int32, -1 for none) into `low + slot * 65536` (uint32).
+ */
+export function histLow(src: usize, count: i32, slots: usize, low: usize): void {
+  for (let i = 0; i < count; i++) {
+    const b = load<u32>(src + ((<usize>i) << 2));
+    const j = load<i32>(slots + ((<usize>(b >>> 16)) << 2));
+    if (j >= 0) {
+      const p = low + ((((<usize>j) << 16) + (b & 0xffff)) << 2);
+      store<u32>(p, load<u32>(p) + 1);
+    }
+  }
+}
+
+/** Allocates `bytes` zeroed bytes for the driver (slot tables and low counts). */
+export function allocZeroed(bytes: usize): usize {
+  const p = alloc(bytes);
+  memory.fill(p, 0, bytes);
+  return p;
+}
+
+/** Widens the largest bit pattern with `count` values at `src` (sign and NaN check). */
+export function checkBits(src: usize, count: i32): void {
+  let acc = i32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) acc = i32x4.max_u(acc, v128.load(src + ((<usize>i) << 2)));
+  let hi = maxBits;
+  const l0 = <u32>i32x4.extract_lane(acc, 0);
+  const l1 = <u32>i32x4.extract_lane(acc, 1);
+  const l2 = <u32>i32x4.extract_lane(acc, 2);
+  const l3 = <u32>i32x4.extract_lane(acc, 3);
+  if (l0 > hi) hi = l0;
+  if (l1 > hi) hi = l1;
+  if (l2 > hi) hi = l2;
+  if (l3 > hi) hi = l3;
+  for (; i < count; i++) {
+    const v = load<u32>(src + ((<usize>i) << 2));
+    if (v > hi) hi = v;
+  }
+  maxBits = hi;
+}
+
+/** Resets the largest bit pattern before {@link checkBits}. */
+export function checkBegin(): void {
+  maxBits = 0;
+}
+
+// ---------------------------------------------------------------------------
+// Steepest ascent.
+
+let lowBits: i32 = 0;
+let high1: i32 = 0;
+
+/** Sets the thresholds (float32 bit patterns) and fills the row of `low` values. */
+export function ascentBegin(low: i32, high: i32): void {
+  lowBits = low;
+  high1 = high - 1;
+  for (let x = 0; x < sx; x++) store<i32>(lowRow + ((<usize>x) << 2), low);
+}
+
+function ascentOne(nx: i32, ny: i32, nz: i32, px: i32, py: i32, pz: i32): u32 {
+  let m = max<i32>(max<i32>(nx, ny), max<i32>(nz, px));
+  m = max<i32>(m, max<i32>(py, pz));
+  if (m <= lowBits) return 0;
+  const h = high1;
+  return (
+    <u32>(nx === m) |
+    <u32>(nx > h) |
+    ((<u32>(ny === m) | <u32>(ny > h)) << 1) |
+    ((<u32>(nz === m) | <u32>(nz > h)) << 2) |
+    ((<u32>(px === m) | <u32>(px > h)) << 3) |
+    ((<u32>(py === m) | <u32>(py > h)) << 4) |
+    ((<u32>(pz === m) | <u32>(pz > h)) << 5)
+  );
+}
+
+function edgeBits(v: v128, m: v128, h: v128, bit: i32): v128 {
+  return v128.and(v128.or(i32x4.eq(v, m), i32x4.gt_s(v, h)), i32x4.splat(bit));
+}
+
+/** Edge bits of four voxels (as int32 lanes) from their six affinities. */
+function ascentFour(nx: v128, ny: v128, nz: v128, px: v128, py: v128, pz: v128): v128 {
+  const m = i32x4.max_s(i32x4.max_s(i32x4.max_s(nx, ny), i32x4.max_s(nz, px)), i32x4.max_s(py, pz));
+  const h = i32x4.splat(high1);
+  const bits = v128.or(
+    v128.or(v128.or(edgeBits(nx, m, h, 1), edgeBits(ny, m, h, 2)), edgeBits(nz, m, h, 4)),
+    v128.or(v128.or(edgeBits(px, m, h, 8), edgeBits(py, m, h, 16)), edgeBits(pz, m, h, 32)),
+  );
+  return v128.and(bits, i32x4.gt_s(m, i32x4.splat(lowBits)));
+}
+
+/**
+ * Edge bits of one row: `px` the x channel of the row, `ny`/`py` the y
+ * channel of this row and the next, `nz`/`pz` the z channel of this slice
+ * and the next (each pointing at the row of `low` values where the edge
+ * leaves the volume).
+ */
+function ascentRow(out: usize, px: usize, ny: usize, py: usize, nz: usize, pz: usize): void {
+  const low = lowBits;
+  const last = sx - 1;
+  if (last === 0) {
+    store<u8>(out, ascentOne(low, load<i32>(ny), load<i32>(nz), low, load<i32>(py), load<i32>(pz)));
+    return;
+  }
+  store<u8>(
+    out,
+    ascentOne(low, load<i32>(ny), load<i32>(nz), load<i32>(px, 4), load<i32>(py), load<i32>(pz)),
+  );
+  let x = 1;
+  for (; x + 16 <= last; x += 16) {
+    const o = (<usize>x) << 2;
+    const a = ascentFour(
+      v128.load(px + o),
+      v128.load(ny + o),
+      v128.load(nz + o),
+      v128.load(px + o, 4),
+      v128.load(py + o),
+      v128.load(pz + o),
+    );
+    const b = ascentFour(
+      v128.load(px + o, 16),
+      v128.load(ny + o, 16),
+      v128.load(nz + o, 16),
+      v128.load(px + o, 20),
+      v128.load(py + o, 16),
+      v128.load(pz + o, 16),
+    );
+    const c = ascentFour(
+      v128.load(px + o, 32),
+      v128.load(ny + o, 32),
+      v128.load(nz + o, 32),
+      v128.load(px + o, 36),
+      v128.load(py + o, 32),
+      v128.load(pz + o, 32),
+    );
+    const d = ascentFour(
+      v128.load(px + o, 48),
+      v128.load(ny + o, 48),
+      v128.load(nz + o, 48),
+      v128.load(px + o, 52),
+      v128.load(py + o, 48),
+      v128.load(pz + o, 48),
+    );
+    v128.store(
+      out + x,
+      i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(a, b), i16x8.narrow_i32x4_u(c, d)),
+    );
+  }
+  for (; x < last; x++) {
+    const o = (<usize>x) << 2;
+    store<u8>(
+      out + x,
+      ascentOne(
+        load<i32>(px + o),
+        load<i32>(ny + o),
+        load<i32>(nz + o),
+        load<i32>(px + o, 4),
+        load<i32>(py + o),
+        load<i32>(pz + o),
+      ),
+    );
+  }
+  const o = (<usize>last) << 2;
+  store<u8>(
+    out + last,
+    ascentOne(
+      load<i32>(px + o),
+      load<i32>(ny + o),
+      load<i32>(nz + o),
+      low,
+      load<i32>(py + o),
+      load<i32>(pz + o),
+    ),
+  );
+}
+
+/**
+ * Steepest-ascent edges of slice `z` (the JavaScript `steepestAscent`): `c0`
+ * and `c1` the x and y channels of the slice, `c2` and `c2next` the z
+ * channel of this slice and the next.
+ */
+export function ascentSlice(z: i32, c0: usize, c1: usize, c2: usize, c2next: usize): void {
+  const rowBytes = (<usize>sx) << 2;
+  for (let y = 0; y < sy; y++) {
+    const r = <usize>y * rowBytes;
+    ascentRow(
+      sag + <usize>z * sxy + <usize>y * sx,
+      c0 + r,
+      y > 0 ? c1 + r : lowRow,
+      y < sy - 1 ? c1 + r + rowBytes : lowRow,
+      z > 0 ? c2 + r : lowRow,
+      z < sz - 1 ? c2next + r : lowRow,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Plateaus and basins.
+
+function stepOf(d: i32): i32 {
+  return load<i32>(steps + ((<usize>d) << 2));
+}
+
+/** Queues voxel `idx` (edges `s`) when one of its edges is not returned. */
+function seedPlateau(idx: i32, s: u32, tail: i32): i32 {
+  for (let d = 0; d < 6; d++) {
+    if ((s & (1 << d)) === 0) continue;
+    const rev: u32 = 1 << (d < 3 ? d + 3 : d - 3);
+    if ((load<u8>(sag + idx + stepOf(d)) & rev) === 0) {
+      store<u8>(sag + idx, s | QUEUED);
+      store<i32>(queue + ((<usize>tail) << 2), idx);
+      return tail + 1;
+    }
+  }
+  return tail;
+}
+
+let head: i32 = 0;
+let tail: i32 = 0;
+
+/**
+ * Queues the plateau exits among voxels `from..to` (the seeding scan of the
+ * JavaScript `dividePlateaus`, called over the volume in order); voxels with
+ * fewer than two edges are skipped sixteen at a time.
+ */
+export function plateauSeeds(from: i32, to: i32): void {
+  if (from === 0) {
+    head = 0;
+    tail = 0;
+  }
+  let t = tail;
+  let idx = from;
+  const one = i8x16.splat(1);
+  for (; idx + 16 <= to; idx += 16) {
+    const v = v128.load(sag + idx);
+    let mask = i8x16.bitmask(i8x16.gt_u(i8x16.popcnt(v), one));
+    while (mask !== 0) {
+      const j = ctz<i32>(mask);
+      mask &= mask - 1;
+      t = seedPlateau(idx + j, load<u8>(sag + idx + j), t);
+    }
+  }
+  for (; idx < to; idx++) {
+    const s = <u32>load<u8>(sag + idx);
+    if (s !== 0 && (s & (s - 1)) !== 0) t = seedPlateau(idx, s, t);
+  }
+  tail = t;
+}
+
+/**
+ * Runs up to `budget` steps of the breadth-first search that divides the
+ * plateaus (the JavaScript `dividePlateaus`); returns 1 when it is done.
+ */
+export function plateauSearch(budget: i32): i32 {
+  let h = head;
+  let t = tail;
+  const stop = h + budget;
+  for (; h < t && h < stop; h++) {
+    const me = load<i32>(queue + ((<usize>h) << 2));
+    const s = <u32>load<u8>(sag + me);
+    let toSet: u32 = 0;
+    for (let d = 0; d < 6; d++) {
+      const bit: u32 = 1 << d;
+      if ((s & bit) === 0) continue;
+      const him = me + stepOf(d);
+      const hs = <u32>load<u8>(sag + him);
+      const rev: u32 = 1 << (d < 3 ? d + 3 : d - 3);
+      if ((hs & rev) !== 0) {
+        if ((hs & QUEUED) === 0) {
+          store<i32>(queue + ((<usize>t) << 2), him);
+          t++;
+          store<u8>(sag + him, hs | QUEUED);
+        }
+      } else {
+        toSet = bit;
+      }
+    }
+    store<u8>(sag + me, toSet);
+  }
+  head = h;
+  tail = t;
+  return h >= t ? 1 : 0;
+}
+
+/** Root of `x` in the union-find forest at `labels` (path halving); parents never exceed their child. */
+function findVoxel(x: i32): i32 {
+  let p = load<i32>(labels + ((<usize>x) << 2));
+  while (p !== x) {
+    const gp = load<i32>(labels + ((<usize>p) << 2));
+    store<i32>(labels + ((<usize>x) << 2), gp);
+    x = gp;
+    p = load<i32>(labels + ((<usize>x) << 2));
+  }
+  return x;
+}
+
+/**
+ * Joins the sets of neighbouring voxels `a` and `b`. When the larger of the
+ * two is still a root it hangs under the smaller voxel itself, not under
+ * its root: the numbering pass then mostly reads a neighbour's label, not
+ * one far back in memory.
+ */
+function unionVoxels(a: i32, b: i32): void {
+  const lo = min<i32>(a, b);
+  const hi = max<i32>(a, b);
+  const ph = labels + ((<usize>hi) << 2);
+  if (load<i32>(ph) === hi) store<i32>(ph, lo);
+  else unionRoots(a, b);
+}
+
+function unionRoots(a: i32, b: i32): void {
+  const ra = findVoxel(a);
+  const rb = findVoxel(b);
+  if (ra < rb) store<i32>(labels + ((<usize>rb) << 2), ra);
+  else if (rb < ra) store<i32>(labels + ((<usize>ra) << 2), rb);
+}
+
+/*
+ * Basins of attraction. The JavaScript `findBasins` searches from each
+ * unassigned voxel for an assigned one, which jumps ahead of the scan through
+ * memory not read yet. After the plateaus are divided every voxel has either
+ * one edge or only edges within its maximal plateau, so its basin is the set
+ * of voxels its edges connect it to: a union-find over the edges, with the
+ * labels' memory as the parent array and every parent smaller than its
+ * child, finds the same sets scanning forwards; a second pass numbers each
+ * set at its smallest voxel (its root, the first voxel the scan meets),
+ * which is the JavaScript order.
+ */
+
+/** Makes voxels `from..to` their own parents. */
+export function basinsInit(from: i32, to: i32): void {
+  for (let idx = from; idx < to; idx++) store<i32>(labels + ((<usize>idx) << 2), idx);
+}
+
+/** Joins voxels `from..to` with the ends of their edges (voxels up to one slice on must be initialised). */
+export function basinsUnion(from: i32, to: i32): void {
+  for (let idx = from; idx < to; idx++) {
+    const s = <u32>load<u8>(sag + idx);
+    if (s === 0) continue;
+    if ((s & (s - 1)) === 0) {
+      const him = idx + load<i32>(stepOfBit + ((<usize>s) << 2));
+      const lo = min<i32>(idx, him);
+      const hi = max<i32>(idx, him);
+      const ph = labels + ((<usize>hi) << 2);
+      if (load<i32>(ph) === hi) store<i32>(ph, lo);
+      else unionRoots(idx, him);
+      continue;
+    }
+    for (let d = 0; d < 6; d++) {
+      if ((s & (1 << d)) !== 0) unionVoxels(idx, idx + stepOf(d));
+    }
+  }
+}
+
+let basinTotal: i32 = 0;
+let background: i32 = 0;
+
+/**
+ * Numbers voxels `from..to` (called over the volume in order): a root takes
+ * the next id, another voxel its parent's; sizes at `sizes` (uint32, id -
+ * 1). Returns the number of basins so far.
+ */
+export function basinsNumber(from: i32, to: i32): i32 {
+  let count = from === 0 ? 0 : basinTotal;
+  let bg = from === 0 ? 0 : background;
+  for (let idx = from; idx < to; idx++) {
+    const p = labels + ((<usize>idx) << 2);
+    if (load<u8>(sag + idx) === 0) {
+      store<u32>(p, 0);
+      bg++;
+      continue;
+    }
+    const up = load<i32>(p);
+    let id: u32;
+    if (up === idx) {
+      id = ++count;
+      store<u32>(sizes + ((<usize>(id - 1)) << 2), 1);
+    } else {
+      id = load<u32>(labels + ((<usize>up) << 2));
+      const q = sizes + ((<usize>(id - 1)) << 2);
+      store<u32>(q, load<u32>(q) + 1);
+    }
+    store<u32>(p, id);
+  }
+  basinTotal = count;
+  background = bg;
+  return count;
+}
+
+/** Voxels without edges. */
+export function backgroundCount(): i32 {
+  return background;
+}
+
+// ---------------------------------------------------------------------------
+// Region graph: pairs (a < b) numbered in first-seen scan order, maximum
+// affinity each; 16 bytes per edge (a, b, weight, unused).
+//
+// Each basin b keeps a small hash table of its edges to smaller ids (8
+// bytes a slot: a + 1, edge index), grown by doubling. Basins are numbered
+// in scan order, so the tables the scan is using belong to recent ids and
+// sit together in memory; a direct-mapped cache of recent pairs in front
+// catches most faces, which come in runs.
+
+const CACHE_BITS = 12;
+let edges: usize = 0;
+let edgeCount: i32 = 0;
+let edgeCap: i32 = 0;
+/** Per basin id: table pointer, capacity (slots), size; 16 bytes. */
+let heads: usize = 0;
+let cache: usize = 0;
+
+function hashPair(a: u32, b: u32): u32 {
+  let h = (a * 0x9e3779b1) ^ ((b ^ (b >>> 16)) * 0x85ebca6b);
+  h ^= h >>> 15;
+  h *= 0x2c1b3c6d;
+  return h ^ (h >>> 13);
+}
+
+/** Starts the graph of `count` basins with room for `expected` edges. */
+export function graphBegin(count: i32, expected: i32): void {
+  edgeCap = max<i32>(1024, expected);
+  edges = alloc((<usize>edgeCap) << 4);
+  edgeCount = 0;
+  heads = alloc((<usize>count + 1) << 4);
+  memory.fill(heads, 0, (<usize>count + 1) << 4);
+  cache = alloc(16 << CACHE_BITS);
+  memory.fill(cache, 0, 16 << CACHE_BITS);
+}
+
+function slotInsert(table: usize, mask: u32, a: u32, k: i32): void {
+  let j = (a * 0x9e3779b1) >>> 7;
+  for (;;) {
+    const p = table + ((<usize>(j & mask)) << 3);
+    if (load<u32>(p) === 0) {
+      store<u32>(p, a + 1);
+      store<i32>(p, k, 4);
+      return;
+    }
+    j++;
+  }
+}
+
+/** Index of edge (a, b), a < b, added with weight 0 if new. */
+function edgeIndex(a: u32, b: u32): i32 {
+  const hd = heads + ((<usize>b) << 4);
+  let table = load<usize>(hd);
+  let cap = load<u32>(hd, 4);
+  if (cap !== 0) {
+    const mask = cap - 1;
+    let j = (a * 0x9e3779b1) >>> 7;
+    for (;;) {
+      const p = table + ((<usize>(j & mask)) << 3);
+      const key = load<u32>(p);
+      if (key === 0) break;
+      if (key === a + 1) return load<i32>(p, 4);
+      j++;
+    }
+  }
+  const k = edgeCount++;
+  if (k === edgeCap) {
+    const grown = alloc((<usize>edgeCap) << 5);
+    memory.copy(grown, edges, (<usize>edgeCap) << 4);
+    edges = grown;
+    edgeCap <<= 1;
+  }
+  const e = edges + ((<usize>k) << 4);
+  store<u32>(e, a);
+  store<u32>(e, b, 4);
+  store<f32>(e, 0, 8);
+  const size = load<u32>(hd, 8) + 1;
+  store<u32>(hd, size, 8);
+  if (size * 2 > cap) {
+    const grownCap: u32 = cap === 0 ? 4 : cap << 1;
+    const grown = alloc((<usize>grownCap) << 3);
+    memory.fill(grown, 0, (<usize>grownCap) << 3);
+    for (let j: u32 = 0; j < cap; j++) {
+      const p = table + ((<usize>j) << 3);
+      const key = load<u32>(p);
+      if (key !== 0) slotInsert(grown, grownCap - 1, key - 1, load<i32>(p, 4));
+    }
+    table = grown;
+    cap = grownCap;
+    store<usize>(hd, table);
+    store<u32>(hd, cap, 4);
+  }
+  slotInsert(table, cap - 1, a, k);
+  return k;
+}
+
+/**
+ * Raises edge (s, t)'s weight to `v`. A cache entry holds a, b, the edge
+ * index and the weight, written back to the edge when the entry is
+ * replaced (and by {@link graphEnd}).
+ */
+function visit(s: u32, t: u32, v: f32): void {
+  const a = s < t ? s : t;
+  const b = s < t ? t : s;
+  const c = cache + ((<usize>(hashPair(a, b) >>> (32 - CACHE_BITS))) << 4);
+  if (load<u32>(c) !== a || load<u32>(c, 4) !== b) {
+    const old = load<u32>(c);
+    if (old !== 0) store<f32>(edges + ((<usize>load<i32>(c, 8)) << 4), load<f32>(c, 12), 8);
+    const k = edgeIndex(a, b);
+    store<u32>(c, a);
+    store<u32>(c, b, 4);
+    store<i32>(c, k, 8);
+    store<f32>(c, load<f32>(edges + ((<usize>k) << 4), 8), 12);
+  }
+  // Watershed.jl starts every edge at 0, not at its first affinity.
+  if (v > load<f32>(c, 12)) store<f32>(c, v, 12);
+}
+
+/** Writes the cached weights back to their edges. */
+export function graphEnd(): void {
+  for (let j = 0; j < 1 << CACHE_BITS; j++) {
+    const c = cache + ((<usize>j) << 4);
+    if (load<u32>(c) !== 0)
+      store<f32>(edges + ((<usize>load<i32>(c, 8)) << 4), load<f32>(c, 12), 8);
+  }
+}
+
+/**
+ * Adds slice `z`'s faces to the graph (the JavaScript `basinGraph`): `c0`,
+ * `c1`, `c2` are the slice's x, y and z channels.
+ */
+export function graphSlice(z: i32, c0: usize, c1: usize, c2: usize): void {
+  for (let y = 0; y < sy; y++) {
+    const r = y * sx;
+    const row = labels + ((<usize>z * sxy + <usize>r) << 2);
+    for (let x = 0; x < sx; x++) {
+      const p = row + ((<usize>x) << 2);
+      const s = load<u32>(p);
+      if (s === 0) continue;
+      const o = (<usize>(r + x)) << 2;
+      if (x > 0) {
+        const t = load<u32>(p - 4);
+        if (t !== 0 && t !== s) visit(s, t, load<f32>(c0 + o));
+      }
+      if (y > 0) {
+        const t = load<u32>(p - ((<usize>sx) << 2));
+        if (t !== 0 && t !== s) visit(s, t, load<f32>(c1 + o));
+      }
+      if (z > 0) {
+        const t = load<u32>(p - ((<usize>sxy) << 2));
+        if (t !== 0 && t !== s) visit(s, t, load<f32>(c2 + o));
+      }
+    }
+  }
+}
+
+/** Number of edges. */
+export function graphEdges(): i32 {
+  return edgeCount;
+}
+
+// Sorting: edge indices by decreasing weight, ties in index order (the
+// JavaScript `sortIndicesDescending`), a stable LSD radix sort in two
+// 16-bit passes over the flipped bit patterns, in steps over edge ranges.
+
+let order: usize = 0;
+let keys: usize = 0;
+let tmpKeys: usize = 0;
+let tmpIdx: usize = 0;
+let lowCount: usize = 0;
+let highCount: usize = 0;
+
+/** Allocates the sort's arrays. */
+export function sortBegin(): void {
+  const m = <usize>edgeCount;
+  keys = alloc(m << 2);
+  tmpKeys = alloc(m << 2);
+  tmpIdx = alloc(m << 2);
+  order = alloc(m << 2);
+  lowCount = alloc(65537 * 4);
+  highCount = alloc(65537 * 4);
+  memory.fill(lowCount, 0, 65537 * 4);
+  memory.fill(highCount, 0, 65537 * 4);
+}
+
+/** Keys and digit counts of edges `from..to`. */
+export function sortKeys(from: i32, to: i32): void {
+  for (let i = from; i < to; i++) {
+    const u = load<u32>(edges + ((<usize>i) << 4), 8);
+    const k = ~((u & 0x80000000) !== 0 ? ~u : u | 0x80000000);
+    store<u32>(keys + ((<usize>i) << 2), k);
+    const pl = lowCount + ((<usize>((k & 0xffff) + 1)) << 2);
+    store<i32>(pl, load<i32>(pl) + 1);
+    const ph = highCount + ((<usize>((k >>> 16) + 1)) << 2);
+    store<i32>(ph, load<i32>(ph) + 1);
+  }
+}
+
+/** Digit counts to starting positions. */
+export function sortOffsets(): void {
+  for (let d = 0; d < 65536; d++) {
+    const pl = lowCount + ((<usize>d) << 2);
+    store<i32>(pl, load<i32>(pl, 4) + load<i32>(pl), 4);
+    const ph = highCount + ((<usize>d) << 2);
+    store<i32>(ph, load<i32>(ph, 4) + load<i32>(ph), 4);
+  }
+}
+
+/** First pass (low digit) over edges `from..to`, in order. */
+export function sortLow(from: i32, to: i32): void {
+  for (let i = from; i < to; i++) {
+    const k = load<u32>(keys + ((<usize>i) << 2));
+    const pl = lowCount + ((<usize>(k & 0xffff)) << 2);
+    const j = load<i32>(pl);
+    store<i32>(pl, j + 1);
+    store<u32>(tmpKeys + ((<usize>j) << 2), k);
+    store<i32>(tmpIdx + ((<usize>j) << 2), i);
+  }
+}
+
+/** Second pass (high digit) over positions `from..to`, in order. */
+export function sortHigh(from: i32, to: i32): void {
+  for (let i = from; i < to; i++) {
+    const k = load<u32>(tmpKeys + ((<usize>i) << 2));
+    const ph = highCount + ((<usize>(k >>> 16)) << 2);
+    const j = load<i32>(ph);
+    store<i32>(ph, j + 1);
+    store<i32>(order + ((<usize>j) << 2), load<i32>(tmpIdx + ((<usize>i) << 2)));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Merging, dust, renumbering and the spanning forest.
+
+let basinCount: i32 = 0;
+let parent: usize = 0;
+let setSize: usize = 0;
+let finalOf: usize = 0;
+let regionSizes: usize = 0;
+
+function findRoot(sets: usize, x: i32): i32 {
+  let p = load<i32>(sets + ((<usize>x) << 2));
+  while (p !== x) {
+    const gp = load<i32>(sets + ((<usize>p) << 2));
+    store<i32>(sets + ((<usize>x) << 2), gp);
+    x = gp;
+    p = load<i32>(sets + ((<usize>x) << 2));
+  }
+  return x;
+}
+
+/** Starts merging `count` basins (their sizes at `sizes`). */
+export function mergeBegin(count: i32): void {
+  basinCount = count;
+  parent = alloc((<usize>count + 1) << 2);
+  setSize = alloc((<usize>count + 1) << 3);
+  for (let i = 0; i <= count; i++) store<i32>(parent + ((<usize>i) << 2), i);
+  store<f64>(setSize, 0);
+  for (let i = 1; i <= count; i++) {
+    store<f64>(setSize + ((<usize>i) << 3), <f64>load<u32>(sizes + ((<usize>(i - 1)) << 2)));
+  }
+}
+
+/** One (size, threshold) pass of the JavaScript `mergeRegions` over sorted edges `from..to`. */
+export function mergePass(sizeTh: f64, weightTh: f64, from: i32, to: i32): void {
+  for (let e = from; e < to; e++) {
+    const k = load<i32>(order + ((<usize>e) << 2));
+    const p = edges + ((<usize>k) << 4);
+    if (!(<f64>load<f32>(p, 8) > weightTh)) continue;
+    const s1 = findRoot(parent, load<i32>(p));
+    const s2 = findRoot(parent, load<i32>(p, 4));
+    if (s1 === s2) continue;
+    const z1 = setSize + ((<usize>s1) << 3);
+    const z2 = setSize + ((<usize>s2) << 3);
+    if (load<f64>(z1) < sizeTh || load<f64>(z2) < sizeTh) {
+      store<i32>(parent + ((<usize>s2) << 2), s1);
+      store<f64>(z1, load<f64>(z1) + load<f64>(z2));
+      store<f64>(z2, 0);
+    }
+  }
+}
+
+/**
+ * Numbers the sets of at least `dust` voxels in order of their smallest
+ * basin id; the rest map to 0. Returns the number of regions; `finalOf`
+ * (uint32 per basin id) and the regions' sizes (float64) follow.
+ */
+export function mergeEnd(dust: f64): i32 {
+  const count = basinCount;
+  const remap = alloc((<usize>count + 1) << 2);
+  memory.fill(remap, 0, (<usize>count + 1) << 2);
+  finalOf = alloc((<usize>count + 1) << 2);
+  regionSizes = alloc((<usize>max<i32>(count, 1)) << 3);
+  store<u32>(finalOf, 0);
+  let next = 1;
+  for (let id = 1; id <= count; id++) {
+    const s = findRoot(parent, id);
+    const r = remap + ((<usize>s) << 2);
+    const size = load<f64>(setSize + ((<usize>s) << 3));
+    if (load<u32>(r) === 0 && size >= dust) {
+      store<u32>(r, next);
+      store<f64>(regionSizes + ((<usize>(next - 1)) << 3), size);
+      next++;
+    }
+    store<u32>(finalOf + ((<usize>id) << 2), load<u32>(r));
+  }
+  return next - 1;
+}
+
+/** The regions' sizes (float64, id - 1). */
+export function regionSizesPointer(): usize {
+  return regionSizes;
+}
+
+/** Replaces the basin id of voxels `from..to` by its region id. */
+export function relabel(from: i32, to: i32): void {
+  const f = finalOf;
+  for (let i = from; i < to; i++) {
+    const p = labels + ((<usize>i) << 2);
+    store<u32>(p, load<u32>(f + ((<usize>load<u32>(p)) << 2)));
+  }
+}
+
+let treeW: usize = 0;
+let treeA: usize = 0;
+let treeB: usize = 0;
+let treeSets: usize = 0;
+let treeCount: i32 = 0;
+
+/** Starts the spanning forest of `regions` regions. */
+export function forestBegin(regions: i32): void {
+  treeSets = alloc((<usize>regions + 1) << 2);
+  for (let i = 0; i <= regions; i++) store<i32>(treeSets + ((<usize>i) << 2), i);
+  const cap = <usize>max<i32>(regions, 1);
+  treeW = alloc(cap << 2);
+  treeA = alloc(cap << 2);
+  treeB = alloc(cap << 2);
+  treeCount = 0;
+}
+
+/**
+ * Kruskal's maximum spanning forest over the regions (the edge loop of the
+ * JavaScript `spanningTree`) for sorted edges `from..to`: an edge joins two
+ * regions not yet connected, written (weight, smaller id, larger id). A
+ * pair's later, weaker edges always find their regions connected, so no
+ * pair table is needed. Returns the number of tree edges so far;
+ * {@link treePointer} gives the arrays.
+ */
+export function forestEdges(from: i32, to: i32): i32 {
+  const sets = treeSets;
+  let t = treeCount;
+  for (let e = from; e < to; e++) {
+    const k = load<i32>(order + ((<usize>e) << 2));
+    const p = edges + ((<usize>k) << 4);
+    let s1 = load<u32>(finalOf + ((<usize>load<u32>(p)) << 2));
+    let s2 = load<u32>(finalOf + ((<usize>load<u32>(p, 4)) << 2));
+    if (s1 === s2 || s1 === 0 || s2 === 0) continue;
+    if (s1 > s2) {
+      const x = s1;
+      s1 = s2;
+      s2 = x;
+    }
+    const r1 = findRoot(sets, s1);
+    const r2 = findRoot(sets, s2);
+    if (r1 === r2) continue;
+    store<i32>(sets + ((<usize>r2) << 2), r1);
+    store<f32>(treeW + ((<usize>t) << 2), load<f32>(p, 8));
+    store<u32>(treeA + ((<usize>t) << 2), s1);
+    store<u32>(treeB + ((<usize>t) << 2), s2);
+    t++;
+  }
+  treeCount = t;
+  return t;
+}
+
+/** The forest's arrays: 0 weights (float32), 1 smaller ids, 2 larger ids. */
+export function treePointer(which: i32): usize {
+  return which === 0 ? treeW : which === 1 ? treeA : treeB;
+}
