@@ -38,7 +38,14 @@ export interface ShardReaderOptions {
    * range request (the gap is read and dropped). Default 32 KiB.
    */
   maxGapBytes?: number;
-  /** A coalesced range request stops growing at this size. Default 256 KiB (reads of a few chunks overlap their decoding better than one large read). */
+  /**
+   * A coalesced range request stops growing at this size. Default
+   * {@link localRangeBytes} (256 KiB) on file:// and mem://, where reads of
+   * a few chunks overlap their decoding better than one large read, and
+   * {@link remoteRangeBytes} (8 MiB) elsewhere, where every request pays a
+   * round trip (and, on object stores, a request fee): AWS advises byte-range
+   * GETs of 8-16 MB.
+   */
   maxRangeBytes?: number;
   /**
    * The most bytes one chunk's gzip data may inflate to (a Volume sets its
@@ -52,6 +59,17 @@ export interface ShardReaderOptions {
  * chunks (24 bytes each) in one minishard, far beyond any real shard.
  */
 export const MAX_MINISHARD_INDEX_BYTES = 64 * 2 ** 20;
+
+/** Default {@link ShardReaderOptions.maxRangeBytes} on file:// and mem://. */
+export const localRangeBytes = 256 * 1024;
+
+/** Default {@link ShardReaderOptions.maxRangeBytes} on remote storage (s3, gs, http). */
+export const remoteRangeBytes = 8 * 1024 * 1024;
+
+/** Whether a storage URL is local (file:// or mem://): reads cost no round trip. */
+function isLocal(url: string | undefined): boolean {
+  return url === undefined || /^(file|mem):/.test(url);
+}
 
 /** Options of one read. */
 export interface ShardReadOptions extends IoOptions {
@@ -102,7 +120,8 @@ export class ShardReader {
     this.concurrency = opts.concurrency ?? 16;
     this.maxChunkBytes = opts.maxChunkBytes ?? MAX_MINISHARD_INDEX_BYTES;
     this.maxGap = opts.maxGapBytes ?? 32 * 1024;
-    this.maxRange = opts.maxRangeBytes ?? 256 * 1024;
+    this.maxRange =
+      opts.maxRangeBytes ?? (isLocal(storage.url) ? localRangeBytes : remoteRangeBytes);
   }
 
   /** Storage key of the shard file with number `shard`. */

@@ -240,6 +240,29 @@ describe("ShardReader", () => {
     expect(store.requests.map((r) => r.end! - r.start).slice(2)).toEqual([20, 20, 10]);
   });
 
+  test("coalesced ranges stop at 256 KiB on local storage and at 8 MiB on remote storage", async () => {
+    const spec = shardingSpec({ minishard_bits: 0, shard_bits: 0, preshift_bits: 0 });
+    // 48 chunks of 64 KiB, back to back: 3 MiB of chunk data.
+    const entries = Array.from({ length: 48 }, (_, i) => ({
+      id: BigInt(i),
+      data: new Uint8Array(65536).fill(i),
+    }));
+    const shard = buildShard(entries, spec);
+    const ids = entries.map((e) => e.id);
+    const dataRequests = async (url: string) => {
+      const store = new CountingStore();
+      store.url = url;
+      store.objects.set("0.shard", shard);
+      const got = await new ShardReader(store, spec).getMany(ids);
+      expect(got.get(47n)).toEqual(new Uint8Array(65536).fill(47));
+      return store.requests.slice(2).map((r) => r.end! - r.start);
+    };
+    expect(await dataRequests("file:///data/layer")).toEqual(Array(12).fill(4 * 65536));
+    expect(await dataRequests("mem://layer")).toHaveLength(12);
+    for (const url of ["s3://bucket/layer", "gs://bucket/layer", "https://host/layer"])
+      expect(await dataRequests(url)).toEqual([48 * 65536]);
+  });
+
   test("corrupt or truncated shards raise ShardError naming the file and chunk", async () => {
     const spec = shardingSpec({ minishard_bits: 1, shard_bits: 0 });
     const good = buildShard([{ id: 0n, data: new Uint8Array(50) }], spec);
