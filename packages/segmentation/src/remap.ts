@@ -312,6 +312,8 @@ interface RemapExports {
 
 /** Voxels per chunk: a chunk's ids and values stay in the core's cache. */
 const CHUNK = 1 << 15;
+/** Room the module's loop may read past a chunk's ids and write past its values. */
+const PAD = 256;
 
 /**
  * Remap in WebAssembly, a chunk at a time: each chunk of ids is copied into
@@ -337,8 +339,8 @@ function remapChunks(labels: IntegerLabelArray, values: Values, out: IntegerLabe
   const build = (): void => {
     bits = 4;
     while (1 << bits < 2 * values.count) bits++;
-    base = arena.reserve(CHUNK * 16 + (1 << bits) * 17);
-    used = base + CHUNK * 16;
+    base = arena.reserve(2 * (CHUNK * 8 + PAD) + (1 << bits) * 17);
+    used = base + 2 * (CHUNK * 8 + PAD);
     slots = used + (1 << bits);
     new Uint8Array(arena.memory.buffer, used, 1 << bits).fill(0);
     for (let k = 0; k < values.count; k++) {
@@ -351,7 +353,7 @@ function remapChunks(labels: IntegerLabelArray, values: Values, out: IntegerLabe
   for (let i = 0; i < n; i += CHUNK) {
     const m = Math.min(CHUNK, n - i);
     const input = base;
-    const output = base + CHUNK * 8;
+    const output = base + CHUNK * 8 + PAD;
     new Uint8Array(arena.memory.buffer, input, m * inBytes).set(
       src.subarray(i * inBytes, (i + m) * inBytes),
     );
