@@ -88,6 +88,28 @@ describe("remap", () => {
 
   test("a table with from and to of different lengths is a RemapTableError", () => {
     expect(() => remap(new Uint8Array(1), { from: [1, 2], to: [1] })).toThrow(RemapTableError);
+    expect(() =>
+      remap(new BigUint64Array(1), { from: new BigUint64Array(2), to: new BigUint64Array(1) }),
+    ).toThrow(RemapTableError);
+  });
+
+  test("64-bit typed-array tables (read as words) equal the same Map, repeated ids included", () => {
+    const from = BigUint64Array.from([2n ** 40n, 0n, 7n, 2n ** 40n, 2n ** 64n - 1n]);
+    const to = BigUint64Array.from([1n, 2n ** 63n, 3n, 9n, 5n]);
+    const labels = BigUint64Array.from([0n, 2n ** 40n, 7n, 2n ** 64n - 1n, 2n ** 40n]);
+    const asMap = new Map<bigint, bigint>(Array.from(from, (f, k) => [f, to[k]]));
+    expect(list(remap(labels, { from, to }))).toEqual(list(remap(labels, asMap)));
+    expect(list(remap(labels, { from, to }))).toEqual([2n ** 63n, 9n, 3n, 5n, 9n]);
+    const signed = BigInt64Array.from([-1n, 2n ** 40n]);
+    expect(
+      list(
+        remap(signed, {
+          from: BigInt64Array.from([-1n, 2n ** 40n]),
+          to: BigInt64Array.from([-5n, 6n]),
+        }),
+      ),
+    ).toEqual([-5n, 6n]);
+    expect(() => remap(BigUint64Array.from([4n]), { from, to })).toThrow(RemapMissingIdError);
   });
 });
 
