@@ -3,6 +3,7 @@ import { countVoxels } from "./counts";
 import type { IntegerLabelArray } from "./label-array";
 import { RemapMissingIdError, RemapRangeError, RemapTableError, remap, remapWith } from "./remap";
 import { renumber } from "./renumber";
+import { SegmentationOptionError } from "./watershed/errors";
 
 const list = (a: IntegerLabelArray): (number | bigint)[] =>
   Array.from(a as ArrayLike<number | bigint>);
@@ -84,6 +85,31 @@ describe("remap", () => {
         ),
       ),
     ).toEqual([0, -7]);
+  });
+
+  test("inPlace writes into the labels and returns them, equal to a new array's result", () => {
+    const n = 70_000;
+    for (const engine of ["wasm", "js"] as const) {
+      const labels = BigUint64Array.from(
+        { length: n },
+        (_, i) => BigInt(Math.floor(i / 9) % 700) << 33n,
+      );
+      const table = new Map<bigint, bigint>();
+      for (let k = 0; k < 600; k++) table.set(BigInt(k) << 33n, BigInt(k) + 2n ** 50n);
+      const want = remapWith(labels, table, { preserveMissing: true }, engine) as BigUint64Array;
+      const got = remapWith(labels, table, { preserveMissing: true, inPlace: true }, engine);
+      expect(got).toBe(labels);
+      expect(Buffer.from(labels.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+    }
+    const view = new Uint16Array([9, 1, 2, 2, 9]).subarray(1, 4);
+    expect(list(remap(view, [0, 5, 6], { inPlace: true }))).toEqual([5, 6, 6]);
+    expect(list(new Uint16Array(view.buffer))).toEqual([9, 5, 6, 6, 9]);
+  });
+
+  test("inPlace with another output type is a SegmentationOptionError", () => {
+    const run = () => remap(new Uint32Array([1]), [0, 1], { inPlace: true, dataType: "uint8" });
+    expect(run).toThrow(SegmentationOptionError);
+    expect(run).toThrow(/inPlace writes into the uint32 labels; dataType uint8 needs a new array/);
   });
 
   test("a table with from and to of different lengths is a RemapTableError", () => {

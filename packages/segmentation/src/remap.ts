@@ -8,6 +8,7 @@ import { IdTable } from "./id-table";
 import { type IntegerLabelArray, labelWords } from "./label-array";
 import { fromWords, type LabelType, labelTypeOf, newLabels, toWords } from "./label-types";
 import { wasmArena } from "./wasm/remap.wasm";
+import { SegmentationOptionError } from "./watershed/errors";
 
 /** A remap table: old id -> new id. */
 export type RemapTable =
@@ -23,6 +24,13 @@ export interface RemapOptions {
   dataType?: LabelType;
   /** Where the labels come from (a layer and box), for error messages. */
   context?: string;
+  /**
+   * Write the new ids into `labels` and return it instead of a new array
+   * (fastremap's `in_place`): no allocation, so no page faults for a fresh
+   * output. The output type must be the labels' own. If remap throws, the
+   * labels may be partly remapped. Default false.
+   */
+  inPlace?: boolean;
 }
 
 /** An id of the labels that the remap table does not have. */
@@ -236,8 +244,15 @@ export function remapWith(
   const inType = labelTypeOf(labels);
   const outType = options.dataType ?? inType;
   const preserve = options.preserveMissing ?? false;
+  if (options.inPlace && outType !== inType)
+    throw new SegmentationOptionError(
+      `remap: inPlace writes into the ${inType} labels; dataType ${outType} needs a new array`,
+      "inPlace",
+    );
   const lookup = buildLookup(table, inType, outType);
-  const out = newLabels(outType, labels.length);
+  const out = options.inPlace
+    ? { array: labels, ...labelWords(labels, "remap") }
+    : newLabels(outType, labels.length);
   const values = new Values(lookup, inType, outType, preserve, options.context);
   if (engine === "wasm") remapChunks(labels, values, out.array);
   else {
