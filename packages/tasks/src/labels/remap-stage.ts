@@ -86,13 +86,24 @@ export const remapTask = defineTask({
       [
         data,
         table,
-        { preserveMissing: p.preserveMissing, dataType: dest.dataType, context: `${p.src} ${box}` },
+        {
+          preserveMissing: p.preserveMissing,
+          dataType: dest.dataType,
+          context: `${p.src} ${box}`,
+          // The block is moved to the worker and not read again: no second array.
+          inPlace: dest.dataType === src.dataType,
+        },
       ],
       { transfer: [data.buffer as ArrayBuffer], signal: ctx.signal },
     );
     // A typed array of this realm over the worker's buffer.
-    const Ctor = cut.data.constructor as new (b: ArrayBufferLike) => TypedArray;
-    const same = dest.dataType === src.dataType ? new Ctor(out.buffer) : out;
+    const Ctor = cut.data.constructor as new (
+      b: ArrayBufferLike,
+      offset: number,
+      length: number,
+    ) => TypedArray;
+    const same =
+      dest.dataType === src.dataType ? new Ctor(out.buffer, out.byteOffset, out.length) : out;
     await dest.write(box, fromTyped(same, cut.shape), { signal: ctx.signal });
     return { voxels: box.volume() };
   },
