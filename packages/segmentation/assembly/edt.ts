@@ -12,6 +12,9 @@
 /** On the line path, runs whose squared reach is at most NEAR_REACH^2 steps take the direct search. */
 const NEAR_REACH: f64 = 4;
 
+/** A run distance meaning "no boundary on this side": its w2 d^2 is beyond any cap's. */
+const FAR: i32 = 0x40000000;
+
 /**
  * Along x: each run of one label gets the squared distance to its nearer
  * end (an end at the volume's edge counts only with a black border).
@@ -75,8 +78,126 @@ function passX(
   }
 }
 
-/** A run distance meaning "no boundary on this side": its w2 d^2 is beyond any cap's. */
-const FAR: i32 = 0x40000000;
+/**
+ * The x pass for four rows at once where w2 k^2 is exact in float32 along
+ * x: each 4x4 block is transposed so that the lanes are the rows, and
+ * sweeps forward and backward give every voxel its run's distances to the
+ * left and right ends (FAR where the end is the volume's edge without a
+ * black border). The nearer one squared times w2, or 0 for the background,
+ * or +infinity when both ends are edges, is transposed back. No branch
+ * depends on the labels. The last sx mod 4 columns are read lane by lane.
+ */
+function passX4(
+  lab: usize,
+  out: usize,
+  sx: i32,
+  rows: i32,
+  w2: f64,
+  blackBorder: bool,
+): void {
+  const rb = (<usize>sx) << 2;
+  const sx4 = sx & ~3;
+  const one = i32x4.splat(1);
+  const edge = i32x4.splat(blackBorder ? 1 : FAR);
+  const farLess = i32x4.splat(FAR - 1);
+  const zero = i32x4.splat(0);
+  const w2v = f32x4.splat(<f32>w2);
+  const inf = f32x4.splat(Infinity);
+  for (let r = 0; r + 4 <= rows; r += 4) {
+    const l0 = lab + <usize>r * rb;
+    // Forward: the labels transposed to xl, the distances to the left end to xd.
+    let prev = v128.load(l0);
+    prev = i32x4.shuffle(prev, v128.load(l0 + rb), 0, 4, 0, 4);
+    prev = i32x4.shuffle(prev, i32x4.shuffle(v128.load(l0 + 2 * rb), v128.load(l0 + 3 * rb), 0, 4, 0, 4), 0, 1, 4, 5);
+    let dl = i32x4.sub(edge, one);
+    for (let x = 0; x < sx4; x += 4) {
+      const p = l0 + ((<usize>x) << 2);
+      const a = v128.load(p);
+      const b = v128.load(p + rb);
+      const c = v128.load(p + 2 * rb);
+      const d = v128.load(p + 3 * rb);
+      const t0 = i32x4.shuffle(a, b, 0, 4, 1, 5);
+      const t1 = i32x4.shuffle(a, b, 2, 6, 3, 7);
+      const t2 = i32x4.shuffle(c, d, 0, 4, 1, 5);
+      const t3 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+      const c0 = i64x2.shuffle(t0, t2, 0, 2);
+      const c1 = i64x2.shuffle(t0, t2, 1, 3);
+      const c2 = i64x2.shuffle(t1, t3, 0, 2);
+      const c3 = i64x2.shuffle(t1, t3, 1, 3);
+      const q = (<usize>x) << 4;
+      v128.store(xl + q, c0);
+      v128.store(xl + q + 16, c1);
+      v128.store(xl + q + 32, c2);
+      v128.store(xl + q + 48, c3);
+      dl = v128.bitselect(i32x4.add(dl, one), one, i32x4.eq(c0, prev));
+      v128.store(xd + q, dl);
+      dl = v128.bitselect(i32x4.add(dl, one), one, i32x4.eq(c1, c0));
+      v128.store(xd + q + 16, dl);
+      dl = v128.bitselect(i32x4.add(dl, one), one, i32x4.eq(c2, c1));
+      v128.store(xd + q + 32, dl);
+      dl = v128.bitselect(i32x4.add(dl, one), one, i32x4.eq(c3, c2));
+      v128.store(xd + q + 48, dl);
+      prev = c3;
+    }
+    for (let x = sx4; x < sx; x++) {
+      const p = l0 + ((<usize>x) << 2);
+      let c = i32x4.splat(load<i32>(p));
+      c = i32x4.replace_lane(c, 1, load<i32>(p + rb));
+      c = i32x4.replace_lane(c, 2, load<i32>(p + 2 * rb));
+      c = i32x4.replace_lane(c, 3, load<i32>(p + 3 * rb));
+      const q = (<usize>x) << 4;
+      v128.store(xl + q, c);
+      dl = v128.bitselect(i32x4.add(dl, one), one, i32x4.eq(c, prev));
+      v128.store(xd + q, dl);
+      prev = c;
+    }
+    // The first column's dl came out as edge (edge - 1 + 1): its left end is the edge.
+    // Backward: the distance to the right end, the nearer end's cost.
+    let dr = edge;
+    let next = v128.load(xl + ((<usize>(sx - 1)) << 4));
+    for (let x = sx - 1; x >= 0; x--) {
+      const q = (<usize>x) << 4;
+      const c = v128.load(xl + q);
+      if (x < sx - 1) dr = v128.bitselect(i32x4.add(dr, one), one, i32x4.eq(c, next));
+      next = c;
+      const m = i32x4.min_s(v128.load(xd + q), dr);
+      const mf = f32x4.convert_i32x4_s(m);
+      let v = v128.bitselect(inf, f32x4.mul(f32x4.mul(mf, mf), w2v), i32x4.gt_s(m, farLess));
+      v = v128.andnot(v, i32x4.eq(c, zero));
+      v128.store(xd + q, v);
+    }
+    // The values back to rows.
+    const o0 = out + <usize>r * rb;
+    for (let x = 0; x < sx4; x += 4) {
+      const q = (<usize>x) << 4;
+      const a = v128.load(xd + q);
+      const b = v128.load(xd + q + 16);
+      const c = v128.load(xd + q + 32);
+      const d = v128.load(xd + q + 48);
+      const t0 = i32x4.shuffle(a, b, 0, 4, 1, 5);
+      const t1 = i32x4.shuffle(a, b, 2, 6, 3, 7);
+      const t2 = i32x4.shuffle(c, d, 0, 4, 1, 5);
+      const t3 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+      const p = o0 + ((<usize>x) << 2);
+      v128.store(p, i64x2.shuffle(t0, t2, 0, 2));
+      v128.store(p + rb, i64x2.shuffle(t0, t2, 1, 3));
+      v128.store(p + 2 * rb, i64x2.shuffle(t1, t3, 0, 2));
+      v128.store(p + 3 * rb, i64x2.shuffle(t1, t3, 1, 3));
+    }
+    for (let x = sx4; x < sx; x++) {
+      const v = v128.load(xd + ((<usize>x) << 4));
+      const p = o0 + ((<usize>x) << 2);
+      store<f32>(p, f32x4.extract_lane(v, 0));
+      store<f32>(p + rb, f32x4.extract_lane(v, 1));
+      store<f32>(p + 2 * rb, f32x4.extract_lane(v, 2));
+      store<f32>(p + 3 * rb, f32x4.extract_lane(v, 3));
+    }
+  }
+  const done = rows & ~3;
+  if (done < rows) {
+    passX(lab + <usize>done * rb, out + <usize>done * rb, sx, rows - done, w2, blackBorder, true);
+  }
+}
 
 /** The most steps the SIMD direct search may take (the size of its cost tables). */
 export const MAX_CAP: i32 = 64;
@@ -91,14 +212,19 @@ let sg: usize = 0; // f64 direct-search results of one run
 let tile: usize = 0; // four lines of labels, then four of values (see linesAcross)
 let costY: usize = 0; // f32x4 wy2 d^2 for d = 0..MAX_CAP + 1
 let costZ: usize = 0; // f32x4 wz2 d^2 for d = 0..MAX_CAP + 1
+let xl: usize = 0; // i32x4 labels of four rows, transposed (see passX4)
+let xd: usize = 0; // i32x4 then f32x4 run distances and values of four rows (see passX4)
 
-/** Bytes of scratch that lines of up to `maxLen` voxels need. */
-export function scratchBytes(maxLen: i32): usize {
-  return setScratch(0, maxLen);
+/** Bytes of scratch that rows of `sx` voxels and lines of up to `maxLen` voxels need. */
+export function scratchBytes(sx: i32, maxLen: i32): usize {
+  return setScratch(0, sx, maxLen);
 }
 
-/** Lays out the scratch for lines of up to `maxLen` voxels from `at`; returns its size in bytes. */
-export function setScratch(at: usize, maxLen: i32): usize {
+/**
+ * Lays out the scratch for rows of `sx` voxels and lines of up to `maxLen`
+ * voxels from `at`; returns its size in bytes.
+ */
+export function setScratch(at: usize, sx: i32, maxLen: i32): usize {
   const n = <usize>maxLen + 3;
   sv = at;
   sfv = sv + (n << 3);
@@ -110,7 +236,9 @@ export function setScratch(at: usize, maxLen: i32): usize {
   const stride = (((<usize>maxLen) << 2) + 15) & ~(<usize>15);
   costY = tile + 8 * stride;
   costZ = costY + ((<usize>(MAX_CAP + 2)) << 4);
-  return costZ + ((<usize>(MAX_CAP + 2)) << 4) - at;
+  xl = costZ + ((<usize>(MAX_CAP + 2)) << 4);
+  xd = xl + ((<usize>sx) << 4);
+  return xd + ((<usize>sx) << 4) - at;
 }
 
 /**
@@ -440,7 +568,8 @@ export function planeXY(
   exactX: bool,
   capY: i32,
 ): void {
-  passX(lab, f, sx, sy, wx2, blackBorder, exactX);
+  if (exactX && sx >= 4) passX4(lab, f, sx, sy, wx2, blackBorder);
+  else passX(lab, f, sx, sy, wx2, blackBorder, exactX);
   const rb = (<usize>sx) << 2;
   const sx4 = capY > 0 ? sx & ~3 : 0;
   const cap = capY > MAX_CAP ? MAX_CAP : capY;

@@ -25,8 +25,8 @@ const NEAR_CAP = 32;
 const KEEP_ARENA_BYTES = 1 << 30;
 
 interface EdtExports {
-  scratchBytes(maxLen: number): number;
-  setScratch(at: number, maxLen: number): number;
+  scratchBytes(sx: number, maxLen: number): number;
+  setScratch(at: number, sx: number, maxLen: number): number;
   setCosts(wy2: number, wz2: number): void;
   narrow64(src: number, dst: number, n: number): number;
   planeXY(
@@ -119,7 +119,7 @@ export function distanceTransformWasm(
   const fBytes = align16(2 * padBytes + sy * rowBytes);
   const wide = labels instanceof BigUint64Array || labels instanceof BigInt64Array;
   const total = Math.max(
-    2 * words + fBytes + 3 * planeBytes + 3 * lineBytes + wasm.scratchBytes(maxLen),
+    2 * words + fBytes + 3 * planeBytes + 3 * lineBytes + wasm.scratchBytes(sx, maxLen),
     // 64-bit labels are first copied in whole past lab.
     wide ? words + 8 * n : 0,
   );
@@ -151,7 +151,7 @@ export function distanceTransformWasm(
   } else {
     new Uint32Array(buffer, lab, n).set(labels);
   }
-  wasm.setScratch(list + lineBytes, maxLen);
+  wasm.setScratch(list + lineBytes, sx, maxLen);
   wasm.setCosts(wy * wy, wz * wz);
   const padFloats = padBytes / 4;
   new Float32Array(buffer, fPad, padFloats).fill(Number.POSITIVE_INFINITY);
