@@ -129,13 +129,13 @@ function passX4(
       v128.store(xl + q + 16, c1);
       v128.store(xl + q + 32, c2);
       v128.store(xl + q + 48, c3);
-      dl = v128.bitselect(i32x4.add(dl, one), one, i32x4.eq(c0, prev));
+      dl = i32x4.add(v128.and(dl, i32x4.eq(c0, prev)), one);
       v128.store(xd + q, dl);
-      dl = v128.bitselect(i32x4.add(dl, one), one, i32x4.eq(c1, c0));
+      dl = i32x4.add(v128.and(dl, i32x4.eq(c1, c0)), one);
       v128.store(xd + q + 16, dl);
-      dl = v128.bitselect(i32x4.add(dl, one), one, i32x4.eq(c2, c1));
+      dl = i32x4.add(v128.and(dl, i32x4.eq(c2, c1)), one);
       v128.store(xd + q + 32, dl);
-      dl = v128.bitselect(i32x4.add(dl, one), one, i32x4.eq(c3, c2));
+      dl = i32x4.add(v128.and(dl, i32x4.eq(c3, c2)), one);
       v128.store(xd + q + 48, dl);
       prev = c3;
     }
@@ -147,7 +147,7 @@ function passX4(
       c = i32x4.replace_lane(c, 3, load<i32>(p + 3 * rb));
       const q = (<usize>x) << 4;
       v128.store(xl + q, c);
-      dl = v128.bitselect(i32x4.add(dl, one), one, i32x4.eq(c, prev));
+      dl = i32x4.add(v128.and(dl, i32x4.eq(c, prev)), one);
       v128.store(xd + q, dl);
       prev = c;
     }
@@ -158,7 +158,7 @@ function passX4(
     for (let x = sx - 1; x >= 0; x--) {
       const q = (<usize>x) << 4;
       const c = v128.load(xl + q);
-      if (x < sx - 1) dr = v128.bitselect(i32x4.add(dr, one), one, i32x4.eq(c, next));
+      if (x < sx - 1) dr = i32x4.add(v128.and(dr, i32x4.eq(c, next)), one);
       next = c;
       const m = i32x4.min_s(v128.load(xd + q), dr);
       const mf = f32x4.convert_i32x4_s(m);
@@ -533,9 +533,8 @@ function linesAcross(
  * search reads past the plane's edges without tests. `dr` (sx x sy int32)
  * and `dl` (sx int32) hold the run distances to the nearest y boundary
  * above and below; `flags` (sx int32) marks the columns that take the line
- * path. `maxp` (sx x sy float32) keeps each (x, y) column's largest value
- * over the planes so far, which tells the z pass which columns its search
- * cannot finish within `capZ` steps.
+ * path. Returns a bound on the plane's largest value, which tells
+ * {@link prepareZ} whether any z search could need more than its cap.
  *
  * The y pass runs row by row over groups of four columns (SIMD lanes), the
  * rows y +- d contiguous in memory. w2 times the nearer y boundary's
@@ -559,7 +558,6 @@ export function planeXY(
   flags: usize,
   list: usize,
   mid: usize,
-  maxp: usize,
   sx: i32,
   sy: i32,
   wx2: f64,
@@ -567,7 +565,8 @@ export function planeXY(
   blackBorder: bool,
   exactX: bool,
   capY: i32,
-): void {
+): f32 {
+  let top = f32x4.splat(0);
   if (exactX && sx >= 4) passX4(lab, f, sx, sy, wx2, blackBorder);
   else passX(lab, f, sx, sy, wx2, blackBorder, exactX);
   const rb = (<usize>sx) << 2;
@@ -584,7 +583,7 @@ export function planeXY(
       for (let x = 0; x < sx4; x += 4) {
         const p = row + ((<usize>x) << 2);
         const same = i32x4.eq(v128.load(lab + p), v128.load(lab + p + rb));
-        v128.store(dr + p, v128.bitselect(i32x4.add(v128.load(dr + p + rb), one), one, same));
+        v128.store(dr + p, i32x4.add(v128.and(v128.load(dr + p + rb), same), one));
       }
     }
     const w2v = v128.load(costY + 16);
@@ -593,10 +592,11 @@ export function planeXY(
       v128.store(flags + ((<usize>x) << 2), i32x4.splat(0));
     }
     const first = v128.load(costY + 16);
+    const second = v128.load(costY + 32);
     for (let y = 0; y < sy; y++) {
       const row = <usize>y * rb;
-      // Each group's bound and own value; the groups some lane of which
-      // the first step could improve go to the list.
+      // Each group's bound, own value and first step; the groups some lane
+      // of which the second step could improve go to the list.
       let n = 0;
       for (let x = 0; x < sx4; x += 4) {
         const xo = (<usize>x) << 2;
@@ -604,18 +604,23 @@ export function planeXY(
         let dlv = v128.load(dl + xo);
         if (y > 0) {
           const same = i32x4.eq(v128.load(lab + p), v128.load(lab + p - rb));
-          dlv = v128.bitselect(i32x4.add(dlv, one), one, same);
+          dlv = i32x4.add(v128.and(dlv, same), one);
           v128.store(dl + xo, dlv);
         }
         const mf = f32x4.convert_i32x4_s(i32x4.min_s(dlv, v128.load(dr + p)));
-        const best = f32x4.pmin(v128.load(f + p), f32x4.mul(f32x4.mul(mf, mf), w2v));
+        const at = f + p;
+        let best = f32x4.pmin(v128.load(at), f32x4.mul(f32x4.mul(mf, mf), w2v));
+        // The first step for every group: most need it.
+        const near = f32x4.pmin(v128.load(at - rb), v128.load(at + rb));
+        best = f32x4.pmin(best, f32x4.add(near, first));
         v128.store(mid + p, best);
+        top = f32x4.pmax(top, best);
         store<u32>(list + ((<usize>n) << 2), <u32>p);
-        n += i32(v128.any_true(f32x4.lt(first, best)));
+        n += i32(v128.any_true(f32x4.lt(second, best)));
       }
       // Step d for every group still on the list, which keeps those whose
       // next step could still improve a lane: no branch per group.
-      for (let d = 1; n > 0; d++) {
+      for (let d = 2; n > 0; d++) {
         const cost = v128.load(costY + ((<usize>d) << 4));
         if (d > cap) {
           for (let k = 0; k < n; k++) {
@@ -639,10 +644,6 @@ export function planeXY(
         }
         n = m;
       }
-      for (let x = 0; x < sx4; x += 4) {
-        const p = row + ((<usize>x) << 2);
-        v128.store(maxp + p, f32x4.pmax(v128.load(maxp + p), v128.load(mid + p)));
-      }
     }
   }
   // The line path: flagged columns and the rest.
@@ -650,20 +651,23 @@ export function planeXY(
     const xo = (<usize>x) << 2;
     if (x < sx4 && load<i32>(flags + xo) === 0) continue;
     line(lab + xo, f + xo, mid + xo, rb, sy, wy2, blackBorder, false);
-    for (let y = 0; y < sy; y++) {
-      const p = <usize>y * rb + xo;
-      const v = load<f32>(mid + p);
-      if (v > load<f32>(maxp + p)) store<f32>(maxp + p, v);
-    }
+    for (let y = 0; y < sy; y++) top = f32x4.pmax(top, f32x4.splat(load<f32>(mid + <usize>y * rb + xo)));
   }
+  const a = f32x4.pmax(top, i32x4.shuffle(top, top, 2, 3, 0, 1));
+  const b = f32x4.pmax(a, i32x4.shuffle(a, a, 1, 0, 3, 2));
+  return f32x4.extract_lane(b, 0);
 }
 
 /**
  * Before the z pass: the (x, y) columns whose search could need more than
  * `capZ` steps (a value in the column beyond w2 (capZ + 1)^2, which includes
  * infinite ones), the last sxy mod 4 columns, and every column when `capZ`
- * is 0 are transformed along z in place in `mid` by the line path, and
- * their `maxp` set to -1 so that {@link planeZ} only copies them.
+ * is 0 are transformed along z in place in `mid` by the line path. `top`
+ * bounds every value (the largest that {@link planeXY} returned): when it
+ * is within the limit, only the last columns are. Otherwise `maxp` gets each
+ * column's largest value, and -1 for the columns transformed here, so that
+ * {@link planeZ} only copies them. Returns how many of the first sxy - sxy
+ * mod 4 columns it transformed (if any, planeZ must read maxp).
  */
 export function prepareZ(
   lab: usize,
@@ -674,82 +678,130 @@ export function prepareZ(
   wz2: f64,
   blackBorder: bool,
   capZ: i32,
-): void {
+  top: f32,
+): i32 {
   const pb = (<usize>sxy) << 2;
   if (capZ <= 0) {
     linesAcross(lab, mid, mid, sxy, pb, sz, wz2, blackBorder, false);
     for (let i = 0; i < sxy; i++) store<f32>(maxp + ((<usize>i) << 2), -1);
-    return;
+    return sxy;
   }
   const cap = capZ > MAX_CAP ? MAX_CAP : capZ;
   const limit = load<f32>(costZ + ((<usize>(cap + 1)) << 4));
   const sxy4 = sxy & ~3;
-  for (let i = 0; i < sxy; i++) {
+  for (let i = sxy4; i < sxy; i++) {
     const o = (<usize>i) << 2;
-    if (i < sxy4 && !(load<f32>(maxp + o) > limit)) continue;
+    line(lab + o, mid + o, mid + o, pb, sz, wz2, blackBorder, false);
+  }
+  if (!(top > limit)) return 0;
+  memory.copy(maxp, mid, (<usize>sxy4) << 2);
+  for (let z = 1; z < sz; z++) {
+    const plane = mid + <usize>z * pb;
+    for (let i = 0; i < sxy4; i += 4) {
+      const o = (<usize>i) << 2;
+      v128.store(maxp + o, f32x4.pmax(v128.load(maxp + o), v128.load(plane + o)));
+    }
+  }
+  let count = 0;
+  for (let i = 0; i < sxy4; i++) {
+    const o = (<usize>i) << 2;
+    if (!(load<f32>(maxp + o) > limit)) continue;
     line(lab + o, mid + o, mid + o, pb, sz, wz2, blackBorder, false);
     store<f32>(maxp + o, -1);
+    count++;
   }
+  return count;
 }
 
 /**
  * Plane `z` of the z pass: `mid` (all planes, after {@link prepareZ}) to
  * `dst` (one plane), square roots unless `squared`. Four (x, y) columns at a
- * time (SIMD lanes); a group's labels are read only where some voxel's
- * value exceeds one step's cost, which at 4x4x40 nm is rare. The search
- * tests the neighbour's label at each step: another label is a boundary (0
- * plus w2 d^2); one of q's label beyond a boundary costs more than that
- * boundary. {@link prepareZ} left only columns that finish within the cap;
- * lanes of columns it transformed (maxp < 0) keep their value.
+ * time (SIMD lanes). A first sweep over the plane writes every group's own
+ * value and lists the groups some lane of which one step could improve (at
+ * 4x4x40 nm few: a voxel far from boundaries within its plane); then step d
+ * runs over the listed groups, which keeps those whose next step could still
+ * improve a lane, as in {@link planeXY}. The search tests the neighbour's
+ * label at each step: another label is a boundary (0 plus w2 d^2); one of
+ * q's label beyond a boundary costs more than that boundary. `list` (sxy / 4
+ * int32) and `best` (sxy float32) are working memory. {@link prepareZ} left
+ * only columns that finish within the cap; lanes of columns it transformed
+ * (maxp < 0) keep their value. `anyDone`: whether there are such columns
+ * (what prepareZ returned); if not, maxp is not read.
  */
 export function planeZ(
   lab: usize,
   mid: usize,
   maxp: usize,
   dst: usize,
+  list: usize,
+  best: usize,
   z: i32,
   sxy: i32,
   sz: i32,
   blackBorder: bool,
   squared: bool,
+  anyDone: bool,
 ): void {
   const pb = (<usize>sxy) << 2;
   const plane = <usize>z * pb;
   const first = v128.load(costZ + 16);
   const zero = f32x4.splat(0);
+  const inf = f32x4.splat(Infinity);
   const sxy4 = sxy & ~3;
-  for (let i = 0; i < sxy4; i += 4) {
-    const o = (<usize>i) << 2;
-    const p = plane + o;
-    const v = v128.load(mid + p);
-    let best = v;
-    const done = f32x4.lt(v128.load(maxp + o), zero);
-    if (v128.any_true(v128.andnot(f32x4.lt(first, v), done))) {
-      const lq = v128.load(lab + p);
-      for (let d = 1; ; d++) {
-        const cost = v128.load(costZ + ((<usize>d) << 4));
-        if (!v128.any_true(v128.andnot(f32x4.lt(cost, best), done))) break;
-        const lo = z - d;
-        const hi = z + d;
-        if (lo >= 0) {
-          const q = p - <usize>d * pb;
-          const same = i32x4.eq(v128.load(lab + q), lq);
-          best = f32x4.pmin(best, f32x4.add(v128.and(v128.load(mid + q), same), cost));
-        } else if (lo === -1 && blackBorder) {
-          best = f32x4.pmin(best, cost);
-        }
-        if (hi < sz) {
-          const q = p + <usize>d * pb;
-          const same = i32x4.eq(v128.load(lab + q), lq);
-          best = f32x4.pmin(best, f32x4.add(v128.and(v128.load(mid + q), same), cost));
-        } else if (hi === sz && blackBorder) {
-          best = f32x4.pmin(best, cost);
-        }
-        if (lo < -1 && hi > sz) break;
-      }
-      best = v128.bitselect(v, best, done);
+  let n = 0;
+  if (anyDone) {
+    for (let i = 0; i < sxy4; i += 4) {
+      const o = (<usize>i) << 2;
+      const v = v128.load(mid + plane + o);
+      v128.store(dst + o, squared ? v : f32x4.sqrt(v));
+      store<u32>(list + ((<usize>n) << 2), <u32>o);
+      const done = f32x4.lt(v128.load(maxp + o), zero);
+      n += i32(v128.any_true(v128.andnot(f32x4.lt(first, v), done)));
     }
-    v128.store(dst + o, squared ? best : f32x4.sqrt(best));
+  } else {
+    for (let i = 0; i < sxy4; i += 4) {
+      const o = (<usize>i) << 2;
+      const v = v128.load(mid + plane + o);
+      v128.store(dst + o, squared ? v : f32x4.sqrt(v));
+      store<u32>(list + ((<usize>n) << 2), <u32>o);
+      n += i32(v128.any_true(f32x4.lt(first, v)));
+    }
+  }
+  for (let d = 1; n > 0; d++) {
+    const lo = z - d;
+    const hi = z + d;
+    if (lo < -1 && hi > sz) break;
+    const cost = v128.load(costZ + ((<usize>d) << 4));
+    const next = v128.load(costZ + ((<usize>(d + 1)) << 4));
+    // Past a black border's edge the outside is a boundary d steps away.
+    const edge = (lo === -1 || hi === sz) && blackBorder ? cost : inf;
+    const below = lo >= 0;
+    const above = hi < sz;
+    const off = <usize>d * pb;
+    let m = 0;
+    for (let k = 0; k < n; k++) {
+      const o = <usize>load<u32>(list + ((<usize>k) << 2));
+      const p = plane + o;
+      const lq = v128.load(lab + p);
+      let cand = edge;
+      if (below) {
+        const same = i32x4.eq(v128.load(lab + p - off), lq);
+        cand = f32x4.pmin(cand, f32x4.add(v128.and(v128.load(mid + p - off), same), cost));
+      }
+      if (above) {
+        const same = i32x4.eq(v128.load(lab + p + off), lq);
+        cand = f32x4.pmin(cand, f32x4.add(v128.and(v128.load(mid + p + off), same), cost));
+      }
+      const done = anyDone ? f32x4.lt(v128.load(maxp + o), zero) : zero;
+      // Best so far: the plane's own value before the first step.
+      const was = v128.load(d === 1 ? mid + p : best + o);
+      const b = v128.bitselect(was, f32x4.pmin(was, cand), done);
+      v128.store(best + o, b);
+      v128.store(dst + o, squared ? b : f32x4.sqrt(b));
+      store<u32>(list + ((<usize>m) << 2), <u32>o);
+      m += i32(v128.any_true(v128.andnot(f32x4.lt(next, b), done)));
+    }
+    n = m;
   }
   for (let i = sxy4; i < sxy; i++) {
     const o = (<usize>i) << 2;

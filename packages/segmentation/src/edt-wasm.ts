@@ -37,7 +37,6 @@ interface EdtExports {
     flags: number,
     list: number,
     mid: number,
-    maxp: number,
     sx: number,
     sy: number,
     wx2: number,
@@ -45,7 +44,7 @@ interface EdtExports {
     blackBorder: number,
     exactX: number,
     capY: number,
-  ): void;
+  ): number;
   prepareZ(
     lab: number,
     mid: number,
@@ -55,17 +54,21 @@ interface EdtExports {
     wz2: number,
     blackBorder: number,
     capZ: number,
-  ): void;
+    top: number,
+  ): number;
   planeZ(
     lab: number,
     mid: number,
     maxp: number,
     dst: number,
+    list: number,
+    best: number,
     z: number,
     sxy: number,
     sz: number,
     blackBorder: number,
     squared: number,
+    anyDone: number,
   ): void;
 }
 
@@ -156,12 +159,12 @@ export function distanceTransformWasm(
   const padFloats = padBytes / 4;
   new Float32Array(buffer, fPad, padFloats).fill(Number.POSITIVE_INFINITY);
   new Float32Array(buffer, f + sy * rowBytes, padFloats).fill(Number.POSITIVE_INFINITY);
-  new Float32Array(buffer, maxp, sxy).fill(0);
   const bb = blackBorder ? 1 : 0;
   const exactX = exactSquares(wx * wx, sx) ? 1 : 0;
+  let top = 0;
   for (let z = 0; z < sz; z++) {
     const off = 4 * z * sxy;
-    wasm.planeXY(
+    const planeTop = wasm.planeXY(
       lab + off,
       f,
       dr,
@@ -169,7 +172,6 @@ export function distanceTransformWasm(
       flags,
       list,
       mid + off,
-      maxp,
       sx,
       sy,
       wx * wx,
@@ -178,12 +180,13 @@ export function distanceTransformWasm(
       exactX,
       capY,
     );
+    if (!(planeTop <= top)) top = planeTop;
   }
-  wasm.prepareZ(lab, mid, maxp, sxy, sz, wz * wz, bb, capZ);
+  const anyDone = wasm.prepareZ(lab, mid, maxp, sxy, sz, wz * wz, bb, capZ, top) > 0 ? 1 : 0;
   const result = out ?? new Float32Array(n);
   const plane = new Float32Array(buffer, dst, sxy);
   for (let z = 0; z < sz; z++) {
-    wasm.planeZ(lab, mid, maxp, dst, z, sxy, sz, bb, squared ? 1 : 0);
+    wasm.planeZ(lab, mid, maxp, dst, dr, f, z, sxy, sz, bb, squared ? 1 : 0, anyDone);
     result.set(plane, z * sxy);
   }
   if (total > KEEP_ARENA_BYTES) releaseArena();
