@@ -278,6 +278,59 @@ describe("distanceTransform in WebAssembly against the JavaScript reference", ()
     expect(Array.from(new Set(got))).toEqual([Number.POSITIVE_INFINITY]);
   });
 
+  test("columns of one plane mix the SIMD searches and the line path, bit for bit", () => {
+    // A large object (far boundaries: y columns and z columns that exceed the
+    // direct search's cap take the line path) beside small cells and thin
+    // walls (searched directly), in one volume: the paths meet in one group.
+    const shape: [number, number, number] = [70, 66, 45];
+    const [sx, sy, sz] = shape;
+    const labels = new Uint32Array(sx * sy * sz);
+    for (let z = 0; z < sz; z++) {
+      for (let y = 0; y < sy; y++) {
+        for (let x = 0; x < sx; x++) {
+          const i = x + sx * (y + sy * z);
+          if (x < 50) labels[i] = x === 3 && y < 40 ? 0 : 9;
+          else labels[i] = x === 57 || y % 7 === 0 ? 0 : 100 + ((x >> 2) ^ (y >> 3) ^ (z >> 1));
+        }
+      }
+    }
+    for (const anisotropy of [
+      [1, 1, 1],
+      [4, 4, 40],
+      [2, 1, 0.5],
+    ] as [number, number, number][]) {
+      for (const blackBorder of [false, true]) {
+        expectSame(
+          distanceTransformWasm(labels, shape, anisotropy, blackBorder, false) as Float32Array,
+          distanceTransformJs(labels, shape, anisotropy, blackBorder, false),
+        );
+      }
+    }
+  });
+
+  test("out: the distances go into the caller's array, even one over the labels' memory", () => {
+    const shape: [number, number, number] = [13, 9, 7];
+    const n = 13 * 9 * 7;
+    const labels = blocky(n, 4, 31);
+    const expected = distanceTransform(labels, shape, { anisotropy: [4, 4, 40] });
+    const out = new Float32Array(n).fill(-1);
+    expect(distanceTransform(labels, shape, { anisotropy: [4, 4, 40], out })).toBe(out);
+    expectSame(out, expected);
+    // The output over the labels' own bytes: WebAssembly and JavaScript paths.
+    const shared = labels.slice();
+    const over = new Float32Array(shared.buffer);
+    expect(distanceTransform(shared, shape, { anisotropy: [4, 4, 40], out: over })).toBe(over);
+    expectSame(over, expected);
+    const floats = Float32Array.from(labels);
+    expectSame(distanceTransform(floats, shape, { anisotropy: [4, 4, 40], out: floats }), expected);
+    expect(() => distanceTransform(labels, shape, { out: new Float32Array(n - 1) })).toThrow(
+      DistanceTransformError,
+    );
+    expect(() =>
+      distanceTransform(labels, shape, { out: new Float64Array(n) as unknown as Float32Array }),
+    ).toThrow(/out must be a Float32Array/);
+  });
+
   test("signed labels: negative values are objects like any other", () => {
     const plain = blocky(11 * 6 * 5, 4, 9);
     const signed = Int16Array.from(plain, (v) => (v === 0 ? 0 : v % 2 ? -v : v));
