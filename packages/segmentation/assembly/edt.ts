@@ -620,7 +620,9 @@ export function planeXY(
       }
       // Step d for every group still on the list, which keeps those whose
       // next step could still improve a lane: no branch per group.
-      for (let d = 2; n > 0; d++) {
+      // Two steps per sweep of the list (a step beyond a group's need finds
+      // nothing lower: genuine candidates, or ones past the bound).
+      for (let d = 2; n > 0; ) {
         const cost = v128.load(costY + ((<usize>d) << 4));
         if (d > cap) {
           for (let k = 0; k < n; k++) {
@@ -630,19 +632,25 @@ export function planeXY(
           }
           break;
         }
-        const next = v128.load(costY + ((<usize>(d + 1)) << 4));
+        const two = d < cap;
+        const cost2 = v128.load(costY + ((<usize>(d + 1)) << 4));
+        const nextD = two ? d + 2 : d + 1;
+        const next = v128.load(costY + ((<usize>nextD) << 4));
         const off = <usize>d * rb;
+        const off2 = two ? off + rb : off;
         let m = 0;
         for (let k = 0; k < n; k++) {
           const p = <usize>load<u32>(list + ((<usize>k) << 2));
           const at = f + p;
           const cand = f32x4.add(f32x4.pmin(v128.load(at - off), v128.load(at + off)), cost);
-          const best = f32x4.pmin(v128.load(mid + p), cand);
+          const cand2 = f32x4.add(f32x4.pmin(v128.load(at - off2), v128.load(at + off2)), cost2);
+          const best = f32x4.pmin(v128.load(mid + p), f32x4.pmin(cand, cand2));
           v128.store(mid + p, best);
           store<u32>(list + ((<usize>m) << 2), <u32>p);
           m += i32(v128.any_true(f32x4.lt(next, best)));
         }
         n = m;
+        d = nextD;
       }
     }
   }
