@@ -146,14 +146,20 @@ export function distanceTransformWasm(
         : new BigUint64Array(labels.buffer, labels.byteOffset, n),
     );
     if (!wasm.narrow64(mid, lab, n)) return undefined;
-  } else if (labels instanceof Int8Array || labels instanceof Int16Array) {
-    // Sign extension keeps labels distinct and 0 at 0.
-    new Int32Array(buffer, lab, n).set(labels);
-  } else if (labels instanceof Int32Array) {
-    new Int32Array(buffer, lab, n).set(labels);
-  } else {
-    new Uint32Array(buffer, lab, n).set(labels);
   }
+  // Narrower labels are copied in plane by plane, each right before its x
+  // and y passes read it (from cache). Signed ones through an Int32Array:
+  // sign extension keeps labels distinct and 0 at 0.
+  const signed =
+    labels instanceof Int8Array || labels instanceof Int16Array || labels instanceof Int32Array;
+  const into = wide
+    ? undefined
+    : signed
+      ? new Int32Array(buffer, lab, n)
+      : new Uint32Array(buffer, lab, n);
+  const from = wide
+    ? undefined
+    : (labels as Exclude<DistanceLabels, BigUint64Array | BigInt64Array>);
   wasm.setScratch(list + lineBytes, sx, maxLen);
   wasm.setCosts(wy * wy, wz * wz);
   const padFloats = padBytes / 4;
@@ -164,6 +170,7 @@ export function distanceTransformWasm(
   let top = 0;
   for (let z = 0; z < sz; z++) {
     const off = 4 * z * sxy;
+    if (into && from) into.set(from.subarray(z * sxy, (z + 1) * sxy), z * sxy);
     const planeTop = wasm.planeXY(
       lab + off,
       f,
