@@ -142,17 +142,10 @@ describe("distanceTransform", () => {
     // Large blobs give runs whose far voxels are many steps from a boundary;
     // a thin wall and strong anisotropy give runs searched directly.
     const shape: [number, number, number] = [24, 20, 7];
-    const [sx, sy, sz] = shape;
-    const labels = new Uint32Array(sx * sy * sz);
-    for (let z = 0; z < sz; z++) {
-      for (let y = 0; y < sy; y++) {
-        for (let x = 0; x < sx; x++) {
-          const i = x + sx * (y + sy * z);
-          const inBlob = (x - 10) ** 2 + (y - 9) ** 2 + 4 * (z - 3) ** 2 < 70;
-          labels[i] = x === 21 ? 0 : inBlob ? 7 : x > 21 ? 3 : 5;
-        }
-      }
-    }
+    const labels = labelsFrom(shape, (x, y, z) => {
+      const inBlob = (x - 10) ** 2 + (y - 9) ** 2 + 4 * (z - 3) ** 2 < 70;
+      return x === 21 ? 0 : inBlob ? 7 : x > 21 ? 3 : 5;
+    });
     for (const anisotropy of [
       [1, 1, 1],
       [4, 4, 40],
@@ -191,6 +184,19 @@ describe("distanceTransform", () => {
     }
   });
 });
+
+/** A uint32 volume whose label at (x, y, z) is `at(x, y, z)`, x fastest. */
+function labelsFrom(
+  [sx, sy, sz]: [number, number, number],
+  at: (x: number, y: number, z: number) => number,
+): Uint32Array {
+  const labels = new Uint32Array(sx * sy * sz);
+  let i = 0;
+  for (let z = 0; z < sz; z++) {
+    for (let y = 0; y < sy; y++) for (let x = 0; x < sx; x++) labels[i++] = at(x, y, z);
+  }
+  return labels;
+}
 
 /** Blocky random labels in [0, nLabels]: runs of more than one voxel along x. */
 function blocky(n: number, nLabels: number, seed: number, zeroShare = 1): Uint32Array {
@@ -283,17 +289,10 @@ describe("distanceTransform in WebAssembly against the JavaScript reference", ()
     // direct search's cap take the line path) beside small cells and thin
     // walls (searched directly), in one volume: the paths meet in one group.
     const shape: [number, number, number] = [70, 66, 45];
-    const [sx, sy, sz] = shape;
-    const labels = new Uint32Array(sx * sy * sz);
-    for (let z = 0; z < sz; z++) {
-      for (let y = 0; y < sy; y++) {
-        for (let x = 0; x < sx; x++) {
-          const i = x + sx * (y + sy * z);
-          if (x < 50) labels[i] = x === 3 && y < 40 ? 0 : 9;
-          else labels[i] = x === 57 || y % 7 === 0 ? 0 : 100 + ((x >> 2) ^ (y >> 3) ^ (z >> 1));
-        }
-      }
-    }
+    const labels = labelsFrom(shape, (x, y, z) => {
+      if (x < 50) return x === 3 && y < 40 ? 0 : 9;
+      return x === 57 || y % 7 === 0 ? 0 : 100 + ((x >> 2) ^ (y >> 3) ^ (z >> 1));
+    });
     for (const anisotropy of [
       [1, 1, 1],
       [4, 4, 40],
