@@ -285,13 +285,15 @@ describe("distanceTransform in WebAssembly against the JavaScript reference", ()
   });
 
   test("columns of one plane mix the SIMD searches and the line path, bit for bit", () => {
-    // A large object (far boundaries: y columns and z columns that exceed the
-    // direct search's cap take the line path) beside small cells and thin
-    // walls (searched directly), in one volume: the paths meet in one group.
-    const shape: [number, number, number] = [70, 66, 45];
+    // A large object beside small cells and thin walls, in one volume. In
+    // the large one, a voxel 41 rows from the comb of background at y < 5
+    // is nearest to it, beyond the y search's 32 steps: its column takes
+    // the line path, as do z columns far from every boundary, while the
+    // small cells' columns are searched directly; the paths meet in groups.
+    const shape: [number, number, number] = [90, 66, 20];
     const labels = labelsFrom(shape, (x, y, z) => {
-      if (x < 50) return x === 3 && y < 40 ? 0 : 9;
-      return x === 57 || y % 7 === 0 ? 0 : 100 + ((x >> 2) ^ (y >> 3) ^ (z >> 1));
+      if (x < 70) return y < 5 && x % 3 === 0 ? 0 : 9;
+      return x === 77 || y % 7 === 0 ? 0 : 100 + ((x >> 2) ^ (y >> 3) ^ (z >> 1));
     });
     for (const anisotropy of [
       [1, 1, 1],
