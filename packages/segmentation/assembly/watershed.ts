@@ -10,9 +10,10 @@
  * falls back to the JavaScript kernel otherwise), so they order as int32.
  *
  * Per voxel: `sag` (one byte: bits 0..5 the edges towards -x, -y, -z, +x,
- * +y, +z, bit 6 queued) and `labels` (uint32, first the union-find parents,
+ * +y, +z, bit 6 queued) and `labels` (uint32, first provisional labels,
  * then the basin ids); the plateau search's queue is a region the driver
- * reserves but only the search touches, as far as it goes. Everything else
+ * reserves but only the search touches, as far as it goes, and then holds
+ * the provisional labels' union-find. Everything else
  * (histograms, the region graph, the merge's union-find) comes from a bump
  * allocator above the driver's layout.
  */
@@ -28,6 +29,8 @@ let labels: usize = 0;
 let queue: usize = 0;
 let sizes: usize = 0;
 let lowRow: usize = 0;
+/** 4 * x zero bytes: the row before the volume's first row or slice. */
+let zeroRow: usize = 0;
 /** Step (in voxels) of each direction 0..5, and of each single edge bit. */
 let steps: usize = 0;
 let stepOfBit: usize = 0;
@@ -85,6 +88,8 @@ export function setup(
   store<i32>(steps, 1, 12);
   store<i32>(steps, x, 16);
   store<i32>(steps, x * y, 20);
+  zeroRow = alloc((<usize>x) << 2);
+  memory.fill(zeroRow, 0, (<usize>x) << 2);
   stepOfBit = alloc(64 * 4);
   for (let d = 0; d < 6; d++)
     store<i32>(stepOfBit + (((<usize>1) << d) << 2), load<i32>(steps + (d << 2)));
@@ -393,9 +398,6 @@ export function ascentSlice(z: i32, c0: usize, c1: usize, c2: usize, c2next: usi
 // ---------------------------------------------------------------------------
 // Plateaus and basins.
 
-let basinTotal: i32 = 0;
-let background: i32 = 0;
-
 function stepOf(d: i32): i32 {
   return load<i32>(steps + ((<usize>d) << 2));
 }
@@ -481,137 +483,196 @@ export function plateauSearch(budget: i32): i32 {
   return h >= t ? 1 : 0;
 }
 
-/** Root of `x` in the union-find forest at `labels` (path halving); parents never exceed their child. */
-function findVoxel(x: i32): i32 {
-  let p = load<i32>(labels + ((<usize>x) << 2));
-  while (p !== x) {
-    const gp = load<i32>(labels + ((<usize>p) << 2));
-    store<i32>(labels + ((<usize>x) << 2), gp);
-    x = gp;
-    p = load<i32>(labels + ((<usize>x) << 2));
-  }
-  return x;
-}
-
-/** Joins the sets of voxels `a` and `b` under the smaller root. */
-function unionRoots(a: i32, b: i32): void {
-  const ra = findVoxel(a);
-  const rb = findVoxel(b);
-  const r = min<i32>(ra, rb);
-  store<i32>(labels + ((<usize>max<i32>(ra, rb)) << 2), r);
-  // Both ends then point at the root: later searches from them are short.
-  store<i32>(labels + ((<usize>a) << 2), r);
-  store<i32>(labels + ((<usize>b) << 2), r);
-}
-
 /*
  * Basins of attraction. The JavaScript `findBasins` searches from each
  * unassigned voxel for an assigned one, which jumps ahead of the scan through
  * memory not read yet. After the plateaus are divided every voxel has either
  * one edge or only edges within its maximal plateau, so its basin is the set
- * of voxels its edges connect it to: a union-find over the edges, with the
- * labels' memory as the parent array and every parent smaller than its
- * child, finds the same sets scanning forwards; a second pass numbers each
- * set at its smallest voxel (its root, the first voxel the scan meets),
- * which is the JavaScript order.
+ * of voxels its edges connect it to, edges taken both ways: the connected
+ * components of that graph, found as connected-component labelling does.
+ * One scan gives each voxel a provisional label: the label of a voxel before
+ * it (towards -x, -y, -z) that an edge joins it to, either way, or a new one;
+ * where two such neighbours carry different labels, the labels' sets are
+ * joined (a union-find over labels, much smaller than the volume and used in
+ * the order the scan made them). A set's smallest label was made at its
+ * first voxel, so numbering the sets' roots in increasing order numbers the
+ * basins in scan order of their first voxel, which is the JavaScript order.
+ * The provisional labels live in `labels`; their union-find in the plateau
+ * queue's memory, free by then.
  */
 
-/** Makes voxels `from..to` their own parents. */
-export function basinsInit(from: i32, to: i32): void {
-  for (let idx = from; idx < to; idx++) store<i32>(labels + ((<usize>idx) << 2), idx);
+let labelTotal: u32 = 0;
+let eq: usize = 0;
+
+/** Root of provisional label `x` (path halving); a parent is always smaller than its child. */
+function findLabel(x: u32): u32 {
+  let p = load<u32>(eq + ((<usize>x) << 2));
+  while (p !== x) {
+    const g = load<u32>(eq + ((<usize>p) << 2));
+    store<u32>(eq + ((<usize>x) << 2), g);
+    x = g;
+    p = load<u32>(eq + ((<usize>x) << 2));
+  }
+  return x;
 }
 
-/** Joins voxels `from..to` with the ends of their edges (voxels up to one slice on must be initialised). */
-export function basinsUnion(from: i32, to: i32): void {
-  for (let idx = from; idx < to; idx++) {
-    const s = <u32>load<u8>(sag + idx);
-    if (s === 0) continue;
-    if ((s & (s - 1)) === 0) {
-      // One edge: when the larger end is still a root it hangs under the
-      // smaller voxel itself, not under its root, so the numbering pass
-      // mostly reads a neighbour's label, not one far back in memory.
-      const him = idx + load<i32>(stepOfBit + ((<usize>s) << 2));
-      const lo = min<i32>(idx, him);
-      const hi = max<i32>(idx, him);
-      const ph = labels + ((<usize>hi) << 2);
-      if (load<i32>(ph) === hi) store<i32>(ph, lo);
-      else unionRoots(idx, him);
-      continue;
-    }
-    // Two edges or more: a maximal plateau, whose edges all go both ways, so
-    // the edges towards -x, -y, -z suffice (the others are met from their
-    // far end). The voxel joins its neighbours' root, not the neighbour, so
-    // that the searches through a plateau stay short.
-    if ((s & 7) === 0) continue;
-    let r = findVoxel(idx);
-    for (let d = 0; d < 3; d++) {
-      if ((s & (1 << d)) === 0) continue;
-      const rb = findVoxel(idx + stepOf(d));
-      if (rb < r) {
-        store<i32>(labels + ((<usize>r) << 2), rb);
-        r = rb;
-      } else if (r < rb) {
-        store<i32>(labels + ((<usize>rb) << 2), r);
-      }
-    }
-    if (r !== idx) store<i32>(labels + ((<usize>idx) << 2), r);
+/** Joins the sets of labels `a` and `b` (both not 0) and returns the joined set's root. */
+function joinLabels(a: u32, b: u32): u32 {
+  const ra = findLabel(a);
+  const rb = findLabel(b);
+  if (ra < rb) {
+    store<u32>(eq + ((<usize>rb) << 2), ra);
+    return ra;
   }
+  if (rb < ra) store<u32>(eq + ((<usize>ra) << 2), rb);
+  return rb;
 }
 
 /**
- * Numbers voxels `from..to` (called over the volume in order): a root takes
- * the next id, another voxel its parent's; sizes at `sizes` (uint32, id -
- * 1).
+ * The root of the joined sets of labels `a`, `b`, `c` (0 for none; at least
+ * two differ).
+ */
+function joinThree(a: u32, b: u32, c: u32): u32 {
+  let r = a;
+  if (b !== 0) r = r === 0 ? b : joinLabels(r, b);
+  if (c !== 0) r = r === 0 ? c : joinLabels(r, c);
+  return r;
+}
+
+/**
+ * Provisional labels of rows `from..to` (row y + sy * z; called over the
+ * volume in order).
+ */
+export function basinRows(from: i32, to: i32): void {
+  if (from === 0) {
+    labelTotal = 0;
+    eq = queue;
+    store<u32>(eq, 0);
+  }
+  let next = labelTotal;
+  let y = from % sy;
+  let z = from / sy;
+  const rowBytes = (<usize>sx) << 2;
+  const sliceBytes = (<usize>sxy) << 2;
+  for (let row = from; row < to; row++) {
+    const first = <usize>row * <usize>sx;
+    const sr = sag + first;
+    const lr = labels + (first << 2);
+    // Rows before the volume read as a row of voxels without edges.
+    const szr = z > 0 ? sr - <usize>sxy : zeroRow;
+    const lzr = z > 0 ? lr - sliceBytes : zeroRow;
+    if (y > 0) next = basinRow(sr, lr, sr - <usize>sx, lr - rowBytes, szr, lzr, next);
+    else next = basinRow(sr, lr, zeroRow, zeroRow, szr, lzr, next);
+    if (++y === sy) {
+      y = 0;
+      z++;
+    }
+  }
+  labelTotal = next;
+}
+
+/**
+ * Provisional labels of one row: `sr`/`lr` its edges and labels, `syr`/`lyr`
+ * and `szr`/`lzr` those of the rows before it along y and z; `next` is the
+ * last label made, and the new last label is returned. The common voxel
+ * (one label among its joined neighbours, or none) goes without a branch:
+ * which neighbours an edge joins it to is data the branch predictor cannot
+ * learn. (A function of its own, so that the engine keeps the row's
+ * pointers out of the loop.)
+ */
+function basinRow(
+  sr: usize,
+  lr: usize,
+  syr: usize,
+  lyr: usize,
+  szr: usize,
+  lzr: usize,
+  next: u32,
+): u32 {
+  let prevS: u32 = 0;
+  let prevL: u32 = 0;
+  const e = eq;
+  for (let x = 0; x < sx; x++) {
+    const v = <usize>x;
+    const s = <u32>load<u8>(sr + v);
+    // An edge to the voxel before: its own towards -x, or that voxel's towards +x.
+    const lx = select<u32>(prevL, 0, ((s | (prevS >> 3)) & 1) !== 0);
+    const ly = select<u32>(
+      load<u32>(lyr + (v << 2)),
+      0,
+      ((s | (<u32>load<u8>(syr + v) >> 3)) & 2) !== 0,
+    );
+    const lz = select<u32>(
+      load<u32>(lzr + (v << 2)),
+      0,
+      ((s | (<u32>load<u8>(szr + v) >> 3)) & 4) !== 0,
+    );
+    let m = max<u32>(lx, max<u32>(ly, lz));
+    const one =
+      <u32>((lx === 0) | (lx === m)) &
+      <u32>((ly === 0) | (ly === m)) &
+      <u32>((lz === 0) | (lz === m));
+    if (one === 0) m = joinThree(lx, ly, lz);
+    const fresh = next + 1;
+    store<u32>(e + ((<usize>fresh) << 2), fresh);
+    const isNew = <u32>(m === 0) & <u32>(s !== 0);
+    const l = select<u32>(fresh, m, isNew !== 0);
+    next += isNew;
+    store<u32>(lr + (v << 2), l);
+    prevS = s;
+    prevL = l;
+  }
+  return next;
+}
+
+/**
+ * Turns each provisional label's parent into its basin id (1.. in order of
+ * the roots) and returns the number of basins.
+ */
+export function basinIds(): i32 {
+  let count: u32 = 0;
+  const total = labelTotal;
+  for (let l: u32 = 1; l <= total; l++) {
+    const p = eq + ((<usize>l) << 2);
+    const up = load<u32>(p);
+    store<u32>(p, up === l ? ++count : load<u32>(eq + ((<usize>up) << 2)));
+  }
+  return <i32>count;
+}
+
+/**
+ * Replaces the provisional labels of voxels `from..to` by their basin ids
+ * and counts the basins' voxels at `sizes` (uint32, id - 1).
  */
 function numberRange(from: i32, to: i32): void {
-  let count = basinTotal;
-  let bg = background;
+  const ids = eq;
   for (let idx = from; idx < to; idx++) {
     const p = labels + ((<usize>idx) << 2);
-    if (load<u8>(sag + idx) === 0) {
-      store<u32>(p, 0);
-      bg++;
-      continue;
-    }
-    const up = load<i32>(p);
-    let id: u32;
-    if (up === idx) {
-      id = ++count;
-      store<u32>(sizes + ((<usize>(id - 1)) << 2), 1);
-    } else {
-      id = load<u32>(labels + ((<usize>up) << 2));
-      const q = sizes + ((<usize>(id - 1)) << 2);
-      store<u32>(q, load<u32>(q) + 1);
-    }
+    const l = load<u32>(p);
+    if (l === 0) continue;
+    const id = load<u32>(ids + ((<usize>l) << 2));
     store<u32>(p, id);
+    const q = sizes + ((<usize>(id - 1)) << 2);
+    store<u32>(q, load<u32>(q) + 1);
   }
-  if (count >= headsCap) growHeads(count);
-  basinTotal = count;
-  background = bg;
 }
 
 /**
  * Numbers the basins of slice `z` and adds its faces to the region graph
  * (the JavaScript `basinGraph`), row by row: a voxel's faces towards -x,
  * -y, -z join voxels already numbered. `c0`, `c1`, `c2` are the slice's x,
- * y and z channels. Returns the number of basins so far.
+ * y and z channels; `basins` is the number of basins.
  */
-export function numberSlice(z: i32, c0: usize, c1: usize, c2: usize): i32 {
+export function numberSlice(z: i32, c0: usize, c1: usize, c2: usize, basins: i32): void {
   if (z === 0) {
-    basinTotal = 0;
-    background = 0;
+    memory.fill(sizes, 0, (<usize>basins) << 2);
+    if (basins >= headsCap) growHeads(basins);
   }
   for (let y = 0; y < sy; y++) {
     const start = z * sxy + y * sx;
     numberRange(start, start + sx);
     graphRow(z, y, c0, c1, c2);
   }
-  return basinTotal;
-}
-
-/** Voxels without edges. */
-export function backgroundCount(): i32 {
-  return background;
 }
 
 // ---------------------------------------------------------------------------
