@@ -641,20 +641,34 @@ export function basinIds(): i32 {
 }
 
 /**
- * Replaces the provisional labels of voxels `from..to` by their basin ids
- * and counts the basins' voxels at `sizes` (uint32, id - 1).
+ * Replaces the provisional labels of the row at `lr` by their basin ids and
+ * counts the basins' voxels at `sizes` (uint32, id - 1), a run of equal
+ * labels at a time.
  */
-function numberRange(from: i32, to: i32): void {
+function numberRow(lr: usize): void {
   const ids = eq;
-  for (let idx = from; idx < to; idx++) {
-    const p = labels + ((<usize>idx) << 2);
+  const n = sx;
+  let prev: u32 = 0;
+  let id: u32 = 0;
+  let run: u32 = 0;
+  for (let x = 0; x < n; x++) {
+    const p = lr + ((<usize>x) << 2);
     const l = load<u32>(p);
-    if (l === 0) continue;
-    const id = load<u32>(ids + ((<usize>l) << 2));
+    if (l !== prev) {
+      if (id !== 0) addSize(id, run);
+      prev = l;
+      id = load<u32>(ids + ((<usize>l) << 2));
+      run = 0;
+    }
     store<u32>(p, id);
-    const q = sizes + ((<usize>(id - 1)) << 2);
-    store<u32>(q, load<u32>(q) + 1);
+    run++;
   }
+  if (id !== 0) addSize(id, run);
+}
+
+@inline function addSize(id: u32, count: u32): void {
+  const q = sizes + ((<usize>(id - 1)) << 2);
+  store<u32>(q, load<u32>(q) + count);
 }
 
 /**
@@ -668,10 +682,22 @@ export function numberSlice(z: i32, c0: usize, c1: usize, c2: usize, basins: i32
     memory.fill(sizes, 0, (<usize>basins) << 2);
     if (basins >= headsCap) growHeads(basins);
   }
+  const rowBytes = (<usize>sx) << 2;
+  const sliceBytes = (<usize>sxy) << 2;
+  const slice = labels + <usize>z * sliceBytes;
   for (let y = 0; y < sy; y++) {
-    const start = z * sxy + y * sx;
-    numberRange(start, start + sx);
-    graphRow(z, y, c0, c1, c2);
+    const r = <usize>y * rowBytes;
+    const lr = slice + r;
+    numberRow(lr);
+    // Rows before the volume read as background.
+    graphRow(
+      lr,
+      y > 0 ? lr - rowBytes : zeroRow,
+      z > 0 ? lr - sliceBytes : zeroRow,
+      c0 + r,
+      c1 + r,
+      c2 + r,
+    );
   }
 }
 
@@ -685,7 +711,7 @@ export function numberSlice(z: i32, c0: usize, c1: usize, c2: usize, basins: i32
 // sit together in memory; a direct-mapped cache of recent pairs in front
 // catches most faces, which come in runs.
 
-const CACHE_BITS = 12;
+const CACHE_BITS = 14;
 let edges: usize = 0;
 let edgeCount: i32 = 0;
 let edgeCap: i32 = 0;
@@ -693,6 +719,10 @@ let edgeCap: i32 = 0;
 let heads: usize = 0;
 let headsCap: i32 = 0;
 let cache: usize = 0;
+/** Entries (edge index, weight) of replaced cache entries not yet folded into the edges. */
+const FOLD_CAP = 1 << 16;
+let foldLog: usize = 0;
+let foldCount: i32 = 0;
 
 /** A cheap hash of a pair for the cache (its top bits are used). */
 function hashPair(a: u32, b: u32): u32 {
@@ -708,6 +738,8 @@ export function graphBegin(expected: i32): void {
   growHeads(4096);
   cache = alloc(16 << CACHE_BITS);
   memory.fill(cache, 0, 16 << CACHE_BITS);
+  foldLog = alloc(8 * FOLD_CAP);
+  foldCount = 0;
 }
 
 /** Makes room in `heads` for basin ids up to `id` (ids appear in increasing order). */
@@ -783,87 +815,129 @@ function edgeIndex(a: u32, b: u32): i32 {
 
 /**
  * Raises edge (s, t)'s weight to `v`. A cache entry holds a, b, the edge
- * index and the weight, written back to the edge when the entry is
- * replaced (and by {@link graphEnd}).
+ * index and the largest weight seen while the entry has held the pair
+ * (from 0: Watershed.jl starts every edge at 0, not at its first affinity),
+ * folded into the edge when the entry is replaced (and by {@link graphEnd}).
+ * The edge's weight is never read on the way in, so a miss waits only for
+ * the pair's index.
  */
 function visit(s: u32, t: u32, v: f32): void {
   const a = s < t ? s : t;
   const b = s < t ? t : s;
   const c = cache + ((<usize>(hashPair(a, b) >>> (32 - CACHE_BITS))) << 4);
   if (load<u32>(c) !== a || load<u32>(c, 4) !== b) {
-    const old = load<u32>(c);
-    if (old !== 0) store<f32>(edges + ((<usize>load<i32>(c, 8)) << 4), load<f32>(c, 12), 8);
+    if (load<u32>(c) !== 0) writeBack(c);
     const k = edgeIndex(a, b);
     store<u32>(c, a);
     store<u32>(c, b, 4);
     store<i32>(c, k, 8);
-    store<f32>(c, load<f32>(edges + ((<usize>k) << 4), 8), 12);
+    store<f32>(c, 0, 12);
   }
-  // Watershed.jl starts every edge at 0, not at its first affinity.
   if (v > load<f32>(c, 12)) store<f32>(c, v, 12);
+}
+
+/**
+ * Notes cache entry `c`'s weight for its edge. Folding it in at once would
+ * wait on a read far away in the edges; the log folds a batch of them in a
+ * loop whose reads overlap.
+ */
+function writeBack(c: usize): void {
+  const p = foldLog + ((<usize>foldCount) << 3);
+  store<i32>(p, load<i32>(c, 8));
+  store<f32>(p, load<f32>(c, 12), 4);
+  if (++foldCount === FOLD_CAP) foldWeights();
+}
+
+/** Raises each logged edge's weight to the logged weight, and empties the log. */
+function foldWeights(): void {
+  const count = foldCount;
+  for (let i = 0; i < count; i++) {
+    const p = foldLog + ((<usize>i) << 3);
+    const e = edges + ((<usize>load<i32>(p)) << 4);
+    store<f32>(e, max<f32>(load<f32>(e, 8), load<f32>(p, 4)), 8);
+  }
+  foldCount = 0;
 }
 
 /** Writes the cached weights back to their edges. */
 export function graphEnd(): void {
   for (let j = 0; j < 1 << CACHE_BITS; j++) {
     const c = cache + ((<usize>j) << 4);
-    if (load<u32>(c) !== 0)
-      store<f32>(edges + ((<usize>load<i32>(c, 8)) << 4), load<f32>(c, 12), 8);
+    if (load<u32>(c) !== 0) writeBack(c);
   }
+  foldWeights();
 }
 
-/** Adds the faces of row `y` of slice `z` to the graph (see {@link numberSlice}). */
-function graphRow(z: i32, y: i32, c0: usize, c1: usize, c2: usize): void {
-  const r = y * sx;
-  const row = labels + ((<usize>z * sxy + <usize>r) << 2);
-  const a0 = c0 + ((<usize>r) << 2);
-  const a1 = c1 + ((<usize>r) << 2);
-  const a2 = c2 + ((<usize>r) << 2);
-  if (y === 0 || z === 0) {
-    for (let x = 0; x < sx; x++) facesOf(row, a0, a1, a2, x, y, z);
-    return;
+/**
+ * Adds the faces of a row to the graph (see {@link numberSlice}): `lr` its
+ * basin ids, `ly` and `lz` those of the rows before it along y and z, `a0`,
+ * `a1`, `a2` its affinities. Sixteen voxels at a time are compared with
+ * their three neighbours before, and only voxels with a face between two
+ * basins are visited, in order.
+ */
+function graphRow(lr: usize, ly: usize, lz: usize, a0: usize, a1: usize, a2: usize): void {
+  const n = sx;
+  const s0 = load<u32>(lr);
+  if (s0 !== 0) {
+    facesYZ(s0, load<u32>(ly), load<u32>(lz), a1, a2);
   }
-  facesOf(row, a0, a1, a2, 0, y, z);
   let x = 1;
-  // Runs of four voxels whose faces towards -x, -y, -z all join equal ids
-  // (the inside of a basin) are skipped at once.
-  for (; x + 4 <= sx; x += 4) {
-    const p = row + ((<usize>x) << 2);
-    const v = v128.load(p);
-    const same = v128.and(
-      i32x4.eq(v, v128.load(p - 4)),
-      v128.and(
-        i32x4.eq(v, v128.load(p - ((<usize>sx) << 2))),
-        i32x4.eq(v, v128.load(p - ((<usize>sxy) << 2))),
-      ),
-    );
-    if (i32x4.all_true(same)) continue;
-    facesOf(row, a0, a1, a2, x, y, z);
-    facesOf(row, a0, a1, a2, x + 1, y, z);
-    facesOf(row, a0, a1, a2, x + 2, y, z);
-    facesOf(row, a0, a1, a2, x + 3, y, z);
+  for (; x + 16 <= n; x += 16) {
+    const o = (<usize>x) << 2;
+    let mask =
+      faceMask(lr + o, ly + o, lz + o) |
+      (faceMask(lr + o + 16, ly + o + 16, lz + o + 16) << 4) |
+      (faceMask(lr + o + 32, ly + o + 32, lz + o + 32) << 8) |
+      (faceMask(lr + o + 48, ly + o + 48, lz + o + 48) << 12);
+    while (mask !== 0) {
+      const j = <usize>(x + ctz<i32>(mask));
+      mask &= mask - 1;
+      facesOf(lr, ly, lz, a0, a1, a2, j);
+    }
   }
-  for (; x < sx; x++) facesOf(row, a0, a1, a2, x, y, z);
+  for (; x < n; x++) {
+    if (load<u32>(lr + ((<usize>x) << 2)) !== 0) facesOf(lr, ly, lz, a0, a1, a2, <usize>x);
+  }
 }
 
-/** The faces of voxel `x` of a row towards -x, -y, -z, in that order. */
-function facesOf(row: usize, a0: usize, a1: usize, a2: usize, x: i32, y: i32, z: i32): void {
-  const p = row + ((<usize>x) << 2);
-  const s = load<u32>(p);
-  if (s === 0) return;
-  const o = (<usize>x) << 2;
-  if (x > 0) {
-    const t = load<u32>(p - 4);
-    if (t !== 0 && t !== s) visit(s, t, load<f32>(a0 + o));
-  }
-  if (y > 0) {
-    const t = load<u32>(p - ((<usize>sx) << 2));
-    if (t !== 0 && t !== s) visit(s, t, load<f32>(a1 + o));
-  }
-  if (z > 0) {
-    const t = load<u32>(p - ((<usize>sxy) << 2));
-    if (t !== 0 && t !== s) visit(s, t, load<f32>(a2 + o));
-  }
+/** Bits 0..3: which of the four voxels at `p` have a face between two basins towards -x, -y or -z. */
+@inline function faceMask(p: usize, py: usize, pz: usize): i32 {
+  const s = v128.load(p);
+  const zero = i32x4.splat(0);
+  const tx = v128.load(p - 4);
+  const ty = v128.load(py);
+  const tz = v128.load(pz);
+  const face = v128.or(
+    v128.or(
+      v128.andnot(v128.not(i32x4.eq(tx, zero)), i32x4.eq(tx, s)),
+      v128.andnot(v128.not(i32x4.eq(ty, zero)), i32x4.eq(ty, s)),
+    ),
+    v128.andnot(v128.not(i32x4.eq(tz, zero)), i32x4.eq(tz, s)),
+  );
+  return i32x4.bitmask(v128.andnot(face, i32x4.eq(s, zero)));
+}
+
+/** The faces of voxel `x` (a basin's, x > 0) of a row towards -x, -y, -z, in that order. */
+@inline function facesOf(
+  lr: usize,
+  ly: usize,
+  lz: usize,
+  a0: usize,
+  a1: usize,
+  a2: usize,
+  x: usize,
+): void {
+  const o = x << 2;
+  const s = load<u32>(lr + o);
+  const t = load<u32>(lr + o - 4);
+  if (t !== 0 && t !== s) visit(s, t, load<f32>(a0 + o));
+  facesYZ(s, load<u32>(ly + o), load<u32>(lz + o), a1 + o, a2 + o);
+}
+
+/** Faces of a voxel of basin `s` towards -y and -z, whose voxels there are in basins `ty`, `tz`. */
+@inline function facesYZ(s: u32, ty: u32, tz: u32, a1: usize, a2: usize): void {
+  if (ty !== 0 && ty !== s) visit(s, ty, load<f32>(a1));
+  if (tz !== 0 && tz !== s) visit(s, tz, load<f32>(a2));
 }
 
 /** Number of edges. */
