@@ -821,19 +821,24 @@ function edgeIndex(a: u32, b: u32): i32 {
  * The edge's weight is never read on the way in, so a miss waits only for
  * the pair's index.
  */
-function visit(s: u32, t: u32, v: f32): void {
+@inline function visit(s: u32, t: u32, v: f32): void {
   const a = s < t ? s : t;
   const b = s < t ? t : s;
   const c = cache + ((<usize>(hashPair(a, b) >>> (32 - CACHE_BITS))) << 4);
   if (load<u32>(c) !== a || load<u32>(c, 4) !== b) {
-    if (load<u32>(c) !== 0) writeBack(c);
-    const k = edgeIndex(a, b);
-    store<u32>(c, a);
-    store<u32>(c, b, 4);
-    store<i32>(c, k, 8);
-    store<f32>(c, 0, 12);
+    cacheMiss(c, a, b, v);
+  } else if (v > load<f32>(c, 12)) {
+    store<f32>(c, v, 12);
   }
-  if (v > load<f32>(c, 12)) store<f32>(c, v, 12);
+}
+
+/** Puts edge (a, b) with weight `v` in cache entry `c` (see {@link visit}). */
+function cacheMiss(c: usize, a: u32, b: u32, v: f32): void {
+  if (load<u32>(c) !== 0) writeBack(c);
+  store<u32>(c, a);
+  store<u32>(c, b, 4);
+  store<i32>(c, edgeIndex(a, b), 8);
+  store<f32>(c, max<f32>(v, 0), 12);
 }
 
 /**
