@@ -184,8 +184,8 @@ export function histLow(src: usize, count: i32, slots: usize, low: usize): void 
 
 /**
  * {@link histLow} when at most four buckets are wanted (`w0..w3`, -1 for
- * none): four values at a time are compared with them, and only a match
- * takes the table.
+ * none): sixteen values at a time are compared with them, and only the
+ * values that match are counted, one by one.
  */
 export function histLowFew(
   src: usize,
@@ -202,15 +202,30 @@ export function histLowFew(
   const c = i32x4.splat(w2);
   const d = i32x4.splat(w3);
   let i = 0;
-  for (; i + 4 <= count; i += 4) {
-    const t = i32x4.shr_u(v128.load(src + ((<usize>i) << 2)), 16);
-    const hit = v128.or(
-      v128.or(i32x4.eq(t, a), i32x4.eq(t, b)),
-      v128.or(i32x4.eq(t, c), i32x4.eq(t, d)),
-    );
-    if (v128.any_true(hit)) histLow(src + ((<usize>i) << 2), 4, slots, low);
+  for (; i + 16 <= count; i += 16) {
+    const p = src + ((<usize>i) << 2);
+    let mask =
+      wantedMask(v128.load(p), a, b, c, d) |
+      (wantedMask(v128.load(p, 16), a, b, c, d) << 4) |
+      (wantedMask(v128.load(p, 32), a, b, c, d) << 8) |
+      (wantedMask(v128.load(p, 48), a, b, c, d) << 12);
+    while (mask !== 0) {
+      const v = load<u32>(p + ((<usize>ctz<i32>(mask)) << 2));
+      mask &= mask - 1;
+      const j = load<i32>(slots + ((<usize>(v >>> 16)) << 2));
+      const q = low + ((((<usize>j) << 16) + (v & 0xffff)) << 2);
+      store<u32>(q, load<u32>(q) + 1);
+    }
   }
   histLow(src + ((<usize>i) << 2), count - i, slots, low);
+}
+
+/** Bits 0..3: which of the four values `v` have top 16 bits among `a`, `b`, `c`, `d`. */
+@inline function wantedMask(v: v128, a: v128, b: v128, c: v128, d: v128): i32 {
+  const t = i32x4.shr_u(v, 16);
+  return i32x4.bitmask(
+    v128.or(v128.or(i32x4.eq(t, a), i32x4.eq(t, b)), v128.or(i32x4.eq(t, c), i32x4.eq(t, d))),
+  );
 }
 
 /** Allocates `bytes` zeroed bytes for the driver (slot tables and low counts). */
