@@ -436,8 +436,10 @@ let tail: i32 = 0;
 
 /**
  * Queues the plateau exits among voxels `from..to` (the seeding scan of the
- * JavaScript `dividePlateaus`, called over the volume in order); voxels with
- * fewer than two edges are skipped sixteen at a time.
+ * JavaScript `dividePlateaus`, called over the volume in order). Sixteen
+ * voxels at a time: those with two edges or more, and an edge whose far end
+ * has no edge back, are queued in order. Near the first and last slice,
+ * where a neighbour's byte may lie outside the volume, one by one.
  */
 export function plateauSeeds(from: i32, to: i32): void {
   if (from === 0) {
@@ -447,9 +449,38 @@ export function plateauSeeds(from: i32, to: i32): void {
   let t = tail;
   let idx = from;
   const one = i8x16.splat(1);
+  const inner = sxy * (sz - 1) - 16;
   for (; idx + 16 <= to; idx += 16) {
-    const v = v128.load(sag + idx);
+    const p = sag + idx;
+    const v = v128.load(p);
     let mask = i8x16.bitmask(i8x16.gt_u(i8x16.popcnt(v), one));
+    if (mask === 0) continue;
+    if (idx >= sxy && idx <= inner) {
+      const sx1 = <usize>sx;
+      const sxy1 = <usize>sxy;
+      const exit = v128.or(
+        v128.or(
+          v128.or(
+            oneWay(v, v128.load(p - 1), 1, 8),
+            oneWay(v, v128.load(p - sx1), 2, 16),
+          ),
+          v128.or(
+            oneWay(v, v128.load(p - sxy1), 4, 32),
+            oneWay(v, v128.load(p + 1), 8, 1),
+          ),
+        ),
+        v128.or(oneWay(v, v128.load(p + sx1), 16, 2), oneWay(v, v128.load(p + sxy1), 32, 4)),
+      );
+      mask &= i8x16.bitmask(exit);
+      while (mask !== 0) {
+        const j = idx + ctz<i32>(mask);
+        mask &= mask - 1;
+        store<u8>(sag + j, load<u8>(sag + j) | QUEUED);
+        store<i32>(queue + ((<usize>t) << 2), j);
+        t++;
+      }
+      continue;
+    }
     while (mask !== 0) {
       const j = ctz<i32>(mask);
       mask &= mask - 1;
@@ -461,6 +492,15 @@ export function plateauSeeds(from: i32, to: i32): void {
     if (s !== 0 && (s & (s - 1)) !== 0) t = seedPlateau(idx, s, t);
   }
   tail = t;
+}
+
+/** Lanes of `v` with edge bit `bit` whose neighbour that way (`far`) lacks the edge back (`back`). */
+@inline function oneWay(v: v128, far: v128, bit: u8, back: u8): v128 {
+  const zero = i8x16.splat(0);
+  return v128.andnot(
+    v128.not(i8x16.eq(v128.and(v, i8x16.splat(bit)), zero)),
+    v128.not(i8x16.eq(v128.and(far, i8x16.splat(back)), zero)),
+  );
 }
 
 /**
