@@ -48,21 +48,29 @@ import {
 /** Default page and fan-in of the merge: 64 runs of 16 Ki records, about 75 MB of edges at most. */
 export const DEFAULT_MERGE_LIMITS: MergeLimits = { page: 16384, fanIn: 64 };
 
-/** Reads the records `keys` in order, a few at once, handing each to `use` in order. */
+/**
+ * Reads the records `keys` in order, 16 at once, handing each to `use` in
+ * order (and waiting for what `use` starts before reading more).
+ */
 async function eachRecord(
   store: Storage,
   keys: string[],
-  use: (arrays: Record<string, Uint32Array | Float64Array>, header: Record<string, number>) => void,
+  use: (
+    arrays: Record<string, Uint32Array | Float64Array>,
+    header: Record<string, number>,
+    key: string,
+  ) => Promise<unknown> | undefined,
   signal?: AbortSignal,
 ): Promise<void> {
   const batch = 16;
   for (let i = 0; i < keys.length; i += batch) {
     const part = keys.slice(i, i + batch);
     const bytes = await Promise.all(part.map((k) => getObject(store, k, signal)));
-    bytes.forEach((b, j) => {
+    const pending = bytes.map((b, j) => {
       const r = unpackRecord<Record<string, number>>(b, `${store.url}/${part[j]}`);
-      use(r.arrays, r.header);
+      return use(r.arrays, r.header, part[j]);
     });
+    await Promise.all(pending);
   }
 }
 
@@ -114,6 +122,63 @@ export const watershedGraphTask = defineTask({
 });
 
 /**
+ * Watershed.jl's merge and dust over a basin graph stored as sorted runs:
+ * `size[id]` holds each basin's voxel count (index 0 unused) and is turned
+ * into each basin's region (1..regions by smallest basin id, 0 for dust).
+ * `own` runs are in "weight" order, edges in one run only; `shared` runs in
+ * "pair" order, an edge possibly in several. Holds `size`, a parent per
+ * basin, and the edge pages `c.limits` allow. Returns the number of
+ * regions and of distinct shared edges.
+ */
+export async function mergeBasinRuns(
+  c: MergeContext,
+  size: Float64Array,
+  own: Run[],
+  shared: Run[],
+  merge: ReadonlyArray<readonly [number, number]>,
+  dust: number,
+): Promise<{ regions: number; sharedEdges: number }> {
+  const total = size.length - 1;
+  const joined = await joinSharedEdges(c, shared);
+  const runs = await reduceWeightRuns(c, [...own, ...joined.runs]);
+  // Union-find whose roots are their sets' smallest ids (which root a
+  // union keeps does not change Watershed.jl's result: only sizes and
+  // membership decide merges).
+  const parent = new Uint32Array(total + 1);
+  for (let i = 0; i <= total; i++) parent[i] = i;
+  const find = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]];
+      x = parent[x];
+    }
+    return x;
+  };
+  for (const [sizeTh, weightTh] of merge)
+    await walkEdges(c, runs, (weight, a, b) => {
+      // Edges come by decreasing weight: none after this one passes either.
+      if (!(weight > weightTh)) return false;
+      let s1 = find(a);
+      let s2 = find(b);
+      if (s1 === s2) return true;
+      if (size[s1] < sizeTh || size[s2] < sizeTh) {
+        if (s2 < s1) [s1, s2] = [s2, s1];
+        parent[s2] = s1;
+        size[s1] += size[s2];
+        size[s2] = 0;
+      }
+      return true;
+    });
+  // Regions numbered by smallest basin id, dust to 0; a root comes before
+  // its set's other ids, so its region is known when they ask for it.
+  let regions = 0;
+  for (let id = 1; id <= total; id++) {
+    const r = find(id);
+    size[id] = r === id ? (size[id] >= dust ? ++regions : 0) : size[r];
+  }
+  return { regions, sharedEdges: joined.edges };
+}
+
+/**
  * Phase: the dataset's basin graph merged into regions (one task), read
  * from the blocks' sorted runs a page at a time: Watershed.jl's merge walks
  * the edges by decreasing weight and needs only each basin's size and
@@ -142,22 +207,21 @@ export const watershedMergeTask = defineTask({
     const own: Run[] = [];
     const shared: Run[] = [];
     let ownEdges = 0;
-    let at = 0;
     await eachRecord(
       store,
       keys,
-      (arrays, header) => {
+      (arrays, header, key) => {
         const ids = arrays.ids;
         const counts = arrays.counts;
         for (let k = 0; k < ids.length; k++) size[ids[k]] += counts[k];
-        const b = keys[at++].slice("graph/".length);
+        const b = key.slice("graph/".length);
         if (header.own > 0) own.push([{ key: `edges/${b}/own`, count: header.own }]);
         if (header.shared > 0) shared.push([{ key: `edges/${b}/shared`, count: header.shared }]);
         ownEdges += header.own;
+        return undefined;
       },
       ctx.signal,
     );
-    const meter = new EdgeMeter();
     const c: MergeContext = {
       store,
       prefix: "merge",
@@ -165,62 +229,30 @@ export const watershedMergeTask = defineTask({
         page: p.page ?? DEFAULT_MERGE_LIMITS.page,
         fanIn: p.fanIn ?? DEFAULT_MERGE_LIMITS.fanIn,
       },
-      meter,
+      meter: new EdgeMeter(),
       signal: ctx.signal,
     };
-    const joined = await joinSharedEdges(c, shared);
-    const runs = await reduceWeightRuns(c, [...own, ...joined.runs]);
-    // Union-find whose roots are their sets' smallest ids (which root a
-    // union keeps does not change Watershed.jl's result: only sizes and
-    // membership decide merges).
-    const parent = new Uint32Array(total + 1);
-    for (let i = 0; i <= total; i++) parent[i] = i;
-    const find = (x: number): number => {
-      while (parent[x] !== x) {
-        parent[x] = parent[parent[x]];
-        x = parent[x];
-      }
-      return x;
-    };
-    for (const [sizeTh, weightTh] of p.merge)
-      await walkEdges(c, runs, (weight, a, b) => {
-        // Edges come by decreasing weight: none after this one passes either.
-        if (!(weight > weightTh)) return false;
-        let s1 = find(a);
-        let s2 = find(b);
-        if (s1 === s2) return true;
-        if (size[s1] < sizeTh || size[s2] < sizeTh) {
-          if (s2 < s1) [s1, s2] = [s2, s1];
-          parent[s2] = s1;
-          size[s1] += size[s2];
-          size[s2] = 0;
-        }
-        return true;
-      });
-    // Regions numbered by smallest basin id, dust to 0; a root comes before
-    // its set's other ids, so its region is known when they ask for it.
-    let regions = 0;
-    for (let id = 1; id <= total; id++) {
-      const r = find(id);
-      size[id] = r === id ? (size[id] >= p.dust ? ++regions : 0) : size[r];
-    }
-    const writes: Promise<unknown>[] = [];
-    at = 0;
+    const r = await mergeBasinRuns(c, size, own, shared, p.merge, p.dust);
     await eachRecord(
       store,
       keys,
-      (arrays) => {
+      (arrays, _header, key) => {
         const ids = arrays.ids as Uint32Array;
-        const key = `regions/${keys[at++].slice("graph/".length)}`;
         const table = Uint32Array.from(ids, (id) => size[id]);
-        writes.push(
-          store.put(key, packRecord({}, { ids, regions: table }), { signal: ctx.signal }),
+        return store.put(
+          `regions/${key.slice("graph/".length)}`,
+          packRecord({}, { ids, regions: table }),
+          { signal: ctx.signal },
         );
       },
       ctx.signal,
     );
-    await Promise.all(writes);
-    return { basins: total, regions, edges: ownEdges + joined.edges, peakEdges: meter.peak };
+    return {
+      basins: total,
+      regions: r.regions,
+      edges: ownEdges + r.sharedEdges,
+      peakEdges: c.meter.peak,
+    };
   },
 });
 
