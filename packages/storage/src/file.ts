@@ -5,14 +5,7 @@
  * processes on one machine.
  */
 
-import {
-  type BigIntStats,
-  type Dir,
-  type Dirent,
-  promises as fsp,
-  readFile,
-  statSync,
-} from "node:fs";
+import { type BigIntStats, type Dir, type Dirent, promises as fsp, statSync } from "node:fs";
 import * as path from "node:path";
 import {
   AbortError,
@@ -22,6 +15,7 @@ import {
   StorageError,
   TransientError,
 } from "./errors";
+import { readWholeFile } from "./file-read";
 import type {
   Backend,
   Compression,
@@ -79,21 +73,6 @@ function fingerprint(st: BigIntStats): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/**
- * A whole file's bytes. The callback `readFile` does its open, stat, reads
- * and close in native code; `fs.promises.readFile` makes a FileHandle and
- * a promise for each step, about twice the CPU per small file (4 KiB
- * chunks, 32 at once: bench/getmany.ts).
- */
-function readWhole(p: string, signal: AbortSignal | undefined): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const done = (err: NodeJS.ErrnoException | null, buf: Buffer) =>
-      err ? reject(err) : resolve(buf);
-    if (signal) readFile(p, { signal }, done);
-    else readFile(p, done);
-  });
 }
 
 /**
@@ -163,7 +142,7 @@ export class FileBackend implements Backend {
     const p = this.pathOf(key);
     try {
       if (opts?.range) return await this.getRange(p, key, opts.range.start, opts.range.end, opts);
-      const buf = await readWhole(p, opts?.signal);
+      const buf = await readWholeFile(p, opts?.signal);
       return {
         data: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
         info: { size: buf.byteLength },
