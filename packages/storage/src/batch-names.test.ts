@@ -116,3 +116,16 @@ test("aborting a listed batch stops new reads and rejects with AbortError", asyn
   );
   expect(calls.get).toBeLessThan(120);
 });
+
+test("namesIn lists a directory's names, gives up past the limit, and sees a missing directory as empty", async () => {
+  const backend = new FileBackend(root);
+  mkdirSync(join(root, "n/sub"), { recursive: true });
+  for (let i = 0; i < 30; i++) writeFileSync(join(root, `n/${i}.gz`), "x");
+  const names = await backend.namesIn("n", 100);
+  expect(names?.size).toBe(31);
+  expect(names?.has("7.gz")).toBe(true);
+  expect(names?.has("sub")).toBe(true);
+  expect(await backend.namesIn("n", 30)).toBeNull();
+  expect((await backend.namesIn("missing", 100))?.size).toBe(0);
+  expect((await backend.namesIn("n/3.gz", 100))?.size).toBe(0);
+});
