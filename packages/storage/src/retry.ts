@@ -31,6 +31,8 @@ export interface RetryContext {
   key?: string;
   /** Short name of the operation, e.g. `"get"`. */
   op?: string;
+  /** Turns the error {@link withRetries} would reject with into the one it rejects with. */
+  finalError?: (err: unknown) => unknown;
 }
 
 const RETRYABLE_CODES = new Set([
@@ -260,13 +262,19 @@ export function withRetries<T>(
   signal: AbortSignal | undefined,
   ctx: RetryContext,
 ): Promise<T> {
-  if (signal?.aborted) return Promise.reject(abortError(signal, ctx));
+  if (signal?.aborted) return Promise.reject(finalError(abortError(signal, ctx), ctx));
   // The first attempt is not awaited inside an async loop: most requests
   // succeed at once, and a small local read costs little more than the
   // promises wrapped around it.
   return attempt(fn, signal, policy.timeoutMs ?? 60_000).catch((err) =>
-    retryAfter(err, fn, policy, signal, ctx),
+    retryAfter(err, fn, policy, signal, ctx).catch((e) => {
+      throw finalError(e, ctx);
+    }),
   );
+}
+
+function finalError(err: unknown, ctx: RetryContext): unknown {
+  return ctx.finalError === undefined ? err : ctx.finalError(err);
 }
 
 /** The rest of {@link withRetries} after the first attempt failed with `first`. */

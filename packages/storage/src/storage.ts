@@ -179,8 +179,11 @@ export class Storage {
     long = false,
   ): Promise<T> {
     const policy = long ? this.untimedPolicy : this.policy;
-    return withRetries(fn, policy, signal, { url: this.url, key, op }).catch((err) => {
-      throw this.named(err, op, key, signal);
+    return withRetries(fn, policy, signal, {
+      url: this.url,
+      key,
+      op,
+      finalError: (err) => this.named(err, op, key, signal),
     });
   }
 
@@ -296,27 +299,36 @@ export class Storage {
   }
 
   /**
-   * The stored object of backend key `full`. With `opts.names` whose
-   * listing has settled, the hot path of a batch read: the listed form is
-   * read at once, no probe and no promise besides the read's own.
+   * The stored form of backend key `full` by the batch listing in
+   * `opts.names` (see `StoredNames.formOf`); undefined without one.
    */
-  private fetchStored(full: string, key: string, opts: GetOptions): Promise<GetResult | null> {
+  private listedForm(
+    full: string,
+    opts: GetOptions,
+  ): Form | null | undefined | Promise<Form | null | undefined> {
     const names = opts.names;
-    if (names !== undefined && opts.range === undefined && !this.backend.encodingInMetadata) {
-      const form = names.formOf(full, opts.signal);
-      if (form === null) return NULL_RESULT;
-      if (form !== undefined && !(form instanceof Promise))
-        return this.fetchForm(full, key, form, opts);
-      if (form !== undefined)
-        return form.then((f) =>
-          f === null
-            ? null
-            : f === undefined
-              ? this.probeStored(full, key, opts)
-              : this.fetchForm(full, key, f, opts),
-        );
-    }
-    return this.probeStored(full, key, opts);
+    if (names === undefined || opts.range !== undefined || this.backend.encodingInMetadata)
+      return undefined;
+    return names.formOf(full, opts.signal);
+  }
+
+  /** The stored object of backend key `full`: in its listed form if known, else probed. */
+  private fetchStored(
+    full: string,
+    key: string,
+    opts: GetOptions,
+    form = this.listedForm(full, opts),
+  ): Promise<GetResult | null> {
+    if (form === null) return NULL_RESULT;
+    if (form === undefined) return this.probeStored(full, key, opts);
+    if (!(form instanceof Promise)) return this.fetchForm(full, key, form, opts);
+    return form.then((f) =>
+      f === null
+        ? null
+        : f === undefined
+          ? this.probeStored(full, key, opts)
+          : this.fetchForm(full, key, f, opts),
+    );
   }
 
   /** The object stored in the listed form `form`, or a probe when it is gone since the listing. */
@@ -404,8 +416,22 @@ export class Storage {
    * `range`, only those bytes (of an uncompressed object).
    */
   async get(key: string, opts: GetOptions = {}): Promise<Uint8Array | null> {
-    // The hot path of every chunk read: one async layer less than getWithInfo.
-    const res = await this.fetchStored(this.full(key), key, opts);
+    // The hot path of every chunk read: one async layer less than getWithInfo,
+    // and for a key whose form a batch listing knows, no layer but the read.
+    const full = this.full(key);
+    const form = this.listedForm(full, opts);
+    let res: GetResult | null;
+    if (form !== null && form !== undefined && !(form instanceof Promise)) {
+      const b = this.backend;
+      const { suffix, codec } = form;
+      res = await this.call("get", key, (s) => b.get(full + suffix, { signal: s }), opts.signal);
+      if (res !== null)
+        return codec === undefined
+          ? res.data
+          : decompressBytes(res.data, codec, this.url, key, opts.maxBytes);
+      // Gone since the listing (or replaced by another form): look again.
+      res = await this.probeStored(full, key, opts);
+    } else res = await this.fetchStored(full, key, opts, form);
     if (res === null) return null;
     const codec = res.info.contentEncoding;
     return codec === undefined
