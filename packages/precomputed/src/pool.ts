@@ -31,8 +31,12 @@ export interface PoolOptions {
 
 /** Options of one kernel call. */
 export interface KernelCallOptions {
-  /** Buffers to move into the worker (they become unusable in the caller). */
-  transfer?: ArrayBuffer[];
+  /**
+   * Buffers to move into the worker (they become unusable in the caller).
+   * A SharedArrayBuffer among them (e.g. under a large decoded chunk) is
+   * shared with the worker instead: it cannot be moved.
+   */
+  transfer?: ArrayBufferLike[];
   signal?: AbortSignal;
 }
 
@@ -127,7 +131,10 @@ export async function runKernel<T>(
   try {
     result = await getPool().run(
       { module, name, args },
-      { transferList: options.transfer, signal: options.signal },
+      {
+        transferList: options.transfer?.filter((b): b is ArrayBuffer => b instanceof ArrayBuffer),
+        signal: options.signal,
+      },
     );
   } catch (err) {
     const e = err as Error;
