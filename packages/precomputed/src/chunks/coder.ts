@@ -3,8 +3,8 @@
  * shared worker pool or on the calling thread. Both ways run the same
  * synchronous functions (`encodeStoredChunk`, `decodeStoredChunk`: codec
  * plus transport compression); a batch of more than one chunk, or one
- * large chunk, of a built-in encoding goes to the pool, anything else runs
- * inline.
+ * large chunk, of a built-in encoding goes to the pool (as short calls,
+ * queued on the threads), anything else runs inline.
  */
 import { type Compression, DecompressionError } from "@ngpipe/storage";
 import type { VoxelArray } from "../array";
@@ -107,7 +107,7 @@ export class ChunkCoder {
         precomputedKernels(),
         "decodeStoredChunk",
         [own, chunk.compression, encoding, ctx],
-        { transfer: [own.buffer as ArrayBuffer], signal: opts.signal },
+        { transfer: [own.buffer as ArrayBuffer], signal: opts.signal, short: true },
       );
     } catch (e) {
       throw this.namedDecompressionError(e, bbox);
@@ -143,7 +143,7 @@ export class ChunkCoder {
           [0, 1, 2].map((i) => part.min[i] - outBox.min[i]),
           part.size(),
         ],
-        { transfer: [own.buffer as ArrayBuffer], signal: opts.signal },
+        { transfer: [own.buffer as ArrayBuffer], signal: opts.signal, short: true },
       );
     } catch (e) {
       throw this.namedDecompressionError(e, bbox);
@@ -168,7 +168,7 @@ export class ChunkCoder {
           precomputedKernels(),
           "encodeStoredChunk",
           [data, encoding, ctx, compression, compressLevel],
-          { transfer: [data.buffer as ArrayBuffer], signal: opts.signal },
+          { transfer: [data.buffer as ArrayBuffer], signal: opts.signal, short: true },
         )
       : encodeStoredChunk(data, encoding, ctx, compression, compressLevel);
     return { bytes, compression: compression as Compression | undefined };
@@ -205,7 +205,7 @@ export class ChunkCoder {
         compression,
         compressLevel,
       ],
-      { signal: opts.signal },
+      { signal: opts.signal, short: true },
     );
     return { bytes, compression: compression as Compression | undefined };
   }
