@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { CorruptSourceError, UnsupportedDataTypeError } from "./errors";
@@ -163,6 +163,28 @@ describe("files written from TypeScript bytes", () => {
     // 2 slices x 10 rows, each row read whole (256 bytes), not the 512 KiB file
     expect(src.bytesRead).toBeLessThanOrEqual(2 * 10 * 256);
     await src.close();
+  });
+
+  test("a file loaded whole holds no descriptor; a streamed one holds one until close", async () => {
+    // A source kept open in the ingest stage's cache must not pin a FileHandle
+    // that garbage collection later closes with a warning.
+    if (!existsSync("/proc/self/fd")) {
+      console.log("skipped: counting descriptors needs /proc/self/fd (Linux)");
+      return;
+    }
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const file = path.join(dir, "fd.npy");
+    writeFileSync(file, encodeNpy(new Uint16Array(64), [4, 4, 4]));
+    const before = fds();
+    const whole = await openNpy(file);
+    expect(fds()).toBe(before);
+    expect((await whole.readBlock({ min: [0, 0, 0], max: [4, 4, 4] })).data.length).toBe(64);
+    await whole.close(); // closing again is harmless
+    const streamed = await openNpy(file, { maxWholeFileBytes: 0 });
+    expect(fds()).toBe(before + 1);
+    await streamed.close();
+    await streamed.close();
+    expect(fds()).toBe(before);
   });
 
   test("a truncated file is a CorruptSourceError naming the file", async () => {

@@ -140,6 +140,7 @@ class NpySource implements VolumeSource {
   /** Bytes of array data read from the file so far (header excluded). */
   bytesRead = 0;
   private whole: ReturnType<typeof viewTyped> | undefined;
+  private closed = false;
 
   constructor(
     readonly url: string,
@@ -180,10 +181,15 @@ class NpySource implements VolumeSource {
     return viewTyped(this.dataType, buf.buffer);
   }
 
-  /** Load a small file whole, once. */
+  /**
+   * Load a small file whole, once, and close the file: a source held open in
+   * a cache (the ingest stage keeps sources across tasks) then holds no
+   * file descriptor.
+   */
   async loadWhole(): Promise<void> {
     const n = this.header.shape.reduce((a, b) => a * b, 1);
     this.whole = await this.readElements(0, n);
+    await this.close();
   }
 
   async readBlock(bbox: BlockBox, opts: ReadBlockOptions = {}): Promise<VoxelArray> {
@@ -237,6 +243,8 @@ class NpySource implements VolumeSource {
   }
 
   async close() {
+    if (this.closed) return;
+    this.closed = true;
     await this.fh.close();
   }
 }
