@@ -24,9 +24,11 @@ export const EDGE_BYTES = 24;
 /** The two orders runs are sorted in. */
 export type EdgeOrder = "weight" | "pair";
 
-/** One stored object of a run: its key under the scratch storage and its record count. */
+/** One stored object of a run. */
 export interface Segment {
+  /** Key under the scratch storage. */
   key: string;
+  /** Edge records it holds. */
   count: number;
 }
 
@@ -43,22 +45,30 @@ export interface MergeLimits {
 
 /** The most edge records held at once, counted as pages arrive and buffers fill. */
 export class EdgeMeter {
+  /** Records held now. */
   held = 0;
+  /** The most held at once so far. */
   peak = 0;
+  /** `n` more records held. */
   add(n: number): void {
     this.held += n;
     if (this.held > this.peak) this.peak = this.held;
   }
+  /** `n` records let go. */
   sub(n: number): void {
     this.held -= n;
   }
 }
 
-/** Edges as parallel arrays (a < b within each pair). */
+/** Edges as parallel arrays. */
 export interface EdgeArrays {
+  /** The smaller basin id of each pair. */
   a: Uint32Array;
+  /** The larger one. */
   b: Uint32Array;
+  /** Largest affinity between the two (a float32 value). */
   weight: Float64Array;
+  /** Where the whole volume's scan first met the pair: `3 * voxel index + direction`. */
   first: Float64Array;
 }
 
@@ -70,13 +80,13 @@ export function sortEdges(e: EdgeArrays, idx: Int32Array, order: EdgeOrder): Int
   return idx;
 }
 
-/** The records of edges `idx[from..to)` in that order. */
-export function packEdges(e: EdgeArrays, idx: Int32Array, from = 0, to = idx.length): Uint8Array {
-  const n = to - from;
+/** The records of edges `idx`, in that order. */
+export function packEdges(e: EdgeArrays, idx: Int32Array): Uint8Array {
+  const n = idx.length;
   const f64 = new Float64Array(3 * n);
   const u32 = new Uint32Array(f64.buffer);
   for (let r = 0; r < n; r++) {
-    const k = idx[from + r];
+    const k = idx[r];
     f64[3 * r] = e.weight[k];
     f64[3 * r + 1] = e.first[k];
     u32[6 * r + 4] = e.a[k];
