@@ -21,6 +21,17 @@ test("transferred input buffers are moved, not copied", async () => {
   expect(input.byteLength).toBe(0);
 });
 
+test("a SharedArrayBuffer named in transfer is shared with the worker, not moved", async () => {
+  const input = new Float64Array(new SharedArrayBuffer(24));
+  input.set([1, 2, 3]);
+  const out = await runKernel<Float64Array>(MODULE, "double", [input], {
+    transfer: [input.buffer],
+  });
+  expect(Array.from(out)).toEqual([2, 4, 6]);
+  // The worker doubled the caller's own memory: it was shared.
+  expect(Array.from(input)).toEqual([2, 4, 6]);
+});
+
 test("an error thrown by a kernel rejects the call and the pool keeps working", async () => {
   await expect(runKernel(MODULE, "fail", ["bad chunk"])).rejects.toThrow("bad chunk");
   const out = await runKernel<Float64Array>(MODULE, "double", [new Float64Array([5])]);

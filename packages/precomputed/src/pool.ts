@@ -33,8 +33,12 @@ export interface PoolOptions {
 
 /** Options of one kernel call. */
 export interface KernelCallOptions {
-  /** Buffers to move into the worker (they become unusable in the caller). */
-  transfer?: ArrayBuffer[];
+  /**
+   * Buffers to move into the worker (they become unusable in the caller).
+   * A SharedArrayBuffer among them (e.g. under a large decoded chunk) is
+   * shared with the worker instead: it cannot be moved.
+   */
+  transfer?: ArrayBufferLike[];
   /**
    * Aborting rejects the call with an error named `AbortError`. A call not
    * yet started never runs; a started one is stopped with its thread, or,
@@ -195,10 +199,11 @@ export async function runKernel<T>(
   const { transfer, signal } = options;
   try {
     const task = { module, name, args };
+    const moved = transfer?.filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
     result = await (options.short && signal
-      ? runShort(task, name, transfer, signal)
+      ? runShort(task, name, moved, signal)
       : getPool().run(task, {
-          transferList: transfer,
+          transferList: moved,
           signal: signal ?? (options.short ? undefined : neverAborted),
         }));
   } catch (err) {
