@@ -9,6 +9,8 @@
  * Ops (512x512x128 inputs, one call over the whole volume, as the anchors do):
  *   cseg enc_u32 / enc_u64   encodeCompressedSegmentation, 8x8x8 blocks
  *   cseg dec_u32 / dec_u64   decodeCompressedSegmentation into a fresh array
+ *   cseg dec_u32_ab / _u64_ab the same into an ordinary ArrayBuffer allocated
+ *                            in the call (the old allocation; only when named)
  *   tinybrain avg_u8         downsampleAverage 2x2x1, 4 mips
  *
  * Outputs are compared as well: ngpipe's encoding must have the sha256 the
@@ -140,6 +142,8 @@ interface Op {
   run: () => unknown;
   /** Checks ngpipe's output (throws on a difference); may prepare the native check. */
   check: (nativeFirst: NativeResult) => string;
+  /** Runs only when named on the command line (a comparison, not a target). */
+  onlyWhenNamed?: boolean;
 }
 
 function csegOps(): Op[] {
@@ -177,6 +181,30 @@ function csegOps(): Op[] {
         return "ngpipe and native both equal the original";
       },
     });
+    // The same decode into an ordinary ArrayBuffer allocated inside the call
+    // (what decodeCompressedSegmentation did before its large outputs went on
+    // a SharedArrayBuffer): only when named, to compare the two in one run.
+    ops.push({
+      name: `dec_${tag}_ab`,
+      binary: "cseg",
+      args: [`dec_${tag}`, "--enc", encPath, "--orig", file, "--shape", SHAPE.join(",")],
+      run: () => {
+        const b = Buffer.allocUnsafeSlow(raw.length);
+        return decodeCompressedSegmentation(
+          encoded,
+          shape,
+          BLOCK,
+          dtype,
+          undefined,
+          new Uint32Array(b.buffer, b.byteOffset, words.length),
+        );
+      },
+      check: (n) => {
+        if (n.check !== "ok") throw new Error(`dec_${tag}_ab: native check ${n.check}`);
+        return "native equals the original";
+      },
+      onlyWhenNamed: true,
+    });
   }
   return ops;
 }
@@ -204,7 +232,9 @@ function avgOp(): Op {
 function main(): void {
   makeInputs();
   const all = [...csegOps(), avgOp()];
-  const ops = positionals.length ? all.filter((o) => positionals.includes(o.name)) : all;
+  const ops = positionals.length
+    ? all.filter((o) => positionals.includes(o.name))
+    : all.filter((o) => !o.onlyWhenNamed);
   console.log(
     `# npx tsx bench/native-ratio.ts --rounds ${rounds} --reps ${reps} ${positionals.join(" ")}`.trim() +
       `  (node ${process.version}, load ${loadavg()

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { AbortError, PermissionDeniedError, TransientError } from "./errors";
 import { FileBackend } from "./file";
 import { Storage } from "./storage";
 
@@ -72,4 +73,59 @@ test("a key replaced by another form after the listing is still found", async ()
   writeFileSync(join(root, "r/15.br"), "not read");
   writeFileSync(join(root, "r/15"), "plain now");
   expect(Buffer.from((await storage.get("r/15", { names }))!).toString()).toBe("plain now");
+});
+
+test("a listed key's read that fails transiently is retried; a permanent failure is its typed error", async () => {
+  const backend = new FileBackend(root);
+  const storage = new Storage(backend, { retryBaseMs: 1, retryMaxMs: 2 });
+  const keys = Array.from({ length: 40 }, (_, i) => `t/${i}`);
+  await storage.putMany(keys.map((key) => ({ key, data: `v${key}` })));
+  const get = backend.get.bind(backend);
+  let flaky = 0;
+  backend.get = (k, o) => {
+    if (k === "t/30" && flaky++ < 2)
+      return Promise.reject(new TransientError("busy", backend.url, k, undefined));
+    if (k === "t/31") return Promise.reject(new PermissionDeniedError("no", backend.url, k));
+    return get(k, o);
+  };
+  const res = await storage.getMany(keys, { concurrency: 4 });
+  expect(flaky).toBe(3);
+  expect(res[30]).toMatchObject({ ok: true });
+  expect(Buffer.from((res[30] as { value: Uint8Array }).value).toString()).toBe("vt/30");
+  const failed = res[31] as { ok: false; error: Error };
+  expect(failed.ok).toBe(false);
+  expect(failed.error).toBeInstanceOf(PermissionDeniedError);
+  expect((failed.error as PermissionDeniedError).key).toBe("t/31");
+  expect(res.filter((r) => r.ok).length).toBe(39);
+});
+
+test("aborting a listed batch stops new reads and rejects with AbortError", async () => {
+  const { storage, calls } = counted();
+  const keys = Array.from({ length: 400 }, (_, i) => `a/${i}`);
+  await storage.putMany(keys.map((key) => ({ key, data: "x", compress: "gzip" as const })));
+  calls.get = 0;
+  const ac = new AbortController();
+  const backend = storage.backend as FileBackend;
+  const get = backend.get;
+  backend.get = (k, o) => {
+    if (calls.get === 100) ac.abort();
+    return get(k, o);
+  };
+  await expect(storage.getMany(keys, { concurrency: 4, signal: ac.signal })).rejects.toBeInstanceOf(
+    AbortError,
+  );
+  expect(calls.get).toBeLessThan(120);
+});
+
+test("namesIn lists a directory's names, gives up past the limit, and sees a missing directory as empty", async () => {
+  const backend = new FileBackend(root);
+  mkdirSync(join(root, "n/sub"), { recursive: true });
+  for (let i = 0; i < 30; i++) writeFileSync(join(root, `n/${i}.gz`), "x");
+  const names = await backend.namesIn("n", 100);
+  expect(names?.size).toBe(31);
+  expect(names?.has("7.gz")).toBe(true);
+  expect(names?.has("sub")).toBe(true);
+  expect(await backend.namesIn("n", 30)).toBeNull();
+  expect((await backend.namesIn("missing", 100))?.size).toBe(0);
+  expect((await backend.namesIn("n/3.gz", 100))?.size).toBe(0);
 });

@@ -58,7 +58,15 @@ const LIST_LIMIT = 65_536;
  * it was when listed.
  */
 export class StoredNames {
-  private readonly dirs = new Map<string, { asked: number; names?: Promise<Set<string> | null> }>();
+  private readonly dirs = new Map<
+    string,
+    {
+      asked: number;
+      listing?: Promise<Set<string> | null>;
+      /** The listing once it has settled (null: not listable, probe). */
+      names?: Set<string> | null;
+    }
+  >();
 
   constructor(
     private readonly list: (
@@ -71,23 +79,42 @@ export class StoredNames {
   /**
    * The stored form of backend key `full` by the listing of its directory:
    * a form, null when none is stored, or undefined when the directory is not
-   * (yet) listed and the key must be probed.
+   * (yet) listed and the key must be probed. Synchronous once the listing
+   * has settled (every key of a batch but the first few), so the hot path
+   * of a batch read waits on no promise here.
    */
-  async formOf(full: string, signal?: AbortSignal): Promise<Form | null | undefined> {
+  formOf(
+    full: string,
+    signal?: AbortSignal,
+  ): Form | null | undefined | Promise<Form | null | undefined> {
     const slash = full.lastIndexOf("/");
     const dir = slash < 0 ? "" : full.slice(0, slash);
     let d = this.dirs.get(dir);
     if (d === undefined) this.dirs.set(dir, (d = { asked: 0 }));
+    if (d.names !== undefined) return d.names === null ? undefined : formIn(d.names, full, slash);
     d.asked++;
-    if (d.names === undefined) {
+    let listing = d.listing;
+    if (listing === undefined) {
       if (d.asked < LIST_AFTER_KEYS) return undefined;
+      const entry = d;
       // A failed listing only means probing, as without one.
-      d.names = this.list(dir, LIST_LIMIT, signal).catch(() => null);
+      listing = entry.listing = this.list(dir, LIST_LIMIT, signal).then(
+        (names) => (entry.names = names),
+        () => (entry.names = null),
+      );
     }
-    const names = await d.names;
-    if (names === null) return undefined;
-    const base = full.slice(slash + 1);
-    for (const [suffix, codec] of FORMS) if (names.has(base + suffix)) return { suffix, codec };
-    return null;
+    return listing.then((names) => (names === null ? undefined : formIn(names, full, slash)));
   }
+}
+
+/** {@link FORMS} as shared, read-only {@link Form}s. */
+const FORM_OBJECTS: readonly Form[] = FORMS.map(([suffix, codec]) =>
+  Object.freeze({ suffix, codec }),
+);
+
+/** The first stored form of `full` (whose last `/` is at `slash`) among a directory's names. */
+function formIn(names: Set<string>, full: string, slash: number): Form | null {
+  const base = full.slice(slash + 1);
+  for (const form of FORM_OBJECTS) if (names.has(base + form.suffix)) return form;
+  return null;
 }

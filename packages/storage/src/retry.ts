@@ -31,6 +31,8 @@ export interface RetryContext {
   key?: string;
   /** Short name of the operation, e.g. `"get"`. */
   op?: string;
+  /** Turns the error {@link withRetries} would reject with into the one it rejects with. */
+  finalError?: (err: unknown) => unknown;
 }
 
 const RETRYABLE_CODES = new Set([
@@ -254,7 +256,30 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
  * const bytes = await withRetries((signal) => backend.get("info", { signal }),
  *   { retries: 3 }, signal, { url: backend.url, key: "info", op: "get" });
  */
-export async function withRetries<T>(
+export function withRetries<T>(
+  fn: (signal: AbortSignal | undefined) => Promise<T>,
+  policy: RetryPolicy,
+  signal: AbortSignal | undefined,
+  ctx: RetryContext,
+): Promise<T> {
+  if (signal?.aborted) return Promise.reject(finalError(abortError(signal, ctx), ctx));
+  // The first attempt is not awaited inside an async loop: most requests
+  // succeed at once, and a small local read costs little more than the
+  // promises wrapped around it.
+  return attempt(fn, signal, policy.timeoutMs ?? 60_000).catch((err) =>
+    retryAfter(err, fn, policy, signal, ctx).catch((e) => {
+      throw finalError(e, ctx);
+    }),
+  );
+}
+
+function finalError(err: unknown, ctx: RetryContext): unknown {
+  return ctx.finalError === undefined ? err : ctx.finalError(err);
+}
+
+/** The rest of {@link withRetries} after the first attempt failed with `first`. */
+async function retryAfter<T>(
+  first: unknown,
   fn: (signal: AbortSignal | undefined) => Promise<T>,
   policy: RetryPolicy,
   signal: AbortSignal | undefined,
@@ -265,28 +290,30 @@ export async function withRetries<T>(
   const max = policy.retryMaxMs ?? 10_000;
   const timeoutMs = policy.timeoutMs ?? 60_000;
   const retryable = policy.isRetryable ?? isRetryableError;
+  let err = first;
   for (let i = 0; ; i++) {
+    if (signal?.aborted) throw abortError(signal, ctx);
+    let e = err;
+    if (err instanceof AttemptTimeout) {
+      const where = ctx.key === undefined ? ctx.url : `${ctx.url} key ${ctx.key}`;
+      e = new TransientError(
+        `${ctx.op ?? "request"} ${err.message}: ${where}`,
+        ctx.url,
+        ctx.key,
+        undefined,
+      );
+    }
+    if (i >= retries || !retryable(e)) throw e;
+    try {
+      await sleep(backoffDelay(i, base, max), signal);
+    } catch {
+      throw abortError(signal!, ctx);
+    }
     if (signal?.aborted) throw abortError(signal, ctx);
     try {
       return await attempt(fn, signal, timeoutMs);
-    } catch (err) {
-      if (signal?.aborted) throw abortError(signal, ctx);
-      let e = err;
-      if (err instanceof AttemptTimeout) {
-        const where = ctx.key === undefined ? ctx.url : `${ctx.url} key ${ctx.key}`;
-        e = new TransientError(
-          `${ctx.op ?? "request"} ${err.message}: ${where}`,
-          ctx.url,
-          ctx.key,
-          undefined,
-        );
-      }
-      if (i >= retries || !retryable(e)) throw e;
-      try {
-        await sleep(backoffDelay(i, base, max), signal);
-      } catch {
-        throw abortError(signal!, ctx);
-      }
+    } catch (next) {
+      err = next;
     }
   }
 }

@@ -171,7 +171,7 @@ export class Storage {
    * caller's key. `long` calls (see {@link isLong}) get no whole-attempt
    * timeout: the backend bounds each of their requests.
    */
-  private async call<T>(
+  private call<T>(
     op: string,
     key: string | undefined,
     fn: (signal: AbortSignal | undefined) => Promise<T>,
@@ -179,11 +179,12 @@ export class Storage {
     long = false,
   ): Promise<T> {
     const policy = long ? this.untimedPolicy : this.policy;
-    try {
-      return await withRetries(fn, policy, signal, { url: this.url, key, op });
-    } catch (err) {
-      throw this.named(err, op, key, signal);
-    }
+    return withRetries(fn, policy, signal, {
+      url: this.url,
+      key,
+      op,
+      finalError: (err) => this.named(err, op, key, signal),
+    });
   }
 
   /**
@@ -297,7 +298,62 @@ export class Storage {
     return this.fetchStored(this.full(key), key, opts);
   }
 
-  private async fetchStored(
+  /**
+   * The stored form of backend key `full` by the batch listing in
+   * `opts.names` (see `StoredNames.formOf`); undefined without one.
+   */
+  private listedForm(
+    full: string,
+    opts: GetOptions,
+  ): Form | null | undefined | Promise<Form | null | undefined> {
+    const names = opts.names;
+    if (names === undefined || opts.range !== undefined || this.backend.encodingInMetadata)
+      return undefined;
+    return names.formOf(full, opts.signal);
+  }
+
+  /** The stored object of backend key `full`: in its listed form if known, else probed. */
+  private fetchStored(
+    full: string,
+    key: string,
+    opts: GetOptions,
+    form = this.listedForm(full, opts),
+  ): Promise<GetResult | null> {
+    if (form === null) return NULL_RESULT;
+    if (form === undefined) return this.probeStored(full, key, opts);
+    if (!(form instanceof Promise)) return this.fetchForm(full, key, form, opts);
+    return form.then((f) =>
+      f === null
+        ? null
+        : f === undefined
+          ? this.probeStored(full, key, opts)
+          : this.fetchForm(full, key, f, opts),
+    );
+  }
+
+  /** The object stored in the listed form `form`, or a probe when it is gone since the listing. */
+  private fetchForm(
+    full: string,
+    key: string,
+    form: Form,
+    opts: GetOptions,
+  ): Promise<GetResult | null> {
+    const b = this.backend;
+    return this.call("get", key, (s) => b.get(full + form.suffix, { signal: s }), opts.signal).then(
+      (r) => {
+        // Gone since the listing (or replaced by another form): look again.
+        if (r === null) return this.probeStored(full, key, opts);
+        if (form.codec !== undefined) {
+          r.info.contentEncoding = form.codec;
+          r.info.version = tagVersion(r.info.version, form.suffix);
+        }
+        return r;
+      },
+    );
+  }
+
+  /** The stored object of backend key `full`, found by reading it and probing its compressed forms. */
+  private async probeStored(
     full: string,
     key: string,
     opts: GetOptions,
@@ -305,26 +361,6 @@ export class Storage {
     const { range, signal } = opts;
     if (range !== undefined) checkRange(range, this.url, key);
     const b = this.backend;
-    if (opts.names !== undefined && range === undefined && !b.encodingInMetadata) {
-      const form = await opts.names.formOf(full, signal);
-      if (form === null) return null;
-      if (form !== undefined) {
-        const r = await this.call(
-          "get",
-          key,
-          (s) => b.get(full + form.suffix, { signal: s }),
-          signal,
-        );
-        if (r !== null) {
-          if (form.codec !== undefined) {
-            r.info.contentEncoding = form.codec;
-            r.info.version = tagVersion(r.info.version, form.suffix);
-          }
-          return r;
-        }
-        // Gone since the listing (or replaced by another form): look again.
-      }
-    }
     const res = await this.call(
       "get",
       key,
@@ -380,8 +416,22 @@ export class Storage {
    * `range`, only those bytes (of an uncompressed object).
    */
   async get(key: string, opts: GetOptions = {}): Promise<Uint8Array | null> {
-    // The hot path of every chunk read: one async layer less than getWithInfo.
-    const res = await this.fetchStored(this.full(key), key, opts);
+    // The hot path of every chunk read: one async layer less than getWithInfo,
+    // and for a key whose form a batch listing knows, no layer but the read.
+    const full = this.full(key);
+    const form = this.listedForm(full, opts);
+    let res: GetResult | null;
+    if (form !== null && form !== undefined && !(form instanceof Promise)) {
+      const b = this.backend;
+      const { suffix, codec } = form;
+      res = await this.call("get", key, (s) => b.get(full + suffix, { signal: s }), opts.signal);
+      if (res !== null)
+        return codec === undefined
+          ? res.data
+          : decompressBytes(res.data, codec, this.url, key, opts.maxBytes);
+      // Gone since the listing (or replaced by another form): look again.
+      res = await this.probeStored(full, key, opts);
+    } else res = await this.fetchStored(full, key, opts, form);
     if (res === null) return null;
     const codec = res.info.contentEncoding;
     return codec === undefined
@@ -808,6 +858,9 @@ export class Storage {
     await this.backend.close?.();
   }
 }
+
+/** The result of a read that found nothing, shared. */
+const NULL_RESULT: Promise<null> = Promise.resolve(null);
 
 function keyOfString(key: string): string {
   return key;

@@ -22,12 +22,8 @@ import {
   uniformPair32,
 } from "./compressed_segmentation_blocks";
 import type { BlockSize } from "./compressed_segmentation_encode";
+import { freshWords } from "./fresh_words";
 import type { ChunkShape } from "./types";
-
-function uninitialisedWords(n: number): Uint32Array {
-  const buf = Buffer.allocUnsafeSlow(n * 4);
-  return new Uint32Array(buf.buffer, buf.byteOffset, n);
-}
 
 /** The 32-bit words of `bytes`, viewed in place when aligned, copied otherwise. */
 function wordsOf(bytes: Uint8Array, key: string | undefined): Uint32Array {
@@ -72,6 +68,10 @@ export interface CsegOutputLayout {
  *   the chunk, x fastest).
  * @returns the voxels as 32-bit words, x fastest, planar channels (uint64 as
  *   low/high pairs; view its buffer as `BigUint64Array` for the API edge).
+ *   Without `into`, a fresh array; one of 64 MiB or more is on a
+ *   SharedArrayBuffer while the process holds under 1 GiB of array buffers
+ *   (see `fresh_words.ts`: an ordinary one that large makes V8 collect
+ *   inside the call).
  * @throws ChunkDecodeError on corrupt or truncated input (`into` may then be
  *   partly overwritten).
  */
@@ -107,7 +107,7 @@ export function decodeCompressedSegmentation(
   }
   // Every voxel of every channel is written by exactly one block, so the
   // output needs no zero-filling.
-  const out = into ?? uninitialisedWords(length);
+  const out = into ?? freshWords(length);
   const words = wordsOf(bytes, key);
   const nw = words.length;
   if (nw < nc)

@@ -1,0 +1,63 @@
+import { decodeCompressedSegmentation } from "./compressed_segmentation_decode";
+import {
+  freshWords,
+  SHARED_OUTPUT_BUDGET,
+  SHARED_OUTPUT_BYTES,
+  useSharedOutput,
+} from "./fresh_words";
+
+test("only outputs of 64 MiB or more, within the budget, go on shared memory", () => {
+  expect(useSharedOutput(SHARED_OUTPUT_BYTES - 4, 0)).toBe(false);
+  expect(useSharedOutput(SHARED_OUTPUT_BYTES, 0)).toBe(true);
+  expect(useSharedOutput(SHARED_OUTPUT_BYTES, SHARED_OUTPUT_BUDGET - SHARED_OUTPUT_BYTES)).toBe(
+    true,
+  );
+  // A process already holding the budget gets ordinary buffers, so V8 collects.
+  expect(useSharedOutput(SHARED_OUTPUT_BYTES, SHARED_OUTPUT_BUDGET)).toBe(false);
+});
+
+test("small fresh words own an ordinary ArrayBuffer that can be transferred", () => {
+  const w = freshWords(1000);
+  expect(w.length).toBe(1000);
+  expect(w.buffer).toBeInstanceOf(ArrayBuffer);
+  expect(w.byteOffset).toBe(0);
+  expect(w.buffer.byteLength).toBe(4000);
+  const moved = structuredClone(w, { transfer: [w.buffer as ArrayBuffer] });
+  expect(moved.length).toBe(1000);
+  expect(w.length).toBe(0);
+});
+
+test("a decode of 64 MiB comes back on a SharedArrayBuffer with every voxel right", () => {
+  if (process.memoryUsage().arrayBuffers + SHARED_OUTPUT_BYTES > SHARED_OUTPUT_BUDGET) {
+    console.log("skipped: this jest worker already holds the shared-output budget");
+    return;
+  }
+  // 256 x 256 x 128 uint64 = 64 MiB, written by hand: every 8^3 block is
+  // uniform (0 bits), the blocks of block-plane kz all naming the table entry
+  // kz + 1 (label kz + 1, high word 2^8).
+  const shape = [256, 256, 128, 1] as const;
+  const nblocks = 32 * 32 * 16;
+  const tables = 1 + 2 * nblocks;
+  const encoded = new Uint32Array(tables + 2 * 16);
+  encoded[0] = 1;
+  for (let b = 0; b < nblocks; b++) {
+    encoded[1 + 2 * b] = tables - 1 + 2 * Math.floor(b / 1024);
+    encoded[2 + 2 * b] = tables - 1;
+  }
+  for (let kz = 0; kz < 16; kz++) {
+    encoded[tables + 2 * kz] = kz + 1;
+    encoded[tables + 2 * kz + 1] = 256;
+  }
+  const out = decodeCompressedSegmentation(
+    new Uint8Array(encoded.buffer),
+    shape,
+    [8, 8, 8],
+    "uint64",
+  );
+  expect(out.buffer).toBeInstanceOf(SharedArrayBuffer);
+  expect(out.length).toBe(2 * 256 * 256 * 128);
+  let wrong = 0;
+  for (let i = 0; i < out.length; i += 2)
+    if (out[i] !== Math.floor(i / (2 * 256 * 256 * 8)) + 1 || out[i + 1] !== 256) wrong++;
+  expect(wrong).toBe(0);
+});

@@ -1,0 +1,54 @@
+/**
+ * Fresh, uninitialised 32-bit word arrays for decoders that write every word
+ * of their output.
+ *
+ * Why large outputs go on a SharedArrayBuffer: V8 counts the memory of every
+ * ordinary ArrayBuffer as external memory, and one allocation that grows it
+ * by more than 64 MB since the last full collection starts incremental
+ * marking at once ("external memory pressure"). A 256 MiB decode then pays
+ * concurrent marking threads and a mark-compact inside the call, work the
+ * same decoder in C++ never does. V8 leaves shared backing stores out of that
+ * count (it cannot tell how many isolates hold one), so a SharedArrayBuffer
+ * of the same size costs the page faults only. The array behaves like any
+ * other, except that its buffer cannot be put in a transfer list: posted to
+ * a worker it is shared, not moved (the pool's `runKernel` leaves such
+ * buffers out of `transfer` for that reason).
+ *
+ * Memory V8 does not count does not prompt a collection either, so garbage
+ * outputs could pile up in a process that allocates little else. While the
+ * process holds more than {@link SHARED_OUTPUT_BUDGET} bytes of array-buffer
+ * memory, outputs are ordinary ArrayBuffers again: V8 sees the pressure and
+ * collects, which frees the dead shared outputs too.
+ */
+
+/** Outputs of at least this many bytes go on a SharedArrayBuffer (V8's external-memory soft limit). */
+export const SHARED_OUTPUT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Above this much array-buffer memory held by the process (live or not yet
+ * collected, as `process.memoryUsage().arrayBuffers` reports it), outputs are
+ * ordinary ArrayBuffers so that V8 collects.
+ */
+export const SHARED_OUTPUT_BUDGET = 1024 * 1024 * 1024;
+
+/**
+ * Whether an output of `bytes` goes on a SharedArrayBuffer when the process
+ * holds `heldBytes` of array-buffer memory.
+ */
+export function useSharedOutput(bytes: number, heldBytes: number): boolean {
+  return bytes >= SHARED_OUTPUT_BYTES && heldBytes + bytes <= SHARED_OUTPUT_BUDGET;
+}
+
+/**
+ * `n` 32-bit words the caller will overwrite in full: not zero-filled by
+ * JavaScript (a fresh mapping's pages are zeroed by the kernel on first
+ * touch, as for any large `malloc`), owning their whole buffer, on a
+ * SharedArrayBuffer when {@link useSharedOutput} says so.
+ */
+export function freshWords(n: number): Uint32Array {
+  const bytes = n * 4;
+  if (bytes >= SHARED_OUTPUT_BYTES && useSharedOutput(bytes, process.memoryUsage().arrayBuffers))
+    return new Uint32Array(new SharedArrayBuffer(bytes));
+  const buf = Buffer.allocUnsafeSlow(bytes);
+  return new Uint32Array(buf.buffer, buf.byteOffset, n);
+}

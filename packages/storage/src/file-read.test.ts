@@ -1,0 +1,69 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readWholeFile, SCRATCH_BYTES } from "./file-read";
+
+let root: string;
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), "ngpipe-fileread-"));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Descriptors this process has open (Linux), to see that every read closes its file. */
+function openFds(): number {
+  return readdirSync("/proc/self/fd").length;
+}
+
+const sizes = [
+  0,
+  1,
+  4096,
+  SCRATCH_BYTES - 1,
+  SCRATCH_BYTES,
+  SCRATCH_BYTES + 1,
+  3 * SCRATCH_BYTES + 7,
+];
+
+test.each(sizes)("a file of %i bytes reads back whole, in a buffer of its own", async (n) => {
+  const bytes = randomBytes(n);
+  const p = join(root, `f${n}`);
+  writeFileSync(p, bytes);
+  const got = await readWholeFile(p);
+  expect(got.equals(bytes)).toBe(true);
+  expect(got.byteOffset).toBe(0);
+  expect(got.buffer.byteLength).toBe(n);
+});
+
+test("many reads at once each get their own bytes (the scratch buffers are not shared)", async () => {
+  const files = Array.from({ length: 64 }, (_, i) => {
+    const p = join(root, `many${i}`);
+    const bytes = randomBytes(100 + 37 * i);
+    writeFileSync(p, bytes);
+    return { p, bytes };
+  });
+  const got = await Promise.all(files.map((f) => readWholeFile(f.p)));
+  got.forEach((g, i) => {
+    expect(g.equals(files[i].bytes)).toBe(true);
+  });
+});
+
+test("a missing file, a directory and an aborted read reject, and no descriptor is left open", async () => {
+  const dir = join(root, "adir");
+  mkdirSync(dir, { recursive: true });
+  const p = join(root, "small");
+  writeFileSync(p, "abc");
+  const before = openFds();
+  await expect(readWholeFile(join(root, "nope"))).rejects.toMatchObject({ code: "ENOENT" });
+  await expect(readWholeFile(dir)).rejects.toMatchObject({ code: "EISDIR" });
+  const ac = new AbortController();
+  ac.abort(new Error("stop"));
+  await expect(readWholeFile(p, ac.signal)).rejects.toThrow("stop");
+  // Aborted after the open: the file is still closed.
+  const late = new AbortController();
+  const pending = readWholeFile(p, late.signal);
+  late.abort(new Error("late"));
+  await pending.catch(() => {});
+  for (let i = 0; i < 20; i++) await readWholeFile(p);
+  expect(openFds()).toBe(before);
+});
