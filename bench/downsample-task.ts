@@ -12,9 +12,11 @@
  *          the pooling kernel over the block (downsample), encode + gzip of
  *          its 21 new chunks (encodeStoredChunk). No IO, no painting, no
  *          cropping, no worker hand-offs.
- * task     `executeTask` of the real payloads: 1 worker = pool of 1 thread,
- *          the two tasks one after the other; 2 workers = pool of 2 threads,
- *          the two tasks at once (as `ngpipe execute --workers 2 --threads 2`).
+ * task     `executeTask` of the real payloads, as a worker process runs a
+ *          queue: N tasks (the two blocks' payloads in turn, `--tasks N`,
+ *          default 4) taken from a list by w tasks in flight over a pool of
+ *          w threads (`ngpipe execute --concurrency w` on a w-thread pool):
+ *          1 worker = w 1, 2 workers = w 2. Throughput is wall time per task.
  *
  * With `sharded`, the tasks are those of a sharded downsample into a new
  * layer (one mip per task set, Igneous' ImageShardDownsampleTask): each
@@ -26,9 +28,18 @@
  * goal for 1 worker) and the 2-worker speed-up (>= 1.8 the goal), with the
  * load average. Runs alternate floor, 1 worker, 2 workers.
  *
- * Run: npx tsx bench/downsample-task.ts [runs] [image|seg|both] [sharded]
+ * On Linux it also prints each run's CPU per task by thread (from
+ * /proc/self/task): the main thread, the pool's threads (those started with
+ * the pool) and the rest (V8's GC and compiler helpers, libuv's file IO).
+ * On two cores the 2-worker speed-up cannot pass 2 x (1-worker task time) /
+ * (2-worker CPU per task, all threads); with the 1-worker task time taken
+ * as its pool thread's CPU (a worker that never waits), that is the "2-core
+ * ceiling" printed: 2 x pool CPU (1 worker) / all CPU (2 workers), which
+ * the load of other processes changes much less than wall times.
+ *
+ * Run: npx tsx bench/downsample-task.ts [runs] [image|seg|both] [sharded] [--tasks N]
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -40,6 +51,7 @@ import {
   type TypedArray,
   Volume,
 } from "@ngpipe/precomputed";
+import { forEachLimit } from "@ngpipe/storage";
 import {
   createDownsampleTasks,
   createTaskContext,
@@ -49,9 +61,14 @@ import {
 } from "@ngpipe/tasks";
 import { decodeStoredChunk, encodeStoredChunk } from "../packages/precomputed/src/chunks/stored";
 
-const runs = Number(process.argv[2] ?? 3);
-const only = process.argv[3];
-const sharded = process.argv[4] === "sharded";
+const tasksAt = process.argv.indexOf("--tasks");
+const TASKS = tasksAt > 0 ? Number(process.argv[tasksAt + 1]) : 4;
+const args = process.argv
+  .slice(2)
+  .filter((_, i, a) => a[i] !== "--tasks" && a[i - 1] !== "--tasks");
+const runs = Number(args[0] ?? 3);
+const only = args[1];
+const sharded = args[2] === "sharded";
 const BLOCK = [1024, 1024, 64] as const;
 const SHAPE = [2 * BLOCK[0], BLOCK[1], BLOCK[2]] as const;
 const CHUNK = [128, 128, 64] as const;
@@ -162,31 +179,79 @@ function floor(
   return t1 - t0 + (performance.now() - t2);
 }
 
+/** CPU milliseconds of each thread of this process, by thread id (Linux; empty elsewhere). */
+function threadCpu(): Map<number, number> {
+  const out = new Map<number, number>();
+  if (!existsSync("/proc/self/task")) return out;
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      // Fields after the command name: utime and stime are the 12th and 13th, in 10 ms ticks.
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}
+
+/** CPU per task of one run, split by thread. */
+interface CpuSplit {
+  main: number;
+  pool: number;
+  other: number;
+}
+
+/** Threads of this process that are not the pool's (set before each pool starts). */
+let beforePool = new Set<number>();
+
 /**
- * Wall time of running the two tasks; per task, their CPU time (all threads
- * of the process), minor page faults and the main thread's busy time go
- * into `cpu`, `faults` and `main`.
+ * Wall time per task of running TASKS tasks, `workers` at a time over a
+ * pool of `workers` threads; the CPU per task (all threads of the process),
+ * its split by thread and the main thread's busy time go into `stats`.
  */
 async function runTasks(
   layer: Layer,
   workers: number,
-  cpu?: number[],
-  faults?: number[],
-  main?: number[],
+  stats?: { cpu: number[]; split: CpuSplit[]; main: number[] },
 ): Promise<number> {
-  const tasks = await payloads(layer);
+  const blocks = await payloads(layer);
+  const queue = Array.from({ length: TASKS }, (_, i) => blocks[i % blocks.length]);
   const ctx = createTaskContext();
   const c0 = process.cpuUsage();
-  const f0 = process.resourceUsage().minorPageFault;
+  const th0 = threadCpu();
   const e0 = performance.eventLoopUtilization();
   const t0 = performance.now();
-  if (workers === 1) for (const p of tasks) await executeTask(p, ctx);
-  else await Promise.all(tasks.map((p) => executeTask(p, ctx)));
+  await forEachLimit(queue, workers, (p) => executeTask(p, ctx));
+  const wall = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  cpu?.push((c.user + c.system) / 1e3 / 2);
-  faults?.push((process.resourceUsage().minorPageFault - f0) / 2);
-  main?.push(performance.eventLoopUtilization(e0).active / 2);
-  return performance.now() - t0;
+  const th1 = threadCpu();
+  if (stats) {
+    stats.cpu.push((c.user + c.system) / 1e3 / TASKS);
+    stats.main.push(performance.eventLoopUtilization(e0).active / TASKS);
+    const split = { main: 0, pool: 0, other: 0 };
+    for (const [tid, ms] of th1) {
+      const used = (ms - (th0.get(tid) ?? 0)) / TASKS;
+      if (tid === process.pid) split.main += used;
+      else if (beforePool.has(tid)) split.other += used;
+      else split.pool += used;
+    }
+    stats.split.push(split);
+  }
+  return wall / TASKS;
+}
+
+function medianSplit(xs: CpuSplit[]): CpuSplit {
+  return {
+    main: median(xs.map((x) => x.main)),
+    pool: median(xs.map((x) => x.pool)),
+    other: median(xs.map((x) => x.other)),
+  };
+}
+
+function showSplit(x: CpuSplit): string {
+  return `main ${x.main.toFixed(0)} + pool ${x.pool.toFixed(0)} + other ${x.other.toFixed(0)} ms`;
 }
 
 async function bench(layer: Layer, block: TypedArray): Promise<void> {
@@ -195,12 +260,12 @@ async function bench(layer: Layer, block: TypedArray): Promise<void> {
   const t1: number[] = [];
   const t2: number[] = [];
   const fc: number[] = [];
-  const c1: number[] = [];
   const ff: number[] = [];
-  const f1: number[] = [];
-  const m1s: number[] = [];
+  const s1 = { cpu: [] as number[], split: [] as CpuSplit[], main: [] as number[] };
+  const s2 = { cpu: [] as number[], split: [] as CpuSplit[], main: [] as number[] };
   const setThreads = async (threads: number) => {
     await closePool();
+    beforePool = new Set(threadCpu().keys());
     configurePool({ threads });
     await runTasks(layer, threads); // warm-up: starts the threads, loads the kernels
   };
@@ -213,25 +278,31 @@ async function bench(layer: Layer, block: TypedArray): Promise<void> {
     fc.push((c.user + c.system) / 1e3);
     ff.push(process.resourceUsage().minorPageFault - f0);
     await setThreads(1);
-    t1.push((await runTasks(layer, 1, c1, f1, m1s)) / 2);
+    t1.push(await runTasks(layer, 1, s1));
     await setThreads(2);
-    t2.push((await runTasks(layer, 2)) / 2);
+    t2.push(await runTasks(layer, 2, s2));
   }
   const [mf, m1, m2] = [median(f), median(t1), median(t2)];
+  const split1 = medianSplit(s1.split);
+  const split2 = medianSplit(s2.split);
+  const all2 = split2.main + split2.pool + split2.other;
+  const ceiling = all2 > 0 ? `; 2-core ceiling ${((2 * split1.pool) / all2).toFixed(2)}` : "";
   console.log(
     `${layer.name.padEnd(34)} floor ${mf.toFixed(0).padStart(5)} ms/task` +
       `  1 worker ${m1.toFixed(0).padStart(5)} ms/task (efficiency ${(mf / m1).toFixed(2)})` +
       `  2 workers ${m2.toFixed(0).padStart(5)} ms/task (speed-up ${(m1 / m2).toFixed(2)})` +
       `  load ${loadavg()[0].toFixed(1)}` +
       `\n${"".padEnd(34)} CPU: floor ${median(fc).toFixed(0)} ms (cutting included),` +
-      ` 1-worker task ${median(c1).toFixed(0)} ms (all threads; main thread busy ${median(m1s).toFixed(0)} ms);` +
-      ` minor page faults: floor ${median(ff)}, task ${median(f1)}`,
+      ` 1-worker task ${median(s1.cpu).toFixed(0)} ms (all threads; main thread busy ${median(s1.main).toFixed(0)} ms);` +
+      ` minor page faults of the floor ${median(ff)}` +
+      `\n${"".padEnd(34)} CPU per task by thread: 1 worker ${showSplit(split1)};` +
+      ` 2 workers ${showSplit(split2)}${ceiling}`,
   );
 }
 
 async function main(): Promise<void> {
   console.log(
-    `# npx tsx bench/downsample-task.ts ${process.argv.slice(2).join(" ")}  (node ${process.version}, ${runs} runs, load ${loadavg()
+    `# npx tsx bench/downsample-task.ts ${process.argv.slice(2).join(" ")}  (node ${process.version}, ${runs} runs of ${TASKS} tasks, load ${loadavg()
       .map((l) => l.toFixed(1))
       .join(" ")})`,
   );

@@ -5,6 +5,10 @@
  *
  *   npx tsx bench/edt.ts [reps] [--ab]
  *
+ * Each round runs distanceTransform twice: returning a new array, and into
+ * one `out` array reused across rounds (no allocation, pages already
+ * touched).
+ *
  * With --ab, the JavaScript reference kernel (edt-js.ts, the path of float
  * labels) and distanceTransform (WebAssembly for these uint32 labels) run
  * alternately in this process on the same volume: their ratio, and whether
@@ -43,12 +47,19 @@ const load = () =>
 
 const wall: number[] = [];
 const cpu: number[] = [];
+const outWall: number[] = [];
+const outCpu: number[] = [];
+const out = new Float32Array(labels.length);
+distanceTransform(labels, shape, { anisotropy, out });
 const jsCpu: number[] = [];
 let differing = 0;
 for (let r = 0; r < reps; r++) {
   const t = timed(() => distanceTransform(labels, shape, { anisotropy }));
   wall.push(t.wall);
   cpu.push(t.cpu);
+  const o = timed(() => distanceTransform(labels, shape, { anisotropy, out }));
+  outWall.push(o.wall);
+  outCpu.push(o.cpu);
   if (ab) {
     const j = timed(() => distanceTransformJs(labels, shape, anisotropy, false, false));
     jsCpu.push(j.cpu);
@@ -60,6 +71,11 @@ const w = median(wall);
 const c = median(cpu);
 console.log(
   `distanceTransform 512x512x128 uint32 (2000 cells), 4x4x40, median of ${reps}: ${w.toFixed(0)} ms wall = ${(mvox / (w / 1000)).toFixed(1)} Mvox/s, ${c.toFixed(0)} ms CPU = ${(mvox / (c / 1000)).toFixed(1)} Mvox/s (load ${load()})`,
+);
+const ow = median(outWall);
+const oc = median(outCpu);
+console.log(
+  `  into a reused out array: ${ow.toFixed(0)} ms wall = ${(mvox / (ow / 1000)).toFixed(1)} Mvox/s, ${oc.toFixed(0)} ms CPU = ${(mvox / (oc / 1000)).toFixed(1)} Mvox/s (load ${load()})`,
 );
 if (ab) {
   const j = median(jsCpu);

@@ -13,19 +13,30 @@
  *     renumber always returns a new array in the smallest type); remap: a full
  *     table, uint64 output.
  *
+ * Like the native harnesses, which free the previous repetition's output
+ * before starting the clock, each timed call here starts after the previous
+ * result has been dropped and collected (`gc()` outside the timed region);
+ * `--collect-inside` leaves the collection to V8, inside the timed calls.
+ *
  * Inputs are made with ngpipe's own generator (voronoiSegmentation).
- * Run: npx tsx bench/labels.ts [rounds] [ccl|renumber|remap ...] (default: all)
+ * Run: npx tsx bench/labels.ts [rounds] [ccl|renumber|remap ...] [--collect-inside] (default: all)
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { connectedComponents, countVoxels, remap, renumber } from "../packages/segmentation/src";
 import { voronoiSegmentation } from "../packages/tasks/src/synthetic";
 
-const rounds = Number(process.argv[2] ?? 3);
-const only = process.argv.slice(3);
+const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+const collectInside = process.argv.includes("--collect-inside");
+const rounds = Number(args[0] ?? 3);
+const only = args.slice(1);
+setFlagsFromString("--expose-gc");
+const collect = runInNewContext("gc") as () => void;
 const wanted = (what: string) => only.length === 0 || only.includes(what);
 const anchors = resolve(__dirname, "../../shared/anchors");
 const dir = join(tmpdir(), "ngpipe-bench-labels");
@@ -60,6 +71,11 @@ function time(reps: number, f: () => unknown): { times: number[]; last: unknown 
   const times: number[] = [];
   let last: unknown;
   for (let i = 0; i < reps; i++) {
+    if (!collectInside) {
+      // The native harnesses free the previous output before their clock starts.
+      last = undefined;
+      collect();
+    }
     const t = process.hrtime.bigint();
     last = f();
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
@@ -102,7 +118,9 @@ const sha = (out: unknown) =>
     .update((out as { labels: Uint32Array }).labels)
     .digest("hex");
 
-console.log(`bench/labels.ts: ${rounds} rounds, inputs in ${dir}`);
+console.log(
+  `bench/labels.ts: ${rounds} rounds, inputs in ${dir}, previous output collected ${collectInside ? "inside" : "outside"} the timed calls`,
+);
 for (const [shape, seeds] of wanted("ccl")
   ? ([
       [[256, 256, 256], 300],

@@ -6,8 +6,11 @@
  * (the pool has one thread per core). Each configuration is a fresh Node
  * process; it reports wall time, Mvox/s (voxels of the layer / wall time of
  * both stages) and its peak resident set size (getrusage's maxrss, worker
- * threads included), and each phase's wall time; generating the input is
- * timed too.
+ * threads included), and each phase's wall time, and what the watershed's
+ * merge task reports: basins, distinct edges of the basin graph, and the
+ * most edge records it held at once (it streams the graph from storage);
+ * generating the input is timed too. Load averages are printed beside
+ * each figure: the machine may be shared.
  *
  * Run: npx tsx bench/seg-stages.ts [size-x size-y size-z]
  */
@@ -33,10 +36,12 @@ async function measure(dir: string, parallel: number): Promise<void> {
   const seg = pathToFileURL(path.join(dir, `seg-${parallel}`)).href;
   const ctx = createTaskContext();
   const phases: Array<[string, number]> = [];
+  let merge: unknown;
   const run = async (list: Awaited<ReturnType<typeof createWatershedTasks>>) => {
     for (const phase of list) {
       const t = performance.now();
-      await executeTasks(await phase.tasks(), { parallel, context: ctx });
+      const r = await executeTasks(await phase.tasks(), { parallel, context: ctx });
+      if (phase.name === "watershed merge") merge = r.results[0];
       phases.push([phase.name, (performance.now() - t) / 1000]);
     }
   };
@@ -54,6 +59,7 @@ async function measure(dir: string, parallel: number): Promise<void> {
       agglomerateS: (t2 - t1) / 1000,
       peakRss: process.resourceUsage().maxRSS * 1024,
       phases,
+      merge,
     }),
   );
 }
@@ -100,6 +106,7 @@ async function main(): Promise<void> {
         `${parallel} task(s) at once: watershed ${m.watershedS.toFixed(1)} s + agglomerate ${m.agglomerateS.toFixed(1)} s = ` +
           `${(m.voxels / 1e6 / total).toFixed(2)} Mvox/s, peak RSS ${(m.peakRss / 2 ** 30).toFixed(2)} GiB (load ${load()})`,
       );
+      console.log(`  watershed merge task: ${JSON.stringify(m.merge)}`);
       console.log(
         `  phases: ${(m.phases as Array<[string, number]>).map(([name, s]) => `${name} ${s.toFixed(1)} s`).join(", ")}`,
       );

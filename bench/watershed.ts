@@ -23,6 +23,10 @@
  * alternating in one process, and checks that their labels are equal: a
  * ratio that the machine's load moves less than the rates.
  *
+ * `npx tsx bench/watershed.ts --phases [runs]` runs each mode `runs` times in
+ * one process (after one warm-up run) and prints the median CPU time of each
+ * step of the WebAssembly kernel.
+ *
  * `npx tsx bench/watershed.ts --thresholds [runs]` times the relative
  * thresholds alone on the same map, in one process, alternating the full
  * 10^6-bin histogram (`accumulateHistogram` + `quantileThreshold`, what the
@@ -42,6 +46,7 @@ import {
   valueRange,
   watershed,
 } from "../packages/segmentation/src/index";
+import { onWatershedPhase } from "../packages/segmentation/src/watershed/wasm";
 import { watershedWith } from "../packages/segmentation/src/watershed/watershed";
 import { voronoiAffinities, voronoiSegmentation } from "../packages/tasks/src/synthetic";
 
@@ -153,7 +158,42 @@ function compareEngines(runs: number): void {
   }
 }
 
+function phases(runs: number): void {
+  const seg = voronoiSegmentation(SHAPE, { seeds: 2000, seed: 1 });
+  const aff = voronoiAffinities(seg, SHAPE);
+  for (const mode of Object.keys(MODES) as Mode[]) {
+    const times = new Map<string, number[]>();
+    const totals: number[] = [];
+    for (let k = 0; k <= runs; k++) {
+      let last = process.cpuUsage();
+      const start = last;
+      onWatershedPhase((name) => {
+        const c = process.cpuUsage(last);
+        last = process.cpuUsage();
+        if (k === 0) return;
+        const list = times.get(name) ?? [];
+        list.push((c.user + c.system) / 1000);
+        times.set(name, list);
+      });
+      watershed(aff, SHAPE, MODES[mode]);
+      onWatershedPhase(undefined);
+      const c = process.cpuUsage(start);
+      if (k > 0) totals.push((c.user + c.system) / 1000);
+    }
+    const steps = [...times].map(([name, ms]) => `${name} ${median(ms).toFixed(0)}`).join(", ");
+    console.log(
+      `${mode.padEnd(8)}: CPU ms (median of ${runs}) ${steps}; whole call ${median(totals).toFixed(0)} (${(VOXELS / 1e3 / median(totals)).toFixed(1)} Mvox/s); load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")}`,
+    );
+  }
+}
+
 function main(): void {
+  if (process.argv[2] === "--phases") {
+    phases(Number(process.argv[3] ?? 3));
+    return;
+  }
   if (process.argv[2] === "--engines") {
     compareEngines(Number(process.argv[3] ?? 3));
     return;

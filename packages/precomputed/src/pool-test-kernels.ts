@@ -28,3 +28,15 @@ export function consume(data: Uint8Array): number {
 export function rejects(message: string): Promise<never> {
   return Promise.reject(new RangeError(message));
 }
+
+/** Keeps the thread busy for `ms` milliseconds, then sets `done[0]` to 1. */
+export function spin(ms: number, done: Int32Array): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end);
+  Atomics.store(done, 0, 1);
+}
+
+/** Adds one to `counter[0]` (a SharedArrayBuffer the test reads). */
+export function bump(counter: Int32Array): void {
+  Atomics.add(counter, 0, 1);
+}

@@ -80,3 +80,84 @@ test("a kernel's rejected promise is its error, not a crash", async () => {
   expect((err as Error).name).toBe("RangeError");
   expect((err as Error).message).toBe("bad range");
 });
+
+describe("short calls", () => {
+  const flag = () => new Int32Array(new SharedArrayBuffer(4));
+  beforeAll(async () => {
+    await closePool();
+    configurePool({ threads: 1 });
+  });
+  afterAll(async () => {
+    await closePool();
+    configurePool({});
+  });
+
+  test("queued on one busy thread, all run", async () => {
+    const counter = flag();
+    const busy = runKernel(MODULE, "spin", [50, flag()], { short: true });
+    const calls = Array.from({ length: 6 }, () =>
+      runKernel(MODULE, "bump", [counter], { short: true }),
+    );
+    await Promise.all([busy, ...calls]);
+    expect(counter[0]).toBe(6);
+  });
+
+  test("aborted while waiting: they reject with AbortError at once and never run", async () => {
+    const done = flag();
+    const counter = flag();
+    const busy = runKernel(MODULE, "spin", [300, done], { short: true });
+    const ac = new AbortController();
+    const waiting = Array.from({ length: 3 }, () =>
+      runKernel(MODULE, "bump", [counter], { short: true, signal: ac.signal }).catch((e) => e),
+    );
+    ac.abort();
+    const errors = await Promise.all(waiting);
+    // Rejected before the thread was free to look at them.
+    expect(done[0]).toBe(0);
+    for (const e of errors) expect((e as Error).name).toBe("AbortError");
+    await busy;
+    // The thread has gone through its queue: the aborted calls were skipped.
+    await runKernel(MODULE, "bump", [flag()], { short: true });
+    expect(counter[0]).toBe(0);
+  });
+
+  test("aborted while running: the call rejects at once and its thread finishes the kernel", async () => {
+    const done = flag();
+    const ac = new AbortController();
+    const call = runKernel(MODULE, "spin", [300, done], { short: true, signal: ac.signal });
+    const err = await new Promise<unknown>((resolve) => {
+      call.catch(resolve);
+      setTimeout(() => ac.abort(), 20);
+    });
+    expect((err as Error).name).toBe("AbortError");
+    expect(done[0]).toBe(0);
+    // The same thread, not a replacement, runs the next call once the kernel has ended.
+    const out = await runKernel<Float64Array>(MODULE, "double", [new Float64Array([3])]);
+    expect(out[0]).toBe(6);
+    expect(done[0]).toBe(1);
+  });
+
+  test("a call already aborted rejects without running", async () => {
+    const counter = flag();
+    const ac = new AbortController();
+    ac.abort();
+    const err = await runKernel(MODULE, "bump", [counter], {
+      short: true,
+      signal: ac.signal,
+    }).catch((e) => e);
+    expect((err as Error).name).toBe("AbortError");
+    await runKernel(MODULE, "bump", [flag()], { short: true });
+    expect(counter[0]).toBe(0);
+  });
+});
+
+test("an aborted long call rejects with AbortError, and the pool keeps working", async () => {
+  const done = new Int32Array(new SharedArrayBuffer(4));
+  const ac = new AbortController();
+  const call = runKernel(MODULE, "spin", [2000, done], { signal: ac.signal });
+  setTimeout(() => ac.abort(), 50);
+  const err = await call.catch((e) => e);
+  expect((err as Error).name).toBe("AbortError");
+  const out = await runKernel<Float64Array>(MODULE, "double", [new Float64Array([2])]);
+  expect(out[0]).toBe(4);
+});

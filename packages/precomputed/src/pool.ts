@@ -14,6 +14,7 @@
  * ```
  */
 
+import { setMaxListeners } from "node:events";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
@@ -37,8 +38,28 @@ export interface KernelCallOptions {
    * shared with the worker instead: it cannot be moved.
    */
   transfer?: ArrayBufferLike[];
+  /**
+   * Aborting rejects the call with an error named `AbortError`. A call not
+   * yet started never runs; a started one is stopped with its thread, or,
+   * for a `short` call, runs to its end with its result dropped.
+   */
   signal?: AbortSignal;
+  /**
+   * A short kernel (one chunk's coding: milliseconds): the call may wait in
+   * a thread's own queue, up to {@link SHORT_CALLS_PER_THREAD} deep, so the
+   * thread goes from one to the next without waiting for this thread to
+   * hand it over. Long kernels (the default) only go to idle threads.
+   */
+  short?: boolean;
 }
+
+/**
+ * Short calls one thread holds at once (one running, the rest queued): a
+ * thread whose next call is already queued does not idle while the calling
+ * thread is busy (reading files, in a GC pause, or, with as many threads as
+ * cores, not scheduled at all).
+ */
+export const SHORT_CALLS_PER_THREAD = 4;
 
 let pool: Piscina | undefined;
 let poolOptions: PoolOptions = {};
@@ -86,6 +107,8 @@ export function getPool(): Piscina {
       filename: workerFile(),
       minThreads: 0,
       maxThreads: threads,
+      // Only short calls share a thread: piscina gives a call with a signal an idle thread.
+      concurrentTasksPerWorker: SHORT_CALLS_PER_THREAD,
       idleTimeout: poolOptions.idleTimeoutMs ?? 2000,
     });
   }
@@ -120,6 +143,66 @@ function revive(info: KernelErrorInfo): Error {
   return err;
 }
 
+/**
+ * The signal of long calls made without one: piscina puts a call with a
+ * signal on an idle thread only, and queues no call behind it.
+ */
+const neverAborted = new AbortController().signal;
+// Every long call in flight listens on it.
+setMaxListeners(0, neverAborted);
+
+/** Per signal, a shared flag that workers read before running a short call (1 once aborted). */
+const abortFlags = new WeakMap<AbortSignal, Int32Array>();
+
+function abortFlag(signal: AbortSignal): Int32Array {
+  let flag = abortFlags.get(signal);
+  if (flag === undefined) {
+    const f = new Int32Array(new SharedArrayBuffer(4));
+    signal.addEventListener("abort", () => Atomics.store(f, 0, 1), { once: true });
+    abortFlags.set(signal, f);
+    flag = f;
+  }
+  return flag;
+}
+
+function abortError(signal: AbortSignal, name: string): Error {
+  const e = new Error(`kernel ${name} was aborted`, { cause: signal.reason });
+  e.name = "AbortError";
+  return e;
+}
+
+/**
+ * A short call under `signal`: piscina is not given the signal (a call
+ * with one never shares a thread), so the abort is handled here. It
+ * rejects at once; a worker skips the call if it has not started it.
+ */
+function runShort(
+  task: object,
+  name: string,
+  transfer: ArrayBuffer[] | undefined,
+  signal: AbortSignal,
+): Promise<unknown> {
+  if (signal.aborted) return Promise.reject(abortError(signal, name));
+  const run = getPool().run({ ...task, cancel: abortFlag(signal) }, { transferList: transfer });
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      run.catch(() => undefined);
+      reject(abortError(signal, name));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    run.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** Run one kernel on the shared pool. Errors thrown by the kernel keep their registered class. */
 export async function runKernel<T>(
   module: string,
@@ -128,14 +211,16 @@ export async function runKernel<T>(
   options: KernelCallOptions = {},
 ): Promise<T> {
   let result: unknown;
+  const { transfer, signal } = options;
   try {
-    result = await getPool().run(
-      { module, name, args },
-      {
-        transferList: options.transfer?.filter((b): b is ArrayBuffer => b instanceof ArrayBuffer),
-        signal: options.signal,
-      },
-    );
+    const task = { module, name, args };
+    const moved = transfer?.filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+    result = await (options.short && signal
+      ? runShort(task, name, moved, signal)
+      : getPool().run(task, {
+          transferList: moved,
+          signal: signal ?? (options.short ? undefined : neverAborted),
+        }));
   } catch (err) {
     const e = err as Error;
     if (options.signal?.aborted || e?.name === "AbortError") throw err;

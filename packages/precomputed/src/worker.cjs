@@ -69,7 +69,11 @@ function inputBytes(args) {
   return n;
 }
 
-module.exports = function runKernel({ module: file, name, args }) {
+module.exports = function runKernel({ module: file, name, args, cancel }) {
+  // A short call whose signal fired while it waited: the caller has given up on it.
+  if (cancel !== undefined && Atomics.load(cancel, 0) !== 0) {
+    return { [KERNEL_ERROR]: { name: "AbortError", message: `kernel ${name} was aborted` } };
+  }
   if (collectBeforeNext) {
     collectBeforeNext = false;
     collector()?.();

@@ -4,13 +4,16 @@
 // path (direct search of short runs, envelope of the others) has the
 // arithmetic of the JavaScript reference (src/edt-js.ts): float64 locals, one
 // rounding to float32 per stored value. The SIMD paths add in float32 and are
-// used only where that rounds the same way (see nearGroup).
+// used only where that rounds the same way (see planeXY).
 //
 // Pointers are byte addresses into this module's memory; `step` arguments
 // are byte distances between consecutive voxels of a line.
 
 /** On the line path, runs whose squared reach is at most NEAR_REACH^2 steps take the direct search. */
 const NEAR_REACH: f64 = 4;
+
+/** A run distance meaning "no boundary on this side": its w2 d^2 is beyond any cap's. */
+const FAR: i32 = 0x40000000;
 
 /**
  * Along x: each run of one label gets the squared distance to its nearer
@@ -75,144 +78,153 @@ function passX(
   }
 }
 
-/** A run distance meaning "no boundary on this side": its w2 d^2 is beyond any cap's. */
-const FAR: i32 = 0x40000000;
-
-/** The most steps the SIMD direct search may take (the size of its cost table). */
-export const MAX_CAP: i32 = 64;
-
 /**
- * The direct search for four adjacent lines at once (SIMD lanes). For each
- * voxel q, the distances to the nearest boundary below and above (another
- * label, or the outside with a black border) come from a backward sweep
- * (kept in `sdr`) and a forward one, and w2 times the nearer one squared
- * bounds q's result. Then, for growing d while w2 d^2 is below a lane's
- * best, the values at q +- d plus w2 d^2 compete. Those need no label test:
- * a voxel at or beyond the nearest boundary costs at least w2 d^2, which is
- * no less than the bound. Gives up (returns false) when a voxel would need
- * more than `cap` steps (which includes every voxel whose line has no
- * boundary). The sums are float32: the caller uses this only where every
- * w2 k^2 up to the line's length is exact in float32, so that each sum is
- * rounded once, as the reference's float64 sum stored as float32. The cost
- * table `scost` holds w2 d^2 for d = 0..cap+1.
+ * The x pass for four rows at once where w2 k^2 is exact in float32 along
+ * x: each 4x4 block is transposed so that the lanes are the rows, and
+ * sweeps forward and backward give every voxel its run's distances to the
+ * left and right ends (FAR where the end is the volume's edge without a
+ * black border). The nearer one squared times w2, or 0 for the background,
+ * or +infinity when both ends are edges, is transposed back. No branch
+ * depends on the labels. The last sx mod 4 columns are read lane by lane.
  */
-function nearGroup(
+function passX4(
   lab: usize,
-  src: usize,
-  dst: usize,
-  step: usize,
-  len: i32,
+  out: usize,
+  sx: i32,
+  rows: i32,
+  w2: f64,
   blackBorder: bool,
-  root: bool,
-  cap: i32,
-): bool {
+): void {
+  const rb = (<usize>sx) << 2;
+  const sx4 = sx & ~3;
   const one = i32x4.splat(1);
   const edge = i32x4.splat(blackBorder ? 1 : FAR);
-  const w2v = v128.load(scost + 16);
-  // Backward: distance to the boundary above.
-  let dr = edge;
-  let next = v128.load(lab + <usize>(len - 1) * step);
-  v128.store(sdr + ((<usize>(len - 1)) << 4), dr);
-  for (let q = len - 2; q >= 0; q--) {
-    const lq = v128.load(lab + <usize>q * step);
-    dr = v128.bitselect(i32x4.add(dr, one), one, i32x4.eq(lq, next));
-    v128.store(sdr + ((<usize>q) << 4), dr);
-    next = lq;
-  }
-  let dl = edge;
-  let prev = v128.load(lab);
-  for (let q = 0; q < len; q++) {
-    const pq = <usize>q * step;
-    const at = src + pq;
-    const lq = v128.load(lab + pq);
-    if (q > 0) dl = v128.bitselect(i32x4.add(dl, one), one, i32x4.eq(lq, prev));
-    prev = lq;
-    const mf = f32x4.convert_i32x4_s(i32x4.min_s(dl, v128.load(sdr + ((<usize>q) << 4))));
-    let best = f32x4.min(v128.load(at), f32x4.mul(f32x4.mul(mf, mf), w2v));
-    const above = len - q;
-    for (let d = 1; ; d++) {
-      const cost = v128.load(scost + ((<usize>d) << 4));
-      if (!v128.any_true(f32x4.lt(cost, best))) break;
-      if (d > cap) return false;
-      const off = <usize>d * step;
-      if (d <= q) best = f32x4.min(best, f32x4.add(v128.load(at - off), cost));
-      if (d < above) best = f32x4.min(best, f32x4.add(v128.load(at + off), cost));
+  const farLess = i32x4.splat(FAR - 1);
+  const zero = i32x4.splat(0);
+  const w2v = f32x4.splat(<f32>w2);
+  const inf = f32x4.splat(Infinity);
+  for (let r = 0; r + 4 <= rows; r += 4) {
+    const l0 = lab + <usize>r * rb;
+    // Forward: the labels transposed to xl, the distances to the left end to xd.
+    let prev = v128.load(l0);
+    prev = i32x4.shuffle(prev, v128.load(l0 + rb), 0, 4, 0, 4);
+    prev = i32x4.shuffle(prev, i32x4.shuffle(v128.load(l0 + 2 * rb), v128.load(l0 + 3 * rb), 0, 4, 0, 4), 0, 1, 4, 5);
+    let dl = i32x4.sub(edge, one);
+    for (let x = 0; x < sx4; x += 4) {
+      const p = l0 + ((<usize>x) << 2);
+      const a = v128.load(p);
+      const b = v128.load(p + rb);
+      const c = v128.load(p + 2 * rb);
+      const d = v128.load(p + 3 * rb);
+      const t0 = i32x4.shuffle(a, b, 0, 4, 1, 5);
+      const t1 = i32x4.shuffle(a, b, 2, 6, 3, 7);
+      const t2 = i32x4.shuffle(c, d, 0, 4, 1, 5);
+      const t3 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+      const c0 = i64x2.shuffle(t0, t2, 0, 2);
+      const c1 = i64x2.shuffle(t0, t2, 1, 3);
+      const c2 = i64x2.shuffle(t1, t3, 0, 2);
+      const c3 = i64x2.shuffle(t1, t3, 1, 3);
+      const q = (<usize>x) << 4;
+      v128.store(xl + q, c0);
+      v128.store(xl + q + 16, c1);
+      v128.store(xl + q + 32, c2);
+      v128.store(xl + q + 48, c3);
+      dl = i32x4.add(v128.and(dl, i32x4.eq(c0, prev)), one);
+      v128.store(xd + q, dl);
+      dl = i32x4.add(v128.and(dl, i32x4.eq(c1, c0)), one);
+      v128.store(xd + q + 16, dl);
+      dl = i32x4.add(v128.and(dl, i32x4.eq(c2, c1)), one);
+      v128.store(xd + q + 32, dl);
+      dl = i32x4.add(v128.and(dl, i32x4.eq(c3, c2)), one);
+      v128.store(xd + q + 48, dl);
+      prev = c3;
     }
-    v128.store(dst + pq, root ? f32x4.sqrt(best) : best);
+    for (let x = sx4; x < sx; x++) {
+      const p = l0 + ((<usize>x) << 2);
+      let c = i32x4.splat(load<i32>(p));
+      c = i32x4.replace_lane(c, 1, load<i32>(p + rb));
+      c = i32x4.replace_lane(c, 2, load<i32>(p + 2 * rb));
+      c = i32x4.replace_lane(c, 3, load<i32>(p + 3 * rb));
+      const q = (<usize>x) << 4;
+      v128.store(xl + q, c);
+      dl = i32x4.add(v128.and(dl, i32x4.eq(c, prev)), one);
+      v128.store(xd + q, dl);
+      prev = c;
+    }
+    // The first column's dl came out as edge (edge - 1 + 1): its left end is the edge.
+    // Backward: the distance to the right end, the nearer end's cost.
+    let dr = edge;
+    let next = v128.load(xl + ((<usize>(sx - 1)) << 4));
+    for (let x = sx - 1; x >= 0; x--) {
+      const q = (<usize>x) << 4;
+      const c = v128.load(xl + q);
+      if (x < sx - 1) dr = i32x4.add(v128.and(dr, i32x4.eq(c, next)), one);
+      next = c;
+      const m = i32x4.min_s(v128.load(xd + q), dr);
+      const mf = f32x4.convert_i32x4_s(m);
+      let v = v128.bitselect(inf, f32x4.mul(f32x4.mul(mf, mf), w2v), i32x4.gt_s(m, farLess));
+      v = v128.andnot(v, i32x4.eq(c, zero));
+      v128.store(xd + q, v);
+    }
+    // The values back to rows.
+    const o0 = out + <usize>r * rb;
+    for (let x = 0; x < sx4; x += 4) {
+      const q = (<usize>x) << 4;
+      const a = v128.load(xd + q);
+      const b = v128.load(xd + q + 16);
+      const c = v128.load(xd + q + 32);
+      const d = v128.load(xd + q + 48);
+      const t0 = i32x4.shuffle(a, b, 0, 4, 1, 5);
+      const t1 = i32x4.shuffle(a, b, 2, 6, 3, 7);
+      const t2 = i32x4.shuffle(c, d, 0, 4, 1, 5);
+      const t3 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+      const p = o0 + ((<usize>x) << 2);
+      v128.store(p, i64x2.shuffle(t0, t2, 0, 2));
+      v128.store(p + rb, i64x2.shuffle(t0, t2, 1, 3));
+      v128.store(p + 2 * rb, i64x2.shuffle(t1, t3, 0, 2));
+      v128.store(p + 3 * rb, i64x2.shuffle(t1, t3, 1, 3));
+    }
+    for (let x = sx4; x < sx; x++) {
+      const v = v128.load(xd + ((<usize>x) << 4));
+      const p = o0 + ((<usize>x) << 2);
+      store<f32>(p, f32x4.extract_lane(v, 0));
+      store<f32>(p + rb, f32x4.extract_lane(v, 1));
+      store<f32>(p + 2 * rb, f32x4.extract_lane(v, 2));
+      store<f32>(p + 3 * rb, f32x4.extract_lane(v, 3));
+    }
   }
-  return true;
+  const done = rows & ~3;
+  if (done < rows) {
+    passX(lab + <usize>done * rb, out + <usize>done * rb, sx, rows - done, w2, blackBorder, true);
+  }
 }
 
-/**
- * The direct search with a label test per step instead of the boundary
- * sweeps. It reads no label where a voxel's own value is within one step
- * (the z pass of anisotropic data: nearly every voxel), so it suits passes
- * whose searches are mostly empty. A neighbour of another label counts as a
- * boundary (0 plus w2 d^2); one of q's label past a boundary costs more than
- * that boundary. Gives up (false) past `cap` steps, as {@link nearGroup}.
- */
-function nearGroupMasked(
-  lab: usize,
-  src: usize,
-  dst: usize,
-  step: usize,
-  len: i32,
-  blackBorder: bool,
-  root: bool,
-  cap: i32,
-): bool {
-  const first = v128.load(scost + 16);
-  for (let q = 0; q < len; q++) {
-    const pq = <usize>q * step;
-    let best = v128.load(src + pq);
-    if (v128.any_true(f32x4.lt(first, best))) {
-      const lq = v128.load(lab + pq);
-      for (let d = 1; ; d++) {
-        const cost = v128.load(scost + ((<usize>d) << 4));
-        if (!v128.any_true(f32x4.lt(cost, best))) break;
-        if (d > cap) return false;
-        const lo = q - d;
-        const hi = q + d;
-        if (lo >= 0) {
-          const p = pq - <usize>d * step;
-          const same = i32x4.eq(v128.load(lab + p), lq);
-          best = f32x4.min(best, f32x4.add(v128.and(v128.load(src + p), same), cost));
-        } else if (lo === -1 && blackBorder) {
-          best = f32x4.min(best, cost);
-        }
-        if (hi < len) {
-          const p = pq + <usize>d * step;
-          const same = i32x4.eq(v128.load(lab + p), lq);
-          best = f32x4.min(best, f32x4.add(v128.and(v128.load(src + p), same), cost));
-        } else if (hi === len && blackBorder) {
-          best = f32x4.min(best, cost);
-        }
-        if (lo < -1 && hi > len) break;
-      }
-    }
-    v128.store(dst + pq, root ? f32x4.sqrt(best) : best);
-  }
-  return true;
-}
+/** The most steps the SIMD direct search may take (the size of its cost tables). */
+export const MAX_CAP: i32 = 64;
 
-/** Scratch of the envelope, laid out by {@link setScratch}. */
+/** Scratch of the line path and the cost tables, laid out by {@link setScratch}. */
 let sv: usize = 0; // i32 vertex positions
 let sfv: usize = 0; // f64 values at the vertices
 let scv: usize = 0; // f64 vertex heights fv + w2 v^2
 let szn: usize = 0; // f64 intersection numerators
 let szd: usize = 0; // f64 intersection denominators
 let sg: usize = 0; // f64 direct-search results of one run
-let tile: usize = 0; // four lines of labels, then four of values (see across)
-let sdr: usize = 0; // i32x4 run distances above each voxel of a group (see nearGroup)
-let scost: usize = 0; // f32x4 w2 d^2 for d = 0..MAX_CAP + 1 (see nearGroup)
+let tile: usize = 0; // four lines of labels, then four of values (see linesAcross)
+let costY: usize = 0; // f32x4 wy2 d^2 for d = 0..MAX_CAP + 1
+let costZ: usize = 0; // f32x4 wz2 d^2 for d = 0..MAX_CAP + 1
+let xl: usize = 0; // i32x4 labels of four rows, transposed (see passX4)
+let xd: usize = 0; // i32x4 then f32x4 run distances and values of four rows (see passX4)
 
-/** Bytes of scratch that lines of up to `maxLen` voxels need. */
-export function scratchBytes(maxLen: i32): usize {
-  return setScratch(0, maxLen);
+/** Bytes of scratch that rows of `sx` voxels and lines of up to `maxLen` voxels need. */
+export function scratchBytes(sx: i32, maxLen: i32): usize {
+  return setScratch(0, sx, maxLen);
 }
 
-/** Lays out the scratch for lines of up to `maxLen` voxels from `at`; returns its size in bytes. */
-export function setScratch(at: usize, maxLen: i32): usize {
+/**
+ * Lays out the scratch for rows of `sx` voxels and lines of up to `maxLen`
+ * voxels from `at`; returns its size in bytes.
+ */
+export function setScratch(at: usize, sx: i32, maxLen: i32): usize {
   const n = <usize>maxLen + 3;
   sv = at;
   sfv = sv + (n << 3);
@@ -222,9 +234,23 @@ export function setScratch(at: usize, maxLen: i32): usize {
   sg = szd + (n << 3);
   tile = sg + (n << 3);
   const stride = (((<usize>maxLen) << 2) + 15) & ~(<usize>15);
-  sdr = tile + 8 * stride;
-  scost = sdr + (n << 4);
-  return scost + ((<usize>(MAX_CAP + 2)) << 4) - at;
+  costY = tile + 8 * stride;
+  costZ = costY + ((<usize>(MAX_CAP + 2)) << 4);
+  xl = costZ + ((<usize>(MAX_CAP + 2)) << 4);
+  xd = xl + ((<usize>sx) << 4);
+  return xd + ((<usize>sx) << 4) - at;
+}
+
+/**
+ * Fills the cost tables: w2 d^2 (rounded to float32, exact where the SIMD
+ * searches run) for d = 0..MAX_CAP + 1, each in four lanes.
+ */
+export function setCosts(wy2: f64, wz2: f64): void {
+  for (let d = 0; d <= MAX_CAP + 1; d++) {
+    const dd = <f64>d * <f64>d;
+    v128.store(costY + ((<usize>d) << 4), f32x4.splat(<f32>(wy2 * dd)));
+    v128.store(costZ + ((<usize>d) << 4), f32x4.splat(<f32>(wz2 * dd)));
+  }
 }
 
 function fAt(p: usize): f64 {
@@ -457,14 +483,11 @@ function scatter(tile: usize, stride: usize, len: i32, dst: usize, step: usize):
 
 /**
  * `count` adjacent lines (columns 4 bytes apart) of `len` voxels `step`
- * bytes apart, from `src` to `dst`, four at a time. Each group first tries
- * the SIMD direct search (when `cap` > 0: w2 k^2 exact in float32); a group
- * that needs more than `cap` steps is gathered into contiguous lines of the
- * tile, transformed line by line there and scattered back. `masked` picks
- * the search with a label test per step (for passes whose searches are
- * mostly empty: the z pass) over the one bounded by boundary sweeps.
+ * bytes apart, from `src` to `dst` (which may be `src`), by the line path:
+ * four at a time gathered into contiguous lines of the tile, transformed
+ * there and scattered back. For axes whose w2 k^2 is not exact in float32.
  */
-function across(
+function linesAcross(
   lab: usize,
   src: usize,
   dst: usize,
@@ -474,27 +497,13 @@ function across(
   w2: f64,
   blackBorder: bool,
   root: bool,
-  cap: i32,
-  masked: bool,
 ): void {
-  if (cap > MAX_CAP) cap = MAX_CAP;
-  for (let d = 0; d <= cap + 1; d++) {
-    v128.store(scost + ((<usize>d) << 4), f32x4.splat(<f32>(w2 * <f64>d * <f64>d)));
-  }
   const stride = (((<usize>len) << 2) + 15) & ~(<usize>15);
   const tileLab = tile;
   const tileVal = tile + 4 * stride;
   let c = 0;
   for (; c + 4 <= count; c += 4) {
     const off = (<usize>c) << 2;
-    const done =
-      cap > 0 &&
-      (masked
-        ? nearGroupMasked(lab + off, src + off, dst + off, step, len, blackBorder, root, cap)
-        : nearGroup(lab + off, src + off, dst + off, step, len, blackBorder, root, cap));
-    if (done) {
-      continue;
-    }
     gather(lab + off, step, len, tileLab, stride);
     gather(src + off, step, len, tileVal, stride);
     for (let k: usize = 0; k < 4; k++) {
@@ -518,6 +527,298 @@ function across(
 }
 
 /**
+ * One plane's x and y passes: labels `lab` (sx x sy) to `mid` (squared
+ * distances within the plane). The x pass writes `f`, which has `capY`
+ * rows of +infinity above and below it (laid out by the caller), so the y
+ * search reads past the plane's edges without tests. `dr` (sx x sy int32)
+ * and `dl` (sx int32) hold the run distances to the nearest y boundary
+ * above and below; `flags` (sx int32) marks the columns that take the line
+ * path. Returns a bound on the plane's largest value, which tells
+ * {@link prepareZ} whether any z search could need more than its cap.
+ *
+ * The y pass runs row by row over groups of four columns (SIMD lanes), the
+ * rows y +- d contiguous in memory. w2 times the nearer y boundary's
+ * distance squared bounds each voxel's result; then, for growing d while
+ * w2 d^2 is below some lane's best, min(f[y - d], f[y + d]) + w2 d^2
+ * competes. That needs no label test: a voxel at or beyond the nearest
+ * boundary costs at least w2 d^2, which is no less than the bound. The sums
+ * are float32: this runs only where every w2 k^2 along y is exact in
+ * float32 (`capY` > 0), so each stored value is rounded once, as the
+ * reference's float64 sum stored as float32 (rounding is monotone, so the
+ * min of two rounded sums is the rounded min). Lanes that would need more
+ * than `capY` steps (among them every column without a boundary) flag their
+ * column, and flagged columns, the last sx mod 4 columns and every column
+ * when `capY` is 0 take the line path.
+ */
+export function planeXY(
+  lab: usize,
+  f: usize,
+  dr: usize,
+  dl: usize,
+  flags: usize,
+  list: usize,
+  mid: usize,
+  sx: i32,
+  sy: i32,
+  wx2: f64,
+  wy2: f64,
+  blackBorder: bool,
+  exactX: bool,
+  capY: i32,
+): f32 {
+  let top = f32x4.splat(0);
+  if (exactX && sx >= 4) passX4(lab, f, sx, sy, wx2, blackBorder);
+  else passX(lab, f, sx, sy, wx2, blackBorder, exactX);
+  const rb = (<usize>sx) << 2;
+  const sx4 = capY > 0 ? sx & ~3 : 0;
+  const cap = capY > MAX_CAP ? MAX_CAP : capY;
+  if (sx4 > 0) {
+    const edge = i32x4.splat(blackBorder ? 1 : FAR);
+    const one = i32x4.splat(1);
+    // Backward: distance to the boundary above.
+    const last = <usize>(sy - 1) * rb;
+    for (let x = 0; x < sx4; x += 4) v128.store(dr + last + ((<usize>x) << 2), edge);
+    for (let y = sy - 2; y >= 0; y--) {
+      const row = <usize>y * rb;
+      for (let x = 0; x < sx4; x += 4) {
+        const p = row + ((<usize>x) << 2);
+        const same = i32x4.eq(v128.load(lab + p), v128.load(lab + p + rb));
+        v128.store(dr + p, i32x4.add(v128.and(v128.load(dr + p + rb), same), one));
+      }
+    }
+    const w2v = v128.load(costY + 16);
+    for (let x = 0; x < sx4; x += 4) {
+      v128.store(dl + ((<usize>x) << 2), edge);
+      v128.store(flags + ((<usize>x) << 2), i32x4.splat(0));
+    }
+    const first = v128.load(costY + 16);
+    const second = v128.load(costY + 32);
+    for (let y = 0; y < sy; y++) {
+      const row = <usize>y * rb;
+      // Each group's bound, own value and first step; the groups some lane
+      // of which the second step could improve go to the list.
+      let n = 0;
+      for (let x = 0; x < sx4; x += 4) {
+        const xo = (<usize>x) << 2;
+        const p = row + xo;
+        let dlv = v128.load(dl + xo);
+        if (y > 0) {
+          const same = i32x4.eq(v128.load(lab + p), v128.load(lab + p - rb));
+          dlv = i32x4.add(v128.and(dlv, same), one);
+          v128.store(dl + xo, dlv);
+        }
+        const mf = f32x4.convert_i32x4_s(i32x4.min_s(dlv, v128.load(dr + p)));
+        const at = f + p;
+        let best = f32x4.pmin(v128.load(at), f32x4.mul(f32x4.mul(mf, mf), w2v));
+        // The first step for every group: most need it.
+        const near = f32x4.pmin(v128.load(at - rb), v128.load(at + rb));
+        best = f32x4.pmin(best, f32x4.add(near, first));
+        v128.store(mid + p, best);
+        top = f32x4.pmax(top, best);
+        store<u32>(list + ((<usize>n) << 2), <u32>p);
+        n += i32(v128.any_true(f32x4.lt(second, best)));
+      }
+      // Step d for every group still on the list, which keeps those whose
+      // next step could still improve a lane: no branch per group.
+      // Two steps per sweep of the list (a step beyond a group's need finds
+      // nothing lower: genuine candidates, or ones past the bound).
+      for (let d = 2; n > 0; ) {
+        const cost = v128.load(costY + ((<usize>d) << 4));
+        if (d > cap) {
+          for (let k = 0; k < n; k++) {
+            const p = <usize>load<u32>(list + ((<usize>k) << 2));
+            const at = flags + p - row;
+            v128.store(at, v128.or(v128.load(at), f32x4.lt(cost, v128.load(mid + p))));
+          }
+          break;
+        }
+        const two = d < cap;
+        const cost2 = v128.load(costY + ((<usize>(d + 1)) << 4));
+        const nextD = two ? d + 2 : d + 1;
+        const next = v128.load(costY + ((<usize>nextD) << 4));
+        const off = <usize>d * rb;
+        const off2 = two ? off + rb : off;
+        let m = 0;
+        for (let k = 0; k < n; k++) {
+          const p = <usize>load<u32>(list + ((<usize>k) << 2));
+          const at = f + p;
+          const cand = f32x4.add(f32x4.pmin(v128.load(at - off), v128.load(at + off)), cost);
+          const cand2 = f32x4.add(f32x4.pmin(v128.load(at - off2), v128.load(at + off2)), cost2);
+          const best = f32x4.pmin(v128.load(mid + p), f32x4.pmin(cand, cand2));
+          v128.store(mid + p, best);
+          store<u32>(list + ((<usize>m) << 2), <u32>p);
+          m += i32(v128.any_true(f32x4.lt(next, best)));
+        }
+        n = m;
+        d = nextD;
+      }
+    }
+  }
+  // The line path: flagged columns and the rest.
+  for (let x = 0; x < sx; x++) {
+    const xo = (<usize>x) << 2;
+    if (x < sx4 && load<i32>(flags + xo) === 0) continue;
+    line(lab + xo, f + xo, mid + xo, rb, sy, wy2, blackBorder, false);
+    for (let y = 0; y < sy; y++) top = f32x4.pmax(top, f32x4.splat(load<f32>(mid + <usize>y * rb + xo)));
+  }
+  const a = f32x4.pmax(top, i32x4.shuffle(top, top, 2, 3, 0, 1));
+  const b = f32x4.pmax(a, i32x4.shuffle(a, a, 1, 0, 3, 2));
+  return f32x4.extract_lane(b, 0);
+}
+
+/**
+ * Before the z pass: the (x, y) columns whose search could need more than
+ * `capZ` steps (a value in the column beyond w2 (capZ + 1)^2, which includes
+ * infinite ones), the last sxy mod 4 columns, and every column when `capZ`
+ * is 0 are transformed along z in place in `mid` by the line path. `top`
+ * bounds every value (the largest that {@link planeXY} returned): when it
+ * is within the limit, only the last columns are. Otherwise `maxp` gets each
+ * column's largest value, and -1 for the columns transformed here, so that
+ * {@link planeZ} only copies them. Returns how many of the first sxy - sxy
+ * mod 4 columns it transformed (if any, planeZ must read maxp).
+ */
+export function prepareZ(
+  lab: usize,
+  mid: usize,
+  maxp: usize,
+  sxy: i32,
+  sz: i32,
+  wz2: f64,
+  blackBorder: bool,
+  capZ: i32,
+  top: f32,
+): i32 {
+  const pb = (<usize>sxy) << 2;
+  if (capZ <= 0) {
+    linesAcross(lab, mid, mid, sxy, pb, sz, wz2, blackBorder, false);
+    for (let i = 0; i < sxy; i++) store<f32>(maxp + ((<usize>i) << 2), -1);
+    return sxy;
+  }
+  const cap = capZ > MAX_CAP ? MAX_CAP : capZ;
+  const limit = load<f32>(costZ + ((<usize>(cap + 1)) << 4));
+  const sxy4 = sxy & ~3;
+  for (let i = sxy4; i < sxy; i++) {
+    const o = (<usize>i) << 2;
+    line(lab + o, mid + o, mid + o, pb, sz, wz2, blackBorder, false);
+  }
+  if (!(top > limit)) return 0;
+  memory.copy(maxp, mid, (<usize>sxy4) << 2);
+  for (let z = 1; z < sz; z++) {
+    const plane = mid + <usize>z * pb;
+    for (let i = 0; i < sxy4; i += 4) {
+      const o = (<usize>i) << 2;
+      v128.store(maxp + o, f32x4.pmax(v128.load(maxp + o), v128.load(plane + o)));
+    }
+  }
+  let count = 0;
+  for (let i = 0; i < sxy4; i++) {
+    const o = (<usize>i) << 2;
+    if (!(load<f32>(maxp + o) > limit)) continue;
+    line(lab + o, mid + o, mid + o, pb, sz, wz2, blackBorder, false);
+    store<f32>(maxp + o, -1);
+    count++;
+  }
+  return count;
+}
+
+/**
+ * Plane `z` of the z pass: `mid` (all planes, after {@link prepareZ}) to
+ * `dst` (one plane), square roots unless `squared`. Four (x, y) columns at a
+ * time (SIMD lanes). A first sweep over the plane writes every group's own
+ * value and lists the groups some lane of which one step could improve (at
+ * 4x4x40 nm few: a voxel far from boundaries within its plane); then step d
+ * runs over the listed groups, which keeps those whose next step could still
+ * improve a lane, as in {@link planeXY}. The search tests the neighbour's
+ * label at each step: another label is a boundary (0 plus w2 d^2); one of
+ * q's label beyond a boundary costs more than that boundary. `list` (sxy / 4
+ * int32) and `best` (sxy float32) are working memory. {@link prepareZ} left
+ * only columns that finish within the cap; lanes of columns it transformed
+ * (maxp < 0) keep their value. `anyDone`: whether there are such columns
+ * (what prepareZ returned); if not, maxp is not read.
+ */
+export function planeZ(
+  lab: usize,
+  mid: usize,
+  maxp: usize,
+  dst: usize,
+  list: usize,
+  best: usize,
+  z: i32,
+  sxy: i32,
+  sz: i32,
+  blackBorder: bool,
+  squared: bool,
+  anyDone: bool,
+): void {
+  const pb = (<usize>sxy) << 2;
+  const plane = <usize>z * pb;
+  const first = v128.load(costZ + 16);
+  const zero = f32x4.splat(0);
+  const inf = f32x4.splat(Infinity);
+  const sxy4 = sxy & ~3;
+  let n = 0;
+  if (anyDone) {
+    for (let i = 0; i < sxy4; i += 4) {
+      const o = (<usize>i) << 2;
+      const v = v128.load(mid + plane + o);
+      v128.store(dst + o, squared ? v : f32x4.sqrt(v));
+      store<u32>(list + ((<usize>n) << 2), <u32>o);
+      const done = f32x4.lt(v128.load(maxp + o), zero);
+      n += i32(v128.any_true(v128.andnot(f32x4.lt(first, v), done)));
+    }
+  } else {
+    for (let i = 0; i < sxy4; i += 4) {
+      const o = (<usize>i) << 2;
+      const v = v128.load(mid + plane + o);
+      v128.store(dst + o, squared ? v : f32x4.sqrt(v));
+      store<u32>(list + ((<usize>n) << 2), <u32>o);
+      n += i32(v128.any_true(f32x4.lt(first, v)));
+    }
+  }
+  for (let d = 1; n > 0; d++) {
+    const lo = z - d;
+    const hi = z + d;
+    if (lo < -1 && hi > sz) break;
+    const cost = v128.load(costZ + ((<usize>d) << 4));
+    const next = v128.load(costZ + ((<usize>(d + 1)) << 4));
+    // Past a black border's edge the outside is a boundary d steps away.
+    const edge = (lo === -1 || hi === sz) && blackBorder ? cost : inf;
+    const below = lo >= 0;
+    const above = hi < sz;
+    const off = <usize>d * pb;
+    let m = 0;
+    for (let k = 0; k < n; k++) {
+      const o = <usize>load<u32>(list + ((<usize>k) << 2));
+      const p = plane + o;
+      const lq = v128.load(lab + p);
+      let cand = edge;
+      if (below) {
+        const same = i32x4.eq(v128.load(lab + p - off), lq);
+        cand = f32x4.pmin(cand, f32x4.add(v128.and(v128.load(mid + p - off), same), cost));
+      }
+      if (above) {
+        const same = i32x4.eq(v128.load(lab + p + off), lq);
+        cand = f32x4.pmin(cand, f32x4.add(v128.and(v128.load(mid + p + off), same), cost));
+      }
+      const done = anyDone ? f32x4.lt(v128.load(maxp + o), zero) : zero;
+      // Best so far: the plane's own value before the first step.
+      const was = v128.load(d === 1 ? mid + p : best + o);
+      const b = v128.bitselect(was, f32x4.pmin(was, cand), done);
+      v128.store(best + o, b);
+      v128.store(dst + o, squared ? b : f32x4.sqrt(b));
+      store<u32>(list + ((<usize>m) << 2), <u32>o);
+      m += i32(v128.any_true(v128.andnot(f32x4.lt(next, b), done)));
+    }
+    n = m;
+  }
+  for (let i = sxy4; i < sxy; i++) {
+    const o = (<usize>i) << 2;
+    const v = load<f32>(mid + plane + o);
+    store<f32>(dst + o, squared ? v : Mathf.sqrt(v));
+  }
+}
+
+/**
  * 64-bit labels (`n` little-endian words at `src`) to their low words at
  * `dst`, which keeps them distinct and 0 at 0 when every high word is the
  * same and, if that word is not 0, no low word is 0. Returns 1 if so, 0 if
@@ -535,78 +836,4 @@ export function narrow64(src: usize, dst: usize, n: i32): i32 {
     store<u32>(dst + ((<usize>i) << 2), lo);
   }
   return hi !== 0 && lowZero ? 0 : 1;
-}
-
-/**
- * The whole transform: `lab` (uint32 labels) to `out` (float32), with
- * `mid` (the x and y passes' result, sx*sy*sz floats) and `plane` (one
- * plane's x pass, sx*sy floats) as working memory; {@link setScratch} must
- * have been called for lines of max(sy, sz) voxels. `exactX`: w2 k^2 along
- * x is exact in float32 for every k up to sx + 1 (SIMD x pass); `capY` /
- * `capZ`: the direct search's step limit along y and z (at most MAX_CAP), 0
- * where w2 k^2 is not exact in float32 (line path only).
- */
-export function distanceTransform(
-  lab: usize,
-  out: usize,
-  mid: usize,
-  plane: usize,
-  sx: i32,
-  sy: i32,
-  sz: i32,
-  wx2: f64,
-  wy2: f64,
-  wz2: f64,
-  blackBorder: bool,
-  squared: bool,
-  exactX: bool,
-  capY: i32,
-  capZ: i32,
-): void {
-  passesXY(lab, mid, plane, sx, sy, sz, wx2, wy2, blackBorder, exactX, capY);
-  passZ(lab, mid, out, sx, sy, sz, wz2, blackBorder, squared, capZ);
-}
-
-/** The x and y passes, plane by plane (`lab` to `mid`, through `plane`). */
-export function passesXY(
-  lab: usize,
-  mid: usize,
-  plane: usize,
-  sx: i32,
-  sy: i32,
-  sz: i32,
-  wx2: f64,
-  wy2: f64,
-  blackBorder: bool,
-  exactX: bool,
-  capY: i32,
-): void {
-  const rowBytes = (<usize>sx) << 2;
-  const planeBytes = rowBytes * <usize>sy;
-  for (let z = 0; z < sz; z++) {
-    const off = <usize>z * planeBytes;
-    passX(lab + off, plane, sx, sy, wx2, blackBorder, exactX);
-    across(lab + off, plane, mid + off, sx, rowBytes, sy, wy2, blackBorder, false, capY, false);
-  }
-}
-
-/** The z pass, row by row (`mid` to `out`), with the square roots unless `squared`. */
-export function passZ(
-  lab: usize,
-  mid: usize,
-  out: usize,
-  sx: i32,
-  sy: i32,
-  sz: i32,
-  wz2: f64,
-  blackBorder: bool,
-  squared: bool,
-  capZ: i32,
-): void {
-  const rowBytes = (<usize>sx) << 2;
-  const planeBytes = rowBytes * <usize>sy;
-  for (let y = 0; y < sy; y++) {
-    const off = <usize>y * rowBytes;
-    across(lab + off, mid + off, out + off, sx, planeBytes, sz, wz2, blackBorder, !squared, capZ, true);
-  }
 }

@@ -10,9 +10,10 @@
  * falls back to the JavaScript kernel otherwise), so they order as int32.
  *
  * Per voxel: `sag` (one byte: bits 0..5 the edges towards -x, -y, -z, +x,
- * +y, +z, bit 6 queued) and `labels` (uint32, first the union-find parents,
+ * +y, +z, bit 6 queued) and `labels` (uint32, first provisional labels,
  * then the basin ids); the plateau search's queue is a region the driver
- * reserves but only the search touches, as far as it goes. Everything else
+ * reserves but only the search touches, as far as it goes, and then holds
+ * the provisional labels' union-find. Everything else
  * (histograms, the region graph, the merge's union-find) comes from a bump
  * allocator above the driver's layout.
  */
@@ -28,6 +29,8 @@ let labels: usize = 0;
 let queue: usize = 0;
 let sizes: usize = 0;
 let lowRow: usize = 0;
+/** 4 * x zero bytes: the row before the volume's first row or slice. */
+let zeroRow: usize = 0;
 /** Step (in voxels) of each direction 0..5, and of each single edge bit. */
 let steps: usize = 0;
 let stepOfBit: usize = 0;
@@ -85,6 +88,8 @@ export function setup(
   store<i32>(steps, 1, 12);
   store<i32>(steps, x, 16);
   store<i32>(steps, x * y, 20);
+  zeroRow = alloc((<usize>x) << 2);
+  memory.fill(zeroRow, 0, (<usize>x) << 2);
   stepOfBit = alloc(64 * 4);
   for (let d = 0; d < 6; d++)
     store<i32>(stepOfBit + (((<usize>1) << d) << 2), load<i32>(steps + (d << 2)));
@@ -179,8 +184,8 @@ export function histLow(src: usize, count: i32, slots: usize, low: usize): void 
 
 /**
  * {@link histLow} when at most four buckets are wanted (`w0..w3`, -1 for
- * none): four values at a time are compared with them, and only a match
- * takes the table.
+ * none): sixteen values at a time are compared with them, and only the
+ * values that match are counted, one by one.
  */
 export function histLowFew(
   src: usize,
@@ -197,15 +202,30 @@ export function histLowFew(
   const c = i32x4.splat(w2);
   const d = i32x4.splat(w3);
   let i = 0;
-  for (; i + 4 <= count; i += 4) {
-    const t = i32x4.shr_u(v128.load(src + ((<usize>i) << 2)), 16);
-    const hit = v128.or(
-      v128.or(i32x4.eq(t, a), i32x4.eq(t, b)),
-      v128.or(i32x4.eq(t, c), i32x4.eq(t, d)),
-    );
-    if (v128.any_true(hit)) histLow(src + ((<usize>i) << 2), 4, slots, low);
+  for (; i + 16 <= count; i += 16) {
+    const p = src + ((<usize>i) << 2);
+    let mask =
+      wantedMask(v128.load(p), a, b, c, d) |
+      (wantedMask(v128.load(p, 16), a, b, c, d) << 4) |
+      (wantedMask(v128.load(p, 32), a, b, c, d) << 8) |
+      (wantedMask(v128.load(p, 48), a, b, c, d) << 12);
+    while (mask !== 0) {
+      const v = load<u32>(p + ((<usize>ctz<i32>(mask)) << 2));
+      mask &= mask - 1;
+      const j = load<i32>(slots + ((<usize>(v >>> 16)) << 2));
+      const q = low + ((((<usize>j) << 16) + (v & 0xffff)) << 2);
+      store<u32>(q, load<u32>(q) + 1);
+    }
   }
   histLow(src + ((<usize>i) << 2), count - i, slots, low);
+}
+
+/** Bits 0..3: which of the four values `v` have top 16 bits among `a`, `b`, `c`, `d`. */
+@inline function wantedMask(v: v128, a: v128, b: v128, c: v128, d: v128): i32 {
+  const t = i32x4.shr_u(v, 16);
+  return i32x4.bitmask(
+    v128.or(v128.or(i32x4.eq(t, a), i32x4.eq(t, b)), v128.or(i32x4.eq(t, c), i32x4.eq(t, d))),
+  );
 }
 
 /** Allocates `bytes` zeroed bytes for the driver (slot tables and low counts). */
@@ -393,9 +413,6 @@ export function ascentSlice(z: i32, c0: usize, c1: usize, c2: usize, c2next: usi
 // ---------------------------------------------------------------------------
 // Plateaus and basins.
 
-let basinTotal: i32 = 0;
-let background: i32 = 0;
-
 function stepOf(d: i32): i32 {
   return load<i32>(steps + ((<usize>d) << 2));
 }
@@ -419,8 +436,10 @@ let tail: i32 = 0;
 
 /**
  * Queues the plateau exits among voxels `from..to` (the seeding scan of the
- * JavaScript `dividePlateaus`, called over the volume in order); voxels with
- * fewer than two edges are skipped sixteen at a time.
+ * JavaScript `dividePlateaus`, called over the volume in order). Sixteen
+ * voxels at a time: those with two edges or more, and an edge whose far end
+ * has no edge back, are queued in order. Near the first and last slice,
+ * where a neighbour's byte may lie outside the volume, one by one.
  */
 export function plateauSeeds(from: i32, to: i32): void {
   if (from === 0) {
@@ -430,9 +449,38 @@ export function plateauSeeds(from: i32, to: i32): void {
   let t = tail;
   let idx = from;
   const one = i8x16.splat(1);
+  const inner = sxy * (sz - 1) - 16;
   for (; idx + 16 <= to; idx += 16) {
-    const v = v128.load(sag + idx);
+    const p = sag + idx;
+    const v = v128.load(p);
     let mask = i8x16.bitmask(i8x16.gt_u(i8x16.popcnt(v), one));
+    if (mask === 0) continue;
+    if (idx >= sxy && idx <= inner) {
+      const sx1 = <usize>sx;
+      const sxy1 = <usize>sxy;
+      const exit = v128.or(
+        v128.or(
+          v128.or(
+            oneWay(v, v128.load(p - 1), 1, 8),
+            oneWay(v, v128.load(p - sx1), 2, 16),
+          ),
+          v128.or(
+            oneWay(v, v128.load(p - sxy1), 4, 32),
+            oneWay(v, v128.load(p + 1), 8, 1),
+          ),
+        ),
+        v128.or(oneWay(v, v128.load(p + sx1), 16, 2), oneWay(v, v128.load(p + sxy1), 32, 4)),
+      );
+      mask &= i8x16.bitmask(exit);
+      while (mask !== 0) {
+        const j = idx + ctz<i32>(mask);
+        mask &= mask - 1;
+        store<u8>(sag + j, load<u8>(sag + j) | QUEUED);
+        store<i32>(queue + ((<usize>t) << 2), j);
+        t++;
+      }
+      continue;
+    }
     while (mask !== 0) {
       const j = ctz<i32>(mask);
       mask &= mask - 1;
@@ -444,6 +492,15 @@ export function plateauSeeds(from: i32, to: i32): void {
     if (s !== 0 && (s & (s - 1)) !== 0) t = seedPlateau(idx, s, t);
   }
   tail = t;
+}
+
+/** Lanes of `v` with edge bit `bit` whose neighbour that way (`far`) lacks the edge back (`back`). */
+@inline function oneWay(v: v128, far: v128, bit: u8, back: u8): v128 {
+  const zero = i8x16.splat(0);
+  return v128.andnot(
+    v128.not(i8x16.eq(v128.and(v, i8x16.splat(bit)), zero)),
+    v128.not(i8x16.eq(v128.and(far, i8x16.splat(back)), zero)),
+  );
 }
 
 /**
@@ -481,137 +538,222 @@ export function plateauSearch(budget: i32): i32 {
   return h >= t ? 1 : 0;
 }
 
-/** Root of `x` in the union-find forest at `labels` (path halving); parents never exceed their child. */
-function findVoxel(x: i32): i32 {
-  let p = load<i32>(labels + ((<usize>x) << 2));
-  while (p !== x) {
-    const gp = load<i32>(labels + ((<usize>p) << 2));
-    store<i32>(labels + ((<usize>x) << 2), gp);
-    x = gp;
-    p = load<i32>(labels + ((<usize>x) << 2));
-  }
-  return x;
-}
-
-/** Joins the sets of voxels `a` and `b` under the smaller root. */
-function unionRoots(a: i32, b: i32): void {
-  const ra = findVoxel(a);
-  const rb = findVoxel(b);
-  const r = min<i32>(ra, rb);
-  store<i32>(labels + ((<usize>max<i32>(ra, rb)) << 2), r);
-  // Both ends then point at the root: later searches from them are short.
-  store<i32>(labels + ((<usize>a) << 2), r);
-  store<i32>(labels + ((<usize>b) << 2), r);
-}
-
 /*
  * Basins of attraction. The JavaScript `findBasins` searches from each
  * unassigned voxel for an assigned one, which jumps ahead of the scan through
  * memory not read yet. After the plateaus are divided every voxel has either
  * one edge or only edges within its maximal plateau, so its basin is the set
- * of voxels its edges connect it to: a union-find over the edges, with the
- * labels' memory as the parent array and every parent smaller than its
- * child, finds the same sets scanning forwards; a second pass numbers each
- * set at its smallest voxel (its root, the first voxel the scan meets),
- * which is the JavaScript order.
+ * of voxels its edges connect it to, edges taken both ways: the connected
+ * components of that graph, found as connected-component labelling does.
+ * One scan gives each voxel a provisional label: the label of a voxel before
+ * it (towards -x, -y, -z) that an edge joins it to, either way, or a new one;
+ * where two such neighbours carry different labels, the labels' sets are
+ * joined (a union-find over labels, much smaller than the volume and used in
+ * the order the scan made them). A set's smallest label was made at its
+ * first voxel, so numbering the sets' roots in increasing order numbers the
+ * basins in scan order of their first voxel, which is the JavaScript order.
+ * The provisional labels live in `labels`; their union-find in the plateau
+ * queue's memory, free by then.
  */
 
-/** Makes voxels `from..to` their own parents. */
-export function basinsInit(from: i32, to: i32): void {
-  for (let idx = from; idx < to; idx++) store<i32>(labels + ((<usize>idx) << 2), idx);
+let labelTotal: u32 = 0;
+let eq: usize = 0;
+
+/** Root of provisional label `x` (path halving); a parent is always smaller than its child. */
+function findLabel(x: u32): u32 {
+  let p = load<u32>(eq + ((<usize>x) << 2));
+  while (p !== x) {
+    const g = load<u32>(eq + ((<usize>p) << 2));
+    store<u32>(eq + ((<usize>x) << 2), g);
+    x = g;
+    p = load<u32>(eq + ((<usize>x) << 2));
+  }
+  return x;
 }
 
-/** Joins voxels `from..to` with the ends of their edges (voxels up to one slice on must be initialised). */
-export function basinsUnion(from: i32, to: i32): void {
-  for (let idx = from; idx < to; idx++) {
-    const s = <u32>load<u8>(sag + idx);
-    if (s === 0) continue;
-    if ((s & (s - 1)) === 0) {
-      // One edge: when the larger end is still a root it hangs under the
-      // smaller voxel itself, not under its root, so the numbering pass
-      // mostly reads a neighbour's label, not one far back in memory.
-      const him = idx + load<i32>(stepOfBit + ((<usize>s) << 2));
-      const lo = min<i32>(idx, him);
-      const hi = max<i32>(idx, him);
-      const ph = labels + ((<usize>hi) << 2);
-      if (load<i32>(ph) === hi) store<i32>(ph, lo);
-      else unionRoots(idx, him);
-      continue;
-    }
-    // Two edges or more: a maximal plateau, whose edges all go both ways, so
-    // the edges towards -x, -y, -z suffice (the others are met from their
-    // far end). The voxel joins its neighbours' root, not the neighbour, so
-    // that the searches through a plateau stay short.
-    if ((s & 7) === 0) continue;
-    let r = findVoxel(idx);
-    for (let d = 0; d < 3; d++) {
-      if ((s & (1 << d)) === 0) continue;
-      const rb = findVoxel(idx + stepOf(d));
-      if (rb < r) {
-        store<i32>(labels + ((<usize>r) << 2), rb);
-        r = rb;
-      } else if (r < rb) {
-        store<i32>(labels + ((<usize>rb) << 2), r);
-      }
-    }
-    if (r !== idx) store<i32>(labels + ((<usize>idx) << 2), r);
+/** Joins the sets of labels `a` and `b` (both not 0) and returns the joined set's root. */
+function joinLabels(a: u32, b: u32): u32 {
+  const ra = findLabel(a);
+  const rb = findLabel(b);
+  if (ra < rb) {
+    store<u32>(eq + ((<usize>rb) << 2), ra);
+    return ra;
   }
+  if (rb < ra) store<u32>(eq + ((<usize>ra) << 2), rb);
+  return rb;
 }
 
 /**
- * Numbers voxels `from..to` (called over the volume in order): a root takes
- * the next id, another voxel its parent's; sizes at `sizes` (uint32, id -
- * 1).
+ * The root of the joined sets of labels `a`, `b`, `c` (0 for none; at least
+ * two differ).
  */
-function numberRange(from: i32, to: i32): void {
-  let count = basinTotal;
-  let bg = background;
-  for (let idx = from; idx < to; idx++) {
-    const p = labels + ((<usize>idx) << 2);
-    if (load<u8>(sag + idx) === 0) {
-      store<u32>(p, 0);
-      bg++;
-      continue;
+function joinThree(a: u32, b: u32, c: u32): u32 {
+  let r = a;
+  if (b !== 0) r = r === 0 ? b : joinLabels(r, b);
+  if (c !== 0) r = r === 0 ? c : joinLabels(r, c);
+  return r;
+}
+
+/**
+ * Provisional labels of rows `from..to` (row y + sy * z; called over the
+ * volume in order).
+ */
+export function basinRows(from: i32, to: i32): void {
+  if (from === 0) {
+    labelTotal = 0;
+    eq = queue;
+    store<u32>(eq, 0);
+  }
+  let next = labelTotal;
+  let y = from % sy;
+  let z = from / sy;
+  const rowBytes = (<usize>sx) << 2;
+  const sliceBytes = (<usize>sxy) << 2;
+  for (let row = from; row < to; row++) {
+    const first = <usize>row * <usize>sx;
+    const sr = sag + first;
+    const lr = labels + (first << 2);
+    // Rows before the volume read as a row of voxels without edges.
+    const szr = z > 0 ? sr - <usize>sxy : zeroRow;
+    const lzr = z > 0 ? lr - sliceBytes : zeroRow;
+    if (y > 0) next = basinRow(sr, lr, sr - <usize>sx, lr - rowBytes, szr, lzr, next);
+    else next = basinRow(sr, lr, zeroRow, zeroRow, szr, lzr, next);
+    if (++y === sy) {
+      y = 0;
+      z++;
     }
-    const up = load<i32>(p);
-    let id: u32;
-    if (up === idx) {
-      id = ++count;
-      store<u32>(sizes + ((<usize>(id - 1)) << 2), 1);
-    } else {
-      id = load<u32>(labels + ((<usize>up) << 2));
-      const q = sizes + ((<usize>(id - 1)) << 2);
-      store<u32>(q, load<u32>(q) + 1);
+  }
+  labelTotal = next;
+}
+
+/**
+ * Provisional labels of one row: `sr`/`lr` its edges and labels, `syr`/`lyr`
+ * and `szr`/`lzr` those of the rows before it along y and z; `next` is the
+ * last label made, and the new last label is returned. The common voxel
+ * (one label among its joined neighbours, or none) goes without a branch:
+ * which neighbours an edge joins it to is data the branch predictor cannot
+ * learn. (A function of its own, so that the engine keeps the row's
+ * pointers out of the loop.)
+ */
+function basinRow(
+  sr: usize,
+  lr: usize,
+  syr: usize,
+  lyr: usize,
+  szr: usize,
+  lzr: usize,
+  next: u32,
+): u32 {
+  let prevS: u32 = 0;
+  let prevL: u32 = 0;
+  const e = eq;
+  for (let x = 0; x < sx; x++) {
+    const v = <usize>x;
+    const s = <u32>load<u8>(sr + v);
+    // An edge to the voxel before: its own towards -x, or that voxel's towards +x.
+    const lx = select<u32>(prevL, 0, ((s | (prevS >> 3)) & 1) !== 0);
+    const ly = select<u32>(
+      load<u32>(lyr + (v << 2)),
+      0,
+      ((s | (<u32>load<u8>(syr + v) >> 3)) & 2) !== 0,
+    );
+    const lz = select<u32>(
+      load<u32>(lzr + (v << 2)),
+      0,
+      ((s | (<u32>load<u8>(szr + v) >> 3)) & 4) !== 0,
+    );
+    let m = max<u32>(lx, max<u32>(ly, lz));
+    const one =
+      <u32>((lx === 0) | (lx === m)) &
+      <u32>((ly === 0) | (ly === m)) &
+      <u32>((lz === 0) | (lz === m));
+    if (one === 0) m = joinThree(lx, ly, lz);
+    const fresh = next + 1;
+    store<u32>(e + ((<usize>fresh) << 2), fresh);
+    const isNew = <u32>(m === 0) & <u32>(s !== 0);
+    const l = select<u32>(fresh, m, isNew !== 0);
+    next += isNew;
+    store<u32>(lr + (v << 2), l);
+    prevS = s;
+    prevL = l;
+  }
+  return next;
+}
+
+/**
+ * Turns each provisional label's parent into its basin id (1.. in order of
+ * the roots) and returns the number of basins.
+ */
+export function basinIds(): i32 {
+  let count: u32 = 0;
+  const total = labelTotal;
+  for (let l: u32 = 1; l <= total; l++) {
+    const p = eq + ((<usize>l) << 2);
+    const up = load<u32>(p);
+    store<u32>(p, up === l ? ++count : load<u32>(eq + ((<usize>up) << 2)));
+  }
+  return <i32>count;
+}
+
+/**
+ * Replaces the provisional labels of the row at `lr` by their basin ids and
+ * counts the basins' voxels at `sizes` (uint32, id - 1), a run of equal
+ * labels at a time.
+ */
+function numberRow(lr: usize): void {
+  const ids = eq;
+  const n = sx;
+  let prev: u32 = 0;
+  let id: u32 = 0;
+  let run: u32 = 0;
+  for (let x = 0; x < n; x++) {
+    const p = lr + ((<usize>x) << 2);
+    const l = load<u32>(p);
+    if (l !== prev) {
+      if (id !== 0) addSize(id, run);
+      prev = l;
+      id = load<u32>(ids + ((<usize>l) << 2));
+      run = 0;
     }
     store<u32>(p, id);
+    run++;
   }
-  if (count >= headsCap) growHeads(count);
-  basinTotal = count;
-  background = bg;
+  if (id !== 0) addSize(id, run);
+}
+
+@inline function addSize(id: u32, count: u32): void {
+  const q = sizes + ((<usize>(id - 1)) << 2);
+  store<u32>(q, load<u32>(q) + count);
 }
 
 /**
  * Numbers the basins of slice `z` and adds its faces to the region graph
  * (the JavaScript `basinGraph`), row by row: a voxel's faces towards -x,
  * -y, -z join voxels already numbered. `c0`, `c1`, `c2` are the slice's x,
- * y and z channels. Returns the number of basins so far.
+ * y and z channels; `basins` is the number of basins.
  */
-export function numberSlice(z: i32, c0: usize, c1: usize, c2: usize): i32 {
+export function numberSlice(z: i32, c0: usize, c1: usize, c2: usize, basins: i32): void {
   if (z === 0) {
-    basinTotal = 0;
-    background = 0;
+    memory.fill(sizes, 0, (<usize>basins) << 2);
+    if (basins >= headsCap) growHeads(basins);
   }
+  const rowBytes = (<usize>sx) << 2;
+  const sliceBytes = (<usize>sxy) << 2;
+  const slice = labels + <usize>z * sliceBytes;
   for (let y = 0; y < sy; y++) {
-    const start = z * sxy + y * sx;
-    numberRange(start, start + sx);
-    graphRow(z, y, c0, c1, c2);
+    const r = <usize>y * rowBytes;
+    const lr = slice + r;
+    numberRow(lr);
+    // Rows before the volume read as background.
+    graphRow(
+      lr,
+      y > 0 ? lr - rowBytes : zeroRow,
+      z > 0 ? lr - sliceBytes : zeroRow,
+      c0 + r,
+      c1 + r,
+      c2 + r,
+    );
   }
-  return basinTotal;
-}
-
-/** Voxels without edges. */
-export function backgroundCount(): i32 {
-  return background;
 }
 
 // ---------------------------------------------------------------------------
@@ -624,7 +766,7 @@ export function backgroundCount(): i32 {
 // sit together in memory; a direct-mapped cache of recent pairs in front
 // catches most faces, which come in runs.
 
-const CACHE_BITS = 12;
+const CACHE_BITS = 14;
 let edges: usize = 0;
 let edgeCount: i32 = 0;
 let edgeCap: i32 = 0;
@@ -632,6 +774,10 @@ let edgeCap: i32 = 0;
 let heads: usize = 0;
 let headsCap: i32 = 0;
 let cache: usize = 0;
+/** Entries (edge index, weight) of replaced cache entries not yet folded into the edges. */
+const FOLD_CAP = 1 << 16;
+let foldLog: usize = 0;
+let foldCount: i32 = 0;
 
 /** A cheap hash of a pair for the cache (its top bits are used). */
 function hashPair(a: u32, b: u32): u32 {
@@ -647,6 +793,8 @@ export function graphBegin(expected: i32): void {
   growHeads(4096);
   cache = alloc(16 << CACHE_BITS);
   memory.fill(cache, 0, 16 << CACHE_BITS);
+  foldLog = alloc(8 * FOLD_CAP);
+  foldCount = 0;
 }
 
 /** Makes room in `heads` for basin ids up to `id` (ids appear in increasing order). */
@@ -722,87 +870,134 @@ function edgeIndex(a: u32, b: u32): i32 {
 
 /**
  * Raises edge (s, t)'s weight to `v`. A cache entry holds a, b, the edge
- * index and the weight, written back to the edge when the entry is
- * replaced (and by {@link graphEnd}).
+ * index and the largest weight seen while the entry has held the pair
+ * (from 0: Watershed.jl starts every edge at 0, not at its first affinity),
+ * folded into the edge when the entry is replaced (and by {@link graphEnd}).
+ * The edge's weight is never read on the way in, so a miss waits only for
+ * the pair's index.
  */
-function visit(s: u32, t: u32, v: f32): void {
+@inline function visit(s: u32, t: u32, v: f32): void {
   const a = s < t ? s : t;
   const b = s < t ? t : s;
   const c = cache + ((<usize>(hashPair(a, b) >>> (32 - CACHE_BITS))) << 4);
   if (load<u32>(c) !== a || load<u32>(c, 4) !== b) {
-    const old = load<u32>(c);
-    if (old !== 0) store<f32>(edges + ((<usize>load<i32>(c, 8)) << 4), load<f32>(c, 12), 8);
-    const k = edgeIndex(a, b);
-    store<u32>(c, a);
-    store<u32>(c, b, 4);
-    store<i32>(c, k, 8);
-    store<f32>(c, load<f32>(edges + ((<usize>k) << 4), 8), 12);
+    cacheMiss(c, a, b, v);
+  } else if (v > load<f32>(c, 12)) {
+    store<f32>(c, v, 12);
   }
-  // Watershed.jl starts every edge at 0, not at its first affinity.
-  if (v > load<f32>(c, 12)) store<f32>(c, v, 12);
+}
+
+/** Puts edge (a, b) with weight `v` in cache entry `c` (see {@link visit}). */
+function cacheMiss(c: usize, a: u32, b: u32, v: f32): void {
+  if (load<u32>(c) !== 0) writeBack(c);
+  store<u32>(c, a);
+  store<u32>(c, b, 4);
+  store<i32>(c, edgeIndex(a, b), 8);
+  store<f32>(c, max<f32>(v, 0), 12);
+}
+
+/**
+ * Notes cache entry `c`'s weight for its edge. Folding it in at once would
+ * wait on a read far away in the edges; the log folds a batch of them in a
+ * loop whose reads overlap.
+ */
+function writeBack(c: usize): void {
+  const p = foldLog + ((<usize>foldCount) << 3);
+  store<i32>(p, load<i32>(c, 8));
+  store<f32>(p, load<f32>(c, 12), 4);
+  if (++foldCount === FOLD_CAP) foldWeights();
+}
+
+/** Raises each logged edge's weight to the logged weight, and empties the log. */
+function foldWeights(): void {
+  const count = foldCount;
+  for (let i = 0; i < count; i++) {
+    const p = foldLog + ((<usize>i) << 3);
+    const e = edges + ((<usize>load<i32>(p)) << 4);
+    store<f32>(e, max<f32>(load<f32>(e, 8), load<f32>(p, 4)), 8);
+  }
+  foldCount = 0;
 }
 
 /** Writes the cached weights back to their edges. */
 export function graphEnd(): void {
   for (let j = 0; j < 1 << CACHE_BITS; j++) {
     const c = cache + ((<usize>j) << 4);
-    if (load<u32>(c) !== 0)
-      store<f32>(edges + ((<usize>load<i32>(c, 8)) << 4), load<f32>(c, 12), 8);
+    if (load<u32>(c) !== 0) writeBack(c);
   }
+  foldWeights();
 }
 
-/** Adds the faces of row `y` of slice `z` to the graph (see {@link numberSlice}). */
-function graphRow(z: i32, y: i32, c0: usize, c1: usize, c2: usize): void {
-  const r = y * sx;
-  const row = labels + ((<usize>z * sxy + <usize>r) << 2);
-  const a0 = c0 + ((<usize>r) << 2);
-  const a1 = c1 + ((<usize>r) << 2);
-  const a2 = c2 + ((<usize>r) << 2);
-  if (y === 0 || z === 0) {
-    for (let x = 0; x < sx; x++) facesOf(row, a0, a1, a2, x, y, z);
-    return;
+/**
+ * Adds the faces of a row to the graph (see {@link numberSlice}): `lr` its
+ * basin ids, `ly` and `lz` those of the rows before it along y and z, `a0`,
+ * `a1`, `a2` its affinities. Sixteen voxels at a time are compared with
+ * their three neighbours before, and only voxels with a face between two
+ * basins are visited, in order.
+ */
+function graphRow(lr: usize, ly: usize, lz: usize, a0: usize, a1: usize, a2: usize): void {
+  const n = sx;
+  const s0 = load<u32>(lr);
+  if (s0 !== 0) {
+    facesYZ(s0, load<u32>(ly), load<u32>(lz), a1, a2);
   }
-  facesOf(row, a0, a1, a2, 0, y, z);
   let x = 1;
-  // Runs of four voxels whose faces towards -x, -y, -z all join equal ids
-  // (the inside of a basin) are skipped at once.
-  for (; x + 4 <= sx; x += 4) {
-    const p = row + ((<usize>x) << 2);
-    const v = v128.load(p);
-    const same = v128.and(
-      i32x4.eq(v, v128.load(p - 4)),
-      v128.and(
-        i32x4.eq(v, v128.load(p - ((<usize>sx) << 2))),
-        i32x4.eq(v, v128.load(p - ((<usize>sxy) << 2))),
-      ),
-    );
-    if (i32x4.all_true(same)) continue;
-    facesOf(row, a0, a1, a2, x, y, z);
-    facesOf(row, a0, a1, a2, x + 1, y, z);
-    facesOf(row, a0, a1, a2, x + 2, y, z);
-    facesOf(row, a0, a1, a2, x + 3, y, z);
+  for (; x + 16 <= n; x += 16) {
+    const o = (<usize>x) << 2;
+    let mask =
+      faceMask(lr + o, ly + o, lz + o) |
+      (faceMask(lr + o + 16, ly + o + 16, lz + o + 16) << 4) |
+      (faceMask(lr + o + 32, ly + o + 32, lz + o + 32) << 8) |
+      (faceMask(lr + o + 48, ly + o + 48, lz + o + 48) << 12);
+    while (mask !== 0) {
+      const j = <usize>(x + ctz<i32>(mask));
+      mask &= mask - 1;
+      facesOf(lr, ly, lz, a0, a1, a2, j);
+    }
   }
-  for (; x < sx; x++) facesOf(row, a0, a1, a2, x, y, z);
+  for (; x < n; x++) {
+    if (load<u32>(lr + ((<usize>x) << 2)) !== 0) facesOf(lr, ly, lz, a0, a1, a2, <usize>x);
+  }
 }
 
-/** The faces of voxel `x` of a row towards -x, -y, -z, in that order. */
-function facesOf(row: usize, a0: usize, a1: usize, a2: usize, x: i32, y: i32, z: i32): void {
-  const p = row + ((<usize>x) << 2);
-  const s = load<u32>(p);
-  if (s === 0) return;
-  const o = (<usize>x) << 2;
-  if (x > 0) {
-    const t = load<u32>(p - 4);
-    if (t !== 0 && t !== s) visit(s, t, load<f32>(a0 + o));
-  }
-  if (y > 0) {
-    const t = load<u32>(p - ((<usize>sx) << 2));
-    if (t !== 0 && t !== s) visit(s, t, load<f32>(a1 + o));
-  }
-  if (z > 0) {
-    const t = load<u32>(p - ((<usize>sxy) << 2));
-    if (t !== 0 && t !== s) visit(s, t, load<f32>(a2 + o));
-  }
+/** Bits 0..3: which of the four voxels at `p` have a face between two basins towards -x, -y or -z. */
+@inline function faceMask(p: usize, py: usize, pz: usize): i32 {
+  const s = v128.load(p);
+  const zero = i32x4.splat(0);
+  const tx = v128.load(p - 4);
+  const ty = v128.load(py);
+  const tz = v128.load(pz);
+  const face = v128.or(
+    v128.or(
+      v128.andnot(v128.not(i32x4.eq(tx, zero)), i32x4.eq(tx, s)),
+      v128.andnot(v128.not(i32x4.eq(ty, zero)), i32x4.eq(ty, s)),
+    ),
+    v128.andnot(v128.not(i32x4.eq(tz, zero)), i32x4.eq(tz, s)),
+  );
+  return i32x4.bitmask(v128.andnot(face, i32x4.eq(s, zero)));
+}
+
+/** The faces of voxel `x` (a basin's, x > 0) of a row towards -x, -y, -z, in that order. */
+@inline function facesOf(
+  lr: usize,
+  ly: usize,
+  lz: usize,
+  a0: usize,
+  a1: usize,
+  a2: usize,
+  x: usize,
+): void {
+  const o = x << 2;
+  const s = load<u32>(lr + o);
+  const t = load<u32>(lr + o - 4);
+  if (t !== 0 && t !== s) visit(s, t, load<f32>(a0 + o));
+  facesYZ(s, load<u32>(ly + o), load<u32>(lz + o), a1 + o, a2 + o);
+}
+
+/** Faces of a voxel of basin `s` towards -y and -z, whose voxels there are in basins `ty`, `tz`. */
+@inline function facesYZ(s: u32, ty: u32, tz: u32, a1: usize, a2: usize): void {
+  if (ty !== 0 && ty !== s) visit(s, ty, load<f32>(a1));
+  if (tz !== 0 && tz !== s) visit(s, tz, load<f32>(a2));
 }
 
 /** Number of edges. */

@@ -142,17 +142,10 @@ describe("distanceTransform", () => {
     // Large blobs give runs whose far voxels are many steps from a boundary;
     // a thin wall and strong anisotropy give runs searched directly.
     const shape: [number, number, number] = [24, 20, 7];
-    const [sx, sy, sz] = shape;
-    const labels = new Uint32Array(sx * sy * sz);
-    for (let z = 0; z < sz; z++) {
-      for (let y = 0; y < sy; y++) {
-        for (let x = 0; x < sx; x++) {
-          const i = x + sx * (y + sy * z);
-          const inBlob = (x - 10) ** 2 + (y - 9) ** 2 + 4 * (z - 3) ** 2 < 70;
-          labels[i] = x === 21 ? 0 : inBlob ? 7 : x > 21 ? 3 : 5;
-        }
-      }
-    }
+    const labels = labelsFrom(shape, (x, y, z) => {
+      const inBlob = (x - 10) ** 2 + (y - 9) ** 2 + 4 * (z - 3) ** 2 < 70;
+      return x === 21 ? 0 : inBlob ? 7 : x > 21 ? 3 : 5;
+    });
     for (const anisotropy of [
       [1, 1, 1],
       [4, 4, 40],
@@ -191,6 +184,19 @@ describe("distanceTransform", () => {
     }
   });
 });
+
+/** A uint32 volume whose label at (x, y, z) is `at(x, y, z)`, x fastest. */
+function labelsFrom(
+  [sx, sy, sz]: [number, number, number],
+  at: (x: number, y: number, z: number) => number,
+): Uint32Array {
+  const labels = new Uint32Array(sx * sy * sz);
+  let i = 0;
+  for (let z = 0; z < sz; z++) {
+    for (let y = 0; y < sy; y++) for (let x = 0; x < sx; x++) labels[i++] = at(x, y, z);
+  }
+  return labels;
+}
 
 /** Blocky random labels in [0, nLabels]: runs of more than one voxel along x. */
 function blocky(n: number, nLabels: number, seed: number, zeroShare = 1): Uint32Array {
@@ -276,6 +282,54 @@ describe("distanceTransform in WebAssembly against the JavaScript reference", ()
     const labels = new Uint16Array(9 * 8 * 5).fill(4);
     const got = distanceTransformWasm(labels, [9, 8, 5], [4, 4, 40], false, false);
     expect(Array.from(new Set(got))).toEqual([Number.POSITIVE_INFINITY]);
+  });
+
+  test("columns of one plane mix the SIMD searches and the line path, bit for bit", () => {
+    // A large object beside small cells and thin walls, in one volume. In
+    // the large one, a voxel 41 rows from the comb of background at y < 5
+    // is nearest to it, beyond the y search's 32 steps: its column takes
+    // the line path, as do z columns far from every boundary, while the
+    // small cells' columns are searched directly; the paths meet in groups.
+    const shape: [number, number, number] = [90, 66, 20];
+    const labels = labelsFrom(shape, (x, y, z) => {
+      if (x < 70) return y < 5 && x % 3 === 0 ? 0 : 9;
+      return x === 77 || y % 7 === 0 ? 0 : 100 + ((x >> 2) ^ (y >> 3) ^ (z >> 1));
+    });
+    for (const anisotropy of [
+      [1, 1, 1],
+      [4, 4, 40],
+      [2, 1, 0.5],
+    ] as [number, number, number][]) {
+      for (const blackBorder of [false, true]) {
+        expectSame(
+          distanceTransformWasm(labels, shape, anisotropy, blackBorder, false) as Float32Array,
+          distanceTransformJs(labels, shape, anisotropy, blackBorder, false),
+        );
+      }
+    }
+  });
+
+  test("out: the distances go into the caller's array, even one over the labels' memory", () => {
+    const shape: [number, number, number] = [13, 9, 7];
+    const n = 13 * 9 * 7;
+    const labels = blocky(n, 4, 31);
+    const expected = distanceTransform(labels, shape, { anisotropy: [4, 4, 40] });
+    const out = new Float32Array(n).fill(-1);
+    expect(distanceTransform(labels, shape, { anisotropy: [4, 4, 40], out })).toBe(out);
+    expectSame(out, expected);
+    // The output over the labels' own bytes: WebAssembly and JavaScript paths.
+    const shared = labels.slice();
+    const over = new Float32Array(shared.buffer);
+    expect(distanceTransform(shared, shape, { anisotropy: [4, 4, 40], out: over })).toBe(over);
+    expectSame(over, expected);
+    const floats = Float32Array.from(labels);
+    expectSame(distanceTransform(floats, shape, { anisotropy: [4, 4, 40], out: floats }), expected);
+    expect(() => distanceTransform(labels, shape, { out: new Float32Array(n - 1) })).toThrow(
+      DistanceTransformError,
+    );
+    expect(() =>
+      distanceTransform(labels, shape, { out: new Float64Array(n) as unknown as Float32Array }),
+    ).toThrow(/out must be a Float32Array/);
   });
 
   test("signed labels: negative values are objects like any other", () => {

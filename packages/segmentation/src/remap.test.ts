@@ -88,6 +88,28 @@ describe("remap", () => {
 
   test("a table with from and to of different lengths is a RemapTableError", () => {
     expect(() => remap(new Uint8Array(1), { from: [1, 2], to: [1] })).toThrow(RemapTableError);
+    expect(() =>
+      remap(new BigUint64Array(1), { from: new BigUint64Array(2), to: new BigUint64Array(1) }),
+    ).toThrow(RemapTableError);
+  });
+
+  test("64-bit typed-array tables (read as words) equal the same Map, repeated ids included", () => {
+    const from = BigUint64Array.from([2n ** 40n, 0n, 7n, 2n ** 40n, 2n ** 64n - 1n]);
+    const to = BigUint64Array.from([1n, 2n ** 63n, 3n, 9n, 5n]);
+    const labels = BigUint64Array.from([0n, 2n ** 40n, 7n, 2n ** 64n - 1n, 2n ** 40n]);
+    const asMap = new Map<bigint, bigint>(Array.from(from, (f, k) => [f, to[k]]));
+    expect(list(remap(labels, { from, to }))).toEqual(list(remap(labels, asMap)));
+    expect(list(remap(labels, { from, to }))).toEqual([2n ** 63n, 9n, 3n, 5n, 9n]);
+    const signed = BigInt64Array.from([-1n, 2n ** 40n]);
+    expect(
+      list(
+        remap(signed, {
+          from: BigInt64Array.from([-1n, 2n ** 40n]),
+          to: BigInt64Array.from([-5n, 6n]),
+        }),
+      ),
+    ).toEqual([-5n, 6n]);
+    expect(() => remap(BigUint64Array.from([4n]), { from, to })).toThrow(RemapMissingIdError);
   });
 });
 
@@ -139,6 +161,70 @@ describe("remap in WebAssembly against the JavaScript loops", () => {
         },
       ),
       { numRuns: 400 },
+    );
+  });
+
+  test("runs of every length 1..80 across chunk ends, in every pair of widths", () => {
+    // The module compares and stores 16 bytes at a time and writes past a
+    // run's end; runs here end at every offset within a vector and span the
+    // 32,768-voxel chunks, and the array ends inside a run.
+    const n = 70_001;
+    const ids = new Uint32Array(n);
+    let seed = 7;
+    let id = 0;
+    for (let i = 0; i < n; ) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      const length = 1 + (seed % 80);
+      id = (id + 1 + ((seed >>> 8) % 3)) % 200;
+      ids.fill(id, i, Math.min(n, i + length));
+      i += length;
+    }
+    const all = {
+      uint8: Uint8Array,
+      uint16: Uint16Array,
+      uint32: Uint32Array,
+      uint64: BigUint64Array,
+      int8: Int8Array,
+      int64: BigInt64Array,
+    } as const;
+    for (const inType of Object.keys(all) as (keyof typeof all)[]) {
+      const wide = inType.endsWith("64");
+      const labels = (
+        all[inType] as unknown as { from(v: ArrayLike<number | bigint>): IntegerLabelArray }
+      ).from(wide ? Array.from(ids, (v) => BigInt(v) * 3n) : Array.from(ids, (v) => v % 120));
+      const distinct = [...new Set(list(labels))];
+      for (const outType of Object.keys(all) as (keyof typeof all)[]) {
+        const bits = Number(outType.replace(/\D/g, ""));
+        const value = (k: number) => {
+          const v = BigInt(k * 37 + 1) % 2n ** BigInt(Math.min(bits - 1, 40));
+          return outType.endsWith("64") ? v : Number(v);
+        };
+        const table = new Map(distinct.map((d, k) => [d, value(k)]));
+        const got = remapWith(labels, table, { dataType: outType }, "wasm");
+        const want = remapWith(labels, table, { dataType: outType }, "js");
+        expect([inType, outType, Buffer.from(got.buffer).equals(Buffer.from(want.buffer))]).toEqual(
+          [inType, outType, true],
+        );
+      }
+    }
+  });
+
+  test("an id missing in the middle of a run that spans a chunk end is kept there", () => {
+    const n = 40_000;
+    const labels = new BigUint64Array(n).fill(5n);
+    labels.fill(2n ** 40n, 32_760, 32_790);
+    const table = new Map([[5n, 1n]]);
+    const got = remapWith(labels, table, { preserveMissing: true }, "wasm") as BigUint64Array;
+    const want = remapWith(labels, table, { preserveMissing: true }, "js") as BigUint64Array;
+    expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+    expect([got[32_759], got[32_760], got[32_789], got[32_790]]).toEqual([
+      1n,
+      2n ** 40n,
+      2n ** 40n,
+      1n,
+    ]);
+    expect(() => remapWith(labels, table, {}, "wasm")).toThrow(
+      `id ${2n ** 40n} is not in the table`,
     );
   });
 

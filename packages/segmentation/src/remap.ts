@@ -71,7 +71,8 @@ interface Lookup {
   valueHi: Uint32Array;
   /** 1 when the value fits the output type, else 0 (an error if used). */
   fits: Uint8Array;
-  values: bigint[];
+  /** Entry k's value as given (for error messages). */
+  valueOf(k: number): bigint;
 }
 
 function asBigInt(v: number | bigint, where: string): bigint {
@@ -82,6 +83,8 @@ function asBigInt(v: number | bigint, where: string): bigint {
 }
 
 function buildLookup(table: RemapTable, inType: LabelType, outType: LabelType): Lookup {
+  const words = pairWords(table, inType, outType);
+  if (words) return wordLookup(words.from, words.to, outType);
   const keys: bigint[] = [];
   const values: bigint[] = [];
   let denseLength = -1;
@@ -136,7 +139,7 @@ function buildLookup(table: RemapTable, inType: LabelType, outType: LabelType): 
     valueLo: pick(valueLo, order),
     valueHi: pick(valueHi, order),
     fits: pick(fits, order),
-    values: Array.from(order, (k) => values[k]),
+    valueOf: (k) => values[order[k]],
   };
   if (denseLength >= 0 && !inType.startsWith("i")) {
     // Unsigned input and a dense table: index by the id directly.
@@ -145,6 +148,56 @@ function buildLookup(table: RemapTable, inType: LabelType, outType: LabelType): 
     lookup.dense = dense;
   }
   return lookup;
+}
+
+/**
+ * The words of a (from, to) table of 64-bit typed arrays whose ids and values
+ * are of the labels' and the output's type (e.g. the stage's uint64 pair
+ * files on a uint64 layer): every key and value fits, so the table is built
+ * from the words without a BigInt per entry.
+ */
+function pairWords(
+  table: RemapTable,
+  inType: LabelType,
+  outType: LabelType,
+): { from: Uint32Array; to: Uint32Array } | undefined {
+  if (table instanceof Map || !("from" in table && "to" in table) || ArrayBuffer.isView(table))
+    return undefined;
+  const { from, to } = table as { from: unknown; to: unknown };
+  const kind = (a: unknown): LabelType | undefined =>
+    a instanceof BigUint64Array ? "uint64" : a instanceof BigInt64Array ? "int64" : undefined;
+  if (kind(from) !== inType || kind(to) !== outType) return undefined;
+  const f = from as BigUint64Array;
+  const t = to as BigUint64Array;
+  if (f.length !== t.length)
+    throw new RemapTableError(`remap table: ${f.length} old ids but ${t.length} new ones`);
+  return {
+    from: new Uint32Array(f.buffer, f.byteOffset, 2 * f.length),
+    to: new Uint32Array(t.buffer, t.byteOffset, 2 * t.length),
+  };
+}
+
+/** {@link buildLookup} over the words of {@link pairWords}. */
+function wordLookup(from: Uint32Array, to: Uint32Array, outType: LabelType): Lookup {
+  const n = from.length / 2;
+  const ids = new IdTable(Math.max(16, n));
+  const valueLo = new Uint32Array(n);
+  const valueHi = new Uint32Array(n);
+  for (let k = 0; k < n; k++) {
+    // A repeated id takes its last value, as in a Map.
+    const j = ids.add(from[2 * k], from[2 * k + 1]);
+    valueLo[j] = to[2 * k];
+    valueHi[j] = to[2 * k + 1];
+  }
+  const size = ids.size;
+  return {
+    dense: undefined,
+    table: ids,
+    valueLo: size === n ? valueLo : valueLo.slice(0, size),
+    valueHi: size === n ? valueHi : valueHi.slice(0, size),
+    fits: new Uint8Array(size).fill(1),
+    valueOf: (k) => fromWords(valueLo[k], valueHi[k], outType),
+  };
 }
 
 function pick<T extends Uint32Array | Uint8Array>(a: T, order: Int32Array): T {
@@ -255,7 +308,7 @@ class Values {
     const k = dense ? (hi === 0 && lo < dense.length ? dense[lo] : -1) : table.indexOf(lo, hi);
     if (k >= 0 && fits[k] === 1) return k;
     const id = fromWords(lo, hi, this.inType);
-    if (k >= 0) throw new RemapRangeError(id, this.lookup.values[k], this.outType, this.context);
+    if (k >= 0) throw new RemapRangeError(id, this.lookup.valueOf(k), this.outType, this.context);
     if (!this.preserve) throw new RemapMissingIdError(id, this.context);
     const w = toWords(id, this.outType);
     if (!w) throw new RemapRangeError(id, id, this.outType, this.context);
@@ -312,6 +365,8 @@ interface RemapExports {
 
 /** Voxels per chunk: a chunk's ids and values stay in the core's cache. */
 const CHUNK = 1 << 15;
+/** Room the module's loop may read past a chunk's ids and write past its values. */
+const PAD = 256;
 
 /**
  * Remap in WebAssembly, a chunk at a time: each chunk of ids is copied into
@@ -337,8 +392,8 @@ function remapChunks(labels: IntegerLabelArray, values: Values, out: IntegerLabe
   const build = (): void => {
     bits = 4;
     while (1 << bits < 2 * values.count) bits++;
-    base = arena.reserve(CHUNK * 16 + (1 << bits) * 17);
-    used = base + CHUNK * 16;
+    base = arena.reserve(2 * (CHUNK * 8 + PAD) + (1 << bits) * 17);
+    used = base + 2 * (CHUNK * 8 + PAD);
     slots = used + (1 << bits);
     new Uint8Array(arena.memory.buffer, used, 1 << bits).fill(0);
     for (let k = 0; k < values.count; k++) {
@@ -351,7 +406,7 @@ function remapChunks(labels: IntegerLabelArray, values: Values, out: IntegerLabe
   for (let i = 0; i < n; i += CHUNK) {
     const m = Math.min(CHUNK, n - i);
     const input = base;
-    const output = base + CHUNK * 8;
+    const output = base + CHUNK * 8 + PAD;
     new Uint8Array(arena.memory.buffer, input, m * inBytes).set(
       src.subarray(i * inBytes, (i + m) * inBytes),
     );

@@ -5,7 +5,7 @@
  */
 export { countVoxels, remap, skeletonize } from "@ngpipe/segmentation";
 export { applyFinalIds, cclBlock, cclLocalLabels } from "./labels/ccl-block";
-export { basinGraphBlock, mergeBasinParts } from "./seg/basin-graph";
+export { applyRegionTable, basinGraphBlock } from "./seg/basin-graph";
 export { agglomerationMap, mergeGraphs, regionGraphBlock } from "./seg/graph-block";
 export {
   affinityHistogram,

@@ -2,8 +2,9 @@
  * The chunk coder: voxels to stored bytes and back for one scale, in the
  * shared worker pool or on the calling thread. Both ways run the same
  * synchronous functions (`encodeStoredChunk`, `decodeStoredChunk`: codec
- * plus transport compression); a batch of more than one chunk of a built-in
- * encoding goes to the pool, anything else runs inline.
+ * plus transport compression); a batch of more than one chunk, or one
+ * large chunk, of a built-in encoding goes to the pool (as short calls,
+ * queued on the threads), anything else runs inline.
  */
 import { type Compression, DecompressionError } from "@ngpipe/storage";
 import type { VoxelArray } from "../array";
@@ -17,6 +18,13 @@ import { type ChunkCompression, decodeStoredChunk, encodeStoredChunk } from "./s
 
 /** Encodings whose codecs the pool's workers have (user-registered ones run inline). */
 const BUILTIN = new Set(["raw", "compressed_segmentation", "jpeg", "png"]);
+
+/**
+ * Decoded bytes from which even a lone chunk is coded in the pool: gzip of
+ * 1 MiB takes tens of milliseconds, a hand-off tens of microseconds, and
+ * the calling thread (which does the IO of a whole task) stays free.
+ */
+const POOL_LONE_CHUNK_BYTES = 1024 * 1024;
 
 /** What a {@link ChunkCoder} codes. */
 export interface ChunkCoderOptions {
@@ -57,9 +65,17 @@ function ownBuffer(bytes: Uint8Array): Uint8Array {
 export class ChunkCoder {
   constructor(readonly options: ChunkCoderOptions) {}
 
-  /** Whether a batch of `count` chunks is coded in the worker pool. */
-  pooled(count: number): boolean {
-    return this.options.workers !== false && count > 1 && BUILTIN.has(this.options.encoding);
+  /**
+   * Whether a batch of `count` chunks of `chunkBytes` decoded bytes each is
+   * coded in the worker pool: batches of more than one chunk, and lone
+   * chunks of 1 MiB or more.
+   */
+  pooled(count: number, chunkBytes = 0): boolean {
+    return (
+      this.options.workers !== false &&
+      (count > 1 || (count === 1 && chunkBytes >= POOL_LONE_CHUNK_BYTES)) &&
+      BUILTIN.has(this.options.encoding)
+    );
   }
 
   /** The codec context of the chunk with box `bbox`. */
@@ -91,7 +107,7 @@ export class ChunkCoder {
         precomputedKernels(),
         "decodeStoredChunk",
         [own, chunk.compression, encoding, ctx],
-        { transfer: [own.buffer as ArrayBuffer], signal: opts.signal },
+        { transfer: [own.buffer as ArrayBuffer], signal: opts.signal, short: true },
       );
     } catch (e) {
       throw this.namedDecompressionError(e, bbox);
@@ -127,7 +143,7 @@ export class ChunkCoder {
           [0, 1, 2].map((i) => part.min[i] - outBox.min[i]),
           part.size(),
         ],
-        { transfer: [own.buffer as ArrayBuffer], signal: opts.signal },
+        { transfer: [own.buffer as ArrayBuffer], signal: opts.signal, short: true },
       );
     } catch (e) {
       throw this.namedDecompressionError(e, bbox);
@@ -152,7 +168,7 @@ export class ChunkCoder {
           precomputedKernels(),
           "encodeStoredChunk",
           [data, encoding, ctx, compression, compressLevel],
-          { transfer: [data.buffer as ArrayBuffer], signal: opts.signal },
+          { transfer: [data.buffer as ArrayBuffer], signal: opts.signal, short: true },
         )
       : encodeStoredChunk(data, encoding, ctx, compression, compressLevel);
     return { bytes, compression: compression as Compression | undefined };
@@ -189,7 +205,7 @@ export class ChunkCoder {
         compression,
         compressLevel,
       ],
-      { signal: opts.signal },
+      { signal: opts.signal, short: true },
     );
     return { bytes, compression: compression as Compression | undefined };
   }

@@ -269,9 +269,12 @@ describe("ChunkCoder", () => {
     }
   });
 
-  test("only batches of built-in encodings go to the pool", () => {
+  test("only batches, or lone chunks of 1 MiB or more, of built-in encodings go to the pool", () => {
     expect(coder.pooled(1)).toBe(false);
     expect(coder.pooled(2)).toBe(true);
+    expect(coder.pooled(1, 1024 * 1024 - 1)).toBe(false);
+    expect(coder.pooled(1, 1024 * 1024)).toBe(true);
+    expect(coder.pooled(0, 1024 * 1024)).toBe(false);
     const custom = new ChunkCoder({ ...coder.options, encoding: "my_codec" });
     expect(custom.pooled(100)).toBe(false);
     expect(new ChunkCoder({ ...coder.options, workers: false }).pooled(100)).toBe(false);

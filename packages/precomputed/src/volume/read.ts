@@ -7,7 +7,7 @@
 import type { VoxelArray } from "../array";
 import type { ChunkCoder } from "../chunks/coder";
 import type { ChunkCell, ChunkStore } from "../chunks/store";
-import type { TypedArray } from "../dtypes";
+import { bytesPerVoxel, type TypedArray } from "../dtypes";
 import type { Bbox } from "../geometry/bbox";
 import type { ChunkCache } from "./cache";
 import { MissingChunkError } from "./errors";
@@ -51,7 +51,9 @@ export async function readChunks(
     if (hit !== undefined) finish(cell.bbox, hit);
     else wanted.push(cell);
   }
-  const pooled = r.coder.pooled(wanted.length);
+  const { dtype, numChannels } = r.coder.options;
+  const chunkBytes = (wanted[0]?.bbox.volume() ?? 0) * bytesPerVoxel(dtype) * numChannels;
+  const pooled = r.coder.pooled(wanted.length, chunkBytes);
   await r.chunks.getMany(
     wanted,
     async ({ bbox }, stored) => {

@@ -1,4 +1,5 @@
 import { fromTyped } from "../array";
+import type { StoredChunk } from "../chunks/store";
 import { Bbox } from "../geometry/bbox";
 import { closePool } from "../pool";
 import { clearSharedCutouts, releaseSharedCutout, takeSharedArray } from "./shared-cutouts";
@@ -78,4 +79,39 @@ test("takeSharedArray hands out a released buffer of its size, and the held byte
   expect(again).toContain(blocks[2].data.buffer);
   expect(again).not.toContain(blocks[0].data.buffer);
   expect(takeSharedArray("uint8", [32, 32, 4]).data.buffer).toBe(levels[1].data.buffer);
+});
+
+test("a lone chunk of 1 MiB written from a shared array (cut and gzipped in the pool) stores the bytes of an inline write", async () => {
+  const shape = [128, 128, 64] as const;
+  const voxels = Uint8Array.from(
+    { length: shape[0] * shape[1] * shape[2] },
+    (_, i) => (i * 7) % 251,
+  );
+  const shared = takeSharedArray("uint8", [...shape, 1]);
+  (shared.data as Uint8Array).set(voxels);
+  const n = ++serial;
+  const box = new Bbox([0, 0, 0], [...shape]);
+  const opts = { chunkSize: [...shape] as [number, number, number] };
+  const a = await Volume.fromArray(`mem://lone-shared-${n}/img`, shared, opts);
+  const b = await Volume.fromArray(
+    `mem://lone-plain-${n}/img`,
+    fromTyped(voxels, [...shape]),
+    opts,
+  );
+  releaseSharedCutout(shared);
+  const storedOf = async (vol: Volume) => {
+    const cells = [...box.chunkCells(vol.chunkSize, vol.scale.voxelOffset, vol.bounds)];
+    const out: StoredChunk[] = [];
+    await vol.chunks.getMany(cells, (_, chunk) => {
+      if (chunk) out.push(chunk);
+    });
+    return out;
+  };
+  const [stored] = await storedOf(a);
+  const [plain] = await storedOf(b);
+  expect(stored.compression).toBe("gzip");
+  expect(Buffer.from(stored.bytes).equals(Buffer.from(plain.bytes))).toBe(true);
+  expect(Buffer.from((await a.read(box)).data as Uint8Array).equals(Buffer.from(voxels))).toBe(
+    true,
+  );
 });

@@ -50,7 +50,7 @@ export async function writeChunks(
   const full = cells.filter(whole);
   const partial = cells.filter((c) => !whole(c));
   for (const c of cells) w.cache?.delete(`${w.coder.options.scaleKey}/${c.bbox.toChunkName()}`);
-  const pooled = w.coder.pooled(full.length);
+  const pooled = w.coder.pooled(full.length, w.chunkBytes);
   const compression = w.chunks.writeCompression;
   // Chunk copies waiting for a worker are capped at CROP_BUDGET bytes (and
   // at least two per thread): enough queued work to keep the workers busy

@@ -50,10 +50,10 @@ interface WatershedExports {
   ascentSlice(z: number, c0: number, c1: number, c2: number, c2next: number): void;
   plateauSeeds(from: number, to: number): void;
   plateauSearch(budget: number): number;
-  basinsInit(from: number, to: number): void;
-  basinsUnion(from: number, to: number): void;
+  basinRows(from: number, to: number): void;
+  basinIds(): number;
   graphBegin(expected: number): void;
-  numberSlice(z: number, c0: number, c1: number, c2: number): number;
+  numberSlice(z: number, c0: number, c1: number, c2: number, basins: number): void;
   graphEnd(): void;
   graphEdges(): number;
   sortBegin(): void;
@@ -98,6 +98,18 @@ const CHUNK = 1 << 18;
 
 const align = (v: number) => Math.ceil(v / 16) * 16;
 
+let phaseSink: ((phase: string) => void) | undefined;
+
+/**
+ * Has `sink` called with each step's name as the step ends (undefined
+ * stops), so that bench/watershed.ts --phases can time the steps.
+ */
+export function onWatershedPhase(sink: ((phase: string) => void) | undefined): void {
+  phaseSink = sink;
+}
+
+const phase = (name: string) => phaseSink?.(name);
+
 /** A layout of the volume's arrays in the arena, and the module set up for it. */
 interface Session {
   ex: WatershedExports;
@@ -114,12 +126,13 @@ function open(dims: Shape3): Session | undefined {
   const [sx, sy, sz] = dims;
   const n = sx * sy * sz;
   const sxy = sx * sy;
-  // sag, labels, queue, basin sizes (a basin has at least two voxels), four
-  // slices of affinities, the row of `low` values.
+  // sag, labels, queue (then the basins' provisional labels: label 0, at
+  // most one per voxel, and the slot for the next), basin sizes (a basin has
+  // at least two voxels), four slices of affinities, the row of `low` values.
   const sag = 0;
   const labels = align(n);
   const queue = labels + align(4 * n);
-  const sizes = queue + align(4 * n);
+  const sizes = queue + align(4 * (n + 2));
   const slab0 = sizes + align(4 * (Math.floor(n / 2) + 1));
   const slabBytes = align(4 * Math.max(sxy, CHUNK));
   const row = slab0 + 4 * slabBytes;
@@ -257,6 +270,7 @@ function run(
     t = wasmThresholds(s, aff, given);
     if (!t) return undefined;
   }
+  phase("thresholds");
   check(t);
   ex.checkBegin();
   ex.ascentBegin(bitsOf(t.low), bitsOf(t.high));
@@ -281,6 +295,7 @@ function run(
     c2next = swap;
   }
   if (!relative && ex.bitsMax() >>> 0 > 0x7f800000) return undefined;
+  phase("ascent");
   // Every loop runs in pieces: V8 compiles a WebAssembly function with its
   // optimising compiler only after some calls, and a call never switches
   // code midway, so one call over the whole volume would run unoptimised.
@@ -289,47 +304,48 @@ function run(
   };
   pieces(n, VOXEL_PIECE, (a, b) => ex.plateauSeeds(a, b));
   while (ex.plateauSearch(VOXEL_PIECE) === 0);
-  // A voxel's edges reach one slice on: make those voxels sets of their own first.
-  let ready = Math.min(n, sxy + VOXEL_PIECE);
-  ex.basinsInit(0, ready);
-  pieces(n, VOXEL_PIECE, (a, b) => {
-    const need = Math.min(n, b + sxy);
-    if (need > ready) ex.basinsInit(ready, need);
-    ready = Math.max(ready, need);
-    ex.basinsUnion(a, b);
-  });
+  phase("plateaus");
+  const rows = dims[1] * sz;
+  pieces(rows, Math.max(1, Math.floor(VOXEL_PIECE / dims[0])), (a, b) => ex.basinRows(a, b));
+  const basins = ex.basinIds();
+  phase("basins");
   // Numbering and the region graph go together, one z slice at a time.
   ex.graphBegin(Math.min(3 * n, 1 << 16));
-  let basins = 0;
   for (let z = 0; z < sz; z++) {
     copyIn(s, c0, aff, channel(0, z), sxy);
     copyIn(s, c1, aff, channel(1, z), sxy);
     copyIn(s, c2a, aff, channel(2, z), sxy);
-    basins = ex.numberSlice(z, c0, c1, c2a);
+    ex.numberSlice(z, c0, c1, c2a, basins);
   }
   ex.graphEnd();
+  phase("numbering+graph");
   const m = ex.graphEdges();
   ex.sortBegin();
   pieces(m, EDGE_PIECE, (a, b) => ex.sortKeys(a, b));
   ex.sortOffsets();
   pieces(m, EDGE_PIECE, (a, b) => ex.sortLow(a, b));
   pieces(m, EDGE_PIECE, (a, b) => ex.sortHigh(a, b));
+  phase("sort");
   ex.mergeBegin(basins);
   for (const [size, weight] of t.merge)
     pieces(m, EDGE_PIECE, (a, b) => ex.mergePass(size, weight, a, b));
   const regions = ex.mergeEnd(dust);
+  phase("merge");
   pieces(n, VOXEL_PIECE, (a, b) => ex.relabel(a, b));
+  phase("relabel");
   ex.forestBegin(regions);
   let trees = 0;
   pieces(m, EDGE_PIECE, (a, b) => {
     trees = ex.forestEdges(a, b);
   });
+  phase("forest");
   const buf = s.memory.buffer;
   const sizes = new Float64Array(buf, ex.regionSizesPointer(), regions).slice();
   const w = new Float32Array(buf, ex.treePointer(0), trees).slice();
   const ta = new Uint32Array(buf, ex.treePointer(1), trees).slice();
   const tb = new Uint32Array(buf, ex.treePointer(2), trees).slice();
   const labels = new Uint32Array(buf, s.labels, n).slice();
+  phase("copy out");
   return {
     result: { labels, sizes, regions, basins, mst: orientForest(w, ta, tb, regions) },
     thresholds: t,

@@ -58,6 +58,13 @@ export const watershedStageOptions = z
     encoding: z.enum(["raw", "compressed_segmentation"]).optional(),
     mips: countOption.optional(),
     memoryTarget: z.number().positive().optional(),
+    mergeLimits: z
+      .object({
+        page: z.number().int().min(1).optional(),
+        fanIn: z.number().int().min(2).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -1,23 +1,33 @@
 /**
- * Kernels of the watershed stage's merge: a block's share of the basin
- * graph (the basins numbered across the dataset), and the merge of the
- * blocks' shares into Watershed.jl's regions.
+ * Kernels of the watershed stage's graph and write phases: a block's share
+ * of the basin graph (the basins numbered across the dataset) as sorted
+ * edge runs, and a block's basins mapped to their regions.
  *
  * A block reads its core plus one voxel on each low side that has a
  * neighbour, so each face between two voxels is seen by exactly one block
  * (the one holding the higher voxel), and counts only its core's voxels.
  */
-import { affinitiesAsFloat32, type BasinGraph, mergeBasinGraph } from "@ngpipe/segmentation";
+import { affinitiesAsFloat32 } from "@ngpipe/segmentation";
+import { packEdges, sortEdges } from "./edge-runs";
 
 type V3 = [number, number, number];
 
 /** A block's share of the basin graph, and its core's basin sizes. */
 export interface BasinGraphPart {
-  a: Uint32Array;
-  b: Uint32Array;
-  weight: Float64Array;
-  first: Float64Array;
-  /** Basin ids seen in the core and their voxel counts. */
+  /**
+   * Edge records ("weight" order) no other block sees: one of the two
+   * basins lies wholly inside this block's core, so the edge's weight and
+   * first face are final.
+   */
+  own: Uint8Array;
+  ownCount: number;
+  /**
+   * Edge records ("pair" order) between two basins that reach beyond the
+   * core: other blocks may see the same pair, and the merge joins them.
+   */
+  shared: Uint8Array;
+  sharedCount: number;
+  /** Basin ids seen in the core, increasing, and their voxel counts. */
   ids: Uint32Array;
   counts: Float64Array;
 }
@@ -63,17 +73,53 @@ class EdgeTable {
 }
 
 /**
+ * Basins other blocks can see: those with a voxel in the box's layers below
+ * the core (`start`), or on a top face of the core that has a neighbour
+ * (`high`), which that neighbour reads. A basin is connected, so one that
+ * leaves the core has a voxel in one of these layers; the others lie wholly
+ * inside the core and only this block sees their faces.
+ */
+function exposedBasins(labels: Uint32Array, shape: V3, start: V3, high: boolean[]): Set<number> {
+  const [nx, ny, nz] = shape;
+  const out = new Set<number>();
+  const plane = (axis: number, at: number): void => {
+    const lo = [0, 0, 0];
+    const hi = [nx, ny, nz];
+    lo[axis] = at;
+    hi[axis] = at + 1;
+    for (let z = lo[2]; z < hi[2]; z++)
+      for (let y = lo[1]; y < hi[1]; y++) {
+        const row = nx * (y + ny * z);
+        let last = -1;
+        for (let x = lo[0]; x < hi[0]; x++) {
+          const id = labels[row + x];
+          if (id !== last) out.add(id);
+          last = id;
+        }
+      }
+  };
+  for (let axis = 0; axis < 3; axis++) {
+    if (start[axis] > 0) plane(axis, 0);
+    if (high[axis]) plane(axis, shape[axis] - 1);
+  }
+  return out;
+}
+
+/**
  * The basin graph of a block: `labels` (global basin ids) and `aff` cover the
- * core plus `start[axis]` (0 or 1) voxels below it on each axis; `origin`
- * is the box's minimum relative to the dataset's, `size` the dataset's
- * size (for the scan positions). Each edge keeps its largest affinity
- * (from 0, as Watershed.jl) and the scan position of its first face.
+ * core plus `start[axis]` (0 or 1) voxels below it on each axis; `high[axis]`
+ * says a block follows on that axis; `origin` is the box's minimum relative
+ * to the dataset's, `size` the dataset's size (for the scan positions). Each
+ * edge keeps its largest affinity (from 0, as Watershed.jl) and the scan
+ * position of its first face; the edges come split into those only this
+ * block sees and those others may see too.
  */
 export function basinGraphBlock(
   labels: Uint32Array,
   aff: Float32Array | Uint8Array,
   shape: V3,
   start: V3,
+  high: boolean[],
   origin: V3,
   size: V3,
 ): BasinGraphPart {
@@ -123,79 +169,58 @@ export function basinGraphBlock(
     }
   const ids = Uint32Array.from([...sizes.keys()].sort((p, q) => p - q));
   const counts = Float64Array.from(ids, (id) => sizes.get(id) as number);
+  const exposed = exposedBasins(labels, shape, start, high);
   const m = table.size;
+  const own = new Int32Array(m);
+  const shared = new Int32Array(m);
+  let nOwn = 0;
+  let nShared = 0;
+  for (let k = 0; k < m; k++) {
+    if (exposed.has(table.a[k]) && exposed.has(table.b[k])) shared[nShared++] = k;
+    else own[nOwn++] = k;
+  }
+  const edges = { a: table.a, b: table.b, weight: table.weight, first: table.first };
   return {
-    a: table.a.slice(0, m),
-    b: table.b.slice(0, m),
-    weight: table.weight.slice(0, m),
-    first: table.first.slice(0, m),
+    own: packEdges(edges, sortEdges(edges, own.subarray(0, nOwn), "weight")),
+    ownCount: nOwn,
+    shared: packEdges(edges, sortEdges(edges, shared.subarray(0, nShared), "pair")),
+    sharedCount: nShared,
     ids,
     counts,
   };
 }
 
 /**
- * The blocks' shares joined into the dataset's basin graph (a pair seen by
- * several blocks keeps its largest weight and its earliest scan position),
- * then Watershed.jl's merge and dust: the final region of each basin
- * 1..`basins` (0 for dust), and the number of regions.
+ * A block's basins (global ids) mapped to their regions: `ids` increasing,
+ * `regions[k]` the region of `ids[k]` (a basin not listed, and 0, map to 0);
+ * as uint32 words, or (lo, hi) pairs when `wide`.
  */
-export function mergeBasinParts(
-  parts: BasinGraphPart[],
-  basins: number,
-  merge: Array<[number, number]>,
-  dust: number,
-): { finalOf: Uint32Array; regions: number; edges: number } {
-  const sizes = new Float64Array(basins);
-  let total = 0;
-  for (const p of parts) {
-    for (let k = 0; k < p.ids.length; k++) sizes[p.ids[k] - 1] += p.counts[k];
-    total += p.a.length;
-  }
-  const a = new Uint32Array(total);
-  const b = new Uint32Array(total);
-  const weight = new Float64Array(total);
-  const first = new Float64Array(total);
-  let at = 0;
-  for (const p of parts) {
-    a.set(p.a, at);
-    b.set(p.b, at);
-    weight.set(p.weight, at);
-    first.set(p.first, at);
-    at += p.a.length;
-  }
-  const order = new Int32Array(total);
-  for (let k = 0; k < total; k++) order[k] = k;
-  order.sort((i, j) => a[i] - a[j] || b[i] - b[j]);
-  const graph: BasinGraph = {
-    sizes,
-    a: new Uint32Array(total),
-    b: new Uint32Array(total),
-    weight: new Float64Array(total),
-    first: new Float64Array(total),
-  };
-  let m = -1;
-  for (let e = 0; e < total; e++) {
-    const k = order[e];
-    if (m >= 0 && graph.a[m] === a[k] && graph.b[m] === b[k]) {
-      if (weight[k] > graph.weight[m]) graph.weight[m] = weight[k];
-      if (first[k] < graph.first[m]) graph.first[m] = first[k];
-      continue;
+export function applyRegionTable(
+  labels: Uint32Array,
+  ids: Uint32Array,
+  regions: Uint32Array,
+  wide: boolean,
+): Uint32Array {
+  const n = labels.length;
+  const out = new Uint32Array(wide ? 2 * n : n);
+  const step = wide ? 2 : 1;
+  let last = 0;
+  let value = 0;
+  for (let i = 0; i < n; i++) {
+    const id = labels[i];
+    if (id !== last) {
+      last = id;
+      // Binary search: basins come in runs, so this is once per run.
+      let lo = 0;
+      let hi = ids.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (ids[mid] < id) lo = mid + 1;
+        else hi = mid;
+      }
+      value = lo < ids.length && ids[lo] === id ? regions[lo] : 0;
     }
-    m++;
-    graph.a[m] = a[k];
-    graph.b[m] = b[k];
-    graph.weight[m] = weight[k];
-    graph.first[m] = first[k];
+    out[step * i] = value;
   }
-  m++;
-  const joined: BasinGraph = {
-    sizes,
-    a: graph.a.subarray(0, m),
-    b: graph.b.subarray(0, m),
-    weight: graph.weight.subarray(0, m),
-    first: graph.first.subarray(0, m),
-  };
-  const r = mergeBasinGraph(joined, merge, dust);
-  return { finalOf: r.finalOf, regions: r.regions, edges: m };
+  return out;
 }

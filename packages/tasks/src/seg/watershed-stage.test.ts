@@ -9,7 +9,8 @@ import {
 } from "@ngpipe/segmentation";
 import { openStorage } from "@ngpipe/storage";
 import { runPhases } from "../labels/testing";
-import { snapshotStorage } from "../stages/testing";
+import { createTaskContext } from "../runtime";
+import { runAll, snapshotStorage } from "../stages/testing";
 import { mulberry32, voronoiAffinities, voronoiSegmentation } from "../synthetic";
 import { cutsAtFaces, disconnectedIds } from "./testing";
 import { createWatershedTasks, WatershedStageError } from "./watershed-stage";
@@ -163,6 +164,94 @@ describe("watershed stage on synthetic affinities", () => {
     const dest = `mem://ws-${++serial}/seg`;
     await runPhases(await createWatershedTasks(src, dest, { ...options, shape: [32, 32, 8] }));
     expect(await readAll(dest)).toEqual(whole);
+  });
+});
+
+describe("watershed stage: the merge streams the basin graph from storage", () => {
+  const size: V3 = [48, 48, 16];
+  const rand = mulberry32(4);
+  const cells = voronoiAffinities(voronoiSegmentation(size, { seeds: 60, seed: 4 }), size);
+  // uint8 with noise: equal weights everywhere, so the order of ties
+  // (each pair at its first face in the whole volume) decides merges.
+  const noisy = Uint8Array.from(cells, (v) =>
+    Math.max(0, Math.min(255, Math.round(v * 255 * 0.7 + rand() * 80))),
+  );
+  const options = {
+    absolute: true,
+    low: 0.05,
+    high: 0.98,
+    merge: [
+      [60, 0.3],
+      [200, 0.5],
+    ] as [number, number][],
+    dust: 10,
+  };
+
+  /** Runs the stage, keeping its scratch; returns the merge task's result. */
+  async function run(src: string, dest: string, shape: V3) {
+    const phases = await createWatershedTasks(src, dest, {
+      ...options,
+      shape,
+      groupSize: 2,
+      keepScratch: true,
+      mergeLimits: { page: 2, fanIn: 3 },
+    });
+    const ctx = createTaskContext();
+    let merged: { edges: number; peakEdges: number } | undefined;
+    for (const phase of phases) {
+      const results = await runAll((await phase.tasks()) as Iterable<unknown>, ctx);
+      if (phase.name === "watershed merge") merged = results[0] as typeof merged;
+    }
+    return merged as { edges: number; peakEdges: number };
+  }
+
+  /** The (a, b) pairs of a stored run. */
+  function pairsOf(bytes: Uint8Array): string[] {
+    const u32 = new Uint32Array(bytes.slice().buffer);
+    const out: string[] = [];
+    for (let r = 0; r < bytes.length / 24; r++) out.push(`${u32[6 * r + 4]},${u32[6 * r + 5]}`);
+    return out;
+  }
+
+  test("ties decided as the whole volume does, from 18 blocks' runs in pages of 2 edges, never holding more than 18", async () => {
+    const whole = watershed(noisy, size, { relative: false, ...options }).labels;
+    const src = await affinityLayer(noisy, size, [8, 8, 8]);
+    const dest = `mem://ws-${++serial}/seg`;
+    const merged = await run(src, dest, [16, 16, 8]);
+    expect(await readAll(dest)).toEqual(whole);
+    // Pages of 2 records, one ahead, one output buffer of 6, 3 runs at a time.
+    expect(merged.peakEdges).toBeLessThanOrEqual(3 * 2 * 3);
+    expect(merged.edges).toBeGreaterThan(50 * 18);
+    // An edge filed as a block's own is seen by no other block: its pair is
+    // in no other run, so its weight and first face are final.
+    const scratch = openStorage(`${dest}/ws-scratch`);
+    const own = new Set<string>();
+    const shared = new Set<string>();
+    let ownRecords = 0;
+    let sharedRuns = 0;
+    for await (const key of scratch.list("edges/", { recursive: true })) {
+      const pairs = pairsOf((await scratch.get(key)) as Uint8Array);
+      if (key.endsWith("/own")) {
+        ownRecords += pairs.length;
+        for (const p of pairs) own.add(p);
+      } else {
+        sharedRuns++;
+        for (const p of pairs) shared.add(p);
+      }
+    }
+    expect(own.size).toBe(ownRecords);
+    expect([...shared].filter((p) => own.has(p))).toEqual([]);
+    expect(sharedRuns).toBeGreaterThan(3);
+    expect(own.size + shared.size).toBe(merged.edges);
+  });
+
+  test("float32 affinities in 2x2x2 blocks with an offset give the whole volume's labels", async () => {
+    const whole = watershed(cells, size, { relative: false, ...options }).labels;
+    const src = await affinityLayer(cells, size, [8, 8, 8], [5, 0, -3]);
+    const dest = `mem://ws-${++serial}/seg`;
+    const merged = await run(src, dest, [24, 24, 8]);
+    expect(await readAll(dest)).toEqual(whole);
+    expect(merged.peakEdges).toBeLessThanOrEqual(3 * 2 * 3);
   });
 });
 

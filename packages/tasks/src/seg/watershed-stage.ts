@@ -19,8 +19,10 @@
  *  5. the connected-components stage's reduce, number and relabel phases
  *     over those records number every basin of the dataset by its first
  *     voxel (Watershed.jl's basin numbering), into the scratch layer `basins`;
- *  6. graph, 7. merge, 8. write: the basin graph, Watershed.jl's merge and
- *     dust over it, and the regions written to dest (watershed-merge.ts);
+ *  6. graph, 7. merge, 8. write: the basin graph as sorted edge runs,
+ *     Watershed.jl's merge and dust over it (one task reading the runs a
+ *     page at a time, edge-runs.ts), and the regions written to dest
+ *     (watershed-merge.ts);
  *     then downsampling and the removal of the scratch objects.
  */
 import {
@@ -51,6 +53,7 @@ import type { TaskPhase } from "../registry/stage";
 import { defineTask } from "../runtime";
 import { type CreateOptionsBase, LayerMismatchError, storageFor } from "../stages/common";
 import { taskList } from "../tiling";
+import type { MergeLimits } from "./edge-runs";
 import {
   type BlockFace,
   type BlockThresholds,
@@ -263,6 +266,12 @@ export interface WatershedTaskOptions extends CreateOptionsBase {
   mips?: number;
   /** Bytes one task may hold; picks the block shape when `shape` is not given. Default 3.5 GB. */
   memoryTarget?: number;
+  /**
+   * The merge task's edge buffers: records (24 bytes) per page read from a
+   * run, and runs merged at once; it holds at most `3 * page * fanIn`
+   * records. Default `{ page: 16384, fanIn: 64 }`.
+   */
+  mergeLimits?: Partial<MergeLimits>;
 }
 
 /** Bytes a block task holds per voxel of its cutout (affinities, watershed, pieces, faces). */
@@ -449,7 +458,13 @@ export async function createWatershedTasks(
     tasks: async () => {
       const t = await getJson<BlockThresholds>(store, "thresholds.json");
       return taskList([blocks[0]], (block) =>
-        watershedMergeTask.payload({ ...common(block), merge: t.merge, dust: t.dust }),
+        watershedMergeTask.payload({
+          ...common(block),
+          merge: t.merge,
+          dust: t.dust,
+          page: o.mergeLimits?.page,
+          fanIn: o.mergeLimits?.fanIn,
+        }),
       );
     },
   });
