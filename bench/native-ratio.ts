@@ -1,9 +1,9 @@
 /**
  * ngpipe's kernels against the native anchors in ../shared/anchors, as a
- * ratio measured in one run (see ../shared/anchors/README.md): for each op,
- * `rounds` times, the native binary runs `reps` timed calls on the input file,
- * then ngpipe runs `reps` timed calls of its kernel on the same bytes in this
- * process. The ratio is median(ngpipe) / median(native) over all calls; below
+ * ratio measured in one run (see ../shared/anchors/README.md): `rounds`
+ * times, for each op in turn, the native binary runs `reps` timed calls on
+ * the input file, then ngpipe runs `reps` timed calls of its kernel on the
+ * same bytes in this process. The ratio is median(ngpipe) / median(native) over all calls; below
  * 1.0 ngpipe is faster.
  *
  * Ops (512x512x128 inputs, one call over the whole volume, as the anchors do):
@@ -241,18 +241,21 @@ function main(): void {
         .map((l) => l.toFixed(2))
         .join(" ")})`,
   );
-  for (const op of ops) {
+  // Rounds go over every op in turn, so that ops named together (e.g.
+  // dec_u64 and dec_u64_ab) are measured in the same stretches of load.
+  const runs = ops.map((op) => {
     op.run(); // warm-up: compiles the kernel
-    const n: number[] = [];
-    const ours: number[] = [];
-    const cpu: number[] = [];
-    let verdict = "";
-    for (let r = 0; r < rounds; r++) {
-      const res = native(op.binary, op.args);
-      if (r === 0) verdict = op.check(res);
-      n.push(...res.times_ms);
-      ours.push(...timed(op.run, cpu));
+    return { op, n: [] as number[], ours: [] as number[], cpu: [] as number[], verdict: "" };
+  });
+  for (let r = 0; r < rounds; r++) {
+    for (const run of runs) {
+      const res = native(run.op.binary, run.op.args);
+      if (r === 0) run.verdict = run.op.check(res);
+      run.n.push(...res.times_ms);
+      run.ours.push(...timed(run.op.run, run.cpu));
     }
+  }
+  for (const { op, n, ours, cpu, verdict } of runs) {
     const mn = median(n);
     const mo = median(ours);
     console.log(

@@ -19,6 +19,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
+import { abortable } from "@ngpipe/storage";
 import type { Piscina } from "piscina";
 import { KernelCrashError } from "./errors";
 
@@ -184,23 +185,7 @@ function runShort(
 ): Promise<unknown> {
   if (signal.aborted) return Promise.reject(abortError(signal, name));
   const run = getPool().run({ ...task, cancel: abortFlag(signal) }, { transferList: transfer });
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      run.catch(() => undefined);
-      reject(abortError(signal, name));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    run.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
+  return abortable(run, signal, () => abortError(signal, name));
 }
 
 /** Run one kernel on the shared pool. Errors thrown by the kernel keep their registered class. */

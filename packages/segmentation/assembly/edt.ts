@@ -105,10 +105,12 @@ function passX4(
   const inf = f32x4.splat(Infinity);
   for (let r = 0; r + 4 <= rows; r += 4) {
     const l0 = lab + <usize>r * rb;
-    // Forward: the labels transposed to xl, the distances to the left end to xd.
-    let prev = v128.load(l0);
-    prev = i32x4.shuffle(prev, v128.load(l0 + rb), 0, 4, 0, 4);
-    prev = i32x4.shuffle(prev, i32x4.shuffle(v128.load(l0 + 2 * rb), v128.load(l0 + 3 * rb), 0, 4, 0, 4), 0, 1, 4, 5);
+    // Forward: the labels transposed to xl, the distances to the left end
+    // to xd. `prev` starts as the first column itself and dl one short of
+    // the edge's, so that the first column's dl comes out as the edge's.
+    const ab = i32x4.shuffle(v128.load(l0), v128.load(l0 + rb), 0, 4, 0, 4);
+    const cd = i32x4.shuffle(v128.load(l0 + 2 * rb), v128.load(l0 + 3 * rb), 0, 4, 0, 4);
+    let prev = i32x4.shuffle(ab, cd, 0, 1, 4, 5);
     let dl = i32x4.sub(edge, one);
     for (let x = 0; x < sx4; x += 4) {
       const p = l0 + ((<usize>x) << 2);
@@ -151,7 +153,6 @@ function passX4(
       v128.store(xd + q, dl);
       prev = c;
     }
-    // The first column's dl came out as edge (edge - 1 + 1): its left end is the edge.
     // Backward: the distance to the right end, the nearer end's cost.
     let dr = edge;
     let next = v128.load(xl + ((<usize>(sx - 1)) << 4));

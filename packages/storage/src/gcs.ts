@@ -13,6 +13,7 @@ import { cloudError, isAbort } from "./cloud-errors";
 import { storedCompression } from "./compression";
 import { resolveGoogleCredentials } from "./credentials";
 import { IntegrityError, TransientError } from "./errors";
+import { abortable } from "./retry";
 import type {
   Backend,
   CloudLocation,
@@ -322,7 +323,7 @@ export class GcsBackend implements Backend {
     const timeout = this.requestTimeoutMs;
     if (resumable && timeout > 0) file.interceptors.push({ request: withTimeout(timeout) });
     try {
-      await this.abortable(
+      await abortable(
         file.save(Buffer.from(data.buffer, data.byteOffset, data.byteLength), {
           resumable,
           ...(resumable ? { chunkSize: this.chunkSize } : { timeout }),
@@ -359,10 +360,7 @@ export class GcsBackend implements Backend {
     opts.signal?.throwIfAborted();
     const bucket = await this.bucket();
     try {
-      await this.abortable(
-        bucket.file(this.name(key)).delete({ ignoreNotFound: true }),
-        opts.signal,
-      );
+      await abortable(bucket.file(this.name(key)).delete({ ignoreNotFound: true }), opts.signal);
     } catch (err) {
       if (statusOf(err) === 404) return;
       throw this.fail(err, "delete", key, opts.signal);
@@ -375,7 +373,7 @@ export class GcsBackend implements Backend {
     const bucket = await this.bucket();
     let meta: Record<string, unknown>;
     try {
-      [meta] = await this.abortable(bucket.file(this.name(key)).getMetadata(), opts.signal);
+      [meta] = await abortable(bucket.file(this.name(key)).getMetadata(), opts.signal);
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw this.fail(err, "head", key, opts.signal);
@@ -396,7 +394,7 @@ export class GcsBackend implements Backend {
       let files: File[];
       let response: { prefixes?: string[]; nextPageToken?: string };
       try {
-        const [f, , r] = await this.abortable(
+        const [f, , r] = await abortable(
           bucket.getFiles({
             prefix: root + prefix,
             ...(opts.recursive ? {} : { delimiter: "/" }),
@@ -436,34 +434,9 @@ export class GcsBackend implements Backend {
     opts.signal?.throwIfAborted();
     const [src, target] = await Promise.all([this.bucket(), dst.bucket()]);
     try {
-      await this.abortable(
-        src.file(this.name(srcKey)).copy(target.file(dst.name(dstKey))),
-        opts.signal,
-      );
+      await abortable(src.file(this.name(srcKey)).copy(target.file(dst.name(dstKey))), opts.signal);
     } catch (err) {
       throw this.fail(err, "copy", srcKey, opts.signal);
     }
-  }
-
-  /**
-   * The client's promise calls take no AbortSignal: settle early on abort
-   * (the request finishes in the background and its result is dropped).
-   */
-  private abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-    if (!signal) return p;
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      p.then(
-        (v) => {
-          signal.removeEventListener("abort", onAbort);
-          resolve(v);
-        },
-        (e) => {
-          signal.removeEventListener("abort", onAbort);
-          reject(e);
-        },
-      );
-    });
   }
 }

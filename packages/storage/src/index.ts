@@ -49,6 +49,7 @@ export {
   registeredSchemes,
 } from "./open";
 export {
+  abortable,
   backoffDelay,
   isAbortError,
   isRetryableError,

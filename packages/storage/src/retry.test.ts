@@ -5,7 +5,7 @@ import {
   PreconditionFailedError,
   TransientError,
 } from "./errors";
-import { backoffDelay, isRetryableError, withRetries } from "./retry";
+import { abortable, backoffDelay, isRetryableError, withRetries } from "./retry";
 
 const ctx = { url: "mem://retry", key: "k", op: "get" };
 const fast = { retries: 4, retryBaseMs: 1, retryMaxMs: 2, timeoutMs: 0 };
@@ -130,4 +130,28 @@ test("aborting an attempt that ignores its signal still settles the call", async
   const err = await p.catch((e) => e);
   expect(err).toBeInstanceOf(AbortError);
   expect(err.cause.message).toBe("user pressed stop");
+});
+
+describe("abortable", () => {
+  test("settles as the promise does while the signal stays quiet", async () => {
+    const ac = new AbortController();
+    await expect(abortable(Promise.resolve(7), ac.signal)).resolves.toBe(7);
+    await expect(abortable(Promise.reject(new RangeError("x")), ac.signal)).rejects.toThrow(
+      RangeError,
+    );
+  });
+
+  test("rejects with the reason as soon as the signal fires, or at once if it has", async () => {
+    let finish: (v: number) => void = () => undefined;
+    const slow = new Promise<number>((r) => {
+      finish = r;
+    });
+    const ac = new AbortController();
+    const call = abortable(slow, ac.signal, () => new RangeError("gave up"));
+    ac.abort();
+    await expect(call).rejects.toThrow("gave up");
+    finish(1);
+    const late = Promise.reject(new Error("late failure"));
+    await expect(abortable(late, ac.signal)).rejects.toBe(ac.signal.reason);
+  });
 });

@@ -71,6 +71,35 @@ function abortError(signal: AbortSignal, ctx: RetryContext): AbortError {
   });
 }
 
+/**
+ * `p`, or, as soon as `signal` fires (or if it has), a rejection with
+ * `reason()` (default: the signal's reason), whichever comes first: for
+ * work that takes no signal itself, which then finishes in the background
+ * with its outcome dropped.
+ */
+export function abortable<T>(
+  p: Promise<T>,
+  signal: AbortSignal | undefined,
+  reason: () => unknown = () => signal?.reason,
+): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(reason());
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 /** Whether `err` is any flavour of abort error (ours, DOMException, Node's). */
 export function isAbortError(err: unknown): boolean {
   return (err as { name?: unknown } | null)?.name === "AbortError";

@@ -24,9 +24,11 @@ export const EDGE_BYTES = 24;
 /** The two orders runs are sorted in. */
 export type EdgeOrder = "weight" | "pair";
 
-/** One stored object of a run: its key under the scratch storage and its record count. */
+/** One stored object of a run. */
 export interface Segment {
+  /** Key under the scratch storage. */
   key: string;
+  /** Edge records it holds. */
   count: number;
 }
 
@@ -43,22 +45,30 @@ export interface MergeLimits {
 
 /** The most edge records held at once, counted as pages arrive and buffers fill. */
 export class EdgeMeter {
+  /** Records held now. */
   held = 0;
+  /** The most held at once so far. */
   peak = 0;
+  /** `n` more records held. */
   add(n: number): void {
     this.held += n;
     if (this.held > this.peak) this.peak = this.held;
   }
+  /** `n` records let go. */
   sub(n: number): void {
     this.held -= n;
   }
 }
 
-/** Edges as parallel arrays (a < b within each pair). */
+/** Edges as parallel arrays. */
 export interface EdgeArrays {
+  /** The smaller basin id of each pair. */
   a: Uint32Array;
+  /** The larger one. */
   b: Uint32Array;
+  /** Largest affinity between the two (a float32 value). */
   weight: Float64Array;
+  /** Where the whole volume's scan first met the pair: `3 * voxel index + direction`. */
   first: Float64Array;
 }
 
@@ -70,13 +80,13 @@ export function sortEdges(e: EdgeArrays, idx: Int32Array, order: EdgeOrder): Int
   return idx;
 }
 
-/** The records of edges `idx[from..to)` in that order. */
-export function packEdges(e: EdgeArrays, idx: Int32Array, from = 0, to = idx.length): Uint8Array {
-  const n = to - from;
+/** The records of edges `idx`, in that order. */
+export function packEdges(e: EdgeArrays, idx: Int32Array): Uint8Array {
+  const n = idx.length;
   const f64 = new Float64Array(3 * n);
   const u32 = new Uint32Array(f64.buffer);
   for (let r = 0; r < n; r++) {
-    const k = idx[from + r];
+    const k = idx[r];
     f64[3 * r] = e.weight[k];
     f64[3 * r + 1] = e.first[k];
     u32[6 * r + 4] = e.a[k];
@@ -238,48 +248,6 @@ async function mergeInto(
   await sink.flush();
 }
 
-/** Writes the records it receives, already in order, as a run of segments of at most `size` records. */
-class RunWriter implements Sink {
-  full = false;
-  private f64: Float64Array;
-  private u32: Uint32Array;
-  private n = 0;
-  readonly run: Run = [];
-
-  constructor(
-    private readonly store: Storage,
-    private readonly prefix: string,
-    private readonly size: number,
-    private readonly meter: EdgeMeter,
-    private readonly signal?: AbortSignal,
-  ) {
-    this.f64 = new Float64Array(3 * size);
-    this.u32 = new Uint32Array(this.f64.buffer);
-  }
-
-  push(weight: number, first: number, a: number, b: number): void {
-    const r = this.n++;
-    this.meter.add(1);
-    this.f64[3 * r] = weight;
-    this.f64[3 * r + 1] = first;
-    this.u32[6 * r + 4] = a;
-    this.u32[6 * r + 5] = b;
-    this.full = this.n === this.size;
-  }
-
-  async flush(): Promise<void> {
-    if (this.n === 0) return;
-    const key = `${this.prefix}/${this.run.length}`;
-    await this.store.put(key, new Uint8Array(this.f64.buffer, 0, this.n * EDGE_BYTES), {
-      signal: this.signal,
-    });
-    this.run.push({ key, count: this.n });
-    this.meter.sub(this.n);
-    this.n = 0;
-    this.full = false;
-  }
-}
-
 /**
  * Joins the copies of an edge that arrive together in "pair" order (the
  * largest weight, the earliest first) before passing it on.
@@ -331,21 +299,22 @@ class JoinCopies implements Sink {
 }
 
 /**
- * Sorts the records it receives in "weight" order, `size` at a time, each
- * batch written as a run of one segment.
+ * Writes the records it receives `size` at a time: as segments of one run
+ * when they come in order, or, with `sort`, each batch sorted in "weight"
+ * order as a run of its own.
  */
-class RunSorter implements Sink {
+class RunWriter implements Sink {
   full = false;
   private e: EdgeArrays;
+  private idx: Int32Array;
   private n = 0;
   readonly runs: Run[] = [];
 
   constructor(
-    private readonly store: Storage,
+    private readonly c: MergeContext,
     private readonly prefix: string,
     private readonly size: number,
-    private readonly meter: EdgeMeter,
-    private readonly signal?: AbortSignal,
+    private readonly sort: boolean,
   ) {
     this.e = {
       a: new Uint32Array(size),
@@ -353,11 +322,12 @@ class RunSorter implements Sink {
       weight: new Float64Array(size),
       first: new Float64Array(size),
     };
+    this.idx = new Int32Array(size);
   }
 
   push(weight: number, first: number, a: number, b: number): void {
     const r = this.n++;
-    this.meter.add(1);
+    this.c.meter.add(1);
     this.e.weight[r] = weight;
     this.e.first[r] = first;
     this.e.a[r] = a;
@@ -366,15 +336,17 @@ class RunSorter implements Sink {
   }
 
   async flush(): Promise<void> {
-    if (this.n === 0) return;
-    const key = `${this.prefix}/${this.runs.length}`;
-    const idx = new Int32Array(this.n);
-    for (let k = 0; k < this.n; k++) idx[k] = k;
-    await this.store.put(key, packEdges(this.e, sortEdges(this.e, idx, "weight")), {
-      signal: this.signal,
-    });
-    this.runs.push([{ key, count: this.n }]);
-    this.meter.sub(this.n);
+    const n = this.n;
+    if (n === 0) return;
+    const idx = this.idx.subarray(0, n);
+    for (let k = 0; k < n; k++) idx[k] = k;
+    if (this.sort) sortEdges(this.e, idx, "weight");
+    let run = this.runs[this.runs.length - 1];
+    if (this.sort || !run) this.runs.push((run = []));
+    const key = `${this.prefix}/${this.sort ? this.runs.length - 1 : run.length}`;
+    await this.c.store.put(key, packEdges(this.e, idx), { signal: this.c.signal });
+    run.push({ key, count: n });
+    this.c.meter.sub(n);
     this.n = 0;
     this.full = false;
   }
@@ -399,20 +371,14 @@ async function reduceRuns(c: MergeContext, runs: Run[], order: EdgeOrder, tag: s
   for (let level = 1; runs.length > fanIn; level++) {
     const next: Run[] = [];
     for (let g = 0; g * fanIn < runs.length; g++) {
-      const writer = new RunWriter(
-        c.store,
-        `${c.prefix}/${tag}${level}/${g}`,
-        page * fanIn,
-        c.meter,
-        c.signal,
-      );
+      const writer = new RunWriter(c, `${c.prefix}/${tag}${level}/${g}`, page * fanIn, false);
       const group = runs.slice(g * fanIn, (g + 1) * fanIn);
       if (order === "pair") {
         const join = new JoinCopies(writer);
         await mergeInto(c.store, group, order, join, c.limits, c.meter, c.signal);
         await join.close();
       } else await mergeInto(c.store, group, order, writer, c.limits, c.meter, c.signal);
-      next.push(writer.run);
+      next.push(writer.runs[0] ?? []);
     }
     runs = next;
   }
@@ -429,13 +395,7 @@ export async function joinSharedEdges(
   runs: Run[],
 ): Promise<{ runs: Run[]; edges: number }> {
   const few = await reduceRuns(c, runs, "pair", "pairs");
-  const sorter = new RunSorter(
-    c.store,
-    `${c.prefix}/joined`,
-    c.limits.page * c.limits.fanIn,
-    c.meter,
-    c.signal,
-  );
+  const sorter = new RunWriter(c, `${c.prefix}/joined`, c.limits.page * c.limits.fanIn, true);
   const join = new JoinCopies(sorter);
   await mergeInto(c.store, few, "pair", join, c.limits, c.meter, c.signal);
   await join.close();
