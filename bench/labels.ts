@@ -40,6 +40,7 @@ const rounds = Number(args[0] ?? 3);
 const only = args.slice(1);
 setFlagsFromString("--expose-gc");
 const collect = runInNewContext("gc") as () => void;
+const idle = new Int32Array(new SharedArrayBuffer(4));
 const wanted = (what: string) => only.length === 0 || only.includes(what);
 const anchors = resolve(__dirname, "../../shared/anchors");
 const dir = join(tmpdir(), "ngpipe-bench-labels");
@@ -82,6 +83,9 @@ function time(
       // The native harnesses free the previous output before their clock starts.
       last = undefined;
       collect();
+      // gc() leaves the sweeping to V8's background threads; let them finish
+      // rather than run beside the timed call.
+      Atomics.wait(idle, 0, 0, 50);
     }
     const input = prepare?.();
     const t = process.hrtime.bigint();

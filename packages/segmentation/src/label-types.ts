@@ -2,6 +2,8 @@
  * Integer label types by name (the precomputed `data_type` names), their
  * ranges, and arrays of them with an unsigned-word view for writing.
  */
+
+import { SHARED_OUTPUT_BYTES, useSharedOutput } from "../../precomputed/src/codecs/fresh_words";
 import type { IntegerLabelArray } from "./label-array";
 
 /** An integer label type name. */
@@ -41,13 +43,23 @@ export function labelRange(type: LabelType): [bigint, bigint] {
     : [-(2n ** (bits - 1n)), 2n ** (bits - 1n) - 1n];
 }
 
-/** A new zeroed array of `type` and its unsigned words (pairs for 64-bit types). */
+/**
+ * A new zeroed array of `type` and its unsigned words (pairs for 64-bit types).
+ * One of 64 MiB or more is on a SharedArrayBuffer while the process holds
+ * under 1 GiB of array buffers, as large decoded chunks are (see
+ * `fresh_words.ts` in @ngpipe/precomputed: an ordinary buffer that large makes
+ * V8 start a collection inside the call that allocates it).
+ */
 export function newLabels(
   type: LabelType,
   n: number,
 ): { array: IntegerLabelArray; words: Uint8Array | Uint16Array | Uint32Array; pairs: boolean } {
-  const array = new CTORS[type](n);
   const bytes = CTORS[type].BYTES_PER_ELEMENT;
+  const size = n * bytes;
+  const array =
+    size >= SHARED_OUTPUT_BYTES && useSharedOutput(size, process.memoryUsage().arrayBuffers)
+      ? new CTORS[type](new SharedArrayBuffer(size) as unknown as ArrayBuffer)
+      : new CTORS[type](n);
   const words =
     bytes === 1
       ? new Uint8Array(array.buffer)

@@ -378,3 +378,26 @@ describe("countVoxels", () => {
     );
   });
 });
+
+describe("large outputs", () => {
+  test("a remap output of 64 MiB or more is on shared memory, with every voxel right", () => {
+    // Outputs that large go on a SharedArrayBuffer so that allocating them
+    // does not start a V8 collection inside the call (label-types.ts).
+    if (process.memoryUsage().arrayBuffers + 2 ** 27 > 2 ** 30) {
+      console.log("skipped: this jest worker already holds the shared-output budget");
+      return;
+    }
+    const n = 2 ** 23; // 8 Mi uint64 = 64 MiB
+    const labels = new Uint32Array(n);
+    for (let i = 0; i < n; i++) labels[i] = i & 7;
+    const out = remap(labels, [0, 10, 20, 30, 40, 50, 60, 70], { dataType: "uint64" });
+    expect(out.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const words = new Uint32Array(out.buffer);
+    let wrong = 0;
+    for (let i = 0; i < n; i++)
+      if (words[2 * i] !== (i & 7) * 10 || words[2 * i + 1] !== 0) wrong++;
+    expect(wrong).toBe(0);
+    const small = remap(labels.subarray(0, 1000), [0, 10, 20, 30, 40, 50, 60, 70]);
+    expect(small.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+  });
+});
