@@ -3,7 +3,7 @@
  * ranges, and arrays of them with an unsigned-word view for writing.
  */
 
-import { SHARED_OUTPUT_BYTES, useSharedOutput } from "../../precomputed/src/codecs/fresh_words";
+import { sharedOutputBuffer } from "../../precomputed/src/codecs/fresh_words";
 import type { IntegerLabelArray } from "./label-array";
 
 /** An integer label type name. */
@@ -55,11 +55,8 @@ export function newLabels(
   n: number,
 ): { array: IntegerLabelArray; words: Uint8Array | Uint16Array | Uint32Array; pairs: boolean } {
   const bytes = CTORS[type].BYTES_PER_ELEMENT;
-  const size = n * bytes;
-  const array =
-    size >= SHARED_OUTPUT_BYTES && useSharedOutput(size, process.memoryUsage().arrayBuffers)
-      ? new CTORS[type](new SharedArrayBuffer(size) as unknown as ArrayBuffer)
-      : new CTORS[type](n);
+  const shared = sharedOutputBuffer(n * bytes);
+  const array = shared ? new CTORS[type](shared as unknown as ArrayBuffer) : new CTORS[type](n);
   const words =
     bytes === 1
       ? new Uint8Array(array.buffer)

@@ -40,6 +40,18 @@ export function useSharedOutput(bytes: number, heldBytes: number): boolean {
 }
 
 /**
+ * A new, zeroed SharedArrayBuffer of `bytes` for an output when
+ * {@link useSharedOutput} says so, else `undefined` (allocate an ordinary
+ * one). Small sizes return at once, without asking the process for its
+ * memory use.
+ */
+export function sharedOutputBuffer(bytes: number): SharedArrayBuffer | undefined {
+  return bytes >= SHARED_OUTPUT_BYTES && useSharedOutput(bytes, process.memoryUsage().arrayBuffers)
+    ? new SharedArrayBuffer(bytes)
+    : undefined;
+}
+
+/**
  * `n` 32-bit words the caller will overwrite in full: not zero-filled by
  * JavaScript (a fresh mapping's pages are zeroed by the kernel on first
  * touch, as for any large `malloc`), owning their whole buffer, on a
@@ -47,8 +59,8 @@ export function useSharedOutput(bytes: number, heldBytes: number): boolean {
  */
 export function freshWords(n: number): Uint32Array {
   const bytes = n * 4;
-  if (bytes >= SHARED_OUTPUT_BYTES && useSharedOutput(bytes, process.memoryUsage().arrayBuffers))
-    return new Uint32Array(new SharedArrayBuffer(bytes));
+  const shared = sharedOutputBuffer(bytes);
+  if (shared) return new Uint32Array(shared);
   const buf = Buffer.allocUnsafeSlow(bytes);
   return new Uint32Array(buf.buffer, buf.byteOffset, n);
 }
