@@ -52,7 +52,7 @@ interface WatershedExports {
   plateauSearch(budget: number): number;
   basinRows(from: number, to: number): void;
   basinIds(): number;
-  graphBegin(expected: number): void;
+  graphBegin(expected: number, basins: number): void;
   numberSlice(z: number, c0: number, c1: number, c2: number, basins: number): void;
   graphEnd(): void;
   graphEdges(): number;
@@ -310,7 +310,7 @@ function run(
   const basins = ex.basinIds();
   phase("basins");
   // Numbering and the region graph go together, one z slice at a time.
-  ex.graphBegin(Math.min(3 * n, 1 << 16));
+  ex.graphBegin(Math.min(3 * n, 4 * basins + (1 << 16)), basins);
   for (let z = 0; z < sz; z++) {
     copyIn(s, c0, aff, channel(0, z), sxy);
     copyIn(s, c1, aff, channel(1, z), sxy);
