@@ -1053,11 +1053,13 @@ export function graphEdges(): i32 {
   return edgeCount;
 }
 
-// Sorting: edge indices by decreasing weight, ties in index order (the
-// JavaScript `sortIndicesDescending`), a stable LSD radix sort in two
-// 16-bit passes over the flipped bit patterns, in steps over edge ranges.
+// Sorting: edges by decreasing weight, ties in index order (the JavaScript
+// `sortIndicesDescending`), a stable LSD radix sort in two 16-bit passes
+// over the flipped bit patterns, in steps over edge ranges. The second pass
+// writes the edges themselves in order (`sorted`, 16 bytes each), so that
+// the merge passes and the spanning forest read them in sequence.
 
-let order: usize = 0;
+let sorted: usize = 0;
 let keys: usize = 0;
 let tmpKeys: usize = 0;
 let tmpIdx: usize = 0;
@@ -1070,7 +1072,7 @@ export function sortBegin(): void {
   keys = alloc(m << 2);
   tmpKeys = alloc(m << 2);
   tmpIdx = alloc(m << 2);
-  order = alloc(m << 2);
+  sorted = alloc(m << 4);
   lowCount = alloc(65537 * 4);
   highCount = alloc(65537 * 4);
   memory.fill(lowCount, 0, 65537 * 4);
@@ -1119,7 +1121,8 @@ export function sortHigh(from: i32, to: i32): void {
     const ph = highCount + ((<usize>(k >>> 16)) << 2);
     const j = load<i32>(ph);
     store<i32>(ph, j + 1);
-    store<i32>(order + ((<usize>j) << 2), load<i32>(tmpIdx + ((<usize>i) << 2)));
+    const e = edges + ((<usize>load<i32>(tmpIdx + ((<usize>i) << 2))) << 4);
+    v128.store(sorted + ((<usize>j) << 4), v128.load(e));
   }
 }
 
@@ -1158,8 +1161,7 @@ export function mergeBegin(count: i32): void {
 /** One (size, threshold) pass of the JavaScript `mergeRegions` over sorted edges `from..to`. */
 export function mergePass(sizeTh: f64, weightTh: f64, from: i32, to: i32): void {
   for (let e = from; e < to; e++) {
-    const k = load<i32>(order + ((<usize>e) << 2));
-    const p = edges + ((<usize>k) << 4);
+    const p = sorted + ((<usize>e) << 4);
     if (!(<f64>load<f32>(p, 8) > weightTh)) continue;
     const s1 = findRoot(parent, load<i32>(p));
     const s2 = findRoot(parent, load<i32>(p, 4));
@@ -1244,8 +1246,7 @@ export function forestEdges(from: i32, to: i32): i32 {
   const sets = treeSets;
   let t = treeCount;
   for (let e = from; e < to; e++) {
-    const k = load<i32>(order + ((<usize>e) << 2));
-    const p = edges + ((<usize>k) << 4);
+    const p = sorted + ((<usize>e) << 4);
     let s1 = load<u32>(finalOf + ((<usize>load<u32>(p)) << 2));
     let s2 = load<u32>(finalOf + ((<usize>load<u32>(p, 4)) << 2));
     if (s1 === s2 || s1 === 0 || s2 === 0) continue;
