@@ -1055,14 +1055,15 @@ export function graphEdges(): i32 {
 
 // Sorting: edges by decreasing weight, ties in index order (the JavaScript
 // `sortIndicesDescending`), a stable LSD radix sort in two 16-bit passes
-// over the flipped bit patterns, in steps over edge ranges. The second pass
-// writes the edges themselves in order (`sorted`, 16 bytes each), so that
-// the merge passes and the spanning forest read them in sequence.
+// over the flipped bit patterns, in steps over edge ranges. Both passes move
+// the edges themselves (16 bytes each), reading them in sequence; the second
+// writes them in order over the edge array (`sorted`), so that the merge
+// passes and the spanning forest read them in sequence too.
 
 let sorted: usize = 0;
 let keys: usize = 0;
 let tmpKeys: usize = 0;
-let tmpIdx: usize = 0;
+let tmpEdges: usize = 0;
 let lowCount: usize = 0;
 let highCount: usize = 0;
 
@@ -1071,8 +1072,8 @@ export function sortBegin(): void {
   const m = <usize>edgeCount;
   keys = alloc(m << 2);
   tmpKeys = alloc(m << 2);
-  tmpIdx = alloc(m << 2);
-  sorted = alloc(m << 4);
+  tmpEdges = alloc(m << 4);
+  sorted = edges;
   lowCount = alloc(65537 * 4);
   highCount = alloc(65537 * 4);
   memory.fill(lowCount, 0, 65537 * 4);
@@ -1110,7 +1111,7 @@ export function sortLow(from: i32, to: i32): void {
     const j = load<i32>(pl);
     store<i32>(pl, j + 1);
     store<u32>(tmpKeys + ((<usize>j) << 2), k);
-    store<i32>(tmpIdx + ((<usize>j) << 2), i);
+    v128.store(tmpEdges + ((<usize>j) << 4), v128.load(edges + ((<usize>i) << 4)));
   }
 }
 
@@ -1121,8 +1122,7 @@ export function sortHigh(from: i32, to: i32): void {
     const ph = highCount + ((<usize>(k >>> 16)) << 2);
     const j = load<i32>(ph);
     store<i32>(ph, j + 1);
-    const e = edges + ((<usize>load<i32>(tmpIdx + ((<usize>i) << 2))) << 4);
-    v128.store(sorted + ((<usize>j) << 4), v128.load(e));
+    v128.store(sorted + ((<usize>j) << 4), v128.load(tmpEdges + ((<usize>i) << 4)));
   }
 }
 
