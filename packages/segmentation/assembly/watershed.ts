@@ -703,19 +703,20 @@ export function basinIds(): i32 {
 function numberRow(lr: usize): void {
   const ids = eq;
   const n = sx;
-  let prev: u32 = 0;
   let id: u32 = 0;
   let run: u32 = 0;
   for (let x = 0; x < n; x++) {
     const p = lr + ((<usize>x) << 2);
-    const l = load<u32>(p);
-    if (l !== prev) {
+    // The id is looked up for every voxel (neighbouring labels share a cache
+    // line), so that the only branch is where the basin changes: a basin's
+    // run along x spans several provisional labels.
+    const b = load<u32>(ids + ((<usize>load<u32>(p)) << 2));
+    if (b !== id) {
       if (id !== 0) addSize(id, run);
-      prev = l;
-      id = load<u32>(ids + ((<usize>l) << 2));
+      id = b;
       run = 0;
     }
-    store<u32>(p, id);
+    store<u32>(p, b);
     run++;
   }
   if (id !== 0) addSize(id, run);
