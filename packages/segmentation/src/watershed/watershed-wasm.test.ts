@@ -173,6 +173,31 @@ describe("the WebAssembly watershed equals the JavaScript kernel", () => {
   });
 });
 
+describe("the WebAssembly kernel's input check with absolute thresholds", () => {
+  // The ascent checks the values it reads (sixteen voxels at a time, then
+  // the rest of the row); the edges leaving the volume are checked apart.
+  test("a negative value anywhere takes the JavaScript kernel", () => {
+    const shape: [number, number, number] = [37, 6, 4];
+    const [sx, sy, sz] = shape;
+    const n = sx * sy * sz;
+    const clean = voronoiAffinities(shape, 5, 4, 0.15);
+    expect(() => watershedWith(clean, shape, SEED_OPTIONS, "wasm")).not.toThrow();
+    for (let c = 0; c < 3; c++) {
+      for (const z of [0, sz - 1]) {
+        for (const y of [0, 1, sy - 1]) {
+          for (const x of [0, 1, 20, 33, sx - 1]) {
+            const aff = clean.slice();
+            aff[c * n + x + sx * (y + sy * z)] = -0.25;
+            expect(() => watershedWith(aff, shape, SEED_OPTIONS, "wasm")).toThrow(
+              AffinityInputError,
+            );
+          }
+        }
+      }
+    }
+  });
+});
+
 const describePiriform = hasPiriform ? describe : describe.skip;
 if (!hasPiriform) console.warn(`skipping piriform wasm comparison: ${PIRIFORM_PATH} not found`);
 
