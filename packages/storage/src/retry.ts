@@ -370,7 +370,13 @@ export async function retryFailed<T>(
         undefined,
       );
     }
-    if (i >= retries || !retryable(e)) throw finalError(e, ctx);
+    let again: boolean;
+    try {
+      again = i < retries && retryable(e);
+    } catch (thrown) {
+      throw finalError(thrown, ctx);
+    }
+    if (!again) throw finalError(e, ctx);
     try {
       await sleep(backoffDelay(i, base, max), signal);
     } catch {
