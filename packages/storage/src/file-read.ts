@@ -45,15 +45,7 @@ export function readWholeFile(p: string, signal?: AbortSignal): Promise<Buffer> 
         reject(err);
         return;
       }
-      const finish = (error: unknown, data?: Buffer) => {
-        try {
-          closeSync(fd);
-        } catch (closeErr) {
-          error ??= closeErr;
-        }
-        if (error) reject(error);
-        else resolve(data as Buffer);
-      };
+      const finish = finisher(fd, resolve, reject);
       if (signal?.aborted) {
         finish(abortReason(signal));
         return;
@@ -69,6 +61,27 @@ export function readWholeFile(p: string, signal?: AbortSignal): Promise<Buffer> 
       });
     });
   });
+}
+
+/**
+ * Closes `fd`, then settles the read with `error` (or the close's) or `data`.
+ * Returned, not assigned, so that esbuild's keepNames (what tsx runs
+ * sources with) renames no function per file.
+ */
+function finisher(
+  fd: number,
+  resolve: (data: Buffer) => void,
+  reject: (error: unknown) => void,
+): (error: unknown, data?: Buffer) => void {
+  return (error, data) => {
+    try {
+      closeSync(fd);
+    } catch (closeErr) {
+      error ??= closeErr;
+    }
+    if (error) reject(error);
+    else resolve(data as Buffer);
+  };
 }
 
 /**
