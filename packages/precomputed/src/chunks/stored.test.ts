@@ -316,7 +316,7 @@ test("decodeStoredChunkInto inflates into reused memory that never shows in a de
         for (let x = 0; x < 12; x++)
           expect(out[x + 24 * (y + 8 * z)]).toBe(chunkOf(seed)[x + 4 + 16 * (y + 8 * z)]);
   }
-  expect(Array.from(first)).toEqual(Array.from(chunkOf(3)));
+  expect(Array.from(first as Uint8Array)).toEqual(Array.from(chunkOf(3)));
   // A chunk that inflates past its size is refused on this path too, and the next one decodes.
   const bomb = gzipSync(new Uint8Array(513));
   expect(() =>
