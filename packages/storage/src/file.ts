@@ -148,7 +148,7 @@ export class FileBackend implements Backend {
     const p = this.pathOf(key);
     try {
       if (opts?.range) return await this.getRange(p, key, opts.range.start, opts.range.end, opts);
-      const buf = await readWholeFile(p, opts?.signal);
+      const buf = await readWholeFile(p, opts?.signal, opts?.alloc);
       return {
         data: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
         info: { size: buf.byteLength },
