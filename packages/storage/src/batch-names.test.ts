@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { AbortError, PermissionDeniedError, TransientError } from "./errors";
+import { AbortError, DecompressionError, PermissionDeniedError, TransientError } from "./errors";
 import { FileBackend } from "./file";
 import { Storage } from "./storage";
 
@@ -128,4 +128,27 @@ test("namesIn lists a directory's names, gives up past the limit, and sees a mis
   expect(await backend.namesIn("n", 30)).toBeNull();
   expect((await backend.namesIn("missing", 100))?.size).toBe(0);
   expect((await backend.namesIn("n/3.gz", 100))?.size).toBe(0);
+});
+
+test("a listed key's read that hangs is timed out and retried, and a corrupt .gz is a typed error naming the key", async () => {
+  const backend = new FileBackend(root);
+  const storage = new Storage(backend, { retryBaseMs: 1, retryMaxMs: 2, timeoutMs: 50 });
+  const keys = Array.from({ length: 30 }, (_, i) => `h/${i}`);
+  await storage.putMany(keys.map((key) => ({ key, data: `v${key}`, compress: "gzip" as const })));
+  writeFileSync(join(root, "h/29.gz"), "not gzip");
+  const get = backend.get.bind(backend);
+  let hung = 0;
+  backend.get = (k, o) => {
+    // The first read of h/20.gz never settles and ignores its signal.
+    if (k === "h/20.gz" && hung++ === 0) return new Promise(() => {});
+    return get(k, o);
+  };
+  const res = await storage.getMany(keys, { concurrency: 4 });
+  expect(hung).toBe(2);
+  expect(Buffer.from((res[20] as { value: Uint8Array }).value).toString()).toBe("vh/20");
+  const bad = res[29] as { ok: false; error: Error };
+  expect(bad.ok).toBe(false);
+  expect(bad.error).toBeInstanceOf(DecompressionError);
+  expect((bad.error as DecompressionError).key).toBe("h/29");
+  expect(res.filter((r) => r.ok).length).toBe(29);
 });

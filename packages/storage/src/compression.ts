@@ -273,6 +273,32 @@ export async function compressBytes(
 }
 
 /**
+ * Whether {@link decompressBytes} inflates `data` on the calling thread: zstd
+ * has no async zlib binding; a small gzip object costs half the CPU
+ * inflated here than through the thread pool, and gzip's ratio (at most
+ * ~1032:1) keeps its output, and so the time the event loop waits, small.
+ */
+function inflatesInline(data: Uint8Array, codec: Compression): boolean {
+  return codec === "zstd" || (codec === "gzip" && data.byteLength <= SYNC_GUNZIP_BYTES);
+}
+
+/**
+ * {@link decompressBytes} without a promise when it inflates on the calling
+ * thread (then its errors are thrown): for batch reads of many small
+ * objects, where each promise and its turn of the event loop count.
+ */
+export function decompressNow(
+  data: Uint8Array,
+  codec: Compression,
+  url: string,
+  key: string,
+  maxBytes?: number,
+): Uint8Array | Promise<Uint8Array> {
+  if (inflatesInline(data, codec)) return decompressSync(data, codec, { url, key, maxBytes });
+  return decompressBytes(data, codec, url, key, maxBytes);
+}
+
+/**
  * Decompresses stored bytes on libuv's thread pool (small gzip objects, and
  * zstd, on the calling thread). Throws
  * {@link DecompressionError} naming the key when the bytes are not valid
@@ -286,11 +312,7 @@ export async function decompressBytes(
   key: string,
   maxBytes?: number,
 ): Promise<Uint8Array> {
-  // zstd has no async zlib binding; a small gzip object costs half the CPU
-  // inflated here than through the thread pool, and gzip's ratio (at most
-  // ~1032:1) keeps its output, and so the time the event loop waits, small.
-  if (codec === "zstd" || (codec === "gzip" && data.byteLength <= SYNC_GUNZIP_BYTES))
-    return decompressSync(data, codec, { url, key, maxBytes });
+  if (inflatesInline(data, codec)) return decompressSync(data, codec, { url, key, maxBytes });
   try {
     let out: Buffer;
     const o = inflateOptions(data.byteLength, maxBytes);

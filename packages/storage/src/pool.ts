@@ -62,3 +62,76 @@ export async function runPool<T, R>(
   }
   return results;
 }
+
+/** Receives the outcome of one item's work in {@link runPoolOfCalls}, exactly once. */
+export type ItemDone<R> = (ok: boolean, valueOrError: R | unknown) => void;
+
+/**
+ * {@link runPool} for an array of items whose work reports by callback:
+ * the same results, order, concurrency bound, progress and abort
+ * behaviour, with no async function or promise per item. For batches of
+ * many small reads (a 4 KiB file:// read costs about as much as the
+ * promises and closures around it). `start` must call `done` exactly once,
+ * and may call it before it returns; if it throws instead, that is the
+ * item's error.
+ */
+export function runPoolOfCalls<T, R>(
+  items: readonly T[],
+  keyOf: (item: T) => string,
+  start: (item: T, done: ItemDone<R>) => void,
+  opts: PoolOptions,
+  onAbort: () => Error,
+): Promise<BatchResult<R>[]> {
+  const { signal, onProgress, onResult } = opts;
+  const total = items.length;
+  const slots = Math.max(1, Math.floor(opts.concurrency) || 1);
+  const results: BatchResult<R>[] = new Array(total);
+  return new Promise((resolve, reject) => {
+    let next = 0;
+    let inFlight = 0;
+    let done = 0;
+    let pumping = false;
+    let failure: { error: unknown } | undefined;
+    const stopped = () => failure !== undefined || signal?.aborted === true;
+    const finish = (i: number, result: BatchResult<R>) => {
+      inFlight--;
+      try {
+        if (onResult !== undefined) onResult(result);
+        else results[i] = result;
+        onProgress?.(++done, total);
+      } catch (error) {
+        failure ??= { error };
+      }
+      if (!pumping) pump();
+    };
+    const launch = (i: number) => {
+      const item = items[i];
+      let key = "";
+      let settled = false;
+      const report: ItemDone<R> = (ok, v) => {
+        if (settled) return;
+        settled = true;
+        finish(i, ok ? { key, ok: true, value: v as R } : { key, ok: false, error: v as Error });
+      };
+      try {
+        key = keyOf(item);
+        start(item, report);
+      } catch (error) {
+        report(false, error);
+      }
+    };
+    const pump = () => {
+      pumping = true;
+      while (inFlight < slots && next < total && !stopped()) {
+        inFlight++;
+        launch(next++);
+      }
+      pumping = false;
+      if (inFlight > 0 || (next < total && !stopped())) return;
+      if (failure !== undefined) reject(failure.error);
+      else if (signal?.aborted) reject(onAbort());
+      else resolve(onResult !== undefined ? [] : results);
+    };
+    pump();
+  });
+}

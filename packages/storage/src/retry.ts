@@ -110,16 +110,20 @@ class AttemptTimeout extends Error {}
 /** One attempt in flight: settled once, by its own outcome, a timeout or an abort. */
 class PendingAttempt {
   settled = false;
-  constructor(
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (reason: unknown) => void,
-  ) {}
+  constructor(readonly done: AttemptDone<unknown>) {}
   fail(reason: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    this.reject(reason);
+    this.done(false, reason);
   }
 }
+
+/**
+ * Receives the outcome of one attempt run by {@link attemptWith}: `ok` and
+ * the value, or not `ok` and the error (a timeout, the caller's abort
+ * reason, or what the attempt rejected with).
+ */
+export type AttemptDone<T> = (ok: boolean, valueOrError: T | unknown) => void;
 
 /**
  * Attempts that start within one short window (a tenth of the timeout) share
@@ -228,32 +232,64 @@ function attempt<T>(
   timeoutMs: number,
 ): Promise<T> {
   if (timeoutMs <= 0 && signal === undefined) return fn(undefined);
+  return new Promise<T>((resolve, reject) =>
+    attemptWith(fn, signal, timeoutMs, (ok, v) => (ok ? resolve(v as T) : reject(v))),
+  );
+}
+
+/**
+ * One attempt as {@link withRetries} makes it (the per-attempt timeout and
+ * the caller's signal combined into the signal handed to `fn`), reporting
+ * to `done` exactly once instead of through a promise: batch reads make
+ * thousands of small attempts, and the promise and closures of the
+ * promise form cost about as much as a small local read.
+ */
+export function attemptWith<T>(
+  fn: (signal: AbortSignal | undefined) => Promise<T>,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+  done: AttemptDone<T>,
+): void {
+  if (timeoutMs <= 0 && signal === undefined) {
+    let p: Promise<T>;
+    try {
+      p = fn(undefined);
+    } catch (e) {
+      done(false, e);
+      return;
+    }
+    p.then(
+      (v) => done(true, v),
+      (e) => done(false, e),
+    );
+    return;
+  }
   const bucket = scopeFor(signal, timeoutMs).bucket();
-  return new Promise<T>((resolve, reject) => {
-    const p = new PendingAttempt(resolve as (v: unknown) => void, reject);
-    bucket.pending.add(p);
-    const done = () => {
+  const p = new PendingAttempt(done as AttemptDone<unknown>);
+  bucket.pending.add(p);
+  let run: Promise<T>;
+  try {
+    run = fn(bucket.ac.signal);
+  } catch (e) {
+    p.settled = true;
+    bucket.pending.delete(p);
+    done(false, e);
+    return;
+  }
+  run.then(
+    (v) => {
+      if (p.settled) return;
       p.settled = true;
       bucket.pending.delete(p);
-    };
-    try {
-      fn(bucket.ac.signal).then(
-        (v) => {
-          if (p.settled) return;
-          done();
-          resolve(v);
-        },
-        (e) => {
-          if (p.settled) return;
-          done();
-          reject(e);
-        },
-      );
-    } catch (e) {
-      done();
-      reject(e);
-    }
-  });
+      done(true, v);
+    },
+    (e) => {
+      if (p.settled) return;
+      p.settled = true;
+      bucket.pending.delete(p);
+      done(false, e);
+    },
+  );
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as `signal` aborts. */
@@ -296,10 +332,25 @@ export function withRetries<T>(
   // succeed at once, and a small local read costs little more than the
   // promises wrapped around it.
   return attempt(fn, signal, policy.timeoutMs ?? 60_000).catch((err) =>
-    retryAfter(err, fn, policy, signal, ctx).catch((e) => {
-      throw finalError(e, ctx);
-    }),
+    retryFailed(err, fn, policy, signal, ctx),
   );
+}
+
+/**
+ * The rest of {@link withRetries} for a call whose first attempt (made with
+ * {@link attemptWith}) failed with `first`: the remaining retries, then the
+ * final error as `withRetries` would reject with it.
+ */
+export function retryFailed<T>(
+  first: unknown,
+  fn: (signal: AbortSignal | undefined) => Promise<T>,
+  policy: RetryPolicy,
+  signal: AbortSignal | undefined,
+  ctx: RetryContext,
+): Promise<T> {
+  return retryAfter(first, fn, policy, signal, ctx).catch((e) => {
+    throw finalError(e, ctx);
+  });
 }
 
 function finalError(err: unknown, ctx: RetryContext): unknown {

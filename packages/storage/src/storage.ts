@@ -8,6 +8,7 @@ import {
   compressBytes,
   compressionOf,
   decompressBytes,
+  decompressNow,
   isCompression,
   logicalKeys,
   maxJsonBytes,
@@ -32,12 +33,14 @@ import {
   untagVersion,
 } from "./forms";
 import { joinPrefix, normalizeKey, normalizePrefix } from "./keys";
-import { type BatchInput, runPool } from "./pool";
+import { type BatchInput, type ItemDone, runPool, runPoolOfCalls } from "./pool";
 import {
+  attemptWith,
   backoffDelay,
   isAbortError,
   isRetryableError,
   type RetryPolicy,
+  retryFailed,
   sleep,
   withRetries,
 } from "./retry";
@@ -428,23 +431,96 @@ export class Storage {
     // and for a key whose form a batch listing knows, no layer but the read.
     const full = this.full(key);
     const form = this.listedForm(full, opts);
-    let res: GetResult | null;
     if (form !== null && form !== undefined && !(form instanceof Promise)) {
       const b = this.backend;
       const { suffix, codec } = form;
-      res = await this.call("get", key, (s) => b.get(full + suffix, { signal: s }), opts.signal);
+      const res = await this.call(
+        "get",
+        key,
+        (s) => b.get(full + suffix, { signal: s }),
+        opts.signal,
+      );
       if (res !== null)
         return codec === undefined
           ? res.data
           : decompressBytes(res.data, codec, this.url, key, opts.maxBytes);
       // Gone since the listing (or replaced by another form): look again.
-      res = await this.probeStored(full, key, opts);
-    } else res = await this.fetchStored(full, key, opts, form);
+      return this.probeAndInflate(full, key, opts);
+    }
+    return this.inflate(await this.fetchStored(full, key, opts, form), key, opts);
+  }
+
+  /** {@link get} of a key found neither bare nor in its listed form. */
+  private async probeAndInflate(
+    full: string,
+    key: string,
+    opts: GetOptions,
+  ): Promise<Uint8Array | null> {
+    return this.inflate(await this.probeStored(full, key, opts), key, opts);
+  }
+
+  /** The bytes of a stored object, decompressed by its `contentEncoding`. */
+  private inflate(
+    res: GetResult | null,
+    key: string,
+    opts: GetOptions,
+  ): Uint8Array | null | Promise<Uint8Array> {
     if (res === null) return null;
     const codec = res.info.contentEncoding;
     return codec === undefined
       ? res.data
       : decompressBytes(res.data, codec, this.url, key, opts.maxBytes);
+  }
+
+  /**
+   * {@link get} for {@link getMany}, reporting to `done`. A key whose stored
+   * form the batch listing already knows is read by one callback attempt
+   * (retried through the same policy if it fails) and, if small and
+   * gzip-compressed, inflated inline: no promise of ours per key. Every
+   * other case takes {@link get}'s path.
+   */
+  private getInto(key: string, opts: GetOptions, done: ItemDone<Uint8Array | null>): void {
+    const full = this.full(key);
+    const form = this.listedForm(full, opts);
+    const settle = (p: Promise<Uint8Array | null>) =>
+      p.then(
+        (v) => done(true, v),
+        (e) => done(false, e),
+      );
+    if (form === null) done(true, null);
+    else if (form === undefined || form instanceof Promise)
+      settle(this.fetchStored(full, key, opts, form).then((res) => this.inflate(res, key, opts)));
+    else {
+      const b = this.backend;
+      const stored = full + form.suffix;
+      const read = (s: AbortSignal | undefined) => b.get(stored, { signal: s });
+      const got = (res: GetResult | null) => {
+        // Gone since the listing (or replaced by another form): look again.
+        if (res === null) settle(this.probeAndInflate(full, key, opts));
+        else if (form.codec === undefined) done(true, res.data);
+        else {
+          let out: Uint8Array | Promise<Uint8Array>;
+          try {
+            out = decompressNow(res.data, form.codec, this.url, key, opts.maxBytes);
+          } catch (e) {
+            done(false, e);
+            return;
+          }
+          if (out instanceof Promise) settle(out);
+          else done(true, out);
+        }
+      };
+      attemptWith(read, opts.signal, this.policy.timeoutMs ?? 60_000, (ok, r) => {
+        if (ok) got(r as GetResult | null);
+        else
+          retryFailed(r, read, this.policy, opts.signal, {
+            url: this.url,
+            key,
+            op: "get",
+            finalError: (err) => this.named(err, "get", key, opts.signal),
+          }).then(got, (e) => done(false, e));
+      });
+    }
   }
 
   /**
@@ -790,12 +866,21 @@ export class Storage {
       maxBytes: opts.maxBytes,
       names: opts.range === undefined ? this.batchNames() : undefined,
     };
+    const onAbort = () => this.abortError("getMany", opts.signal);
+    if (Array.isArray(keys))
+      return runPoolOfCalls(
+        keys as readonly string[],
+        keyOfString,
+        (key, done: ItemDone<Uint8Array | null>) => this.getInto(key, getOpts, done),
+        this.poolOptions(opts),
+        onAbort,
+      );
     return runPool(
       keys,
       keyOfString,
       (key) => this.get(key, getOpts),
       this.poolOptions(opts),
-      () => this.abortError("getMany", opts.signal),
+      onAbort,
     );
   }
 
