@@ -297,20 +297,13 @@ test("decodeStoredChunkInto inflates into reused memory that never shows in a de
     c,
   );
   const out = new Uint8Array(24 * 8 * 4);
+  /** Copies the box `size` at `srcMin` of a stored gzip raw chunk to `dstMin` of `out`. */
+  const paint = (stored: Uint8Array, srcMin: number[], dstMin: number[], size: number[]) =>
+    decodeStoredChunkInto(stored, "gzip", "raw", c, out, [24, 8, 4, 1], srcMin, dstMin, size);
   for (const seed of [5, 7, 11]) {
     const stored = encodeStoredChunk(chunkOf(seed), "raw", c, "gzip");
     // The part x 4..15 of the chunk goes to x 0..11 of the output: the copy path.
-    decodeStoredChunkInto(
-      stored,
-      "gzip",
-      "raw",
-      c,
-      out,
-      [24, 8, 4, 1],
-      [4, 0, 0],
-      [0, 0, 0],
-      [12, 8, 4],
-    );
+    paint(stored, [4, 0, 0], [0, 0, 0], [12, 8, 4]);
     for (let z = 0; z < 4; z++)
       for (let y = 0; y < 8; y++)
         for (let x = 0; x < 12; x++)
@@ -319,30 +312,8 @@ test("decodeStoredChunkInto inflates into reused memory that never shows in a de
   expect(Array.from(first as Uint8Array)).toEqual(Array.from(chunkOf(3)));
   // A chunk that inflates past its size is refused on this path too, and the next one decodes.
   const bomb = gzipSync(new Uint8Array(513));
-  expect(() =>
-    decodeStoredChunkInto(
-      bomb,
-      "gzip",
-      "raw",
-      c,
-      out,
-      [24, 8, 4, 1],
-      [0, 0, 0],
-      [0, 0, 0],
-      [16, 8, 4],
-    ),
-  ).toThrow(ChunkDecodeError);
+  expect(() => paint(bomb, [0, 0, 0], [0, 0, 0], [16, 8, 4])).toThrow(ChunkDecodeError);
   const again = encodeStoredChunk(chunkOf(13), "raw", c, "gzip");
-  decodeStoredChunkInto(
-    again,
-    "gzip",
-    "raw",
-    c,
-    out,
-    [24, 8, 4, 1],
-    [0, 0, 0],
-    [8, 0, 0],
-    [16, 8, 4],
-  );
+  paint(again, [0, 0, 0], [8, 0, 0], [16, 8, 4]);
   expect(out[8 + 24 * (1 + 8 * 2)]).toBe(chunkOf(13)[16 * (1 + 8 * 2)]);
 });
