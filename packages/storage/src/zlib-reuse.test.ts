@@ -36,6 +36,26 @@ test("gzipReused writes zlib.gzipSync's bytes at every level, sizes from empty t
     }
 });
 
+test("gzipReused of a prefix of the last input is still gzipSync's bytes (no window kept between calls)", () => {
+  // A kept deflate stream would see the previous input's bytes past this
+  // one's end while searching matches, and choose others than a fresh one.
+  let mismatches = 0;
+  for (let t = 0; t < 20; t++) {
+    const long = new Uint8Array(65536);
+    let s = t + 1;
+    for (let i = 0; i < long.length; i++) {
+      if (i % 97 === 0) s = (s * 1103515245 + 12345) >>> 0;
+      long[i] = (s >>> (i % 24)) & 7;
+    }
+    gzipReused(long, 6);
+    for (const n of [300, 2048, 5000]) {
+      const part = long.slice(0, n);
+      if (!Buffer.from(gzipReused(part, 6)).equals(gzipSync(part, { level: 6 }))) mismatches++;
+    }
+  }
+  expect(mismatches).toBe(0);
+});
+
 test("a gzipReused result is never overwritten by later calls (it owns its memory)", () => {
   const a = gzipReused(mixed(200_000, 4), 6);
   const copy = a.slice();

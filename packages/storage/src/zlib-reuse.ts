@@ -10,8 +10,10 @@
  * 64 MiB of it starts a full collection of the heap, whose concurrent
  * marking runs on V8's helper threads: in a downsample task this was most
  * of the CPU spent outside the pool threads (bench/RESULTS.md, dstask3).
- * Here one stream per thread (per level for gzip) is reset and reused, and
- * inflation writes straight into a buffer the caller reuses.
+ * Here inflation goes through one stream per thread, reset between calls,
+ * straight into a buffer the caller reuses; deflation writes into a buffer
+ * kept here and returns one array of the compressed size (through a new
+ * stream each time: see {@link gzipReused}).
  *
  * Node has no public call that runs a zlib stream synchronously into a
  * given buffer; this drives the stream's native handle the way Node's own
@@ -34,7 +36,6 @@ interface ZlibHandle {
     outLen: number,
   ): void;
   reset(): void;
-  close(): void;
   onerror: (message: string, errno: number, code: string) => void;
 }
 
@@ -68,6 +69,7 @@ class ReusedStream {
   error: ZlibStreamError | undefined;
 
   constructor(
+    readonly stream: zlib.Gunzip | zlib.Gzip,
     readonly handle: ZlibHandle,
     readonly state: Uint32Array,
   ) {
@@ -107,11 +109,10 @@ function open(stream: zlib.Gunzip | zlib.Gzip): ReusedStream | undefined {
     Object.prototype.toString.call(s._writeState) !== "[object Uint32Array]"
   )
     return undefined;
-  return new ReusedStream(h, s._writeState as Uint32Array);
+  return new ReusedStream(stream, h, s._writeState as Uint32Array);
 }
 
 let inflater: ReusedStream | undefined;
-const deflaters = new Map<number, ReusedStream>();
 /** A one-byte buffer that tells a stream that exactly filled its output whether more was coming. */
 const probe = new Uint8Array(1);
 
@@ -154,7 +155,7 @@ export function gunzipInto(data: Uint8Array, out: Uint8Array): number {
     if (ok || s.error === undefined) {
       s.handle.reset();
       inflater = s;
-    } else s.handle.close();
+    } else s.stream.close();
   }
 }
 
@@ -168,15 +169,18 @@ const MAX_KEPT_INPUT = 16 * 1024 * 1024;
 let deflateOut: Uint8Array | undefined;
 
 /**
- * `zlib.gzipSync(data, { level })`, byte for byte, through a reused stream
- * of that level and a reused output buffer: the result is the one
- * allocation, of the compressed size, and owns its whole ArrayBuffer. Only
- * where {@link zlibReuse} is true.
+ * `zlib.gzipSync(data, { level })`, byte for byte, into a reused output
+ * buffer: the result is the one ArrayBuffer allocated, of the compressed
+ * size, and owns its whole memory. The zlib stream is new for every call:
+ * a reset deflate stream keeps its old window, and zlib's match search
+ * reads window bytes past the input's end, so a reused stream can choose
+ * other (valid) matches than a fresh one, and a rerun of a task would not
+ * write the same bytes. Only where {@link zlibReuse} is true.
  */
 export function gzipReused(data: Uint8Array, level: number): Uint8Array {
-  let s = deflaters.get(level);
-  deflaters.delete(level);
-  s ??= open(zlib.createGzip({ level }));
+  // The stream's own output buffer is unused here: the smallest zlib allows.
+  const stream = zlib.createGzip({ level, chunkSize: zlib.constants.Z_MIN_CHUNK });
+  const s = open(stream);
   if (s === undefined) throw new Error("zlib streams cannot be reused on this Node");
   const bound = gzipBound(data.byteLength);
   let out =
@@ -185,7 +189,6 @@ export function gzipReused(data: Uint8Array, level: number): Uint8Array {
       : deflateOut !== undefined && deflateOut.byteLength >= bound
         ? deflateOut
         : (deflateOut = new Uint8Array(bound));
-  let ok = false;
   try {
     let [n, used] = s.write(data, 0, data.byteLength, out, 0, out.byteLength);
     while (n === out.byteLength) {
@@ -197,12 +200,8 @@ export function gzipReused(data: Uint8Array, level: number): Uint8Array {
       n += m;
       used += u;
     }
-    ok = true;
     return out.slice(0, n);
   } finally {
-    if (ok) {
-      s.handle.reset();
-      deflaters.set(level, s);
-    } else s.handle.close();
+    stream.close();
   }
 }
