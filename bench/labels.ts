@@ -15,8 +15,12 @@
  *
  * Like the native harnesses, which free the previous repetition's output
  * before starting the clock, each timed call here starts after the previous
- * result has been dropped and collected (`gc()` outside the timed region);
- * `--collect-inside` leaves the collection to V8, inside the timed calls.
+ * result has been dropped and collected (`gc()` outside the timed region),
+ * and after one turn of the event loop, as a task loop awaits between calls:
+ * that turn runs the FinalizationRegistry callbacks that tell the shared
+ * output budget a collected WebAssembly output memory is gone (fresh_words.ts
+ * in @ngpipe/precomputed). `--collect-inside` leaves the collection to V8,
+ * inside the timed calls.
  *
  * Inputs are made with ngpipe's own generator (voronoiSegmentation).
  * `remap-inplace` (only when named) times remap with `inPlace` on a copy of
@@ -71,11 +75,11 @@ function input(name: string, make: () => ArrayBufferView): { file: string; data:
   return { file, data };
 }
 
-function time(
+async function time(
   reps: number,
   f: (input: unknown) => unknown,
   prepare?: () => unknown,
-): { times: number[]; last: unknown } {
+): Promise<{ times: number[]; last: unknown }> {
   const times: number[] = [];
   let last: unknown;
   for (let i = 0; i < reps; i++) {
@@ -86,6 +90,7 @@ function time(
       // gc() leaves the sweeping to V8's background threads; let them finish
       // rather than run beside the timed call.
       Atomics.wait(idle, 0, 0, 50);
+      await new Promise((resolve) => setImmediate(resolve));
     }
     const input = prepare?.();
     const t = process.hrtime.bigint();
@@ -95,13 +100,13 @@ function time(
   return { times, last };
 }
 
-function compare(
+async function compare(
   what: string,
   nativeRun: (round: number) => NativeRun,
   ours: (input: unknown) => unknown,
   hashOurs?: (out: unknown) => string,
   prepare?: () => unknown,
-): void {
+): Promise<void> {
   const n: number[] = [];
   const o: number[] = [];
   let nativeHash: string | undefined;
@@ -111,7 +116,7 @@ function compare(
     const nr = nativeRun(r);
     n.push(...nr.times_ms);
     nativeHash = nr.sha256;
-    const t = time(nr.times_ms.length, ours, prepare);
+    const t = await time(nr.times_ms.length, ours, prepare);
     o.push(...t.times);
     if (hashOurs) ourHash = hashOurs(t.last);
     load.push(loadavg()[0]);
@@ -131,61 +136,68 @@ const sha = (out: unknown) =>
     .update((out as { labels: Uint32Array }).labels)
     .digest("hex");
 
-console.log(
-  `bench/labels.ts: ${rounds} rounds, inputs in ${dir}, previous output collected ${collectInside ? "inside" : "outside"} the timed calls`,
-);
-for (const [shape, seeds] of wanted("ccl")
-  ? ([
-      [[256, 256, 256], 300],
-      [[512, 512, 128], 2000],
-    ] as const)
-  : []) {
-  const { file, data } = input(`seg_u32_${shape.join("x")}_${seeds}.bin`, () =>
-    voronoiSegmentation(shape, { seeds }),
+async function main(): Promise<void> {
+  console.log(
+    `bench/labels.ts: ${rounds} rounds, inputs in ${dir}, previous output collected ${collectInside ? "inside" : "outside"} the timed calls`,
   );
-  compare(
-    `connectedComponents 26 ${shape.join("x")} uint32 (${seeds} cells) vs cc3d`,
-    () => native("cc3d", ["--in", file, "--shape", shape.join(",")]),
-    () => connectedComponents(data as Uint32Array, shape, { connectivity: 26 }),
-    sha,
-  );
+  for (const [shape, seeds] of wanted("ccl")
+    ? ([
+        [[256, 256, 256], 300],
+        [[512, 512, 128], 2000],
+      ] as const)
+    : []) {
+    const { file, data } = input(`seg_u32_${shape.join("x")}_${seeds}.bin`, () =>
+      voronoiSegmentation(shape, { seeds }),
+    );
+    await compare(
+      `connectedComponents 26 ${shape.join("x")} uint32 (${seeds} cells) vs cc3d`,
+      () => native("cc3d", ["--in", file, "--shape", shape.join(",")]),
+      () => connectedComponents(data as Uint32Array, shape, { connectivity: 26 }),
+      sha,
+    );
+  }
+
+  const seg = voronoiSegmentation([512, 512, 128], { seeds: 2000 });
+  const { file: f64, data: d64 } = input("seg_u64_512x512x128.bin", () => {
+    // Ids above 2^32 with both words nonzero: id * (2^33 + 1).
+    const a = new BigUint64Array(seg.length);
+    const w = new Uint32Array(a.buffer);
+    for (let i = 0; i < seg.length; i++) {
+      w[2 * i] = seg[i];
+      w[2 * i + 1] = seg[i] * 2;
+    }
+    return a;
+  });
+  const labels64 = d64 as BigUint64Array;
+  if (wanted("renumber"))
+    await compare(
+      "renumber 512x512x128 uint64 -> uint16 vs fastremap renumber",
+      () => native("fastremap", ["renumber", "--in", f64]),
+      () => renumber(labels64),
+    );
+  // A full table: every id to a new uint64 value.
+  const { ids } = countVoxels(labels64);
+  const to = new BigUint64Array(ids.length);
+  for (let k = 0; k < ids.length; k++) to[k] = BigInt(k) * 3n + (1n << 40n);
+  if (wanted("remap"))
+    await compare(
+      "remap 512x512x128 uint64 (full table, uint64 out) vs fastremap remap",
+      () => native("fastremap", ["remap", "--in", f64]),
+      () => remap(labels64, { from: ids, to }),
+    );
+  // In place (a fresh copy of the input made outside the timed call): not like
+  // for like, the native op copies; it shows what skipping the new array saves.
+  if (only.includes("remap-inplace"))
+    await compare(
+      "remap 512x512x128 uint64 IN PLACE vs fastremap remap (which copies: not like for like)",
+      () => native("fastremap", ["remap", "--in", f64]),
+      (copy) => remap(copy as BigUint64Array, { from: ids, to }, { inPlace: true }),
+      undefined,
+      () => labels64.slice(),
+    );
 }
 
-const seg = voronoiSegmentation([512, 512, 128], { seeds: 2000 });
-const { file: f64, data: d64 } = input("seg_u64_512x512x128.bin", () => {
-  // Ids above 2^32 with both words nonzero: id * (2^33 + 1).
-  const a = new BigUint64Array(seg.length);
-  const w = new Uint32Array(a.buffer);
-  for (let i = 0; i < seg.length; i++) {
-    w[2 * i] = seg[i];
-    w[2 * i + 1] = seg[i] * 2;
-  }
-  return a;
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
 });
-const labels64 = d64 as BigUint64Array;
-if (wanted("renumber"))
-  compare(
-    "renumber 512x512x128 uint64 -> uint16 vs fastremap renumber",
-    () => native("fastremap", ["renumber", "--in", f64]),
-    () => renumber(labels64),
-  );
-// A full table: every id to a new uint64 value.
-const { ids } = countVoxels(labels64);
-const to = new BigUint64Array(ids.length);
-for (let k = 0; k < ids.length; k++) to[k] = BigInt(k) * 3n + (1n << 40n);
-if (wanted("remap"))
-  compare(
-    "remap 512x512x128 uint64 (full table, uint64 out) vs fastremap remap",
-    () => native("fastremap", ["remap", "--in", f64]),
-    () => remap(labels64, { from: ids, to }),
-  );
-// In place (a fresh copy of the input made outside the timed call): not like
-// for like, the native op copies; it shows what skipping the new array saves.
-if (only.includes("remap-inplace"))
-  compare(
-    "remap 512x512x128 uint64 IN PLACE vs fastremap remap (which copies: not like for like)",
-    () => native("fastremap", ["remap", "--in", f64]),
-    (copy) => remap(copy as BigUint64Array, { from: ids, to }, { inPlace: true }),
-    undefined,
-    () => labels64.slice(),
-  );

@@ -735,7 +735,6 @@ function numberRow(lr: usize): void {
 export function numberSlice(z: i32, c0: usize, c1: usize, c2: usize, basins: i32): void {
   if (z === 0) {
     memory.fill(sizes, 0, (<usize>basins) << 2);
-    if (basins >= headsCap) growHeads(basins);
   }
   const rowBytes = (<usize>sx) << 2;
   const sliceBytes = (<usize>sxy) << 2;
@@ -760,83 +759,74 @@ export function numberSlice(z: i32, c0: usize, c1: usize, c2: usize, basins: i32
 // Region graph: pairs (a < b) numbered in first-seen scan order, maximum
 // affinity each; 16 bytes per edge (a, b, weight, unused).
 //
-// Each basin b keeps a small hash table of its edges to smaller ids (8
-// bytes a slot: a + 1, edge index), grown by doubling. Basins are numbered
-// in scan order, so the tables the scan is using belong to recent ids and
-// sit together in memory; a direct-mapped cache of recent pairs in front
-// catches most faces, which come in runs.
+// Each basin b keeps its edges to smaller ids in a block of its own, at
+// `blocks + b * 8 * slots`: `slots` slots of 8 bytes (a + 1, the largest
+// weight seen so far), open addressing, and each slot's edge index in a
+// parallel array (`blockEdges`, read only at the end). Basins are numbered
+// in scan order, so the blocks of the basins the scan is in sit together,
+// in id order, and a face reads one slot and writes it back. A block that
+// fills past three quarters moves to a table of its own (twice as many
+// slots, doubling as it grows; the edge indices follow its slots), and
+// every key of the block becomes MOVED, the block's first three weights
+// then holding the table's address, capacity and size.
 
-const CACHE_BITS = 14;
+const MOVED: u32 = 0xffffffff;
 let edges: usize = 0;
 let edgeCount: i32 = 0;
 let edgeCap: i32 = 0;
-/** Per basin id: table pointer, capacity (slots), size; 16 bytes. */
-let heads: usize = 0;
-let headsCap: i32 = 0;
-let cache: usize = 0;
-/** Entries (edge index, weight) of replaced cache entries not yet folded into the edges. */
-const FOLD_CAP = 1 << 16;
-let foldLog: usize = 0;
-let foldCount: i32 = 0;
+let graphBasins: i32 = 0;
+let blocks: usize = 0;
+let blockEdges: usize = 0;
+let blockFill: usize = 0;
+let slotBits: i32 = 0;
+/** Six byte offsets used by {@link graphRow}. */
+let rowOffsets: usize = 0;
+/** 256 uint32: bit i of a byte moved to bit 3i (see {@link spread3}). */
+let spreadTable: usize = 0;
 
-/** A cheap hash of a pair for the cache (its top bits are used). */
-function hashPair(a: u32, b: u32): u32 {
-  return a * 0x9e3779b1 + b * 0x85ebca6b;
-}
-
-/** Starts the graph with room for `expected` edges. */
-export function graphBegin(expected: i32): void {
+/** Starts the graph of `basins` basins with room for `expected` edges. */
+export function graphBegin(expected: i32, basins: i32): void {
   edgeCap = max<i32>(1024, expected);
   edges = alloc((<usize>edgeCap) << 4);
   edgeCount = 0;
-  headsCap = 0;
-  growHeads(4096);
-  cache = alloc(16 << CACHE_BITS);
-  memory.fill(cache, 0, 16 << CACHE_BITS);
-  foldLog = alloc(8 * FOLD_CAP);
-  foldCount = 0;
+  graphBasins = basins;
+  // 16 slots a basin, fewer (down to 4) where that would pass 1 byte per
+  // voxel: many small basins have few neighbours each.
+  const n = <usize>sxy * <usize>sz;
+  let bits = 4;
+  while (bits > 2 && ((<usize>basins + 1) << (bits + 3)) > n) bits--;
+  slotBits = bits;
+  const count = (<usize>basins + 1) << bits;
+  // Blocks start on a cache line, so that a block of 8 slots is one line.
+  blocks = (alloc((count << 3) + 64) + 63) & ~(<usize>63);
+  memory.fill(blocks, 0, count << 3);
+  blockEdges = alloc(count << 2);
+  blockFill = alloc(<usize>basins + 1);
+  memory.fill(blockFill, 0, <usize>basins + 1);
+  rowOffsets = alloc(6 * 4);
+  spreadTable = alloc(256 * 4);
+  for (let b: u32 = 0; b < 256; b++) {
+    let v: u32 = 0;
+    for (let i: u32 = 0; i < 8; i++) v |= ((b >>> i) & 1) << (3 * i);
+    store<u32>(spreadTable + ((<usize>b) << 2), v);
+  }
 }
 
-/** Makes room in `heads` for basin ids up to `id` (ids appear in increasing order). */
-function growHeads(id: i32): void {
-  let cap = max<i32>(headsCap, 4096);
-  while (cap <= id) cap <<= 1;
-  const grown = alloc((<usize>cap) << 4);
-  if (headsCap > 0) memory.copy(grown, heads, (<usize>headsCap) << 4);
-  memory.fill(grown + ((<usize>headsCap) << 4), 0, (<usize>(cap - headsCap)) << 4);
-  heads = grown;
-  headsCap = cap;
-}
-
-function slotInsert(table: usize, mask: u32, a: u32, k: i32): void {
-  let j = (a * 0x9e3779b1) >>> 7;
-  for (;;) {
-    const p = table + ((<usize>(j & mask)) << 3);
-    if (load<u32>(p) === 0) {
-      store<u32>(p, a + 1);
-      store<i32>(p, k, 4);
-      return;
-    }
+/** Where `a` + 1 is in the table of `mask + 1` slots at `table`, or the empty slot it would go to. */
+function probe(table: usize, mask: u32, a: u32): usize {
+  let j = a * 0x9e3779b1;
+  let p = table + ((<usize>(j & mask)) << 3);
+  let key = load<u32>(p);
+  while (key !== a + 1 && key !== 0) {
     j++;
+    p = table + ((<usize>(j & mask)) << 3);
+    key = load<u32>(p);
   }
+  return p;
 }
 
-/** Index of edge (a, b), a < b, added with weight 0 if new. */
-function edgeIndex(a: u32, b: u32): i32 {
-  const hd = heads + ((<usize>b) << 4);
-  let table = load<usize>(hd);
-  let cap = load<u32>(hd, 4);
-  if (cap !== 0) {
-    const mask = cap - 1;
-    let j = (a * 0x9e3779b1) >>> 7;
-    for (;;) {
-      const p = table + ((<usize>(j & mask)) << 3);
-      const key = load<u32>(p);
-      if (key === 0) break;
-      if (key === a + 1) return load<i32>(p, 4);
-      j++;
-    }
-  }
+/** A new edge (a, b); returns its index. */
+function newEdge(a: u32, b: u32): u32 {
   const k = edgeCount++;
   if (k === edgeCap) {
     const grown = alloc((<usize>edgeCap) << 5);
@@ -847,93 +837,128 @@ function edgeIndex(a: u32, b: u32): i32 {
   const e = edges + ((<usize>k) << 4);
   store<u32>(e, a);
   store<u32>(e, b, 4);
-  store<f32>(e, 0, 8);
-  const size = load<u32>(hd, 8) + 1;
-  store<u32>(hd, size, 8);
-  if (size * 2 > cap) {
-    const grownCap: u32 = cap === 0 ? 4 : cap << 1;
-    const grown = alloc((<usize>grownCap) << 3);
-    memory.fill(grown, 0, (<usize>grownCap) << 3);
-    for (let j: u32 = 0; j < cap; j++) {
-      const p = table + ((<usize>j) << 3);
-      const key = load<u32>(p);
-      if (key !== 0) slotInsert(grown, grownCap - 1, key - 1, load<i32>(p, 4));
-    }
-    table = grown;
-    cap = grownCap;
-    store<usize>(hd, table);
-    store<u32>(hd, cap, 4);
-  }
-  slotInsert(table, cap - 1, a, k);
-  return k;
+  return <u32>k;
 }
 
 /**
- * Raises edge (s, t)'s weight to `v`. A cache entry holds a, b, the edge
- * index and the largest weight seen while the entry has held the pair
- * (from 0: Watershed.jl starts every edge at 0, not at its first affinity),
- * folded into the edge when the entry is replaced (and by {@link graphEnd}).
- * The edge's weight is never read on the way in, so a miss waits only for
- * the pair's index.
+ * Raises edge (s, t)'s weight to `v`, adding the edge if new (at weight
+ * max(v, 0): Watershed.jl starts every edge at 0, not at its first affinity).
  */
 @inline function visit(s: u32, t: u32, v: f32): void {
-  const a = s < t ? s : t;
-  const b = s < t ? t : s;
-  const c = cache + ((<usize>(hashPair(a, b) >>> (32 - CACHE_BITS))) << 4);
-  if (load<u32>(c) !== a || load<u32>(c, 4) !== b) {
-    cacheMiss(c, a, b, v);
-  } else if (v > load<f32>(c, 12)) {
-    store<f32>(c, v, 12);
+  const a = min<u32>(s, t);
+  const b = max<u32>(s, t);
+  const block = blocks + ((<usize>b) << (slotBits + 3));
+  const mask: u32 = (1 << slotBits) - 1;
+  let j = a * 0x9e3779b1;
+  let p = block + ((<usize>(j & mask)) << 3);
+  let key = load<u32>(p);
+  while (key !== a + 1) {
+    if (key === 0 || key === MOVED) {
+      visitSlow(b, p, a, v);
+      return;
+    }
+    j++;
+    p = block + ((<usize>(j & mask)) << 3);
+    key = load<u32>(p);
   }
+  store<f32>(p, max<f32>(load<f32>(p, 4), v), 4);
 }
 
-/** Puts edge (a, b) with weight `v` in cache entry `c` (see {@link visit}). */
-function cacheMiss(c: usize, a: u32, b: u32, v: f32): void {
-  if (load<u32>(c) !== 0) writeBack(c);
-  store<u32>(c, a);
-  store<u32>(c, b, 4);
-  store<i32>(c, edgeIndex(a, b), 8);
-  store<f32>(c, max<f32>(v, 0), 12);
+/** {@link visit} of a new edge at slot `p` of basin b's block, or of a basin whose block has moved. */
+function visitSlow(b: u32, p: usize, a: u32, v: f32): void {
+  const block = blocks + ((<usize>b) << (slotBits + 3));
+  if (load<u32>(p) === MOVED) {
+    const table = load<usize>(block, 4);
+    const cap = load<u32>(block, 12);
+    const q = probe(table, cap - 1, a);
+    if (load<u32>(q) !== 0) {
+      store<f32>(q, max<f32>(load<f32>(q, 4), v), 4);
+      return;
+    }
+    store<u32>(q, a + 1);
+    store<f32>(q, max<f32>(v, 0), 4);
+    store<u32>(table + ((<usize>cap) << 3) + ((q - table) >> 1), newEdge(a, b));
+    const size = load<u32>(block, 20) + 1;
+    store<u32>(block, size, 20);
+    if (size * 4 > cap * 3) {
+      store<usize>(block, moveTable(table, table + ((<usize>cap) << 3), cap), 4);
+      store<u32>(block, cap << 1, 12);
+    }
+    return;
+  }
+  store<u32>(p, a + 1);
+  store<f32>(p, max<f32>(v, 0), 4);
+  const edgesAt = blockEdges + ((p - blocks) >> 1);
+  store<u32>(edgesAt, newEdge(a, b));
+  const fill = blockFill + <usize>b;
+  const used = <u32>load<u8>(fill) + 1;
+  store<u8>(fill, <u8>used);
+  const slots: u32 = 1 << slotBits;
+  if (used * 4 > slots * 3) {
+    const firstEdge = blockEdges + ((block - blocks) >> 1);
+    const table = moveTable(block, firstEdge, slots);
+    for (let i: u32 = 0; i < slots; i++) store<u32>(block + ((<usize>i) << 3), MOVED);
+    store<usize>(block, table, 4);
+    store<u32>(block, slots << 1, 12);
+    store<u32>(block, used, 20);
+  }
 }
 
 /**
- * Notes cache entry `c`'s weight for its edge. Folding it in at once would
- * wait on a read far away in the edges; the log folds a batch of them in a
- * loop whose reads overlap.
+ * A table of 2 * `cap` slots (and their edge indices after them) holding the
+ * entries of the `cap` slots at `table`, whose edge indices are at `edgeIdx`.
  */
-function writeBack(c: usize): void {
-  const p = foldLog + ((<usize>foldCount) << 3);
-  store<i32>(p, load<i32>(c, 8));
-  store<f32>(p, load<f32>(c, 12), 4);
-  if (++foldCount === FOLD_CAP) foldWeights();
-}
-
-/** Raises each logged edge's weight to the logged weight, and empties the log. */
-function foldWeights(): void {
-  const count = foldCount;
-  for (let i = 0; i < count; i++) {
-    const p = foldLog + ((<usize>i) << 3);
-    const e = edges + ((<usize>load<i32>(p)) << 4);
-    store<f32>(e, max<f32>(load<f32>(e, 8), load<f32>(p, 4)), 8);
+function moveTable(table: usize, edgeIdx: usize, cap: u32): usize {
+  const to = cap << 1;
+  const grown = alloc((<usize>to) * 12);
+  memory.fill(grown, 0, (<usize>to) << 3);
+  const grownEdges = grown + ((<usize>to) << 3);
+  for (let i: u32 = 0; i < cap; i++) {
+    const p = table + ((<usize>i) << 3);
+    const key = load<u32>(p);
+    if (key !== 0) {
+      const q = probe(grown, to - 1, key - 1);
+      store<u64>(q, load<u64>(p));
+      store<u32>(grownEdges + ((q - grown) >> 1), load<u32>(edgeIdx + ((<usize>i) << 2)));
+    }
   }
-  foldCount = 0;
+  return grown;
 }
 
-/** Writes the cached weights back to their edges. */
+/** Writes the slots' weights into their edges. */
 export function graphEnd(): void {
-  for (let j = 0; j < 1 << CACHE_BITS; j++) {
-    const c = cache + ((<usize>j) << 4);
-    if (load<u32>(c) !== 0) writeBack(c);
+  const slots: u32 = 1 << slotBits;
+  for (let b = 1; b <= graphBasins; b++) {
+    const block = blocks + ((<usize>b) << (slotBits + 3));
+    if (load<u32>(block) === MOVED) {
+      const table = load<usize>(block, 4);
+      const cap = load<u32>(block, 12);
+      weightsOut(table, table + ((<usize>cap) << 3), cap);
+    } else {
+      weightsOut(block, blockEdges + ((block - blocks) >> 1), slots);
+    }
   }
-  foldWeights();
+}
+
+/** Copies the weights of the `count` slots at `table` into their edges (indices at `edgeIdx`). */
+function weightsOut(table: usize, edgeIdx: usize, count: u32): void {
+  for (let i: u32 = 0; i < count; i++) {
+    const p = table + ((<usize>i) << 3);
+    if (load<u32>(p) !== 0) {
+      const e = edges + ((<usize>load<u32>(edgeIdx + ((<usize>i) << 2))) << 4);
+      store<f32>(e, load<f32>(p, 4), 8);
+    }
+  }
 }
 
 /**
  * Adds the faces of a row to the graph (see {@link numberSlice}): `lr` its
  * basin ids, `ly` and `lz` those of the rows before it along y and z, `a0`,
  * `a1`, `a2` its affinities. Sixteen voxels at a time are compared with
- * their three neighbours before, and only voxels with a face between two
- * basins are visited, in order.
+ * their neighbours towards -x, -y and -z; the three masks of faces between
+ * two basins are interleaved into one 48-bit mask (bit 3x + d: voxel x,
+ * direction d), whose bits are then visited in order: the scan order of the
+ * faces, without a branch on whether a voxel has a face in a direction.
  */
 function graphRow(lr: usize, ly: usize, lz: usize, a0: usize, a1: usize, a2: usize): void {
   const n = sx;
@@ -941,18 +966,30 @@ function graphRow(lr: usize, ly: usize, lz: usize, a0: usize, a1: usize, a2: usi
   if (s0 !== 0) {
     facesYZ(s0, load<u32>(ly), load<u32>(lz), a1, a2);
   }
+  // Byte offsets from a voxel's label to its neighbour's label (0..2) and
+  // to its affinity (3..5) in each direction.
+  const offs = rowOffsets;
+  store<usize>(offs, <usize>-4);
+  store<usize>(offs, ly - lr, 4);
+  store<usize>(offs, lz - lr, 8);
+  store<usize>(offs, a0 - lr, 12);
+  store<usize>(offs, a1 - lr, 16);
+  store<usize>(offs, a2 - lr, 20);
   let x = 1;
   for (; x + 16 <= n; x += 16) {
     const o = (<usize>x) << 2;
-    let mask =
-      faceMask(lr + o, ly + o, lz + o) |
-      (faceMask(lr + o + 16, ly + o + 16, lz + o + 16) << 4) |
-      (faceMask(lr + o + 32, ly + o + 32, lz + o + 32) << 8) |
-      (faceMask(lr + o + 48, ly + o + 48, lz + o + 48) << 12);
-    while (mask !== 0) {
-      const j = <usize>(x + ctz<i32>(mask));
-      mask &= mask - 1;
-      facesOf(lr, ly, lz, a0, a1, a2, j);
+    const p = lr + o;
+    const mx = dirMask16(p, p - 4);
+    const my = dirMask16(p, ly + o);
+    const mz = dirMask16(p, lz + o);
+    let m = spread3(mx) | (spread3(my) << 1) | (spread3(mz) << 2);
+    while (m !== 0) {
+      const i = <u32>ctz<u64>(m);
+      m &= m - 1;
+      const k = (i * 0xaaab) >>> 17;
+      const d = <usize>(i - k * 3) << 2;
+      const q = p + ((<usize>k) << 2);
+      visit(load<u32>(q), load<u32>(q + load<usize>(offs + d)), load<f32>(q + load<usize>(offs + d, 12)));
     }
   }
   for (; x < n; x++) {
@@ -960,21 +997,32 @@ function graphRow(lr: usize, ly: usize, lz: usize, a0: usize, a1: usize, a2: usi
   }
 }
 
-/** Bits 0..3: which of the four voxels at `p` have a face between two basins towards -x, -y or -z. */
-@inline function faceMask(p: usize, py: usize, pz: usize): i32 {
-  const s = v128.load(p);
-  const zero = i32x4.splat(0);
-  const tx = v128.load(p - 4);
-  const ty = v128.load(py);
-  const tz = v128.load(pz);
-  const face = v128.or(
-    v128.or(
-      v128.andnot(v128.not(i32x4.eq(tx, zero)), i32x4.eq(tx, s)),
-      v128.andnot(v128.not(i32x4.eq(ty, zero)), i32x4.eq(ty, s)),
-    ),
-    v128.andnot(v128.not(i32x4.eq(tz, zero)), i32x4.eq(tz, s)),
+/** Bits 0..15: which of the sixteen voxels at `p` have a face between two basins with those at `q`. */
+@inline function dirMask16(p: usize, q: usize): u32 {
+  return (
+    dirMask4(p, q) |
+    (dirMask4(p + 16, q + 16) << 4) |
+    (dirMask4(p + 32, q + 32) << 8) |
+    (dirMask4(p + 48, q + 48) << 12)
   );
-  return i32x4.bitmask(v128.andnot(face, i32x4.eq(s, zero)));
+}
+
+/** Bits 0..3: which of the four voxels at `p` (labels) and `q` (their neighbours) are two basins. */
+@inline function dirMask4(p: usize, q: usize): u32 {
+  const s = v128.load(p);
+  const t = v128.load(q);
+  const zero = i32x4.splat(0);
+  return <u32>(
+    i32x4.bitmask(v128.not(v128.or(v128.or(i32x4.eq(s, zero), i32x4.eq(t, zero)), i32x4.eq(t, s))))
+  );
+}
+
+/** Bit i of a 16-bit mask moved to bit 3i. */
+@inline function spread3(m: u32): u64 {
+  return (
+    <u64>load<u32>(spreadTable + ((<usize>(m & 0xff)) << 2)) |
+    (<u64>load<u32>(spreadTable + ((<usize>(m >>> 8)) << 2)) << 24)
+  );
 }
 
 /** The faces of voxel `x` (a basin's, x > 0) of a row towards -x, -y, -z, in that order. */
@@ -1005,14 +1053,17 @@ export function graphEdges(): i32 {
   return edgeCount;
 }
 
-// Sorting: edge indices by decreasing weight, ties in index order (the
-// JavaScript `sortIndicesDescending`), a stable LSD radix sort in two
-// 16-bit passes over the flipped bit patterns, in steps over edge ranges.
+// Sorting: edges by decreasing weight, ties in index order (the JavaScript
+// `sortIndicesDescending`), a stable LSD radix sort in two 16-bit passes
+// over the flipped bit patterns, in steps over edge ranges. Both passes move
+// the edges themselves (16 bytes each), reading them in sequence; the second
+// writes them in order over the edge array (`sorted`), so that the merge
+// passes and the spanning forest read them in sequence too.
 
-let order: usize = 0;
+let sorted: usize = 0;
 let keys: usize = 0;
 let tmpKeys: usize = 0;
-let tmpIdx: usize = 0;
+let tmpEdges: usize = 0;
 let lowCount: usize = 0;
 let highCount: usize = 0;
 
@@ -1021,8 +1072,8 @@ export function sortBegin(): void {
   const m = <usize>edgeCount;
   keys = alloc(m << 2);
   tmpKeys = alloc(m << 2);
-  tmpIdx = alloc(m << 2);
-  order = alloc(m << 2);
+  tmpEdges = alloc(m << 4);
+  sorted = edges;
   lowCount = alloc(65537 * 4);
   highCount = alloc(65537 * 4);
   memory.fill(lowCount, 0, 65537 * 4);
@@ -1060,7 +1111,7 @@ export function sortLow(from: i32, to: i32): void {
     const j = load<i32>(pl);
     store<i32>(pl, j + 1);
     store<u32>(tmpKeys + ((<usize>j) << 2), k);
-    store<i32>(tmpIdx + ((<usize>j) << 2), i);
+    v128.store(tmpEdges + ((<usize>j) << 4), v128.load(edges + ((<usize>i) << 4)));
   }
 }
 
@@ -1071,7 +1122,7 @@ export function sortHigh(from: i32, to: i32): void {
     const ph = highCount + ((<usize>(k >>> 16)) << 2);
     const j = load<i32>(ph);
     store<i32>(ph, j + 1);
-    store<i32>(order + ((<usize>j) << 2), load<i32>(tmpIdx + ((<usize>i) << 2)));
+    v128.store(sorted + ((<usize>j) << 4), v128.load(tmpEdges + ((<usize>i) << 4)));
   }
 }
 
@@ -1110,8 +1161,7 @@ export function mergeBegin(count: i32): void {
 /** One (size, threshold) pass of the JavaScript `mergeRegions` over sorted edges `from..to`. */
 export function mergePass(sizeTh: f64, weightTh: f64, from: i32, to: i32): void {
   for (let e = from; e < to; e++) {
-    const k = load<i32>(order + ((<usize>e) << 2));
-    const p = edges + ((<usize>k) << 4);
+    const p = sorted + ((<usize>e) << 4);
     if (!(<f64>load<f32>(p, 8) > weightTh)) continue;
     const s1 = findRoot(parent, load<i32>(p));
     const s2 = findRoot(parent, load<i32>(p, 4));
@@ -1196,8 +1246,7 @@ export function forestEdges(from: i32, to: i32): i32 {
   const sets = treeSets;
   let t = treeCount;
   for (let e = from; e < to; e++) {
-    const k = load<i32>(order + ((<usize>e) << 2));
-    const p = edges + ((<usize>k) << 4);
+    const p = sorted + ((<usize>e) << 4);
     let s1 = load<u32>(finalOf + ((<usize>load<u32>(p)) << 2));
     let s2 = load<u32>(finalOf + ((<usize>load<u32>(p, 4)) << 2));
     if (s1 === s2 || s1 === 0 || s2 === 0) continue;

@@ -35,6 +35,16 @@ export function labelTypeOf(labels: IntegerLabelArray): LabelType {
   throw new TypeError(`${(labels as object).constructor.name} is not an integer label array`);
 }
 
+/** Bytes per element of a label type. */
+export function labelBytes(type: LabelType): number {
+  return CTORS[type].BYTES_PER_ELEMENT;
+}
+
+/** An array of `type` over the first `n` elements of `buffer`. */
+export function labelsOn(type: LabelType, buffer: ArrayBufferLike, n: number): IntegerLabelArray {
+  return new CTORS[type](buffer as ArrayBuffer, 0, n);
+}
+
 /** The smallest and largest value of a label type. */
 export function labelRange(type: LabelType): [bigint, bigint] {
   const bits = BigInt(CTORS[type].BYTES_PER_ELEMENT * 8);

@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { SHARED_OUTPUT_BUDGET } from "../../precomputed/src/codecs/fresh_words";
 import { countVoxels } from "./counts";
 import type { IntegerLabelArray } from "./label-array";
 import { RemapMissingIdError, RemapRangeError, RemapTableError, remap, remapWith } from "./remap";
@@ -380,24 +381,70 @@ describe("countVoxels", () => {
 });
 
 describe("large outputs", () => {
-  test("a remap output of 64 MiB or more is on shared memory, with every voxel right", () => {
-    // Outputs that large go on a SharedArrayBuffer so that allocating them
-    // does not start a V8 collection inside the call (label-types.ts).
-    if (process.memoryUsage().arrayBuffers + 2 ** 27 > 2 ** 30) {
-      console.log("skipped: this jest worker already holds the shared-output budget");
-      return;
-    }
+  /** Whether this jest worker can hold `bytes` more within the shared-output budget. */
+  const room = (bytes: number) => {
+    if (process.memoryUsage().arrayBuffers + bytes <= SHARED_OUTPUT_BUDGET) return true;
+    console.log("skipped: this jest worker already holds the shared-output budget");
+    return false;
+  };
+  /** The array's own bytes (a WebAssembly output's buffer is longer than the array). */
+  const bytesOf = (a: IntegerLabelArray) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+  test("a remap output of 64 MiB or more lives in WebAssembly memory, with every voxel right", () => {
+    if (!room(2 ** 28)) return;
     const n = 2 ** 23; // 8 Mi uint64 = 64 MiB
     const labels = new Uint32Array(n);
     for (let i = 0; i < n; i++) labels[i] = i & 7;
     const out = remap(labels, [0, 10, 20, 30, 40, 50, 60, 70], { dataType: "uint64" });
+    // The module wrote it in place: its buffer is the module's shared memory,
+    // which goes on past the array (the module's table and a chunk of ids).
     expect(out.buffer).toBeInstanceOf(SharedArrayBuffer);
-    const words = new Uint32Array(out.buffer);
+    expect(out.byteOffset).toBe(0);
+    expect(out.buffer.byteLength).toBeGreaterThan(out.byteLength);
+    const words = new Uint32Array(out.buffer, 0, 2 * n);
     let wrong = 0;
     for (let i = 0; i < n; i++)
       if (words[2 * i] !== (i & 7) * 10 || words[2 * i + 1] !== 0) wrong++;
     expect(wrong).toBe(0);
     const small = remap(labels.subarray(0, 1000), [0, 10, 20, 30, 40, 50, 60, 70]);
     expect(small.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  test("just under 64 MiB the output is an ordinary array; at 64 MiB it is in WebAssembly memory", () => {
+    if (!room(2 ** 28)) return;
+    const n = 2 ** 24; // uint32 out: 64 MiB; one voxel less is under
+    const labels = new Uint16Array(n);
+    for (let i = 0; i < n; i++) labels[i] = (i >>> 5) % 3001;
+    const table = Array.from({ length: 3001 }, (_, k) => k * 7 + 2 ** 20);
+    const under = remap(labels.subarray(0, n - 4), table, { dataType: "uint32" });
+    expect(under.buffer.byteLength).toBe(under.byteLength);
+    const want = remapWith(labels, table, { dataType: "uint32" }, "js");
+    const at = remap(labels, table, { dataType: "uint32" });
+    expect(at.buffer.byteLength).toBeGreaterThan(at.byteLength);
+    expect(bytesOf(at).equals(bytesOf(want))).toBe(true);
+    expect(bytesOf(under).equals(bytesOf(want).subarray(0, 4 * (n - 4)))).toBe(true);
+  });
+
+  test("in WebAssembly memory: 64-bit ids, runs across chunk ends, missing ids kept, a table that outgrows the memory", () => {
+    if (!room(2 ** 28)) return;
+    const n = 2 ** 23;
+    const labels = new BigUint64Array(n);
+    const w = new Uint32Array(labels.buffer);
+    for (let i = 0; i < n; i++) {
+      // Runs of 1..37 voxels of 5000 ids above 2^32, ending anywhere in a chunk.
+      const id = Math.floor(i / (1 + (Math.floor(i / 4096) % 37))) % 5000;
+      w[2 * i] = 3 + id;
+      w[2 * i + 1] = id << 1;
+    }
+    // The table has 1000 of the ids; the others are kept, so the module's
+    // table is rebuilt larger (and the memory grows) after the output exists.
+    const table = new Map<bigint, bigint>();
+    for (let k = 0; k < 1000; k++)
+      table.set((BigInt(k << 1) << 32n) | BigInt(3 + k), BigInt(k) + 2n ** 40n);
+    const got = remap(labels, table, { preserveMissing: true });
+    expect(got.buffer.byteLength).toBeGreaterThan(got.byteLength);
+    const want = remapWith(labels, table, { preserveMissing: true }, "js");
+    expect(bytesOf(got).equals(bytesOf(want))).toBe(true);
+    expect(() => remap(labels, table)).toThrow(RemapMissingIdError);
   });
 });

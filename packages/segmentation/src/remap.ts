@@ -4,10 +4,20 @@
  * The voxel loop runs in WebAssembly (assembly/remap.ts) a chunk at a time;
  * the JavaScript loops here are the reference the tests compare it with.
  */
+
+import { sharedOutputMemory } from "../../precomputed/src/codecs/fresh_words";
 import { IdTable } from "./id-table";
-import { type IntegerLabelArray, labelWords } from "./label-array";
-import { fromWords, type LabelType, labelTypeOf, newLabels, toWords } from "./label-types";
-import { wasmArena } from "./wasm/remap.wasm";
+import { type IntegerLabelArray, type LabelWords, labelWords } from "./label-array";
+import {
+  fromWords,
+  type LabelType,
+  labelBytes,
+  labelsOn,
+  labelTypeOf,
+  newLabels,
+  toWords,
+} from "./label-types";
+import { WasmArena, wasmArena } from "./wasm/remap.wasm";
 import { SegmentationOptionError } from "./watershed/errors";
 
 /** A remap table: old id -> new id. */
@@ -250,16 +260,24 @@ export function remapWith(
       "inPlace",
     );
   const lookup = buildLookup(table, inType, outType);
+  const values = new Values(lookup, inType, outType, preserve, options.context);
+  if (engine === "wasm") {
+    if (options.inPlace) {
+      remapChunks(labels, values, labels);
+      return labels;
+    }
+    const inMemory = remapInMemory(labels, values, outType);
+    if (inMemory) return inMemory;
+    const out = newLabels(outType, labels.length).array;
+    remapChunks(labels, values, out);
+    return out;
+  }
   const out = options.inPlace
     ? { array: labels, ...labelWords(labels, "remap") }
     : newLabels(outType, labels.length);
-  const values = new Values(lookup, inType, outType, preserve, options.context);
-  if (engine === "wasm") remapChunks(labels, values, out.array);
-  else {
-    const { words, pairs } = labelWords(labels, "remap");
-    if (pairs) remapPairs(words as Uint32Array, labels.length, values, out.words, out.pairs);
-    else remapWords(words, labels.length, values, out.words, out.pairs);
-  }
+  const { words, pairs } = labelWords(labels, "remap");
+  if (pairs) remapPairs(words as Uint32Array, labels.length, values, out.words, out.pairs);
+  else remapWords(words, labels.length, values, out.words, out.pairs);
   return out.array;
 }
 
@@ -356,6 +374,7 @@ class Values {
 }
 
 interface RemapExports {
+  clear(slots: number, used: number, bits: number): void;
   insert(
     slots: number,
     used: number,
@@ -378,62 +397,158 @@ interface RemapExports {
   ): number;
 }
 
-/** Voxels per chunk: a chunk's ids and values stay in the core's cache. */
+/** Voxels per chunk: a chunk's ids (and values) stay in the core's cache. */
 const CHUNK = 1 << 15;
-/** Room the module's loop may read past a chunk's ids and write past its values. */
-const PAD = 256;
+
+/** Bytes of the module's table for `count` values: room for four times as many ids. */
+function tableBytes(count: number): number {
+  return 17 << tableBits(count);
+}
+
+function tableBits(count: number): number {
+  let bits = 4;
+  while (1 << bits < 4 * count) bits++;
+  return bits;
+}
 
 /**
- * Remap in WebAssembly, a chunk at a time: each chunk of ids is copied into
- * the module's memory, remapped there and its values copied out, so the
- * copies run in cache and the array crosses memory once each way, as in a
- * native loop. Ids the module's table lacks come back to {@link Values.of},
- * which throws or keeps them (and they join the table).
+ * The module's hash table in an arena, `offset` bytes into the arena's
+ * region (a multiple of 16), holding every usable value of {@link Values}.
+ */
+class ModuleTable {
+  bits = 0;
+  used = 0;
+  slots = 0;
+  private readonly wasm: RemapExports;
+
+  constructor(
+    private readonly arena: WasmArena,
+    private readonly values: Values,
+    private readonly offset: number,
+    /** Width of the output's values in bytes. */
+    private readonly outBytes: number,
+  ) {
+    this.wasm = arena.exports as unknown as RemapExports;
+    this.build();
+  }
+
+  /** (Re)builds the table with room for four times its entries. */
+  private build(): void {
+    const { values, wasm } = this;
+    this.bits = tableBits(values.count);
+    this.used = this.arena.reserve(this.offset + tableBytes(values.count)) + this.offset;
+    this.slots = this.used + (1 << this.bits);
+    wasm.clear(this.slots, this.used, this.bits);
+    for (let k = 0; k < values.count; k++) {
+      if (!values.usable(k)) continue;
+      const [lo, hi] = values.keyOf(k);
+      wasm.insert(this.slots, this.used, this.bits, lo, hi, values.lo[k], values.hi[k]);
+    }
+  }
+
+  /** Resolves an id the table lacks ({@link Values.of} throws or keeps it) and adds it. */
+  add(lo: number, hi: number): void {
+    const k = this.values.of(lo, hi);
+    if (2 * this.values.count > 1 << this.bits) this.build();
+    else
+      this.wasm.insert(
+        this.slots,
+        this.used,
+        this.bits,
+        lo,
+        hi,
+        this.values.lo[k],
+        this.values.hi[k],
+      );
+  }
+
+  /** Remaps voxels 0..m of a chunk (voxel `first` of the labels), resolving missing ids. */
+  remap(labels: LabelWords, first: number, m: number, input: number, output: number): void {
+    const inBytes = labels.pairs ? 8 : labels.words.BYTES_PER_ELEMENT;
+    const { wasm, outBytes } = this;
+    let done = 0;
+    // The table may be rebuilt (moved and grown) by add: read its place each time.
+    while (
+      (done = wasm.remap(
+        inBytes,
+        outBytes,
+        input,
+        output,
+        done,
+        m,
+        this.slots,
+        this.used,
+        this.bits,
+      )) < m
+    ) {
+      const v = first + done;
+      const { words, pairs } = labels;
+      this.add(pairs ? words[2 * v] : words[v], pairs ? words[2 * v + 1] : 0);
+    }
+  }
+}
+
+/**
+ * Remap in WebAssembly into an output that lives in a new shared
+ * WebAssembly memory (see `sharedOutputMemory` in @ngpipe/precomputed's
+ * fresh_words.ts), when the output is large enough and within the budget;
+ * else `undefined`. Each chunk of ids is copied into the memory past the
+ * output and the module writes the values straight into the output, so
+ * nothing is copied out. The array's buffer is the whole memory (the output,
+ * then the chunk and the table), so it is longer than the array.
+ */
+function remapInMemory(
+  labels: IntegerLabelArray,
+  values: Values,
+  outType: LabelType,
+): IntegerLabelArray | undefined {
+  const n = labels.length;
+  const inBytes = labels.BYTES_PER_ELEMENT;
+  const outBytes = labelBytes(outType);
+  const outLength = (n * outBytes + 15) & ~15;
+  const memory = sharedOutputMemory(n * outBytes, CHUNK * inBytes + 2 * tableBytes(values.count));
+  if (!memory) return undefined;
+  const out = labelsOn(outType, memory.buffer, n);
+  // The module has no static data, so its region may start at the output's end.
+  const arena = new WasmArena(memory, outLength);
+  const table = new ModuleTable(arena, values, CHUNK * inBytes, outBytes);
+  const words = labelWords(labels, "remap");
+  const src = new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength);
+  const input = arena.base;
+  for (let i = 0; i < n; i += CHUNK) {
+    const m = Math.min(CHUNK, n - i);
+    new Uint8Array(memory.buffer, input, m * inBytes).set(
+      src.subarray(i * inBytes, (i + m) * inBytes),
+    );
+    table.remap(words, i, m, input, i * outBytes);
+  }
+  return out;
+}
+
+/**
+ * Remap in WebAssembly through this thread's arena, a chunk at a time: each
+ * chunk of ids is copied into the module's memory, remapped there and its
+ * values copied out into `out` (which may be `labels`), so the copies run in
+ * cache. Ids the module's table lacks come back to {@link Values.of}, which
+ * throws or keeps them (and they join the table).
  */
 function remapChunks(labels: IntegerLabelArray, values: Values, out: IntegerLabelArray): void {
   const n = labels.length;
   const inBytes = labels.BYTES_PER_ELEMENT;
   const outBytes = out.BYTES_PER_ELEMENT;
   const arena = wasmArena();
-  const wasm = arena.exports as unknown as RemapExports;
+  const table = new ModuleTable(arena, values, CHUNK * (inBytes + 8), outBytes);
+  const words = labelWords(labels, "remap");
   const src = new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength);
   const dst = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  const words = labelWords(labels, "remap");
-  let bits = 0;
-  let base = 0;
-  let slots = 0;
-  let used = 0;
-  // (Re)build the table with room for twice its entries.
-  const build = (): void => {
-    bits = 4;
-    while (1 << bits < 2 * values.count) bits++;
-    base = arena.reserve(2 * (CHUNK * 8 + PAD) + (1 << bits) * 17);
-    used = base + 2 * (CHUNK * 8 + PAD);
-    slots = used + (1 << bits);
-    new Uint8Array(arena.memory.buffer, used, 1 << bits).fill(0);
-    for (let k = 0; k < values.count; k++) {
-      if (!values.usable(k)) continue;
-      const [lo, hi] = values.keyOf(k);
-      wasm.insert(slots, used, bits, lo, hi, values.lo[k], values.hi[k]);
-    }
-  };
-  build();
   for (let i = 0; i < n; i += CHUNK) {
     const m = Math.min(CHUNK, n - i);
-    const input = base;
-    const output = base + CHUNK * 8 + PAD;
+    const input = arena.base;
+    const output = input + CHUNK * inBytes;
     new Uint8Array(arena.memory.buffer, input, m * inBytes).set(
       src.subarray(i * inBytes, (i + m) * inBytes),
     );
-    let done = 0;
-    while ((done = wasm.remap(inBytes, outBytes, input, output, done, m, slots, used, bits)) < m) {
-      const v = i + done;
-      const lo = words.pairs ? words.words[2 * v] : words.words[v];
-      const hi = words.pairs ? words.words[2 * v + 1] : 0;
-      const k = values.of(lo, hi);
-      if (2 * values.count > 1 << bits) build();
-      else wasm.insert(slots, used, bits, lo, hi, values.lo[k], values.hi[k]);
-    }
+    table.remap(words, i, m, input, output);
     dst.set(new Uint8Array(arena.memory.buffer, output, m * outBytes), i * outBytes);
   }
 }

@@ -164,3 +164,22 @@ test("logical listing equals sort+strip+dedupe of any sorted listing", async () 
     { numRuns: 300 },
   );
 });
+
+test("gzip output sized from the trailer owns its buffer; a wrong or multi-member trailer still inflates right", () => {
+  const a = Buffer.alloc(4096, 7);
+  const b = Buffer.alloc(3000, 9);
+  const one = decompressSync(gzipSync(a), "gzip");
+  expect(Buffer.from(one).equals(a)).toBe(true);
+  expect(one.byteOffset).toBe(0);
+  expect(one.buffer.byteLength).toBe(4096);
+  // Two members: the trailer states only the last member's size.
+  const two = decompressSync(Buffer.concat([gzipSync(a), gzipSync(b)]), "gzip");
+  expect(Buffer.from(two).equals(Buffer.concat([a, b]))).toBe(true);
+  expect(two.buffer.byteLength).toBe(two.byteLength);
+  // A trailer stating 100 bytes for 4096 fails zlib's length check, as without the hint.
+  const lying = gzipSync(a);
+  lying.writeUInt32LE(100, lying.length - 4);
+  expect(() => decompressSync(lying, "gzip")).toThrow(DecompressionError);
+  // The hint never lifts maxBytes.
+  expect(() => decompressSync(gzipSync(a), "gzip", { maxBytes: 1000 })).toThrow();
+});

@@ -63,6 +63,28 @@ function inflateOptions(bytes: number, maxBytes?: number): zlib.ZlibOptions {
 
 const MAX_OUTPUT = 2 ** 32;
 
+/** Largest output whose size {@link exactChunk} takes from a gzip trailer. */
+const EXACT_CHUNK_MAX = 64 * 1024;
+
+/**
+ * `o` with zlib's output chunk sized to the inflated size a gzip trailer
+ * states (ISIZE, its last four bytes), when that is between 64 bytes and
+ * {@link EXACT_CHUNK_MAX}: the output then fills one buffer of its own, not
+ * a slice of a 16 KiB chunk that {@link owned} would copy. Only a size hint:
+ * a wrong or multi-member trailer costs a buffer too large or more chunks,
+ * never different bytes.
+ */
+function exactChunk(data: Uint8Array, o: zlib.ZlibOptions, maxBytes?: number): zlib.ZlibOptions {
+  const n = data.byteLength;
+  if (o.chunkSize !== undefined || n < 18) return o;
+  const isize =
+    (data[n - 4] | (data[n - 3] << 8) | (data[n - 2] << 16) | (data[n - 1] << 24)) >>> 0;
+  if (isize < 64 || isize > EXACT_CHUNK_MAX || (maxBytes !== undefined && isize > maxBytes))
+    return o;
+  o.chunkSize = isize;
+  return o;
+}
+
 /** Gzip objects up to this size are inflated synchronously by {@link decompressBytes}. */
 const SYNC_GUNZIP_BYTES = 8192;
 
@@ -177,7 +199,7 @@ export function decompressSync(
 ): Uint8Array {
   try {
     const o = inflateOptions(data.byteLength, opts.maxBytes);
-    if (codec === "gzip") return owned(zlib.gunzipSync(data, o));
+    if (codec === "gzip") return owned(zlib.gunzipSync(data, exactChunk(data, o, opts.maxBytes)));
     if (codec === "br") return owned(zlib.brotliDecompressSync(data, o));
     if (codec === "zstd") return zstdInflate(data, opts.maxBytes);
     throw new Error(`unknown codec ${JSON.stringify(codec)}`);

@@ -56,15 +56,7 @@ export function readWholeFile(
         reject(err);
         return;
       }
-      const finish = (error: unknown, data?: Uint8Array) => {
-        try {
-          closeSync(fd);
-        } catch (closeErr) {
-          error ??= closeErr;
-        }
-        if (error) reject(error);
-        else resolve(data as Uint8Array);
-      };
+      const finish = finisher(fd, resolve, reject);
       if (signal?.aborted) {
         finish(abortReason(signal));
         return;
@@ -85,6 +77,27 @@ export function readWholeFile(
       });
     });
   });
+}
+
+/**
+ * Closes `fd`, then settles the read with `error` (or the close's) or `data`.
+ * Returned, not assigned, so that esbuild's keepNames (what tsx runs
+ * sources with) renames no function per file.
+ */
+function finisher(
+  fd: number,
+  resolve: (data: Uint8Array) => void,
+  reject: (error: unknown) => void,
+): (error: unknown, data?: Uint8Array) => void {
+  return (error, data) => {
+    try {
+      closeSync(fd);
+    } catch (closeErr) {
+      error ??= closeErr;
+    }
+    if (error) reject(error);
+    else resolve(data as Uint8Array);
+  };
 }
 
 /**

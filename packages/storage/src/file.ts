@@ -162,13 +162,19 @@ export class FileBackend implements Backend {
     } catch (err) {
       return Promise.reject(err);
     }
-    const failed = (err: unknown): null => {
-      if (isMissing(err)) return null;
-      this.fail(err, "get", key);
-    };
     if (opts?.range)
-      return this.getRange(p, key, opts.range.start, opts.range.end, opts).catch(failed);
-    return readWholeFile(p, opts?.signal, opts?.alloc).then(wholeFile, failed);
+      return this.getRange(p, key, opts.range.start, opts.range.end, opts).catch((err) =>
+        this.missingOrFail(err, key),
+      );
+    return readWholeFile(p, opts?.signal, opts?.alloc).then(wholeFile, (err) =>
+      this.missingOrFail(err, key),
+    );
+  }
+
+  /** null for a read that found no file at `key`, else the typed error of `err`. */
+  private missingOrFail(err: unknown, key: string): null {
+    if (isMissing(err)) return null;
+    this.fail(err, "get", key);
   }
 
   private async getRange(

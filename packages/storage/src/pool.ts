@@ -104,17 +104,27 @@ export function runPoolOfCalls<T, R>(
       }
       if (!pumping) pump();
     };
-    const launch = (i: number) => {
-      const item = items[i];
-      let key = "";
+    // Returned, not assigned, so that no per-item function is renamed by
+    // esbuild's keepNames (what tsx runs sources with).
+    const reporter = (i: number, key: string): ItemDone<R> => {
       let settled = false;
-      const report: ItemDone<R> = (ok, v) => {
+      return (ok, v) => {
         if (settled) return;
         settled = true;
         finish(i, ok ? { key, ok: true, value: v as R } : { key, ok: false, error: v as Error });
       };
+    };
+    const launch = (i: number) => {
+      const item = items[i];
+      let key: string;
       try {
         key = keyOf(item);
+      } catch (error) {
+        finish(i, { key: "", ok: false, error: error as Error });
+        return;
+      }
+      const report = reporter(i, key);
+      try {
         start(item, report);
       } catch (error) {
         report(false, error);

@@ -5,7 +5,14 @@ import {
   PreconditionFailedError,
   TransientError,
 } from "./errors";
-import { abortable, backoffDelay, isRetryableError, withRetries } from "./retry";
+import {
+  abortable,
+  attemptWith,
+  backoffDelay,
+  isRetryableError,
+  retryFailed,
+  withRetries,
+} from "./retry";
 
 const ctx = { url: "mem://retry", key: "k", op: "get" };
 const fast = { retries: 4, retryBaseMs: 1, retryMaxMs: 2, timeoutMs: 0 };
@@ -154,4 +161,33 @@ describe("abortable", () => {
     const late = Promise.reject(new Error("late failure"));
     await expect(abortable(late, ac.signal)).rejects.toBe(ac.signal.reason);
   });
+});
+
+test("retryFailed after a callback attempt retries as withRetries does and names the final error", async () => {
+  let calls = 0;
+  const fn = async () => {
+    calls++;
+    if (calls < 3) throw new TransientError(`503 #${calls}`, "mem://retry", "k", 503);
+    return "ok";
+  };
+  const first = await new Promise<unknown>((resolve) =>
+    attemptWith(fn, undefined, 1000, (ok, v) => resolve(ok ? "ok at once" : v)),
+  );
+  expect(first).toBeInstanceOf(TransientError);
+  await expect(retryFailed(first, fn, fast, undefined, ctx)).resolves.toBe("ok");
+  expect(calls).toBe(3);
+  const named = (err: unknown) => new Error(`named: ${(err as Error).message}`);
+  const bad = new PermissionDeniedError("403", "mem://retry", "k");
+  await expect(
+    retryFailed(bad, fn, fast, undefined, { ...ctx, finalError: named }),
+  ).rejects.toThrow("named: 403");
+  const throwing = {
+    ...fast,
+    isRetryable: () => {
+      throw new RangeError("predicate broke");
+    },
+  };
+  await expect(
+    retryFailed(first, fn, throwing, undefined, { ...ctx, finalError: named }),
+  ).rejects.toThrow("named: predicate broke");
 });

@@ -336,29 +336,16 @@ export function withRetries<T>(
   );
 }
 
-/**
- * The rest of {@link withRetries} for a call whose first attempt (made with
- * {@link attemptWith}) failed with `first`: the remaining retries, then the
- * final error as `withRetries` would reject with it.
- */
-export function retryFailed<T>(
-  first: unknown,
-  fn: (signal: AbortSignal | undefined) => Promise<T>,
-  policy: RetryPolicy,
-  signal: AbortSignal | undefined,
-  ctx: RetryContext,
-): Promise<T> {
-  return retryAfter(first, fn, policy, signal, ctx).catch((e) => {
-    throw finalError(e, ctx);
-  });
-}
-
 function finalError(err: unknown, ctx: RetryContext): unknown {
   return ctx.finalError === undefined ? err : ctx.finalError(err);
 }
 
-/** The rest of {@link withRetries} after the first attempt failed with `first`. */
-async function retryAfter<T>(
+/**
+ * The rest of {@link withRetries} for a call whose first attempt (made by
+ * `withRetries` or with {@link attemptWith}) failed with `first`: the
+ * remaining retries, then the final error as `withRetries` rejects with it.
+ */
+export async function retryFailed<T>(
   first: unknown,
   fn: (signal: AbortSignal | undefined) => Promise<T>,
   policy: RetryPolicy,
@@ -372,7 +359,7 @@ async function retryAfter<T>(
   const retryable = policy.isRetryable ?? isRetryableError;
   let err = first;
   for (let i = 0; ; i++) {
-    if (signal?.aborted) throw abortError(signal, ctx);
+    if (signal?.aborted) throw finalError(abortError(signal, ctx), ctx);
     let e = err;
     if (err instanceof AttemptTimeout) {
       const where = ctx.key === undefined ? ctx.url : `${ctx.url} key ${ctx.key}`;
@@ -383,13 +370,19 @@ async function retryAfter<T>(
         undefined,
       );
     }
-    if (i >= retries || !retryable(e)) throw e;
+    let again: boolean;
+    try {
+      again = i < retries && retryable(e);
+    } catch (thrown) {
+      throw finalError(thrown, ctx);
+    }
+    if (!again) throw finalError(e, ctx);
     try {
       await sleep(backoffDelay(i, base, max), signal);
     } catch {
-      throw abortError(signal!, ctx);
+      throw finalError(abortError(signal!, ctx), ctx);
     }
-    if (signal?.aborted) throw abortError(signal, ctx);
+    if (signal?.aborted) throw finalError(abortError(signal, ctx), ctx);
     try {
       return await attempt(fn, signal, timeoutMs);
     } catch (next) {

@@ -480,46 +480,62 @@ export class Storage {
    * other case takes {@link get}'s path.
    */
   private getInto(key: string, opts: GetOptions, done: ItemDone<Uint8Array | null>): void {
+    // No function of this path is assigned to a name: esbuild's keepNames
+    // (tsx runs the sources with it) would rename each one, per key.
     const full = this.full(key);
     const form = this.listedForm(full, opts);
-    const settle = (p: Promise<Uint8Array | null>) =>
-      p.then(
-        (v) => done(true, v),
-        (e) => done(false, e),
-      );
     if (form === null) done(true, null);
     else if (form === undefined || form instanceof Promise)
-      settle(this.fetchStored(full, key, opts, form).then((res) => this.inflate(res, key, opts)));
+      settleInto(
+        this.fetchStored(full, key, opts, form).then((res) => this.inflate(res, key, opts)),
+        done,
+      );
     else {
-      const b = this.backend;
-      const stored = full + form.suffix;
-      const read = (s: AbortSignal | undefined) => b.get(stored, { signal: s });
-      const got = (res: GetResult | null) => {
-        // Gone since the listing (or replaced by another form): look again.
-        if (res === null) settle(this.probeAndInflate(full, key, opts));
-        else if (form.codec === undefined) done(true, res.data);
-        else {
-          let out: Uint8Array | Promise<Uint8Array>;
-          try {
-            out = decompressNow(res.data, form.codec, this.url, key, opts.maxBytes);
-          } catch (e) {
-            done(false, e);
-            return;
-          }
-          if (out instanceof Promise) settle(out);
-          else done(true, out);
-        }
-      };
+      const read = this.reader(full + form.suffix);
       attemptWith(read, opts.signal, this.policy.timeoutMs ?? 60_000, (ok, r) => {
-        if (ok) got(r as GetResult | null);
+        if (ok) this.gotListed(r as GetResult | null, full, key, form.codec, opts, done);
         else
           retryFailed(r, read, this.policy, opts.signal, {
             url: this.url,
             key,
             op: "get",
             finalError: (err) => this.named(err, "get", key, opts.signal),
-          }).then(got, (e) => done(false, e));
+          }).then(
+            (res) => this.gotListed(res, full, key, form.codec, opts, done),
+            (e) => done(false, e),
+          );
       });
+    }
+  }
+
+  /** A read of backend key `stored`, for {@link attemptWith} and its retries. */
+  private reader(stored: string): (signal: AbortSignal | undefined) => Promise<GetResult | null> {
+    const b = this.backend;
+    return (s) => b.get(stored, { signal: s });
+  }
+
+  /** {@link getInto} once the read of a listed form returned `res`. */
+  private gotListed(
+    res: GetResult | null,
+    full: string,
+    key: string,
+    codec: Compression | undefined,
+    opts: GetOptions,
+    done: ItemDone<Uint8Array | null>,
+  ): void {
+    // Gone since the listing (or replaced by another form): look again.
+    if (res === null) settleInto(this.probeAndInflate(full, key, opts), done);
+    else if (codec === undefined) done(true, res.data);
+    else {
+      let out: Uint8Array | Promise<Uint8Array>;
+      try {
+        out = decompressNow(res.data, codec, this.url, key, opts.maxBytes);
+      } catch (e) {
+        done(false, e);
+        return;
+      }
+      if (out instanceof Promise) settleInto(out, done);
+      else done(true, out);
     }
   }
 
@@ -950,6 +966,14 @@ export class Storage {
   async close(): Promise<void> {
     await this.backend.close?.();
   }
+}
+
+/** Reports the outcome of `p` to `done`. */
+function settleInto<T>(p: Promise<T>, done: ItemDone<T>): void {
+  p.then(
+    (v) => done(true, v),
+    (e) => done(false, e),
+  );
 }
 
 /** The result of a read that found nothing, shared. */

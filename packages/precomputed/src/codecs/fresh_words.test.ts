@@ -3,6 +3,8 @@ import {
   freshWords,
   SHARED_OUTPUT_BUDGET,
   SHARED_OUTPUT_BYTES,
+  sharedOutputBuffer,
+  sharedOutputMemory,
   useSharedOutput,
 } from "./fresh_words";
 
@@ -60,4 +62,24 @@ test("a decode of 64 MiB comes back on a SharedArrayBuffer with every voxel righ
   for (let i = 0; i < out.length; i += 2)
     if (out[i] !== Math.floor(i / (2 * 256 * 256 * 8)) + 1 || out[i + 1] !== 256) wrong++;
   expect(wrong).toBe(0);
+});
+
+test("output memories count toward the budget, which process.memoryUsage() does not see", () => {
+  expect(sharedOutputMemory(SHARED_OUTPUT_BYTES - 4, 1000)).toBeUndefined();
+  const before = process.memoryUsage().arrayBuffers;
+  const held = [];
+  // Each is 64 MiB of output and a page of working space; untouched, so no RSS.
+  for (let i = 0; i < 32; i++) {
+    const m = sharedOutputMemory(SHARED_OUTPUT_BYTES, 1000);
+    if (!m) break;
+    expect(m.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(m.buffer.byteLength).toBeGreaterThanOrEqual(SHARED_OUTPUT_BYTES + 1000);
+    held.push(m);
+  }
+  // The budget (1 GiB, less what the worker already holds) ran out before 32,
+  // and then neither kind of shared output is given.
+  expect(held.length).toBeGreaterThan(0);
+  expect(held.length).toBeLessThan(SHARED_OUTPUT_BUDGET / SHARED_OUTPUT_BYTES);
+  expect(sharedOutputBuffer(SHARED_OUTPUT_BYTES)).toBeUndefined();
+  expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(SHARED_OUTPUT_BYTES);
 });

@@ -19,6 +19,12 @@
  * process holds more than {@link SHARED_OUTPUT_BUDGET} bytes of array-buffer
  * memory, outputs are ordinary ArrayBuffers again: V8 sees the pressure and
  * collects, which frees the dead shared outputs too.
+ *
+ * A kernel whose WebAssembly module imports a shared memory can have its
+ * output live in that memory ({@link sharedOutputMemory}), so the module
+ * writes it directly instead of through a copy. Such a memory's buffer is a
+ * SharedArrayBuffer too, but `process.memoryUsage()` does not report
+ * WebAssembly memory, so these are counted here until collected.
  */
 
 /** Outputs of at least this many bytes go on a SharedArrayBuffer (V8's external-memory soft limit). */
@@ -39,6 +45,25 @@ export function useSharedOutput(bytes: number, heldBytes: number): boolean {
   return bytes >= SHARED_OUTPUT_BYTES && heldBytes + bytes <= SHARED_OUTPUT_BUDGET;
 }
 
+/** A shared WebAssembly memory (the repo's TypeScript libs do not declare the API). */
+export interface SharedOutputMemory {
+  /** The memory's bytes; a new object after each grow (earlier ones stay valid, at their old length). */
+  readonly buffer: SharedArrayBuffer;
+  /** Adds 64 KiB pages (up to 4 GiB in all) and returns the old size in pages. */
+  grow(pages: number): number;
+}
+
+/** Bytes of the live memories {@link sharedOutputMemory} made (uncollected). */
+let memoryBytes = 0;
+const memories = new FinalizationRegistry<number>((bytes) => {
+  memoryBytes -= bytes;
+});
+
+/** Array-buffer memory the process holds, WebAssembly output memories included. */
+function heldBytes(): number {
+  return process.memoryUsage().arrayBuffers + memoryBytes;
+}
+
 /**
  * A new, zeroed SharedArrayBuffer of `bytes` for an output when
  * {@link useSharedOutput} says so, else `undefined` (allocate an ordinary
@@ -46,9 +71,32 @@ export function useSharedOutput(bytes: number, heldBytes: number): boolean {
  * memory use.
  */
 export function sharedOutputBuffer(bytes: number): SharedArrayBuffer | undefined {
-  return bytes >= SHARED_OUTPUT_BYTES && useSharedOutput(bytes, process.memoryUsage().arrayBuffers)
+  return bytes >= SHARED_OUTPUT_BYTES && useSharedOutput(bytes, heldBytes())
     ? new SharedArrayBuffer(bytes)
     : undefined;
+}
+
+/**
+ * A new, zeroed, shared WebAssembly memory of at least `bytes + extra` bytes
+ * (growable to 4 GiB) for an output of `bytes` at its start and `extra`
+ * bytes of a kernel's working space after it, when {@link useSharedOutput}
+ * says so for `bytes`; else `undefined`. The memory counts toward the budget
+ * until its first buffer object is collected: make the output's array on
+ * `memory.buffer` before growing the memory.
+ */
+export function sharedOutputMemory(bytes: number, extra: number): SharedOutputMemory | undefined {
+  const pages = Math.ceil((bytes + extra) / 65536);
+  if (bytes < SHARED_OUTPUT_BYTES || pages > 65536 || !useSharedOutput(pages * 65536, heldBytes()))
+    return undefined;
+  const { WebAssembly } = globalThis as unknown as {
+    WebAssembly: {
+      Memory: new (d: { initial: number; maximum: number; shared: boolean }) => SharedOutputMemory;
+    };
+  };
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: true });
+  memoryBytes += pages * 65536;
+  memories.register(memory.buffer, pages * 65536);
+  return memory;
 }
 
 /**

@@ -7,6 +7,7 @@
  * (4 bytes) and whatever the plateau search's queue and the region graph
  * touch.
  */
+import { freshWords } from "../../../precomputed/src/codecs/fresh_words";
 import { releaseArena, wasmArena } from "../wasm/watershed.wasm";
 import type { Shape3 } from "./affinities";
 import { orientForest, type SpanningTree } from "./merge";
@@ -52,7 +53,7 @@ interface WatershedExports {
   plateauSearch(budget: number): number;
   basinRows(from: number, to: number): void;
   basinIds(): number;
-  graphBegin(expected: number): void;
+  graphBegin(expected: number, basins: number): void;
   numberSlice(z: number, c0: number, c1: number, c2: number, basins: number): void;
   graphEnd(): void;
   graphEdges(): number;
@@ -310,7 +311,7 @@ function run(
   const basins = ex.basinIds();
   phase("basins");
   // Numbering and the region graph go together, one z slice at a time.
-  ex.graphBegin(Math.min(3 * n, 1 << 16));
+  ex.graphBegin(Math.min(3 * n, 4 * basins + (1 << 16)), basins);
   for (let z = 0; z < sz; z++) {
     copyIn(s, c0, aff, channel(0, z), sxy);
     copyIn(s, c1, aff, channel(1, z), sxy);
@@ -344,7 +345,10 @@ function run(
   const w = new Float32Array(buf, ex.treePointer(0), trees).slice();
   const ta = new Uint32Array(buf, ex.treePointer(1), trees).slice();
   const tb = new Uint32Array(buf, ex.treePointer(2), trees).slice();
-  const labels = new Uint32Array(buf, s.labels, n).slice();
+  // A new array of 64 MiB or more goes on shared memory (see freshWords):
+  // an ordinary one that large makes V8 start a collection inside the call.
+  const labels = freshWords(n);
+  labels.set(new Uint32Array(buf, s.labels, n));
   phase("copy out");
   return {
     result: { labels, sizes, regions, basins, mst: orientForest(w, ta, tb, regions) },

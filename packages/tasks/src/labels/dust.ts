@@ -66,8 +66,14 @@ export const dustTask = defineTask({
       [data, { from, to }, { preserveMissing: true, context: `${p.src} ${box}` }],
       { transfer: [data.buffer as ArrayBuffer], signal: ctx.signal },
     );
-    const Ctor = data.constructor as new (b: ArrayBufferLike) => TypedArray;
-    await dest.write(box, fromTyped(new Ctor(out.buffer), cut.shape), {
+    // A typed array of this realm over the worker's buffer (a large remap
+    // output's buffer goes on past the array: keep its offset and length).
+    const Ctor = data.constructor as new (
+      b: ArrayBufferLike,
+      offset: number,
+      length: number,
+    ) => TypedArray;
+    await dest.write(box, fromTyped(new Ctor(out.buffer, out.byteOffset, out.length), cut.shape), {
       signal: ctx.signal,
     });
     return { removed: small.length };
