@@ -7,6 +7,7 @@ export {
   compressSync,
   DEFAULT_COMPRESSION_LEVEL,
   type DecompressOptions,
+  decompressInto,
   decompressSync,
   maxJsonBytes,
 } from "./compression";

@@ -16,6 +16,7 @@ import * as zlib from "node:zlib";
 import { Decompress as ZstdStream } from "fzstd";
 import { DecompressionError, DecompressionLimitError, RequestError } from "./errors";
 import type { Compression } from "./types";
+import { gunzipInto, gzipReused, ZlibOutputFull, zlibReuse } from "./zlib-reuse";
 
 const gzipAsync = promisify(zlib.gzip);
 const gunzipAsync = promisify(zlib.gunzip);
@@ -111,7 +112,11 @@ function zstdInflate(data: Uint8Array, maxBytes: number | undefined): Uint8Array
 class OutputLimit extends Error {}
 
 function isOutputLimit(err: unknown): boolean {
-  return err instanceof OutputLimit || (err as { code?: string })?.code === "ERR_BUFFER_TOO_LARGE";
+  return (
+    err instanceof OutputLimit ||
+    err instanceof ZlibOutputFull ||
+    (err as { code?: string })?.code === "ERR_BUFFER_TOO_LARGE"
+  );
 }
 
 /** The error for data that does not decompress, or inflates past `opts.maxBytes`. */
@@ -170,7 +175,10 @@ function cannotWrite(codec: Compression): Error {
  * const gz = compressSync(bytes, "gzip", 1);
  */
 export function compressSync(data: Uint8Array, codec: Compression, level?: number): Uint8Array {
-  if (codec === "gzip") return owned(zlib.gzipSync(data, { level: level ?? 6 }));
+  if (codec === "gzip")
+    return zlibReuse
+      ? gzipReused(data, level ?? 6)
+      : owned(zlib.gzipSync(data, { level: level ?? 6 }));
   if (codec === "br")
     return owned(zlib.brotliCompressSync(data, brotliParams(level, data.byteLength)));
   throw cannotWrite(codec);
@@ -197,6 +205,30 @@ export function decompressSync(
     throw new Error(`unknown codec ${JSON.stringify(codec)}`);
   } catch (err) {
     throw decompressionFailure(err, codec, opts);
+  }
+}
+
+/**
+ * {@link decompressSync} into `out`, memory the caller reuses: at most
+ * `out.byteLength` bytes may come out (more throws
+ * {@link DecompressionLimitError}; `opts.maxBytes` is ignored). gzip data
+ * is inflated straight into `out` and the result is a view of it, valid
+ * until the caller writes `out` again; other codecs return new memory.
+ * For a caller that consumes the bytes at once (a worker decoding a chunk
+ * into a block): the output allocates nothing, so it starts no collection.
+ */
+export function decompressInto(
+  data: Uint8Array,
+  codec: Compression,
+  out: Uint8Array,
+  opts: DecompressOptions = {},
+): Uint8Array {
+  const o = { ...opts, maxBytes: out.byteLength };
+  if (codec !== "gzip" || !zlibReuse) return decompressSync(data, codec, o);
+  try {
+    return out.subarray(0, gunzipInto(data, out));
+  } catch (err) {
+    throw decompressionFailure(err, codec, o);
   }
 }
 

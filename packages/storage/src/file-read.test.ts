@@ -30,7 +30,7 @@ test.each(sizes)("a file of %i bytes reads back whole, in a buffer of its own", 
   const p = join(root, `f${n}`);
   writeFileSync(p, bytes);
   const got = await readWholeFile(p);
-  expect(got.equals(bytes)).toBe(true);
+  expect(Buffer.from(got).equals(bytes)).toBe(true);
   expect(got.byteOffset).toBe(0);
   expect(got.buffer.byteLength).toBe(n);
 });
@@ -44,7 +44,7 @@ test("many reads at once each get their own bytes (the scratch buffers are not s
   });
   const got = await Promise.all(files.map((f) => readWholeFile(f.p)));
   got.forEach((g, i) => {
-    expect(g.equals(files[i].bytes)).toBe(true);
+    expect(Buffer.from(g).equals(files[i].bytes)).toBe(true);
   });
 });
 
@@ -67,3 +67,22 @@ test("a missing file, a directory and an aborted read reject, and no descriptor 
   for (let i = 0; i < 20; i++) await readWholeFile(p);
   expect(openFds()).toBe(before);
 });
+
+test.each(sizes)(
+  "a file of %i bytes read into memory from alloc is that memory, asked for once",
+  async (n) => {
+    const bytes = randomBytes(n);
+    const p = join(root, `a${n}`);
+    writeFileSync(p, bytes);
+    const asked: number[] = [];
+    const slab = new SharedArrayBuffer(n + 64);
+    const got = await readWholeFile(p, undefined, (k) => {
+      asked.push(k);
+      return new Uint8Array(slab, 32, k);
+    });
+    expect(asked).toEqual([n]);
+    expect(got.buffer).toBe(slab);
+    expect(got.byteOffset).toBe(32);
+    expect(Buffer.from(got).equals(bytes)).toBe(true);
+  },
+);

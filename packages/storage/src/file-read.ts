@@ -28,13 +28,24 @@ function abortReason(signal: AbortSignal): Error {
   return r instanceof Error ? r : new DOMException("This operation was aborted", "AbortError");
 }
 
+/** Memory for `n` bytes of a file. */
+type Alloc = (n: number) => Uint8Array;
+
+const allocBuffer: Alloc = (n) => Buffer.allocUnsafeSlow(n);
+
 /**
- * The bytes of the file at `p`, in a buffer of their exact size (owning its
- * whole ArrayBuffer). Errors are Node's (`ENOENT`, `EISDIR`, ...), an abort
- * of `signal` between two steps rejects with its reason (a step already in
- * the thread pool runs to its end; the file is always closed).
+ * The bytes of the file at `p`, in memory of their exact size: from
+ * `alloc` when given (called once, with the size, unless the file shrinks
+ * while read), else a Buffer owning its whole ArrayBuffer. Errors are
+ * Node's (`ENOENT`, `EISDIR`, ...), an abort of `signal` between two steps
+ * rejects with its reason (a step already in the thread pool runs to its
+ * end; the file is always closed).
  */
-export function readWholeFile(p: string, signal?: AbortSignal): Promise<Buffer> {
+export function readWholeFile(
+  p: string,
+  signal?: AbortSignal,
+  alloc: Alloc = allocBuffer,
+): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(abortReason(signal));
@@ -52,12 +63,17 @@ export function readWholeFile(p: string, signal?: AbortSignal): Promise<Buffer> 
       }
       const scratch = spare.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
       read(fd, scratch, 0, SCRATCH_BYTES, 0, (readErr, n) => {
-        const head = readErr ? undefined : copyOut(scratch, n);
-        if (spare.length < MAX_SPARE) spare.push(scratch);
-        if (head === undefined) finish(readErr);
-        else if (n < SCRATCH_BYTES) finish(null, head);
-        else if (signal?.aborted) finish(abortReason(signal));
-        else readRest(fd, head, signal, finish);
+        if (readErr) {
+          if (spare.length < MAX_SPARE) spare.push(scratch);
+          finish(readErr);
+        } else if (n < SCRATCH_BYTES) {
+          const data = copyOut(scratch, n, alloc);
+          if (spare.length < MAX_SPARE) spare.push(scratch);
+          finish(null, data);
+        } else if (signal?.aborted) {
+          if (spare.length < MAX_SPARE) spare.push(scratch);
+          finish(abortReason(signal));
+        } else readRest(fd, scratch, alloc, signal, finish);
       });
     });
   });
@@ -70,9 +86,9 @@ export function readWholeFile(p: string, signal?: AbortSignal): Promise<Buffer> 
  */
 function finisher(
   fd: number,
-  resolve: (data: Buffer) => void,
+  resolve: (data: Uint8Array) => void,
   reject: (error: unknown) => void,
-): (error: unknown, data?: Buffer) => void {
+): (error: unknown, data?: Uint8Array) => void {
   return (error, data) => {
     try {
       closeSync(fd);
@@ -80,27 +96,31 @@ function finisher(
       error ??= closeErr;
     }
     if (error) reject(error);
-    else resolve(data as Buffer);
+    else resolve(data as Uint8Array);
   };
 }
 
 /**
- * The rest of a file whose first `head.length` bytes are read: fstat, then
- * reads up to the size it gives (as `fs.readFile` does) or an earlier end.
+ * The rest of a file whose first `head.length` bytes are read (into the
+ * scratch buffer `head`, given back to the spares here): fstat, then reads
+ * up to the size it gives (as `fs.readFile` does) or an earlier end.
  */
 function readRest(
   fd: number,
   head: Buffer,
+  alloc: Alloc,
   signal: AbortSignal | undefined,
-  finish: (error: unknown, data?: Buffer) => void,
+  finish: (error: unknown, data?: Uint8Array) => void,
 ): void {
   fstat(fd, (statErr, st) => {
     if (statErr) {
+      if (spare.length < MAX_SPARE) spare.push(head);
       finish(statErr);
       return;
     }
-    const out = Buffer.allocUnsafeSlow(Math.max(st.size, head.length));
-    head.copy(out, 0);
+    const out = alloc(Math.max(st.size, head.length));
+    out.set(head);
+    if (spare.length < MAX_SPARE) spare.push(head);
     let pos = head.length;
     const step = () => {
       if (pos === out.length) finish(null, out);
@@ -108,7 +128,7 @@ function readRest(
       else
         read(fd, out, pos, out.length - pos, pos, (err, n) => {
           if (err) finish(err);
-          else if (n === 0) finish(null, copyOut(out, pos));
+          else if (n === 0) finish(null, copyOut(out, pos, alloc));
           else {
             pos += n;
             step();
@@ -119,9 +139,9 @@ function readRest(
   });
 }
 
-/** The first `n` bytes of `buf` in a buffer of their own. */
-function copyOut(buf: Buffer, n: number): Buffer {
-  const out = Buffer.allocUnsafeSlow(n);
-  buf.copy(out, 0, 0, n);
+/** The first `n` bytes of `buf` in memory of their own. */
+function copyOut(buf: Uint8Array, n: number, alloc: Alloc): Uint8Array {
+  const out = alloc(n);
+  out.set(buf.subarray(0, n));
   return out;
 }

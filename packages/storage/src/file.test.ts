@@ -148,3 +148,27 @@ async function collect(it: AsyncIterable<string>): Promise<string[]> {
   for await (const k of it) out.push(k);
   return out;
 }
+
+test("getRaw with alloc reads each stored form (plain, .gz found by listing or probe) into the memory given", async () => {
+  const s = openStorage(dir);
+  const plain = Uint8Array.from({ length: 70_000 }, (_, i) => i % 241);
+  await s.put("a/plain", plain);
+  await s.put("a/packed", plain, { compress: "gzip" });
+  const names = s.batchNames();
+  for (const opts of [{}, { names }])
+    for (const key of ["a/plain", "a/packed"]) {
+      const asked: number[] = [];
+      const slab = new SharedArrayBuffer(1 << 17);
+      const got = await s.getRaw(key, {
+        ...opts,
+        alloc: (n) => {
+          asked.push(n);
+          return new Uint8Array(slab, 0, n);
+        },
+      });
+      expect(got?.data.buffer).toBe(slab);
+      expect(asked).toEqual([got?.data.byteLength]);
+      expect(got?.info.contentEncoding).toBe(key === "a/packed" ? "gzip" : undefined);
+    }
+  expect(await s.getRaw("a/none", { alloc: () => new Uint8Array(0) })).toBeNull();
+});

@@ -68,7 +68,7 @@ function errCode(err: unknown): string | undefined {
 }
 
 /** A whole file's bytes as a read result. */
-function wholeFile(buf: Buffer): GetResult {
+function wholeFile(buf: Uint8Array): GetResult {
   return {
     data: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
     info: { size: buf.byteLength },
@@ -166,7 +166,9 @@ export class FileBackend implements Backend {
       return this.getRange(p, key, opts.range.start, opts.range.end, opts).catch((err) =>
         this.missingOrFail(err, key),
       );
-    return readWholeFile(p, opts?.signal).then(wholeFile, (err) => this.missingOrFail(err, key));
+    return readWholeFile(p, opts?.signal, opts?.alloc).then(wholeFile, (err) =>
+      this.missingOrFail(err, key),
+    );
   }
 
   /** null for a read that found no file at `key`, else the typed error of `err`. */

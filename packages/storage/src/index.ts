@@ -4,6 +4,7 @@ export {
   DEFAULT_COMPRESSION_LEVEL,
   type DecompressOptions,
   decompressBytes,
+  decompressInto,
   decompressSync,
   maxJsonBytes,
 } from "./compression";

@@ -342,17 +342,20 @@ export class Storage {
     opts: GetOptions,
   ): Promise<GetResult | null> {
     const b = this.backend;
-    return this.call("get", key, (s) => b.get(full + form.suffix, { signal: s }), opts.signal).then(
-      (r) => {
-        // Gone since the listing (or replaced by another form): look again.
-        if (r === null) return this.probeStored(full, key, opts);
-        if (form.codec !== undefined) {
-          r.info.contentEncoding = form.codec;
-          r.info.version = tagVersion(r.info.version, form.suffix);
-        }
-        return r;
-      },
-    );
+    return this.call(
+      "get",
+      key,
+      (s) => b.get(full + form.suffix, { signal: s, alloc: opts.alloc }),
+      opts.signal,
+    ).then((r) => {
+      // Gone since the listing (or replaced by another form): look again.
+      if (r === null) return this.probeStored(full, key, opts);
+      if (form.codec !== undefined) {
+        r.info.contentEncoding = form.codec;
+        r.info.version = tagVersion(r.info.version, form.suffix);
+      }
+      return r;
+    });
   }
 
   /** The stored object of backend key `full`, found by reading it and probing its compressed forms. */
@@ -367,7 +370,7 @@ export class Storage {
     const res = await this.call(
       "get",
       key,
-      (s) => b.get(full, { range, signal: s }),
+      (s) => b.get(full, { range, signal: s, alloc: opts.alloc }),
       signal,
       this.isLong({ range }),
     );
@@ -394,7 +397,12 @@ export class Storage {
         if (p === false || (p !== true && !(await p))) continue;
         if (range !== undefined) throw compressedRangeError(this.url, key, codec);
       }
-      const r = await this.call("get", key, (s) => b.get(stored, { signal: s }), signal);
+      const r = await this.call(
+        "get",
+        key,
+        (s) => b.get(stored, { signal: s, alloc: opts.alloc }),
+        signal,
+      );
       if (r !== null) {
         r.info.contentEncoding = codec;
         r.info.version = tagVersion(r.info.version, suffix);

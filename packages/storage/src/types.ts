@@ -57,6 +57,17 @@ export interface GetOptions extends IoOptions {
    * instead of probed key by key. `getMany` uses one itself.
    */
   names?: StoredNames;
+  /**
+   * Memory for the object's bytes: called with the byte count, it returns a
+   * Uint8Array of that length (e.g. a view of a reused SharedArrayBuffer),
+   * and the result's `data` is then that array. For readers that give the
+   * memory back once the bytes are used, so that reads allocate nothing
+   * (and start no garbage collection). Backends that receive the bytes in
+   * memory of their own (the network ones) ignore it; file:// uses it.
+   * For `getRaw` and `getWithInfo` (`get`, which returns new memory, does
+   * not pass it on).
+   */
+  alloc?: (bytes: number) => Uint8Array;
 }
 
 export interface PutOptions extends IoOptions {

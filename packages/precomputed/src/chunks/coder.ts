@@ -127,7 +127,9 @@ export class ChunkCoder {
     opts: { signal?: AbortSignal },
   ): Promise<void> {
     const part = bbox.intersect(outBox);
-    const own = ownBuffer(chunk.bytes);
+    // Bytes on shared memory (read into a lease) are shared with the worker, not copied.
+    const onShared = chunk.bytes.buffer instanceof SharedArrayBuffer;
+    const own = onShared ? chunk.bytes : ownBuffer(chunk.bytes);
     try {
       await runKernel<void>(
         precomputedKernels(),
@@ -143,7 +145,11 @@ export class ChunkCoder {
           [0, 1, 2].map((i) => part.min[i] - outBox.min[i]),
           part.size(),
         ],
-        { transfer: [own.buffer as ArrayBuffer], signal: opts.signal, short: true },
+        {
+          transfer: onShared ? undefined : [own.buffer as ArrayBuffer],
+          signal: opts.signal,
+          short: true,
+        },
       );
     } catch (e) {
       throw this.namedDecompressionError(e, bbox);

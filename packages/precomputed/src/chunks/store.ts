@@ -34,6 +34,11 @@ export interface ChunkIoOptions {
   concurrency?: number;
   /** Called as chunks of a write are stored, with (done, total). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Memory for the bytes of each chunk read (storage's `GetOptions.alloc`;
+   * stores whose chunks are parts of larger reads, the sharded one, ignore it).
+   */
+  alloc?: (bytes: number) => Uint8Array;
 }
 
 /**

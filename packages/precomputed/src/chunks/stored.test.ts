@@ -285,3 +285,35 @@ test("Volume.write of an array on a SharedArrayBuffer stores the same bytes as o
     expect(Buffer.from(back.data.buffer).equals(Buffer.from(plain.data.buffer))).toBe(true);
   }
 });
+
+test("decodeStoredChunkInto inflates into reused memory that never shows in a decoded result", () => {
+  const c: ChunkContext = { dtype: "uint8", shape: [16, 8, 4, 1], key: "k" };
+  const chunkOf = (seed: number) => Uint8Array.from({ length: 512 }, (_, i) => (i * seed) % 251);
+  // A raw chunk decodes to a view of its inflated bytes: this one must be new memory.
+  const first = decodeStoredChunk(
+    encodeStoredChunk(chunkOf(3), "raw", c, "gzip"),
+    "gzip",
+    "raw",
+    c,
+  );
+  const out = new Uint8Array(24 * 8 * 4);
+  /** Copies the box `size` at `srcMin` of a stored gzip raw chunk to `dstMin` of `out`. */
+  const paint = (stored: Uint8Array, srcMin: number[], dstMin: number[], size: number[]) =>
+    decodeStoredChunkInto(stored, "gzip", "raw", c, out, [24, 8, 4, 1], srcMin, dstMin, size);
+  for (const seed of [5, 7, 11]) {
+    const stored = encodeStoredChunk(chunkOf(seed), "raw", c, "gzip");
+    // The part x 4..15 of the chunk goes to x 0..11 of the output: the copy path.
+    paint(stored, [4, 0, 0], [0, 0, 0], [12, 8, 4]);
+    for (let z = 0; z < 4; z++)
+      for (let y = 0; y < 8; y++)
+        for (let x = 0; x < 12; x++)
+          expect(out[x + 24 * (y + 8 * z)]).toBe(chunkOf(seed)[x + 4 + 16 * (y + 8 * z)]);
+  }
+  expect(Array.from(first as Uint8Array)).toEqual(Array.from(chunkOf(3)));
+  // A chunk that inflates past its size is refused on this path too, and the next one decodes.
+  const bomb = gzipSync(new Uint8Array(513));
+  expect(() => paint(bomb, [0, 0, 0], [0, 0, 0], [16, 8, 4])).toThrow(ChunkDecodeError);
+  const again = encodeStoredChunk(chunkOf(13), "raw", c, "gzip");
+  paint(again, [0, 0, 0], [8, 0, 0], [16, 8, 4]);
+  expect(out[8 + 24 * (1 + 8 * 2)]).toBe(chunkOf(13)[16 * (1 + 8 * 2)]);
+});

@@ -7,7 +7,7 @@
  * voxels from the bytes of `Storage.getRaw` or of a shard file.
  */
 import type { Compression } from "@ngpipe/storage";
-import { compressSync, decompressSync } from "@ngpipe/storage/compression";
+import { compressSync, decompressInto, decompressSync } from "@ngpipe/storage/compression";
 import { copyBox, fromTyped, type Shape4, type VoxelInput } from "../array";
 import { decodeChunk, encodeChunk, getCodec } from "../codecs/registry";
 import type { ChunkContext } from "../codecs/types";
@@ -48,13 +48,58 @@ export function inflateChunk(
   try {
     return decompressSync(bytes, compression, { url: ctx.key ?? "chunk", maxBytes });
   } catch (e) {
-    if ((e as Error).name === "DecompressionLimitError")
-      throw new ChunkDecodeError(
-        `the ${compression} chunk inflates to more than ${maxBytes} bytes, the most a ${ctx.shape.join("x")} ${ctx.dtype} ${encoding} chunk can take; inflation stopped there`,
-        ctx.key,
-        { cause: e },
-      );
-    throw e;
+    throw limitError(e, compression, encoding, ctx, maxBytes);
+  }
+}
+
+/** A DecompressionLimitError of a chunk as the ChunkDecodeError naming it; others as they are. */
+function limitError(
+  e: unknown,
+  compression: Compression,
+  encoding: string,
+  ctx: ChunkContext,
+  maxBytes: number,
+): unknown {
+  if ((e as Error).name !== "DecompressionLimitError") return e;
+  return new ChunkDecodeError(
+    `the ${compression} chunk inflates to more than ${maxBytes} bytes, the most a ${ctx.shape.join("x")} ${ctx.dtype} ${encoding} chunk can take; inflation stopped there`,
+    ctx.key,
+    { cause: e },
+  );
+}
+
+/** Chunks whose inflation limit is above this are inflated into memory of their own. */
+const MAX_INFLATE_SCRATCH = 64 * 1024 * 1024;
+
+/**
+ * One thread's memory for inflated chunk bytes that are consumed before the
+ * call returns (decoded or copied into an output array): grown to the
+ * largest chunk limit seen and reused, so that inflating a chunk allocates
+ * nothing and starts no garbage collection.
+ */
+let inflateScratch: Uint8Array | undefined;
+
+/**
+ * {@link inflateChunk} into this thread's reused scratch memory: the result
+ * may be a view of it, valid only until the next call on this thread. Never
+ * return it (or a view of it) to a caller.
+ */
+function inflateChunkTransient(
+  bytes: Uint8Array,
+  compression: Compression,
+  encoding: string,
+  ctx: ChunkContext,
+): Uint8Array {
+  const maxBytes = storedChunkLimit(encoding, ctx);
+  if (maxBytes > MAX_INFLATE_SCRATCH) return inflateChunk(bytes, compression, encoding, ctx);
+  if (inflateScratch === undefined || inflateScratch.byteLength < maxBytes)
+    inflateScratch = new Uint8Array(maxBytes);
+  try {
+    return decompressInto(bytes, compression, inflateScratch.subarray(0, maxBytes), {
+      url: ctx.key ?? "chunk",
+    });
+  } catch (e) {
+    throw limitError(e, compression, encoding, ctx, maxBytes);
   }
 }
 
@@ -153,14 +198,16 @@ export function decodeStoredChunkInto(
 ): void {
   const codec = getCodec(encoding);
   const whole = [0, 1, 2].every((i) => srcMin[i] === 0 && size[i] === ctx.shape[i]);
+  // The inflated bytes are used up below, before the call returns: they go
+  // into this thread's reused memory.
+  const plain =
+    compression === undefined ? bytes : inflateChunkTransient(bytes, compression, encoding, ctx);
   if (whole && codec.decodeInto) {
     // The codec writes the voxels in place: no chunk-sized array, no copy.
-    const plain =
-      compression === undefined ? bytes : inflateChunk(bytes, compression, encoding, ctx);
     codec.decodeInto(plain, ctx, out, outShape, dstMin);
     return;
   }
-  const data = decodeStoredChunk(bytes, compression, encoding, ctx);
+  const data = decodeChunk(plain, encoding, ctx);
   const chunk = fromTyped(data, [...ctx.shape]);
   copyBox(chunk, srcMin, fromTyped(out, outShape), dstMin, size);
 }

@@ -56,7 +56,11 @@ export class UnshardedChunkStore implements ChunkStore {
       cells,
       opts.concurrency ?? this.concurrency,
       async (cell) => {
-        const got = await this.storage.getRaw(this.key(cell), { signal: opts.signal, names });
+        const got = await this.storage.getRaw(this.key(cell), {
+          signal: opts.signal,
+          names,
+          alloc: opts.alloc,
+        });
         await each(
           cell,
           got === null ? null : { bytes: got.data, compression: got.info.contentEncoding },

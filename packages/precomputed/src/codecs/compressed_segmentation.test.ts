@@ -339,3 +339,48 @@ describe("compressed_segmentation decoding into a given buffer", () => {
     ).toThrow(RangeError);
   });
 });
+
+describe("compressed_segmentation encoder scratch reuse", () => {
+  const shape: ChunkShape = [16, 12, 8, 1];
+  const labelsOf = (seed: number, wpe: number) => {
+    const a = new Uint32Array(16 * 12 * 8 * wpe);
+    for (let i = 0; i < a.length; i++) a[i] = ((i >> 2) * seed) % (3 + seed);
+    return a;
+  };
+  test.each(["uint32", "uint64"] as const)(
+    "%s: back-to-back encodes of other chunks and geometries give each chunk's own bytes, results untouched",
+    (dtype) => {
+      const wpe = dtype === "uint64" ? 2 : 1;
+      /** A chunk's bytes from a fresh scratch: another geometry is encoded first. */
+      const alone = (data: Uint32Array, bs: [number, number, number], sh = shape) => {
+        encodeCompressedSegmentation(labelsOf(1, 1), [4, 4, 4, 1], [2, 2, 2], "uint32");
+        return Buffer.from(encodeCompressedSegmentation(data, sh, bs, dtype));
+      };
+      const wants = [5, 9, 13].map((seed) => alone(labelsOf(seed, wpe), [8, 8, 8]));
+      const odd = alone(labelsOf(7, wpe), [4, 4, 2]);
+      // One block, then the same labels met in the opposite order: no index
+      // of the last call may carry over.
+      const one: ChunkShape = [8, 8, 8, 1];
+      const forward = Uint32Array.from({ length: 512 * wpe }, (_, i) => 1 + ((i >> 3) % 9));
+      const backward = forward.slice().reverse();
+      const wantBack = alone(backward, [8, 8, 8], one);
+      const got = [5, 9, 13].map((seed) =>
+        encodeCompressedSegmentation(labelsOf(seed, wpe), shape, [8, 8, 8], dtype),
+      );
+      const between = encodeCompressedSegmentation(labelsOf(7, wpe), shape, [4, 4, 2], dtype);
+      const again = encodeCompressedSegmentation(labelsOf(5, wpe), shape, [8, 8, 8], dtype);
+      encodeCompressedSegmentation(forward, one, [8, 8, 8], dtype);
+      const gotBack = encodeCompressedSegmentation(backward, one, [8, 8, 8], dtype);
+      got.forEach((g, i) => {
+        expect(Buffer.from(g).equals(wants[i])).toBe(true);
+      });
+      expect(Buffer.from(between).equals(odd)).toBe(true);
+      expect(Buffer.from(again).equals(wants[0])).toBe(true);
+      expect(Buffer.from(gotBack).equals(wantBack)).toBe(true);
+      const round = decodeCompressedSegmentation(got[1], shape, [8, 8, 8], dtype);
+      expect(
+        Array.from(new Uint32Array(round.buffer, round.byteOffset, 16 * 12 * 8 * wpe)),
+      ).toEqual(Array.from(labelsOf(9, wpe)));
+    },
+  );
+});

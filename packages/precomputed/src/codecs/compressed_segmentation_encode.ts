@@ -104,6 +104,41 @@ function makeScratch(
   };
 }
 
+/**
+ * The last call's scratch on this thread, reused by the next call of the
+ * same block and chunk geometry: a worker encoding chunk after chunk then
+ * allocates only each result, not ~1 MiB of tables and output per chunk
+ * (ArrayBuffer memory that V8 counts toward its next full collection).
+ */
+let kept: Scratch | undefined;
+
+/** Generations past this start a fresh scratch: stamps are 32-bit and must never repeat. */
+const MAX_GENERATION = 2 ** 31;
+
+function scratchFor(
+  bvox: number,
+  blocksPerChannel: number,
+  tileWords: number,
+  outWords: number,
+  maxBlockWords: number,
+): Scratch {
+  const k = kept;
+  if (
+    k !== undefined &&
+    k.bvox === bvox &&
+    k.cacheHash.length === Math.max(16, nextPow2(2 * blocksPerChannel)) &&
+    k.tile.length === tileWords &&
+    k.maxBlockWords === maxBlockWords &&
+    k.generation < MAX_GENERATION
+  ) {
+    if (k.out.length < outWords) k.out = uninitialisedWords(outWords);
+    k.pos = 0;
+    return k;
+  }
+  kept = makeScratch(bvox, blocksPerChannel, tileWords, outWords, maxBlockWords);
+  return kept;
+}
+
 /** A word buffer without zero-filling: every word that is kept is written explicitly. */
 function uninitialisedWords(n: number): Uint32Array {
   const buf = Buffer.allocUnsafeSlow(n * 4);
@@ -154,7 +189,7 @@ export function encodeCompressedSegmentation(
   const maxBlockWords = maxEncodedWords + Math.min(bvox, nvox) * wpe;
   // Room for the headers and about 1/8 of the raw size; grown if needed.
   const initial = nc + nc * 2 * nblocks + ((nvox * nc * wpe) >>> 3) + maxBlockWords;
-  const s = makeScratch(bvox, nblocks, sx * by * bz * wpe, initial, maxBlockWords);
+  const s = scratchFor(bvox, nblocks, sx * by * bz * wpe, initial, maxBlockWords);
   s.pos = nc;
   for (let c = 0; c < nc; c++) {
     reserve(s, 2 * nblocks);

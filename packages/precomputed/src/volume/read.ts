@@ -6,6 +6,7 @@
  */
 import type { VoxelArray } from "../array";
 import type { ChunkCoder } from "../chunks/coder";
+import { leaseChunkBytes, returnChunkBytes } from "../chunks/shared-bytes";
 import type { ChunkCell, ChunkStore } from "../chunks/store";
 import { bytesPerVoxel, type TypedArray } from "../dtypes";
 import type { Bbox } from "../geometry/bbox";
@@ -54,18 +55,28 @@ export async function readChunks(
   const { dtype, numChannels } = r.coder.options;
   const chunkBytes = (wanted[0]?.bbox.volume() ?? 0) * bytesPerVoxel(dtype) * numChannels;
   const pooled = r.coder.pooled(wanted.length, chunkBytes);
+  // Workers decoding into the shared array are done with a chunk's bytes
+  // when their call returns: the bytes are read into reused shared memory.
+  const into = shared !== undefined && pooled && !cache;
   await r.chunks.getMany(
     wanted,
     async ({ bbox }, stored) => {
       if (stored === null) return finish(bbox, null);
-      if (shared && pooled && !cache) {
-        await r.coder.decodeInto(stored, bbox, shared.out, shared.box, opts);
+      if (into) {
+        await r.coder.decodeInto(stored, bbox, shared.out, shared.box, opts).then(
+          () => returnChunkBytes(stored.bytes),
+          (e) => {
+            // An aborted call may still be running in its worker: its bytes are left to the GC.
+            if (!opts.signal?.aborted) returnChunkBytes(stored.bytes);
+            throw e;
+          },
+        );
         return finish(bbox, shared.out.data, true);
       }
       const data = await r.coder.decode(stored, bbox, { pooled, signal: opts.signal });
       cache?.set(keyOf(bbox), data);
       finish(bbox, data);
     },
-    { signal: opts.signal },
+    { signal: opts.signal, alloc: into ? leaseChunkBytes : undefined },
   );
 }
