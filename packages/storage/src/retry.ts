@@ -110,11 +110,23 @@ class AttemptTimeout extends Error {}
 /** One attempt in flight: settled once, by its own outcome, a timeout or an abort. */
 class PendingAttempt {
   settled = false;
-  constructor(readonly done: AttemptDone<unknown>) {}
+  constructor(
+    readonly done: AttemptDone<unknown>,
+    readonly pending: Set<PendingAttempt>,
+  ) {
+    pending.add(this);
+  }
   fail(reason: unknown): void {
     if (this.settled) return;
     this.settled = true;
     this.done(false, reason);
+  }
+  /** The attempt's own outcome, unless a timeout or an abort settled it first. */
+  finish(ok: boolean, valueOrError: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.pending.delete(this);
+    this.done(ok, valueOrError);
   }
 }
 
@@ -265,30 +277,17 @@ export function attemptWith<T>(
     return;
   }
   const bucket = scopeFor(signal, timeoutMs).bucket();
-  const p = new PendingAttempt(done as AttemptDone<unknown>);
-  bucket.pending.add(p);
+  const p = new PendingAttempt(done as AttemptDone<unknown>, bucket.pending);
   let run: Promise<T>;
   try {
     run = fn(bucket.ac.signal);
   } catch (e) {
-    p.settled = true;
-    bucket.pending.delete(p);
-    done(false, e);
+    p.finish(false, e);
     return;
   }
   run.then(
-    (v) => {
-      if (p.settled) return;
-      p.settled = true;
-      bucket.pending.delete(p);
-      done(true, v);
-    },
-    (e) => {
-      if (p.settled) return;
-      p.settled = true;
-      bucket.pending.delete(p);
-      done(false, e);
-    },
+    (v) => p.finish(true, v),
+    (e) => p.finish(false, e),
   );
 }
 

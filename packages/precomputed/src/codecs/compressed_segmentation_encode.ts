@@ -70,6 +70,11 @@ interface Scratch {
   readonly maxBlockWords: number;
 }
 
+/** Slots of the per-channel cache of written tables: at most half full. */
+function tableCacheSize(blocksPerChannel: number): number {
+  return Math.max(16, nextPow2(2 * blocksPerChannel));
+}
+
 function makeScratch(
   bvox: number,
   blocksPerChannel: number,
@@ -78,7 +83,7 @@ function makeScratch(
   maxBlockWords: number,
 ): Scratch {
   const hashSize = Math.max(64, nextPow2(2 * bvox));
-  const cacheSize = Math.max(16, nextPow2(2 * blocksPerChannel));
+  const cacheSize = tableCacheSize(blocksPerChannel);
   return {
     bvox,
     idx: new Uint32Array(bvox + 32),
@@ -126,7 +131,7 @@ function scratchFor(
   if (
     k !== undefined &&
     k.bvox === bvox &&
-    k.cacheHash.length === Math.max(16, nextPow2(2 * blocksPerChannel)) &&
+    k.cacheHash.length === tableCacheSize(blocksPerChannel) &&
     k.tile.length === tileWords &&
     k.maxBlockWords === maxBlockWords &&
     k.generation < MAX_GENERATION
