@@ -437,7 +437,7 @@ export class Storage {
       const res = await this.call(
         "get",
         key,
-        (s) => b.get(full + suffix, { signal: s }),
+        (s) => b.get(full + suffix, { signal: s, alloc: opts.alloc }),
         opts.signal,
       );
       if (res !== null)
