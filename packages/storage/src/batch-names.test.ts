@@ -5,6 +5,7 @@ import { gzipSync } from "node:zlib";
 import { AbortError, DecompressionError, PermissionDeniedError, TransientError } from "./errors";
 import { FileBackend } from "./file";
 import { Storage } from "./storage";
+import type { GetResult } from "./types";
 
 let root: string;
 beforeEach(() => {
@@ -12,14 +13,36 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
+/**
+ * Routes every read of `backend` (the promise `get` and the callback
+ * `getCall` that getMany reads with) through `inject` first: a promise it
+ * returns is the read's outcome, undefined lets the read through.
+ */
+function injectReads(
+  backend: FileBackend,
+  inject: (key: string) => Promise<GetResult | null> | undefined,
+): void {
+  const get = backend.get.bind(backend);
+  const getCall = backend.getCall.bind(backend);
+  backend.get = (k, o) => inject(k) ?? get(k, o);
+  backend.getCall = (k, signal, done) => {
+    const p = inject(k);
+    if (p === undefined) getCall(k, signal, done);
+    else
+      p.then(
+        (r) => done(true, r === null ? null : r.data),
+        (e) => done(false, e),
+      );
+  };
+}
+
 function counted(): { storage: Storage; calls: { get: number; exists: number; list: number } } {
   const backend = new FileBackend(root);
   const calls = { get: 0, exists: 0, list: 0 };
-  const get = backend.get.bind(backend);
-  backend.get = (k, o) => {
+  injectReads(backend, () => {
     calls.get++;
-    return get(k, o);
-  };
+    return undefined;
+  });
   const exists = backend.exists.bind(backend);
   backend.exists = (k) => {
     calls.exists++;
@@ -46,6 +69,26 @@ test("getMany finds .gz forms with one directory listing instead of probing each
   // A handful of keys are probed before the listing pays off; the rest cost one read each.
   expect(calls.get).toBeLessThan(keys.length + 10);
   expect(calls.exists).toBeLessThan(10);
+});
+
+test("getMany reads bare objects without listing their directory, and lists once a bare key is missing", async () => {
+  const { storage, calls } = counted();
+  const keys = Array.from({ length: 60 }, (_, i) => `p/${i}`);
+  await storage.putMany(keys.map((key) => ({ key, data: `v${key}` })));
+  calls.get = calls.exists = calls.list = 0;
+  const res = await storage.getMany(keys, { concurrency: 4 });
+  expect(res.map((r) => (r.ok ? Buffer.from(r.value!).toString() : r.error))).toEqual(
+    keys.map((k) => `v${k}`),
+  );
+  expect(calls).toEqual({ get: keys.length, exists: 0, list: 0 });
+  // A directory with gaps: the first missing key sends the rest of the
+  // batch to the listing, which reports the other missing keys unread.
+  await storage.deleteMany(keys.filter((_, i) => i % 10 === 5));
+  calls.get = calls.exists = calls.list = 0;
+  const sparse = await storage.getMany(keys, { concurrency: 1 });
+  expect(sparse.map((r) => r.ok && r.value !== null)).toEqual(keys.map((_, i) => i % 10 !== 5));
+  expect(calls.list).toBe(1);
+  expect(calls.get).toBeLessThan(keys.length);
 });
 
 test("the listing keeps CloudFiles' precedence (bare key before .gz) and reports missing keys", async () => {
@@ -80,14 +123,13 @@ test("a listed key's read that fails transiently is retried; a permanent failure
   const storage = new Storage(backend, { retryBaseMs: 1, retryMaxMs: 2 });
   const keys = Array.from({ length: 40 }, (_, i) => `t/${i}`);
   await storage.putMany(keys.map((key) => ({ key, data: `v${key}` })));
-  const get = backend.get.bind(backend);
   let flaky = 0;
-  backend.get = (k, o) => {
+  injectReads(backend, (k) => {
     if (k === "t/30" && flaky++ < 2)
       return Promise.reject(new TransientError("busy", backend.url, k, undefined));
     if (k === "t/31") return Promise.reject(new PermissionDeniedError("no", backend.url, k));
-    return get(k, o);
-  };
+    return undefined;
+  });
   const res = await storage.getMany(keys, { concurrency: 4 });
   expect(flaky).toBe(3);
   expect(res[30]).toMatchObject({ ok: true });
@@ -105,12 +147,10 @@ test("aborting a listed batch stops new reads and rejects with AbortError", asyn
   await storage.putMany(keys.map((key) => ({ key, data: "x", compress: "gzip" as const })));
   calls.get = 0;
   const ac = new AbortController();
-  const backend = storage.backend as FileBackend;
-  const get = backend.get;
-  backend.get = (k, o) => {
+  injectReads(storage.backend as FileBackend, () => {
     if (calls.get === 100) ac.abort();
-    return get(k, o);
-  };
+    return undefined;
+  });
   await expect(storage.getMany(keys, { concurrency: 4, signal: ac.signal })).rejects.toBeInstanceOf(
     AbortError,
   );
@@ -136,13 +176,12 @@ test("a listed key's read that hangs is timed out and retried, and a corrupt .gz
   const keys = Array.from({ length: 30 }, (_, i) => `h/${i}`);
   await storage.putMany(keys.map((key) => ({ key, data: `v${key}`, compress: "gzip" as const })));
   writeFileSync(join(root, "h/29.gz"), "not gzip");
-  const get = backend.get.bind(backend);
   let hung = 0;
-  backend.get = (k, o) => {
+  injectReads(backend, (k) => {
     // The first read of h/20.gz never settles and ignores its signal.
     if (k === "h/20.gz" && hung++ === 0) return new Promise(() => {});
-    return get(k, o);
-  };
+    return undefined;
+  });
   const res = await storage.getMany(keys, { concurrency: 4 });
   expect(hung).toBe(2);
   expect(Buffer.from((res[20] as { value: Uint8Array }).value).toString()).toBe("vh/20");

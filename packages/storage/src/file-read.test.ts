@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readWholeFile, SCRATCH_BYTES } from "./file-read";
+import { readWholeFile, readWholeFileCall, SCRATCH_BYTES } from "./file-read";
 
 let root: string;
 beforeAll(() => {
@@ -86,3 +86,34 @@ test.each(sizes)(
     expect(Buffer.from(got).equals(bytes)).toBe(true);
   },
 );
+
+test("readWholeFileCall reports once, never before it returns, and closes the file", async () => {
+  const p = join(root, "cb");
+  writeFileSync(p, "callback");
+  const before = openFds();
+  const call = (path: string, signal?: AbortSignal) =>
+    new Promise<{ error: unknown; data?: Uint8Array; sync: boolean; calls: () => number }>(
+      (resolve) => {
+        let returned = false;
+        let calls = 0;
+        readWholeFileCall(path, signal, undefined, (error, data) => {
+          calls++;
+          resolve({ error, data, sync: !returned, calls: () => calls });
+        });
+        returned = true;
+      },
+    );
+  const ok = await call(p);
+  expect(ok.error).toBeNull();
+  expect(ok.sync).toBe(false);
+  expect(Buffer.from(ok.data!).toString()).toBe("callback");
+  expect((await call(join(root, "absent"))).error).toMatchObject({ code: "ENOENT" });
+  const ac = new AbortController();
+  ac.abort(new Error("stop"));
+  const aborted = await call(p, ac.signal);
+  expect(aborted.sync).toBe(false);
+  expect((aborted.error as Error).message).toBe("stop");
+  await new Promise((r) => setImmediate(r));
+  expect(aborted.calls()).toBe(1);
+  expect(openFds()).toBe(before);
+});

@@ -31,12 +31,28 @@ function abortReason(signal: AbortSignal): Error {
 /** Memory for `n` bytes of a file. */
 type Alloc = (n: number) => Uint8Array;
 
-const allocBuffer: Alloc = (n) => Buffer.allocUnsafeSlow(n);
+/**
+ * Without an `alloc`, a file's bytes get an ArrayBuffer of their own, viewed
+ * as a plain Uint8Array: the storage layer hands out plain views, and for a
+ * small file the Buffer object a view would be made from is one more piece
+ * of garbage per read. Memory past the scratch size is not zeroed first.
+ */
+function allocOwn(n: number): Uint8Array {
+  if (n <= SCRATCH_BYTES) return new Uint8Array(n);
+  const b = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
+/**
+ * Receives the outcome of {@link readWholeFileCall}, exactly once: an error
+ * (Node's, or the abort reason), or null and the bytes.
+ */
+export type ReadDone = (error: unknown, data?: Uint8Array) => void;
 
 /**
  * The bytes of the file at `p`, in memory of their exact size: from
  * `alloc` when given (called once, with the size, unless the file shrinks
- * while read), else a Buffer owning its whole ArrayBuffer. Errors are
+ * while read), else a Uint8Array owning its whole ArrayBuffer. Errors are
  * Node's (`ENOENT`, `EISDIR`, ...), an abort of `signal` between two steps
  * rejects with its reason (a step already in the thread pool runs to its
  * end; the file is always closed).
@@ -44,59 +60,74 @@ const allocBuffer: Alloc = (n) => Buffer.allocUnsafeSlow(n);
 export function readWholeFile(
   p: string,
   signal?: AbortSignal,
-  alloc: Alloc = allocBuffer,
+  alloc: Alloc = allocOwn,
 ): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortReason(signal));
+  return new Promise((resolve, reject) =>
+    readWholeFileCall(p, signal, alloc, (error, data) =>
+      error ? reject(error) : resolve(data as Uint8Array),
+    ),
+  );
+}
+
+/**
+ * {@link readWholeFile} reporting to `done` instead of through a promise
+ * (`done` is never called before this returns): a batch of small reads
+ * spends as much main-thread time on the promise, its reactions and the
+ * microtask turns between them as on handing the two steps to libuv's
+ * thread pool.
+ */
+export function readWholeFileCall(
+  p: string,
+  signal: AbortSignal | undefined,
+  alloc: Alloc | undefined,
+  done: ReadDone,
+): void {
+  if (signal?.aborted) {
+    const reason = abortReason(signal);
+    queueMicrotask(() => done(reason));
+    return;
+  }
+  open(p, "r", (err, fd) => {
+    if (err) {
+      done(err);
       return;
     }
-    open(p, "r", (err, fd) => {
-      if (err) {
-        reject(err);
-        return;
-      }
-      const finish = finisher(fd, resolve, reject);
-      if (signal?.aborted) {
+    const finish = finisher(fd, done);
+    if (signal?.aborted) {
+      finish(abortReason(signal));
+      return;
+    }
+    const scratch = spare.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+    read(fd, scratch, 0, SCRATCH_BYTES, 0, (readErr, n) => {
+      if (readErr) {
+        if (spare.length < MAX_SPARE) spare.push(scratch);
+        finish(readErr);
+      } else if (n < SCRATCH_BYTES) {
+        const data = copyOut(scratch, n, alloc ?? allocOwn);
+        if (spare.length < MAX_SPARE) spare.push(scratch);
+        finish(null, data);
+      } else if (signal?.aborted) {
+        if (spare.length < MAX_SPARE) spare.push(scratch);
         finish(abortReason(signal));
-        return;
-      }
-      const scratch = spare.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
-      read(fd, scratch, 0, SCRATCH_BYTES, 0, (readErr, n) => {
-        if (readErr) {
-          if (spare.length < MAX_SPARE) spare.push(scratch);
-          finish(readErr);
-        } else if (n < SCRATCH_BYTES) {
-          const data = copyOut(scratch, n, alloc);
-          if (spare.length < MAX_SPARE) spare.push(scratch);
-          finish(null, data);
-        } else if (signal?.aborted) {
-          if (spare.length < MAX_SPARE) spare.push(scratch);
-          finish(abortReason(signal));
-        } else readRest(fd, scratch, alloc, signal, finish);
-      });
+      } else readRest(fd, scratch, alloc ?? allocOwn, signal, finish);
     });
   });
 }
 
 /**
- * Closes `fd`, then settles the read with `error` (or the close's) or `data`.
+ * Closes `fd`, then reports `error` (or the close's) or `data` to `done`.
  * Returned, not assigned, so that esbuild's keepNames (what tsx runs
  * sources with) renames no function per file.
  */
-function finisher(
-  fd: number,
-  resolve: (data: Uint8Array) => void,
-  reject: (error: unknown) => void,
-): (error: unknown, data?: Uint8Array) => void {
+function finisher(fd: number, done: ReadDone): (error: unknown, data?: Uint8Array) => void {
   return (error, data) => {
     try {
       closeSync(fd);
     } catch (closeErr) {
       error ??= closeErr;
     }
-    if (error) reject(error);
-    else resolve(data as Uint8Array);
+    if (error) done(error);
+    else done(null, data);
   };
 }
 

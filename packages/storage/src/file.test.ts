@@ -11,7 +11,7 @@ import {
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { InvalidKeyError, PreconditionFailedError } from "./errors";
+import { InvalidKeyError, PreconditionFailedError, StorageError } from "./errors";
 import { FileBackend } from "./file";
 import { openStorage } from "./open";
 import { Storage } from "./storage";
@@ -188,4 +188,39 @@ test("get of a plain key its batch listing knows reads into the memory alloc giv
   });
   expect(got?.buffer).toBe(slab);
   expect(got).toEqual(plain);
+});
+
+test("getCall reads whole files by callback: bytes, null for missing keys and directories, typed errors", async () => {
+  const backend = new FileBackend(dir);
+  await mkdir(path.join(dir, "d"));
+  await writeFile(path.join(dir, "d/a"), "alpha");
+  await symlink(path.join(dir, "loop2"), path.join(dir, "loop1"));
+  await symlink(path.join(dir, "loop1"), path.join(dir, "loop2"));
+  const read = (key: string, signal?: AbortSignal) =>
+    new Promise<{ ok: boolean; v: unknown; sync: boolean }>((resolve) => {
+      let returned = false;
+      backend.getCall(key, signal, (ok, v) => resolve({ ok, v, sync: !returned }));
+      returned = true;
+    });
+  const a = await read("d/a");
+  expect(a.ok).toBe(true);
+  expect((a.v as Uint8Array).constructor).toBe(Uint8Array);
+  expect(Buffer.from(a.v as Uint8Array).toString()).toBe("alpha");
+  expect(await read("d/none")).toMatchObject({ ok: true, v: null });
+  expect(await read("d")).toMatchObject({ ok: true, v: null });
+  const loop = await read("loop1");
+  expect(loop.ok).toBe(false);
+  expect(loop.v).toBeInstanceOf(StorageError);
+  expect((loop.v as StorageError).key).toBe("loop1");
+  const bad = await read("../out");
+  expect(bad).toMatchObject({ ok: false, sync: false });
+  expect(bad.v).toBeInstanceOf(InvalidKeyError);
+  const ac = new AbortController();
+  ac.abort(new Error("stop"));
+  const aborted = await read("d/a", ac.signal);
+  expect(aborted).toMatchObject({ ok: false, sync: false });
+  // The error get rejects with for the same read.
+  const viaGet = await backend.get("d/a", { signal: ac.signal }).catch((e: Error) => e);
+  expect((aborted.v as Error).message).toBe((viaGet as Error).message);
+  expect((aborted.v as Error).message).toMatch(/stop/);
 });

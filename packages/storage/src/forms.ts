@@ -55,7 +55,8 @@ const LIST_LIMIT = 65_536;
  * once the batch has asked for {@link LIST_AFTER_KEYS} keys in it (fewer
  * are cheaper to probe), at most {@link LIST_LIMIT} entries. A key the
  * listing does not hold reads as missing: the batch sees the directory as
- * it was when listed.
+ * it was when listed. `getMany` on a backend with `getCall` reads bare
+ * keys first and asks here only once one is missing ({@link bareFirst}).
  */
 export class StoredNames {
   private readonly dirs = new Map<
@@ -65,6 +66,8 @@ export class StoredNames {
       listing?: Promise<Set<string> | null>;
       /** The listing once it has settled (null: not listable, probe). */
       names?: Set<string> | null;
+      /** A bare read in this directory found nothing (see {@link bareFirst}). */
+      missedBare?: boolean;
     }
   >();
 
@@ -75,6 +78,29 @@ export class StoredNames {
       signal: AbortSignal | undefined,
     ) => Promise<Set<string> | null>,
   ) {}
+
+  /**
+   * Whether a batch read of backend key `full` should read the bare key at
+   * once instead of asking {@link formOf}: until a bare read in its
+   * directory finds nothing ({@link missedBare}), and while the directory is
+   * not listed. Bare keys are the first form `get` looks for, so a hit is
+   * the object `get` returns; a volume stored uncompressed is then read
+   * with no listing at all.
+   */
+  bareFirst(full: string): boolean {
+    const slash = full.lastIndexOf("/");
+    const d = this.dirs.get(slash < 0 ? "" : full.slice(0, slash));
+    return d === undefined || (d.missedBare !== true && d.listing === undefined);
+  }
+
+  /** Records that the bare read of backend key `full` found nothing: its directory's keys are now looked up by {@link formOf}. */
+  missedBare(full: string): void {
+    const slash = full.lastIndexOf("/");
+    const dir = slash < 0 ? "" : full.slice(0, slash);
+    const d = this.dirs.get(dir);
+    if (d === undefined) this.dirs.set(dir, { asked: 0, missedBare: true });
+    else d.missedBare = true;
+  }
 
   /**
    * The stored form of backend key `full` by the listing of its directory:

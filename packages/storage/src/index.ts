@@ -73,6 +73,7 @@ export {
 } from "./transfer";
 export type {
   Backend,
+  BackendReadDone,
   BatchOptions,
   BatchResult,
   ByteRange,

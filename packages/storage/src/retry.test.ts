@@ -7,6 +7,7 @@ import {
 } from "./errors";
 import {
   abortable,
+  attemptCall,
   attemptWith,
   backoffDelay,
   isRetryableError,
@@ -190,4 +191,77 @@ test("retryFailed after a callback attempt retries as withRetries does and names
   await expect(
     retryFailed(first, fn, throwing, undefined, { ...ctx, finalError: named }),
   ).rejects.toThrow("named: predicate broke");
+});
+
+describe("attemptCall", () => {
+  /** The outcome attemptCall reports, and how many times it reported. */
+  function outcome(
+    start: Parameters<typeof attemptCall<string>>[0],
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<{ ok: boolean; v: unknown; reports: () => number }> {
+    let reports = 0;
+    return new Promise((resolve) =>
+      attemptCall<string>(start, signal, timeoutMs, (ok, v) => {
+        reports++;
+        resolve({ ok, v, reports: () => reports });
+      }),
+    );
+  }
+
+  test("reports the attempt's own outcome once, later reports ignored", async () => {
+    const r = await outcome(
+      (_s, report) =>
+        setImmediate(() => {
+          report(true, "bytes");
+          report(false, new Error("second report"));
+        }),
+      undefined,
+      1000,
+    );
+    expect(r).toMatchObject({ ok: true, v: "bytes" });
+    await new Promise((x) => setImmediate(x));
+    expect(r.reports()).toBe(1);
+  });
+
+  test("a start that throws is the attempt's error, with and without a timeout", async () => {
+    for (const timeoutMs of [0, 1000]) {
+      const r = await outcome(
+        () => {
+          throw new RangeError("bad start");
+        },
+        undefined,
+        timeoutMs,
+      );
+      expect(r.ok).toBe(false);
+      expect(r.v).toBeInstanceOf(RangeError);
+    }
+  });
+
+  test("an attempt that never reports times out, and its signal fires", async () => {
+    let seen: AbortSignal | undefined;
+    const r = await outcome(
+      (s) => {
+        seen = s;
+      },
+      undefined,
+      30,
+    );
+    expect(r.ok).toBe(false);
+    expect((r.v as Error).message).toMatch(/timed out after 30 ms/);
+    expect(seen?.aborted).toBe(true);
+    // retryFailed turns the timeout into a TransientError naming the key.
+    await expect(
+      retryFailed(r.v, () => Promise.reject(new Error("no")), { retries: 0 }, undefined, ctx),
+    ).rejects.toBeInstanceOf(TransientError);
+  });
+
+  test("the caller's abort settles an attempt that ignores its signal", async () => {
+    const ac = new AbortController();
+    const pending = outcome(() => {}, ac.signal, 60_000);
+    ac.abort(new Error("stop"));
+    const r = await pending;
+    expect(r.ok).toBe(false);
+    expect((r.v as Error).message).toBe("stop");
+  });
 });

@@ -252,9 +252,7 @@ function attempt<T>(
 /**
  * One attempt as {@link withRetries} makes it (the per-attempt timeout and
  * the caller's signal combined into the signal handed to `fn`), reporting
- * to `done` exactly once instead of through a promise: batch reads make
- * thousands of small attempts, and the promise and closures of the
- * promise form cost about as much as a small local read.
+ * to `done` exactly once instead of through a promise.
  */
 export function attemptWith<T>(
   fn: (signal: AbortSignal | undefined) => Promise<T>,
@@ -262,33 +260,52 @@ export function attemptWith<T>(
   timeoutMs: number,
   done: AttemptDone<T>,
 ): void {
+  attemptCall(
+    (s, report: AttemptDone<T>) => {
+      fn(s).then(
+        (v) => report(true, v),
+        (e) => report(false, e),
+      );
+    },
+    signal,
+    timeoutMs,
+    done,
+  );
+}
+
+/**
+ * {@link attemptWith} for work that itself reports by callback: `start`
+ * gets the attempt's signal and a callback to call exactly once (or it
+ * throws, which is the attempt's error). Batch reads make thousands of
+ * small attempts, and a promise per attempt, with its reactions and
+ * microtask turns, costs about as much as a small local read.
+ */
+export function attemptCall<T>(
+  start: (signal: AbortSignal | undefined, report: AttemptDone<T>) => void,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+  done: AttemptDone<T>,
+): void {
   if (timeoutMs <= 0 && signal === undefined) {
-    let p: Promise<T>;
     try {
-      p = fn(undefined);
+      start(undefined, done);
     } catch (e) {
       done(false, e);
-      return;
     }
-    p.then(
-      (v) => done(true, v),
-      (e) => done(false, e),
-    );
     return;
   }
   const bucket = scopeFor(signal, timeoutMs).bucket();
   const p = new PendingAttempt(done as AttemptDone<unknown>, bucket.pending);
-  let run: Promise<T>;
   try {
-    run = fn(bucket.ac.signal);
+    start(bucket.ac.signal, reporterOf(p));
   } catch (e) {
     p.finish(false, e);
-    return;
   }
-  run.then(
-    (v) => p.finish(true, v),
-    (e) => p.finish(false, e),
-  );
+}
+
+/** The callback that settles `p` by its attempt's own outcome (returned, not assigned: see keepNames in pool.ts). */
+function reporterOf(p: PendingAttempt): AttemptDone<unknown> {
+  return (ok, v) => p.finish(ok, v);
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as `signal` aborts. */

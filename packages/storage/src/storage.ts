@@ -35,6 +35,7 @@ import {
 import { joinPrefix, normalizeKey, normalizePrefix } from "./keys";
 import { type BatchInput, type ItemDone, runPool, runPoolOfCalls } from "./pool";
 import {
+  attemptCall,
   attemptWith,
   backoffDelay,
   isAbortError,
@@ -473,16 +474,29 @@ export class Storage {
   }
 
   /**
-   * {@link get} for {@link getMany}, reporting to `done`. A key whose stored
-   * form the batch listing already knows is read by one callback attempt
-   * (retried through the same policy if it fails) and, if small and
-   * gzip-compressed, inflated inline: no promise of ours per key. Every
-   * other case takes {@link get}'s path.
+   * {@link get} for {@link getMany}, reporting to `done`. A key in a
+   * directory where this batch has found every bare key so far is read
+   * bare at once, without listing the directory: a volume stored
+   * uncompressed costs one read per key and no listing. A key whose stored
+   * form the batch listing already knows is read in that form. Either read
+   * is one callback attempt (retried through the same policy if it fails)
+   * and, if small and gzip-compressed, inflated inline: no promise of ours
+   * per key. Every other case takes {@link get}'s path.
    */
   private getInto(key: string, opts: GetOptions, done: ItemDone<Uint8Array | null>): void {
     // No function of this path is assigned to a name: esbuild's keepNames
     // (tsx runs the sources with it) would rename each one, per key.
     const full = this.full(key);
+    const names = opts.names;
+    if (
+      names !== undefined &&
+      this.backend.getCall !== undefined &&
+      opts.range === undefined &&
+      names.bareFirst(full)
+    ) {
+      this.readListed(full, key, BARE_FORM, opts, done);
+      return;
+    }
     const form = this.listedForm(full, opts);
     if (form === null) done(true, null);
     else if (form === undefined || form instanceof Promise)
@@ -490,53 +504,111 @@ export class Storage {
         this.fetchStored(full, key, opts, form).then((res) => this.inflate(res, key, opts)),
         done,
       );
-    else {
-      const read = this.reader(full + form.suffix);
-      attemptWith(read, opts.signal, this.policy.timeoutMs ?? 60_000, (ok, r) => {
-        if (ok) this.gotListed(r as GetResult | null, full, key, form.codec, opts, done);
-        else
-          retryFailed(r, read, this.policy, opts.signal, {
-            url: this.url,
-            key,
-            op: "get",
-            finalError: (err) => this.named(err, "get", key, opts.signal),
-          }).then(
-            (res) => this.gotListed(res, full, key, form.codec, opts, done),
-            (e) => done(false, e),
-          );
-      });
-    }
+    else this.readListed(full, key, form, opts, done);
   }
 
-  /** A read of backend key `stored`, for {@link attemptWith} and its retries. */
+  /**
+   * Reads `full` in the stored form `form` (the bare key, tried first, or
+   * the form the batch listing names) with one callback attempt, then the
+   * retries of the policy if it fails.
+   */
+  private readListed(
+    full: string,
+    key: string,
+    form: Form,
+    opts: GetOptions,
+    done: ItemDone<Uint8Array | null>,
+  ): void {
+    const b = this.backend;
+    const stored = full + form.suffix;
+    const timeoutMs = this.policy.timeoutMs ?? 60_000;
+    if (b.getCall !== undefined)
+      attemptCall(
+        this.caller(stored),
+        opts.signal,
+        timeoutMs,
+        this.afterRead(full, key, form, opts, done),
+      );
+    else
+      attemptWith(this.reader(stored), opts.signal, timeoutMs, (ok, r) =>
+        this.afterRead(full, key, form, opts, done)(ok, ok ? dataOf(r as GetResult | null) : r),
+      );
+  }
+
+  /** What {@link readListed} does with the first attempt's outcome. */
+  private afterRead(
+    full: string,
+    key: string,
+    form: Form,
+    opts: GetOptions,
+    done: ItemDone<Uint8Array | null>,
+  ): (ok: boolean, r: unknown) => void {
+    return (ok, r) => {
+      if (ok) this.gotListed(r as Uint8Array | null, full, key, form, opts, done);
+      else
+        retryFailed(r, this.reader(full + form.suffix), this.policy, opts.signal, {
+          url: this.url,
+          key,
+          op: "get",
+          finalError: (err) => this.named(err, "get", key, opts.signal),
+        }).then(
+          (res) => this.gotListed(dataOf(res), full, key, form, opts, done),
+          (e) => done(false, e),
+        );
+    };
+  }
+
+  /** A read of backend key `stored`, for {@link attemptWith} and retries. */
   private reader(stored: string): (signal: AbortSignal | undefined) => Promise<GetResult | null> {
     const b = this.backend;
     return (s) => b.get(stored, { signal: s });
   }
 
-  /** {@link getInto} once the read of a listed form returned `res`. */
+  /** A callback read of backend key `stored`, for {@link attemptCall}. */
+  private caller(
+    stored: string,
+  ): (signal: AbortSignal | undefined, report: (ok: boolean, v: unknown) => void) => void {
+    const b = this.backend;
+    return (s, report) => b.getCall!(stored, s, report);
+  }
+
+  /** {@link readListed} once the read of `full` in `form` returned `data`. */
   private gotListed(
-    res: GetResult | null,
+    data: Uint8Array | null,
     full: string,
     key: string,
-    codec: Compression | undefined,
+    form: Form,
     opts: GetOptions,
     done: ItemDone<Uint8Array | null>,
   ): void {
-    // Gone since the listing (or replaced by another form): look again.
-    if (res === null) settleInto(this.probeAndInflate(full, key, opts), done);
-    else if (codec === undefined) done(true, res.data);
-    else {
-      let out: Uint8Array | Promise<Uint8Array>;
-      try {
-        out = decompressNow(res.data, codec, this.url, key, opts.maxBytes);
-      } catch (e) {
-        done(false, e);
-        return;
+    if (data === null) {
+      if (form === BARE_FORM && opts.names !== undefined) {
+        // Not stored bare: from now on this batch finds the forms of this
+        // directory's keys as get does (its listing, or probes).
+        opts.names.missedBare(full);
+        settleInto(
+          this.fetchStored(full, key, opts).then((res) => this.inflate(res, key, opts)),
+          done,
+        );
       }
-      if (out instanceof Promise) settleInto(out, done);
-      else done(true, out);
+      // Gone since the listing (or replaced by another form): look again.
+      else settleInto(this.probeAndInflate(full, key, opts), done);
+      return;
     }
+    const codec = form.codec;
+    if (codec === undefined) {
+      done(true, data);
+      return;
+    }
+    let out: Uint8Array | Promise<Uint8Array>;
+    try {
+      out = decompressNow(data, codec, this.url, key, opts.maxBytes);
+    } catch (e) {
+      done(false, e);
+      return;
+    }
+    if (out instanceof Promise) settleInto(out, done);
+    else done(true, out);
   }
 
   /**
@@ -974,6 +1046,18 @@ function settleInto<T>(p: Promise<T>, done: ItemDone<T>): void {
     (v) => done(true, v),
     (e) => done(false, e),
   );
+}
+
+/**
+ * The bare form of a key as {@link Storage.getMany} tries it before it knows
+ * the key's stored form: its own object, so that a miss is told apart from
+ * a listed bare key gone since the listing.
+ */
+const BARE_FORM: Form = Object.freeze({ suffix: "", codec: undefined });
+
+/** The bytes of a read result, or null. */
+function dataOf(res: GetResult | null): Uint8Array | null {
+  return res === null ? null : res.data;
 }
 
 /** The result of a read that found nothing, shared. */
