@@ -55,11 +55,7 @@ export type ReadDone = (error: unknown, data?: Uint8Array) => void;
  * rejects with its reason (a step already in the thread pool runs to its
  * end; the file is always closed).
  */
-export function readWholeFile(
-  p: string,
-  signal?: AbortSignal,
-  alloc?: Alloc,
-): Promise<Uint8Array> {
+export function readWholeFile(p: string, signal?: AbortSignal, alloc?: Alloc): Promise<Uint8Array> {
   return new Promise((resolve, reject) =>
     readWholeFileCall(p, signal, alloc, (error, data) =>
       error ? reject(error) : resolve(data as Uint8Array),
