@@ -91,6 +91,18 @@ test("getMany reads bare objects without listing their directory, and lists once
   expect(calls.get).toBeLessThan(keys.length);
 });
 
+test("a .gz key alone in its directory costs one failed bare read, one probe and its read", async () => {
+  const { storage, calls } = counted();
+  const keys = Array.from({ length: 5 }, (_, i) => `solo/${i}/k`);
+  await storage.putMany(keys.map((key) => ({ key, data: `v${key}`, compress: "gzip" as const })));
+  calls.get = calls.exists = calls.list = 0;
+  const res = await storage.getMany(keys);
+  expect(res.map((r) => (r.ok ? Buffer.from(r.value!).toString() : r.error))).toEqual(
+    keys.map((k) => `v${k}`),
+  );
+  expect(calls).toEqual({ get: 2 * keys.length, exists: keys.length, list: 0 });
+});
+
 test("the listing keeps CloudFiles' precedence (bare key before .gz) and reports missing keys", async () => {
   const { storage } = counted();
   const keys = Array.from({ length: 20 }, (_, i) => `d/${i}`);

@@ -322,15 +322,16 @@ export class Storage {
     key: string,
     opts: GetOptions,
     form = this.listedForm(full, opts),
+    bareMissed = false,
   ): Promise<GetResult | null> {
     if (form === null) return NULL_RESULT;
-    if (form === undefined) return this.probeStored(full, key, opts);
+    if (form === undefined) return this.probeStored(full, key, opts, bareMissed);
     if (!(form instanceof Promise)) return this.fetchForm(full, key, form, opts);
     return form.then((f) =>
       f === null
         ? null
         : f === undefined
-          ? this.probeStored(full, key, opts)
+          ? this.probeStored(full, key, opts, bareMissed)
           : this.fetchForm(full, key, f, opts),
     );
   }
@@ -359,22 +360,29 @@ export class Storage {
     });
   }
 
-  /** The stored object of backend key `full`, found by reading it and probing its compressed forms. */
+  /**
+   * The stored object of backend key `full`, found by reading it and probing
+   * its compressed forms (only the probes when a read just found it missing
+   * bare: `bareMissed`).
+   */
   private async probeStored(
     full: string,
     key: string,
     opts: GetOptions,
+    bareMissed = false,
   ): Promise<GetResult | null> {
     const { range, signal } = opts;
     if (range !== undefined) checkRange(range, this.url, key);
     const b = this.backend;
-    const res = await this.call(
-      "get",
-      key,
-      (s) => b.get(full, { range, signal: s, alloc: opts.alloc }),
-      signal,
-      this.isLong({ range }),
-    );
+    const res = bareMissed
+      ? null
+      : await this.call(
+          "get",
+          key,
+          (s) => b.get(full, { range, signal: s, alloc: opts.alloc }),
+          signal,
+          this.isLong({ range }),
+        );
     if (b.encodingInMetadata) {
       if (res !== null && range !== undefined && res.info.contentEncoding !== undefined) {
         throw compressedRangeError(this.url, key, res.info.contentEncoding);
@@ -587,7 +595,9 @@ export class Storage {
         // directory's keys as get does (its listing, or probes).
         opts.names.missedBare(full);
         settleInto(
-          this.fetchStored(full, key, opts).then((res) => this.inflate(res, key, opts)),
+          this.fetchStored(full, key, opts, this.listedForm(full, opts), true).then((res) =>
+            this.inflate(res, key, opts),
+          ),
           done,
         );
       }
