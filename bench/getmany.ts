@@ -7,6 +7,12 @@
  *
  *   npx tsx bench/getmany.ts                 # 4,000 x 4 KiB, 9 rounds
  *   npx tsx bench/getmany.ts --objects 10000 --rounds 15
+ *   npx tsx bench/getmany.ts --set plain --only getmany --rounds 20
+ *
+ * `--set` (plain | gzip) and `--only` (promises | callback | getmany) run
+ * one set or one loop alone, for `perf` and `strace` runs that must see one
+ * loop's threads and system calls (subtract a `--rounds 0` run for the
+ * setup); ratios need all three loops.
  *
  * Two sets: "plain" objects stored under their keys, and "gzip" objects
  * stored as `key.gz` (what CloudVolume and ngpipe write for compressed
@@ -70,10 +76,15 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   let objects = 4000;
   let rounds = 9;
+  let onlySet: string | undefined;
+  let onlyLoop: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--objects") objects = Number(argv[++i]);
     else if (argv[i] === "--rounds") rounds = Number(argv[++i]);
+    else if (argv[i] === "--set") onlySet = argv[++i];
+    else if (argv[i] === "--only") onlyLoop = argv[++i];
   }
+  const runs = (loop: string) => onlyLoop === undefined || onlyLoop === loop;
   const root = await fsp.mkdtemp(join(tmpdir(), "ngpipe-getmany-"));
   const storage = openStorage(`file://${root}`);
   const keys = Array.from(
@@ -115,6 +126,7 @@ async function main(): Promise<void> {
     ],
   ];
   for (const [set, list, bare, fast] of sets) {
+    if (onlySet !== undefined && set !== onlySet) continue;
     const ours: number[] = [];
     const base: number[] = [];
     const quick: number[] = [];
@@ -139,34 +151,50 @@ async function main(): Promise<void> {
     };
     for (let r = 0; r < rounds + 1; r++) {
       const keep = r > 0;
-      await timed(
-        () => {
-          const got = new Map<string, Uint8Array>();
-          return handPool(list, 32, (k) => bare(k, got));
-        },
-        base,
-        baseCpu,
-        keep,
+      if (runs("promises"))
+        await timed(
+          () => {
+            const got = new Map<string, Uint8Array>();
+            return handPool(list, 32, (k) => bare(k, got));
+          },
+          base,
+          baseCpu,
+          keep,
+        );
+      if (runs("callback"))
+        await timed(
+          () => {
+            const got = new Map<string, Uint8Array>();
+            return handPool(list, 32, (k) => fast(k, got));
+          },
+          quick,
+          quickCpu,
+          keep,
+        );
+      if (runs("getmany"))
+        await timed(
+          async () => {
+            const res = await storage.getMany(list, { concurrency: 32 });
+            for (const x of res)
+              if (!x.ok || x.value === null) throw new Error(`get ${x.key} failed`);
+          },
+          ours,
+          oursCpu,
+          keep,
+        );
+    }
+    if (rounds === 0) continue;
+    if (onlyLoop !== undefined) {
+      const [wall, cpu] =
+        onlyLoop === "promises"
+          ? [base, baseCpu]
+          : onlyLoop === "callback"
+            ? [quick, quickCpu]
+            : [ours, oursCpu];
+      console.log(
+        `${set} ${onlyLoop}: ${((objects / median(wall)) * 1000).toFixed(0)} obj/s, ${median(cpu).toFixed(0)} ms CPU a round`,
       );
-      await timed(
-        () => {
-          const got = new Map<string, Uint8Array>();
-          return handPool(list, 32, (k) => fast(k, got));
-        },
-        quick,
-        quickCpu,
-        keep,
-      );
-      await timed(
-        async () => {
-          const res = await storage.getMany(list, { concurrency: 32 });
-          for (const x of res)
-            if (!x.ok || x.value === null) throw new Error(`get ${x.key} failed`);
-        },
-        ours,
-        oursCpu,
-        keep,
-      );
+      continue;
     }
     const [mb, mq, mn] = [median(base), median(quick), median(ours)];
     const [cb, cq, cn] = [median(baseCpu), median(quickCpu), median(oursCpu)];
@@ -174,6 +202,10 @@ async function main(): Promise<void> {
     rows.push(
       `| ${set} | ${objects} x 4 KiB | ${rate(mb)} | ${rate(mq)} | ${rate(mn)} | ${(mb / mn).toFixed(2)} | ${(mq / mn).toFixed(2)} | ${cb.toFixed(0)} / ${cq.toFixed(0)} / ${cn.toFixed(0)} | ${(cb / cn).toFixed(2)} | ${(cq / cn).toFixed(2)} |`,
     );
+  }
+  if (onlyLoop !== undefined || rounds === 0) {
+    await fsp.rm(root, { recursive: true, force: true });
+    return;
   }
   console.log(
     `# ${["npx tsx bench/getmany.ts", ...argv].join(" ")}  (load ${loadavg()
