@@ -172,6 +172,10 @@ export class FileBackend implements Backend {
     );
   }
 
+  /**
+   * `get` of a whole file by callback (see `Backend.getCall`): two trips
+   * through libuv's pool for a small file and no promise, for `getMany`.
+   */
   getCall(key: string, signal: AbortSignal | undefined, done: BackendReadDone): void {
     let p: string;
     try {
