@@ -24,6 +24,9 @@ import type { ChunkShape } from "./types";
 /** Scratch for one slab of block rows: a block row's planes, up to this many bytes, stay in L2. */
 const SLAB_BYTES = 256 * 1024;
 
+/** Chunks whose encoded words and slab need more module memory than this decode in JavaScript. */
+const MAX_ARENA_BYTES = 2 ** 31;
+
 /** An arena that grew past this is dropped after the call, so a pool thread does not keep it. */
 const KEEP_ARENA_BYTES = 64 * 1024 * 1024;
 
@@ -89,8 +92,9 @@ export function decodeChannelsWasm(
   const gz = Math.ceil(sz / bz);
   const nw = words.length;
   const dataBytes = (nw * 4 + 16 + 15) & ~15;
-  const rowBytes = sx * by * Math.min(bz, sz) * wpe * 4;
+  const rowBytes = sx * Math.min(by, sy) * Math.min(bz, sz) * wpe * 4;
   const rows = Math.max(1, Math.min(gy, Math.floor(SLAB_BYTES / rowBytes)));
+  if (dataBytes + rows * rowBytes > MAX_ARENA_BYTES) return false;
   const start = a.reserve(dataBytes + rows * rowBytes);
   const buffer = a.memory.buffer;
   new Uint32Array(buffer, start, nw).set(words);
