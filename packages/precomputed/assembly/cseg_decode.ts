@@ -50,33 +50,23 @@ function maxIndex(vals: usize, bits: u32, ax: i32, ay: i32, az: i32, bx: i32, by
   return max;
 }
 
-/** Writes one value to every voxel of a block (`wpe` words a voxel). */
+/**
+ * Writes one value to every voxel of a block (`wpe` words a voxel): 16
+ * bytes a store, the last words of a short row one by one.
+ */
 function fill(tab: usize, wpe: i32, o: usize, ax: i32, ay: i32, az: i32, rs: usize, ps: usize): void {
-  if (wpe === 2) {
-    const v = load<u64>(tab);
-    const s = i64x2.splat(v);
-    for (let z = 0; z < az; z++)
-      for (let y = 0; y < ay; y++) {
-        const row = o + <usize>y * rs + <usize>z * ps;
-        if (ax === 8) {
-          v128.store(row, s);
-          v128.store(row, s, 16);
-          v128.store(row, s, 32);
-          v128.store(row, s, 48);
-        } else for (let x = 0; x < ax; x++) store<u64>(row + ((<usize>x) << 3), v);
-      }
-  } else {
-    const v = load<u32>(tab);
-    const s = i32x4.splat(v);
-    for (let z = 0; z < az; z++)
-      for (let y = 0; y < ay; y++) {
-        const row = o + <usize>y * rs + <usize>z * ps;
-        if (ax === 8) {
-          v128.store(row, s);
-          v128.store(row, s, 16);
-        } else for (let x = 0; x < ax; x++) store<u32>(row + ((<usize>x) << 2), v);
-      }
-  }
+  const wide = wpe === 2;
+  const s = wide ? i64x2.splat(load<u64>(tab)) : i32x4.splat(load<u32>(tab));
+  const bytes = <usize>(ax * wpe) << 2;
+  // Byte x of a row holds word (x >> 2) & (wpe - 1) of the value.
+  const odd: usize = wide ? 4 : 0;
+  for (let z = 0; z < az; z++)
+    for (let y = 0; y < ay; y++) {
+      const row = o + <usize>y * rs + <usize>z * ps;
+      let x: usize = 0;
+      for (; x + 16 <= bytes; x += 16) v128.store(row + x, s);
+      for (; x < bytes; x += 4) store<u32>(row + x, load<u32>(tab + (x & odd)));
+    }
 }
 
 /** Any block size and bit width, one voxel at a time. */
@@ -125,91 +115,77 @@ function loadPairs(tab: usize, bits: u32): void {
   }
 }
 
-/** uint64, full 8-voxel rows of 1-bit indices, after {@link loadPairs}. */
-function rows64x1(vals: usize, o: usize, ay: i32, az: i32, by: i32, rs: usize, ps: usize): void {
+/**
+ * uint64, full 8-voxel rows of 1- or 2-bit indices, after {@link loadPairs}:
+ * four pairs of voxels a row, each one 16-byte entry of the pair table.
+ * Inlined where `bits` is a constant, so its shifts and masks are too.
+ */
+@inline
+function rows64Pairs(bits: u32, vals: usize, o: usize, ay: i32, az: i32, by: i32, rs: usize, ps: usize): void {
+  const pb = bits << 1;
+  const mask: u32 = (1 << pb) - 1;
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
-      const r = <u32>(y + by * z);
-      const w = load<u32>(vals + ((<usize>(r >>> 2)) << 2)) >>> ((r & 3) << 3);
+      // A row's 8 * bits index bits: 4 / bits rows per encoded word.
+      const at = <u32>(y + by * z) * bits;
+      const w = load<u32>(vals + ((<usize>(at >>> 2)) << 2)) >>> ((at & 3) << 3);
       const row = o + <usize>y * rs + <usize>z * ps;
-      v128.store(row, v128.load(PAIRS + ((<usize>(w & 3)) << 4)));
-      v128.store(row, v128.load(PAIRS + ((<usize>((w >>> 2) & 3)) << 4)), 16);
-      v128.store(row, v128.load(PAIRS + ((<usize>((w >>> 4) & 3)) << 4)), 32);
-      v128.store(row, v128.load(PAIRS + ((<usize>((w >>> 6) & 3)) << 4)), 48);
+      v128.store(row, v128.load(PAIRS + ((<usize>(w & mask)) << 4)));
+      v128.store(row, v128.load(PAIRS + ((<usize>((w >>> pb) & mask)) << 4)), 16);
+      v128.store(row, v128.load(PAIRS + ((<usize>((w >>> (2 * pb)) & mask)) << 4)), 32);
+      v128.store(row, v128.load(PAIRS + ((<usize>((w >>> (3 * pb)) & mask)) << 4)), 48);
     }
 }
 
-/** uint64, full 8-voxel rows of 2-bit indices, after {@link loadPairs}. */
-function rows64x2(vals: usize, o: usize, ay: i32, az: i32, by: i32, rs: usize, ps: usize): void {
+/**
+ * uint32, full 8-voxel rows of 1- or 2-bit indices: the table's first four
+ * entries held in one vector, swizzled by the mask of each group of four
+ * voxels' indices. Inlined where `bits` is a constant.
+ */
+@inline
+function rows32Swizzled(
+  bits: u32,
+  vals: usize,
+  tab: usize,
+  o: usize,
+  ay: i32,
+  az: i32,
+  by: i32,
+  rs: usize,
+  ps: usize,
+): void {
+  const t = v128.load(tab);
+  const masks = bits === 1 ? SWZ1 : SWZ2;
+  const gb = bits << 2;
+  const mask: u32 = (1 << gb) - 1;
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
-      const r = <u32>(y + by * z);
-      const w = load<u32>(vals + ((<usize>(r >>> 1)) << 2)) >>> ((r & 1) << 4);
+      const at = <u32>(y + by * z) * bits;
+      const w = load<u32>(vals + ((<usize>(at >>> 2)) << 2)) >>> ((at & 3) << 3);
       const row = o + <usize>y * rs + <usize>z * ps;
-      v128.store(row, v128.load(PAIRS + ((<usize>(w & 15)) << 4)));
-      v128.store(row, v128.load(PAIRS + ((<usize>((w >>> 4) & 15)) << 4)), 16);
-      v128.store(row, v128.load(PAIRS + ((<usize>((w >>> 8) & 15)) << 4)), 32);
-      v128.store(row, v128.load(PAIRS + ((<usize>((w >>> 12) & 15)) << 4)), 48);
+      v128.store(row, i8x16.swizzle(t, v128.load(masks + ((<usize>(w & mask)) << 4))));
+      v128.store(row, i8x16.swizzle(t, v128.load(masks + ((<usize>((w >>> gb) & mask)) << 4))), 16);
     }
 }
 
-/** uint64, full 8-voxel rows of 4-bit indices. */
-function rows64x4(vals: usize, tab: usize, o: usize, ay: i32, az: i32, by: i32, rs: usize, ps: usize): void {
+/**
+ * Full 8-voxel rows of 4-bit indices (one encoded word a row), one table
+ * load and store a voxel: uint64 if `wide`, else uint32. Inlined where
+ * `wide` is a constant.
+ */
+@inline
+function rows4(wide: bool, vals: usize, tab: usize, o: usize, ay: i32, az: i32, by: i32, rs: usize, ps: usize): void {
+  const sh: u32 = wide ? 3 : 2;
   for (let z = 0; z < az; z++)
     for (let y = 0; y < ay; y++) {
       const w = load<u32>(vals + ((<usize>(y + by * z)) << 2));
       const row = o + <usize>y * rs + <usize>z * ps;
-      store<u64>(row, load<u64>(tab + ((<usize>(w & 15)) << 3)));
-      store<u64>(row, load<u64>(tab + ((<usize>((w >>> 4) & 15)) << 3)), 8);
-      store<u64>(row, load<u64>(tab + ((<usize>((w >>> 8) & 15)) << 3)), 16);
-      store<u64>(row, load<u64>(tab + ((<usize>((w >>> 12) & 15)) << 3)), 24);
-      store<u64>(row, load<u64>(tab + ((<usize>((w >>> 16) & 15)) << 3)), 32);
-      store<u64>(row, load<u64>(tab + ((<usize>((w >>> 20) & 15)) << 3)), 40);
-      store<u64>(row, load<u64>(tab + ((<usize>((w >>> 24) & 15)) << 3)), 48);
-      store<u64>(row, load<u64>(tab + ((<usize>(w >>> 28)) << 3)), 56);
-    }
-}
-
-/** uint32, full 8-voxel rows of 1-bit indices: the table's two entries swizzled. */
-function rows32x1(vals: usize, tab: usize, o: usize, ay: i32, az: i32, by: i32, rs: usize, ps: usize): void {
-  const t = v128.load(tab);
-  for (let z = 0; z < az; z++)
-    for (let y = 0; y < ay; y++) {
-      const r = <u32>(y + by * z);
-      const w = load<u32>(vals + ((<usize>(r >>> 2)) << 2)) >>> ((r & 3) << 3);
-      const row = o + <usize>y * rs + <usize>z * ps;
-      v128.store(row, i8x16.swizzle(t, v128.load(SWZ1 + ((<usize>(w & 15)) << 4))));
-      v128.store(row, i8x16.swizzle(t, v128.load(SWZ1 + ((<usize>((w >>> 4) & 15)) << 4))), 16);
-    }
-}
-
-/** uint32, full 8-voxel rows of 2-bit indices: the table's four entries swizzled. */
-function rows32x2(vals: usize, tab: usize, o: usize, ay: i32, az: i32, by: i32, rs: usize, ps: usize): void {
-  const t = v128.load(tab);
-  for (let z = 0; z < az; z++)
-    for (let y = 0; y < ay; y++) {
-      const r = <u32>(y + by * z);
-      const w = load<u32>(vals + ((<usize>(r >>> 1)) << 2)) >>> ((r & 1) << 4);
-      const row = o + <usize>y * rs + <usize>z * ps;
-      v128.store(row, i8x16.swizzle(t, v128.load(SWZ2 + ((<usize>(w & 255)) << 4))));
-      v128.store(row, i8x16.swizzle(t, v128.load(SWZ2 + ((<usize>((w >>> 8) & 255)) << 4))), 16);
-    }
-}
-
-/** uint32, full 8-voxel rows of 4-bit indices. */
-function rows32x4(vals: usize, tab: usize, o: usize, ay: i32, az: i32, by: i32, rs: usize, ps: usize): void {
-  for (let z = 0; z < az; z++)
-    for (let y = 0; y < ay; y++) {
-      const w = load<u32>(vals + ((<usize>(y + by * z)) << 2));
-      const row = o + <usize>y * rs + <usize>z * ps;
-      store<u32>(row, load<u32>(tab + ((<usize>(w & 15)) << 2)));
-      store<u32>(row, load<u32>(tab + ((<usize>((w >>> 4) & 15)) << 2)), 4);
-      store<u32>(row, load<u32>(tab + ((<usize>((w >>> 8) & 15)) << 2)), 8);
-      store<u32>(row, load<u32>(tab + ((<usize>((w >>> 12) & 15)) << 2)), 12);
-      store<u32>(row, load<u32>(tab + ((<usize>((w >>> 16) & 15)) << 2)), 16);
-      store<u32>(row, load<u32>(tab + ((<usize>((w >>> 20) & 15)) << 2)), 20);
-      store<u32>(row, load<u32>(tab + ((<usize>((w >>> 24) & 15)) << 2)), 24);
-      store<u32>(row, load<u32>(tab + ((<usize>(w >>> 28)) << 2)), 28);
+      for (let x: u32 = 0; x < 8; x++) {
+        const dst = row + <usize>(x << sh);
+        const src = tab + <usize>(((w >>> (x << 2)) & 15) << sh);
+        if (wide) store<u64>(dst, load<u64>(src));
+        else store<u32>(dst, load<u32>(src));
+      }
     }
 }
 
@@ -269,15 +245,15 @@ export function decodeSlab(
       if (!full && <u64>maxIndex(vals, bits, ax, ay, az, bx, by) >= entries) return block;
       if (full && ax === 8 && bx === 8 && bits <= 4) {
         if (wpe === 2) {
-          if (bits === 4) rows64x4(vals, tab, o, ay, az, by, rs, ps);
+          if (bits === 4) rows4(true, vals, tab, o, ay, az, by, rs, ps);
           else {
             loadPairs(tab, bits);
-            if (bits === 1) rows64x1(vals, o, ay, az, by, rs, ps);
-            else rows64x2(vals, o, ay, az, by, rs, ps);
+            if (bits === 1) rows64Pairs(1, vals, o, ay, az, by, rs, ps);
+            else rows64Pairs(2, vals, o, ay, az, by, rs, ps);
           }
-        } else if (bits === 1) rows32x1(vals, tab, o, ay, az, by, rs, ps);
-        else if (bits === 2) rows32x2(vals, tab, o, ay, az, by, rs, ps);
-        else rows32x4(vals, tab, o, ay, az, by, rs, ps);
+        } else if (bits === 1) rows32Swizzled(1, vals, tab, o, ay, az, by, rs, ps);
+        else if (bits === 2) rows32Swizzled(2, vals, tab, o, ay, az, by, rs, ps);
+        else rows4(false, vals, tab, o, ay, az, by, rs, ps);
       } else generic(vals, tab, bits, wpe, o, ax, ay, az, bx, by, rs, ps);
     }
   }

@@ -156,6 +156,26 @@ function expectSameAsReference(
   return bytes;
 }
 
+/** Chunk shapes and block sizes: whole blocks, edge blocks, two channels, blocks of other sizes. */
+const EDGE_CASES: [Shape, Block][] = [
+  [
+    [32, 16, 16, 1],
+    [8, 8, 8],
+  ],
+  [
+    [29, 19, 11, 2],
+    [8, 8, 8],
+  ],
+  [
+    [21, 13, 10, 1],
+    [4, 8, 2],
+  ],
+  [
+    [17, 9, 9, 1],
+    [16, 4, 8],
+  ],
+];
+
 describe("compressed_segmentation decoder against the reference decoder", () => {
   const widths: [number, number][] = [
     [1, 0],
@@ -166,24 +186,7 @@ describe("compressed_segmentation decoder against the reference decoder", () => 
     [512, 16],
   ];
   for (const dtype of ["uint32", "uint64"] as const)
-    for (const [shape, block] of [
-      [
-        [32, 16, 16, 1],
-        [8, 8, 8],
-      ],
-      [
-        [29, 19, 11, 2],
-        [8, 8, 8],
-      ],
-      [
-        [21, 13, 10, 1],
-        [4, 8, 2],
-      ],
-      [
-        [17, 9, 9, 1],
-        [16, 4, 8],
-      ],
-    ] as [Shape, Block][])
+    for (const [shape, block] of EDGE_CASES)
       it(`${dtype} ${shape.join("x")}, blocks ${block.join("x")}: every bit width, one per block`, () => {
         const nb = blocks(shape, block);
         const seenAll = new Set<number>();
@@ -380,27 +383,12 @@ describe("compressed_segmentation decoder: WebAssembly path against the JavaScri
   for (const dtype of ["uint32", "uint64"] as const)
     it(`${dtype}: bit widths 0-16 block by block, edge blocks, two channels, odd block sizes`, () => {
       for (const [shape, block] of [
-        [
-          [32, 16, 16, 1],
-          [8, 8, 8],
-        ],
-        [
-          [29, 19, 11, 2],
-          [8, 8, 8],
-        ],
-        [
-          [21, 13, 10, 1],
-          [4, 8, 2],
-        ],
-        [
-          [17, 9, 9, 1],
-          [16, 4, 8],
-        ],
+        ...EDGE_CASES,
         [
           [19, 11, 7, 2],
           [3, 5, 2],
-        ],
-      ] as [Shape, Block][]) {
+        ] as [Shape, Block],
+      ]) {
         for (const k of widths)
           expectWasmSameAsJs(
             encodeCompressedSegmentation(

@@ -95,27 +95,16 @@ export function decodeCompressedSegmentation(
  * @internal
  */
 export function decodeCompressedSegmentationJs(
-  bytes: Uint8Array,
-  shape: ChunkShape,
-  blockSize: BlockSize,
-  dtype: "uint32" | "uint64",
-  key?: string,
-  into?: Uint32Array,
-  layout?: CsegOutputLayout,
+  ...args: Parameters<typeof decodeCompressedSegmentation>
 ): Uint32Array {
-  return decodeWith(false, bytes, shape, blockSize, dtype, key, into, layout);
+  return decodeWith(false, ...args);
 }
 
 function decodeWith(
   wasm: boolean,
-  bytes: Uint8Array,
-  shape: ChunkShape,
-  blockSize: BlockSize,
-  dtype: "uint32" | "uint64",
-  key: string | undefined,
-  into: Uint32Array | undefined,
-  layout: CsegOutputLayout | undefined,
+  ...args: Parameters<typeof decodeCompressedSegmentation>
 ): Uint32Array {
+  const [bytes, shape, blockSize, dtype, key, into, layout] = args;
   const [sx, sy, sz, nc] = shape;
   const wpe = dtype === "uint64" ? 2 : 1;
   const nvox = sx * sy * sz;
