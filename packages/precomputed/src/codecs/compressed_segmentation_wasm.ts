@@ -7,9 +7,10 @@
  *
  * Why a slab and a copy instead of writing blocks straight into the output:
  * block by block, an 8x8x8 block writes 64 short rows that lie a whole output
- * row apart, which on a fresh output costs about as much as the decoding
- * itself; the slab (about 256 KiB) stays in cache while it is written, and
- * the copies then fill the output in address order. The decoding runs with
+ * row apart, and filling a fresh 256 MiB output in that order took twice the
+ * user time of filling it in address order (bench/RESULTS.md, cseg3); the
+ * slab (about 256 KiB) stays in cache while it is written, and the copies
+ * then fill the output in address order. The decoding runs with
  * v128 stores, one table lookup per 16 output bytes for 1- and 2-bit blocks
  * of full 8-voxel rows.
  *
