@@ -101,6 +101,7 @@ export class FileBackend implements Backend {
   readonly url: string;
   readonly encodingInMetadata = false;
   readonly readOnly = false;
+  readonly acceptsSharedBytes = true;
   /** Absolute root directory, without a trailing separator. */
   readonly root: string;
 
