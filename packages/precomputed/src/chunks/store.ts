@@ -64,9 +64,9 @@ export interface ChunkStore {
   readonly writeCompression: "gzip" | "br" | undefined;
   /**
    * Whether {@link putMany} may be given chunk bytes on a SharedArrayBuffer
-   * that the caller reuses once `release` hands them back.
+   * that the caller reuses once `release` hands them back (absent: no).
    */
-  readonly acceptsSharedBytes: boolean;
+  readonly acceptsSharedBytes?: boolean;
 
   /**
    * Fetches every cell's stored bytes and calls `each` with them (null when
