@@ -105,7 +105,8 @@ export async function writeChunks(
   const inFlight = Math.max(2 * poolSize(), Math.floor(CROP_BUDGET / w.chunkBytes));
   // An array on a SharedArrayBuffer is cut into chunks by the workers that encode them.
   const shared = pooled && array.data.buffer instanceof SharedArrayBuffer;
-  const leases = shared && w.chunks.acceptsSharedBytes === true ? new StoredBytesLeases() : undefined;
+  const leases =
+    shared && w.chunks.acceptsSharedBytes === true ? new StoredBytesLeases() : undefined;
   await w.chunks.putMany(
     full,
     ({ bbox }) =>
