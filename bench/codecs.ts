@@ -9,7 +9,8 @@
  * chunk is encoded, then every encoding decoded:
  *
  *   compressed_segmentation (8x8x8 blocks) encode/decode, uint32 and uint64
- *   (decode into a fresh array, as the codec returns, and into a reused buffer)
+ *   (decode into a fresh array, as the codec returns, and into a reused buffer;
+ *   then both again with the JavaScript decoder alone, without WebAssembly)
  *   raw encode/decode (views, for reference), uint32
  *   jpeg (1 channel, quality 85) and png (1 channel, level 6) on 16 uint8 chunks
  *
@@ -19,7 +20,10 @@
  * Run: npx tsx bench/codecs.ts [runs]
  */
 import { compressedSegmentationCodec } from "../packages/precomputed/src/codecs/compressed_segmentation";
-import { decodeCompressedSegmentation } from "../packages/precomputed/src/codecs/compressed_segmentation_decode";
+import {
+  decodeCompressedSegmentation,
+  decodeCompressedSegmentationJs,
+} from "../packages/precomputed/src/codecs/compressed_segmentation_decode";
 import { encodeCompressedSegmentation } from "../packages/precomputed/src/codecs/compressed_segmentation_encode";
 import { jpegCodec } from "../packages/precomputed/src/codecs/jpeg";
 import { pngCodec } from "../packages/precomputed/src/codecs/png";
@@ -236,6 +240,21 @@ function main(): void {
   bench("cseg decode uint64 (reused)", total, () => {
     for (const e of enc64)
       decodeCompressedSegmentation(e, shape, block, "uint64", undefined, reuse64);
+  });
+  // The JavaScript decoder alone (no WebAssembly path), the same four ways.
+  bench("cseg decode uint32 (JS)", total, () => {
+    for (const e of enc32) decodeCompressedSegmentationJs(e, shape, block, "uint32");
+  });
+  bench("cseg decode uint64 (JS)", total, () => {
+    for (const e of enc64) decodeCompressedSegmentationJs(e, shape, block, "uint64");
+  });
+  bench("cseg decode uint32 (JS, reused)", total, () => {
+    for (const e of enc32)
+      decodeCompressedSegmentationJs(e, shape, block, "uint32", undefined, reuse32);
+  });
+  bench("cseg decode uint64 (JS, reused)", total, () => {
+    for (const e of enc64)
+      decodeCompressedSegmentationJs(e, shape, block, "uint64", undefined, reuse64);
   });
   const bytes32 = enc32.reduce((n, e) => n + e.length, 0);
   const bytes64 = enc64.reduce((n, e) => n + e.length, 0);

@@ -9,7 +9,8 @@
  * of one call (user and system), the input reading cancelling out. ngpipe:
  * `process.cpuUsage()` around each of N calls in this process (all its
  * threads), after a warm-up call and a full collection, as native-ratio.ts
- * times them; the median. System time is mostly page faults of fresh outputs.
+ * times them; the median. System time is mostly page faults of fresh outputs,
+ * whose count per call (minor faults) is printed for both sides.
  *
  * Run: npx tsx bench/native-cpu.ts [--reps 20] [--dir D] [op ...]
  *   ops: dec_u32 dec_u64 avg_u8 (default all)
@@ -46,14 +47,14 @@ function load(path: string): Uint8Array {
   return out;
 }
 
-/** User and system CPU ms of one run of a native binary. */
-function nativeCpu(binary: string, args: string[]): [number, number] {
-  const r = spawnSync("/usr/bin/time", ["-f", "%U %S", join(ANCHORS, binary), ...args], {
+/** User and system CPU ms and minor page faults of one run of a native binary. */
+function nativeCpu(binary: string, args: string[]): [number, number, number] {
+  const r = spawnSync("/usr/bin/time", ["-f", "%U %S %R", join(ANCHORS, binary), ...args], {
     encoding: "utf8",
   });
   if (r.status !== 0) throw new Error(`${binary} ${args.join(" ")}: ${r.stderr || r.error}`);
-  const [u, s] = r.stderr.trim().split("\n").pop()!.split(" ").map(Number);
-  return [u * 1e3, s * 1e3];
+  const [u, s, f] = r.stderr.trim().split("\n").pop()!.split(" ").map(Number);
+  return [u * 1e3, s * 1e3, f];
 }
 
 function median(xs: number[]): number {
@@ -106,18 +107,27 @@ console.log(
     `  (load ${load0.join(" ")})`,
 );
 for (const op of ops) {
-  const [u1, s1] = nativeCpu(op.binary, [...op.args, "--reps", "1", "--warmup", "0"]);
-  const [un, sn] = nativeCpu(op.binary, [...op.args, "--reps", String(reps + 1), "--warmup", "0"]);
+  const [u1, s1, f1] = nativeCpu(op.binary, [...op.args, "--reps", "1", "--warmup", "0"]);
+  const [un, sn, fn] = nativeCpu(op.binary, [
+    ...op.args,
+    "--reps",
+    String(reps + 1),
+    "--warmup",
+    "0",
+  ]);
   const nu = (un - u1) / reps;
   const ns = (sn - s1) / reps;
   op.run();
   const user: number[] = [];
   const system: number[] = [];
+  const faults: number[] = [];
   for (let i = 0; i < reps; i++) {
     collect();
     const c0 = process.cpuUsage();
+    const f0 = process.resourceUsage().minorPageFault;
     op.run();
     const c = process.cpuUsage(c0);
+    faults.push(process.resourceUsage().minorPageFault - f0);
     user.push(c.user / 1e3);
     system.push(c.system / 1e3);
   }
@@ -126,7 +136,8 @@ for (const op of ops) {
   console.log(
     `${`${op.binary} ${op.name}`.padEnd(20)} native ${nu.toFixed(1)} + ${ns.toFixed(1)} ms` +
       `  ngpipe ${ou.toFixed(1)} + ${os.toFixed(1)} ms (user + system)` +
-      `  CPU ratio ${((ou + os) / (nu + ns)).toFixed(2)}`,
+      `  CPU ratio ${((ou + os) / (nu + ns)).toFixed(2)}` +
+      `  minor faults a call: native ${Math.round((fn - f1) / reps)}, ngpipe ${median(faults)}`,
   );
 }
 console.log(

@@ -11,6 +11,8 @@
  *   cseg dec_u32 / dec_u64   decodeCompressedSegmentation into a fresh array
  *   cseg dec_u32_ab / _u64_ab the same into an ordinary ArrayBuffer allocated
  *                            in the call (the old allocation; only when named)
+ *   cseg dec_u32_js / _u64_js the JavaScript decoder alone, without the
+ *                            WebAssembly path (only when named)
  *   tinybrain avg_u8         downsampleAverage 2x2x1, 4 mips
  *
  * Outputs are compared as well: ngpipe's encoding must have the sha256 the
@@ -33,7 +35,10 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { decodeCompressedSegmentation } from "../packages/precomputed/src/codecs/compressed_segmentation_decode";
+import {
+  decodeCompressedSegmentation,
+  decodeCompressedSegmentationJs,
+} from "../packages/precomputed/src/codecs/compressed_segmentation_decode";
 import { encodeCompressedSegmentation } from "../packages/precomputed/src/codecs/compressed_segmentation_encode";
 import { downsampleAverage } from "../packages/precomputed/src/downsample/downsample";
 import { emLikeImage, voronoiSegmentation } from "../packages/tasks/src/synthetic";
@@ -180,6 +185,21 @@ function csegOps(): Op[] {
           throw new Error(`dec_${tag}: decoded volume differs (native check ${n.check})`);
         return "ngpipe and native both equal the original";
       },
+    });
+    // The JavaScript decoder alone (the decoder before its WebAssembly path):
+    // only when named, to compare the two in one run.
+    ops.push({
+      name: `dec_${tag}_js`,
+      binary: "cseg",
+      args: [`dec_${tag}`, "--enc", encPath, "--orig", file, "--shape", SHAPE.join(",")],
+      run: () => decodeCompressedSegmentationJs(encoded, shape, BLOCK, dtype),
+      check: (n) => {
+        const back = decodeCompressedSegmentationJs(encoded, shape, BLOCK, dtype);
+        if (sha256(back) !== sha256(raw) || n.check !== "ok")
+          throw new Error(`dec_${tag}_js: decoded volume differs (native check ${n.check})`);
+        return "ngpipe and native both equal the original";
+      },
+      onlyWhenNamed: true,
     });
     // The same decode into an ordinary ArrayBuffer allocated inside the call
     // (what decodeCompressedSegmentation did before its large outputs went on

@@ -171,17 +171,30 @@ function cannotWrite(codec: Compression): Error {
  * 0..11, default 5), synchronously. The result owns its whole ArrayBuffer,
  * so a worker can transfer it. Safe in worker threads.
  *
+ * With `into` (e.g. a view of reused SharedArrayBuffer memory), a result
+ * that fits is written there and the view of it returned instead: gzip
+ * then allocates nothing that V8 counts as external memory, whose growth
+ * starts full garbage collections. A result longer than `into` comes back
+ * in new memory as without it.
+ *
  * @example
  * const gz = compressSync(bytes, "gzip", 1);
  */
-export function compressSync(data: Uint8Array, codec: Compression, level?: number): Uint8Array {
-  if (codec === "gzip")
-    return zlibReuse
-      ? gzipReused(data, level ?? 6)
-      : owned(zlib.gzipSync(data, { level: level ?? 6 }));
-  if (codec === "br")
-    return owned(zlib.brotliCompressSync(data, brotliParams(level, data.byteLength)));
-  throw cannotWrite(codec);
+export function compressSync(
+  data: Uint8Array,
+  codec: Compression,
+  level?: number,
+  into?: Uint8Array,
+): Uint8Array {
+  if (codec === "gzip" && zlibReuse) return gzipReused(data, level ?? 6, into);
+  let out: Uint8Array;
+  if (codec === "gzip") out = owned(zlib.gzipSync(data, { level: level ?? 6 }));
+  else if (codec === "br")
+    out = owned(zlib.brotliCompressSync(data, brotliParams(level, data.byteLength)));
+  else throw cannotWrite(codec);
+  if (into === undefined || out.byteLength > into.byteLength) return out;
+  into.set(out);
+  return into.subarray(0, out.byteLength);
 }
 
 /**

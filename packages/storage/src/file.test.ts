@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, promises as fsPromises } from "node:fs";
 import {
   mkdir,
   mkdtemp,
@@ -148,6 +148,27 @@ async function collect(it: AsyncIterable<string>): Promise<string[]> {
   for await (const k of it) out.push(k);
   return out;
 }
+
+test("a put whose signal aborts while its bytes are written leaves the old object and no temporary file", async () => {
+  const b = new FileBackend(dir);
+  await b.put("k", new TextEncoder().encode("old"), {});
+  const ac = new AbortController();
+  // The signal fires once the temporary file is written, before it is put in place.
+  const write = fsPromises.writeFile;
+  const spy = jest.spyOn(fsPromises, "writeFile").mockImplementation(async (...args) => {
+    await write(...args);
+    ac.abort();
+  });
+  try {
+    await expect(
+      b.put("k", new TextEncoder().encode("new"), { signal: ac.signal }),
+    ).rejects.toMatchObject({ name: "AbortError" });
+  } finally {
+    spy.mockRestore();
+  }
+  expect(await readFile(path.join(dir, "k"), "utf8")).toBe("old");
+  expect(await readdir(dir)).toEqual(["k"]);
+});
 
 test("getRaw with alloc reads each stored form (plain, .gz found by listing or probe) into the memory given", async () => {
   const s = openStorage(dir);

@@ -102,6 +102,7 @@ export class FileBackend implements Backend {
   readonly url: string;
   readonly encodingInMetadata = false;
   readonly readOnly = false;
+  readonly acceptsSharedBytes = true;
   /** Absolute root directory, without a trailing separator. */
   readonly root: string;
 
@@ -281,6 +282,10 @@ export class FileBackend implements Backend {
     let tmp: string | undefined;
     try {
       tmp = await this.writeTemp(p, data, opts.signal);
+      // An attempt given up on (timed out, then retried) while its bytes were
+      // written must not put them in place: the caller may already reuse
+      // their memory (acceptsSharedBytes) once a later attempt succeeded.
+      this.checkSignal(opts.signal, key);
       if (!opts.ifAbsent) {
         await fsp.rename(tmp, p);
         return {};

@@ -86,6 +86,7 @@ export class MemoryBackend implements Backend {
   readonly url: string;
   readonly encodingInMetadata = false;
   readonly readOnly = false;
+  readonly acceptsSharedBytes = true;
   private readonly store: MemoryStore;
   private readonly prefix: string;
 

@@ -128,6 +128,12 @@ export interface Backend {
   /** Whether the backend keeps Content-Encoding as metadata (gs, s3) or needs key suffixes (file, mem, http). */
   readonly encodingInMetadata: boolean;
   readonly readOnly: boolean;
+  /**
+   * Whether `put` takes bytes on a SharedArrayBuffer and no longer reads
+   * them once it resolves (file://, mem://), so a writer may reuse that
+   * memory for its next object. Other backends are given new memory.
+   */
+  readonly acceptsSharedBytes?: boolean;
   /** Raw stored bytes or null when the key is missing. Must not decompress. */
   get(key: string, opts?: GetOptions): Promise<GetResult | null>;
   /**

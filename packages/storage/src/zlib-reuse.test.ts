@@ -125,3 +125,25 @@ test("decompressInto returns a view of the buffer for gzip, new memory for brotl
     DecompressionError,
   );
 });
+
+test("compressSync into memory that fits writes the same bytes there and returns a view of it; longer results come in new memory", () => {
+  const data = mixed(300_000, 5);
+  for (const codec of ["gzip", "br"] as const) {
+    const want = compressSync(data, codec, 6);
+    const into = new Uint8Array(new SharedArrayBuffer(want.byteLength + 100));
+    const got = compressSync(data, codec, 6, into);
+    expect(got.buffer).toBe(into.buffer);
+    expect(got.byteOffset).toBe(0);
+    expect(Buffer.from(got).equals(Buffer.from(want))).toBe(true);
+    const short = new Uint8Array(new SharedArrayBuffer(want.byteLength - 1));
+    const fresh = compressSync(data, codec, 6, short);
+    expect(fresh.buffer).not.toBe(short.buffer);
+    expect(fresh.buffer.byteLength).toBe(fresh.byteLength);
+    expect(Buffer.from(fresh).equals(Buffer.from(want))).toBe(true);
+  }
+  expect(
+    Buffer.from(compressSync(data, "gzip", 1, new Uint8Array(1 << 20))).equals(
+      gzipSync(data, { level: 1 }),
+    ),
+  ).toBe(true);
+});

@@ -175,9 +175,11 @@ let deflateOut: Uint8Array | undefined;
  * a reset deflate stream keeps its old window, and zlib's match search
  * reads window bytes past the input's end, so a reused stream can choose
  * other (valid) matches than a fresh one, and a rerun of a task would not
- * write the same bytes. Only where {@link zlibReuse} is true.
+ * write the same bytes. Only where {@link zlibReuse} is true. With
+ * `into`, bytes that fit are copied there and a view of it is returned
+ * (nothing allocated); bytes that do not come back in new memory.
  */
-export function gzipReused(data: Uint8Array, level: number): Uint8Array {
+export function gzipReused(data: Uint8Array, level: number, into?: Uint8Array): Uint8Array {
   // The stream's own output buffer is unused here: the smallest zlib allows.
   const stream = zlib.createGzip({ level, chunkSize: zlib.constants.Z_MIN_CHUNK });
   const s = open(stream);
@@ -199,6 +201,10 @@ export function gzipReused(data: Uint8Array, level: number): Uint8Array {
       const [m, u] = s.write(data, used, data.byteLength - used, out, n, out.byteLength - n);
       n += m;
       used += u;
+    }
+    if (into !== undefined && n <= into.byteLength) {
+      into.set(out.subarray(0, n));
+      return into.subarray(0, n);
     }
     return out.slice(0, n);
   } finally {

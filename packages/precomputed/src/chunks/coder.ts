@@ -6,6 +6,7 @@
  * large chunk, of a built-in encoding goes to the pool (as short calls,
  * queued on the threads), anything else runs inline.
  */
+import { types } from "node:util";
 import { type Compression, DecompressionError } from "@ngpipe/storage";
 import type { VoxelArray } from "../array";
 import type { ChunkContext } from "../codecs/types";
@@ -184,14 +185,16 @@ export class ChunkCoder {
    * {@link encode} in the pool of the part `bbox` of `source` (an array on
    * a SharedArrayBuffer covering `sourceBox`, any strides): the worker cuts
    * the chunk out of the shared memory itself, so neither a chunk copy on
-   * this thread nor one crossing threads is made.
+   * this thread nor one crossing threads is made. With `into` (a view of a
+   * SharedArrayBuffer), stored bytes that fit are written there and the
+   * result's bytes are a view of it; longer ones come back in new memory.
    */
   async encodeFrom(
     source: VoxelArray,
     sourceBox: Bbox,
     bbox: Bbox,
     compression: ChunkCompression | undefined,
-    opts: { signal?: AbortSignal },
+    opts: { signal?: AbortSignal; into?: Uint8Array },
   ): Promise<StoredChunk> {
     const { encoding, compressLevel } = this.options;
     const view = {
@@ -210,10 +213,21 @@ export class ChunkCoder {
         this.context(bbox),
         compression,
         compressLevel,
+        opts.into,
       ],
       { signal: opts.signal, short: true },
     );
-    return { bytes, compression: compression as Compression | undefined };
+    const { into } = opts;
+    // Only `into` is shared memory among the possible results. It comes back
+    // as a clone over the same memory: the view returned is of `into` itself,
+    // so that its owner recognises the memory it gave.
+    // (Not `instanceof`: the clone is made in the main realm, which under a
+    // test runner's sandbox is not the caller's.)
+    const inInto = into !== undefined && types.isSharedArrayBuffer(bytes.buffer);
+    return {
+      bytes: inInto ? into.subarray(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) : bytes,
+      compression: compression as Compression | undefined,
+    };
   }
 
   /**

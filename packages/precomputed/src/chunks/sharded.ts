@@ -63,6 +63,8 @@ export function shardWriteBoxes(scale: Scale, bbox: Bbox, url: string): Bbox[] {
 export class ShardedChunkStore implements ChunkStore {
   readonly sharded = true;
   readonly writeCompression: "gzip" | undefined;
+  /** Chunk bytes are copied into the shard file before it is written. */
+  readonly acceptsSharedBytes = true;
   readonly reader: ShardReader;
   private readonly plan: MortonPlan;
   private readonly concurrency: number;
@@ -148,6 +150,7 @@ export class ShardedChunkStore implements ChunkStore {
       signal: opts.signal,
       dataEncoded: true,
     });
+    if (opts.release) for (const e of entries) opts.release(e.data);
     this.reader.clearCache();
     opts.onProgress?.(cells.length, cells.length);
   }

@@ -1,5 +1,6 @@
 import { gunzipSync } from "node:zlib";
 import { DecompressionError, openStorage, type Storage } from "@ngpipe/storage";
+import { fromTyped } from "../array";
 import { Bbox } from "../geometry/bbox";
 import { createInfo } from "../info/edit";
 import { type Scale, scaleForMip } from "../info/info";
@@ -120,6 +121,38 @@ describe("UnshardedChunkStore", () => {
     expect([...(await readAll(store, [cell])).get(cell.bbox.toChunkName())!.bytes]).toEqual([2, 9]);
   });
 
+  test("a write hands each chunk's bytes to release once stored; only file:// and mem:// take shared bytes", async () => {
+    const { storage, scale } = setup();
+    const store = new UnshardedChunkStore(storage, scale, { concurrency: 3 });
+    expect(store.acceptsSharedBytes).toBe(true);
+    expect(new UnshardedChunkStore(openStorage("file:///tmp/x"), scale).acceptsSharedBytes).toBe(
+      true,
+    );
+    expect(
+      new UnshardedChunkStore(openStorage("http://127.0.0.1:9/x"), scale).acceptsSharedBytes,
+    ).toBe(false);
+    const cells = cellsOf(scale);
+    const given = new Map<Uint8Array, string>();
+    const released: string[] = [];
+    await store.putMany(
+      cells,
+      async (c) => {
+        const bytes = bytesFor(c);
+        given.set(bytes, c.bbox.toChunkName());
+        return { bytes };
+      },
+      {
+        release: (bytes) => {
+          const name = given.get(bytes)!;
+          // Released only once stored.
+          expect(storage.backend.exists!(`${scale.key}/${name}`)).toBe(true);
+          released.push(name);
+        },
+      },
+    );
+    expect(released.sort()).toEqual(cells.map((c) => c.bbox.toChunkName()).sort());
+  });
+
   test("an aborted signal stops a batch", async () => {
     const { storage, scale } = setup();
     const store = new UnshardedChunkStore(storage, scale);
@@ -174,6 +207,39 @@ describe("ShardedChunkStore", () => {
       expect(Buffer.from(chunk.bytes).toString()).toBe(c.bbox.toChunkName());
     }
     expect(await store.existsMany(cells)).toEqual(cells.map(() => true));
+  });
+
+  test("a shard write releases every chunk's bytes after its shard files are written", async () => {
+    const { storage, scale } = setup(spec());
+    const store = new ShardedChunkStore(storage, scale);
+    expect(store.acceptsSharedBytes).toBe(true);
+    let written = 0;
+    const put = storage.put.bind(storage);
+    storage.put = async (key, data, opts) => {
+      const r = await put(key, data, opts);
+      written++;
+      return r;
+    };
+    const [box] = shardWriteBoxes(scale, scale.bounds, storage.url);
+    const cells = [...box.chunkCells(scale.chunkSize, scale.voxelOffset, scale.bounds)];
+    const given = new Set<Uint8Array>();
+    const released = new Set<Uint8Array>();
+    await store.putMany(
+      cells,
+      async (c) => {
+        const bytes = bytesFor(c);
+        given.add(bytes);
+        return { bytes, compression: "gzip" };
+      },
+      {
+        release: (bytes) => {
+          expect(written).toBe(1);
+          released.add(bytes);
+        },
+      },
+    );
+    expect(released).toEqual(given);
+    expect(released.size).toBe(cells.length);
   });
 
   test("chunks are stored exactly as ShardReader reads them (data_encoding applied once)", async () => {
@@ -266,6 +332,26 @@ describe("ChunkCoder", () => {
       const copy = { bytes: inline.bytes.slice(), compression: inline.compression };
       const back = await coder.decode(copy, cell.bbox, { pooled: p });
       expect(Array.from(back as Uint32Array)).toEqual(Array.from(labels()));
+    }
+  });
+
+  test("encodeFrom into shared memory gives the bytes of a plain encode, as a view of that memory", async () => {
+    const source = new Uint32Array(new SharedArrayBuffer(16 * 16 * 8 * 4));
+    source.set(labels());
+    const array = fromTyped(source, [16, 16, 8, 1]);
+    const plain = await coder.encode(labels(), cell.bbox, "gzip", { pooled: false });
+    const into = new Uint8Array(new SharedArrayBuffer(64 * 1024));
+    const got = await coder.encodeFrom(array, cell.bbox, cell.bbox, "gzip", { into });
+    expect(got.bytes.buffer).toBe(into.buffer);
+    expect(Buffer.from(got.bytes).equals(Buffer.from(plain.bytes))).toBe(true);
+    const small = new Uint8Array(new SharedArrayBuffer(8));
+    const fresh = await coder.encodeFrom(array, cell.bbox, cell.bbox, "gzip", { into: small });
+    expect(fresh.bytes.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(Buffer.from(fresh.bytes).equals(Buffer.from(plain.bytes))).toBe(true);
+    for (const compression of [undefined, "gzip"] as const) {
+      const none = await coder.encode(labels(), cell.bbox, compression, { pooled: false });
+      const raw = await coder.encodeFrom(array, cell.bbox, cell.bbox, compression, { into });
+      expect(Buffer.from(raw.bytes).equals(Buffer.from(none.bytes))).toBe(true);
     }
   });
 

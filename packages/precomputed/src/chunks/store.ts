@@ -39,6 +39,13 @@ export interface ChunkIoOptions {
    * stores whose chunks are parts of larger reads, the sharded one, ignore it).
    */
   alloc?: (bytes: number) => Uint8Array;
+  /**
+   * Called by a write with the bytes of each chunk `bytesOf` gave once the
+   * store reads them no more (after they are stored, or copied into a
+   * shard file), so that the caller can reuse their memory. Not called for
+   * chunks of a write that failed or was aborted.
+   */
+  release?: (bytes: Uint8Array) => void;
 }
 
 /**
@@ -55,6 +62,11 @@ export interface ChunkStore {
   readonly sharded: boolean;
   /** The transport compression chunks are written with (undefined: none). */
   readonly writeCompression: "gzip" | "br" | undefined;
+  /**
+   * Whether {@link putMany} may be given chunk bytes on a SharedArrayBuffer
+   * that the caller reuses once `release` hands them back (absent: no).
+   */
+  readonly acceptsSharedBytes?: boolean;
 
   /**
    * Fetches every cell's stored bytes and calls `each` with them (null when

@@ -143,6 +143,11 @@ function scratchArray(like: TypedArray, length: number): TypedArray {
  * memory and encoded from there, so a pool worker cuts the chunks it
  * encodes and no chunk copy crosses threads. The box's size is
  * `ctx.shape`.
+ *
+ * With `into` (memory the caller reuses, normally a view of a
+ * SharedArrayBuffer lease), stored bytes that fit are written there and
+ * the view of them returned, so no new memory crosses back to the caller;
+ * longer ones come back in new memory.
  */
 export function encodeStoredChunkFrom(
   source: VoxelInput,
@@ -151,13 +156,19 @@ export function encodeStoredChunkFrom(
   ctx: ChunkContext,
   compression?: ChunkCompression,
   level?: number,
+  into?: Uint8Array,
 ): Uint8Array {
   const [x, y, z, c] = ctx.shape;
   const voxels = scratchArray(source.data, x * y * z * c);
   copyBox(source, srcMin, fromTyped(voxels, ctx.shape), [0, 0, 0], [x, y, z]);
-  const bytes = encodeStoredChunk(voxels, encoding, ctx, compression, level);
+  const encoded = encodeChunk(voxels, encoding, ctx);
+  if (compression !== undefined) return compressSync(encoded, compression, level, into);
+  if (into !== undefined && encoded.byteLength <= into.byteLength) {
+    into.set(encoded);
+    return into.subarray(0, encoded.byteLength);
+  }
   // Raw bytes without compression are the scratch memory itself.
-  return bytes.buffer === voxels.buffer ? bytes.slice() : bytes;
+  return encoded.buffer === voxels.buffer ? encoded.slice() : encoded;
 }
 
 /**

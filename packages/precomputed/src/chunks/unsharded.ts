@@ -29,6 +29,7 @@ export interface UnshardedChunkStoreOptions {
 export class UnshardedChunkStore implements ChunkStore {
   readonly sharded = false;
   readonly writeCompression: "gzip" | "br" | undefined;
+  readonly acceptsSharedBytes: boolean;
   private readonly concurrency: number;
 
   constructor(
@@ -38,6 +39,7 @@ export class UnshardedChunkStore implements ChunkStore {
   ) {
     this.concurrency = opts.concurrency ?? 32;
     this.writeCompression = opts.writeCompression;
+    this.acceptsSharedBytes = storage.backend.acceptsSharedBytes === true;
   }
 
   /** The storage key of a chunk: `<scale key>/<chunk name>`. */
@@ -85,6 +87,7 @@ export class UnshardedChunkStore implements ChunkStore {
           contentEncoding: chunk.compression,
           signal: opts.signal,
         });
+        opts.release?.(chunk.bytes);
         opts.onProgress?.(++done, cells.length);
       },
       opts,

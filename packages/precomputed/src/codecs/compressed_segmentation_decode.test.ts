@@ -2,12 +2,21 @@
  * The decoder's specialised block loops (per bit width, float64 tables for
  * uint64, float64 pairs for 8-wide uint32 rows) against the one-voxel-at-a-time
  * reference decoder in test/support, on every bit width, edge blocks, odd
- * output layouts and values whose bits a float64 could not carry.
+ * output layouts and values whose bits a float64 could not carry; and its
+ * WebAssembly path against the JavaScript decoder, on the same volumes, real
+ * data and corrupt input.
  */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { referenceDecode } from "../../../../test/support/cseg-reference";
-import { decodeCompressedSegmentation } from "./compressed_segmentation_decode";
+import { ChunkDecodeError } from "../errors";
+import {
+  decodeCompressedSegmentation,
+  decodeCompressedSegmentationJs,
+} from "./compressed_segmentation_decode";
 import { encodeCompressedSegmentation } from "./compressed_segmentation_encode";
+import { decodeChannelsWasm } from "./compressed_segmentation_wasm";
 import type { ChunkShape } from "./types";
 
 type Shape = [number, number, number, number];
@@ -147,6 +156,26 @@ function expectSameAsReference(
   return bytes;
 }
 
+/** Chunk shapes and block sizes: whole blocks, edge blocks, two channels, blocks of other sizes. */
+const EDGE_CASES: [Shape, Block][] = [
+  [
+    [32, 16, 16, 1],
+    [8, 8, 8],
+  ],
+  [
+    [29, 19, 11, 2],
+    [8, 8, 8],
+  ],
+  [
+    [21, 13, 10, 1],
+    [4, 8, 2],
+  ],
+  [
+    [17, 9, 9, 1],
+    [16, 4, 8],
+  ],
+];
+
 describe("compressed_segmentation decoder against the reference decoder", () => {
   const widths: [number, number][] = [
     [1, 0],
@@ -157,24 +186,7 @@ describe("compressed_segmentation decoder against the reference decoder", () => 
     [512, 16],
   ];
   for (const dtype of ["uint32", "uint64"] as const)
-    for (const [shape, block] of [
-      [
-        [32, 16, 16, 1],
-        [8, 8, 8],
-      ],
-      [
-        [29, 19, 11, 2],
-        [8, 8, 8],
-      ],
-      [
-        [21, 13, 10, 1],
-        [4, 8, 2],
-      ],
-      [
-        [17, 9, 9, 1],
-        [16, 4, 8],
-      ],
-    ] as [Shape, Block][])
+    for (const [shape, block] of EDGE_CASES)
       it(`${dtype} ${shape.join("x")}, blocks ${block.join("x")}: every bit width, one per block`, () => {
         const nb = blocks(shape, block);
         const seenAll = new Set<number>();
@@ -316,6 +328,210 @@ describe("compressed_segmentation decoder against the reference decoder", () => 
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+/**
+ * Decodes with the WebAssembly path alone (it must accept the data) into a
+ * chunk-sized array and, at an offset with padded planes and channels, into a
+ * larger one; both must equal the JavaScript decoder's output and leave the
+ * padding alone.
+ */
+function expectWasmSameAsJs(
+  bytes: Uint8Array,
+  shape: Shape,
+  block: Block,
+  dtype: "uint32" | "uint64",
+): Uint32Array {
+  const [sx, sy, sz, nc] = shape;
+  const wpe = dtype === "uint64" ? 2 : 1;
+  const words = new Uint32Array(bytes.slice().buffer);
+  const js = decodeCompressedSegmentationJs(bytes, shape, block, dtype);
+  const out = new Uint32Array(js.length).fill(0xdeadbeef);
+  expect(decodeChannelsWasm(words, shape, block, wpe, out, 0, sx * sy, sx * sy * sz)).toBe(true);
+  expect(sameWords(out, js)).toBe(true);
+  const layout = {
+    offset: 3,
+    rowStride: sx,
+    planeStride: sx * sy + 5,
+    channelStride: (sx * sy + 5) * sz + 2,
+  };
+  const size = (layout.offset + layout.channelStride * nc) * wpe;
+  const got = new Uint32Array(size).fill(0xdeadbeef);
+  const want = new Uint32Array(size).fill(0xdeadbeef);
+  const { offset, planeStride, channelStride } = layout;
+  expect(
+    decodeChannelsWasm(words, shape, block, wpe, got, offset, planeStride, channelStride),
+  ).toBe(true);
+  decodeCompressedSegmentationJs(bytes, shape, block, dtype, "k", want, layout);
+  expect(sameWords(got, want)).toBe(true);
+  return out;
+}
+
+/** What a decode gives: its words, or its error's class and message. */
+function outcome(decode: () => Uint32Array): string {
+  try {
+    return Buffer.from(decode().buffer).toString("base64");
+  } catch (e) {
+    return `${(e as Error).constructor.name}: ${(e as Error).message}`;
+  }
+}
+
+describe("compressed_segmentation decoder: WebAssembly path against the JavaScript decoder", () => {
+  const widths = [1, 2, 4, 16, 256, 512];
+  for (const dtype of ["uint32", "uint64"] as const)
+    it(`${dtype}: bit widths 0-16 block by block, edge blocks, two channels, odd block sizes`, () => {
+      for (const [shape, block] of [
+        ...EDGE_CASES,
+        [
+          [19, 11, 7, 2],
+          [3, 5, 2],
+        ] as [Shape, Block],
+      ]) {
+        for (const k of widths)
+          expectWasmSameAsJs(
+            encodeCompressedSegmentation(
+              blockwise(shape, block, dtype, () => k, k),
+              shape,
+              block,
+              dtype,
+            ),
+            shape,
+            block,
+            dtype,
+          );
+        const mixed = blockwise(shape, block, dtype, (b) => widths[b % widths.length], 3);
+        const bytes = encodeCompressedSegmentation(mixed, shape, block, dtype);
+        expect(sameWords(expectWasmSameAsJs(bytes, shape, block, dtype), mixed)).toBe(true);
+      }
+    });
+
+  it("32-bit indices, uint32 and uint64", () => {
+    const shape: Shape = [70, 35, 30, 1];
+    const block: Block = [68, 33, 30];
+    for (const dtype of ["uint32", "uint64"] as const) {
+      const wpe = dtype === "uint64" ? 2 : 1;
+      const data = new Uint32Array(70 * 35 * 30 * wpe);
+      for (let i = 0; i < 70 * 35 * 30; i++) {
+        data[i * wpe] = Math.imul(i, 0x9e3779b1) >>> 0;
+        if (wpe === 2) data[i * wpe + 1] = i % 3;
+      }
+      const bytes = encodeCompressedSegmentation(data, shape, block, dtype);
+      expect(bitWidths(bytes, blocks(shape, block))).toContain(32);
+      expect(sameWords(expectWasmSameAsJs(bytes, shape, block, dtype), data)).toBe(true);
+    }
+  });
+
+  it("slabs: rows wider than one slab, and several block rows a slab with a short last one", () => {
+    const block: Block = [8, 8, 8];
+    for (const [shape, dtype] of [
+      [[1100, 12, 9, 1], "uint64"],
+      [[64, 200, 9, 1], "uint32"],
+      [[40, 203, 17, 2], "uint64"],
+    ] as [Shape, "uint32" | "uint64"][]) {
+      const data = cells(shape, 30, 2, dtype);
+      const bytes = encodeCompressedSegmentation(data, shape, block, dtype);
+      expect(sameWords(expectWasmSameAsJs(bytes, shape, block, dtype), data)).toBe(true);
+    }
+  });
+
+  const fib25 = join(__dirname, "../../../../../shared/data/fib25-64x64x64-uint64.raw");
+  const hasFib25 = existsSync(fib25);
+  if (!hasFib25) console.warn(`skipping the FIB-25 cases: ${fib25} is missing`);
+  (hasFib25 ? it : it.skip)(
+    "real data: the FIB-25 cutout, uint64 and its low words as uint32",
+    () => {
+      const raw = readFileSync(fib25);
+      const u64 = new Uint32Array(
+        raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength),
+      );
+      const u32 = new Uint32Array(64 * 64 * 64).map((_, i) => u64[2 * i]);
+      for (const block of [
+        [8, 8, 8],
+        [4, 4, 4],
+        [7, 5, 3],
+        [16, 16, 16],
+      ] as Block[])
+        for (const [data, dtype] of [
+          [u64, "uint64"],
+          [u32, "uint32"],
+        ] as [Uint32Array, "uint32" | "uint64"][]) {
+          const shape: Shape = [64, 64, 64, 1];
+          const bytes = encodeCompressedSegmentation(data, shape, block, dtype);
+          expect(sameWords(expectWasmSameAsJs(bytes, shape, block, dtype), data)).toBe(true);
+        }
+    },
+  );
+
+  it("corrupt input: the module refuses the block, the decoder throws the JavaScript decoder's error", () => {
+    const shape: Shape = [24, 16, 9, 1];
+    const block: Block = [8, 8, 8];
+    const data = blockwise(shape, block, "uint64", (b) => widths[b % widths.length], 9);
+    const good = encodeCompressedSegmentation(data, shape, block, "uint64");
+    // Block b's header is words base + 2b and base + 2b + 1 (base = word 0,
+    // one channel); offsets in it count from base. Block 0 is uniform (0 bits),
+    // block 1 has 1-bit indices.
+    const cases: [(w: Uint32Array, base: number) => void, RegExp][] = [
+      [(w, base) => (w[base + 2] = (w[base + 2] & 0xffffff) | (3 << 24)), /invalid encoded bits 3/],
+      [
+        (w, base) => (w[base + 4] = (w[base + 4] & 0xffffff) | (64 << 24)),
+        /invalid encoded bits 64/,
+      ],
+      [
+        (w, base) => (w[base + 2] = (w.length - base - 1) | (w[base + 2] & 0xff000000)),
+        /table index \d+ is past the end/,
+      ],
+      [(w, base) => (w[base + 3] = w.length - base - 2), /encoded values at .* run past the end/],
+      [(w, base) => (w[base] = w.length - base - 1), /table offset .* is past the end/],
+    ];
+    for (const [corrupt, message] of cases) {
+      const w = new Uint32Array(good.slice().buffer);
+      expect(w[w[0]] >>> 24).toBe(0);
+      expect(w[w[0] + 2] >>> 24).toBe(1);
+      corrupt(w, w[0]);
+      const bytes = new Uint8Array(w.buffer);
+      const out = new Uint32Array(data.length);
+      expect(decodeChannelsWasm(w, shape, block, 2, out, 0, 24 * 16, 24 * 16 * 9)).toBe(false);
+      expect(() => decodeCompressedSegmentation(bytes, shape, block, "uint64", "a/key")).toThrow(
+        ChunkDecodeError,
+      );
+      expect(
+        outcome(() => decodeCompressedSegmentation(bytes, shape, block, "uint64", "a/key")),
+      ).toMatch(message);
+    }
+  });
+
+  it("any word of the data overwritten (property): the same voxels or the same typed error as the JavaScript decoder", () => {
+    const shape: Shape = [20, 17, 9, 2];
+    const block: Block = [8, 8, 8];
+    const encoded = (["uint32", "uint64"] as const).map((dtype) =>
+      encodeCompressedSegmentation(
+        blockwise(shape, block, dtype, (b) => widths[b % widths.length], 4),
+        shape,
+        block,
+        dtype,
+      ),
+    );
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.nat(),
+        fc.oneof(fc.nat({ max: 4096 }), fc.nat({ max: 0xffffffff })),
+        fc.boolean(),
+        (wide, at, value, truncate) => {
+          const dtype = wide ? "uint64" : "uint32";
+          const w = new Uint32Array(encoded[wide ? 1 : 0].slice().buffer);
+          const i = at % w.length;
+          w[i] = value >>> 0;
+          const bytes = new Uint8Array(w.buffer, 0, truncate ? (i + 1) * 4 : w.byteLength);
+          const js = outcome(() => decodeCompressedSegmentationJs(bytes, shape, block, dtype, "k"));
+          expect(outcome(() => decodeCompressedSegmentation(bytes, shape, block, dtype, "k"))).toBe(
+            js,
+          );
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

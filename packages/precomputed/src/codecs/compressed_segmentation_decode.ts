@@ -22,6 +22,7 @@ import {
   uniformPair32,
 } from "./compressed_segmentation_blocks";
 import type { BlockSize } from "./compressed_segmentation_encode";
+import { decodeChannelsWasm } from "./compressed_segmentation_wasm";
 import { freshWords } from "./fresh_words";
 import type { ChunkShape } from "./types";
 
@@ -84,6 +85,26 @@ export function decodeCompressedSegmentation(
   into?: Uint32Array,
   layout?: CsegOutputLayout,
 ): Uint32Array {
+  return decodeWith(true, bytes, shape, blockSize, dtype, key, into, layout);
+}
+
+/**
+ * {@link decodeCompressedSegmentation} with the JavaScript decoder only: the
+ * reference the tests compare the WebAssembly path against.
+ *
+ * @internal
+ */
+export function decodeCompressedSegmentationJs(
+  ...args: Parameters<typeof decodeCompressedSegmentation>
+): Uint32Array {
+  return decodeWith(false, ...args);
+}
+
+function decodeWith(
+  wasm: boolean,
+  ...args: Parameters<typeof decodeCompressedSegmentation>
+): Uint32Array {
+  const [bytes, shape, blockSize, dtype, key, into, layout] = args;
   const [sx, sy, sz, nc] = shape;
   const wpe = dtype === "uint64" ? 2 : 1;
   const nvox = sx * sy * sz;
@@ -124,6 +145,20 @@ export function decodeCompressedSegmentation(
         `compressed_segmentation channel ${c} offset ${base} leaves no room for its ${nblocks} block headers in ${nw} words`,
         key,
       );
+  }
+  // The WebAssembly path copies whole planes of its slabs out, so it needs
+  // the chunk's rows contiguous in the output: copied row by row into a
+  // cutout, the copies cost twice what the JavaScript decoder's direct
+  // writes do. A bad block sends the call to the JavaScript decoder below,
+  // which names the error.
+  if (
+    wasm &&
+    rowStride === sx &&
+    decodeChannelsWasm(words, shape, blockSize, wpe, out, offset, planeStride, channelStride)
+  )
+    return out;
+  for (let c = 0; c < nc; c++) {
+    const base = words[c];
     const outBase = (offset + c * channelStride) * wpe;
     decodeChannel(words, base, out, outBase, shape, rowStride, planeStride, blockSize, wpe, key);
   }

@@ -221,6 +221,36 @@ test("downsampleInto writes each level into its output array, as downsample retu
   });
 });
 
+test("2x2x1 mode pooling into given arrays writes every voxel of each level there (SIMD and plain paths, sparse or not)", () => {
+  for (const shape of [
+    [64, 32, 4],
+    [13, 7, 2],
+  ] as const)
+    for (const wide of [false, true])
+      for (const sparse of [false, true]) {
+        const n = shape[0] * shape[1] * shape[2];
+        const data = wide ? new BigUint64Array(n) : new Uint32Array(n);
+        for (let i = 0; i < n; i++) {
+          const v = ((i * 13) >> 3) % 5;
+          if (data instanceof BigUint64Array) data[i] = BigInt(v) * 2n ** 40n;
+          else data[i] = v;
+        }
+        const want = downsample("mode", data, [...shape], [2, 2, 1], 3, { sparse });
+        const outs = want.map(({ data: d }) =>
+          d instanceof BigUint64Array
+            ? new BigUint64Array(new SharedArrayBuffer(d.byteLength)).fill(7n)
+            : new Uint32Array(new SharedArrayBuffer(d.byteLength)).fill(7),
+        );
+        const got = downsampleMode(data, [...shape], [2, 2, 1], 3, { sparse }, outs);
+        got.forEach((level, k) => {
+          expect(level.buffer).toBe(outs[k].buffer);
+          expect(Array.from(outs[k] as ArrayLike<unknown>)).toEqual(
+            Array.from(want[k].data as ArrayLike<unknown>),
+          );
+        });
+      }
+});
+
 test("downsampleInto refuses output arrays that do not fit the levels", () => {
   const data = new Uint8Array(8 * 8);
   const fit = [new Uint8Array(16), new Uint8Array(4)];

@@ -86,6 +86,10 @@ export function downsampleAverage<T extends VoxelArray>(
  * `(2^k, 2^k, 2^k)` run k such steps per mip; other factors stride, as
  * tinybrain does. Any element type (values compared as bit patterns); uint64
  * labels above 2^53 are exact.
+ *
+ * `into` (used by {@link downsampleInto}): arrays for the levels, of the
+ * input's element width and each level's length; the 2x2x1 pyramid is
+ * written straight into them and the levels returned view them.
  */
 export function downsampleMode<T extends VoxelArray>(
   data: T,
@@ -93,14 +97,20 @@ export function downsampleMode<T extends VoxelArray>(
   factor: Factor3,
   mips: number,
   options: DownsampleOptions = {},
+  into?: readonly VoxelArray[],
 ): T[] {
   let s = prepare(data, shape, factor, mips);
   const pairs = data.BYTES_PER_ELEMENT === 8;
   let words = bitsView(data);
   if (factor[0] === 2 && factor[1] === 2 && factor[2] === 1)
-    return countlessPyramid(words, s, mips, pairs, options.sparse ?? false).map((w) =>
-      retype(data, w),
-    );
+    return countlessPyramid(
+      words,
+      s,
+      mips,
+      pairs,
+      options.sparse ?? false,
+      into?.map(bitsView),
+    ).map((w) => retype(data, w));
   const out: T[] = [];
   for (let k = 0; k < mips; k++) {
     const r = modeStep(words, s, factor, pairs, options.sparse ?? false);
@@ -253,18 +263,33 @@ export function downsampleInto<T extends VoxelArray>(
       "outs",
       `${mips} mip(s) need ${mips} output arrays, got ${outs.length}`,
     );
-  const levels = downsample(method, data, shape, factor, mips, options);
-  return levels.map(({ data: level, shape: s }, k) => {
+  const shapes: Shape4[] = [];
+  let s = prepare(data, shape, factor, mips);
+  for (let k = 0; k < mips; k++) {
+    s = downsampleShape(s, factor);
     const out = outs[k];
-    if (out.length !== level.length || out.BYTES_PER_ELEMENT !== level.BYTES_PER_ELEMENT)
+    const n = s[0] * s[1] * s[2] * s[3];
+    if (out.length !== n || out.BYTES_PER_ELEMENT !== data.BYTES_PER_ELEMENT)
       throw new DownsampleError(
         "outs",
-        `mip ${k + 1} has ${level.length} voxels of ${level.BYTES_PER_ELEMENT} bytes; its output array holds ${out.length} of ${out.BYTES_PER_ELEMENT}`,
+        `mip ${k + 1} has ${n} voxels of ${data.BYTES_PER_ELEMENT} bytes; its output array holds ${out.length} of ${out.BYTES_PER_ELEMENT}`,
       );
+    shapes.push(s);
+  }
+  // Mode pooling writes the levels in place: no level-sized memory of its
+  // own (168 MB for a 1024x1024x64 uint64 block's 3 mips), which would fault
+  // in every page and count as external memory, starting collections.
+  const levels =
+    method === "mode"
+      ? downsampleMode(data, shape, factor, mips, options, outs)
+      : downsample(method, data, shape, factor, mips, options).map((l) => l.data);
+  levels.forEach((level, k) => {
+    const out = outs[k];
+    if (level.buffer === out.buffer && level.byteOffset === out.byteOffset) return;
     // Same element width: the bytes move unchanged (BigInt arrays included).
     new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(
       new Uint8Array(level.buffer, level.byteOffset, level.byteLength),
     );
-    return s;
   });
+  return shapes;
 }

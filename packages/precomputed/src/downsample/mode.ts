@@ -414,7 +414,9 @@ const SIMD_SLAB = 1 << 22;
  * reading every level back from memory. 32- and 64-bit labels (not sparse) go
  * through the WebAssembly SIMD kernel, a group of planes at a time, for every
  * level whose rows are a multiple of 32 bytes and planes of 2 rows. Same results as
- * `mips` calls of {@link modeStep}.
+ * `mips` calls of {@link modeStep}. With `into` (one array per level, of
+ * `src`'s type and the level's length), the levels are written there (every
+ * element) instead of into new memory.
  */
 export function countlessPyramid(
   src: Words,
@@ -422,6 +424,7 @@ export function countlessPyramid(
   mips: number,
   pairs: boolean,
   sparse: boolean,
+  into?: readonly Words[],
 ): Words[] {
   const per = pairs ? 2 : 1;
   const planes = shape[2] * shape[3];
@@ -430,7 +433,7 @@ export function countlessPyramid(
   for (let k = 1; k <= mips; k++) {
     const [sx, sy] = sizes[k - 1];
     sizes.push([(sx + 1) >>> 1, (sy + 1) >>> 1]);
-    outs.push(freshLike(src, ((sx + 1) >>> 1) * ((sy + 1) >>> 1) * planes * per));
+    outs.push(into?.[k - 1] ?? freshLike(src, ((sx + 1) >>> 1) * ((sy + 1) >>> 1) * planes * per));
   }
   const area = (k: number) => sizes[k][0] * sizes[k][1] * per;
   // Levels `from`..mips of plane p, each from the previous one.

@@ -115,3 +115,63 @@ test("a lone chunk of 1 MiB written from a shared array (cut and gzipped in the 
     true,
   );
 });
+
+test("a write from a shared array stores the bytes of a plain write, gzipped into reused shared memory given back once stored", async () => {
+  // 128x128x64 chunks of noise gzip to more than the first 1 MiB lease: the
+  // first chunks come back in new memory, the rest fit the grown leases.
+  const shape = [512, 256, 64] as const;
+  let s = 7;
+  const voxels = Uint8Array.from({ length: shape[0] * shape[1] * shape[2] }, (_, i) => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return i % 3 === 0 ? 5 : s >>> 24;
+  });
+  const n = ++serial;
+  const opts = { chunkSize: [128, 128, 64] as [number, number, number] };
+  const plain = await Volume.fromArray(
+    `mem://leases-plain-${n}/img`,
+    fromTyped(voxels, [...shape]),
+    opts,
+  );
+  const vol = await Volume.fromArray(
+    `mem://leases-shared-${n}/img`,
+    fromTyped(new Uint8Array(voxels.length), [...shape]),
+    opts,
+  );
+  const shared = takeSharedArray("uint8", [...shape, 1]);
+  (shared.data as Uint8Array).set(voxels);
+  const onShared: Uint8Array[] = [];
+  const released: Uint8Array[] = [];
+  const putMany = vol.chunks.putMany.bind(vol.chunks);
+  vol.chunks.putMany = (cells, bytesOf, o) =>
+    putMany(
+      cells,
+      async (cell) => {
+        const chunk = await bytesOf(cell);
+        if (chunk.bytes.buffer instanceof SharedArrayBuffer) onShared.push(chunk.bytes);
+        return chunk;
+      },
+      {
+        ...o,
+        release: (bytes) => {
+          released.push(bytes);
+          o?.release?.(bytes);
+        },
+      },
+    );
+  await vol.write(new Bbox([0, 0, 0], [...shape]), shared);
+  releaseSharedCutout(shared);
+  expect(onShared.length).toBeGreaterThan(0);
+  expect(onShared.every((b) => released.includes(b))).toBe(true);
+  const box = new Bbox([0, 0, 0], [...shape]);
+  const cells = [...box.chunkCells(vol.chunkSize, vol.scale.voxelOffset, vol.bounds)];
+  const stored = new Map<string, Uint8Array>();
+  await plain.chunks.getMany(
+    cells,
+    (c, chunk) => void stored.set(c.bbox.toChunkName(), chunk!.bytes),
+  );
+  let same = 0;
+  await vol.chunks.getMany(cells, (c, chunk) => {
+    if (Buffer.from(chunk!.bytes).equals(Buffer.from(stored.get(c.bbox.toChunkName())!))) same++;
+  });
+  expect(same).toBe(cells.length);
+});

@@ -11,7 +11,9 @@ import { forEachLimit } from "@ngpipe/storage";
 import type { Voxel } from "../array";
 import type { ChunkCoder } from "../chunks/coder";
 import { shardWriteBoxes } from "../chunks/sharded";
-import type { ChunkCell, ChunkStore } from "../chunks/store";
+import { leaseChunkBytes, returnChunkBytes } from "../chunks/shared-bytes";
+import type { ChunkCell, ChunkStore, StoredChunk } from "../chunks/store";
+import type { ChunkCompression } from "../chunks/stored";
 import type { Bbox } from "../geometry/bbox";
 import type { Scale } from "../info/info";
 import { poolSize } from "../pool";
@@ -22,6 +24,51 @@ import type { VolumeIoOptions, WriteOptions } from "./options";
 
 /** Bytes of chunk copies one write keeps in flight for encoding. */
 const CROP_BUDGET = 64 * 1024 * 1024;
+
+/** Stored bytes leased for a chunk before any chunk of the write has come back. */
+const FIRST_STORED_GUESS = 1024 * 1024;
+
+/**
+ * The stored bytes of the chunks of one write, encoded by the workers into
+ * reused shared memory (`leaseChunkBytes`) and given back once the store is
+ * done with them. Fresh memory for every chunk, moved from the worker,
+ * counts as V8 external memory on this thread: 15 MB of it per uint8
+ * downsample task started about 1.5 full collections per task, whose
+ * marking ran on helper threads (bench/RESULTS.md, dstask4). Each lease is
+ * sized from the largest chunk so far; a chunk that does not fit comes back
+ * in new memory.
+ */
+class StoredBytesLeases {
+  private largest = 0;
+
+  /** `coder.encodeFrom` of the chunk `bbox` of `array` (at `box`), into a lease. */
+  async encode(
+    coder: ChunkCoder,
+    array: VolumeArray,
+    box: Bbox,
+    bbox: Bbox,
+    compression: ChunkCompression | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<StoredChunk> {
+    const guess = this.largest === 0 ? FIRST_STORED_GUESS : this.largest + (this.largest >>> 3);
+    const lease = leaseChunkBytes(guess);
+    // Past the largest lease class, the memory would be copied to the worker, not shared.
+    if (!(lease.buffer instanceof SharedArrayBuffer))
+      return coder.encodeFrom(array, box, bbox, compression, { signal });
+    const into = new Uint8Array(lease.buffer);
+    let chunk: StoredChunk;
+    try {
+      chunk = await coder.encodeFrom(array, box, bbox, compression, { signal, into });
+    } catch (e) {
+      // An aborted call may still be running in its worker: its lease is left to the GC.
+      if (!signal?.aborted) returnChunkBytes(into);
+      throw e;
+    }
+    this.largest = Math.max(this.largest, chunk.bytes.byteLength);
+    if (chunk.bytes.buffer !== into.buffer) returnChunkBytes(into);
+    return chunk;
+  }
+}
 
 /** What {@link writeChunks} writes through. */
 export interface ChunkWriter {
@@ -58,16 +105,21 @@ export async function writeChunks(
   const inFlight = Math.max(2 * poolSize(), Math.floor(CROP_BUDGET / w.chunkBytes));
   // An array on a SharedArrayBuffer is cut into chunks by the workers that encode them.
   const shared = pooled && array.data.buffer instanceof SharedArrayBuffer;
+  const leases =
+    shared && w.chunks.acceptsSharedBytes === true ? new StoredBytesLeases() : undefined;
   await w.chunks.putMany(
     full,
     ({ bbox }) =>
-      shared
-        ? w.coder.encodeFrom(array, box, bbox, compression, { signal })
-        : w.coder.encode(cropArray(array, box, bbox), bbox, compression, { pooled, signal }),
+      leases
+        ? leases.encode(w.coder, array, box, bbox, compression, signal)
+        : shared
+          ? w.coder.encodeFrom(array, box, bbox, compression, { signal })
+          : w.coder.encode(cropArray(array, box, bbox), bbox, compression, { pooled, signal }),
     {
       signal,
       concurrency: Math.min(w.concurrency, inFlight),
       onProgress: (n) => opts.onProgress?.(n, cells.length),
+      release: leases ? returnChunkBytes : undefined,
     },
   );
   if (partial.length === 0) return;
