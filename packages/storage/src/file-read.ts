@@ -23,6 +23,11 @@ export const SCRATCH_BYTES = 64 * 1024;
 const spare: Buffer[] = [];
 const MAX_SPARE = 64;
 
+/** Keeps a scratch buffer for the next read, up to {@link MAX_SPARE} of them. */
+function giveBack(scratch: Buffer): void {
+  if (spare.length < MAX_SPARE) spare.push(scratch);
+}
+
 function abortReason(signal: AbortSignal): Error {
   const r = signal.reason;
   return r instanceof Error ? r : new DOMException("This operation was aborted", "AbortError");
@@ -94,14 +99,14 @@ export function readWholeFileCall(
     const scratch = spare.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
     read(fd, scratch, 0, SCRATCH_BYTES, 0, (readErr, n) => {
       if (readErr) {
-        if (spare.length < MAX_SPARE) spare.push(scratch);
+        giveBack(scratch);
         finish(readErr);
       } else if (n < SCRATCH_BYTES) {
         const data = copyOut(scratch, n, alloc);
-        if (spare.length < MAX_SPARE) spare.push(scratch);
+        giveBack(scratch);
         finish(null, data);
       } else if (signal?.aborted) {
-        if (spare.length < MAX_SPARE) spare.push(scratch);
+        giveBack(scratch);
         finish(abortReason(signal));
       } else readRest(fd, scratch, alloc ?? allocOwn, signal, finish);
     });
@@ -139,13 +144,13 @@ function readRest(
 ): void {
   fstat(fd, (statErr, st) => {
     if (statErr) {
-      if (spare.length < MAX_SPARE) spare.push(head);
+      giveBack(head);
       finish(statErr);
       return;
     }
     const out = alloc(Math.max(st.size, head.length));
     out.set(head);
-    if (spare.length < MAX_SPARE) spare.push(head);
+    giveBack(head);
     let pos = head.length;
     const step = () => {
       if (pos === out.length) finish(null, out);

@@ -64,3 +64,12 @@ export function returnChunkBytes(bytes: Uint8Array): void {
   else list.push(buffer);
   freeBytes += buffer.byteLength;
 }
+
+/**
+ * {@link returnChunkBytes} after a worker call on `bytes` failed, unless
+ * `signal` aborted it: an aborted call may still be running in its worker,
+ * so its memory is left to the garbage collector rather than leased again.
+ */
+export function returnAfterFailure(bytes: Uint8Array, signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) returnChunkBytes(bytes);
+}

@@ -6,7 +6,7 @@
  */
 import type { VoxelArray } from "../array";
 import type { ChunkCoder } from "../chunks/coder";
-import { leaseChunkBytes, returnChunkBytes } from "../chunks/shared-bytes";
+import { leaseChunkBytes, returnAfterFailure, returnChunkBytes } from "../chunks/shared-bytes";
 import type { ChunkCell, ChunkStore } from "../chunks/store";
 import { bytesPerVoxel, type TypedArray } from "../dtypes";
 import type { Bbox } from "../geometry/bbox";
@@ -66,8 +66,7 @@ export async function readChunks(
         await r.coder.decodeInto(stored, bbox, shared.out, shared.box, opts).then(
           () => returnChunkBytes(stored.bytes),
           (e) => {
-            // An aborted call may still be running in its worker: its bytes are left to the GC.
-            if (!opts.signal?.aborted) returnChunkBytes(stored.bytes);
+            returnAfterFailure(stored.bytes, opts.signal);
             throw e;
           },
         );

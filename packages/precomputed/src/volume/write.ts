@@ -11,7 +11,7 @@ import { forEachLimit } from "@ngpipe/storage";
 import type { Voxel } from "../array";
 import type { ChunkCoder } from "../chunks/coder";
 import { shardWriteBoxes } from "../chunks/sharded";
-import { leaseChunkBytes, returnChunkBytes } from "../chunks/shared-bytes";
+import { leaseChunkBytes, returnAfterFailure, returnChunkBytes } from "../chunks/shared-bytes";
 import type { ChunkCell, ChunkStore, StoredChunk } from "../chunks/store";
 import type { ChunkCompression } from "../chunks/stored";
 import type { Bbox } from "../geometry/bbox";
@@ -60,8 +60,7 @@ class StoredBytesLeases {
     try {
       chunk = await coder.encodeFrom(array, box, bbox, compression, { signal, into });
     } catch (e) {
-      // An aborted call may still be running in its worker: its lease is left to the GC.
-      if (!signal?.aborted) returnChunkBytes(into);
+      returnAfterFailure(into, signal);
       throw e;
     }
     this.largest = Math.max(this.largest, chunk.bytes.byteLength);
