@@ -33,8 +33,8 @@ afterEach(() => {
 });
 
 /** A reader of its own (so that tests can count and break its threads). */
-function reader(source?: string): BatchReader {
-  const r = new BatchReader(source);
+function reader(source?: string, maxThreads?: number): BatchReader {
+  const r = new BatchReader(source, maxThreads);
   readers.push(r);
   return r;
 }
@@ -112,7 +112,9 @@ test("getMany through the thread returns what get returns, each object in memory
   await s.put(keys[91], Buffer.alloc(100 * SMALL_FILE_BYTES, 1), { compress: "gzip" });
   mkdirSync(join(root, keys[92]));
   const got = await s.getMany(keys, { concurrency: 8 });
-  expect(r.started).toBe(1);
+  // Batches of 4, two in flight: one thread each at most.
+  expect(r.started).toBeGreaterThan(0);
+  expect(r.started).toBeLessThanOrEqual(2);
   for (const [i, res] of got.entries()) {
     expect(res).toMatchObject({ key: keys[i], ok: true });
     const v = (res as { value: Uint8Array | null }).value;
@@ -184,6 +186,20 @@ test("a crash is a TransientError to the batch, and the next batch gets a new th
   expect((err as Error).message).toMatch(/exited with code 3/);
   await read(r, [join(root, "x")], [""]).catch(() => {});
   expect(r.started).toBe(2);
+});
+
+test("a batch goes to an idle thread, a new one starts only while all are busy, up to the most", async () => {
+  const r = reader(SILENT, 2);
+  const outcomes = [0, 1, 2].map((i) =>
+    read(r, [join(root, `${i}`)], [""]).catch((e: unknown) => e),
+  );
+  expect(r.started).toBe(2);
+  r.stop();
+  for (const e of await Promise.all(outcomes)) expect(e).toBeInstanceOf(TransientError);
+  const one = reader();
+  writeFileSync(join(root, "x"), "x");
+  for (let i = 0; i < 3; i++) await read(one, [join(root, "x")], [""]);
+  expect(one.started).toBe(1);
 });
 
 test("a batch that does not come back in time fails its keys with the timeout error, or they are retried", async () => {

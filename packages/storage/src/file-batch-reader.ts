@@ -1,6 +1,7 @@
 /**
- * The file reader thread: one `worker_threads` Worker per process that reads
- * whole small files for `getMany` on file://, a batch of keys per message.
+ * The file reader threads: `worker_threads` Workers shared by the process
+ * (one, and a second while the first is busy) that read whole small files
+ * for `getMany` on file://, a batch of keys per message.
  *
  * Why a thread of our own and not libuv's pool: a file read through the
  * pool is two or more trips (open, read), and each trip that finds the
@@ -30,6 +31,13 @@ import type { BackendBatchDone, BatchRead } from "./types";
 export const SMALL_FILE_BYTES = 64 * 1024;
 /** Most keys in one batch: a batch's bytes stay under 16 x 64 KiB = 1 MiB. */
 export const MAX_BATCH_KEYS = 16;
+/**
+ * Most reader threads at once; a second starts only while the first holds
+ * a batch. On files in the page cache one thread is as fast; on files that
+ * must come from the disk one thread serializes the reads and measured 1.7x
+ * slower than libuv's pool, two as fast (bench/RESULTS.md, getmany6).
+ */
+export const READER_THREADS = 2;
 /** `BatchRead.forms` of a key stored in none of the forms asked for. */
 export const FORM_MISSING = -1;
 /** `BatchRead.forms` of a key the thread did not read: read it the ordinary way. */
@@ -122,21 +130,28 @@ class ReaderThread {
 }
 
 /**
- * Reads batches of small files on one thread of its own (see the module
- * comment). The thread is started by the first batch, does not keep the
- * process alive while it holds no batch, and is replaced when it exits,
- * throws, or is stuck ({@link WEDGED_AFTER_MS}); the batches it held then
- * fail with a {@link TransientError}, which the storage layer retries the
- * ordinary way.
+ * Reads batches of small files on threads of its own (see the module
+ * comment): a batch goes to the thread holding the fewest, and a new thread
+ * starts (up to `maxThreads`) only when every thread holds one. A thread is
+ * started by a batch, does not keep the process alive while it holds none,
+ * and is replaced when it exits, throws, or is stuck
+ * ({@link WEDGED_AFTER_MS}); the batches it held then fail with a
+ * {@link TransientError}, which the storage layer retries the ordinary way.
  */
 export class BatchReader {
-  private thread: ReaderThread | undefined;
+  private readonly threads: ReaderThread[] = [];
   private nextId = 0;
-  /** Threads started so far (for tests of the replacement). */
+  /** Threads started so far (for tests of the dispatch and the replacement). */
   started = 0;
 
-  /** @param source the thread's code (default {@link READER_SOURCE}; tests pass faulty ones). */
-  constructor(private readonly source: string = READER_SOURCE) {}
+  /**
+   * @param source the thread's code (default {@link READER_SOURCE}; tests pass faulty ones).
+   * @param maxThreads most threads at once (default {@link READER_THREADS}).
+   */
+  constructor(
+    private readonly source: string = READER_SOURCE,
+    private readonly maxThreads: number = READER_THREADS,
+  ) {}
 
   /**
    * Reads each of `paths` (absolute; null: do not read, FORM_ELSEWHERE) in
@@ -164,19 +179,26 @@ export class BatchReader {
     t.worker.postMessage({ id, paths, suffixes, limit: SMALL_FILE_BYTES });
   }
 
-  /** Stops the thread (if any) and fails the batches it holds; the next batch starts a new one. */
+  /** Stops the threads and fails the batches they hold; the next batch starts a new one. */
   stop(reason = "stopped"): void {
-    if (this.thread !== undefined) this.retire(this.thread, reason);
+    for (const t of [...this.threads]) this.retire(t, reason);
   }
 
-  /** The running thread, started if there is none. */
+  /**
+   * The thread for the next batch: the one holding the fewest batches, or a
+   * new one when every thread holds some and fewer than `maxThreads` run.
+   */
   private live(): ReaderThread {
-    if (this.thread !== undefined && !this.thread.stopped) return this.thread;
+    let best: ReaderThread | undefined;
+    for (const t of this.threads)
+      if (best === undefined || t.pending.size < best.pending.size) best = t;
+    if (best !== undefined && (best.pending.size === 0 || this.threads.length >= this.maxThreads))
+      return best;
     const worker = new Worker(this.source, { eval: true });
     this.started++;
     worker.unref();
     const t = new ReaderThread(worker);
-    this.thread = t;
+    this.threads.push(t);
     worker.on("message", (m: BatchRead & { id: number }) => this.answer(t, m));
     worker.on("error", (err) => this.retire(t, `failed: ${err.message}`));
     worker.on("exit", (code) => this.retire(t, `exited with code ${code}`));
@@ -210,7 +232,8 @@ export class BatchReader {
   private retire(t: ReaderThread, why: string): void {
     if (t.stopped) return;
     t.stopped = true;
-    if (this.thread === t) this.thread = undefined;
+    const at = this.threads.indexOf(t);
+    if (at >= 0) this.threads.splice(at, 1);
     t.worker.terminate().catch(() => {});
     const error = new TransientError(`file reader thread ${why}`, "file://", undefined, undefined);
     const held = [...t.pending.values()];
