@@ -194,7 +194,9 @@ export class BatchReader {
       if (best === undefined || t.pending.size < best.pending.size) best = t;
     if (best !== undefined && (best.pending.size === 0 || this.threads.length >= this.maxThreads))
       return best;
-    const worker = new Worker(this.source, { eval: true });
+    // No execArgv: the thread's plain JavaScript needs none of the loader
+    // hooks (tsx, jest) the main thread may run with, and starts faster without.
+    const worker = new Worker(this.source, { eval: true, execArgv: [] });
     this.started++;
     worker.unref();
     const t = new ReaderThread(worker);
