@@ -34,8 +34,9 @@ export const MAX_BATCH_KEYS = 16;
 /**
  * Most reader threads at once; a second starts only while the first holds
  * a batch. On files in the page cache one thread is as fast; on files that
- * must come from the disk one thread serializes the reads and measured 1.7x
- * slower than libuv's pool, two as fast (bench/RESULTS.md, getmany6).
+ * must come from the disk one thread serializes the reads (1.4-1.7x slower
+ * than libuv's pool), two came closer and four did no better
+ * (bench/RESULTS.md, getmany6).
  */
 export const READER_THREADS = 2;
 /** `BatchRead.forms` of a key stored in none of the forms asked for. */
