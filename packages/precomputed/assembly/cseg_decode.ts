@@ -18,22 +18,43 @@
 // here, unlike in JavaScript). Full 8-voxel rows of 1- and 2-bit indices go
 // through a table of all value pairs (uint64) or through `i8x16.swizzle` of
 // the table held in one vector (uint32): one lookup per 16 output bytes.
+//
+// The module imports its memory (a shared one), so that a large output can
+// live in the memory it is decoded into and be handed out without a copy;
+// the module therefore has no static data (an instance's data would land at
+// the start of the memory, where such an output begins): its lookup tables
+// live where the caller puts them with `setTables`.
+// build-wasm: shared-memory
+
+/** Bytes of the lookup tables {@link setTables} lays out. */
+const TABLES_BYTES: usize = 256 * 16 + 16 * 16 + 16 * 16;
 
 /** Swizzle masks for four uint32 voxels of 2-bit indices: entry p (8 bits, voxel v in bits 2v..2v+1). */
-const SWZ2 = memory.data(256 * 16, 16);
+let SWZ2: usize = 0;
 /** Swizzle masks for four uint32 voxels of 1-bit indices: entry p (4 bits). */
-const SWZ1 = memory.data(16 * 16, 16);
+let SWZ1: usize = 0;
 /** Pairs of uint64 values of one block (1- or 2-bit indices): entry `i0 | (i1 << bits)` is (table[i0], table[i1]). */
-const PAIRS = memory.data(16 * 16, 16);
+let PAIRS: usize = 0;
 
-for (let p = 0; p < 256; p++)
-  for (let v = 0; v < 4; v++) {
-    const i2 = (p >>> (2 * v)) & 3;
-    for (let k = 0; k < 4; k++) {
-      store<u8>(SWZ2 + <usize>(p * 16 + v * 4 + k), <u8>(i2 * 4 + k));
-      if (p < 16) store<u8>(SWZ1 + <usize>(p * 16 + v * 4 + k), <u8>(((p >>> v) & 1) * 4 + k));
+/** Bytes {@link setTables} needs (16-byte aligned). */
+export function tablesBytes(): usize {
+  return TABLES_BYTES;
+}
+
+/** Lays the lookup tables out at `at` (16-byte aligned, {@link tablesBytes} long) and fills them; call before decoding. */
+export function setTables(at: usize): void {
+  SWZ2 = at;
+  SWZ1 = at + 256 * 16;
+  PAIRS = SWZ1 + 16 * 16;
+  for (let p = 0; p < 256; p++)
+    for (let v = 0; v < 4; v++) {
+      const i2 = (p >>> (2 * v)) & 3;
+      for (let k = 0; k < 4; k++) {
+        store<u8>(SWZ2 + <usize>(p * 16 + v * 4 + k), <u8>(i2 * 4 + k));
+        if (p < 16) store<u8>(SWZ1 + <usize>(p * 16 + v * 4 + k), <u8>(((p >>> v) & 1) * 4 + k));
+      }
     }
-  }
+}
 
 /** The largest table index used by the voxels of a block that lie inside the chunk. */
 function maxIndex(vals: usize, bits: u32, ax: i32, ay: i32, az: i32, bx: i32, by: i32): u32 {
@@ -104,11 +125,12 @@ function generic(
 
 /** Fills {@link PAIRS} from the first 2^bits entries of a uint64 table (bits 1 or 2). */
 function loadPairs(tab: usize, bits: u32): void {
+  const pairs = PAIRS;
   const n = 1 << bits;
   for (let i1 = 0; i1 < n; i1++) {
     const hi = load<u64>(tab + ((<usize>i1) << 3));
     for (let i0 = 0; i0 < n; i0++) {
-      const p = PAIRS + ((<usize>(i0 | (i1 << bits))) << 4);
+      const p = pairs + ((<usize>(i0 | (i1 << bits))) << 4);
       store<u64>(p, load<u64>(tab + ((<usize>i0) << 3)));
       store<u64>(p, hi, 8);
     }
@@ -122,6 +144,7 @@ function loadPairs(tab: usize, bits: u32): void {
  */
 @inline
 function rows64Pairs(bits: u32, vals: usize, o: usize, ay: i32, az: i32, by: i32, rs: usize, ps: usize): void {
+  const pairs = PAIRS;
   const pb = bits << 1;
   const mask: u32 = (1 << pb) - 1;
   for (let z = 0; z < az; z++)
@@ -130,10 +153,10 @@ function rows64Pairs(bits: u32, vals: usize, o: usize, ay: i32, az: i32, by: i32
       const at = <u32>(y + by * z) * bits;
       const w = load<u32>(vals + ((<usize>(at >>> 2)) << 2)) >>> ((at & 3) << 3);
       const row = o + <usize>y * rs + <usize>z * ps;
-      v128.store(row, v128.load(PAIRS + ((<usize>(w & mask)) << 4)));
-      v128.store(row, v128.load(PAIRS + ((<usize>((w >>> pb) & mask)) << 4)), 16);
-      v128.store(row, v128.load(PAIRS + ((<usize>((w >>> (2 * pb)) & mask)) << 4)), 32);
-      v128.store(row, v128.load(PAIRS + ((<usize>((w >>> (3 * pb)) & mask)) << 4)), 48);
+      v128.store(row, v128.load(pairs + ((<usize>(w & mask)) << 4)));
+      v128.store(row, v128.load(pairs + ((<usize>((w >>> pb) & mask)) << 4)), 16);
+      v128.store(row, v128.load(pairs + ((<usize>((w >>> (2 * pb)) & mask)) << 4)), 32);
+      v128.store(row, v128.load(pairs + ((<usize>((w >>> (3 * pb)) & mask)) << 4)), 48);
     }
 }
 
