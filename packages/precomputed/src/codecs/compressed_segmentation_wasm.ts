@@ -28,7 +28,8 @@
  * the first bad one; the caller then runs the JavaScript decoder, which
  * throws the typed error naming what is wrong.
  */
-import { releaseArena, WasmArena, wasmArena } from "../wasm/cseg_decode.wasm";
+import { releaseArena, wasmArena } from "../wasm/cseg_decode.wasm";
+import { WasmArena as SharedArena } from "../wasm/cseg_decode_shared.wasm";
 import type { BlockSize } from "./compressed_segmentation_encode";
 import { sharedOutputMemory } from "./fresh_words";
 import type { ChunkShape } from "./types";
@@ -60,24 +61,35 @@ type DecodeSlab = (
   ps: number,
 ) => number;
 
+/** What both modules' arenas give (one owns its memory, the other's is shared). */
+interface Arena {
+  readonly exports: Record<string, unknown>;
+  readonly memory: { readonly buffer: ArrayBufferLike };
+  readonly base: number;
+  reserve(bytes: number): number;
+}
+
 /** A module instance whose lookup tables are laid out, and where its working space starts past them. */
 interface Prepared {
-  arena: WasmArena;
+  arena: Arena;
   /** First free byte past the tables. */
   free: number;
 }
 
 let thread: Prepared | null | undefined;
 
+/** False once the shared-memory module failed to compile or instantiate here. */
+let sharedModule = true;
+
 /** Lays the module's lookup tables out at the arena's base. */
-function prepare(arena: WasmArena): Prepared {
+function prepare(arena: Arena): Prepared {
   const tables = (arena.exports.tablesBytes as () => number)();
   arena.reserve(tables);
   (arena.exports.setTables as (at: number) => void)(arena.base);
   return { arena, free: arena.base + tables };
 }
 
-/** Whether this runtime compiles the module (it needs WebAssembly SIMD and shared memory). */
+/** This thread's arena with its tables, or `null` when the runtime lacks WebAssembly SIMD (the module does not compile). */
 function threadArena(): Prepared | null {
   if (thread === undefined) {
     try {
@@ -110,7 +122,7 @@ function slabRows(shape: ChunkShape, blockSize: BlockSize, wpe: number): number 
  * Returns false at the first bad block.
  */
 function decodeAll(
-  arena: WasmArena,
+  arena: Arena,
   data: number,
   words: Uint32Array,
   shape: ChunkShape,
@@ -237,17 +249,26 @@ export function decodeToSharedMemory(
   wpe: number,
 ): Uint32Array | undefined {
   const t = threadArena();
-  if (t === null) return undefined;
+  if (t === null || !sharedModule) return undefined;
   const [sx, sy, sz, nc] = shape;
   const length = sx * sy * sz * nc * wpe;
   const outBytes = (length * 4 + 15) & ~15;
+  // The two modules' tables are the same.
   const tables = (t.arena.exports.tablesBytes as () => number)();
   const dataLength = dataBytes(words.length);
   const memory = sharedOutputMemory(length * 4, outBytes - length * 4 + tables + dataLength);
   if (memory === undefined) return undefined;
   // The array is made on the memory's first buffer, which the budget's ledger follows.
   const out = new Uint32Array(memory.buffer, 0, length);
-  const { arena, free } = prepare(new WasmArena(memory, outBytes));
+  let prepared: Prepared;
+  try {
+    prepared = prepare(new SharedArena(memory, outBytes));
+  } catch {
+    // No shared WebAssembly memory in this runtime (the module does not compile).
+    sharedModule = false;
+    return undefined;
+  }
+  const { arena, free } = prepared;
   arena.reserve(free - arena.base + dataLength);
   new Uint32Array(arena.memory.buffer, free, words.length).set(words);
   const rows = slabRows(shape, blockSize, wpe);
