@@ -122,8 +122,15 @@ export function sharedOutputMemory(bytes: number, extra: number): SharedOutputMe
       Memory: new (d: { initial: number; maximum: number; shared: boolean }) => SharedOutputMemory;
     };
   };
+  let entry: SharedArrayBuffer;
+  try {
+    entry = new SharedArrayBuffer(pages * 65536);
+  } catch {
+    // No address space for the entry (e.g. under `ulimit -v`): no memory either.
+    return undefined;
+  }
   const memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: true });
-  ledger.set(memory.buffer, new SharedArrayBuffer(pages * 65536));
+  ledger.set(memory.buffer, entry);
   return memory;
 }
 
