@@ -210,29 +210,22 @@ function csegOps(): Op[] {
     // `into`: the slab-and-copy path that large fresh outputs took before
     // they were decoded straight into a shared WebAssembly memory. Only when
     // named, to compare the two in one run.
+    const slab = () =>
+      decodeCompressedSegmentation(
+        encoded,
+        shape,
+        BLOCK,
+        dtype,
+        undefined,
+        freshWords(words.length),
+      );
     ops.push({
       name: `dec_${tag}_slab`,
       binary: "cseg",
       args: [`dec_${tag}`, "--enc", encPath, "--orig", file, "--shape", SHAPE.join(",")],
-      run: () =>
-        decodeCompressedSegmentation(
-          encoded,
-          shape,
-          BLOCK,
-          dtype,
-          undefined,
-          freshWords(words.length),
-        ),
+      run: slab,
       check: (n) => {
-        const back = decodeCompressedSegmentation(
-          encoded,
-          shape,
-          BLOCK,
-          dtype,
-          undefined,
-          freshWords(words.length),
-        );
-        if (sha256(back) !== sha256(raw) || n.check !== "ok")
+        if (sha256(slab()) !== sha256(raw) || n.check !== "ok")
           throw new Error(`dec_${tag}_slab: decoded volume differs (native check ${n.check})`);
         return "ngpipe and native both equal the original";
       },

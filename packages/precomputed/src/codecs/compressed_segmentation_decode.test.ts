@@ -382,6 +382,45 @@ function outcome(decode: () => Uint32Array): string {
   }
 }
 
+/**
+ * Property: with any word of an encoding overwritten by any value (and the
+ * data maybe cut after it), the decoder gives the same voxels or the same
+ * typed error as the JavaScript decoder.
+ */
+function expectSameOutcomeWhenCorrupted(numRuns: number): void {
+  const shape: Shape = [20, 17, 9, 2];
+  const block: Block = [8, 8, 8];
+  const widths = [1, 2, 4, 16, 256, 512];
+  const encoded = (["uint32", "uint64"] as const).map((dtype) =>
+    encodeCompressedSegmentation(
+      blockwise(shape, block, dtype, (b) => widths[b % widths.length], 4),
+      shape,
+      block,
+      dtype,
+    ),
+  );
+  fc.assert(
+    fc.property(
+      fc.boolean(),
+      fc.nat(),
+      fc.oneof(fc.nat({ max: 4096 }), fc.nat({ max: 0xffffffff })),
+      fc.boolean(),
+      (wide, at, value, truncate) => {
+        const dtype = wide ? "uint64" : "uint32";
+        const w = new Uint32Array(encoded[wide ? 1 : 0].slice().buffer);
+        const i = at % w.length;
+        w[i] = value >>> 0;
+        const bytes = new Uint8Array(w.buffer, 0, truncate ? (i + 1) * 4 : w.byteLength);
+        const js = outcome(() => decodeCompressedSegmentationJs(bytes, shape, block, dtype, "k"));
+        expect(outcome(() => decodeCompressedSegmentation(bytes, shape, block, dtype, "k"))).toBe(
+          js,
+        );
+      },
+    ),
+    { numRuns },
+  );
+}
+
 describe("compressed_segmentation decoder: WebAssembly path against the JavaScript decoder", () => {
   const widths = [1, 2, 4, 16, 256, 512];
   for (const dtype of ["uint32", "uint64"] as const)
@@ -507,36 +546,7 @@ describe("compressed_segmentation decoder: WebAssembly path against the JavaScri
   });
 
   it("any word of the data overwritten (property): the same voxels or the same typed error as the JavaScript decoder", () => {
-    const shape: Shape = [20, 17, 9, 2];
-    const block: Block = [8, 8, 8];
-    const encoded = (["uint32", "uint64"] as const).map((dtype) =>
-      encodeCompressedSegmentation(
-        blockwise(shape, block, dtype, (b) => widths[b % widths.length], 4),
-        shape,
-        block,
-        dtype,
-      ),
-    );
-    fc.assert(
-      fc.property(
-        fc.boolean(),
-        fc.nat(),
-        fc.oneof(fc.nat({ max: 4096 }), fc.nat({ max: 0xffffffff })),
-        fc.boolean(),
-        (wide, at, value, truncate) => {
-          const dtype = wide ? "uint64" : "uint32";
-          const w = new Uint32Array(encoded[wide ? 1 : 0].slice().buffer);
-          const i = at % w.length;
-          w[i] = value >>> 0;
-          const bytes = new Uint8Array(w.buffer, 0, truncate ? (i + 1) * 4 : w.byteLength);
-          const js = outcome(() => decodeCompressedSegmentationJs(bytes, shape, block, dtype, "k"));
-          expect(outcome(() => decodeCompressedSegmentation(bytes, shape, block, dtype, "k"))).toBe(
-            js,
-          );
-        },
-      ),
-      { numRuns: 500 },
-    );
+    expectSameOutcomeWhenCorrupted(500);
   });
 });
 
@@ -610,30 +620,7 @@ describe("compressed_segmentation decoder: straight into a shared WebAssembly me
   });
 
   it("any word of the data overwritten (property): the same voxels or the same typed error as the JavaScript decoder", () => {
-    const shape: Shape = [20, 17, 9, 2];
-    const block: Block = [8, 8, 8];
-    const widths = [1, 2, 4, 16, 256, 512];
-    const encoded = (["uint32", "uint64"] as const).map((dtype) =>
-      encodeCompressedSegmentation(
-        blockwise(shape, block, dtype, (b) => widths[b % widths.length], 4),
-        shape,
-        block,
-        dtype,
-      ),
-    );
-    fc.assert(
-      fc.property(fc.boolean(), fc.nat(), fc.nat({ max: 0xffffffff }), (wide, at, value) => {
-        const dtype = wide ? "uint64" : "uint32";
-        const w = new Uint32Array(encoded[wide ? 1 : 0].slice().buffer);
-        w[at % w.length] = value;
-        const bytes = new Uint8Array(w.buffer);
-        const js = outcome(() => decodeCompressedSegmentationJs(bytes, shape, block, dtype, "k"));
-        expect(outcome(() => decodeCompressedSegmentation(bytes, shape, block, dtype, "k"))).toBe(
-          js,
-        );
-      }),
-      { numRuns: 200 },
-    );
+    expectSameOutcomeWhenCorrupted(200);
   });
 
   it("a long synchronous loop spends the budget, falls back to ordinary outputs, and gets the budget back once V8 collects", () => {

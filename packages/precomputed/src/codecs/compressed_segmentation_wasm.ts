@@ -114,8 +114,9 @@ function slabRows(shape: ChunkShape, blockSize: BlockSize, wpe: number): number 
 }
 
 /**
- * Runs the module over every channel, a slab of `rows` block rows a call,
- * the encoded words being at `data` of the arena's memory. With `out`
+ * Runs the module over every channel, a slab of block rows
+ * ({@link slabRows}) a call, the encoded words being at `data` of the
+ * arena's memory. With `out`
  * undefined, voxel (x, y, z, c) goes to byte `4 * wpe * (offset + x + sx * y
  * + planeStride * z + channelStride * c)` of the memory; with `out`, each
  * slab is decoded at `slab` and its planes copied to that voxel of `out`.
@@ -128,13 +129,13 @@ function decodeAll(
   shape: ChunkShape,
   blockSize: BlockSize,
   wpe: number,
-  rows: number,
   offset: number,
   planeStride: number,
   channelStride: number,
   out: Uint32Array | undefined,
   slab: number,
 ): boolean {
+  const rows = slabRows(shape, blockSize, wpe);
   const [sx, sy, sz, nc] = shape;
   const [bx, by, bz] = blockSize;
   const gx = Math.ceil(sx / bx);
@@ -220,7 +221,6 @@ export function decodeChannelsWasm(
     shape,
     blockSize,
     wpe,
-    rows,
     offset,
     planeStride,
     channelStride,
@@ -271,7 +271,6 @@ export function decodeToSharedMemory(
   const { arena, free } = prepared;
   arena.reserve(free - arena.base + dataLength);
   new Uint32Array(arena.memory.buffer, free, words.length).set(words);
-  const rows = slabRows(shape, blockSize, wpe);
   const ok = decodeAll(
     arena,
     free,
@@ -279,7 +278,6 @@ export function decodeToSharedMemory(
     shape,
     blockSize,
     wpe,
-    rows,
     0,
     sx * sy,
     sx * sy * sz,
