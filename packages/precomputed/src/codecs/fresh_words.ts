@@ -26,8 +26,9 @@
  * SharedArrayBuffer too, but V8 maps WebAssembly memory itself, outside
  * Node's array-buffer allocator, so `process.memoryUsage().arrayBuffers`
  * would not count it. Each such memory therefore carries a ledger entry: a
- * SharedArrayBuffer of the memory's size that is never touched (the kernel
- * maps it without committing a page, so it costs address space, not RAM),
+ * SharedArrayBuffer of the memory's size that is never touched (at 64 MiB
+ * and more it is above malloc's mmap threshold, and the kernel maps it
+ * without committing a page: it costs address space, not RAM),
  * held through a WeakMap keyed by the memory's first buffer object. The
  * entry is collected in the same collection as that buffer, so the count the
  * budget reads falls as soon as V8 frees the memory, in a synchronous loop
