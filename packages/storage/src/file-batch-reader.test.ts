@@ -14,8 +14,10 @@ import {
 import { FileBackend } from "./file";
 import {
   BatchReader,
+  DISK_BOUND_MS,
   FORM_ELSEWHERE,
   FORM_MISSING,
+  READER_SOURCE,
   SMALL_FILE_BYTES,
   WEDGED_AFTER_MS,
 } from "./file-batch-reader";
@@ -242,3 +244,78 @@ test("aborting mid-batch rejects at once with AbortError, the thread still busy"
   // The attempt timeout is a minute: the test would time out if anything waited for the thread.
   await expect(s.getMany(keys, { signal: ac.signal })).rejects.toBeInstanceOf(AbortError);
 });
+
+/** The real thread, reporting `waits` as `expr` instead of what it counted. */
+function reporting(expr: string): string {
+  const line = /const waits = [^;]*;/;
+  expect(READER_SOURCE).toMatch(line);
+  return READER_SOURCE.replace(line, `const waits = ${expr};`);
+}
+
+/** Keys in every stored form, one missing; what getMany must return for them. */
+async function mixedKeys(s: Storage, n: number): Promise<[string[], (string | null)[]]> {
+  const keys = Array.from({ length: n }, (_, i) => `m/${i}`);
+  const forms = [false, "gzip", "br"] as const;
+  await s.putMany(
+    keys.slice(1).map((key, i) => ({ key, data: `v ${key}`, compress: forms[i % 3] })),
+  );
+  return [keys, keys.map((k, i) => (i === 0 ? null : `v ${k}`))];
+}
+
+test("on Linux the thread counts how often its reads slept: never, for files in the page cache", async () => {
+  writeFileSync(join(root, "c"), "cached");
+  const got = await read(reader(), [join(root, "c")], [""]);
+  if (process.platform !== "linux") {
+    console.log("not Linux: the thread cannot count its sleeps, waits is -1");
+    expect(got.waits).toBe(-1);
+    return;
+  }
+  // Just written, so cached: nothing to sleep on (a preemption could add one, not two).
+  expect(got.waits).toBeGreaterThanOrEqual(0);
+  expect(got.waits).toBeLessThanOrEqual(1);
+});
+
+test("getMany keeps every key on the thread while its batches do not wait on the disk", async () => {
+  const r = reader(reporting("0"));
+  const s = storageWith(r);
+  const [keys, want] = await mixedKeys(s, 60);
+  const got = await s.getMany(keys, { concurrency: 4 });
+  expect(got.map((g) => (g.ok ? text(g.value) : g.error))).toEqual(want);
+  expect(r.pathsRead).toBe(keys.length);
+});
+
+test("a reader that cannot count its sleeps keeps every key on the thread", async () => {
+  const r = reader(reporting("-1"));
+  const s = storageWith(r);
+  const [keys, want] = await mixedKeys(s, 30);
+  const got = await s.getMany(keys, { concurrency: 4 });
+  expect(got.map((g) => (g.ok ? text(g.value) : g.error))).toEqual(want);
+  expect(r.pathsRead).toBe(keys.length);
+});
+
+test("after a batch that waited on the disk, keys are read the ordinary way, for a while, then the thread is tried again", async () => {
+  // Every read slept once: what files that must come from the disk report.
+  const r = reader(reporting("n"));
+  const s = storageWith(r);
+  const [keys, want] = await mixedKeys(s, 60);
+  const got = await s.getMany(keys, { concurrency: 4 });
+  expect(got.map((g) => (g.ok ? text(g.value) : g.error))).toEqual(want);
+  // Batches of 2, two in flight: the keys started before the first answer came back.
+  expect(r.pathsRead).toBeGreaterThan(0);
+  expect(r.pathsRead).toBeLessThanOrEqual(4);
+  // A later call on the same Storage within DISK_BOUND_MS does not try the thread at all.
+  const before = r.pathsRead;
+  const again = await s.getMany(keys, { concurrency: 4 });
+  expect(again.map((g) => (g.ok ? text(g.value) : g.error))).toEqual(want);
+  expect(r.pathsRead).toBe(before);
+  // Another Storage on the same reader has its own judgement.
+  const other = storageWith(r);
+  await other.getMany(keys.slice(0, 2), { concurrency: 4 });
+  expect(r.pathsRead).toBe(before + 2);
+  // Once the time is up, the first batches probe the thread again.
+  await new Promise((done) => setTimeout(done, DISK_BOUND_MS + 100));
+  const later = await s.getMany(keys, { concurrency: 4 });
+  expect(later.map((g) => (g.ok ? text(g.value) : g.error))).toEqual(want);
+  expect(r.pathsRead).toBeGreaterThan(before + 2);
+  expect(r.pathsRead).toBeLessThanOrEqual(before + 2 + 4);
+}, 20_000);

@@ -24,7 +24,13 @@ import {
   RequestError,
   StorageError,
 } from "./errors";
-import { FORM_ELSEWHERE, FORM_MISSING, MAX_BATCH_KEYS } from "./file-batch-reader";
+import {
+  DISK_BOUND_MS,
+  DISK_WAITS_PER_KEY,
+  FORM_ELSEWHERE,
+  FORM_MISSING,
+  MAX_BATCH_KEYS,
+} from "./file-batch-reader";
 import {
   compressedRangeError,
   FORMS,
@@ -135,6 +141,13 @@ export class Storage {
   private readonly policy: RetryPolicy;
   /** {@link policy} without the whole-attempt timeout, for long transfers on request-timed backends. */
   private readonly untimedPolicy: RetryPolicy;
+  /**
+   * Until this `performance.now()`, {@link getMany} reads each key the
+   * ordinary way (libuv's pool, several reads in flight) instead of on the
+   * file reader thread: a batch's reads were found waiting on the disk,
+   * which one thread's synchronous reads serialize ({@link DISK_WAITS_PER_KEY}).
+   */
+  private diskBoundUntil = 0;
 
   /**
    * @param backend where the bytes live.
@@ -984,7 +997,10 @@ export class Storage {
       return runPoolOfCalls(
         keys as readonly string[],
         keyOfString,
-        (key, done: ItemDone<Uint8Array | null>) => batches.add(this.full(key), key, done),
+        (key, done: ItemDone<Uint8Array | null>) =>
+          performance.now() < this.diskBoundUntil
+            ? this.getInto(key, getOpts, done)
+            : batches.add(this.full(key), key, done),
         pool,
         onAbort,
       );
@@ -1036,6 +1052,9 @@ export class Storage {
         return;
       }
       const { bytes, ends, forms } = r as BatchRead;
+      const waits = (r as BatchRead).waits ?? -1;
+      if (waits >= DISK_WAITS_PER_KEY * keys.length)
+        this.diskBoundUntil = performance.now() + DISK_BOUND_MS;
       let start = 0;
       for (let i = 0; i < keys.length; i++) {
         const end = ends[i];

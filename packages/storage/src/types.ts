@@ -209,6 +209,13 @@ export interface BatchRead {
   bytes: ArrayBuffer;
   ends: Int32Array;
   forms: Int8Array;
+  /**
+   * How many times the reading thread went off its CPU and back while
+   * reading the batch (Linux; -1 or absent when unknown): a read that
+   * waits on the disk sleeps once, a page-cache read not at all, and a
+   * busy machine's preemption rarely more than once per batch.
+   */
+  waits?: number;
 }
 
 /** Receives the outcome of `Backend.getManyCall`: an error that failed the batch, or null and what it read. */
