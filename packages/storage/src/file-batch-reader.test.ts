@@ -275,19 +275,13 @@ test("on Linux the thread counts how often its reads slept: never, for files in 
   expect(got.waits).toBeLessThanOrEqual(1);
 });
 
-test("getMany keeps every key on the thread while its batches do not wait on the disk", async () => {
-  const r = reader(reporting("0"));
+test.each([
+  ["its batches do not wait on the disk", "0"],
+  ["the reader cannot count its sleeps", "-1"],
+])("getMany keeps every key on the thread while %s", async (_why, waits) => {
+  const r = reader(reporting(waits));
   const s = storageWith(r);
   const [keys, want] = await mixedKeys(s, 60);
-  const got = await s.getMany(keys, { concurrency: 4 });
-  expect(got.map((g) => (g.ok ? text(g.value) : g.error))).toEqual(want);
-  expect(r.pathsRead).toBe(keys.length);
-});
-
-test("a reader that cannot count its sleeps keeps every key on the thread", async () => {
-  const r = reader(reporting("-1"));
-  const s = storageWith(r);
-  const [keys, want] = await mixedKeys(s, 30);
   const got = await s.getMany(keys, { concurrency: 4 });
   expect(got.map((g) => (g.ok ? text(g.value) : g.error))).toEqual(want);
   expect(r.pathsRead).toBe(keys.length);
