@@ -45,7 +45,10 @@ export const READER_THREADS = 2;
  * measured on 4 KiB files, a batch of cold files waits 0.94-1.75 times per
  * key, one of cached files 0-0.19 (bench/RESULTS.md, getmany7). One thread
  * then serializes the disk's latency, and libuv's pool, with four reads in
- * flight, is faster.
+ * flight, is faster. The count includes preemptions, which matter only
+ * for tiny batches (a `concurrency` of 2 or 3 makes batches of one key):
+ * there one preemption of a cached read reads as the disk, and costs a
+ * second of the per-key path, which is correct, only slower.
  */
 export const DISK_WAITS_PER_KEY = 0.5;
 /**
