@@ -6,6 +6,7 @@
  * user-registered encodings are coded on the main thread.
  */
 
+export { decodeStoredFileInto, encodeStoredFileFrom } from "./chunks/file-kernels";
 export {
   decodeStoredChunk,
   decodeStoredChunkInto,

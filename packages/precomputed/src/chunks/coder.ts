@@ -233,9 +233,9 @@ export class ChunkCoder {
   /**
    * A DecompressionError names the layer URL and the chunk's key (one from a
    * worker arrives as a plain Error of that name, one from inline coding
-   * knows only the chunk's URL).
+   * knows only the chunk's URL). Anything else is returned as it is.
    */
-  private namedDecompressionError(e: unknown, bbox: Bbox): unknown {
+  namedDecompressionError(e: unknown, bbox: Bbox): unknown {
     if (!(e instanceof Error) || e.name !== "DecompressionError") return e;
     const key = `${this.options.scaleKey}/${bbox.toChunkName()}`;
     return new DecompressionError(e.message, this.options.url, key, { cause: e });

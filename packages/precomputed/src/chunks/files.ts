@@ -1,0 +1,190 @@
+/**
+ * Chunk files that pool workers read and write themselves: on file://,
+ * an unsharded scale's chunks are files, and a worker that decodes a chunk
+ * into a shared block (or encodes one out of it) reads (or writes) the file
+ * with synchronous calls, into and from its own scratch memory. The main
+ * thread only hands out paths: no chunk bytes cross threads, no read or
+ * write goes through libuv's pool, and no storage promise chain runs per
+ * chunk (bench/RESULTS.md, dstask5). Other backends, and sharded scales,
+ * keep the store's `getMany`/`putMany`.
+ *
+ * The same files and names as the store's own IO: reads find the forms
+ * `Storage.getRaw` finds, writes put `key<suffix>` through a temporary
+ * file and a rename and remove other forms, as `Storage.putRaw` does on a
+ * `FileBackend`. Transient failures are retried in the worker with the
+ * storage's retry options; a failure comes back as the `StorageError`
+ * subclass `FileBackend` throws, naming the storage and the chunk's key.
+ */
+import { FileBackend, forEachLimit, type Storage } from "@ngpipe/storage";
+import { type FileSyncFailure, type FileSyncRetry, fileSyncError } from "@ngpipe/storage/file-sync";
+import type { VoxelArray } from "../array";
+import type { Bbox } from "../geometry/bbox";
+import { precomputedKernels } from "../kernel-module";
+import { poolSize, runKernel } from "../pool";
+import type { ChunkCoder } from "./coder";
+import type { ChunkCell } from "./store";
+import type { ChunkCompression } from "./stored";
+
+/** Where the chunk files of one scale are, for workers that read and write them. */
+export interface ChunkFiles {
+  /** The storage's URL, which errors name. */
+  readonly url: string;
+  /** The storage key of a chunk (relative to {@link url}), which errors name. */
+  keyOf(cell: ChunkCell): string;
+  /** The path of a chunk's file, without a compression suffix. */
+  pathOf(cell: ChunkCell): string;
+  /** Retries of transient failures, from the storage's options. */
+  readonly retry: FileSyncRetry;
+}
+
+/**
+ * The chunk files of the scale whose chunks are `<scaleKey>/<chunk name>`
+ * in `storage`, or undefined when the storage is not a directory
+ * (`FileBackend`).
+ */
+export function chunkFilesOf(storage: Storage, scaleKey: string): ChunkFiles | undefined {
+  const backend = storage.backend;
+  if (!(backend instanceof FileBackend)) return undefined;
+  const { retries, retryBaseMs, retryMaxMs } = storage.options;
+  const keyOf = (cell: ChunkCell) => `${scaleKey}/${cell.bbox.toChunkName()}`;
+  return {
+    url: storage.url,
+    keyOf,
+    pathOf: (cell) => backend.pathOf(storage.prefix + keyOf(cell)),
+    retry: { retries, retryBaseMs, retryMaxMs },
+  };
+}
+
+/** Calls of one batch queued on the pool per thread: enough to keep every thread busy. */
+const CALLS_PER_THREAD = 4;
+
+/** Per signal, a flag that workers read before putting a written file in place (1 once aborted). */
+const abortFlags = new WeakMap<AbortSignal, Int32Array>();
+
+function abortFlag(signal: AbortSignal | undefined): Int32Array | undefined {
+  if (signal === undefined) return undefined;
+  let flag = abortFlags.get(signal);
+  if (flag === undefined) {
+    const f = new Int32Array(new SharedArrayBuffer(4));
+    const set = () => {
+      Atomics.store(f, 0, 1);
+      // Wakes a worker waiting between retries.
+      Atomics.notify(f, 0);
+    };
+    if (signal.aborted) set();
+    else signal.addEventListener("abort", set, { once: true });
+    abortFlags.set(signal, f);
+    flag = f;
+  }
+  return flag;
+}
+
+function failed(x: unknown): x is FileSyncFailure {
+  return typeof x === "object" && x !== null;
+}
+
+/**
+ * Reads the chunks `cells` from their files and decodes each into `out`
+ * (an array on a SharedArrayBuffer covering `outBox`), in the pool, as
+ * `ChunkCoder.decodeInto` does with bytes the store read. `done` is called
+ * with each chunk's box and whether it was found (false: no file).
+ */
+export async function readChunkFilesInto(
+  files: ChunkFiles,
+  coder: ChunkCoder,
+  cells: readonly ChunkCell[],
+  out: VoxelArray,
+  outBox: Bbox,
+  done: (bbox: Bbox, found: boolean) => void,
+  opts: { signal?: AbortSignal },
+): Promise<void> {
+  const { signal } = opts;
+  const module = precomputedKernels();
+  await forEachLimit(
+    cells,
+    CALLS_PER_THREAD * poolSize(),
+    async (cell) => {
+      const { bbox } = cell;
+      const part = bbox.intersect(outBox);
+      let result: boolean | FileSyncFailure;
+      try {
+        result = await runKernel<boolean | FileSyncFailure>(
+          module,
+          "decodeStoredFileInto",
+          [
+            files.pathOf(cell),
+            files.retry,
+            coder.options.encoding,
+            coder.context(bbox),
+            out.data,
+            out.shape,
+            [0, 1, 2].map((i) => part.min[i] - bbox.min[i]),
+            [0, 1, 2].map((i) => part.min[i] - outBox.min[i]),
+            part.size(),
+          ],
+          { signal, short: true },
+        );
+      } catch (e) {
+        throw coder.namedDecompressionError(e, bbox);
+      }
+      if (failed(result)) throw fileSyncError(result, files.url, files.keyOf(cell));
+      done(bbox, result);
+    },
+    { signal },
+  );
+}
+
+/**
+ * Encodes the chunks `cells` of `source` (an array on a SharedArrayBuffer
+ * covering `sourceBox`) in the pool and has each worker store its chunk's
+ * file, compressed with `compression`, as `Storage.putRaw` would.
+ * `progress` is called as chunks are stored. A call aborted by `signal`
+ * puts nothing more in place.
+ */
+export async function writeChunkFiles(
+  files: ChunkFiles,
+  coder: ChunkCoder,
+  cells: readonly ChunkCell[],
+  source: VoxelArray,
+  sourceBox: Bbox,
+  compression: ChunkCompression | undefined,
+  progress: (done: number) => void,
+  opts: { signal?: AbortSignal },
+): Promise<void> {
+  const { signal } = opts;
+  const module = precomputedKernels();
+  const abort = abortFlag(signal);
+  const view = {
+    data: source.data,
+    shape: source.shape,
+    stride: source.stride,
+    offset: source.offset,
+  };
+  let stored = 0;
+  await forEachLimit(
+    cells,
+    CALLS_PER_THREAD * poolSize(),
+    async (cell) => {
+      const { bbox } = cell;
+      const result = await runKernel<boolean | FileSyncFailure>(
+        module,
+        "encodeStoredFileFrom",
+        [
+          view,
+          [0, 1, 2].map((i) => bbox.min[i] - sourceBox.min[i]),
+          coder.options.encoding,
+          coder.context(bbox),
+          compression,
+          coder.options.compressLevel,
+          files.pathOf(cell),
+          abort,
+          files.retry,
+        ],
+        { signal, short: true },
+      );
+      if (failed(result)) throw fileSyncError(result, files.url, files.keyOf(cell));
+      progress(++stored);
+    },
+    { signal },
+  );
+}
