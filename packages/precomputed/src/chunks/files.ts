@@ -40,11 +40,13 @@ export interface ChunkFiles {
 /**
  * The chunk files of the scale whose chunks are `<scaleKey>/<chunk name>`
  * in `storage`, or undefined when the storage is not a directory
- * (`FileBackend`).
+ * (a `FileBackend` itself, not a subclass).
  */
 export function chunkFilesOf(storage: Storage, scaleKey: string): ChunkFiles | undefined {
   const backend = storage.backend;
-  if (!(backend instanceof FileBackend)) return undefined;
+  // A subclass may change how objects are read or written: it keeps the store's IO.
+  if (!(backend instanceof FileBackend) || Object.getPrototypeOf(backend) !== FileBackend.prototype)
+    return undefined;
   const { retries, retryBaseMs, retryMaxMs } = storage.options;
   const keyOf = (cell: ChunkCell) => `${scaleKey}/${cell.bbox.toChunkName()}`;
   return {
