@@ -13,8 +13,20 @@
  */
 
 import { MeshInputError } from "../errors";
-import type { FaceFlags, Label, Mesh, Vec3 } from "../types";
-import { edgeLowCorner, MC_START, MC_TRIANGLES } from "./mc-table";
+import type { FaceFlags, Label, Vec3 } from "../types";
+import { densify, unsignedView } from "./densify";
+import { LabelSurfaces } from "./label-surfaces";
+import {
+  CASE_EDGE_START,
+  CASE_EDGES,
+  CASE_SLOTS,
+  L_ESC,
+  LOW_CORNER,
+  R_LEN,
+  R_MAX,
+} from "./mc-records";
+
+export { LabelSurfaces };
 
 /** Label volumes the mesher accepts (signed arrays are read as their unsigned bit patterns). */
 export type MeshLabelArray =
@@ -59,40 +71,6 @@ export interface MarchingCubesOptions {
   exclude?: Iterable<Label>;
 }
 
-const LOW_CORNER = Uint8Array.from({ length: 12 }, (_, e) => edgeLowCorner(e));
-
-/**
- * Per case: the distinct cube edges its triangles use, in order of first use
- * (`CASE_EDGES[CASE_EDGE_START[cs] ..]`), the vertex slot on each (1 when the
- * edge's low corner is outside, i.e. the label's vertex sits on the high
- * voxel's side), and for each triangle corner of `MC_TRIANGLES` its index in
- * that list. Each edge's vertex is then looked up once per cube, not once per
- * triangle corner, and vertices are still made in order of first use.
- */
-const CASE_EDGE_START = new Int32Array(257);
-const CASE_EDGES = new Uint8Array(MC_TRIANGLES.length);
-const CASE_SLOTS = new Uint8Array(MC_TRIANGLES.length);
-const TRI_LOCAL = new Uint8Array(MC_TRIANGLES.length);
-{
-  let n = 0;
-  const seen = new Int8Array(12);
-  for (let cs = 0; cs < 256; cs++) {
-    CASE_EDGE_START[cs] = n;
-    seen.fill(-1);
-    for (let t = MC_START[cs]; t < MC_START[cs + 1]; t++) {
-      const e = MC_TRIANGLES[t];
-      if (seen[e] < 0) {
-        seen[e] = n - CASE_EDGE_START[cs];
-        CASE_EDGES[n] = e;
-        CASE_SLOTS[n] = 1 - ((cs >> LOW_CORNER[e]) & 1);
-        n++;
-      }
-      TRI_LOCAL[t] = seen[e];
-    }
-  }
-  CASE_EDGE_START[256] = n;
-}
-
 function toFaceFlags(close: boolean | FaceFlags | undefined): FaceFlags {
   if (Array.isArray(close)) {
     if (close.length !== 6)
@@ -132,18 +110,6 @@ function checkVec3(v: Vec3, what: string, integers: boolean): void {
     );
 }
 
-/**
- * Ints per output chunk. The output is a stream of records, one per surface
- * cube and label: `[cube index, (dense label << 8) | case, vertex ids...]`
- * (the label escaped to an extra int when it needs more than 23 bits), with
- * one vertex id per distinct edge of the case in `CASE_EDGES` order. Records
- * never straddle chunks.
- */
-const R_LEN = 1 << 18;
-/** Longest record: cube index, header, escaped label, 12 vertex ids. */
-const R_MAX = 15;
-/** The header value that says "the label follows in the next int". */
-const L_ESC = 0x7fffff;
 /** Dense labels at or above this are written escaped (lowered by tests to reach that path). */
 let escapeFrom = L_ESC;
 
@@ -156,336 +122,10 @@ export function setLabelEscapeForTesting(n = L_ESC): void {
 const MAX_VOXELS = 2 ** 32;
 /** Vertex ids stay below 2^31 with room for one more chunk's worth. */
 const MAX_VERTICES = 2 ** 31 - 2 * R_LEN;
-/** Triangles of each case. */
-const CASE_TRIS = Uint8Array.from(
-  { length: 256 },
-  (_, cs) => (MC_START[cs + 1] - MC_START[cs]) / 3,
-);
-
 /** An Int32Array whose contents are not zeroed first (every element used is written before it is read). */
 function uninitInt32(n: number): Int32Array {
   const b = Buffer.allocUnsafeSlow(4 * n);
   return new Int32Array(b.buffer, b.byteOffset, n);
-}
-
-/** Geometry of the (padded) grid the records refer to. */
-interface SurfaceGrid {
-  /** Padded size along x, and x * y. */
-  px: number;
-  pxy: number;
-  /** Doubled vertex coordinates of each cube edge relative to 2 * the cube corner (padding removed). */
-  edgeD2x: Int32Array;
-  edgeD2y: Int32Array;
-  edgeD2z: Int32Array;
-  /** Twice the cutout's origin (voxels), added to doubled vertex coordinates. */
-  origin2: [number, number, number];
-  /** Raster offset of each cube corner. */
-  cornerOff: Int32Array;
-  /**
-   * Labels were numbered on the fly (raw input): output order is by first
-   * voxel, found from the records; `id0` is the dense id of voxel 0.
-   */
-  direct: boolean;
-  id0: number;
-}
-
-interface Tally {
-  nverts: Int32Array;
-  ntris: Int32Array;
-  local: Int32Array;
-  order: Int32Array;
-  tcount: number;
-}
-
-/**
- * The per-label surfaces of one cutout, as produced by {@link marchingCubes}:
- * welded vertices and triangles of every label, not yet split into meshes.
- */
-export class LabelSurfaces {
-  private counts?: Tally;
-
-  /** @internal */
-  constructor(
-    /** Label of each dense id (0 = background). */
-    private readonly denseLabels: Label[],
-    private readonly chunks: Int32Array[],
-    private readonly lengths: number[],
-    private readonly vcount: number,
-    private readonly grid: SurfaceGrid,
-    /** Voxel size in physical units. */
-    readonly resolution: Vec3,
-    /** Physical position of the cutout corner. */
-    readonly offset: Vec3,
-  ) {}
-
-  /**
-   * One pass over the records: vertices and triangles per label, each
-   * vertex's index within its label (vertex ids first appear in the stream in
-   * increasing order, so a vertex is new when its id is the next unseen one),
-   * and the labels' output order.
-   */
-  private tally(): Tally {
-    if (this.counts) return this.counts;
-    const n = this.denseLabels.length;
-    const nverts = new Int32Array(n);
-    const ntris = new Int32Array(n);
-    const local = new Int32Array(this.vcount);
-    const { direct, cornerOff } = this.grid;
-    const first = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
-    let next = 0;
-    let tcount = 0;
-    for (let c = 0; c < this.chunks.length; c++) {
-      const rc = this.chunks[c];
-      const len = this.lengths[c];
-      let r = 0;
-      while (r < len) {
-        const i = rc[r] >>> 0;
-        const h = rc[r + 1];
-        r += 2;
-        const cs = h & 255;
-        let L = h >>> 8;
-        if (L === L_ESC) L = rc[r++];
-        const ne = CASE_EDGE_START[cs + 1] - CASE_EDGE_START[cs];
-        for (let k = 0; k < ne; k++)
-          if (rc[r + k] === next) {
-            local[next++] = nverts[L]++;
-          }
-        r += ne;
-        const nt = CASE_TRIS[cs];
-        ntris[L] += nt;
-        tcount += nt;
-        if (direct) {
-          const at = i + cornerOff[31 - Math.clz32(cs & -cs)];
-          if (at < first[L]) first[L] = at;
-        }
-      }
-    }
-    let order: Int32Array;
-    if (direct) {
-      // Output in order of first appearance, as densify numbers labels. The
-      // first voxel of a label is a corner of a surface cube (its raster
-      // predecessor differs), except for voxel 0.
-      if (this.grid.id0 > 0) first[this.grid.id0] = 0;
-      order = Int32Array.from({ length: n - 1 }, (_, k) => k + 1).sort(
-        (a, b) => first[a] - first[b],
-      );
-    } else order = Int32Array.from({ length: n - 1 }, (_, k) => k + 1);
-    this.counts = { nverts, ntris, local, order, tcount };
-    return this.counts;
-  }
-
-  /** Labels with a non-empty surface, in order of first appearance in the volume (x fastest). */
-  get labels(): Label[] {
-    const { ntris, order } = this.tally();
-    const out: Label[] = [];
-    for (const d of order) if (ntris[d] > 0) out.push(this.denseLabels[d]);
-    return out;
-  }
-
-  /** Total number of triangles over all labels. */
-  get triangleCount(): number {
-    return this.tally().tcount;
-  }
-
-  /** Total number of (welded) vertices over all labels. */
-  get vertexCount(): number {
-    return this.vcount;
-  }
-
-  /** Splits the surfaces into one mesh per label, in physical units. */
-  meshes(): Map<Label, Mesh> {
-    const { nverts, ntris, local, order } = this.tally();
-    const n = this.denseLabels.length;
-    const verts: Float32Array[] = new Array(n);
-    const faces: Uint32Array[] = new Array(n);
-    for (let d = 1; d < n; d++) {
-      verts[d] = new Float32Array(3 * nverts[d]);
-      faces[d] = new Uint32Array(3 * ntris[d]);
-    }
-    const [rx, ry, rz] = this.resolution;
-    const [ox, oy, oz] = this.offset;
-    const hx = rx * 0.5;
-    const hy = ry * 0.5;
-    const hz = rz * 0.5;
-    const { px, pxy, edgeD2x, edgeD2y, edgeD2z } = this.grid;
-    const [o2x, o2y, o2z] = this.grid.origin2;
-    const fill = new Int32Array(n);
-    const START = MC_START;
-    const TLOC = TRI_LOCAL;
-    let next = 0;
-    for (let c = 0; c < this.chunks.length; c++) {
-      const rc = this.chunks[c];
-      const len = this.lengths[c];
-      let r = 0;
-      while (r < len) {
-        const i = rc[r] >>> 0;
-        const h = rc[r + 1];
-        r += 2;
-        const cs = h & 255;
-        let L = h >>> 8;
-        if (L === L_ESC) L = rc[r++];
-        const es = CASE_EDGE_START[cs];
-        const ne = CASE_EDGE_START[cs + 1] - es;
-        for (let k = 0; k < ne; k++) {
-          const g = rc[r + k];
-          if (g !== next) continue;
-          next++;
-          const Z = Math.floor(i / pxy);
-          const rem = i - Z * pxy;
-          const Y = Math.floor(rem / px);
-          const X = rem - Y * px;
-          const e = CASE_EDGES[es + k];
-          const v = verts[L];
-          const at = 3 * local[g];
-          v[at] = ox + (o2x + 2 * X + edgeD2x[e]) * hx;
-          v[at + 1] = oy + (o2y + 2 * Y + edgeD2y[e]) * hy;
-          v[at + 2] = oz + (o2z + 2 * Z + edgeD2z[e]) * hz;
-        }
-        const f = faces[L];
-        let at = fill[L];
-        for (let t = START[cs]; t < START[cs + 1]; t++) f[at++] = local[rc[r + TLOC[t]]];
-        fill[L] = at;
-        r += ne;
-      }
-    }
-    const out = new Map<Label, Mesh>();
-    for (const d of order)
-      if (ntris[d] > 0) out.set(this.denseLabels[d], { vertices: verts[d], faces: faces[d] });
-    return out;
-  }
-}
-
-/** The unsigned bit patterns of an 8/16/32-bit label array, without copying. */
-function unsignedView(
-  input: Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Array | Int32Array,
-): Uint8Array | Uint16Array | Uint32Array {
-  if (input instanceof Int8Array)
-    return new Uint8Array(input.buffer, input.byteOffset, input.length);
-  if (input instanceof Int16Array)
-    return new Uint16Array(input.buffer, input.byteOffset, input.length);
-  if (input instanceof Int32Array)
-    return new Uint32Array(input.buffer, input.byteOffset, input.length);
-  return input;
-}
-
-interface Dense {
-  data: Uint32Array;
-  labels: Label[];
-}
-
-/**
- * Renumbers labels to dense ids 1..n (0 = background or not meshed) into a
- * volume padded by one voxel on each closed face.
- */
-function densify(
-  input: MeshLabelArray,
-  shape: Vec3,
-  pad: Int32Array,
-  include: Set<number | bigint> | null,
-  exclude: Set<number | bigint>,
-): Dense {
-  const [sx, sy, sz] = shape;
-  const px = sx + pad[0] + pad[1];
-  const py = sy + pad[2] + pad[3];
-  const pz = sz + pad[4] + pad[5];
-  const data = new Uint32Array(px * py * pz);
-  const labels: Label[] = [0];
-  const wanted = (key: number | bigint) =>
-    key !== 0 && !exclude.has(key) && (include === null || include.has(key));
-  const wide = input instanceof BigUint64Array || input instanceof BigInt64Array;
-  const words = wide
-    ? new Uint32Array(input.buffer, input.byteOffset, input.length * 2)
-    : input instanceof Int8Array
-      ? new Uint8Array(input.buffer, input.byteOffset, input.length)
-      : input instanceof Int16Array
-        ? new Uint16Array(input.buffer, input.byteOffset, input.length)
-        : input instanceof Int32Array
-          ? new Uint32Array(input.buffer, input.byteOffset, input.length)
-          : (input as Uint8Array | Uint16Array | Uint32Array);
-
-  if (!wide && words.BYTES_PER_ELEMENT <= 2) {
-    const lut = new Int32Array(words.BYTES_PER_ELEMENT === 1 ? 256 : 65536).fill(-1);
-    let src = 0;
-    for (let z = 0; z < sz; z++)
-      for (let y = 0; y < sy; y++) {
-        let dst = ((z + pad[4]) * py + (y + pad[2])) * px + pad[0];
-        for (let x = 0; x < sx; x++) {
-          const v = words[src++];
-          let id = lut[v];
-          if (id < 0) {
-            id = wanted(v) ? labels.push(v) - 1 : 0;
-            lut[v] = id;
-          }
-          data[dst++] = id;
-        }
-      }
-    return { data, labels };
-  }
-
-  // Open-addressing hash of (low, high) label words to dense ids.
-  let cap = 1024;
-  let keyLo = new Uint32Array(cap);
-  let keyHi = new Uint32Array(cap);
-  let val = new Int32Array(cap).fill(-1);
-  let used = 0;
-  const slot = (lo: number, hi: number): number => {
-    let h = (Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0) & (cap - 1);
-    while (val[h] >= 0 && (keyLo[h] !== lo || keyHi[h] !== hi)) h = (h + 1) & (cap - 1);
-    return h;
-  };
-  const lookup = (lo: number, hi: number): number => {
-    let h = slot(lo, hi);
-    if (val[h] >= 0) return val[h];
-    const key: number | bigint =
-      hi < 0x200000 ? hi * 4294967296 + lo : (BigInt(hi) << 32n) | BigInt(lo);
-    const id = wanted(key) ? labels.push(key) - 1 : 0;
-    if (2 * (used + 1) > cap) {
-      const oLo = keyLo;
-      const oHi = keyHi;
-      const oVal = val;
-      cap *= 2;
-      keyLo = new Uint32Array(cap);
-      keyHi = new Uint32Array(cap);
-      val = new Int32Array(cap).fill(-1);
-      for (let i = 0; i < oVal.length; i++)
-        if (oVal[i] >= 0) {
-          const j = slot(oLo[i], oHi[i]);
-          keyLo[j] = oLo[i];
-          keyHi[j] = oHi[i];
-          val[j] = oVal[i];
-        }
-      h = slot(lo, hi);
-    }
-    keyLo[h] = lo;
-    keyHi[h] = hi;
-    val[h] = id;
-    used++;
-    return id;
-  };
-  let lastLo = -1;
-  let lastHi = -1;
-  let lastId = 0;
-  let src = 0;
-  for (let z = 0; z < sz; z++)
-    for (let y = 0; y < sy; y++) {
-      let dst = ((z + pad[4]) * py + (y + pad[2])) * px + pad[0];
-      for (let x = 0; x < sx; x++) {
-        let lo: number;
-        let hi = 0;
-        if (wide) {
-          lo = words[2 * src];
-          hi = words[2 * src + 1];
-        } else lo = words[src];
-        src++;
-        if (lo !== lastLo || hi !== lastHi) {
-          lastId = lookup(lo, hi);
-          lastLo = lo;
-          lastHi = hi;
-        }
-        data[dst++] = lastId;
-      }
-    }
-  return { data, labels };
 }
 
 /**
