@@ -6,7 +6,11 @@
  * user-registered encodings are coded on the main thread.
  */
 
-export { decodeStoredFileInto, encodeStoredFileFrom } from "./chunks/file-kernels";
+export {
+  decodeStoredFileInto,
+  encodeStoredFileFrom,
+  writeShardFiles,
+} from "./chunks/file-kernels";
 export {
   decodeStoredChunk,
   decodeStoredChunkInto,

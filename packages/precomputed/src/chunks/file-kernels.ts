@@ -18,6 +18,8 @@ import {
 import type { Shape4, VoxelInput } from "../array";
 import type { ChunkContext } from "../codecs/types";
 import type { TypedArray } from "../dtypes";
+import { buildShards, type ShardEntry } from "../sharding/shard";
+import type { ShardingSpec } from "../sharding/spec";
 import { type ChunkCompression, decodeStoredChunkInto, encodeStoredChunkFrom } from "./stored";
 
 /** Scratch memory a thread starts with for stored chunk bytes, each way. */
@@ -106,4 +108,27 @@ export function encodeStoredFileFrom(
   if (bytes.buffer !== writeScratch.buffer)
     writeScratch = grown(writeScratch, bytes.byteLength + (bytes.byteLength >>> 3));
   return writeStoredFileSync(p, bytes, compression as Compression | undefined, abort, retry);
+}
+
+/**
+ * Builds the shard files of `entries` (chunk bytes already carrying the
+ * spec's `data_encoding`) and writes each to `dir` plus its name
+ * (`<hex>.shard`) as `writeShards` does through a `FileBackend`: bare,
+ * through a temporary file and a rename, other forms removed. With
+ * `abort` set, no further file is put in place. Returns true when all are
+ * stored (or aborted), or the failure with the shard's name.
+ */
+export function writeShardFiles(
+  entries: ShardEntry[],
+  spec: ShardingSpec,
+  dir: string,
+  abort: Int32Array | undefined,
+  retry: FileSyncRetry | undefined,
+): true | (FileSyncFailure & { name: string }) {
+  for (const [name, bytes] of buildShards(entries, spec, { dataEncoded: true })) {
+    const r = writeStoredFileSync(dir + name, bytes, undefined, abort, retry);
+    if (r === false) return true;
+    if (r !== true) return { ...r, name };
+  }
+  return true;
 }

@@ -6,6 +6,7 @@ import { fromTyped } from "../array";
 import type { DataType } from "../dtypes";
 import { Bbox } from "../geometry/bbox";
 import { closePool } from "../pool";
+import { computeImageShardingSpec } from "../sharding/params";
 import { MissingChunkError } from "../volume/errors";
 import { clearSharedCutouts, takeSharedArray } from "../volume/shared-cutouts";
 import { Volume } from "../volume/volume";
@@ -165,4 +166,40 @@ test("an aborted write rejects as the store path does and puts no chunk in place
   // The store's own path rejects the same way: with the signal's reason.
   expect(err).toBe(ac.signal.reason);
   expect([...tree(dir).keys()].sort()).toEqual([...before.keys()].sort());
+});
+
+test("shard files built and written by a worker are the bytes the store writes", async () => {
+  const sharding = computeImageShardingSpec({
+    size: SHAPE,
+    chunkSize: [16, 16, 8],
+    bytesPerVoxel: 1,
+    uncompressedShardBytes: 16 * 16 * 8 * 4,
+  });
+  const dirs = [join(root, "shards-workers"), join(root, "shards-store")];
+  const put = jest.spyOn(Storage.prototype, "put");
+  for (const [i, dir] of dirs.entries()) {
+    const backend = i === 0 ? new FileBackend(dir) : new StoreIoFileBackend(dir);
+    const storage = new Storage(backend);
+    const n = SHAPE[0] * SHAPE[1] * SHAPE[2];
+    const made = await Volume.fromArray(`file://${dir}`, fromTyped(new Uint8Array(n), SHAPE), {
+      chunkSize: [16, 16, 8],
+      sharding,
+      storage,
+    });
+    const vol = await Volume.open(made.url, { storage });
+    put.mockClear();
+    await vol.write(new Bbox([0, 0, 0], SHAPE), voxels("uint8"));
+    const shardPuts = put.mock.calls.filter(([key]) => String(key).endsWith(".shard")).length;
+    // The worker wrote the shard files: none went through the storage.
+    expect(shardPuts === 0).toBe(i === 0);
+    const back = await vol.read(new Bbox([0, 0, 0], SHAPE), { shared: true });
+    expect(Buffer.from(back.data.buffer).equals(Buffer.from(voxels("uint8").data.buffer))).toBe(
+      true,
+    );
+  }
+  const got = tree(dirs[0]);
+  const want = tree(dirs[1]);
+  expect([...got.keys()].filter((k) => k.endsWith(".shard")).length).toBeGreaterThan(1);
+  expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+  for (const [name, bytes] of want) expect(got.get(name)?.equals(bytes)).toBe(true);
 });

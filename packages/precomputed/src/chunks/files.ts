@@ -21,49 +21,67 @@ import type { VoxelArray } from "../array";
 import type { Bbox } from "../geometry/bbox";
 import { precomputedKernels } from "../kernel-module";
 import { poolSize, runKernel } from "../pool";
+import type { ShardEntry } from "../sharding/shard";
+import type { ShardingSpec } from "../sharding/spec";
 import type { ChunkCoder } from "./coder";
 import type { ChunkCell } from "./store";
 import type { ChunkCompression } from "./stored";
 
-/** Where the chunk files of one scale are, for workers that read and write them. */
-export interface ChunkFiles {
+/** Objects of a storage that are files a worker may read and write itself. */
+export interface LocalFiles {
   /** The storage's URL, which errors name. */
   readonly url: string;
-  /** The storage key of a chunk (relative to {@link url}), which errors name. */
-  keyOf(cell: ChunkCell): string;
-  /** The path of a chunk's file, without a compression suffix. */
-  pathOf(cell: ChunkCell): string;
+  /** The path of the object at `key` (relative to {@link url}), without a compression suffix. */
+  pathOf(key: string): string;
   /** Retries of transient failures, from the storage's options. */
   readonly retry: FileSyncRetry;
 }
 
 /**
- * The chunk files of the scale whose chunks are `<scaleKey>/<chunk name>`
- * in `storage`, or undefined when the storage is not a directory
- * (a `FileBackend` itself, not a subclass).
+ * The objects of `storage` as files, or undefined when the storage is not a
+ * directory (a `FileBackend` itself: a subclass may change how objects are
+ * read or written, and keeps the store's IO).
  */
-export function chunkFilesOf(storage: Storage, scaleKey: string): ChunkFiles | undefined {
+export function localFilesOf(storage: Storage): LocalFiles | undefined {
   const backend = storage.backend;
-  // A subclass may change how objects are read or written: it keeps the store's IO.
   if (!(backend instanceof FileBackend) || Object.getPrototypeOf(backend) !== FileBackend.prototype)
     return undefined;
   const { retries, retryBaseMs, retryMaxMs } = storage.options;
-  const keyOf = (cell: ChunkCell) => `${scaleKey}/${cell.bbox.toChunkName()}`;
   return {
     url: storage.url,
-    keyOf,
-    pathOf: (cell) => backend.pathOf(storage.prefix + keyOf(cell)),
+    pathOf: (key) => backend.pathOf(storage.prefix + key),
     retry: { retries, retryBaseMs, retryMaxMs },
   };
+}
+
+/** Where the chunk files of one scale are, for workers that read and write them. */
+export interface ChunkFiles extends LocalFiles {
+  /** The storage key of a chunk (relative to {@link url}), which errors name. */
+  keyOf(cell: ChunkCell): string;
+}
+
+/**
+ * The chunk files of the scale whose chunks are `<scaleKey>/<chunk name>`
+ * in `storage`, or undefined when its objects are not files
+ * ({@link localFilesOf}).
+ */
+export function chunkFilesOf(storage: Storage, scaleKey: string): ChunkFiles | undefined {
+  const local = localFilesOf(storage);
+  if (local === undefined) return undefined;
+  return { ...local, keyOf: (cell) => `${scaleKey}/${cell.bbox.toChunkName()}` };
 }
 
 /** Calls of one batch queued on the pool per thread: enough to keep every thread busy. */
 const CALLS_PER_THREAD = 4;
 
-/** Per signal, a flag that workers read before putting a written file in place (1 once aborted). */
+/** The flags of {@link abortFlag}, per signal. */
 const abortFlags = new WeakMap<AbortSignal, Int32Array>();
 
-function abortFlag(signal: AbortSignal | undefined): Int32Array | undefined {
+/**
+ * A flag for `signal` that workers read (and wait on between retries)
+ * before putting a written file in place: 1 once it has aborted.
+ */
+export function abortFlag(signal: AbortSignal | undefined): Int32Array | undefined {
   if (signal === undefined) return undefined;
   let flag = abortFlags.get(signal);
   if (flag === undefined) {
@@ -114,7 +132,7 @@ export async function readChunkFilesInto(
           module,
           "decodeStoredFileInto",
           [
-            files.pathOf(cell),
+            files.pathOf(files.keyOf(cell)),
             files.retry,
             coder.options.encoding,
             coder.context(bbox),
@@ -178,7 +196,7 @@ export async function writeChunkFiles(
           coder.context(bbox),
           compression,
           coder.options.compressLevel,
-          files.pathOf(cell),
+          files.pathOf(files.keyOf(cell)),
           abort,
           files.retry,
         ],
@@ -189,4 +207,29 @@ export async function writeChunkFiles(
     },
     { signal },
   );
+}
+
+/**
+ * Builds the shard files holding `entries` (chunks already carrying the
+ * spec's `data_encoding`) and writes each to `<prefix>/<name>` in a pool
+ * worker, as `writeShards` would through the storage (bare, through a
+ * temporary file and a rename, other forms removed): the shard's bytes are
+ * assembled and written off the main thread. Entries on shared memory
+ * (the workers' leases) are shared with that worker, not copied.
+ */
+export async function writeShardFiles(
+  files: LocalFiles,
+  entries: ShardEntry[],
+  spec: ShardingSpec,
+  prefix: string,
+  opts: { signal?: AbortSignal },
+): Promise<void> {
+  const { signal } = opts;
+  const result = await runKernel<(FileSyncFailure & { name?: string }) | true>(
+    precomputedKernels(),
+    "writeShardFiles",
+    [entries, spec, files.pathOf(`${prefix}/x`).slice(0, -1), abortFlag(signal), files.retry],
+    { signal, short: true },
+  );
+  if (result !== true) throw fileSyncError(result, files.url, `${prefix}/${result.name ?? ""}`);
 }
