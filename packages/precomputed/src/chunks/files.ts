@@ -125,23 +125,12 @@ export async function readChunkFilesInto(
     CALLS_PER_THREAD * poolSize(),
     async (cell) => {
       const { bbox } = cell;
-      const part = bbox.intersect(outBox);
       let result: boolean | FileSyncFailure;
       try {
         result = await runKernel<boolean | FileSyncFailure>(
           module,
           "decodeStoredFileInto",
-          [
-            files.pathOf(files.keyOf(cell)),
-            files.retry,
-            coder.options.encoding,
-            coder.context(bbox),
-            out.data,
-            out.shape,
-            [0, 1, 2].map((i) => part.min[i] - bbox.min[i]),
-            [0, 1, 2].map((i) => part.min[i] - outBox.min[i]),
-            part.size(),
-          ],
+          [files.pathOf(files.keyOf(cell)), files.retry, ...coder.paintArgs(bbox, out, outBox)],
           { signal, short: true },
         );
       } catch (e) {
