@@ -204,11 +204,12 @@ let tempCounter = 0;
 
 /**
  * A fresh temporary name beside `p`: `FileBackend`'s pattern, unique among
- * this process's threads (the counter is per thread, so the thread id
- * leads it; the main thread's id is 0, its own counter the rest).
+ * this process's threads. The counter is per thread, so the thread id
+ * leads it, one above the id so that none of these numbers is one
+ * `FileBackend`'s own counter (from 0, on the main thread) reaches.
  */
 function tempName(p: string): string {
-  const n = threadId * 1_000_000_000 + (tempCounter++ % 1_000_000_000);
+  const n = (threadId + 1) * 1_000_000_000 + (tempCounter++ % 1_000_000_000);
   return `${path.dirname(p)}/.${path.basename(p)}.ngpipe-${process.pid}-${n}.tmp`;
 }
 
