@@ -13,7 +13,8 @@
  * whose count per call (minor faults) is printed for both sides.
  *
  * Run: npx tsx bench/native-cpu.ts [--reps 20] [--dir D] [op ...]
- *   ops: dec_u32 dec_u64 avg_u8 (default all)
+ *   ops: dec_u32 dec_u64 avg_u8 (default all), dec_u32_slab dec_u64_slab
+ *   (only when named: see native-ratio.ts)
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -23,6 +24,7 @@ import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { decodeCompressedSegmentation } from "../packages/precomputed/src/codecs/compressed_segmentation_decode";
+import { freshWords } from "../packages/precomputed/src/codecs/fresh_words";
 import { downsampleAverage } from "../packages/precomputed/src/downsample/downsample";
 
 const ANCHORS = resolve(__dirname, "../../shared/anchors");
@@ -67,6 +69,7 @@ interface Op {
   binary: string;
   args: string[];
   run: () => unknown;
+  onlyWhenNamed?: boolean;
 }
 
 const shape = [512, 512, 128, 1] as const;
@@ -80,15 +83,28 @@ const seg = (tag: string) => [
   "512,512,128",
 ];
 const all: Op[] = [
-  ...(["u32", "u64"] as const).map((tag) => {
+  ...(["u32", "u64"] as const).flatMap((tag) => {
     const enc = load(join(dir, `enc_${tag}.cseg`));
     const dtype = tag === "u32" ? ("uint32" as const) : ("uint64" as const);
-    return {
-      name: `dec_${tag}`,
-      binary: "cseg",
-      args: seg(tag),
-      run: () => decodeCompressedSegmentation(enc, shape, [8, 8, 8], dtype),
-    };
+    const words = 512 * 512 * 128 * (tag === "u32" ? 1 : 2);
+    return [
+      {
+        name: `dec_${tag}`,
+        binary: "cseg",
+        args: seg(tag),
+        run: () => decodeCompressedSegmentation(enc, shape, [8, 8, 8], dtype),
+      },
+      // Into a fresh SharedArrayBuffer passed as `into` (the slab-and-copy
+      // path large fresh outputs took before): only when named.
+      {
+        name: `dec_${tag}_slab`,
+        binary: "cseg",
+        args: seg(tag),
+        run: () =>
+          decodeCompressedSegmentation(enc, shape, [8, 8, 8], dtype, undefined, freshWords(words)),
+        onlyWhenNamed: true,
+      },
+    ];
   }),
   (() => {
     const image = load(join(dir, "img_u8_512x512x128.bin"));
@@ -100,7 +116,9 @@ const all: Op[] = [
     };
   })(),
 ];
-const ops = positionals.length ? all.filter((o) => positionals.includes(o.name)) : all;
+const ops = positionals.length
+  ? all.filter((o) => positionals.includes(o.name))
+  : all.filter((o) => !o.onlyWhenNamed);
 const load0 = loadavg().map((l) => l.toFixed(2));
 console.log(
   `# npx tsx bench/native-cpu.ts --reps ${reps} ${positionals.join(" ")}`.trim() +

@@ -9,6 +9,10 @@
  * Ops (512x512x128 inputs, one call over the whole volume, as the anchors do):
  *   cseg enc_u32 / enc_u64   encodeCompressedSegmentation, 8x8x8 blocks
  *   cseg dec_u32 / dec_u64   decodeCompressedSegmentation into a fresh array
+ *   cseg dec_u32_slab / _u64_slab the same into a fresh SharedArrayBuffer
+ *                            passed as `into` (the path before large outputs
+ *                            were decoded in shared WebAssembly memory; only
+ *                            when named)
  *   cseg dec_u32_ab / _u64_ab the same into an ordinary ArrayBuffer allocated
  *                            in the call (the old allocation; only when named)
  *   cseg dec_u32_js / _u64_js the JavaScript decoder alone, without the
@@ -40,6 +44,7 @@ import {
   decodeCompressedSegmentationJs,
 } from "../packages/precomputed/src/codecs/compressed_segmentation_decode";
 import { encodeCompressedSegmentation } from "../packages/precomputed/src/codecs/compressed_segmentation_encode";
+import { freshWords } from "../packages/precomputed/src/codecs/fresh_words";
 import { downsampleAverage } from "../packages/precomputed/src/downsample/downsample";
 import { emLikeImage, voronoiSegmentation } from "../packages/tasks/src/synthetic";
 
@@ -197,6 +202,31 @@ function csegOps(): Op[] {
         const back = decodeCompressedSegmentationJs(encoded, shape, BLOCK, dtype);
         if (sha256(back) !== sha256(raw) || n.check !== "ok")
           throw new Error(`dec_${tag}_js: decoded volume differs (native check ${n.check})`);
+        return "ngpipe and native both equal the original";
+      },
+      onlyWhenNamed: true,
+    });
+    // The same decode into a fresh SharedArrayBuffer (freshWords) passed as
+    // `into`: the slab-and-copy path that large fresh outputs took before
+    // they were decoded straight into a shared WebAssembly memory. Only when
+    // named, to compare the two in one run.
+    const slab = () =>
+      decodeCompressedSegmentation(
+        encoded,
+        shape,
+        BLOCK,
+        dtype,
+        undefined,
+        freshWords(words.length),
+      );
+    ops.push({
+      name: `dec_${tag}_slab`,
+      binary: "cseg",
+      args: [`dec_${tag}`, "--enc", encPath, "--orig", file, "--shape", SHAPE.join(",")],
+      run: slab,
+      check: (n) => {
+        if (sha256(slab()) !== sha256(raw) || n.check !== "ok")
+          throw new Error(`dec_${tag}_slab: decoded volume differs (native check ${n.check})`);
         return "ngpipe and native both equal the original";
       },
       onlyWhenNamed: true,

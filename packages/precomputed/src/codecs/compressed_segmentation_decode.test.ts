@@ -8,6 +8,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { referenceDecode } from "../../../../test/support/cseg-reference";
 import { ChunkDecodeError } from "../errors";
@@ -17,6 +19,7 @@ import {
 } from "./compressed_segmentation_decode";
 import { encodeCompressedSegmentation } from "./compressed_segmentation_encode";
 import { decodeChannelsWasm } from "./compressed_segmentation_wasm";
+import { setSharedOutputLimits } from "./fresh_words";
 import type { ChunkShape } from "./types";
 
 type Shape = [number, number, number, number];
@@ -372,10 +375,50 @@ function expectWasmSameAsJs(
 /** What a decode gives: its words, or its error's class and message. */
 function outcome(decode: () => Uint32Array): string {
   try {
-    return Buffer.from(decode().buffer).toString("base64");
+    const out = decode();
+    return Buffer.from(out.buffer, out.byteOffset, out.byteLength).toString("base64");
   } catch (e) {
     return `${(e as Error).constructor.name}: ${(e as Error).message}`;
   }
+}
+
+/**
+ * Property: with any word of an encoding overwritten by any value (and the
+ * data maybe cut after it), the decoder gives the same voxels or the same
+ * typed error as the JavaScript decoder.
+ */
+function expectSameOutcomeWhenCorrupted(numRuns: number): void {
+  const shape: Shape = [20, 17, 9, 2];
+  const block: Block = [8, 8, 8];
+  const widths = [1, 2, 4, 16, 256, 512];
+  const encoded = (["uint32", "uint64"] as const).map((dtype) =>
+    encodeCompressedSegmentation(
+      blockwise(shape, block, dtype, (b) => widths[b % widths.length], 4),
+      shape,
+      block,
+      dtype,
+    ),
+  );
+  fc.assert(
+    fc.property(
+      fc.boolean(),
+      fc.nat(),
+      fc.oneof(fc.nat({ max: 4096 }), fc.nat({ max: 0xffffffff })),
+      fc.boolean(),
+      (wide, at, value, truncate) => {
+        const dtype = wide ? "uint64" : "uint32";
+        const w = new Uint32Array(encoded[wide ? 1 : 0].slice().buffer);
+        const i = at % w.length;
+        w[i] = value >>> 0;
+        const bytes = new Uint8Array(w.buffer, 0, truncate ? (i + 1) * 4 : w.byteLength);
+        const js = outcome(() => decodeCompressedSegmentationJs(bytes, shape, block, dtype, "k"));
+        expect(outcome(() => decodeCompressedSegmentation(bytes, shape, block, dtype, "k"))).toBe(
+          js,
+        );
+      },
+    ),
+    { numRuns },
+  );
 }
 
 describe("compressed_segmentation decoder: WebAssembly path against the JavaScript decoder", () => {
@@ -503,35 +546,115 @@ describe("compressed_segmentation decoder: WebAssembly path against the JavaScri
   });
 
   it("any word of the data overwritten (property): the same voxels or the same typed error as the JavaScript decoder", () => {
-    const shape: Shape = [20, 17, 9, 2];
-    const block: Block = [8, 8, 8];
-    const encoded = (["uint32", "uint64"] as const).map((dtype) =>
-      encodeCompressedSegmentation(
-        blockwise(shape, block, dtype, (b) => widths[b % widths.length], 4),
-        shape,
-        block,
-        dtype,
-      ),
-    );
-    fc.assert(
-      fc.property(
-        fc.boolean(),
-        fc.nat(),
-        fc.oneof(fc.nat({ max: 4096 }), fc.nat({ max: 0xffffffff })),
-        fc.boolean(),
-        (wide, at, value, truncate) => {
-          const dtype = wide ? "uint64" : "uint32";
-          const w = new Uint32Array(encoded[wide ? 1 : 0].slice().buffer);
-          const i = at % w.length;
-          w[i] = value >>> 0;
-          const bytes = new Uint8Array(w.buffer, 0, truncate ? (i + 1) * 4 : w.byteLength);
-          const js = outcome(() => decodeCompressedSegmentationJs(bytes, shape, block, dtype, "k"));
-          expect(outcome(() => decodeCompressedSegmentation(bytes, shape, block, dtype, "k"))).toBe(
-            js,
-          );
-        },
-      ),
-      { numRuns: 500 },
-    );
+    expectSameOutcomeWhenCorrupted(500);
+  });
+});
+
+/** Whether a decode's output is the start of a shared WebAssembly memory (its buffer is longer). */
+function inMemory(out: Uint32Array): boolean {
+  return (
+    out.buffer instanceof SharedArrayBuffer &&
+    out.byteOffset === 0 &&
+    out.buffer.byteLength > out.byteLength
+  );
+}
+
+describe("compressed_segmentation decoder: straight into a shared WebAssembly memory", () => {
+  // Outputs of 1 KiB and more take this path here (64 MiB in use), with no
+  // budget, except where a test sets one.
+  beforeEach(() => setSharedOutputLimits(1024, Number.MAX_SAFE_INTEGER));
+  afterAll(() => setSharedOutputLimits());
+
+  /** Decodes fresh (into a memory, which must happen) and compares with the JavaScript decoder. */
+  function expectMemorySameAsJs(
+    bytes: Uint8Array,
+    shape: Shape,
+    block: Block,
+    dtype: "uint32" | "uint64",
+  ): Uint32Array {
+    const out = decodeCompressedSegmentation(bytes, shape, block, dtype);
+    expect(inMemory(out)).toBe(true);
+    expect(sameWords(out, decodeCompressedSegmentationJs(bytes, shape, block, dtype))).toBe(true);
+    return out;
+  }
+
+  for (const dtype of ["uint32", "uint64"] as const)
+    it(`${dtype}: bit widths 0-16, edge blocks, two channels, odd block sizes, several block rows a slab`, () => {
+      const widths = [1, 2, 4, 16, 256, 512];
+      for (const [shape, block] of [
+        ...EDGE_CASES,
+        [
+          [19, 11, 7, 2],
+          [3, 5, 2],
+        ] as [Shape, Block],
+        [
+          [40, 203, 17, 2],
+          [8, 8, 8],
+        ] as [Shape, Block],
+      ]) {
+        if (shape[0] * shape[1] * shape[2] * shape[3] * 4 < 1024) continue;
+        const mixed = blockwise(shape, block, dtype, (b) => widths[b % widths.length], 3);
+        const bytes = encodeCompressedSegmentation(mixed, shape, block, dtype);
+        expect(sameWords(expectMemorySameAsJs(bytes, shape, block, dtype), mixed)).toBe(true);
+      }
+      const shape: Shape = [70, 35, 30, 1];
+      const data = cells(shape, 40, 5, dtype);
+      const bytes = encodeCompressedSegmentation(data, shape, [68, 33, 30], dtype);
+      expect(sameWords(expectMemorySameAsJs(bytes, shape, [68, 33, 30], dtype), data)).toBe(true);
+    });
+
+  const fib25 = join(__dirname, "../../../../../shared/data/fib25-64x64x64-uint64.raw");
+  const hasFib25 = existsSync(fib25);
+  if (!hasFib25) console.warn(`skipping the FIB-25 case: ${fib25} is missing`);
+  (hasFib25 ? it : it.skip)("real data: the FIB-25 cutout, uint64", () => {
+    const raw = readFileSync(fib25);
+    const u64 = new Uint32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    const shape: Shape = [64, 64, 64, 1];
+    for (const block of [
+      [8, 8, 8],
+      [7, 5, 3],
+    ] as Block[]) {
+      const bytes = encodeCompressedSegmentation(u64, shape, block, "uint64");
+      expect(sameWords(expectMemorySameAsJs(bytes, shape, block, "uint64"), u64)).toBe(true);
+    }
+  });
+
+  it("any word of the data overwritten (property): the same voxels or the same typed error as the JavaScript decoder", () => {
+    expectSameOutcomeWhenCorrupted(200);
+  });
+
+  it("a long synchronous loop spends the budget, falls back to ordinary outputs, and gets the budget back once V8 collects", () => {
+    // A full collection that frees array buffers before it returns, called
+    // without leaving this synchronous test: the budget must come back
+    // without the event loop turning.
+    setFlagsFromString("--expose-gc");
+    setFlagsFromString("--no-concurrent-array-buffer-sweeping");
+    const collect = runInNewContext("gc") as () => void;
+    const shape: Shape = [64, 64, 64, 1];
+    const data = cells(shape, 60, 8, "uint64");
+    const bytes = encodeCompressedSegmentation(data, shape, [8, 8, 8], "uint64");
+    const first = decodeCompressedSegmentation(bytes, shape, [8, 8, 8], "uint64");
+    expect(inMemory(first)).toBe(true);
+    const memoryBytes = first.buffer.byteLength;
+    collect();
+    // Room for three output memories above what the process holds now.
+    const budget = process.memoryUsage().arrayBuffers + 3.5 * memoryBytes;
+    setSharedOutputLimits(1024, budget);
+    const paths: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const out = decodeCompressedSegmentation(bytes, shape, [8, 8, 8], "uint64");
+      expect(sameWords(out, data)).toBe(true);
+      paths.push(inMemory(out) ? "memory" : out.buffer instanceof ArrayBuffer ? "ordinary" : "?");
+      // An output memory is made only while what the process holds (output
+      // memories included) stays within the budget.
+      if (inMemory(out))
+        expect(process.memoryUsage().arrayBuffers).toBeLessThanOrEqual(budget + 65536);
+    }
+    expect(paths.slice(0, 4)).toEqual(["memory", "memory", "memory", "ordinary"]);
+    expect(paths).not.toContain("?");
+    collect();
+    const again = decodeCompressedSegmentation(bytes, shape, [8, 8, 8], "uint64");
+    expect(inMemory(again)).toBe(true);
+    expect(sameWords(again, data)).toBe(true);
   });
 });

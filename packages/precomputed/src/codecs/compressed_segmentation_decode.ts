@@ -22,7 +22,7 @@ import {
   uniformPair32,
 } from "./compressed_segmentation_blocks";
 import type { BlockSize } from "./compressed_segmentation_encode";
-import { decodeChannelsWasm } from "./compressed_segmentation_wasm";
+import { decodeChannelsWasm, decodeToSharedMemory } from "./compressed_segmentation_wasm";
 import { freshWords } from "./fresh_words";
 import type { ChunkShape } from "./types";
 
@@ -72,7 +72,10 @@ export interface CsegOutputLayout {
  *   Without `into`, a fresh array; one of 64 MiB or more is on a
  *   SharedArrayBuffer while the process holds under 1 GiB of array buffers
  *   (see `fresh_words.ts`: an ordinary one that large makes V8 collect
- *   inside the call).
+ *   inside the call). Such an array may view the first bytes of a longer
+ *   buffer (the shared WebAssembly memory it was decoded in, the encoded
+ *   words following it): use its `byteOffset` and `byteLength`, not its
+ *   `buffer` alone.
  * @throws ChunkDecodeError on corrupt or truncated input (`into` may then be
  *   partly overwritten).
  */
@@ -126,9 +129,6 @@ function decodeWith(
         `output of ${into?.length ?? 0} words cannot hold the chunk at voxel ${offset} (last voxel ${last})`,
       );
   }
-  // Every voxel of every channel is written by exactly one block, so the
-  // output needs no zero-filling.
-  const out = into ?? freshWords(length);
   const words = wordsOf(bytes, key);
   const nw = words.length;
   if (nw < nc)
@@ -146,8 +146,17 @@ function decodeWith(
         key,
       );
   }
-  // The WebAssembly path copies whole planes of its slabs out, so it needs
-  // the chunk's rows contiguous in the output: copied row by row into a
+  // A large fresh output is decoded straight into the WebAssembly memory it
+  // will live in (when within the shared-output budget).
+  if (wasm && into === undefined) {
+    const direct = decodeToSharedMemory(words, shape, blockSize, wpe);
+    if (direct) return direct;
+  }
+  // Every voxel of every channel is written by exactly one block, so the
+  // output needs no zero-filling.
+  const out = into ?? freshWords(length);
+  // The other WebAssembly path copies whole planes of its slabs out, so it
+  // needs the chunk's rows contiguous in the output: copied row by row into a
   // cutout, the copies cost twice what the JavaScript decoder's direct
   // writes do. A bad block sends the call to the JavaScript decoder below,
   // which names the error.

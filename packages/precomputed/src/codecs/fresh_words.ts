@@ -23,8 +23,19 @@
  * A kernel whose WebAssembly module imports a shared memory can have its
  * output live in that memory ({@link sharedOutputMemory}), so the module
  * writes it directly instead of through a copy. Such a memory's buffer is a
- * SharedArrayBuffer too, but `process.memoryUsage()` does not report
- * WebAssembly memory, so these are counted here until collected.
+ * SharedArrayBuffer too, but V8 maps WebAssembly memory itself, outside
+ * Node's array-buffer allocator, so `process.memoryUsage().arrayBuffers`
+ * would not count it. Each such memory therefore carries a ledger entry: a
+ * SharedArrayBuffer of the memory's size that is never touched (at 64 MiB
+ * and more it is above malloc's mmap threshold, and the kernel maps it
+ * without committing a page: it costs address space, not RAM),
+ * held through a WeakMap keyed by the memory's first buffer object. The
+ * entry is collected in the same collection as that buffer, so the count the
+ * budget reads falls as soon as V8 frees the memory, in a synchronous loop
+ * too. (A FinalizationRegistry, used before, only reports between jobs of
+ * the event loop: a synchronous loop of decodes spent the budget after a few
+ * calls and never got it back. A WeakRef would keep each memory alive until
+ * the job ends.)
  */
 
 /** Outputs of at least this many bytes go on a SharedArrayBuffer (V8's external-memory soft limit). */
@@ -37,12 +48,30 @@ export const SHARED_OUTPUT_BYTES = 64 * 1024 * 1024;
  */
 export const SHARED_OUTPUT_BUDGET = 1024 * 1024 * 1024;
 
+/** The thresholds in force: the constants above, unless a test lowered them. */
+const limits = { bytes: SHARED_OUTPUT_BYTES, budget: SHARED_OUTPUT_BUDGET };
+
 /**
  * Whether an output of `bytes` goes on a SharedArrayBuffer when the process
  * holds `heldBytes` of array-buffer memory.
  */
 export function useSharedOutput(bytes: number, heldBytes: number): boolean {
-  return bytes >= SHARED_OUTPUT_BYTES && heldBytes + bytes <= SHARED_OUTPUT_BUDGET;
+  return bytes >= limits.bytes && heldBytes + bytes <= limits.budget;
+}
+
+/**
+ * Test hook: sets the smallest shared output and the budget (the constants
+ * above when called without arguments), so that tests can run the shared
+ * paths and their fallbacks on small arrays.
+ *
+ * @internal
+ */
+export function setSharedOutputLimits(
+  bytes: number = SHARED_OUTPUT_BYTES,
+  budget: number = SHARED_OUTPUT_BUDGET,
+): void {
+  limits.bytes = bytes;
+  limits.budget = budget;
 }
 
 /** A shared WebAssembly memory (the repo's TypeScript libs do not declare the API). */
@@ -53,15 +82,15 @@ export interface SharedOutputMemory {
   grow(pages: number): number;
 }
 
-/** Bytes of the live memories {@link sharedOutputMemory} made (uncollected). */
-let memoryBytes = 0;
-const memories = new FinalizationRegistry<number>((bytes) => {
-  memoryBytes -= bytes;
-});
+/**
+ * The ledger entry of each memory {@link sharedOutputMemory} made, keyed by
+ * the memory's first buffer object (which the output's array holds).
+ */
+const ledger = new WeakMap<SharedArrayBuffer, SharedArrayBuffer>();
 
-/** Array-buffer memory the process holds, WebAssembly output memories included. */
+/** Array-buffer memory the process holds, WebAssembly output memories included (through their ledger entries). */
 function heldBytes(): number {
-  return process.memoryUsage().arrayBuffers + memoryBytes;
+  return process.memoryUsage().arrayBuffers;
 }
 
 /**
@@ -71,7 +100,7 @@ function heldBytes(): number {
  * memory use.
  */
 export function sharedOutputBuffer(bytes: number): SharedArrayBuffer | undefined {
-  return bytes >= SHARED_OUTPUT_BYTES && useSharedOutput(bytes, heldBytes())
+  return bytes >= limits.bytes && useSharedOutput(bytes, heldBytes())
     ? new SharedArrayBuffer(bytes)
     : undefined;
 }
@@ -81,21 +110,28 @@ export function sharedOutputBuffer(bytes: number): SharedArrayBuffer | undefined
  * (growable to 4 GiB) for an output of `bytes` at its start and `extra`
  * bytes of a kernel's working space after it, when {@link useSharedOutput}
  * says so for `bytes`; else `undefined`. The memory counts toward the budget
- * until its first buffer object is collected: make the output's array on
+ * (and in `process.memoryUsage().arrayBuffers`) at its initial size until
+ * its first buffer object is collected: make the output's array on
  * `memory.buffer` before growing the memory.
  */
 export function sharedOutputMemory(bytes: number, extra: number): SharedOutputMemory | undefined {
   const pages = Math.ceil((bytes + extra) / 65536);
-  if (bytes < SHARED_OUTPUT_BYTES || pages > 65536 || !useSharedOutput(pages * 65536, heldBytes()))
+  if (bytes < limits.bytes || pages > 65536 || !useSharedOutput(pages * 65536, heldBytes()))
     return undefined;
   const { WebAssembly } = globalThis as unknown as {
     WebAssembly: {
       Memory: new (d: { initial: number; maximum: number; shared: boolean }) => SharedOutputMemory;
     };
   };
+  let entry: SharedArrayBuffer;
+  try {
+    entry = new SharedArrayBuffer(pages * 65536);
+  } catch {
+    // No address space for the entry (e.g. under `ulimit -v`): no memory either.
+    return undefined;
+  }
   const memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: true });
-  memoryBytes += pages * 65536;
-  memories.register(memory.buffer, pages * 65536);
+  ledger.set(memory.buffer, entry);
   return memory;
 }
 
