@@ -17,6 +17,7 @@ import {
   fileSyncError,
   isFileSyncFailure,
   readStoredFileSync,
+  withSyncRetries,
   writeStoredFileSync,
 } from "./file-sync";
 import { Storage } from "./storage";
@@ -144,4 +145,34 @@ test("failures come back as values and become the typed errors FileBackend throw
   expect(mapped("EIO")).not.toBeInstanceOf(TransientError);
   expect(mapped("EIO")).toBeInstanceOf(StorageError);
   expect(mapped("EIO").message).toBe("get file:///r/k failed: EIO");
+});
+
+test("transient failures are retried a bounded number of times, others and aborted ones are not", () => {
+  const failing = (codes: string[]) => {
+    let calls = 0;
+    const fn = () => {
+      const code = codes[calls++];
+      if (code !== undefined) throw Object.assign(new Error(code), { code });
+      return calls;
+    };
+    return { fn, calls: () => calls };
+  };
+  const fast = { retries: 3, retryBaseMs: 1, retryMaxMs: 2 };
+  // Two transient failures, then success.
+  const a = failing(["EMFILE", "EAGAIN"]);
+  expect(withSyncRetries(a.fn, fast, undefined)).toBe(3);
+  // More transient failures than retries: the last one is thrown after 1 + 3 attempts.
+  const b = failing(["EBUSY", "EBUSY", "EBUSY", "EBUSY", "EBUSY"]);
+  expect(() => withSyncRetries(b.fn, fast, undefined)).toThrow("EBUSY");
+  expect(b.calls()).toBe(4);
+  // A permanent failure is not retried.
+  const c = failing(["EIO"]);
+  expect(() => withSyncRetries(c.fn, fast, undefined)).toThrow("EIO");
+  expect(c.calls()).toBe(1);
+  // Once the abort flag is set, a transient failure is not retried either.
+  const abort = new Int32Array(new SharedArrayBuffer(4));
+  Atomics.store(abort, 0, 1);
+  const d = failing(["EMFILE"]);
+  expect(() => withSyncRetries(d.fn, fast, abort)).toThrow("EMFILE");
+  expect(d.calls()).toBe(1);
 });

@@ -119,8 +119,14 @@ function pause(ms: number, abort: Int32Array | undefined): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-/** `fn`, retried on transient error codes with full-jitter exponential backoff. */
-function withSyncRetries<T>(
+/**
+ * `fn`, retried while it throws a transient error code (EMFILE, ENFILE,
+ * EAGAIN, EBUSY), at most `retry.retries` times, sleeping a full-jitter
+ * exponential backoff between attempts (the thread blocks: for workers).
+ * Any other error, the last attempt's error, or an error once `abort[0]`
+ * is set, is thrown at once; a set flag also ends a backoff early.
+ */
+export function withSyncRetries<T>(
   fn: () => T,
   retry: FileSyncRetry | undefined,
   abort: Int32Array | undefined,
