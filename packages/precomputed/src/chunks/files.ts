@@ -16,7 +16,12 @@
  * subclass `FileBackend` throws, naming the storage and the chunk's key.
  */
 import { FileBackend, forEachLimit, type Storage } from "@ngpipe/storage";
-import { type FileSyncFailure, type FileSyncRetry, fileSyncError } from "@ngpipe/storage/file-sync";
+import {
+  type FileSyncFailure,
+  type FileSyncRetry,
+  fileSyncError,
+  isFileSyncFailure,
+} from "@ngpipe/storage/file-sync";
 import type { VoxelArray } from "../array";
 import type { Bbox } from "../geometry/bbox";
 import { precomputedKernels } from "../kernel-module";
@@ -99,10 +104,6 @@ export function abortFlag(signal: AbortSignal | undefined): Int32Array | undefin
   return flag;
 }
 
-function failed(x: unknown): x is FileSyncFailure {
-  return typeof x === "object" && x !== null;
-}
-
 /**
  * Reads the chunks `cells` from their files and decodes each into `out`
  * (an array on a SharedArrayBuffer covering `outBox`), in the pool, as
@@ -136,7 +137,7 @@ export async function readChunkFilesInto(
       } catch (e) {
         throw coder.namedDecompressionError(e, bbox);
       }
-      if (failed(result)) throw fileSyncError(result, files.url, files.keyOf(cell));
+      if (isFileSyncFailure(result)) throw fileSyncError(result, files.url, files.keyOf(cell));
       done(bbox, result);
     },
     { signal },
@@ -191,7 +192,7 @@ export async function writeChunkFiles(
         ],
         { signal, short: true },
       );
-      if (failed(result)) throw fileSyncError(result, files.url, files.keyOf(cell));
+      if (isFileSyncFailure(result)) throw fileSyncError(result, files.url, files.keyOf(cell));
       progress(++stored);
     },
     { signal },
