@@ -10,7 +10,15 @@
  * once the machine is quiet.
  *
  *   npx tsx bench/getmany-ab.ts --before ../main/packages/storage/src/index.ts --rounds 15
+ *   npx tsx bench/getmany-ab.ts --before ... --rounds 7 --cold
+ *
+ * `--cold` drops the objects' pages from the page cache before every timed
+ * section (`posix_fadvise(DONTNEED)` on each file, through python3: only
+ * this bench's files, not the machine's cache), so that every read goes to
+ * the disk: how many reads are in flight at once decides then, not the CPU.
  */
+
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFile, readFileSync } from "node:fs";
 import * as fsp from "node:fs/promises";
@@ -31,6 +39,16 @@ function mainThreadMs(): number {
   const f = `/proc/self/task/${process.pid}/schedstat`;
   return existsSync(f) ? Number(readFileSync(f, "utf8").split(" ")[0]) / 1e6 : 0;
 }
+
+/** python3 code dropping every file under argv[1] from the page cache. */
+const EVICT = `
+import os, sys
+for d, _, names in os.walk(sys.argv[1]):
+    for n in names:
+        fd = os.open(os.path.join(d, n), os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+`;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -53,9 +71,11 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   let before = "";
   let rounds = 15;
+  let cold = false;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--before") before = argv[++i];
     else if (argv[i] === "--rounds") rounds = Number(argv[++i]);
+    else if (argv[i] === "--cold") cold = true;
   }
   if (before === "") throw new Error("--before <storage sources' index.ts> is required");
   const old = (await import(pathToFileURL(resolve(before)).href)) as {
@@ -101,6 +121,7 @@ async function main(): Promise<void> {
     const mainCpu = new Map<string, number[]>();
     for (let r = 0; r <= rounds; r++)
       for (const [name, run] of loops) {
+        if (cold) execFileSync("python3", ["-c", EVICT, root]);
         collect();
         Atomics.wait(idle, 0, 0, 50);
         const t = performance.now();

@@ -16,12 +16,17 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 /**
  * Routes every read of `backend` (the promise `get` and the callback
  * `getCall` that getMany reads with) through `inject` first: a promise it
- * returns is the read's outcome, undefined lets the read through.
+ * returns is the read's outcome, undefined lets the read through. These
+ * tests are of getMany's per-key path (listings, bare-first reads): the
+ * path of backends without `getManyCall` and of the keys the file reader
+ * thread does not read, so the reader thread is switched off here
+ * (file-batch-reader.test.ts tests that path).
  */
 function injectReads(
   backend: FileBackend,
   inject: (key: string) => Promise<GetResult | null> | undefined,
 ): void {
+  Object.defineProperty(backend, "getManyCall", { value: undefined });
   const get = backend.get.bind(backend);
   const getCall = backend.getCall.bind(backend);
   backend.get = (k, o) => inject(k) ?? get(k, o);

@@ -73,8 +73,10 @@ export {
 } from "./transfer";
 export type {
   Backend,
+  BackendBatchDone,
   BackendReadDone,
   BatchOptions,
+  BatchRead,
   BatchResult,
   ByteRange,
   CloudLocation,

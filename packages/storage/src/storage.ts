@@ -24,6 +24,7 @@ import {
   RequestError,
   StorageError,
 } from "./errors";
+import { FORM_ELSEWHERE, FORM_MISSING, MAX_BATCH_KEYS } from "./file-batch-reader";
 import {
   compressedRangeError,
   FORMS,
@@ -32,9 +33,11 @@ import {
   tagVersion,
   untagVersion,
 } from "./forms";
+import { type KeyBatch, KeyBatches } from "./key-batches";
 import { joinPrefix, normalizeKey, normalizePrefix } from "./keys";
 import { type BatchInput, type ItemDone, runPool, runPoolOfCalls } from "./pool";
 import {
+  type AttemptDone,
   attemptCall,
   attemptWith,
   backoffDelay,
@@ -48,6 +51,7 @@ import {
 import type {
   Backend,
   BatchOptions,
+  BatchRead,
   BatchResult,
   ByteRange,
   Compression,
@@ -965,6 +969,26 @@ export class Storage {
       names: opts.range === undefined ? this.batchNames() : undefined,
     };
     const onAbort = () => this.abortError("getMany", opts.signal);
+    const b = this.backend;
+    if (
+      Array.isArray(keys) &&
+      b.getManyCall !== undefined &&
+      !b.encodingInMetadata &&
+      opts.range === undefined
+    ) {
+      const pool = this.poolOptions(opts);
+      const batches = new KeyBatches<Uint8Array | null>(
+        Math.min(MAX_BATCH_KEYS, Math.max(1, Math.ceil(pool.concurrency / 2))),
+        (batch) => this.readBatch(batch, getOpts),
+      );
+      return runPoolOfCalls(
+        keys as readonly string[],
+        keyOfString,
+        (key, done: ItemDone<Uint8Array | null>) => batches.add(this.full(key), key, done),
+        pool,
+        onAbort,
+      );
+    }
     if (Array.isArray(keys))
       return runPoolOfCalls(
         keys as readonly string[],
@@ -980,6 +1004,118 @@ export class Storage {
       this.poolOptions(opts),
       onAbort,
     );
+  }
+
+  /**
+   * Reads one batch of {@link getMany}'s keys with `Backend.getManyCall`
+   * (file://: the reader thread), the whole batch as one attempt under the
+   * per-attempt timeout and the caller's signal. If the attempt fails (a
+   * timeout, an abort, the thread stopping), each key goes on through the
+   * retries of the policy, read in every stored form with `get`.
+   */
+  private readBatch(batch: KeyBatch<Uint8Array | null>, opts: GetOptions): void {
+    const b = this.backend;
+    attemptCall(
+      (s, report: AttemptDone<BatchRead>) =>
+        b.getManyCall!(batch.fulls, FORM_SUFFIXES, s, (err, read) =>
+          err ? report(false, err) : report(true, read),
+        ),
+      opts.signal,
+      this.policy.timeoutMs ?? 60_000,
+      this.batchDone(batch, opts),
+    );
+  }
+
+  /** What {@link readBatch} does with its attempt's outcome (returned, not assigned: see keepNames in pool.ts). */
+  private batchDone(batch: KeyBatch<Uint8Array | null>, opts: GetOptions): AttemptDone<BatchRead> {
+    return (ok, r) => {
+      const { fulls, keys, dones } = batch;
+      if (!ok) {
+        for (let i = 0; i < keys.length; i++)
+          this.retryAnyForm(r, fulls[i], keys[i], opts, dones[i]);
+        return;
+      }
+      const { bytes, ends, forms } = r as BatchRead;
+      let start = 0;
+      for (let i = 0; i < keys.length; i++) {
+        const end = ends[i];
+        const form = forms[i];
+        if (form === FORM_MISSING) dones[i](true, null);
+        else if (form === FORM_ELSEWHERE) this.getInto(keys[i], opts, dones[i]);
+        else this.gotBatched(bytes, start, end, FORMS[form][1], keys[i], opts, dones[i]);
+        start = end;
+      }
+    };
+  }
+
+  /**
+   * A key's bytes `[start, end)` of a batch read, stored in `codec`: plain
+   * bytes are copied into an ArrayBuffer of their own (as every other read
+   * returns them: a caller may keep or transfer one object without the
+   * batch), compressed ones inflated from a view.
+   */
+  private gotBatched(
+    bytes: ArrayBuffer,
+    start: number,
+    end: number,
+    codec: Compression | undefined,
+    key: string,
+    opts: GetOptions,
+    done: ItemDone<Uint8Array | null>,
+  ): void {
+    if (codec === undefined) {
+      done(true, new Uint8Array(bytes.slice(start, end)));
+      return;
+    }
+    let out: Uint8Array | Promise<Uint8Array>;
+    try {
+      out = decompressNow(
+        new Uint8Array(bytes, start, end - start),
+        codec,
+        this.url,
+        key,
+        opts.maxBytes,
+      );
+    } catch (e) {
+      done(false, e);
+      return;
+    }
+    if (out instanceof Promise) settleInto(out, done);
+    else done(true, out);
+  }
+
+  /** The retries of a key whose batch attempt failed with `first`, each attempt reading every stored form. */
+  private retryAnyForm(
+    first: unknown,
+    full: string,
+    key: string,
+    opts: GetOptions,
+    done: ItemDone<Uint8Array | null>,
+  ): void {
+    settleInto(
+      retryFailed(first, this.anyForm(full), this.policy, opts.signal, {
+        url: this.url,
+        key,
+        op: "get",
+        finalError: (err) => this.named(err, "get", key, opts.signal),
+      }).then((res) => this.inflate(res, key, opts)),
+      done,
+    );
+  }
+
+  /** One attempt at `full` in each stored form in turn, as `get` finds it; null when none is stored. */
+  private anyForm(full: string): (signal: AbortSignal | undefined) => Promise<GetResult | null> {
+    const b = this.backend;
+    return async (s) => {
+      for (const [suffix, codec] of FORMS) {
+        const r = await b.get(full + suffix, { signal: s });
+        if (r !== null) {
+          if (codec !== undefined) r.info.contentEncoding = codec;
+          return r;
+        }
+      }
+      return null;
+    };
   }
 
   /** {@link put} of many objects; per-item options override the batch's. */
@@ -1064,6 +1200,9 @@ function settleInto<T>(p: Promise<T>, done: ItemDone<T>): void {
  * a listed bare key gone since the listing.
  */
 const BARE_FORM: Form = Object.freeze({ suffix: "", codec: undefined });
+
+/** The suffixes of {@link FORMS}, in order: what a batch read tries for each key. */
+const FORM_SUFFIXES: readonly string[] = FORMS.map(([suffix]) => suffix);
 
 /** The bytes of a read result, or null. */
 function dataOf(res: GetResult | null): Uint8Array | null {

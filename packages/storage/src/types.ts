@@ -145,6 +145,21 @@ export interface Backend {
    * the promises around it.
    */
   getCall?(key: string, signal: AbortSignal | undefined, done: BackendReadDone): void;
+  /**
+   * Optional: whole-object reads of many keys at once, each in the first of
+   * `suffixes` stored (file://: on its reader thread, one message per
+   * batch). Reports to `done` exactly once, never before it returns: null
+   * and a {@link BatchRead}, or the error that failed the whole batch. A key
+   * the batch did not read (too large, an error other than a missing path)
+   * is marked so in `forms`, to be read with `get`, which reports its typed
+   * error.
+   */
+  getManyCall?(
+    keys: readonly string[],
+    suffixes: readonly string[],
+    signal: AbortSignal | undefined,
+    done: BackendBatchDone,
+  ): void;
   put(
     key: string,
     data: Uint8Array,
@@ -182,6 +197,22 @@ export interface Backend {
 
 /** Receives the outcome of `Backend.getCall`: `ok` and the bytes (null: missing), or not `ok` and the error. */
 export type BackendReadDone = (ok: boolean, valueOrError: Uint8Array | null | unknown) => void;
+
+/**
+ * What `Backend.getManyCall` read: the stored bytes of the keys back to
+ * back in `bytes`, key `i` ending at `ends[i]` (and starting at the end of
+ * key `i - 1`, or 0), and in `forms[i]` the index of the suffix it was
+ * stored under, -1 when stored under none, -2 when not read (read it with
+ * `get`).
+ */
+export interface BatchRead {
+  bytes: ArrayBuffer;
+  ends: Int32Array;
+  forms: Int8Array;
+}
+
+/** Receives the outcome of `Backend.getManyCall`: an error that failed the batch, or null and what it read. */
+export type BackendBatchDone = (error: unknown, read?: BatchRead) => void;
 
 /** Options of `openStorage`. */
 export interface StorageOptions {
