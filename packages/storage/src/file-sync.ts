@@ -14,7 +14,8 @@
  * Transient ones (out of file descriptors, EAGAIN, EBUSY) are retried here
  * first, with the backoff of `Storage`'s retry policy.
  *
- * No module here loads anything beyond node:fs and the error classes.
+ * It loads node:fs and storage's modules of forms, codecs and errors,
+ * nothing of the backends.
  */
 import {
   closeSync,
@@ -30,29 +31,11 @@ import {
 } from "node:fs";
 import * as path from "node:path";
 import { threadId } from "node:worker_threads";
-import { PermissionDeniedError, StorageError, TransientError } from "./errors";
+import { SUFFIX_OF } from "./compression";
+import type { StorageError } from "./errors";
+import { fileError, STALE_TEMP_MS, TEMP_NAME, TRANSIENT_FILE_CODES } from "./file-common";
+import { FORMS } from "./forms";
 import type { Compression } from "./types";
-
-/** Stored forms of a key, in the order `Storage.getRaw` tries them on a suffix backend. */
-const FORMS: ReadonlyArray<readonly [suffix: string, codec: Compression | undefined]> = [
-  ["", undefined],
-  [".gz", "gzip"],
-  [".br", "br"],
-  [".zstd", "zstd"],
-  [".zst", "zstd"],
-];
-
-/** The suffix a write of each codec stores (as `Storage.putRaw`). */
-const SUFFIX_OF: Readonly<Record<Compression, string>> = { gzip: ".gz", br: ".br", zstd: ".zst" };
-
-/** A temporary of an in-flight write, as `FileBackend` names and recognises them. */
-const TEMP_NAME = /^\.(?:(.*)\.)?ngpipe-\d+-\d+\.tmp$/;
-
-/** Temporaries older than this were left by killed writers (`FileBackend`'s STALE_TEMP_MS). */
-const STALE_TEMP_MS = 10 * 60_000;
-
-/** Error codes retried before a failure is reported. */
-const TRANSIENT_CODES = new Set(["EMFILE", "ENFILE", "EAGAIN", "EBUSY"]);
 
 /** A failed synchronous file operation, as plain data that crosses threads. */
 export interface FileSyncFailure {
@@ -139,7 +122,7 @@ export function withSyncRetries<T>(
       return fn();
     } catch (err) {
       const aborted = abort !== undefined && Atomics.load(abort, 0) !== 0;
-      if (attempt >= retries || aborted || !TRANSIENT_CODES.has(codeOf(err) ?? "")) throw err;
+      if (attempt >= retries || aborted || !TRANSIENT_FILE_CODES.has(codeOf(err) ?? "")) throw err;
       pause(Math.random() * Math.min(max, base * 2 ** attempt), abort);
     }
   }
@@ -350,10 +333,5 @@ export function isFileSyncFailure(x: unknown): x is FileSyncFailure {
 export function fileSyncError(f: FileSyncFailure, url: string, key: string): StorageError {
   const msg = `${f.op} ${url}/${key} failed: ${f.message}`;
   const cause = Object.assign(new Error(f.message), { code: f.code, path: f.path });
-  const c = f.code;
-  if (c === "EACCES" || c === "EPERM" || c === "EROFS")
-    return new PermissionDeniedError(msg, url, key, { cause });
-  if (c !== undefined && TRANSIENT_CODES.has(c))
-    return new TransientError(msg, url, key, undefined, { cause });
-  return new StorageError(msg, url, key, { cause });
+  return fileError(msg, url, key, f.code, cause);
 }
