@@ -27,6 +27,7 @@ const config: Config = {
     "^@ngpipe/([a-z]+)$": "<rootDir>/packages/$1/src/index.ts",
     "^@ngpipe/storage/testing$": "<rootDir>/packages/storage/src/testing/index.ts",
     "^@ngpipe/storage/compression$": "<rootDir>/packages/storage/src/compression-entry.ts",
+    "^@ngpipe/storage/file-sync$": "<rootDir>/packages/storage/src/file-sync.ts",
     // ESM-only packages offer only an `import` export condition, which jest's
     // CommonJS resolver does not match: point at their entry files (compiled
     // by swc, see transformIgnorePatterns).

@@ -100,6 +100,7 @@ maybe("each package loads with require from a .cjs file", () => {
     expect(loaded[name][symbol]).toBe(kind);
   // The subpaths load too.
   run(process.execPath, ["-e", 'require("@ngpipe/storage/compression")'], project);
+  run(process.execPath, ["-e", 'require("@ngpipe/storage/file-sync")'], project);
 });
 
 maybe(

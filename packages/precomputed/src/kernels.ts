@@ -7,6 +7,11 @@
  */
 
 export {
+  decodeStoredFileInto,
+  encodeStoredFileFrom,
+  writeShardFiles,
+} from "./chunks/file-kernels";
+export {
   decodeStoredChunk,
   decodeStoredChunkInto,
   encodeStoredChunk,

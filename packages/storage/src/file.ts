@@ -7,15 +7,9 @@
 
 import { type BigIntStats, type Dir, type Dirent, promises as fsp, statSync } from "node:fs";
 import * as path from "node:path";
-import {
-  AbortError,
-  InvalidKeyError,
-  PermissionDeniedError,
-  PreconditionFailedError,
-  StorageError,
-  TransientError,
-} from "./errors";
+import { AbortError, InvalidKeyError, PreconditionFailedError, StorageError } from "./errors";
 import { type BatchReader, sharedBatchReader } from "./file-batch-reader";
+import { fileError, STALE_TEMP_MS, TEMP_NAME } from "./file-common";
 import { readWholeFile, readWholeFileCall } from "./file-read";
 import type {
   Backend,
@@ -32,21 +26,10 @@ import type {
   TemporaryFile,
 } from "./types";
 
-/**
- * Temporary and lock files of in-flight writes; never listed. A temporary
- * is `.<name>.ngpipe-<pid>-<n>.tmp` beside the object `<name>` it is for
- * (`.ngpipe-<pid>-<n>.tmp` before 2026-12).
- */
+export { STALE_TEMP_MS };
+
+/** Temporary and lock files of in-flight writes ({@link TEMP_NAME}, `.<name>.ngpipe-lock`); never listed. */
 const INTERNAL_NAME = /^\.((?:.*\.)?ngpipe-\d+-\d+\.tmp|.*\.ngpipe-lock)$/;
-const TEMP_NAME = /^\.(?:(.*)\.)?ngpipe-\d+-\d+\.tmp$/;
-
-/**
- * A temporary older than this is left over from a killed writer (a write
- * of one object takes seconds; the default task lease is 10 minutes) and
- * the first write into its directory removes it.
- */
-export const STALE_TEMP_MS = 10 * 60_000;
-
 /** Directories this process has swept of stale temporaries (once each). */
 const swept = new Set<string>();
 /** A lock older than this is left over from a crashed writer and is broken. */
@@ -143,16 +126,9 @@ export class FileBackend implements Backend {
   private fail(err: unknown, op: string, key: string | undefined): never {
     if ((err as { name?: string } | null)?.name === "AbortError") throw err;
     if (err instanceof StorageError) throw err;
-    const code = errCode(err);
     const where = key === undefined ? this.url : `${this.url}/${key}`;
     const msg = `${op} ${where} failed: ${(err as Error).message}`;
-    if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
-      throw new PermissionDeniedError(msg, this.url, key, { cause: err });
-    }
-    if (code === "EMFILE" || code === "ENFILE" || code === "EAGAIN" || code === "EBUSY") {
-      throw new TransientError(msg, this.url, key, undefined, { cause: err });
-    }
-    throw new StorageError(msg, this.url, key, { cause: err });
+    throw fileError(msg, this.url, key, errCode(err), err);
   }
 
   private checkSignal(signal: AbortSignal | undefined, key?: string): void {

@@ -116,6 +116,25 @@ export class ChunkCoder {
   }
 
   /**
+   * The arguments the pool's `...Into` decoders take after the chunk's
+   * bytes: encoding, codec context, the output array and its shape, and the
+   * part of the chunk `bbox` inside `outBox` (where it starts in the chunk,
+   * where in the output, its size).
+   */
+  paintArgs(bbox: Bbox, out: VoxelArray, outBox: Bbox): unknown[] {
+    const part = bbox.intersect(outBox);
+    return [
+      this.options.encoding,
+      this.context(bbox),
+      out.data,
+      out.shape,
+      [0, 1, 2].map((i) => part.min[i] - bbox.min[i]),
+      [0, 1, 2].map((i) => part.min[i] - outBox.min[i]),
+      part.size(),
+    ];
+  }
+
+  /**
    * {@link decode} in the pool, the worker then copying the part of the
    * chunk inside `outBox` into `out` (an array on a SharedArrayBuffer
    * covering `outBox`) itself: the chunk's voxels never come back.
@@ -127,7 +146,6 @@ export class ChunkCoder {
     outBox: Bbox,
     opts: { signal?: AbortSignal },
   ): Promise<void> {
-    const part = bbox.intersect(outBox);
     // Bytes on shared memory (read into a lease) are shared with the worker, not copied.
     const onShared = chunk.bytes.buffer instanceof SharedArrayBuffer;
     const own = onShared ? chunk.bytes : ownBuffer(chunk.bytes);
@@ -135,17 +153,7 @@ export class ChunkCoder {
       await runKernel<void>(
         precomputedKernels(),
         "decodeStoredChunkInto",
-        [
-          own,
-          chunk.compression,
-          this.options.encoding,
-          this.context(bbox),
-          out.data,
-          out.shape,
-          [0, 1, 2].map((i) => part.min[i] - bbox.min[i]),
-          [0, 1, 2].map((i) => part.min[i] - outBox.min[i]),
-          part.size(),
-        ],
+        [own, chunk.compression, ...this.paintArgs(bbox, out, outBox)],
         {
           transfer: onShared ? undefined : [own.buffer as ArrayBuffer],
           signal: opts.signal,
@@ -233,9 +241,9 @@ export class ChunkCoder {
   /**
    * A DecompressionError names the layer URL and the chunk's key (one from a
    * worker arrives as a plain Error of that name, one from inline coding
-   * knows only the chunk's URL).
+   * knows only the chunk's URL). Anything else is returned as it is.
    */
-  private namedDecompressionError(e: unknown, bbox: Bbox): unknown {
+  namedDecompressionError(e: unknown, bbox: Bbox): unknown {
     if (!(e instanceof Error) || e.name !== "DecompressionError") return e;
     const key = `${this.options.scaleKey}/${bbox.toChunkName()}`;
     return new DecompressionError(e.message, this.options.url, key, { cause: e });

@@ -15,6 +15,7 @@ import { ShardReader } from "../sharding/reader";
 import type { ShardEntry } from "../sharding/shard";
 import { writeShards } from "../sharding/writer";
 import { AlignmentError } from "../volume/errors";
+import { type LocalFiles, localFilesOf, writeShardFiles } from "./files";
 import type { ChunkCell, ChunkIoOptions, ChunkStore, StoredChunk } from "./store";
 
 /** Options of {@link ShardedChunkStore}. */
@@ -69,6 +70,8 @@ export class ShardedChunkStore implements ChunkStore {
   private readonly plan: MortonPlan;
   private readonly concurrency: number;
   private readonly maxShardBytes: number;
+  /** The storage's objects as files (file://): shard files are then built and written in a worker. */
+  private readonly shardFiles: LocalFiles | undefined;
 
   constructor(
     readonly storage: Storage,
@@ -80,6 +83,7 @@ export class ShardedChunkStore implements ChunkStore {
     this.maxShardBytes = opts.maxShardBytes ?? 4 * 1024 ** 3;
     this.writeCompression = spec.data_encoding === "gzip" ? "gzip" : undefined;
     this.plan = mortonPlan(scale.gridSize);
+    this.shardFiles = localFilesOf(storage);
     this.reader = new ShardReader(storage, spec, {
       prefix: scale.key,
       concurrency: this.concurrency,
@@ -145,11 +149,14 @@ export class ShardedChunkStore implements ChunkStore {
       },
       opts,
     );
-    await writeShards(this.storage, entries, this.scale.sharding!, {
-      prefix: this.scale.key,
-      signal: opts.signal,
-      dataEncoded: true,
-    });
+    if (this.shardFiles !== undefined)
+      await writeShardFiles(this.shardFiles, entries, this.scale.sharding!, this.scale.key, opts);
+    else
+      await writeShards(this.storage, entries, this.scale.sharding!, {
+        prefix: this.scale.key,
+        signal: opts.signal,
+        dataEncoded: true,
+      });
     if (opts.release) for (const e of entries) opts.release(e.data);
     this.reader.clearCache();
     opts.onProgress?.(cells.length, cells.length);

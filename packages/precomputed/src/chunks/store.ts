@@ -8,6 +8,7 @@
 import type { Compression } from "@ngpipe/storage";
 import type { Bbox } from "../geometry/bbox";
 import type { Vec3 } from "../geometry/vec3";
+import type { ChunkFiles } from "./files";
 
 /** A chunk's place in its scale: grid position and dataset-clipped box (as `Bbox.chunkCells` yields them). */
 export interface ChunkCell {
@@ -67,6 +68,12 @@ export interface ChunkStore {
    * that the caller reuses once `release` hands them back (absent: no).
    */
   readonly acceptsSharedBytes?: boolean;
+  /**
+   * Present when every chunk is a file of its own (an unsharded scale on
+   * file://): pool workers that decode into (or encode from) a shared
+   * array then read (or write) the files themselves (see files.ts).
+   */
+  readonly files?: ChunkFiles;
 
   /**
    * Fetches every cell's stored bytes and calls `each` with them (null when

@@ -12,6 +12,7 @@ import {
   sleep,
 } from "@ngpipe/storage";
 import type { Scale } from "../info/info";
+import { type ChunkFiles, chunkFilesOf } from "./files";
 import type { ChunkCell, ChunkIoOptions, ChunkStore, StoredChunk } from "./store";
 
 /** Conditional writes one {@link UnshardedChunkStore.update} tries before giving up. */
@@ -30,6 +31,7 @@ export class UnshardedChunkStore implements ChunkStore {
   readonly sharded = false;
   readonly writeCompression: "gzip" | "br" | undefined;
   readonly acceptsSharedBytes: boolean;
+  readonly files: ChunkFiles | undefined;
   private readonly concurrency: number;
 
   constructor(
@@ -40,6 +42,7 @@ export class UnshardedChunkStore implements ChunkStore {
     this.concurrency = opts.concurrency ?? 32;
     this.writeCompression = opts.writeCompression;
     this.acceptsSharedBytes = storage.backend.acceptsSharedBytes === true;
+    this.files = chunkFilesOf(storage, scale.key);
   }
 
   /** The storage key of a chunk: `<scale key>/<chunk name>`. */

@@ -6,6 +6,7 @@
  */
 import type { VoxelArray } from "../array";
 import type { ChunkCoder } from "../chunks/coder";
+import { readChunkFilesInto } from "../chunks/files";
 import { leaseChunkBytes, returnAfterFailure, returnChunkBytes } from "../chunks/shared-bytes";
 import type { ChunkCell, ChunkStore } from "../chunks/store";
 import { bytesPerVoxel, type TypedArray } from "../dtypes";
@@ -58,6 +59,18 @@ export async function readChunks(
   // Workers decoding into the shared array are done with a chunk's bytes
   // when their call returns: the bytes are read into reused shared memory.
   const into = shared !== undefined && pooled && !cache;
+  // Chunk files (file://, unsharded) are read by the workers that decode them.
+  const files = into ? r.chunks.files : undefined;
+  if (files !== undefined && shared !== undefined)
+    return readChunkFilesInto(
+      files,
+      r.coder,
+      wanted,
+      shared.out,
+      shared.box,
+      (bbox, found) => finish(bbox, found ? shared.out.data : null, found),
+      opts,
+    );
   await r.chunks.getMany(
     wanted,
     async ({ bbox }, stored) => {

@@ -10,6 +10,7 @@
 import { forEachLimit } from "@ngpipe/storage";
 import type { Voxel } from "../array";
 import type { ChunkCoder } from "../chunks/coder";
+import { writeChunkFiles } from "../chunks/files";
 import { shardWriteBoxes } from "../chunks/sharded";
 import { leaseChunkBytes, returnAfterFailure, returnChunkBytes } from "../chunks/shared-bytes";
 import type { ChunkCell, ChunkStore, StoredChunk } from "../chunks/store";
@@ -104,23 +105,30 @@ export async function writeChunks(
   const inFlight = Math.max(2 * poolSize(), Math.floor(CROP_BUDGET / w.chunkBytes));
   // An array on a SharedArrayBuffer is cut into chunks by the workers that encode them.
   const shared = pooled && array.data.buffer instanceof SharedArrayBuffer;
-  const leases =
-    shared && w.chunks.acceptsSharedBytes === true ? new StoredBytesLeases() : undefined;
-  await w.chunks.putMany(
-    full,
-    ({ bbox }) =>
-      leases
-        ? leases.encode(w.coder, array, box, bbox, compression, signal)
-        : shared
-          ? w.coder.encodeFrom(array, box, bbox, compression, { signal })
-          : w.coder.encode(cropArray(array, box, bbox), bbox, compression, { pooled, signal }),
-    {
-      signal,
-      concurrency: Math.min(w.concurrency, inFlight),
-      onProgress: (n) => opts.onProgress?.(n, cells.length),
-      release: leases ? returnChunkBytes : undefined,
-    },
-  );
+  // Chunk files (file://, unsharded) are written by the workers that encode them.
+  const files = shared ? w.chunks.files : undefined;
+  if (files !== undefined) {
+    const progress = (n: number) => opts.onProgress?.(n, cells.length);
+    await writeChunkFiles(files, w.coder, full, array, box, compression, progress, { signal });
+  } else {
+    const leases =
+      shared && w.chunks.acceptsSharedBytes === true ? new StoredBytesLeases() : undefined;
+    await w.chunks.putMany(
+      full,
+      ({ bbox }) =>
+        leases
+          ? leases.encode(w.coder, array, box, bbox, compression, signal)
+          : shared
+            ? w.coder.encodeFrom(array, box, bbox, compression, { signal })
+            : w.coder.encode(cropArray(array, box, bbox), bbox, compression, { pooled, signal }),
+      {
+        signal,
+        concurrency: Math.min(w.concurrency, inFlight),
+        onProgress: (n) => opts.onProgress?.(n, cells.length),
+        release: leases ? returnChunkBytes : undefined,
+      },
+    );
+  }
   if (partial.length === 0) return;
   const update = w.chunks.update?.bind(w.chunks);
   if (update === undefined)

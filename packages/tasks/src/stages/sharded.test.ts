@@ -12,7 +12,7 @@ import {
   type Vec3,
   Volume,
 } from "@ngpipe/precomputed";
-import { openStorage } from "@ngpipe/storage";
+import { FileBackend, openStorage, Storage } from "@ngpipe/storage";
 import { encodeNpy } from "../ingest/sources/npy";
 import { createIngestTasks } from "../ingest/stage";
 import { createTaskContext, executeTask } from "../runtime";
@@ -251,9 +251,11 @@ describe("shard tasks are idempotent", () => {
     expect(snapshotDir(join(tmp.dir, "twice"))).toEqual(once);
 
     // Interrupted: abort as the first shard file is written, then rerun every task.
+    // The store writes the shards here (a FileBackend subclass), so its put can be watched;
+    // the workers' own shard writes are interrupted in the next test.
     const tasks = [...(await createTransferTasks(src, tmp.url("cut"), opts))];
     const abort = new AbortController();
-    const storage = openStorage(tmp.url("cut"));
+    const storage = new Storage(new (class extends FileBackend {})(join(tmp.dir, "cut")));
     const put = storage.put.bind(storage);
     storage.put = async (key, data, o) => {
       const r = await put(key, data, o);
@@ -281,6 +283,31 @@ describe("shard tasks are idempotent", () => {
     expect(partial.size).toBeLessThan(once.size);
     await runAll(tasks);
     expect(snapshotDir(join(tmp.dir, "cut"))).toEqual(once);
+  });
+
+  test("shard files the workers write: a run aborted after its first task, rerun, writes the same bytes", async () => {
+    const src = tmp.url("src2");
+    await Volume.fromArray(src, fromTyped(emLikeImage(labels(), SIZE), SIZE), {
+      chunkSize: CHUNK,
+      voxelOffset: OFFSET,
+      type: "image",
+    });
+    const opts = { sharded: true, shardBytes: 8 * 16 * 16 * 8 };
+    await runAll(await createTransferTasks(src, tmp.url("once2"), opts));
+    const once = snapshotDir(join(tmp.dir, "once2"));
+    const tasks = [...(await createTransferTasks(src, tmp.url("cut2"), opts))];
+    expect(tasks.length).toBeGreaterThan(1);
+    const abort = new AbortController();
+    const ctx = createTaskContext({ signal: abort.signal });
+    await executeTask(JSON.parse(JSON.stringify(tasks[0])), ctx);
+    abort.abort(new Error("killed"));
+    await expect(executeTask(JSON.parse(JSON.stringify(tasks[1])), ctx)).rejects.toBeDefined();
+    const partial = snapshotDir(join(tmp.dir, "cut2"));
+    for (const [k, v] of partial) if (k !== "info") expect(once.get(k)?.equals(v)).toBe(true);
+    expect(partial.size).toBeLessThan(once.size);
+    expect([...partial.keys()].some((k) => k.endsWith(".tmp"))).toBe(false);
+    await runAll(tasks);
+    expect(snapshotDir(join(tmp.dir, "cut2"))).toEqual(once);
   });
 });
 
