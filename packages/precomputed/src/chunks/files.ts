@@ -218,7 +218,7 @@ export async function writeShardFiles(
   const result = await runKernel<(FileSyncFailure & { name?: string }) | true>(
     precomputedKernels(),
     "writeShardFiles",
-    [entries, spec, files.pathOf(`${prefix}/x`).slice(0, -1), abortFlag(signal), files.retry],
+    [entries, spec, `${files.pathOf(prefix)}/`, abortFlag(signal), files.retry],
     { signal, short: true },
   );
   if (result !== true) throw fileSyncError(result, files.url, `${prefix}/${result.name ?? ""}`);
